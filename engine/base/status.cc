@@ -1,0 +1,122 @@
+#include "migstore/status.h"
+
+#include <cstring>
+#include <string>
+
+namespace migstore {
+
+Status::Status(Code code, std::string_view msg, std::string_view msg2,
+               int sys_errno) {
+  auto rep = std::make_unique<Rep>();
+  rep->code = code;
+  rep->sys_errno = sys_errno;
+  rep->message.reserve(msg.size() + (msg2.empty() ? 0 : msg2.size() + 2));
+  rep->message.append(msg);
+  if (!msg2.empty()) {
+    rep->message.append(": ");
+    rep->message.append(msg2);
+  }
+  rep_ = std::move(rep);
+}
+
+Status::Status(const Status& other)
+    : rep_(other.rep_ ? std::make_unique<const Rep>(*other.rep_) : nullptr) {}
+
+Status& Status::operator=(const Status& other) {
+  if (this != &other) {
+    rep_ = other.rep_ ? std::make_unique<const Rep>(*other.rep_) : nullptr;
+  }
+  return *this;
+}
+
+Status Status::Corruption(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kCorruption, msg, msg2);
+}
+Status Status::WrongKey(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kWrongKey, msg, msg2);
+}
+Status Status::KeyUnreadable(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kKeyUnreadable, msg, msg2);
+}
+Status Status::NotAStore(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kNotAStore, msg, msg2);
+}
+Status Status::UnsupportedVersion(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kUnsupportedVersion, msg, msg2);
+}
+Status Status::IOError(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kIOError, msg, msg2);
+}
+Status Status::FromErrno(std::string_view msg, int err) {
+  char buf[256];
+  // GNU strerror_r may return a static string instead of filling buf.
+  const char* text = strerror_r(err, buf, sizeof(buf));
+  return Status(Code::kIOError, msg, text, err);
+}
+Status Status::InvalidArgument(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kInvalidArgument, msg, msg2);
+}
+Status Status::NotFound(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kNotFound, msg, msg2);
+}
+Status Status::AlreadyExists(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kAlreadyExists, msg, msg2);
+}
+Status Status::Cancelled(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kCancelled, msg, msg2);
+}
+
+std::string_view Status::message() const {
+  return rep_ ? std::string_view(rep_->message) : std::string_view();
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  const char* name = "Unknown";
+  switch (rep_->code) {
+    case Code::kOk:
+      name = "OK";
+      break;
+    case Code::kCorruption:
+      name = "Corruption";
+      break;
+    case Code::kWrongKey:
+      name = "Wrong key";
+      break;
+    case Code::kKeyUnreadable:
+      name = "Key unreadable";
+      break;
+    case Code::kNotAStore:
+      name = "Not a store";
+      break;
+    case Code::kUnsupportedVersion:
+      name = "Unsupported version";
+      break;
+    case Code::kIOError:
+      name = "I/O error";
+      break;
+    case Code::kInvalidArgument:
+      name = "Invalid argument";
+      break;
+    case Code::kNotFound:
+      name = "Not found";
+      break;
+    case Code::kAlreadyExists:
+      name = "Already exists";
+      break;
+    case Code::kCancelled:
+      name = "Cancelled";
+      break;
+  }
+  std::string out(name);
+  out.append(": ");
+  out.append(rep_->message);
+  return out;
+}
+
+Status Status::WithContext(std::string_view context) const {
+  if (ok()) return Status();
+  return Status(rep_->code, context, rep_->message, rep_->sys_errno);
+}
+
+}  // namespace migstore

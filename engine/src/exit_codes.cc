@@ -1,0 +1,19 @@
+#include "migstore/exit_codes.h"
+
+namespace migstore {
+
+ExitCode ExitCodeFor(const Status& s) {
+  if (s.ok()) return ExitCode::kSuccess;
+  if (s.IsCancelled()) return ExitCode::kCancelled;
+  if (s.IsInvalidArgument()) return ExitCode::kInvalidArguments;
+  if (s.IsNotAStore() || s.IsNotFound() || s.IsAlreadyExists() ||
+      s.IsUnsupportedVersion()) {
+    return ExitCode::kInvalidStore;
+  }
+  if (s.IsKeyUnreadable()) return ExitCode::kKeyUnreadable;
+  if (s.IsWrongKey()) return ExitCode::kWrongKey;
+  if (s.IsCorruption()) return ExitCode::kCorruptedStore;
+  return ExitCode::kFatal;
+}
+
+}  // namespace migstore

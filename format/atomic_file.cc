@@ -1,0 +1,154 @@
+#include "format/atomic_file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstdio>
+
+#include "format/secret.h"
+
+namespace migstore::format {
+namespace {
+
+constexpr std::string_view kTempMarker = ".migtmp-";
+
+// Splits "dir/name" into ("dir", "name"); a bare name lives in ".".
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+std::string TempPrefix(const std::string& final_name) {
+  return "." + final_name + std::string(kTempMarker);
+}
+
+}  // namespace
+
+bool IsTemporaryName(std::string_view name) {
+  return !name.empty() && name[0] == '.' &&
+         name.find(kTempMarker) != std::string_view::npos;
+}
+
+int RemoveStaleTemporaries(const std::string& final_path) {
+  auto [dir, name] = SplitPath(final_path);
+  const std::string prefix = TempPrefix(name);
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return 0;
+  int removed = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view entry(e->d_name);
+    if (entry.substr(0, prefix.size()) != prefix) continue;
+    // A live writer holds LOCK_EX on its temporary; if we can take the lock,
+    // its writer is gone. O_NOFOLLOW: never act through a planted symlink.
+    int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    UniqueFd owned(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) continue;
+    if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+  }
+  ::closedir(d);
+  return removed;
+}
+
+Result<AtomicFile> AtomicFile::Create(const std::string& final_path,
+                                      bool overwrite) {
+  if (final_path.empty()) return Status::InvalidArgument("empty output path");
+  struct stat st;
+  if (::lstat(final_path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return Status::AlreadyExists(final_path, "is a directory");
+    }
+    if (!overwrite) {
+      return Status::AlreadyExists(final_path,
+                                   "already exists (use --overwrite to replace it)");
+    }
+  }
+  RemoveStaleTemporaries(final_path);
+
+  auto [dir, name] = SplitPath(final_path);
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string temp = final_path.substr(0, final_path.size() - name.size()) +
+                       TempPrefix(name) + RandomHex(8);
+    int fd = ::open(temp.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      return Status::FromErrno("cannot create a temporary file in " + dir, errno);
+    }
+    UniqueFd owned(fd);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      ::unlink(temp.c_str());
+      return Status::FromErrno("cannot lock " + temp, err);
+    }
+    return AtomicFile(std::move(owned), final_path, std::move(temp), overwrite);
+  }
+  return Status::IOError("cannot find a free temporary name in " + dir);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& o) noexcept
+    : fd_(std::move(o.fd_)),
+      final_path_(std::move(o.final_path_)),
+      temp_path_(std::move(o.temp_path_)),
+      overwrite_(o.overwrite_),
+      done_(o.done_),
+      size_(o.size_) {
+  o.done_ = true;  // the moved-from object owns nothing to clean up
+}
+
+Status AtomicFile::Append(std::string_view data) {
+  assert(!done_ && "Append after Commit or Abandon");
+  Status s = WriteAll(fd_.get(), data, temp_path_);
+  if (s.ok()) size_ += data.size();
+  return s;
+}
+
+Status AtomicFile::Commit() {
+  assert(!done_ && "Commit after Commit or Abandon");
+  if (::fsync(fd_.get()) != 0) {
+    return Status::FromErrno("fsync failed on " + temp_path_, errno);
+  }
+  if (overwrite_) {
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+      return Status::FromErrno("cannot rename into " + final_path_, errno);
+    }
+  } else if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD,
+                         final_path_.c_str(), RENAME_NOREPLACE) != 0) {
+    int err = errno;
+    if (err == EEXIST) {
+      return Status::AlreadyExists(final_path_, "appeared while it was written");
+    }
+    if (err != EINVAL && err != ENOSYS) {
+      return Status::FromErrno("cannot rename into " + final_path_, err);
+    }
+    // The filesystem lacks RENAME_NOREPLACE: link() refuses to replace too.
+    if (::link(temp_path_.c_str(), final_path_.c_str()) != 0) {
+      err = errno;
+      if (err == EEXIST) {
+        return Status::AlreadyExists(final_path_, "appeared while it was written");
+      }
+      return Status::FromErrno("cannot link into " + final_path_, err);
+    }
+    ::unlink(temp_path_.c_str());
+  }
+  done_ = true;
+  fd_.reset();
+  return SyncParentDir(final_path_);
+}
+
+void AtomicFile::Abandon() {
+  if (done_) return;
+  done_ = true;
+  ::unlink(temp_path_.c_str());
+  fd_.reset();
+}
+
+}  // namespace migstore::format

@@ -1,0 +1,76 @@
+// AtomicFile: a file that appears under its final name whole or not at all.
+//
+// Create() makes a temporary file beside the final path, named
+// ".<name>.migtmp-<random>", mode 0600, and holds an exclusive flock on it
+// while it is written. Commit() fsyncs it, renames it over (or, without
+// overwrite, next to) the final name, and fsyncs the directory. Abandon(), or
+// destruction without Commit(), removes the temporary file.
+//
+// A process killed mid-write leaves its temporary file behind; the next
+// Create() for the same final path removes every such file whose lock is no
+// longer held, so stale temporaries do not pile up and a live writer's file
+// is never touched.
+//
+// Thread safety: one thread at a time.
+
+#ifndef MIGSTORE_FORMAT_ATOMIC_FILE_H_
+#define MIGSTORE_FORMAT_ATOMIC_FILE_H_
+
+#include <string>
+#include <string_view>
+
+#include "format/file_io.h"
+#include "migstore/result.h"
+
+namespace migstore::format {
+
+class AtomicFile {
+ public:
+  // Fails with AlreadyExists when final_path exists and !overwrite, before
+  // anything is written.
+  static Result<AtomicFile> Create(const std::string& final_path,
+                                   bool overwrite);
+
+  AtomicFile(AtomicFile&& o) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  AtomicFile(const AtomicFile&) = delete;
+  ~AtomicFile() { Abandon(); }
+
+  Status Append(std::string_view data);
+  // Bytes appended so far.
+  uint64_t size() const { return size_; }
+
+  // REQUIRES: not yet committed or abandoned.
+  Status Commit();
+  // Removes the temporary file. Safe to call more than once.
+  void Abandon();
+
+  const std::string& final_path() const { return final_path_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  AtomicFile(UniqueFd fd, std::string final_path, std::string temp_path,
+             bool overwrite)
+      : fd_(std::move(fd)),
+        final_path_(std::move(final_path)),
+        temp_path_(std::move(temp_path)),
+        overwrite_(overwrite) {}
+
+  UniqueFd fd_;
+  std::string final_path_;
+  std::string temp_path_;
+  bool overwrite_ = false;
+  bool done_ = false;
+  uint64_t size_ = 0;
+};
+
+// Removes stale temporary files left for final_path by dead writers.
+// Returns how many were removed. Exposed for tests and for `verify`.
+int RemoveStaleTemporaries(const std::string& final_path);
+
+// True when `name` (a bare file name) is an AtomicFile temporary.
+bool IsTemporaryName(std::string_view name);
+
+}  // namespace migstore::format
+
+#endif  // MIGSTORE_FORMAT_ATOMIC_FILE_H_

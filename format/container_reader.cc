@@ -1,0 +1,266 @@
+#include "format/container_reader.h"
+
+#include <algorithm>
+
+#include "format/catalog_codec.h"
+#include "format/hash.h"
+#include "format/layout.h"
+#include "format/limits.h"
+
+namespace migstore::format {
+namespace {
+
+template <typename Table>
+const std::string* LookUp(const Table& table, uint32_t id) {
+  auto it = std::lower_bound(table.begin(), table.end(), id,
+                             [](const auto& row, uint32_t v) { return row.first < v; });
+  return it != table.end() && it->first == id ? &it->second : nullptr;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(const std::string& path,
+                                                               const KeySource& key) {
+  MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file, RandomAccessFile::Open(path));
+  const uint64_t size = file.size();
+  std::string head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderSize)), '\0');
+  if (!head.empty()) MIGSTORE_RETURN_IF_ERROR(file.ReadAt(0, head.size(), head.data()));
+  auto header = DecodeHeader(head);
+  if (!header.ok()) return header.status().WithContext(path);
+  if (size < kMinStoreSize) {
+    return Status::Corruption(path, "the store is truncated: too short to hold a trailer");
+  }
+  auto data_key = OpenDataKey(*header, key);
+  if (!data_key.ok()) return data_key.status();
+  BlockCodec codec(header->store_id, std::move(data_key).value());
+  std::unique_ptr<ContainerReader> reader(
+      new ContainerReader(std::move(file), *header, std::move(codec)));
+  Status s = reader->LoadIndex();
+  if (!s.ok()) return s.WithContext(path);
+  return reader;
+}
+
+Status ContainerReader::LoadIndex() {
+  const uint64_t size = file_.size();
+  std::string tail(kTrailerSize, '\0');
+  MIGSTORE_RETURN_IF_ERROR(file_.ReadAt(size - kTrailerSize, kTrailerSize, tail.data()));
+  MIGSTORE_ASSIGN_OR_RETURN(Trailer t, DecodeTrailer(tail));
+  if (t.store_id != header_.store_id) {
+    return Status::Corruption("the trailer belongs to another store");
+  }
+  if (t.index_offset < kHeaderSize || t.index_frame_len < kFrameHeaderSize ||
+      t.index_frame_len > kFrameHeaderSize + limits::kMaxPayload ||
+      t.index_offset + t.index_frame_len + kTrailerSize != size ||
+      t.index_block_number > limits::kMaxBlocks) {
+    return Status::Corruption("the trailer does not locate an index block");
+  }
+  std::string frame(t.index_frame_len, '\0');
+  MIGSTORE_RETURN_IF_ERROR(file_.ReadAt(t.index_offset, frame.size(), frame.data()));
+  std::string plain;
+  FrameHeader fh;
+  MIGSTORE_RETURN_IF_ERROR(codec_.Open(t.index_block_number, frame, &plain, &fh));
+  if (fh.type != static_cast<uint8_t>(BlockType::kIndex)) {
+    return Status::Corruption("the trailer points at a block that is not the index");
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(index_, DecodeStoreIndex(plain));
+  if (index_.blocks.size() != t.index_block_number) {
+    return Status::Corruption("the index and trailer disagree on the block count");
+  }
+  offsets_.reserve(index_.blocks.size());
+  uint64_t offset = kHeaderSize;
+  for (const BlockInfo& b : index_.blocks) {
+    offsets_.push_back(offset);
+    offset += b.frame_len;
+  }
+  if (offset != t.index_offset) {
+    return Status::Corruption("block lengths do not add up to the index position");
+  }
+  return Status::OK();
+}
+
+Status ContainerReader::ReadBlock(uint64_t n, std::string* plain) const {
+  if (n >= index_.blocks.size()) {
+    return Status::Corruption("reference to block " + std::to_string(n) +
+                              ", past the last block");
+  }
+  const BlockInfo& info = index_.blocks[n];
+  std::string frame(info.frame_len, '\0');
+  MIGSTORE_RETURN_IF_ERROR(file_.ReadAt(offsets_[n], frame.size(), frame.data()));
+  FrameHeader fh;
+  MIGSTORE_RETURN_IF_ERROR(codec_.Open(n, frame, plain, &fh));
+  if (fh.type != info.type) {
+    plain->clear();
+    return Status::Corruption("block " + std::to_string(n),
+                              "its type differs from the index's");
+  }
+  return Status::OK();
+}
+
+Status ContainerReader::ReadTypedBlock(uint64_t n, BlockType type,
+                                       std::string* plain) const {
+  if (n >= index_.blocks.size() || index_.blocks[n].type != static_cast<uint8_t>(type)) {
+    return Status::Corruption("reference to block " + std::to_string(n) +
+                              ", which is missing or of the wrong type");
+  }
+  return ReadBlock(n, plain);
+}
+
+std::optional<std::string_view> ContainerReader::property(std::string_view key) const {
+  auto it = std::lower_bound(index_.properties.begin(), index_.properties.end(), key,
+                             [](const auto& row, std::string_view k) { return row.first < k; });
+  if (it == index_.properties.end() || it->first != key) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+const std::string* ContainerReader::owner_name(uint32_t uid) const {
+  return LookUp(index_.owner_names, uid);
+}
+
+const std::string* ContainerReader::group_name(uint32_t gid) const {
+  return LookUp(index_.group_names, gid);
+}
+
+Result<std::vector<Entry>> ContainerReader::ReadCatalogSegment(size_t i) const {
+  if (i >= index_.catalog_segments.size()) {
+    return Status::InvalidArgument("no catalog segment " + std::to_string(i));
+  }
+  const CatalogSegmentInfo& info = index_.catalog_segments[i];
+  std::string plain;
+  MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(info.block, BlockType::kCatalogSegment, &plain));
+  auto entries = DecodeCatalogSegment(plain);
+  if (!entries.ok()) return entries.status().WithContext("block " + std::to_string(info.block));
+  auto bad = [&](std::string_view what) {
+    return Status::Corruption("catalog segment in block " + std::to_string(info.block), what);
+  };
+  if (entries->size() != info.entry_count) return bad("entry count differs from the index");
+  const Entry& first = entries->front();
+  if (first.profile != info.first_profile || first.path != info.first_path) {
+    return bad("first entry differs from the index");
+  }
+  if (i + 1 < index_.catalog_segments.size()) {
+    const CatalogSegmentInfo& next = index_.catalog_segments[i + 1];
+    const Entry& last = entries->back();
+    if (!EntryKeyLess(last.profile, last.path, next.first_profile, next.first_path)) {
+      return bad("entries overlap the next segment");
+    }
+  }
+  for (const Entry& e : *entries) {
+    if (e.profile > index_.profiles.size()) return bad("entry names a missing profile");
+    if (e.content && *e.content >= index_.content_count) {
+      return bad("entry names a missing content");
+    }
+  }
+  return entries;
+}
+
+Result<std::optional<Entry>> ContainerReader::FindEntry(uint32_t profile,
+                                                        std::string_view path) const {
+  const auto& segs = index_.catalog_segments;
+  // The last segment whose first key is not after (profile, path).
+  auto it = std::upper_bound(segs.begin(), segs.end(), std::make_pair(profile, path),
+                             [](const auto& key, const CatalogSegmentInfo& s) {
+                               return EntryKeyLess(key.first, key.second, s.first_profile,
+                                                   s.first_path);
+                             });
+  if (it == segs.begin()) return std::optional<Entry>();
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Entry> entries,
+                            ReadCatalogSegment(static_cast<size_t>(it - segs.begin() - 1)));
+  auto e = std::lower_bound(entries.begin(), entries.end(), std::make_pair(profile, path),
+                            [](const Entry& x, const auto& key) {
+                              return EntryKeyLess(x.profile, x.path, key.first, key.second);
+                            });
+  if (e == entries.end() || e->profile != profile || e->path != path) {
+    return std::optional<Entry>();
+  }
+  return std::optional<Entry>(std::move(*e));
+}
+
+Result<std::vector<Content>> ContainerReader::ReadContentSegment(size_t i) const {
+  if (i >= index_.content_segments.size()) {
+    return Status::InvalidArgument("no content segment " + std::to_string(i));
+  }
+  uint64_t block = index_.content_segments[i];
+  std::string plain;
+  MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(block, BlockType::kContentSegment, &plain));
+  auto contents = DecodeContentSegment(plain);
+  if (!contents.ok()) return contents.status().WithContext("block " + std::to_string(block));
+  const uint64_t per = index_.contents_per_segment;
+  const uint64_t want = std::min<uint64_t>(per, index_.content_count - i * per);
+  if (contents->size() != want) {
+    return Status::Corruption("content segment in block " + std::to_string(block),
+                              "record count differs from the index");
+  }
+  return contents;
+}
+
+Result<Content> ContainerReader::ReadContent(uint64_t id) const {
+  if (id >= index_.content_count) {
+    return Status::Corruption("reference to content " + std::to_string(id) +
+                              ", past the last content");
+  }
+  const uint64_t per = index_.contents_per_segment;
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Content> contents,
+                            ReadContentSegment(static_cast<size_t>(id / per)));
+  return std::move(contents[static_cast<size_t>(id % per)]);
+}
+
+Status ContainerReader::ReadContentData(
+    const Content& content, const std::function<Status(std::string_view)>& sink) const {
+  ContentHasher hasher;
+  std::string plain;
+  uint64_t cached = UINT64_MAX;
+  for (const Chunk& ch : content.chunks) {
+    if (ch.block != cached) {
+      cached = UINT64_MAX;
+      MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(ch.block, BlockType::kData, &plain));
+      cached = ch.block;
+    }
+    if (uint64_t{ch.offset} + ch.length > plain.size()) {
+      return Status::Corruption("a content chunk reaches past the end of block " +
+                                std::to_string(ch.block));
+    }
+    std::string_view piece = std::string_view(plain).substr(ch.offset, ch.length);
+    hasher.Update(piece);
+    MIGSTORE_RETURN_IF_ERROR(sink(piece));
+  }
+  if (hasher.Digest() != content.hash) {
+    return Status::Corruption("content hash mismatch: the data read is not what was stored");
+  }
+  return Status::OK();
+}
+
+Result<std::string> ContainerReader::ReadFileBytes(const Content& content) const {
+  if (content.size > limits::kMaxBlockPlain * 64) {
+    return Status::InvalidArgument("file too large to read into memory");
+  }
+  std::string out;
+  if (!content.sparse) {
+    out.reserve(static_cast<size_t>(content.size));
+    MIGSTORE_RETURN_IF_ERROR(ReadContentData(content, [&](std::string_view piece) {
+      out.append(piece);
+      return Status::OK();
+    }));
+    return out;
+  }
+  out.assign(static_cast<size_t>(content.size), '\0');
+  size_t range = 0;
+  uint64_t done_in_range = 0;
+  MIGSTORE_RETURN_IF_ERROR(ReadContentData(content, [&](std::string_view piece) {
+    while (!piece.empty()) {
+      const DataRange& r = content.ranges[range];
+      uint64_t n = std::min<uint64_t>(piece.size(), r.length - done_in_range);
+      out.replace(static_cast<size_t>(r.offset + done_in_range), static_cast<size_t>(n),
+                  piece.substr(0, static_cast<size_t>(n)));
+      piece.remove_prefix(static_cast<size_t>(n));
+      done_in_range += n;
+      if (done_in_range == r.length) {
+        ++range;
+        done_in_range = 0;
+      }
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+}  // namespace migstore::format

@@ -1,0 +1,96 @@
+// ContainerReader: opens a container file and reads any part of it by
+// position, without reading the rest (docs/format.md).
+//
+// Open() checks the header, unwraps the data key (WrongKey when the key does
+// not fit), checks the trailer and loads the index block. After that every
+// read touches only what it needs: one catalog segment to find a path, one
+// content segment to resolve a content number, the data blocks holding that
+// content. Damage found later is reported by the read that meets it and
+// costs only what lives in the damaged block.
+//
+// Statuses: NotAStore (no signature, not a regular file), NotFound (no such
+// file), UnsupportedVersion, WrongKey, Corruption (damaged or truncated).
+//
+// Thread safety: after Open() returns, every method is const and may be
+// called from any number of threads at once.
+
+#ifndef MIGSTORE_FORMAT_CONTAINER_READER_H_
+#define MIGSTORE_FORMAT_CONTAINER_READER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/block_codec.h"
+#include "format/catalog.h"
+#include "format/file_io.h"
+#include "format/header.h"
+#include "format/keys.h"
+#include "format/store_index.h"
+#include "migstore/result.h"
+
+namespace migstore::format {
+
+class ContainerReader {
+ public:
+  static Result<std::unique_ptr<ContainerReader>> Open(const std::string& path,
+                                                       const KeySource& key);
+
+  const Header& header() const { return header_; }
+  const StoreIndex& index() const { return index_; }
+  bool encrypted() const { return codec_.encrypted(); }
+  uint64_t file_size() const { return file_.size(); }
+  // Bytes read from the file so far, by every thread.
+  uint64_t bytes_read() const { return file_.bytes_read(); }
+
+  // Blocks before the index block.
+  uint64_t block_count() const { return index_.blocks.size(); }
+  uint64_t block_offset(uint64_t n) const { return offsets_[n]; }
+  // Reads and opens block n into *plain.
+  // REQUIRES: n < block_count()
+  Status ReadBlock(uint64_t n, std::string* plain) const;
+
+  // A store property (see docs/format.md "Properties"), if set.
+  std::optional<std::string_view> property(std::string_view key) const;
+  const std::string* owner_name(uint32_t uid) const;
+  const std::string* group_name(uint32_t gid) const;
+
+  // Catalog segment i, decoded and checked against the index: its key range,
+  // count, profile and content numbers.
+  Result<std::vector<Entry>> ReadCatalogSegment(size_t i) const;
+  // The entry for (profile, path): nullopt when the store has none. Reads one
+  // catalog segment.
+  Result<std::optional<Entry>> FindEntry(uint32_t profile, std::string_view path) const;
+
+  Result<std::vector<Content>> ReadContentSegment(size_t i) const;
+  Result<Content> ReadContent(uint64_t id) const;
+
+  // Streams the stored bytes of `content` (its data ranges' bytes, in order)
+  // to `sink`, then checks their hash. Bytes reach the sink before the hash
+  // is known: a caller must not treat them as good until this returns OK.
+  Status ReadContentData(const Content& content,
+                         const std::function<Status(std::string_view)>& sink) const;
+  // The whole logical file, holes as zeros. For tests and small files.
+  Result<std::string> ReadFileBytes(const Content& content) const;
+
+ private:
+  ContainerReader(RandomAccessFile file, Header header, BlockCodec codec)
+      : file_(std::move(file)), header_(header), codec_(std::move(codec)) {}
+
+  Status LoadIndex();
+  Status ReadTypedBlock(uint64_t n, BlockType type, std::string* plain) const;
+
+  RandomAccessFile file_;
+  Header header_;
+  BlockCodec codec_;
+  StoreIndex index_;
+  std::vector<uint64_t> offsets_;  // file offset of each block
+};
+
+}  // namespace migstore::format
+
+#endif  // MIGSTORE_FORMAT_CONTAINER_READER_H_

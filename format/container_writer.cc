@@ -1,0 +1,276 @@
+#include "format/container_writer.h"
+
+#include <algorithm>
+
+#include "format/catalog_codec.h"
+#include "format/coding.h"
+#include "format/header.h"
+#include "format/limits.h"
+
+namespace migstore::format {
+
+Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
+    const std::string& path, const KeySource& key, const WriterOptions& options) {
+  if (options.contents_per_segment == 0 ||
+      options.contents_per_segment > limits::kMaxContentsPerSegment ||
+      options.catalog_segment_entries == 0 ||
+      options.catalog_segment_entries > limits::kMaxEntriesPerSegment) {
+    return Status::InvalidArgument("catalog segment sizes out of range");
+  }
+  Header header;
+  RandomFill(header.store_id.data(), header.store_id.size());
+  MIGSTORE_ASSIGN_OR_RETURN(SecretBytes data_key, SetUpKeys(key, options.kdf, &header));
+  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(path, options.overwrite));
+  MIGSTORE_RETURN_IF_ERROR(file.Append(EncodeHeader(header)));
+  BlockCodec codec(header.store_id, std::move(data_key));
+  return std::unique_ptr<ContainerWriter>(
+      new ContainerWriter(std::move(file), std::move(codec), options));
+}
+
+ContainerWriter::~ContainerWriter() { Abandon(); }
+
+Status ContainerWriter::Fail(Status s) {
+  if (status_.ok()) status_ = std::move(s);
+  return status_;
+}
+
+Status ContainerWriter::AppendFrame(uint64_t number, std::string frame) {
+  if (!status_.ok()) return status_;
+  if (finished_) return Fail(Status::InvalidArgument("append after Finish"));
+  if (number != index_.blocks.size() || number >= next_reserved_) {
+    return Fail(Status::InvalidArgument("block " + std::to_string(number) +
+                                        " appended out of order"));
+  }
+  // The header check binds the number: this catches a frame sealed for
+  // another position before it reaches the file.
+  auto header = codec_.ParseHeader(number, frame);
+  if (!header.ok()) return Fail(header.status().WithContext("sealed frame"));
+  if (frame.size() != kFrameHeaderSize + header->payload_len) {
+    return Fail(Status::InvalidArgument("frame length does not match its header"));
+  }
+  if (index_.blocks.size() >= limits::kMaxBlocks) {
+    return Fail(Status::InvalidArgument("too many blocks for one store"));
+  }
+  MIGSTORE_RETURN_IF_ERROR(Fail(file_.Append(frame)));
+  index_.blocks.push_back({header->type, static_cast<uint32_t>(frame.size())});
+  return Status::OK();
+}
+
+Result<uint64_t> ContainerWriter::AppendBlock(BlockType type, std::string_view plain,
+                                              const SealOptions& options) {
+  if (!status_.ok()) return status_;
+  size_t max = type == BlockType::kIndex ? limits::kMaxIndexPlain : limits::kMaxBlockPlain;
+  if (plain.size() > max) return Fail(Status::InvalidArgument("block too large"));
+  uint64_t n = ReserveBlock();
+  MIGSTORE_RETURN_IF_ERROR(AppendFrame(n, codec_.Seal(n, type, plain, options)));
+  return n;
+}
+
+void ContainerWriter::SetProperty(const std::string& key, std::string value) {
+  properties_[key] = std::move(value);
+}
+
+Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
+  if (!status_.ok()) return status_;
+  if (index_.profiles.size() >= limits::kMaxProfiles) {
+    return Fail(Status::InvalidArgument("too many profiles"));
+  }
+  if (profile.name.size() > limits::kMaxNameBytes ||
+      profile.sid.size() > limits::kMaxNameBytes ||
+      profile.home.size() > limits::kMaxPathBytes ||
+      profile.folders.size() > limits::kMaxFoldersPerProfile) {
+    return Fail(Status::InvalidArgument("profile fields out of range"));
+  }
+  for (const auto& [key, path] : profile.folders) {
+    if (key.size() > limits::kMaxNameBytes || path.size() > limits::kMaxPathBytes) {
+      return Fail(Status::InvalidArgument("known folder out of range"));
+    }
+  }
+  index_.profiles.push_back(std::move(profile));
+  return static_cast<uint32_t>(index_.profiles.size());
+}
+
+void ContainerWriter::SetOwnerName(uint32_t uid, std::string name) {
+  if (name.size() <= limits::kMaxNameBytes) owners_[uid] = std::move(name);
+}
+
+void ContainerWriter::SetGroupName(uint32_t gid, std::string name) {
+  if (name.size() <= limits::kMaxNameBytes) groups_[gid] = std::move(name);
+}
+
+Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
+  if (!status_.ok()) return status_;
+  uint64_t want = c.size;
+  if (c.sparse) {
+    want = 0;
+    uint64_t end = 0;
+    for (size_t i = 0; i < c.ranges.size(); ++i) {
+      const DataRange& r = c.ranges[i];
+      if (r.length == 0 || r.offset < end || (i > 0 && r.offset == end) ||
+          r.offset > c.size || r.length > c.size - r.offset) {
+        return Fail(Status::InvalidArgument("sparse ranges are not ascending and disjoint"));
+      }
+      end = r.offset + r.length;
+      want += r.length;
+    }
+  } else if (!c.ranges.empty()) {
+    return Fail(Status::InvalidArgument("data ranges on a dense content"));
+  }
+  if (c.stored_size() != want) {
+    return Fail(Status::InvalidArgument("content chunks do not add up to its size"));
+  }
+  for (const Chunk& ch : c.chunks) {
+    if (ch.length == 0 || ch.block >= next_reserved_ ||
+        uint64_t{ch.offset} + ch.length > limits::kMaxBlockPlain) {
+      return Fail(Status::InvalidArgument("a chunk outside the reserved blocks"));
+    }
+  }
+  if (c.size > limits::kMaxFileSize || c.ranges.size() > limits::kMaxRangesPerContent ||
+      c.chunks.size() > limits::kMaxChunksPerContent) {
+    return Fail(Status::InvalidArgument("content out of range"));
+  }
+  if (content_sizes_.size() % options_.contents_per_segment == 0) {
+    content_segments_.emplace_back();
+  }
+  EncodeContent(c, &content_segments_.back());
+  content_sizes_.push_back(c.size);
+  return content_sizes_.size() - 1;
+}
+
+Status ContainerWriter::AddEntry(const Entry& e) {
+  if (!status_.ok()) return status_;
+  Status s = ValidateEntry(e);
+  if (!s.ok()) return Fail(Status::InvalidArgument(s.message()));
+  if (e.profile > index_.profiles.size()) {
+    return Fail(Status::InvalidArgument("entry names a profile that was not added"));
+  }
+  if (e.content) {
+    if (*e.content >= content_sizes_.size()) {
+      return Fail(Status::InvalidArgument("entry names a content that was not added"));
+    }
+    if (content_sizes_[*e.content] != e.size) {
+      return Fail(Status::InvalidArgument("entry size differs from its content's"));
+    }
+  }
+  PendingEntry p;
+  p.profile = e.profile;
+  p.path_len = static_cast<uint32_t>(e.path.size());
+  p.path_offset = paths_.size();
+  p.body_offset = bodies_.size();
+  paths_.append(e.path);
+  EncodeEntryBody(e, &bodies_);
+  p.body_len = static_cast<uint32_t>(bodies_.size() - p.body_offset);
+  entries_.push_back(p);
+  return Status::OK();
+}
+
+Status ContainerWriter::WriteContentSegments() {
+  for (const std::string& records : content_segments_) {
+    uint64_t count = std::min<uint64_t>(
+        options_.contents_per_segment,
+        content_sizes_.size() - index_.content_segments.size() * options_.contents_per_segment);
+    std::string plain;
+    PutVarint(&plain, count);
+    plain.append(records);
+    if (plain.size() > limits::kMaxBlockPlain) {
+      return Fail(Status::InvalidArgument("a content segment exceeds the block limit"));
+    }
+    MIGSTORE_ASSIGN_OR_RETURN(
+        uint64_t n,
+        AppendBlock(BlockType::kContentSegment, plain, options_.metadata_seal));
+    index_.content_segments.push_back(n);
+  }
+  index_.content_count = content_sizes_.size();
+  index_.contents_per_segment = options_.contents_per_segment;
+  return Status::OK();
+}
+
+Status ContainerWriter::WriteCatalogSegments() {
+  std::sort(entries_.begin(), entries_.end(),
+            [this](const PendingEntry& a, const PendingEntry& b) {
+              return EntryKeyLess(a.profile, PathOf(a), b.profile, PathOf(b));
+            });
+  std::string plain, records;
+  size_t count = 0;
+  std::string_view prev;
+  CatalogSegmentInfo info;
+  auto flush = [&]() -> Status {
+    if (count == 0) return Status::OK();
+    plain.clear();
+    PutVarint(&plain, count);
+    plain.append(records);
+    MIGSTORE_ASSIGN_OR_RETURN(
+        uint64_t n,
+        AppendBlock(BlockType::kCatalogSegment, plain, options_.metadata_seal));
+    info.block = n;
+    info.entry_count = static_cast<uint32_t>(count);
+    index_.catalog_segments.push_back(std::move(info));
+    info = CatalogSegmentInfo();
+    records.clear();
+    count = 0;
+    prev = {};
+    return Status::OK();
+  };
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const PendingEntry& e = entries_[i];
+    std::string_view path = PathOf(e);
+    if (i > 0 && e.profile == entries_[i - 1].profile && path == PathOf(entries_[i - 1])) {
+      return Fail(Status::InvalidArgument("two entries for the same path",
+                                          std::string(path)));
+    }
+    if (count == 0) {
+      info.first_profile = e.profile;
+      info.first_path = std::string(path);
+    }
+    EncodeEntryPath(path, prev, &records);
+    records.append(bodies_, e.body_offset, e.body_len);
+    prev = path;
+    ++count;
+    if (count >= options_.catalog_segment_entries ||
+        records.size() >= options_.catalog_segment_bytes) {
+      MIGSTORE_RETURN_IF_ERROR(flush());
+    }
+  }
+  MIGSTORE_RETURN_IF_ERROR(flush());
+  index_.entry_count = entries_.size();
+  return Status::OK();
+}
+
+Status ContainerWriter::WriteIndexAndTrailer() {
+  index_.properties.assign(properties_.begin(), properties_.end());
+  index_.owner_names.assign(owners_.begin(), owners_.end());
+  index_.group_names.assign(groups_.begin(), groups_.end());
+  std::string plain = EncodeStoreIndex(index_);
+  if (plain.size() > limits::kMaxIndexPlain) {
+    return Fail(Status::InvalidArgument("the index block exceeds its limit"));
+  }
+  Trailer t;
+  t.index_offset = file_.size();
+  t.index_block_number = index_.blocks.size();
+  t.store_id = store_id();
+  uint64_t n = ReserveBlock();
+  std::string frame = codec_.Seal(n, BlockType::kIndex, plain, options_.metadata_seal);
+  t.index_frame_len = static_cast<uint32_t>(frame.size());
+  MIGSTORE_RETURN_IF_ERROR(Fail(file_.Append(frame)));
+  return Fail(file_.Append(EncodeTrailer(t)));
+}
+
+Status ContainerWriter::Finish() {
+  if (!status_.ok()) return status_;
+  if (finished_) return Fail(Status::InvalidArgument("Finish called twice"));
+  if (next_reserved_ != index_.blocks.size()) {
+    return Fail(Status::InvalidArgument("blocks were reserved but never appended"));
+  }
+  MIGSTORE_RETURN_IF_ERROR(WriteContentSegments());
+  MIGSTORE_RETURN_IF_ERROR(WriteCatalogSegments());
+  MIGSTORE_RETURN_IF_ERROR(WriteIndexAndTrailer());
+  MIGSTORE_RETURN_IF_ERROR(Fail(file_.Commit()));
+  finished_ = true;
+  return Status::OK();
+}
+
+void ContainerWriter::Abandon() {
+  if (!finished_) file_.Abandon();
+}
+
+}  // namespace migstore::format

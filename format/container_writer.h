@@ -1,0 +1,147 @@
+// ContainerWriter: writes one container file (docs/format.md) as a stream:
+// header, blocks in number order, then at Finish() the catalog and content
+// segments, the index block and the trailer.
+//
+// The file is written under a temporary name and appears under its real name
+// only when Finish() succeeds (fsync, rename, directory fsync); Abandon(), or
+// destroying the writer unfinished, removes it. Nothing half-written is ever
+// found under the real name.
+//
+// Errors are sticky: after the first failure every call returns it, and the
+// writer must then be abandoned. Either Finish() or Abandon() ends its life.
+//
+// Blocks are numbered when reserved and must be appended in that order.
+// Sealing (compress + encrypt) needs no writer state: a capture reserves
+// numbers serially, seals frames in parallel through codec(), and appends
+// them back in order:
+//
+//   uint64_t n = writer->ReserveBlock();            // serial
+//   std::string f = writer->codec().Seal(n, ...);   // any thread
+//   writer->AppendFrame(n, std::move(f));           // serial, in order of n
+//
+// Thread safety: codec() may be used from any thread. Every other method
+// must be called by one thread at a time.
+
+#ifndef MIGSTORE_FORMAT_CONTAINER_WRITER_H_
+#define MIGSTORE_FORMAT_CONTAINER_WRITER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/atomic_file.h"
+#include "format/block_codec.h"
+#include "format/catalog.h"
+#include "format/keys.h"
+#include "format/store_index.h"
+#include "migstore/result.h"
+
+namespace migstore::format {
+
+struct WriterOptions {
+  // Replace an existing file at the path (on Finish, atomically).
+  bool overwrite = false;
+  // Argon2id cost, for password stores.
+  KdfParams kdf = KdfParams::Default();
+  // How catalog, content and index blocks are sealed.
+  SealOptions metadata_seal;
+  // A catalog segment closes at whichever comes first.
+  size_t catalog_segment_entries = 4096;
+  size_t catalog_segment_bytes = 256 * 1024;
+  uint32_t contents_per_segment = 4096;
+};
+
+class ContainerWriter {
+ public:
+  static Result<std::unique_ptr<ContainerWriter>> Create(const std::string& path,
+                                                         const KeySource& key,
+                                                         const WriterOptions& options);
+  ~ContainerWriter();
+  ContainerWriter(const ContainerWriter&) = delete;
+  ContainerWriter& operator=(const ContainerWriter&) = delete;
+
+  const BlockCodec& codec() const { return codec_; }
+  const StoreId& store_id() const { return codec_.store_id(); }
+  Status status() const { return status_; }
+
+  // Hands out the next block number.
+  uint64_t ReserveBlock() { return next_reserved_++; }
+  // Appends the sealed frame of block `number`.
+  // REQUIRES: every block reserved before `number` is already appended.
+  Status AppendFrame(uint64_t number, std::string frame);
+  // Reserves, seals and appends in one step (serial callers).
+  Result<uint64_t> AppendBlock(BlockType type, std::string_view plain,
+                               const SealOptions& options);
+
+  // Store-level metadata, kept in the index block. Keys are unique; setting a
+  // key again replaces its value.
+  void SetProperty(const std::string& key, std::string value);
+  // Returns the profile's number for Entry::profile (1, 2, ...).
+  Result<uint32_t> AddProfile(Profile profile);
+  void SetOwnerName(uint32_t uid, std::string name);
+  void SetGroupName(uint32_t gid, std::string name);
+
+  // Records a content and returns its number for Entry::content. The chunks
+  // must point into blocks already appended or reserved.
+  Result<uint64_t> AddContent(const Content& content);
+  // Records an entry. Any order; Finish() sorts them. Its profile and
+  // content must already be added, and the content's size must match.
+  Status AddEntry(const Entry& entry);
+
+  // Writes the catalog, the index and the trailer, then commits the file.
+  // InvalidArgument when two entries share a (profile, path).
+  Status Finish();
+  // Removes the temporary file. Safe after Finish() (it does nothing then).
+  void Abandon();
+
+  uint64_t entry_count() const { return entries_.size(); }
+  uint64_t content_count() const { return content_sizes_.size(); }
+  // Bytes written to the file so far.
+  uint64_t bytes_written() const { return file_.size(); }
+
+ private:
+  // An entry waiting to be sorted: its key and its encoded body.
+  struct PendingEntry {
+    uint32_t profile;
+    uint32_t path_len;
+    uint64_t path_offset;  // in paths_
+    uint64_t body_offset;  // in bodies_
+    uint32_t body_len;
+  };
+
+  ContainerWriter(AtomicFile file, BlockCodec codec, const WriterOptions& options)
+      : file_(std::move(file)), codec_(std::move(codec)), options_(options) {}
+
+  Status Fail(Status s);
+  Status WriteContentSegments();
+  Status WriteCatalogSegments();
+  Status WriteIndexAndTrailer();
+  std::string_view PathOf(const PendingEntry& e) const {
+    return std::string_view(paths_).substr(e.path_offset, e.path_len);
+  }
+
+  AtomicFile file_;
+  BlockCodec codec_;
+  WriterOptions options_;
+  Status status_;
+  bool finished_ = false;
+
+  uint64_t next_reserved_ = 0;
+  StoreIndex index_;  // blocks, profiles and segment tables fill in as we go
+  std::map<std::string, std::string> properties_;
+  std::map<uint32_t, std::string> owners_;
+  std::map<uint32_t, std::string> groups_;
+
+  std::vector<uint64_t> content_sizes_;
+  std::vector<std::string> content_segments_;  // encoded records, by segment
+
+  std::string paths_;
+  std::string bodies_;
+  std::vector<PendingEntry> entries_;
+};
+
+}  // namespace migstore::format
+
+#endif  // MIGSTORE_FORMAT_CONTAINER_WRITER_H_

@@ -1,0 +1,104 @@
+#include "format/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace migstore::format {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) reset(o.release());
+  return *this;
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return Status::NotFound("no such store", path);
+    return Status::FromErrno("cannot open " + path, err);
+  }
+  UniqueFd owned(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno("cannot stat " + path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    return Status::NotAStore(path, "is a directory, not a store file");
+  }
+  if (!S_ISREG(st.st_mode)) return Status::NotAStore(path, "is not a regular file");
+  return RandomAccessFile(std::move(owned), path, static_cast<uint64_t>(st.st_size));
+}
+
+Status RandomAccessFile::ReadAt(uint64_t offset, size_t n, char* out) const {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd_.get(), out + done, n - done,
+                        static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("read failed on " + path_, errno);
+    }
+    if (r == 0) {
+      return Status::Corruption(path_, "file ends before the data it promises");
+    }
+    done += static_cast<size_t>(r);
+  }
+  bytes_read_.fetch_add(n, std::memory_order_relaxed);
+  return Status::OK();
+}
+
+Status WriteAll(int fd, std::string_view data, std::string_view what) {
+  while (!data.empty()) {
+    ssize_t w = ::write(fd, data.data(), data.size());
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(std::string("write failed on ").append(what), errno);
+    }
+    data.remove_prefix(static_cast<size_t>(w));
+  }
+  return Status::OK();
+}
+
+Status SyncParentDir(const std::string& path) {
+  std::string dir = ".";
+  size_t slash = path.rfind('/');
+  if (slash == 0) {
+    dir = "/";
+  } else if (slash != std::string::npos) {
+    dir = path.substr(0, slash);
+  }
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot open directory " + dir, errno);
+  UniqueFd owned(fd);
+  if (::fsync(fd) != 0) return Status::FromErrno("fsync failed on " + dir, errno);
+  return Status::OK();
+}
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot open " + path, errno);
+  UniqueFd owned(fd);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t r = ::read(fd, buf, sizeof(buf));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("cannot read " + path, errno);
+    }
+    if (r == 0) break;
+    out.append(buf, static_cast<size_t>(r));
+    if (out.size() > max_bytes) {
+      return Status::InvalidArgument(path, "file is larger than expected");
+    }
+  }
+  return out;
+}
+
+}  // namespace migstore::format

@@ -1,0 +1,89 @@
+// Thin, checked wrappers over the POSIX calls the container needs: an owned
+// file descriptor, positional reads that count the bytes they read, whole
+// writes, and directory fsync. Every failure becomes an IOError Status that
+// names the file.
+//
+// Thread safety: ReadAt on one RandomAccessFile may run from many threads at
+// once (pread has no shared offset). A WritableFile is used by one thread.
+
+#ifndef MIGSTORE_FORMAT_FILE_IO_H_
+#define MIGSTORE_FORMAT_FILE_IO_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "migstore/result.h"
+#include "migstore/status.h"
+
+namespace migstore::format {
+
+// An owned file descriptor, closed on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+class RandomAccessFile {
+ public:
+  // Opens an existing regular file read-only. A directory or other
+  // non-regular file gives NotAStore, since the only callers open stores.
+  static Result<RandomAccessFile> Open(const std::string& path);
+
+  RandomAccessFile(RandomAccessFile&& o) noexcept
+      : fd_(std::move(o.fd_)),
+        path_(std::move(o.path_)),
+        size_(o.size_),
+        bytes_read_(o.bytes_read_.load()) {}
+
+  // Reads exactly n bytes at offset into out. A short read (the file ends
+  // first) is Corruption: the caller asked for bytes the structure promised.
+  Status ReadAt(uint64_t offset, size_t n, char* out) const;
+
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // Bytes read through ReadAt so far: lets tests prove random access.
+  uint64_t bytes_read() const { return bytes_read_.load(); }
+
+ private:
+  RandomAccessFile(UniqueFd fd, std::string path, uint64_t size)
+      : fd_(std::move(fd)), path_(std::move(path)), size_(size) {}
+
+  UniqueFd fd_;
+  std::string path_;
+  uint64_t size_ = 0;
+  mutable std::atomic<uint64_t> bytes_read_{0};
+};
+
+// Writes all of data to fd, retrying short writes and EINTR.
+Status WriteAll(int fd, std::string_view data, std::string_view what);
+
+// fsync()s the directory holding `path`, so a rename into it is durable.
+Status SyncParentDir(const std::string& path);
+
+// Reads a whole small file (key files, rule files): at most max_bytes, more is
+// InvalidArgument.
+Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes);
+
+}  // namespace migstore::format
+
+#endif  // MIGSTORE_FORMAT_FILE_IO_H_

@@ -1,0 +1,104 @@
+#include "format/memory_store.h"
+
+#include <algorithm>
+#include <map>
+
+#include "format/hash.h"
+
+namespace migstore::format {
+namespace {
+
+// The bytes a content stores: the whole file, or only its data ranges.
+std::string StoredBytes(const MemoryFile& f) {
+  if (!f.sparse_ranges) return f.data;
+  std::string out;
+  for (const DataRange& r : *f.sparse_ranges) {
+    out.append(f.data, static_cast<size_t>(r.offset), static_cast<size_t>(r.length));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status WriteMemoryStore(const std::string& path, const KeySource& key,
+                        const MemoryStore& store, const MemoryWriteOptions& options) {
+  MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<ContainerWriter> w,
+                            ContainerWriter::Create(path, key, options.writer));
+  for (const auto& [k, v] : store.properties) w->SetProperty(k, v);
+  for (const Profile& p : store.profiles) MIGSTORE_RETURN_IF_ERROR(w->AddProfile(p).status());
+  for (const auto& [id, name] : store.owner_names) w->SetOwnerName(id, name);
+  for (const auto& [id, name] : store.group_names) w->SetGroupName(id, name);
+
+  BlockPacker packer = BlockPacker::Serial(w.get(), options.block_size, options.data_seal);
+  // Candidates for dedup grouped by (size, hash); confirmed byte for byte.
+  std::map<std::pair<uint64_t, Hash128>, std::vector<std::pair<const MemoryFile*, uint64_t>>>
+      seen;
+  for (const MemoryFile& f : store.files) {
+    Entry e = f.entry;
+    e.content.reset();
+    if (e.type == EntryType::kFile && f.data.size() != e.size) {
+      return Status::InvalidArgument("memory file size differs from its data", e.path);
+    }
+    if (e.type == EntryType::kFile && e.size > 0) {
+      std::string stored = StoredBytes(f);
+      Hash128 hash = HashBytes(stored);
+      auto& group = seen[{e.size, hash}];
+      for (const auto& [other, id] : group) {
+        if (other->sparse_ranges == f.sparse_ranges && other->data == f.data) e.content = id;
+      }
+      if (!e.content) {
+        Content c;
+        c.size = e.size;
+        c.hash = hash;
+        if (f.sparse_ranges) {
+          c.sparse = true;
+          c.ranges = *f.sparse_ranges;
+        }
+        MIGSTORE_RETURN_IF_ERROR(packer.Add(stored, &c.chunks));
+        MIGSTORE_ASSIGN_OR_RETURN(uint64_t id, w->AddContent(c));
+        group.emplace_back(&f, id);
+        e.content = id;
+      }
+    }
+    MIGSTORE_RETURN_IF_ERROR(w->AddEntry(e));
+  }
+  MIGSTORE_RETURN_IF_ERROR(packer.Flush());
+  return w->Finish();
+}
+
+Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader) {
+  MemoryStore out;
+  const StoreIndex& x = reader.index();
+  out.properties = x.properties;
+  out.profiles = x.profiles;
+  out.owner_names = x.owner_names;
+  out.group_names = x.group_names;
+  for (size_t i = 0; i < x.catalog_segments.size(); ++i) {
+    MIGSTORE_ASSIGN_OR_RETURN(std::vector<Entry> entries, reader.ReadCatalogSegment(i));
+    for (Entry& e : entries) {
+      MemoryFile f;
+      if (e.content) {
+        MIGSTORE_ASSIGN_OR_RETURN(Content c, reader.ReadContent(*e.content));
+        if (c.size != e.size) {
+          return Status::Corruption("entry and content sizes differ", e.path);
+        }
+        MIGSTORE_ASSIGN_OR_RETURN(f.data, reader.ReadFileBytes(c));
+        if (c.sparse) f.sparse_ranges = c.ranges;
+      }
+      f.entry = std::move(e);
+      out.files.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+void NormalizeMemoryStore(MemoryStore* store) {
+  for (MemoryFile& f : store->files) f.entry.content.reset();
+  std::sort(store->files.begin(), store->files.end(),
+            [](const MemoryFile& a, const MemoryFile& b) {
+              return EntryKeyLess(a.entry.profile, a.entry.path, b.entry.profile,
+                                  b.entry.path);
+            });
+}
+
+}  // namespace migstore::format

@@ -1,0 +1,73 @@
+// Helpers shared by the tests: scratch directories, file access, running the
+// real migstore binary, and GoogleTest matchers for Status and Result.
+
+#ifndef MIGSTORE_TESTS_UTIL_TEST_UTIL_H_
+#define MIGSTORE_TESTS_UTIL_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/base/deterministic_random.h"
+#include "migstore/result.h"
+#include "migstore/status.h"
+
+namespace migstore::testing {
+
+// ASSERT_OK(status_or_result): fails the test with the error's text.
+#define ASSERT_OK(expr)                                          \
+  do {                                                           \
+    const auto& migstore_expr_ = (expr);                         \
+    ASSERT_TRUE(migstore_expr_.ok())                             \
+        << #expr << ": " << ::migstore::testing::Describe(migstore_expr_); \
+  } while (0)
+#define EXPECT_OK(expr)                                          \
+  do {                                                           \
+    const auto& migstore_expr_ = (expr);                         \
+    EXPECT_TRUE(migstore_expr_.ok())                             \
+        << #expr << ": " << ::migstore::testing::Describe(migstore_expr_); \
+  } while (0)
+
+inline std::string Describe(const Status& s) { return s.ToString(); }
+template <typename T>
+std::string Describe(const Result<T>& r) {
+  return r.status().ToString();
+}
+
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it
+// when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& data);
+// Names in a directory, without "." and "..", sorted.
+std::vector<std::string> ListDir(const std::string& path);
+
+// The result of running the migstore binary.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs the built migstore with `args` (no shell), stdin from /dev/null.
+RunResult RunMigstore(const std::vector<std::string>& args);
+
+// Path of a file in the source tree, e.g. "tests/golden/valid".
+std::string SourcePath(const std::string& relative);
+
+}  // namespace migstore::testing
+
+#endif  // MIGSTORE_TESTS_UTIL_TEST_UTIL_H_
