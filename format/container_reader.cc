@@ -19,6 +19,30 @@ const std::string* LookUp(const Table& table, uint32_t id) {
 
 }  // namespace
 
+const std::string* BlockCache::Find(uint64_t n) {
+  for (Slot& s : slots_) {
+    if (s.block == n) {
+      s.used = ++clock_;
+      return &s.plain;
+    }
+  }
+  return nullptr;
+}
+
+const std::string* BlockCache::Put(uint64_t n, std::string plain) {
+  Slot* slot = nullptr;
+  if (slots_.size() < capacity_) {
+    slot = &slots_.emplace_back();
+  } else {
+    slot = &*std::min_element(slots_.begin(), slots_.end(),
+                              [](const Slot& a, const Slot& b) { return a.used < b.used; });
+  }
+  slot->block = n;
+  slot->used = ++clock_;
+  slot->plain = std::move(plain);
+  return &slot->plain;
+}
+
 Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(const std::string& path,
                                                                const KeySource& key) {
   MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file, RandomAccessFile::Open(path));
@@ -205,21 +229,23 @@ Result<Content> ContainerReader::ReadContent(uint64_t id) const {
 }
 
 Status ContainerReader::ReadContentData(
-    const Content& content, const std::function<Status(std::string_view)>& sink) const {
+    const Content& content, const std::function<Status(std::string_view)>& sink,
+    BlockCache* cache) const {
   ContentHasher hasher;
-  std::string plain;
-  uint64_t cached = UINT64_MAX;
+  BlockCache local(1);
+  if (cache == nullptr) cache = &local;
   for (const Chunk& ch : content.chunks) {
-    if (ch.block != cached) {
-      cached = UINT64_MAX;
-      MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(ch.block, BlockType::kData, &plain));
-      cached = ch.block;
+    const std::string* plain = cache->Find(ch.block);
+    if (plain == nullptr) {
+      std::string fresh;
+      MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(ch.block, BlockType::kData, &fresh));
+      plain = cache->Put(ch.block, std::move(fresh));
     }
-    if (uint64_t{ch.offset} + ch.length > plain.size()) {
+    if (uint64_t{ch.offset} + ch.length > plain->size()) {
       return Status::Corruption("a content chunk reaches past the end of block " +
                                 std::to_string(ch.block));
     }
-    std::string_view piece = std::string_view(plain).substr(ch.offset, ch.length);
+    std::string_view piece = std::string_view(*plain).substr(ch.offset, ch.length);
     hasher.Update(piece);
     MIGSTORE_RETURN_IF_ERROR(sink(piece));
   }
@@ -229,7 +255,8 @@ Status ContainerReader::ReadContentData(
   return Status::OK();
 }
 
-Result<std::string> ContainerReader::ReadFileBytes(const Content& content) const {
+Result<std::string> ContainerReader::ReadFileBytes(const Content& content,
+                                                   BlockCache* cache) const {
   if (content.size > limits::kMaxBlockPlain * 64) {
     return Status::InvalidArgument("file too large to read into memory");
   }
@@ -239,7 +266,7 @@ Result<std::string> ContainerReader::ReadFileBytes(const Content& content) const
     MIGSTORE_RETURN_IF_ERROR(ReadContentData(content, [&](std::string_view piece) {
       out.append(piece);
       return Status::OK();
-    }));
+    }, cache));
     return out;
   }
   out.assign(static_cast<size_t>(content.size), '\0');
@@ -259,7 +286,7 @@ Result<std::string> ContainerReader::ReadFileBytes(const Content& content) const
       }
     }
     return Status::OK();
-  }));
+  }, cache));
   return out;
 }
 

@@ -35,6 +35,29 @@
 
 namespace migstore::format {
 
+// The last few data blocks a reader opened, so files packed together in one
+// block cost one decryption and decompression between them. Owned by the
+// caller; one per thread.
+class BlockCache {
+ public:
+  explicit BlockCache(size_t capacity = 4) : capacity_(capacity) {}
+  // The cached plain contents of block n, or null.
+  const std::string* Find(uint64_t n);
+  // Stores block n's plain contents (evicting the least recently used one)
+  // and returns them.
+  const std::string* Put(uint64_t n, std::string plain);
+
+ private:
+  size_t capacity_;
+  uint64_t clock_ = 0;
+  struct Slot {
+    uint64_t block;
+    uint64_t used;
+    std::string plain;
+  };
+  std::vector<Slot> slots_;
+};
+
 class ContainerReader {
  public:
   static Result<std::unique_ptr<ContainerReader>> Open(const std::string& path,
@@ -72,10 +95,13 @@ class ContainerReader {
   // Streams the stored bytes of `content` (its data ranges' bytes, in order)
   // to `sink`, then checks their hash. Bytes reach the sink before the hash
   // is known: a caller must not treat them as good until this returns OK.
+  // `cache`, when given, is used and filled with the blocks read.
   Status ReadContentData(const Content& content,
-                         const std::function<Status(std::string_view)>& sink) const;
+                         const std::function<Status(std::string_view)>& sink,
+                         BlockCache* cache = nullptr) const;
   // The whole logical file, holes as zeros. For tests and small files.
-  Result<std::string> ReadFileBytes(const Content& content) const;
+  Result<std::string> ReadFileBytes(const Content& content,
+                                    BlockCache* cache = nullptr) const;
 
  private:
   ContainerReader(RandomAccessFile file, Header header, BlockCodec codec)

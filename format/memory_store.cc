@@ -73,16 +73,27 @@ Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader) {
   out.profiles = x.profiles;
   out.owner_names = x.owner_names;
   out.group_names = x.group_names;
+  // Contents are numbered in capture order, which mostly follows path order:
+  // keep the last content segment decoded rather than decode one per file.
+  std::vector<Content> segment;
+  size_t segment_index = SIZE_MAX;
+  BlockCache blocks;
   for (size_t i = 0; i < x.catalog_segments.size(); ++i) {
     MIGSTORE_ASSIGN_OR_RETURN(std::vector<Entry> entries, reader.ReadCatalogSegment(i));
     for (Entry& e : entries) {
       MemoryFile f;
       if (e.content) {
-        MIGSTORE_ASSIGN_OR_RETURN(Content c, reader.ReadContent(*e.content));
+        const auto wanted = static_cast<size_t>(*e.content / x.contents_per_segment);
+        if (wanted != segment_index) {
+          segment_index = SIZE_MAX;
+          MIGSTORE_ASSIGN_OR_RETURN(segment, reader.ReadContentSegment(wanted));
+          segment_index = wanted;
+        }
+        const Content& c = segment[*e.content % x.contents_per_segment];
         if (c.size != e.size) {
           return Status::Corruption("entry and content sizes differ", e.path);
         }
-        MIGSTORE_ASSIGN_OR_RETURN(f.data, reader.ReadFileBytes(c));
+        MIGSTORE_ASSIGN_OR_RETURN(f.data, reader.ReadFileBytes(c, &blocks));
         if (c.sparse) f.sparse_ranges = c.ranges;
       }
       f.entry = std::move(e);

@@ -1,0 +1,110 @@
+// AtomicFile: whole or nothing under the final name; stale temporaries of
+// dead writers are cleaned, live ones never touched.
+
+#include "format/atomic_file.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/util/test_util.h"
+
+namespace migstore::format {
+namespace {
+
+using testing::ListDir;
+using testing::ReadFile;
+using testing::TempDir;
+
+TEST(AtomicFile, CommitPublishesTheWholeFile) {
+  TempDir dir;
+  auto f = AtomicFile::Create(dir / "out", false);
+  ASSERT_OK(f);
+  ASSERT_OK(f->Append("hello "));
+  ASSERT_OK(f->Append("world"));
+  EXPECT_EQ(f->size(), 11u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+  ASSERT_OK(f->Commit());
+  EXPECT_EQ(ReadFile(dir / "out"), "hello world");
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"out"});
+}
+
+TEST(AtomicFile, RefusesToReplaceUnlessAskedEvenIfTheTargetAppearsLate) {
+  TempDir dir;
+  auto f = AtomicFile::Create(dir / "out", false);
+  ASSERT_OK(f);
+  ASSERT_OK(f->Append("new"));
+  testing::WriteFile(dir / "out", "someone else's");
+  Status s = f->Commit();
+  EXPECT_TRUE(s.IsAlreadyExists()) << s.ToString();
+  EXPECT_EQ(ReadFile(dir / "out"), "someone else's");
+  f->Abandon();
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"out"});
+
+  auto g = AtomicFile::Create(dir / "out", true);
+  ASSERT_OK(g);
+  ASSERT_OK(g->Append("replacement"));
+  ASSERT_OK(g->Commit());
+  EXPECT_EQ(ReadFile(dir / "out"), "replacement");
+}
+
+TEST(AtomicFile, ADirectoryIsNeverReplaced) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir((dir / "d").c_str(), 0755), 0);
+  EXPECT_TRUE(AtomicFile::Create(dir / "d", true).status().IsAlreadyExists());
+}
+
+TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemovedLiveOnesKept) {
+  TempDir dir;
+  const std::string final_path = dir / "store.mig";
+  // What a killed writer leaves: a temporary nobody holds a lock on.
+  testing::WriteFile(dir / ".store.mig.migtmp-deadbeef", "partial");
+  // A live writer's temporary, lock held.
+  auto live = AtomicFile::Create(final_path, false);
+  ASSERT_OK(live);
+  std::vector<std::string> names = ListDir(dir.path());
+  ASSERT_EQ(names.size(), 1u) << "the dead writer's temporary was not removed";
+  EXPECT_EQ(dir / names[0], live->temp_path());
+  // A second writer for the same path leaves the live one alone.
+  EXPECT_EQ(RemoveStaleTemporaries(final_path), 0);
+  EXPECT_TRUE(std::filesystem::exists(live->temp_path()));
+  // Temporaries for other names are not this writer's business.
+  testing::WriteFile(dir / ".other.mig.migtmp-00", "x");
+  EXPECT_EQ(RemoveStaleTemporaries(final_path), 0);
+  live->Abandon();
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{".other.mig.migtmp-00"});
+}
+
+TEST(AtomicFile, WorksWithARelativePath) {
+  TempDir dir;
+  std::string cwd = std::filesystem::current_path();
+  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
+  auto f = AtomicFile::Create("rel.out", false);
+  Status s = f.ok() ? f->Append("x") : f.status();
+  if (s.ok()) s = f->Commit();
+  ASSERT_EQ(::chdir(cwd.c_str()), 0);
+  ASSERT_OK(s);
+  EXPECT_EQ(ReadFile(dir / "rel.out"), "x");
+}
+
+TEST(AtomicFile, ReportsAnUnwritableDirectory) {
+  if (::geteuid() == 0) {
+    // root writes anywhere; use a directory that does not exist instead.
+    TempDir dir;
+    auto f = AtomicFile::Create(dir / "no/such/dir/out", false);
+    EXPECT_TRUE(f.status().IsIOError()) << f.status().ToString();
+    return;
+  }
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0500), 0);
+  auto f = AtomicFile::Create(dir / "out", false);
+  EXPECT_TRUE(f.status().IsIOError()) << f.status().ToString();
+  ::chmod(dir.path().c_str(), 0700);
+}
+
+}  // namespace
+}  // namespace migstore::format

@@ -1,0 +1,316 @@
+// The container writer and reader together: round trips in every key mode,
+// segmented catalogs, random access, the writer's contracts, open errors.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "format/container_reader.h"
+#include "format/container_writer.h"
+#include "format/memory_store.h"
+#include "tests/util/store_samples.h"
+#include "tests/util/test_util.h"
+
+namespace migstore::format {
+namespace {
+
+using testing::MakeFile;
+using testing::TempDir;
+
+KeySource KeyFor(int mode, const SecretBytes& secret) {
+  switch (mode) {
+    case 1:
+      return KeySource::Password(SecretBytes::Copy("correct horse"));
+    case 2:
+      return KeySource::KeyFileSecret(SecretBytes::Copy(secret.view()));
+    default:
+      return KeySource::None();
+  }
+}
+
+class ContainerRoundTrip : public ::testing::TestWithParam<int> {};
+
+TEST_P(ContainerRoundTrip, EverythingWrittenIsReadBackExactly) {
+  TempDir dir;
+  SecretBytes secret = SecretBytes::Random(kKeySize);
+  MemoryStore want = testing::RichStore();
+  const std::string path = dir / "s.mig";
+  ASSERT_OK(WriteMemoryStore(path, KeyFor(GetParam(), secret), want, testing::QuickOptions()));
+  auto reader = ContainerReader::Open(path, KeyFor(GetParam(), secret));
+  ASSERT_OK(reader);
+  EXPECT_EQ((*reader)->encrypted(), GetParam() != 0);
+  auto got = ReadMemoryStore(**reader);
+  ASSERT_OK(got);
+  NormalizeMemoryStore(&*got);
+  EXPECT_EQ(testing::DescribeStore(*got), testing::DescribeStore(want));
+  EXPECT_EQ(*got, want);
+
+  // Identical contents and hard links are stored once.
+  const StoreIndex& x = (*reader)->index();
+  size_t files_with_data = 0;
+  for (const MemoryFile& f : want.files) {
+    files_with_data += f.entry.type == EntryType::kFile && f.entry.size > 0;
+  }
+  EXPECT_EQ(x.content_count, files_with_data - 2);
+  EXPECT_EQ((*reader)->property("host"), "test-host");
+  EXPECT_FALSE((*reader)->property("nope").has_value());
+  ASSERT_NE((*reader)->owner_name(1002), nullptr);
+  EXPECT_EQ(*(*reader)->owner_name(1002), "bob");
+  EXPECT_EQ((*reader)->owner_name(4), nullptr);
+  // The sparse file's holes cost nothing.
+  auto sparse = (*reader)->FindEntry(1, "home/alice/sparse.img");
+  ASSERT_OK(sparse);
+  ASSERT_TRUE(sparse->has_value());
+  auto c = (*reader)->ReadContent(*(*sparse)->content);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->stored_size(), 6000u);
+  EXPECT_EQ(c->size, 1u << 20);
+
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "stores are private to their owner";
+}
+
+std::string KeyModeName(const ::testing::TestParamInfo<int>& info) {
+  static const char* const kNames[] = {"Unencrypted", "Password", "KeyFile"};
+  return kNames[info.param];
+}
+
+INSTANTIATE_TEST_SUITE_P(KeyModes, ContainerRoundTrip, ::testing::Values(0, 1, 2), KeyModeName);
+
+TEST(Container, HundredThousandEntriesInManySegmentsAreEachFound) {
+  TempDir dir;
+  MemoryStore s;
+  s.profiles = {testing::MakeProfile("a", "home/a", 1), testing::MakeProfile("b", "home/b", 2)};
+  DeterministicRandom gen(5);
+  for (int i = 0; i < 100000; ++i) {
+    char name[96];
+    std::snprintf(name, sizeof(name), "home/%c/dir%03d/file-%06d.txt", i % 2 ? 'a' : 'b',
+                  i % 997, i);
+    // One file in ten has (unique) data.
+    s.files.push_back(MakeFile(1 + i % 2, name, i % 10 == 0 ? name + gen.Text(50) : ""));
+  }
+  NormalizeMemoryStore(&s);
+  MemoryWriteOptions opts = testing::QuickOptions();
+  opts.block_size = 1 << 20;
+  const std::string path = dir / "big.mig";
+  ASSERT_OK(WriteMemoryStore(path, KeySource::None(), s, opts));
+  auto r = ContainerReader::Open(path, KeySource::None());
+  ASSERT_OK(r);
+  const StoreIndex& x = (*r)->index();
+  EXPECT_EQ(x.entry_count, 100000u);
+  EXPECT_GE(x.catalog_segments.size(), 20u);
+  EXPECT_EQ(x.content_count, 10000u);
+  EXPECT_EQ(x.content_segments.size(), 3u);
+  for (size_t i = 0; i < s.files.size(); i += 997) {
+    const Entry& want = s.files[i].entry;
+    auto e = (*r)->FindEntry(want.profile, want.path);
+    ASSERT_OK(e);
+    ASSERT_TRUE(e->has_value()) << want.path;
+    EXPECT_EQ((*e)->path, want.path);
+    if (want.size > 0) {
+      auto c = (*r)->ReadContent(*(*e)->content);
+      ASSERT_OK(c);
+      auto bytes = (*r)->ReadFileBytes(*c);
+      ASSERT_OK(bytes);
+      EXPECT_EQ(*bytes, s.files[i].data);
+    }
+  }
+  for (auto [profile, missing] : {std::pair<uint32_t, std::string>{1, "home/a/dir000/zzz"},
+                               {1, "home/a/dir001/file-000001.txt"},  // wrong profile
+                               {1, "a"}, {2, "zzzz"}, {0, "home"}}) {
+    auto e = (*r)->FindEntry(profile, missing);
+    ASSERT_OK(e);
+    EXPECT_FALSE(e->has_value()) << missing;
+  }
+  auto all = ReadMemoryStore(**r);
+  ASSERT_OK(all);
+  EXPECT_EQ(all->files.size(), 100000u);
+}
+
+TEST(Container, ReadingOneFileReadsOnlyWhatHoldsIt) {
+  TempDir dir;
+  MemoryStore s;
+  DeterministicRandom gen(9);
+  for (int i = 0; i < 64; ++i) {
+    s.files.push_back(MakeFile(0, "f" + std::to_string(1000 + i), gen.Bytes(1 << 20)));
+  }
+  MemoryWriteOptions opts = testing::QuickOptions();
+  opts.block_size = 1 << 20;
+  const std::string path = dir / "s.mig";
+  SecretBytes secret = SecretBytes::Random(kKeySize);
+  ASSERT_OK(WriteMemoryStore(path, KeySource::KeyFileSecret(SecretBytes::Copy(secret.view())), s,
+                             opts));
+  auto r = ContainerReader::Open(path, KeySource::KeyFileSecret(std::move(secret)));
+  ASSERT_OK(r);
+  auto e = (*r)->FindEntry(0, "f1033");
+  ASSERT_OK(e);
+  ASSERT_TRUE(e->has_value());
+  auto c = (*r)->ReadContent(*(*e)->content);
+  ASSERT_OK(c);
+  auto bytes = (*r)->ReadFileBytes(*c);
+  ASSERT_OK(bytes);
+  EXPECT_EQ(*bytes, s.files[33].data);
+  // Header, trailer, index, one catalog segment, one content segment and one
+  // 1 MiB data block: a small fraction of the 64 MiB store.
+  EXPECT_LT((*r)->bytes_read(), (1u << 20) + 64 * 1024) << "of " << (*r)->file_size();
+  EXPECT_GT((*r)->file_size(), 64u << 20);
+}
+
+TEST(Container, OpenSaysWhatIsWrong) {
+  TempDir dir;
+  EXPECT_TRUE(ContainerReader::Open(dir / "missing.mig", KeySource::None()).status().IsNotFound());
+  EXPECT_TRUE(ContainerReader::Open(dir.path(), KeySource::None()).status().IsNotAStore());
+  testing::WriteFile(dir / "empty", "");
+  EXPECT_TRUE(ContainerReader::Open(dir / "empty", KeySource::None()).status().IsNotAStore());
+  testing::WriteFile(dir / "text", "this is a text file, not a store\n");
+  EXPECT_TRUE(ContainerReader::Open(dir / "text", KeySource::None()).status().IsNotAStore());
+  testing::WriteFile(dir / "zip", std::string("PK\x03\x04", 4) + std::string(5000, 'z'));
+  EXPECT_TRUE(ContainerReader::Open(dir / "zip", KeySource::None()).status().IsNotAStore());
+}
+
+TEST(Container, WrongKeysAreRefusedBeforeAnyData) {
+  TempDir dir;
+  MemoryStore s = testing::GoldenStore();
+  ASSERT_OK(WriteMemoryStore(dir / "pw.mig", KeySource::Password(SecretBytes::Copy("right")), s,
+                             testing::QuickOptions()));
+  ASSERT_OK(WriteMemoryStore(dir / "kf.mig", KeySource::KeyFileSecret(SecretBytes::Random(32)), s,
+                             testing::QuickOptions()));
+  auto wrong_pw = ContainerReader::Open(dir / "pw.mig", KeySource::Password(SecretBytes::Copy("wrong")));
+  EXPECT_TRUE(wrong_pw.status().IsWrongKey()) << wrong_pw.status().ToString();
+  EXPECT_TRUE(ContainerReader::Open(dir / "pw.mig", KeySource::None()).status().IsWrongKey());
+  EXPECT_TRUE(ContainerReader::Open(dir / "kf.mig", KeySource::KeyFileSecret(SecretBytes::Random(32)))
+                  .status()
+                  .IsWrongKey());
+  EXPECT_TRUE(ContainerReader::Open(dir / "kf.mig", KeySource::Password(SecretBytes::Copy("right")))
+                  .status()
+                  .IsWrongKey());
+}
+
+std::unique_ptr<ContainerWriter> NewWriter(const std::string& path, WriterOptions o = {}) {
+  o.kdf = KdfParams::Fast();
+  auto w = ContainerWriter::Create(path, KeySource::None(), o);
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  return w.ok() ? std::move(w).value() : nullptr;
+}
+
+TEST(ContainerWriter, NothingAppearsUntilFinishAndNothingIsLeftOnAbandon) {
+  TempDir dir;
+  const std::string path = dir / "s.mig";
+  {
+    auto w = NewWriter(path);
+    ASSERT_OK(w->AddEntry(MakeFile(0, "x", "").entry));
+    auto names = testing::ListDir(dir.path());
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_TRUE(IsTemporaryName(names[0])) << names[0];
+    // Destroyed without Finish: abandoned.
+  }
+  EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+  auto w = NewWriter(path);
+  ASSERT_OK(w->AddEntry(MakeFile(0, "x", "").entry));
+  ASSERT_OK(w->Finish());
+  EXPECT_EQ(testing::ListDir(dir.path()), std::vector<std::string>{"s.mig"});
+}
+
+TEST(ContainerWriter, ExistingStoresAreReplacedOnlyWhenAskedAndOnlyAtFinish) {
+  TempDir dir;
+  const std::string path = dir / "s.mig";
+  testing::WriteFile(path, "old store");
+  auto refused = ContainerWriter::Create(path, KeySource::None(), WriterOptions{});
+  EXPECT_TRUE(refused.status().IsAlreadyExists());
+  EXPECT_EQ(testing::ReadFile(path), "old store");
+  WriterOptions o;
+  o.overwrite = true;
+  auto w = NewWriter(path, o);
+  EXPECT_EQ(testing::ReadFile(path), "old store") << "replaced before Finish";
+  ASSERT_OK(w->Finish());
+  EXPECT_TRUE(ContainerReader::Open(path, KeySource::None()).ok());
+}
+
+TEST(ContainerWriter, ErrorsAreStickyAndTheFileIsNeverCommitted) {
+  TempDir dir;
+  const std::string path = dir / "s.mig";
+  auto w = NewWriter(path);
+  ASSERT_OK(w->AddEntry(MakeFile(0, "same", "").entry));
+  ASSERT_OK(w->AddEntry(MakeFile(0, "same", "").entry));  // found when sorted
+  Status s = w->Finish();
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.ToString().find("same"), std::string::npos);
+  EXPECT_TRUE(w->AddEntry(MakeFile(0, "other", "").entry).IsInvalidArgument());
+  EXPECT_TRUE(w->status().IsInvalidArgument());
+  EXPECT_TRUE(w->Finish().IsInvalidArgument());
+  w.reset();
+  EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+}
+
+TEST(ContainerWriter, RefusesInconsistentCalls) {
+  TempDir dir;
+  {
+    auto w = NewWriter(dir / "a");
+    Entry e = MakeFile(0, "f", "abc").entry;
+    e.content = 0;  // never added
+    EXPECT_TRUE(w->AddEntry(e).IsInvalidArgument());
+  }
+  {
+    auto w = NewWriter(dir / "b");
+    Entry e = MakeFile(3, "f", "").entry;  // no such profile
+    EXPECT_TRUE(w->AddEntry(e).IsInvalidArgument());
+  }
+  {
+    auto w = NewWriter(dir / "c");
+    uint64_t n0 = w->ReserveBlock();
+    uint64_t n1 = w->ReserveBlock();
+    std::string f1 = w->codec().Seal(n1, BlockType::kData, "one", SealOptions{});
+    EXPECT_TRUE(w->AppendFrame(n1, f1).IsInvalidArgument()) << "out of order";
+    (void)n0;
+  }
+  {
+    auto w = NewWriter(dir / "d");
+    uint64_t n = w->ReserveBlock();
+    std::string sealed_for_9 = w->codec().Seal(9, BlockType::kData, "x", SealOptions{});
+    EXPECT_FALSE(w->AppendFrame(n, sealed_for_9).ok()) << "sealed for another number";
+  }
+  {
+    auto w = NewWriter(dir / "e");
+    (void)w->ReserveBlock();
+    EXPECT_TRUE(w->Finish().IsInvalidArgument()) << "a reserved block never appended";
+  }
+  {
+    auto w = NewWriter(dir / "f");
+    Content c;
+    c.size = 10;
+    c.chunks = {{0, 0, 10}};  // block 0 was never reserved
+    EXPECT_TRUE(w->AddContent(c).status().IsInvalidArgument());
+  }
+  EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+}
+
+TEST(Container, SkippableBlocksAreSkippedAndOthersRefused) {
+  TempDir dir;
+  for (uint8_t type : {uint8_t{0x80}, uint8_t{0xfe}, uint8_t{0x05}, uint8_t{0x7f}}) {
+    const std::string path = dir / ("s" + std::to_string(type));
+    auto w = NewWriter(path);
+    BlockPacker packer = BlockPacker::Serial(w.get(), 4096, SealOptions{});
+    auto c = packer.Pack("file contents");
+    ASSERT_OK(c);
+    ASSERT_OK(packer.Flush());
+    ASSERT_OK(w->AppendBlock(static_cast<BlockType>(type), "from a newer writer", SealOptions{}));
+    auto id = w->AddContent(*c);
+    ASSERT_OK(id);
+    Entry e = MakeFile(0, "f", "file contents").entry;
+    e.content = *id;
+    ASSERT_OK(w->AddEntry(e));
+    ASSERT_OK(w->Finish());
+    auto r = ContainerReader::Open(path, KeySource::None());
+    if (type >= 0x80) {
+      ASSERT_OK(r);
+      auto all = ReadMemoryStore(**r);
+      ASSERT_OK(all);
+      EXPECT_EQ(all->files.at(0).data, "file contents");
+    } else {
+      EXPECT_TRUE(r.status().IsUnsupportedVersion()) << r.status().ToString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace migstore::format
