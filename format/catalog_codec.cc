@@ -49,6 +49,9 @@ Status CheckEntryShape(const Entry& e, uint64_t fields) {
       if ((fields & kHasTarget) == 0 || e.symlink_target.empty()) {
         return Bad("a symlink without a target");
       }
+      if (e.symlink_target.find('\0') != std::string::npos) {
+        return Bad("symlink target holds a NUL byte");
+      }
       if (e.size != e.symlink_target.size()) return Bad("symlink size is not its target's");
       [[fallthrough]];
     case EntryType::kDirectory:
@@ -137,10 +140,6 @@ Status ValidateEntry(const Entry& e) {
   }
   if (e.symlink_target.size() > limits::kMaxSymlinkTarget) {
     return Bad("symlink target too long");
-  }
-  if (e.type == EntryType::kSymlink &&
-      e.symlink_target.find('\0') != std::string::npos) {
-    return Bad("symlink target holds a NUL byte");
   }
   if (e.type != EntryType::kSymlink && !e.symlink_target.empty()) {
     return Bad("a symlink target on an entry that is not a symlink");

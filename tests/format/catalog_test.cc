@@ -119,6 +119,10 @@ TEST(Entry, ValidationRefusesImpossibleEntries) {
   EXPECT_TRUE(bad(link)) << "a symlink without a target";
   link = MakeSymlink(1, "l", std::string(4096, 't')).entry;
   EXPECT_TRUE(bad(link));
+  link = MakeSymlink(1, "l", std::string("a\0b", 3)).entry;
+  EXPECT_TRUE(bad(link));
+  // The decoder applies the same rule to what it reads.
+  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment({link})).status().IsCorruption());
   Entry fifo = MakeFifo(1, "p").entry;
   fifo.symlink_target = "x";
   EXPECT_TRUE(bad(fifo));
