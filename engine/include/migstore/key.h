@@ -1,0 +1,65 @@
+// Key: what opens (or will protect) an encrypted store — nothing, a key
+// file, or a password. Key material never comes from the command line: a
+// password is read from a file, an environment variable or a file
+// descriptor (standard input), or handed over by an embedding program.
+//
+// The secret is held in locked, zeroed-on-free memory and shared between
+// copies of a Key; it is never written anywhere but into the store's header
+// (wrapped) and is never logged.
+//
+// Thread safety: a Key is immutable; copies may be used from any thread.
+
+#ifndef MIGSTORE_KEY_H_
+#define MIGSTORE_KEY_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "migstore/result.h"
+
+namespace migstore {
+
+namespace internal {
+struct KeyRep;
+}  // namespace internal
+
+class Key {
+ public:
+  // No key: an unencrypted store (capture), or one that needs none (read).
+  Key();
+
+  // A key file made by `migstore keygen` ("migstore-key-v1 <64 hex>").
+  // KeyUnreadable when it cannot be read or is not a key file.
+  static Result<Key> FromKeyFile(const std::string& path);
+  // The first line of a file, without its line ending. KeyUnreadable when the
+  // file cannot be read or the password is empty.
+  static Result<Key> FromPasswordFile(const std::string& path);
+  // The value of an environment variable (MIGSTORE_PASSWORD by default).
+  // KeyUnreadable when it is unset or empty.
+  static Result<Key> FromPasswordEnvironment(const char* name = "MIGSTORE_PASSWORD");
+  // The first line read from a file descriptor (0 for standard input).
+  static Result<Key> FromPasswordDescriptor(int fd);
+  // A password an embedding program already holds. InvalidArgument if empty.
+  static Result<Key> FromPassword(std::string_view password);
+
+  bool encrypted() const { return rep_ != nullptr; }
+  // "none", "key file" or "password": for reports; never the secret.
+  const char* kind() const;
+
+  // The internal form; used by the engine.
+  const internal::KeyRep* rep() const { return rep_.get(); }
+
+ private:
+  explicit Key(std::shared_ptr<const internal::KeyRep> rep) : rep_(std::move(rep)) {}
+
+  std::shared_ptr<const internal::KeyRep> rep_;  // null: no key
+};
+
+// Writes a new random key file at `path` with mode 0600, atomically.
+// AlreadyExists unless overwrite.
+Status WriteKeyFile(const std::string& path, bool overwrite);
+
+}  // namespace migstore
+
+#endif  // MIGSTORE_KEY_H_

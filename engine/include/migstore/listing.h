@@ -1,0 +1,67 @@
+// Listing a store: its summary, its users and every entry, without
+// restoring anything. Entries stream in catalog order (by user, then path)
+// one catalog segment at a time, so listing a store of millions of files
+// needs memory for one segment, not the whole catalog.
+//
+// Thread safety: ListStore may run concurrently with itself.
+
+#ifndef MIGSTORE_LISTING_H_
+#define MIGSTORE_LISTING_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "migstore/key.h"
+#include "migstore/status.h"
+
+namespace migstore {
+
+struct StoreUser {
+  std::string name;
+  std::string home;    // root-relative profile directory
+  std::string layout;  // "linux", "windows" or "" when unknown
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string sid;     // Windows SID when known
+  int64_t last_use_ns = 0;
+  std::vector<std::pair<std::string, std::string>> folders;  // ("DOCUMENTS", path)
+};
+
+struct StoreSummary {
+  int format_version = 0;
+  std::string encryption;  // "none", "password" or "key file"
+  uint64_t file_size = 0;  // bytes of the store file
+  uint64_t entries = 0;
+  uint64_t contents = 0;   // distinct file contents stored
+  std::vector<std::pair<std::string, std::string>> properties;
+  std::vector<StoreUser> users;
+};
+
+struct StoreEntry {
+  std::string user;  // the profile's user name; empty outside every profile
+  std::string path;  // root-relative, raw bytes
+  const char* type = "file";  // "file", "dir", "symlink" or "fifo"
+  uint64_t size = 0;
+  uint32_t mode = 0;  // permission bits, 07777
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string owner;  // names as captured; empty when unknown
+  std::string group;
+  int64_t mtime_ns = 0;
+  std::string symlink_target;
+  uint64_t link_group = 0;  // non-zero for hard-linked files
+  size_t xattrs = 0;        // number of extended attributes
+};
+
+// Opens the store, fills *summary, then calls on_entry for every entry. A
+// non-OK status from on_entry stops the listing and is returned.
+// Errors: NotFound, NotAStore, UnsupportedVersion, WrongKey, Corruption.
+Status ListStore(const std::string& store_path, const Key& key, StoreSummary* summary,
+                 const std::function<Status(const StoreEntry&)>& on_entry);
+
+}  // namespace migstore
+
+#endif  // MIGSTORE_LISTING_H_
