@@ -46,12 +46,18 @@ int RemoveStaleTemporaries(const std::string& final_path) {
     if (entry.substr(0, prefix.size()) != prefix) continue;
     // A live writer holds LOCK_EX on its temporary; if we can take the lock,
     // its writer is gone. O_NOFOLLOW: never act through a planted symlink.
-    int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;
     UniqueFd owned(fd);
     struct stat st;
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) continue;
+    // Unlink only if the name still refers to the file we locked.
+    struct stat now;
+    if (::fstatat(::dirfd(d), e->d_name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+        now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+      continue;
+    }
     if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
   }
   ::closedir(d);
@@ -84,10 +90,14 @@ Result<AtomicFile> AtomicFile::Create(const std::string& final_path,
       return Status::FromErrno("cannot create a temporary file in " + dir, errno);
     }
     UniqueFd owned(fd);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      int err = errno;
-      ::unlink(temp.c_str());
-      return Status::FromErrno("cannot lock " + temp, err);
+    // Between open and flock a cleaner may have locked the new, still
+    // unlocked file and removed it. Once locked, it is safe; check the name
+    // still refers to it, else start again with a new name.
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) continue;
+    struct stat mine, named;
+    if (::fstat(fd, &mine) != 0 || ::lstat(temp.c_str(), &named) != 0 ||
+        mine.st_ino != named.st_ino || mine.st_dev != named.st_dev) {
+      continue;
     }
     return AtomicFile(std::move(owned), final_path, std::move(temp), overwrite);
   }
@@ -141,7 +151,13 @@ Status AtomicFile::Commit() {
   }
   done_ = true;
   fd_.reset();
-  return SyncParentDir(final_path_);
+  Status synced = SyncParentDir(final_path_);
+  if (!synced.ok()) {
+    return synced.WithContext(final_path_ +
+                              " is complete and in place, but its directory could not be "
+                              "synced, so a crash now could still lose it");
+  }
+  return Status::OK();
 }
 
 void AtomicFile::Abandon() {

@@ -41,6 +41,9 @@ class AtomicFile {
   uint64_t size() const { return size_; }
 
   // REQUIRES: not yet committed or abandoned.
+  // An error before the rename leaves nothing under the final name. The one
+  // error after it (the directory fsync failing) leaves the complete file in
+  // place and says so.
   Status Commit();
   // Removes the temporary file. Safe to call more than once.
   void Abandon();

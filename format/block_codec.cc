@@ -61,7 +61,15 @@ std::string BlockCodec::Seal(uint64_t number, BlockType type, std::string_view p
   ThreadState& tls = Tls();
   Codec codec = Codec::kStored;
   std::string_view encoded = plain;
-  if (options.compress && !plain.empty()) {
+  bool try_compress = options.compress && !plain.empty();
+  if (try_compress && options.trial_bytes > 0 && plain.size() > options.trial_bytes) {
+    if (tls.cctx == nullptr) tls.cctx = ZSTD_createCCtx();
+    size_t bound = ZSTD_compressBound(options.trial_bytes);
+    size_t n = ZSTD_compressCCtx(tls.cctx, tls.Scratch(bound), bound, plain.data(),
+                                 options.trial_bytes, 1);
+    try_compress = !ZSTD_isError(n) && n * 100 <= options.trial_bytes * 97;
+  }
+  if (try_compress) {
     if (tls.cctx == nullptr) tls.cctx = ZSTD_createCCtx();
     size_t bound = ZSTD_compressBound(plain.size());
     char* dst = tls.Scratch(bound);
@@ -196,10 +204,12 @@ Status BlockCodec::Open(uint64_t number, std::string_view frame, std::string* pl
     }
   }
 
-  // zstd: the frame must declare exactly plain_len and produce exactly that.
+  // zstd: exactly one frame, declaring exactly plain_len, producing exactly
+  // that (ZSTD_decompressDCtx would accept further or skippable frames).
   unsigned long long declared = ZSTD_getFrameContentSize(encoded.data(), encoded.size());
-  if (declared != h.plain_len) {
-    return Status::Corruption(BlockName(number), "zstd frame size does not match");
+  if (declared != h.plain_len ||
+      ZSTD_findFrameCompressedSize(encoded.data(), encoded.size()) != encoded.size()) {
+    return Status::Corruption(BlockName(number), "not exactly one zstd frame of the right size");
   }
   if (tls.dctx == nullptr) tls.dctx = ZSTD_createDCtx();
   plain->resize(h.plain_len);

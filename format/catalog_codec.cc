@@ -212,9 +212,17 @@ Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain) {
   if (n > plain.size() / 9) return Bad("segment count exceeds its bytes");
   std::vector<Entry> entries;
   std::string path;
+  size_t path_bytes = 0, xattrs = 0;
   for (uint64_t i = 0; i < n; ++i) {
     Entry e;
     MIGSTORE_RETURN_IF_ERROR(DecodeEntry(&d, &path, &e));
+    // Prefix compression lets a few bytes stand for a long path: bound what
+    // the segment expands to, not only what it occupies.
+    path_bytes += e.path.size();
+    xattrs += e.xattrs.size();
+    if (path_bytes > limits::kMaxPathBytesPerSegment || xattrs > limits::kMaxXattrsPerSegment) {
+      return Bad("segment expands beyond the limits");
+    }
     if (!entries.empty() && !EntryKeyLess(entries.back().profile, entries.back().path,
                                           e.profile, e.path)) {
       return Bad("entries are not in strictly increasing (profile, path) order");
@@ -252,6 +260,7 @@ Result<std::vector<Content>> DecodeContentSegment(std::string_view plain) {
   // A record takes at least 19 bytes (size, hash, flags, chunk count).
   if (!d.ok() || n > plain.size() / 19) return Bad("content segment count is malformed");
   std::vector<Content> out;
+  size_t pieces = 0;
   for (uint64_t i = 0; i < n; ++i) {
     Content c;
     c.size = d.VarintAtMost(limits::kMaxFileSize);
@@ -289,6 +298,8 @@ Result<std::vector<Content>> DecodeContentSegment(std::string_view plain) {
       c.chunks.push_back(ch);
     }
     if (!d.ok()) return Bad("truncated or malformed content record");
+    pieces += c.ranges.size() + c.chunks.size();
+    if (pieces > limits::kMaxPiecesPerContentSegment) return Bad("content segment too large");
     if (c.stored_size() != expected_stored) {
       return Bad("content chunks do not add up to its stored size");
     }

@@ -31,7 +31,7 @@ const std::string* BlockCache::Find(uint64_t n) {
 
 const std::string* BlockCache::Put(uint64_t n, std::string plain) {
   Slot* slot = nullptr;
-  if (slots_.size() < capacity_) {
+  if (slots_.size() < std::max<size_t>(capacity_, 1)) {
     slot = &slots_.emplace_back();
   } else {
     slot = &*std::min_element(slots_.begin(), slots_.end(),
@@ -72,9 +72,11 @@ Status ContainerReader::LoadIndex() {
   if (t.store_id != header_.store_id) {
     return Status::Corruption("the trailer belongs to another store");
   }
+  // Subtractions only: size >= kMinStoreSize, so nothing here can wrap.
   if (t.index_offset < kHeaderSize || t.index_frame_len < kFrameHeaderSize ||
       t.index_frame_len > kFrameHeaderSize + limits::kMaxPayload ||
-      t.index_offset + t.index_frame_len + kTrailerSize != size ||
+      t.index_frame_len > size - kTrailerSize ||
+      t.index_offset != size - kTrailerSize - t.index_frame_len ||
       t.index_block_number > limits::kMaxBlocks) {
     return Status::Corruption("the trailer does not locate an index block");
   }
@@ -86,18 +88,16 @@ Status ContainerReader::LoadIndex() {
   if (fh.type != static_cast<uint8_t>(BlockType::kIndex)) {
     return Status::Corruption("the trailer points at a block that is not the index");
   }
-  MIGSTORE_ASSIGN_OR_RETURN(index_, DecodeStoreIndex(plain));
+  MIGSTORE_ASSIGN_OR_RETURN(index_, DecodeStoreIndex(plain, t.index_offset - kHeaderSize));
   if (index_.blocks.size() != t.index_block_number) {
     return Status::Corruption("the index and trailer disagree on the block count");
   }
+  // The index checked that the lengths add up to the index's position.
   offsets_.reserve(index_.blocks.size());
   uint64_t offset = kHeaderSize;
   for (const BlockInfo& b : index_.blocks) {
     offsets_.push_back(offset);
     offset += b.frame_len;
-  }
-  if (offset != t.index_offset) {
-    return Status::Corruption("block lengths do not add up to the index position");
   }
   return Status::OK();
 }
@@ -203,14 +203,12 @@ Result<std::vector<Content>> ContainerReader::ReadContentSegment(size_t i) const
   if (i >= index_.content_segments.size()) {
     return Status::InvalidArgument("no content segment " + std::to_string(i));
   }
-  uint64_t block = index_.content_segments[i];
+  uint64_t block = index_.content_segments[i].block;
   std::string plain;
   MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(block, BlockType::kContentSegment, &plain));
   auto contents = DecodeContentSegment(plain);
   if (!contents.ok()) return contents.status().WithContext("block " + std::to_string(block));
-  const uint64_t per = index_.contents_per_segment;
-  const uint64_t want = std::min<uint64_t>(per, index_.content_count - i * per);
-  if (contents->size() != want) {
+  if (contents->size() != index_.content_segments[i].record_count) {
     return Status::Corruption("content segment in block " + std::to_string(block),
                               "record count differs from the index");
   }
@@ -222,10 +220,20 @@ Result<Content> ContainerReader::ReadContent(uint64_t id) const {
     return Status::Corruption("reference to content " + std::to_string(id) +
                               ", past the last content");
   }
-  const uint64_t per = index_.contents_per_segment;
-  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Content> contents,
-                            ReadContentSegment(static_cast<size_t>(id / per)));
-  return std::move(contents[static_cast<size_t>(id % per)]);
+  const size_t segment = ContentSegmentOf(index_, id);
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Content> contents, ReadContentSegment(segment));
+  return std::move(contents[static_cast<size_t>(id - index_.content_segments[segment].first_id)]);
+}
+
+Result<Content> ContainerReader::ReadContentFor(const Entry& e) const {
+  if (e.type != EntryType::kFile || !e.content) {
+    return Status::InvalidArgument(e.path, "has no content");
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(Content c, ReadContent(*e.content));
+  if (c.size != e.size) {
+    return Status::Corruption(e.path, "its content record's size differs from the entry's");
+  }
+  return c;
 }
 
 Status ContainerReader::ReadContentData(
@@ -257,12 +265,12 @@ Status ContainerReader::ReadContentData(
 
 Result<std::string> ContainerReader::ReadFileBytes(const Content& content,
                                                    BlockCache* cache) const {
-  if (content.size > limits::kMaxBlockPlain * 64) {
-    return Status::InvalidArgument("file too large to read into memory");
+  if (content.size > kMaxFileBytesInMemory) {
+    return Status::InvalidArgument("file too large to read into memory; stream it");
   }
   std::string out;
   if (!content.sparse) {
-    out.reserve(static_cast<size_t>(content.size));
+    // Grows with the bytes actually read, never from the record's claim.
     MIGSTORE_RETURN_IF_ERROR(ReadContentData(content, [&](std::string_view piece) {
       out.append(piece);
       return Status::OK();

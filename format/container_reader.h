@@ -90,7 +90,11 @@ class ContainerReader {
   Result<std::optional<Entry>> FindEntry(uint32_t profile, std::string_view path) const;
 
   Result<std::vector<Content>> ReadContentSegment(size_t i) const;
+  // Content record `id`, as stored: it does not know the entry it is for.
   Result<Content> ReadContent(uint64_t id) const;
+  // The content of file entry `e`, checked against it: its size must be the
+  // entry's (Corruption otherwise). What a restore uses.
+  Result<Content> ReadContentFor(const Entry& e) const;
 
   // Streams the stored bytes of `content` (its data ranges' bytes, in order)
   // to `sink`, then checks their hash. Bytes reach the sink before the hash
@@ -99,7 +103,9 @@ class ContainerReader {
   Status ReadContentData(const Content& content,
                          const std::function<Status(std::string_view)>& sink,
                          BlockCache* cache = nullptr) const;
-  // The whole logical file, holes as zeros. For tests and small files.
+  // The whole logical file, holes as zeros: for tests and small files, at
+  // most kMaxFileBytesInMemory (InvalidArgument beyond; stream instead).
+  static constexpr uint64_t kMaxFileBytesInMemory = uint64_t{64} << 20;
   Result<std::string> ReadFileBytes(const Content& content,
                                     BlockCache* cache = nullptr) const;
 

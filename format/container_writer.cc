@@ -13,6 +13,7 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
     const std::string& path, const KeySource& key, const WriterOptions& options) {
   if (options.contents_per_segment == 0 ||
       options.contents_per_segment > limits::kMaxContentsPerSegment ||
+      options.content_segment_bytes == 0 ||
       options.catalog_segment_entries == 0 ||
       options.catalog_segment_entries > limits::kMaxEntriesPerSegment) {
     return Status::InvalidArgument("catalog segment sizes out of range");
@@ -66,8 +67,14 @@ Result<uint64_t> ContainerWriter::AppendBlock(BlockType type, std::string_view p
   return n;
 }
 
-void ContainerWriter::SetProperty(const std::string& key, std::string value) {
+Status ContainerWriter::SetProperty(const std::string& key, std::string value) {
+  if (!status_.ok()) return status_;
+  if (key.size() > limits::kMaxNameBytes || value.size() > limits::kMaxPropertyValue ||
+      (properties_.count(key) == 0 && properties_.size() >= limits::kMaxProperties)) {
+    return Fail(Status::InvalidArgument("store property out of range", key));
+  }
   properties_[key] = std::move(value);
+  return Status::OK();
 }
 
 Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
@@ -78,9 +85,12 @@ Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
   if (profile.name.size() > limits::kMaxNameBytes ||
       profile.sid.size() > limits::kMaxNameBytes ||
       profile.home.size() > limits::kMaxPathBytes ||
-      profile.folders.size() > limits::kMaxFoldersPerProfile) {
+      profile.folders.size() > limits::kMaxFoldersPerProfile ||
+      folders_ + profile.folders.size() > limits::kMaxFoldersInIndex ||
+      profile.layout > Layout::kWindows) {
     return Fail(Status::InvalidArgument("profile fields out of range"));
   }
+  folders_ += profile.folders.size();
   for (const auto& [key, path] : profile.folders) {
     if (key.size() > limits::kMaxNameBytes || path.size() > limits::kMaxPathBytes) {
       return Fail(Status::InvalidArgument("known folder out of range"));
@@ -90,12 +100,41 @@ Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
   return static_cast<uint32_t>(index_.profiles.size());
 }
 
-void ContainerWriter::SetOwnerName(uint32_t uid, std::string name) {
-  if (name.size() <= limits::kMaxNameBytes) owners_[uid] = std::move(name);
+namespace {
+
+Status SetName(std::map<uint32_t, std::string>* table, uint32_t id, std::string name) {
+  if (name.size() > limits::kMaxNameBytes ||
+      (table->count(id) == 0 && table->size() >= limits::kMaxOwnerNames)) {
+    return Status::InvalidArgument("owner or group name out of range", name);
+  }
+  (*table)[id] = std::move(name);
+  return Status::OK();
 }
 
-void ContainerWriter::SetGroupName(uint32_t gid, std::string name) {
-  if (name.size() <= limits::kMaxNameBytes) groups_[gid] = std::move(name);
+size_t PiecesOf(const Content& c) { return c.ranges.size() + c.chunks.size(); }
+
+}  // namespace
+
+Status ContainerWriter::SetOwnerName(uint32_t uid, std::string name) {
+  if (!status_.ok()) return status_;
+  return Fail(SetName(&owners_, uid, std::move(name)));
+}
+
+Status ContainerWriter::SetGroupName(uint32_t gid, std::string name) {
+  if (!status_.ok()) return status_;
+  return Fail(SetName(&groups_, gid, std::move(name)));
+}
+
+bool ContainerWriter::ContentFits(const Content& c) {
+  if (c.ranges.size() > limits::kMaxRangesPerContent ||
+      c.chunks.size() > limits::kMaxChunksPerContent ||
+      PiecesOf(c) > limits::kMaxPiecesPerContentSegment) {
+    return false;
+  }
+  std::string encoded;
+  EncodeContent(c, &encoded);
+  // Room for the segment's count varint.
+  return encoded.size() + 10 <= limits::kMaxBlockPlain;
 }
 
 Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
@@ -125,14 +164,23 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
       return Fail(Status::InvalidArgument("a chunk outside the reserved blocks"));
     }
   }
-  if (c.size > limits::kMaxFileSize || c.ranges.size() > limits::kMaxRangesPerContent ||
-      c.chunks.size() > limits::kMaxChunksPerContent) {
-    return Fail(Status::InvalidArgument("content out of range"));
+  if (c.size > limits::kMaxFileSize || !ContentFits(c)) {
+    return Fail(Status::InvalidArgument("content out of range: too many pieces to store"));
   }
-  if (content_sizes_.size() % options_.contents_per_segment == 0) {
-    content_segments_.emplace_back();
+  std::string encoded;
+  EncodeContent(c, &encoded);
+  if (content_segments_.empty()) content_segments_.emplace_back();
+  PendingSegment* seg = &content_segments_.back();
+  if (seg->count > 0 &&
+      (seg->count >= options_.contents_per_segment ||
+       seg->records.size() + encoded.size() > options_.content_segment_bytes ||
+       seg->records.size() + encoded.size() + 10 > limits::kMaxBlockPlain ||
+       seg->pieces + PiecesOf(c) > limits::kMaxPiecesPerContentSegment)) {
+    seg = &content_segments_.emplace_back();
   }
-  EncodeContent(c, &content_segments_.back());
+  seg->records.append(encoded);
+  seg->count++;
+  seg->pieces += PiecesOf(c);
   content_sizes_.push_back(c.size);
   return content_sizes_.size() - 1;
 }
@@ -160,28 +208,23 @@ Status ContainerWriter::AddEntry(const Entry& e) {
   paths_.append(e.path);
   EncodeEntryBody(e, &bodies_);
   p.body_len = static_cast<uint32_t>(bodies_.size() - p.body_offset);
+  p.xattr_count = static_cast<uint32_t>(e.xattrs.size());
   entries_.push_back(p);
   return Status::OK();
 }
 
 Status ContainerWriter::WriteContentSegments() {
-  for (const std::string& records : content_segments_) {
-    uint64_t count = std::min<uint64_t>(
-        options_.contents_per_segment,
-        content_sizes_.size() - index_.content_segments.size() * options_.contents_per_segment);
+  uint64_t first = 0;
+  for (const PendingSegment& seg : content_segments_) {
     std::string plain;
-    PutVarint(&plain, count);
-    plain.append(records);
-    if (plain.size() > limits::kMaxBlockPlain) {
-      return Fail(Status::InvalidArgument("a content segment exceeds the block limit"));
-    }
+    PutVarint(&plain, seg.count);
+    plain.append(seg.records);
     MIGSTORE_ASSIGN_OR_RETURN(
-        uint64_t n,
-        AppendBlock(BlockType::kContentSegment, plain, options_.metadata_seal));
-    index_.content_segments.push_back(n);
+        uint64_t n, AppendBlock(BlockType::kContentSegment, plain, options_.metadata_seal));
+    index_.content_segments.push_back({n, seg.count, first});
+    first += seg.count;
   }
   index_.content_count = content_sizes_.size();
-  index_.contents_per_segment = options_.contents_per_segment;
   return Status::OK();
 }
 
@@ -191,7 +234,7 @@ Status ContainerWriter::WriteCatalogSegments() {
               return EntryKeyLess(a.profile, PathOf(a), b.profile, PathOf(b));
             });
   std::string plain, records;
-  size_t count = 0;
+  size_t count = 0, path_bytes = 0, xattrs = 0;
   std::string_view prev;
   CatalogSegmentInfo info;
   auto flush = [&]() -> Status {
@@ -208,6 +251,8 @@ Status ContainerWriter::WriteCatalogSegments() {
     info = CatalogSegmentInfo();
     records.clear();
     count = 0;
+    path_bytes = 0;
+    xattrs = 0;
     prev = {};
     return Status::OK();
   };
@@ -226,8 +271,14 @@ Status ContainerWriter::WriteCatalogSegments() {
     records.append(bodies_, e.body_offset, e.body_len);
     prev = path;
     ++count;
+    path_bytes += path.size();
+    xattrs += e.xattr_count;
+    // Cut well inside what a reader accepts of one segment (format/limits.h):
+    // an entry adds at most 4095 path bytes, 1024 xattrs and 1 MiB.
     if (count >= options_.catalog_segment_entries ||
-        records.size() >= options_.catalog_segment_bytes) {
+        records.size() >= options_.catalog_segment_bytes ||
+        path_bytes >= limits::kMaxPathBytesPerSegment / 2 ||
+        xattrs + limits::kMaxXattrsPerEntry >= limits::kMaxXattrsPerSegment) {
       MIGSTORE_RETURN_IF_ERROR(flush());
     }
   }

@@ -3,9 +3,11 @@
 // segments, the index block and the trailer.
 //
 // The file is written under a temporary name and appears under its real name
-// only when Finish() succeeds (fsync, rename, directory fsync); Abandon(), or
+// only once it is complete (fsync, rename, directory fsync); Abandon(), or
 // destroying the writer unfinished, removes it. Nothing half-written is ever
-// found under the real name.
+// found under the real name. (Should the final directory fsync fail,
+// Finish() reports it although the complete store is in place: see
+// AtomicFile::Commit.)
 //
 // Errors are sticky: after the first failure every call returns it, and the
 // writer must then be abandoned. Either Finish() or Abandon() ends its life.
@@ -50,7 +52,9 @@ struct WriterOptions {
   // A catalog segment closes at whichever comes first.
   size_t catalog_segment_entries = 4096;
   size_t catalog_segment_bytes = 256 * 1024;
+  // So does a content segment.
   uint32_t contents_per_segment = 4096;
+  size_t content_segment_bytes = 1 << 20;
 };
 
 class ContainerWriter {
@@ -76,13 +80,17 @@ class ContainerWriter {
                                const SealOptions& options);
 
   // Store-level metadata, kept in the index block. Keys are unique; setting a
-  // key again replaces its value.
-  void SetProperty(const std::string& key, std::string value);
+  // key again replaces its value. Each checks docs/format.md's limits.
+  Status SetProperty(const std::string& key, std::string value);
   // Returns the profile's number for Entry::profile (1, 2, ...).
   Result<uint32_t> AddProfile(Profile profile);
-  void SetOwnerName(uint32_t uid, std::string name);
-  void SetGroupName(uint32_t gid, std::string name);
+  Status SetOwnerName(uint32_t uid, std::string name);
+  Status SetGroupName(uint32_t gid, std::string name);
 
+  // Whether a content record fits the format (its encoding must fit in a
+  // block): a sparse file with millions of data ranges does not, and a
+  // caller should store it dense instead.
+  static bool ContentFits(const Content& content);
   // Records a content and returns its number for Entry::content. The chunks
   // must point into blocks already appended or reserved.
   Result<uint64_t> AddContent(const Content& content);
@@ -109,6 +117,7 @@ class ContainerWriter {
     uint64_t path_offset;  // in paths_
     uint64_t body_offset;  // in bodies_
     uint32_t body_len;
+    uint32_t xattr_count;
   };
 
   ContainerWriter(AtomicFile file, BlockCodec codec, const WriterOptions& options)
@@ -134,8 +143,15 @@ class ContainerWriter {
   std::map<uint32_t, std::string> owners_;
   std::map<uint32_t, std::string> groups_;
 
+  // Content records, encoded, by segment, until Finish() writes them.
+  struct PendingSegment {
+    std::string records;
+    uint32_t count = 0;
+    size_t pieces = 0;  // ranges and chunks
+  };
   std::vector<uint64_t> content_sizes_;
-  std::vector<std::string> content_segments_;  // encoded records, by segment
+  std::vector<PendingSegment> content_segments_;
+  size_t folders_ = 0;
 
   std::string paths_;
   std::string bodies_;

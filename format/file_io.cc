@@ -19,7 +19,9 @@ void UniqueFd::reset(int fd) {
 }
 
 Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a fifo must not wait for a writer; it is refused
+  // below as not a regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT) return Status::NotFound("no such store", path);
@@ -32,6 +34,7 @@ Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
     return Status::NotAStore(path, "is a directory, not a store file");
   }
   if (!S_ISREG(st.st_mode)) return Status::NotAStore(path, "is not a regular file");
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return RandomAccessFile(std::move(owned), path, static_cast<uint64_t>(st.st_size));
 }
 

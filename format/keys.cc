@@ -36,10 +36,12 @@ Result<SecretBytes> DeriveKek(const Header& h, const KeySource& key) {
     }
   } else {
     assert(h.key_mode == KeyMode::kKeyFile);
-    crypto_generichash_blake2b_salt_personal(
-        kek.data(), kek.size(), nullptr, 0, key.secret().data(),
-        key.secret().size(), h.salt.data(),
-        reinterpret_cast<const unsigned char*>(kKeyFilePersonal));
+    if (key.secret().size() != kKeySize ||
+        crypto_generichash_blake2b_salt_personal(
+            kek.data(), kek.size(), nullptr, 0, key.secret().data(), key.secret().size(),
+            h.salt.data(), reinterpret_cast<const unsigned char*>(kKeyFilePersonal)) != 0) {
+      return Status::WrongKey("a key-file secret must be 32 bytes");
+    }
   }
   return kek;
 }

@@ -21,6 +21,8 @@ inline constexpr size_t kMaxIndexPlain = 64 * kMiB;
 // of it, and the AEAD overhead.
 inline constexpr size_t kMaxPayload = kMaxIndexPlain + kMaxIndexPlain / 128 +
                                       128 * 1024;
+// Every block frame is at least 24 bytes, so a store's block count is also
+// bounded by its size (the reader checks the block table against it).
 inline constexpr uint64_t kMaxBlocks = uint64_t{1} << 32;
 
 // Paths are root-relative byte strings: at most PATH_MAX - 1 bytes.
@@ -34,16 +36,24 @@ inline constexpr size_t kMaxXattrsPerEntry = 1024;
 inline constexpr size_t kMaxXattrBytesPerEntry = 1 * kMiB;
 inline constexpr size_t kMaxNameBytes = 256;      // user, group, property key
 inline constexpr size_t kMaxPropertyValue = 65536;
-inline constexpr size_t kMaxProfiles = 100000;
-inline constexpr size_t kMaxFoldersPerProfile = 256;
-inline constexpr size_t kMaxOwnerNames = 1 << 20;
 inline constexpr size_t kMaxProperties = 4096;
+inline constexpr size_t kMaxProfiles = 65536;
+inline constexpr size_t kMaxFoldersPerProfile = 64;
+inline constexpr size_t kMaxFoldersInIndex = size_t{1} << 18;
+inline constexpr size_t kMaxOwnerNames = 65536;   // each of owners, groups
 inline constexpr size_t kMaxEntriesPerSegment = 65536;
 inline constexpr size_t kMaxContentsPerSegment = 65536;
-inline constexpr size_t kMaxRangesPerContent = 1 << 24;
-inline constexpr size_t kMaxChunksPerContent = 1 << 24;
+inline constexpr size_t kMaxRangesPerContent = size_t{1} << 20;
+inline constexpr size_t kMaxChunksPerContent = size_t{1} << 21;
 inline constexpr uint32_t kMaxMode = 07777;
 inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 62;
+
+// Decoding amplifies: prefix-compressed paths expand, and every decoded
+// element costs more memory than its bytes. These totals per decoded block
+// keep what a crafted block can make a reader allocate to tens of MiB.
+inline constexpr size_t kMaxPathBytesPerSegment = 32 * kMiB;
+inline constexpr size_t kMaxXattrsPerSegment = 65536;
+inline constexpr size_t kMaxPiecesPerContentSegment = size_t{1} << 21;  // ranges + chunks
 
 // Argon2id parameters a reader accepts from a header: a crafted header must
 // not make opening a store take minutes or gigabytes.

@@ -24,10 +24,10 @@ Status WriteMemoryStore(const std::string& path, const KeySource& key,
                         const MemoryStore& store, const MemoryWriteOptions& options) {
   MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<ContainerWriter> w,
                             ContainerWriter::Create(path, key, options.writer));
-  for (const auto& [k, v] : store.properties) w->SetProperty(k, v);
+  for (const auto& [k, v] : store.properties) MIGSTORE_RETURN_IF_ERROR(w->SetProperty(k, v));
   for (const Profile& p : store.profiles) MIGSTORE_RETURN_IF_ERROR(w->AddProfile(p).status());
-  for (const auto& [id, name] : store.owner_names) w->SetOwnerName(id, name);
-  for (const auto& [id, name] : store.group_names) w->SetGroupName(id, name);
+  for (const auto& [id, name] : store.owner_names) MIGSTORE_RETURN_IF_ERROR(w->SetOwnerName(id, name));
+  for (const auto& [id, name] : store.group_names) MIGSTORE_RETURN_IF_ERROR(w->SetGroupName(id, name));
 
   BlockPacker packer = BlockPacker::Serial(w.get(), options.block_size, options.data_seal);
   // Candidates for dedup grouped by (size, hash); confirmed byte for byte.
@@ -83,15 +83,15 @@ Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader) {
     for (Entry& e : entries) {
       MemoryFile f;
       if (e.content) {
-        const auto wanted = static_cast<size_t>(*e.content / x.contents_per_segment);
+        const size_t wanted = ContentSegmentOf(x, *e.content);
         if (wanted != segment_index) {
           segment_index = SIZE_MAX;
           MIGSTORE_ASSIGN_OR_RETURN(segment, reader.ReadContentSegment(wanted));
           segment_index = wanted;
         }
-        const Content& c = segment[*e.content % x.contents_per_segment];
+        const Content& c = segment[*e.content - x.content_segments[wanted].first_id];
         if (c.size != e.size) {
-          return Status::Corruption("entry and content sizes differ", e.path);
+          return Status::Corruption(e.path, "its content record's size differs from the entry's");
         }
         MIGSTORE_ASSIGN_OR_RETURN(f.data, reader.ReadFileBytes(c, &blocks));
         if (c.sparse) f.sparse_ranges = c.ranges;

@@ -1,6 +1,7 @@
 #include "format/store_index.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "format/catalog_codec.h"
 #include "format/coding.h"
@@ -50,9 +51,11 @@ std::string EncodeStoreIndex(const StoreIndex& x) {
     PutVarint(&out, b.frame_len);
   }
   PutVarint(&out, x.content_count);
-  PutVarint(&out, x.contents_per_segment);
   PutVarint(&out, x.content_segments.size());
-  for (uint64_t b : x.content_segments) PutVarint(&out, b);
+  for (const ContentSegmentInfo& c : x.content_segments) {
+    PutVarint(&out, c.block);
+    PutVarint(&out, c.record_count);
+  }
   PutVarint(&out, x.entry_count);
   PutVarint(&out, x.catalog_segments.size());
   for (const CatalogSegmentInfo& s : x.catalog_segments) {
@@ -64,7 +67,15 @@ std::string EncodeStoreIndex(const StoreIndex& x) {
   return out;
 }
 
-Result<StoreIndex> DecodeStoreIndex(std::string_view plain) {
+size_t ContentSegmentOf(const StoreIndex& x, uint64_t id) {
+  assert(id < x.content_count);
+  auto it = std::upper_bound(
+      x.content_segments.begin(), x.content_segments.end(), id,
+      [](uint64_t v, const ContentSegmentInfo& c) { return v < c.first_id; });
+  return static_cast<size_t>(it - x.content_segments.begin()) - 1;
+}
+
+Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes) {
   Decoder d(plain);
   StoreIndex x;
 
@@ -80,9 +91,12 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain) {
   // No reserve() from counts read here: memory grows only with bytes that
   // actually decode, so a crafted count cannot force a large allocation.
   uint64_t nprof = d.VarintAtMost(limits::kMaxProfiles);
+  size_t folders = 0;
   for (uint64_t i = 0; i < nprof && d.ok(); ++i) {
     Profile p;
     if (!DecodeProfile(&d, &p)) return Bad("malformed profile");
+    folders += p.folders.size();
+    if (folders > limits::kMaxFoldersInIndex) return Bad("too many known folders");
     x.profiles.push_back(std::move(p));
   }
   if (!GetNames(&d, &x.owner_names) || !GetNames(&d, &x.group_names)) {
@@ -90,6 +104,7 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain) {
   }
 
   uint64_t nb = d.VarintAtMost(limits::kMaxBlocks);
+  uint64_t span = 0;
   for (uint64_t i = 0; i < nb && d.ok(); ++i) {
     BlockInfo b;
     b.type = d.U8();
@@ -97,6 +112,8 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain) {
         d.VarintAtMost(kFrameHeaderSize + limits::kMaxPayload));
     if (!d.ok()) break;
     if (b.frame_len < kFrameHeaderSize + kChecksumSize) return Bad("impossible frame length");
+    span += b.frame_len;
+    if (span > block_bytes) return Bad("block lengths exceed the space before the index");
     if (!IsKnownBlockType(b.type) && !IsSkippableBlockType(b.type)) {
       if (b.type == static_cast<uint8_t>(BlockType::kInvalid)) {
         return Bad("a block of type 0");
@@ -115,25 +132,23 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain) {
   };
 
   x.content_count = d.Varint();
-  x.contents_per_segment =
-      static_cast<uint32_t>(d.VarintAtMost(limits::kMaxContentsPerSegment));
   uint64_t ncs = d.VarintAtMost(x.blocks.size());
-  if (!d.ok()) return Bad("truncated before the content table");
-  if (x.contents_per_segment == 0 && x.content_count > 0) {
-    return Bad("contents without a segment size");
-  }
-  uint64_t want_segments =
-      x.content_count == 0
-          ? 0
-          : (x.content_count - 1) / x.contents_per_segment + 1;
-  if (ncs != want_segments) return Bad("content segment count does not match");
+  uint64_t first = 0;
   for (uint64_t i = 0; i < ncs && d.ok(); ++i) {
-    uint64_t b = d.Varint();
-    if (d.ok() && !block_is(b, BlockType::kContentSegment)) {
+    ContentSegmentInfo c;
+    c.block = d.Varint();
+    c.record_count = static_cast<uint32_t>(d.VarintAtMost(limits::kMaxContentsPerSegment));
+    if (!d.ok()) break;
+    if (!block_is(c.block, BlockType::kContentSegment)) {
       return Bad("a content segment that is not a content block");
     }
-    x.content_segments.push_back(b);
+    if (c.record_count == 0) return Bad("an empty content segment");
+    c.first_id = first;
+    first += c.record_count;
+    x.content_segments.push_back(c);
   }
+  if (!d.ok()) return Bad("truncated before the catalog table");
+  if (first != x.content_count) return Bad("content segment sizes do not add up");
 
   x.entry_count = d.Varint();
   uint64_t ncat = d.VarintAtMost(x.blocks.size());
@@ -161,6 +176,7 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain) {
   }
   if (!d.ok()) return Bad("truncated or malformed");
   if (total != x.entry_count) return Bad("catalog segment sizes do not add up");
+  if (span != block_bytes) return Bad("block lengths do not add up to the index position");
   if (!d.empty()) return Bad("trailing bytes");
   return x;
 }

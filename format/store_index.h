@@ -37,6 +37,13 @@ struct CatalogSegmentInfo {
   friend bool operator==(const CatalogSegmentInfo&, const CatalogSegmentInfo&) = default;
 };
 
+struct ContentSegmentInfo {
+  uint64_t block = 0;
+  uint32_t record_count = 0;
+  uint64_t first_id = 0;  // not stored: the sum of the counts before it
+  friend bool operator==(const ContentSegmentInfo&, const ContentSegmentInfo&) = default;
+};
+
 using NameTable = std::vector<std::pair<uint32_t, std::string>>;  // ascending ids
 using Properties = std::vector<std::pair<std::string, std::string>>;  // ascending keys
 
@@ -47,8 +54,7 @@ struct StoreIndex {
   NameTable group_names;
   std::vector<BlockInfo> blocks;
   uint64_t content_count = 0;
-  uint32_t contents_per_segment = 0;
-  std::vector<uint64_t> content_segments;  // block numbers
+  std::vector<ContentSegmentInfo> content_segments;
   uint64_t entry_count = 0;
   std::vector<CatalogSegmentInfo> catalog_segments;
 
@@ -58,10 +64,15 @@ struct StoreIndex {
 std::string EncodeStoreIndex(const StoreIndex& index);
 
 // Decodes and cross-checks an index: segment counts add up, segments point at
-// blocks of their type, keys ascend, names are unique. Corruption when not;
-// UnsupportedVersion when a block of a type that must not be skipped is
-// listed that this version does not know.
-Result<StoreIndex> DecodeStoreIndex(std::string_view plain);
+// blocks of their type, keys ascend, names are unique, and the block table's
+// frame lengths add up to exactly `block_bytes` (the span between the header
+// and the index block), which also bounds how many blocks it may list.
+// Corruption when not; UnsupportedVersion when it lists a block of a type
+// this version must not skip.
+Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes);
+
+// The content segment holding content `id`. REQUIRES: id < x.content_count
+size_t ContentSegmentOf(const StoreIndex& x, uint64_t id);
 
 }  // namespace migstore::format
 

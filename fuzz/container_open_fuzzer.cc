@@ -30,14 +30,20 @@ void ReadEverything(const ContainerReader& r) {
       FUZZ_ASSERT(e.profile <= x.profiles.size());
       if (!e.content) continue;
       FUZZ_ASSERT(*e.content < x.content_count);
-      auto c = r.ReadContent(*e.content);
+      auto c = r.ReadContentFor(e);
       if (!c.ok()) continue;
+      FUZZ_ASSERT(c->size == e.size);
       uint64_t seen = 0;
       Status s = r.ReadContentData(*c, [&](std::string_view piece) {
         seen += piece.size();
         return Status::OK();
       }, &cache);
       if (s.ok()) FUZZ_ASSERT(seen == c->stored_size());
+      // The in-memory path (sparse reassembly included) for small files.
+      if (c->size <= (1 << 20)) {
+        auto bytes = r.ReadFileBytes(*c, &cache);
+        if (bytes.ok()) FUZZ_ASSERT(bytes->size() == c->size);
+      }
     }
   }
 }

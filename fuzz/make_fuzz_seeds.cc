@@ -58,8 +58,15 @@ int Run(const fs::path& golden, const fs::path& corpus) {
   Put(open_dir, "sealed-with-fuzz-key.mig", Slurp(sealed));
 
   const StoreIndex& x = (*reader)->index();
-  Put(corpus / "store_index_fuzzer", "plain-index", EncodeStoreIndex(x));
-  Put(corpus / "store_index_fuzzer", "sealed-index", EncodeStoreIndex((*sealed_reader)->index()));
+  auto index_seed = [](const ContainerReader& r) {
+    std::string seed;
+    PutFixed64(&seed, r.block_count() == 0 ? 0
+                                           : r.block_offset(r.block_count() - 1) +
+                                                 r.index().blocks.back().frame_len - kHeaderSize);
+    return seed + EncodeStoreIndex(r.index());
+  };
+  Put(corpus / "store_index_fuzzer", "plain-index", index_seed(**reader));
+  Put(corpus / "store_index_fuzzer", "sealed-index", index_seed(**sealed_reader));
   for (uint64_t b = 0; b < (*reader)->block_count(); ++b) {
     std::string plain_block;
     if (!(*reader)->ReadBlock(b, &plain_block).ok()) return 1;

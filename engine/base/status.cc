@@ -65,6 +65,9 @@ Status Status::AlreadyExists(std::string_view msg, std::string_view msg2) {
 Status Status::Cancelled(std::string_view msg, std::string_view msg2) {
   return Status(Code::kCancelled, msg, msg2);
 }
+Status Status::Stopped(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kStopped, msg, msg2);
+}
 
 std::string_view Status::message() const {
   return rep_ ? std::string_view(rep_->message) : std::string_view();
@@ -106,6 +109,9 @@ std::string Status::ToString() const {
       break;
     case Code::kCancelled:
       name = "Cancelled";
+      break;
+    case Code::kStopped:
+      name = "Stopped";
       break;
   }
   std::string out(name);

@@ -5,6 +5,7 @@ namespace migstore {
 ExitCode ExitCodeFor(const Status& s) {
   if (s.ok()) return ExitCode::kSuccess;
   if (s.IsCancelled()) return ExitCode::kCancelled;
+  if (s.IsStopped()) return ExitCode::kStoppedOnError;
   if (s.IsInvalidArgument()) return ExitCode::kInvalidArguments;
   if (s.IsNotAStore() || s.IsNotFound() || s.IsAlreadyExists() ||
       s.IsUnsupportedVersion()) {

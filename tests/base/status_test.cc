@@ -35,6 +35,7 @@ TEST(Status, EachCategoryHasItsOwnPredicate) {
       {Status::NotFound("x"), &Status::IsNotFound, "Not found"},
       {Status::AlreadyExists("x"), &Status::IsAlreadyExists, "Already exists"},
       {Status::Cancelled("x"), &Status::IsCancelled, "Cancelled"},
+      {Status::Stopped("x"), &Status::IsStopped, "Stopped"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.s.ok());
@@ -124,6 +125,7 @@ TEST(ExitCodes, FollowUsmtNumbers) {
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::KeyUnreadable("x"))), 33);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::WrongKey("x"))), 37);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Corruption("x"))), 42);
+  EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Stopped("x"))), 61);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::IOError("x"))), 71);
 }
 

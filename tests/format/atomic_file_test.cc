@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "tests/util/test_util.h"
 
@@ -77,6 +79,27 @@ TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemovedLiveOnesKept) {
   EXPECT_EQ(RemoveStaleTemporaries(final_path), 0);
   live->Abandon();
   EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{".other.mig.migtmp-00"});
+}
+
+TEST(AtomicFile, ACleanerRacingAWriterNeverRemovesItsFile) {
+  TempDir dir;
+  const std::string final_path = dir / "s.mig";
+  std::atomic<bool> done{false};
+  std::thread cleaner([&] {
+    while (!done.load()) RemoveStaleTemporaries(final_path);
+  });
+  int failures = 0;
+  std::string first_failure;
+  for (int i = 0; i < 3000; ++i) {
+    auto f = AtomicFile::Create(final_path, true);
+    Status s = f.ok() ? f->Append("data") : f.status();
+    if (s.ok()) s = f->Commit();
+    if (!s.ok() && failures++ == 0) first_failure = s.ToString();
+  }
+  done = true;
+  cleaner.join();
+  EXPECT_EQ(failures, 0) << first_failure;
+  EXPECT_EQ(ReadFile(final_path), "data");
 }
 
 TEST(AtomicFile, WorksWithARelativePath) {

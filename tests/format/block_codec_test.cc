@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "format/coding.h"
 #include "format/limits.h"
@@ -77,6 +78,30 @@ TEST_P(BlockCodecTest, CompressOffStoresRaw) {
   EXPECT_EQ(back, plain);
 }
 
+TEST_P(BlockCodecTest, APrefixTrialSkipsCompressingWhatWillNotShrink) {
+  SealOptions trial;
+  trial.trial_bytes = 64 * 1024;
+  FrameHeader h;
+  std::string out;
+  // Incompressible start: the whole block is stored raw.
+  std::string noisy_start = gen_.Bytes(100000) + gen_.Text(1 << 20);
+  std::string frame = codec_.Seal(0, BlockType::kData, noisy_start, trial);
+  ASSERT_OK(codec_.Open(0, frame, &out, &h));
+  EXPECT_EQ(h.codec, Codec::kStored);
+  EXPECT_EQ(out, noisy_start);
+  // Compressible start: compressed as usual.
+  std::string text = gen_.Text(1 << 20);
+  frame = codec_.Seal(0, BlockType::kData, text, trial);
+  ASSERT_OK(codec_.Open(0, frame, &out, &h));
+  EXPECT_EQ(h.codec, Codec::kZstd);
+  EXPECT_EQ(out, text);
+  // Blocks no larger than the trial are simply compressed when it helps.
+  std::string small = gen_.Text(1000);
+  frame = codec_.Seal(0, BlockType::kData, small, trial);
+  ASSERT_OK(codec_.Open(0, frame, &out, &h));
+  EXPECT_EQ(h.codec, Codec::kZstd);
+}
+
 TEST_P(BlockCodecTest, ABlockOpensOnlyAtItsOwnNumberInItsOwnStore) {
   std::string plain = gen_.Text(5000);
   std::string frame = codec_.Seal(7, BlockType::kData, plain, SealOptions{});
@@ -136,6 +161,30 @@ std::string ForgedHeader(const StoreId& id, uint64_t number, uint8_t type, uint8
   ad.append(h, 0, 12);
   EncodeFixed32(h.data() + 12, static_cast<uint32_t>(XXH3_64bits(ad.data(), ad.size())));
   return h;
+}
+
+TEST(BlockCodec, AZstdPayloadMustBeExactlyOneFrame) {
+  // Forge an unencrypted frame whose payload is a valid frame followed by an
+  // empty one, with a correct checksum: only the codec rule rejects it.
+  StoreId id = RandomId();
+  BlockCodec codec = Plain(id);
+  std::string plain = DeterministicRandom(4).Text(1000);
+  std::string frame = codec.Seal(2, BlockType::kData, plain, SealOptions{});
+  std::string out;
+  ASSERT_OK(codec.Open(2, frame, &out));
+  std::string encoded = frame.substr(kFrameHeaderSize, frame.size() - kFrameHeaderSize - 8);
+  std::string empty_frame(64, '\0');
+  empty_frame.resize(ZSTD_compress(empty_frame.data(), empty_frame.size(), "", 0, 1));
+  encoded += empty_frame;
+  std::string forged = ForgedHeader(id, 2, 1, 1, static_cast<uint32_t>(encoded.size() + 8), 1000);
+  std::string ad(reinterpret_cast<const char*>(id.data()), id.size());
+  PutFixed64(&ad, 2);
+  ad.append(forged, 0, 12);
+  forged += encoded;
+  PutFixed64(&forged, XXH3_64bits_withSeed(encoded.data(), encoded.size(),
+                                           XXH3_64bits(ad.data(), ad.size())));
+  Status s = codec.Open(2, forged, &out);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
 }
 
 TEST_P(BlockCodecTest, HeadersBeyondTheLimitsAreRefusedBeforeAnyAllocation) {

@@ -194,18 +194,24 @@ StoreIndex SampleIndex() {
   x.profiles = {testing::MakeProfile("alice", "home/alice", 1001)};
   x.owner_names = {{0, "root"}, {1001, "alice"}};
   x.group_names = {{1001, "alice"}};
-  x.blocks = {{1, 100}, {1, 200}, {0x80, 50}, {3, 40}, {2, 60}, {2, 70}};
+  x.blocks = {{1, 100}, {1, 200}, {0x80, 50}, {3, 40}, {2, 60}, {2, 70}, {3, 30}};
   x.content_count = 5;
-  x.contents_per_segment = 4096;
-  x.content_segments = {3};
+  x.content_segments = {{3, 4, 0}, {6, 1, 4}};
   x.entry_count = 7;
   x.catalog_segments = {{4, 3, 0, "ProgramData"}, {5, 4, 1, "home/alice/x"}};
   return x;
 }
 
+// The bytes the block table says lie between the header and the index.
+uint64_t Span(const StoreIndex& x) {
+  uint64_t n = 0;
+  for (const BlockInfo& b : x.blocks) n += b.frame_len;
+  return n;
+}
+
 TEST(StoreIndexCodec, RoundTrips) {
   StoreIndex x = SampleIndex();
-  auto back = DecodeStoreIndex(EncodeStoreIndex(x));
+  auto back = DecodeStoreIndex(EncodeStoreIndex(x), Span(x));
   ASSERT_OK(back);
   EXPECT_EQ(*back, x);
 }
@@ -213,23 +219,26 @@ TEST(StoreIndexCodec, RoundTrips) {
 TEST(StoreIndexCodec, RejectsBlocksItMustNotSkipAndInconsistentTables) {
   StoreIndex x = SampleIndex();
   x.blocks[2].type = 0x05;
-  Status s = DecodeStoreIndex(EncodeStoreIndex(x)).status();
+  Status s = DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status();
   EXPECT_TRUE(s.IsUnsupportedVersion()) << s.ToString();
   x.blocks[2].type = 0x7f;
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x)).status().IsUnsupportedVersion());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsUnsupportedVersion());
   x.blocks[2].type = 0xff;  // skippable
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x)).ok());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).ok());
   x.blocks[2].type = 0;
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x)).status().IsCorruption());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsCorruption());
   x.blocks[2].type = 4;
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x)).status().IsCorruption());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsCorruption());
 
-  auto corrupt = [](StoreIndex y) { return DecodeStoreIndex(EncodeStoreIndex(y)).status().IsCorruption(); };
+  auto corrupt = [](StoreIndex y) { return DecodeStoreIndex(EncodeStoreIndex(y), Span(y)).status().IsCorruption(); };
   StoreIndex y = SampleIndex();
-  y.content_segments = {4};  // a catalog block
+  y.content_segments[0].block = 4;  // a catalog block
   EXPECT_TRUE(corrupt(y));
   y = SampleIndex();
-  y.content_count = 5000;  // needs two segments
+  y.content_count = 6;  // the segments hold 5
+  EXPECT_TRUE(corrupt(y));
+  y = SampleIndex();
+  y.content_segments[1].record_count = 0;
   EXPECT_TRUE(corrupt(y));
   y = SampleIndex();
   y.entry_count = 8;
@@ -249,7 +258,53 @@ TEST(StoreIndexCodec, RejectsBlocksItMustNotSkipAndInconsistentTables) {
   y = SampleIndex();
   y.catalog_segments[1].first_profile = 2;  // only one profile
   EXPECT_TRUE(corrupt(y));
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(SampleIndex()) + "z").status().IsCorruption());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(SampleIndex()) + "z", Span(SampleIndex())).status().IsCorruption());
+}
+
+TEST(StoreIndexCodec, TheBlockTableMustSpanExactlyTheBytesBeforeTheIndex) {
+  StoreIndex x = SampleIndex();
+  const std::string plain = EncodeStoreIndex(x);
+  EXPECT_TRUE(DecodeStoreIndex(plain, Span(x)).ok());
+  EXPECT_TRUE(DecodeStoreIndex(plain, Span(x) + 1).status().IsCorruption());
+  EXPECT_TRUE(DecodeStoreIndex(plain, Span(x) - 1).status().IsCorruption());
+  // A table claiming millions of blocks in a small file is refused as soon
+  // as the lengths pass the file's span, before it is all decoded.
+  StoreIndex huge;
+  huge.blocks.assign(1 << 20, BlockInfo{1, 24});
+  Status s = DecodeStoreIndex(EncodeStoreIndex(huge), 4096).status();
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.ToString().find("exceed"), std::string::npos) << s.ToString();
+}
+
+TEST(StoreIndexCodec, FindsTheSegmentOfAContent) {
+  StoreIndex x = SampleIndex();
+  EXPECT_EQ(ContentSegmentOf(x, 0), 0u);
+  EXPECT_EQ(ContentSegmentOf(x, 3), 0u);
+  EXPECT_EQ(ContentSegmentOf(x, 4), 1u);
+}
+
+TEST(Decoders, ExpansionIsBoundedNotJustSize) {
+  // Prefix compression: each entry shares 4000 bytes with the previous and
+  // adds five, so ~23 bytes on disk stand for 4005 bytes of path.
+  std::vector<Entry> entries;
+  std::string base(4000, 'p');
+  for (int i = 0; i < 9000; ++i) {
+    char tail[8];
+    std::snprintf(tail, sizeof(tail), "%05d", i);
+    entries.push_back(MakeFile(1, base + tail, "").entry);
+  }
+  std::string plain = EncodeCatalogSegment(entries);
+  EXPECT_LT(plain.size(), 250000u);  // 36 MB of paths
+  Status s = DecodeCatalogSegment(plain).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  // Many xattrs of one byte each, over several entries.
+  entries.clear();
+  for (int i = 0; i < 70; ++i) {
+    Entry e = MakeFile(1, "f" + std::to_string(1000 + i), "").entry;
+    for (int k = 0; k < 1000; ++k) e.xattrs.push_back({"u" + std::to_string(k), ""});
+    entries.push_back(e);
+  }
+  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries)).status().IsCorruption());
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include "format/container_reader.h"
 #include "format/container_writer.h"
+#include "format/hash.h"
+#include "format/limits.h"
 #include "format/memory_store.h"
 #include "tests/util/store_samples.h"
 #include "tests/util/test_util.h"
@@ -60,7 +62,7 @@ TEST_P(ContainerRoundTrip, EverythingWrittenIsReadBackExactly) {
   auto sparse = (*reader)->FindEntry(1, "home/alice/sparse.img");
   ASSERT_OK(sparse);
   ASSERT_TRUE(sparse->has_value());
-  auto c = (*reader)->ReadContent(*(*sparse)->content);
+  auto c = (*reader)->ReadContentFor(**sparse);
   ASSERT_OK(c);
   EXPECT_EQ(c->stored_size(), 6000u);
   EXPECT_EQ(c->size, 1u << 20);
@@ -100,7 +102,8 @@ TEST(Container, HundredThousandEntriesInManySegmentsAreEachFound) {
   EXPECT_EQ(x.entry_count, 100000u);
   EXPECT_GE(x.catalog_segments.size(), 20u);
   EXPECT_EQ(x.content_count, 10000u);
-  EXPECT_EQ(x.content_segments.size(), 3u);
+  EXPECT_EQ(x.content_segments.size(), 3u);  // 4096 records each at most
+  EXPECT_EQ(x.content_segments[1].first_id, 4096u);
   for (size_t i = 0; i < s.files.size(); i += 997) {
     const Entry& want = s.files[i].entry;
     auto e = (*r)->FindEntry(want.profile, want.path);
@@ -158,6 +161,9 @@ TEST(Container, ReadingOneFileReadsOnlyWhatHoldsIt) {
 
 TEST(Container, OpenSaysWhatIsWrong) {
   TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_TRUE(ContainerReader::Open(dir / "fifo", KeySource::None()).status().IsNotAStore())
+      << "and does not wait for a writer";
   EXPECT_TRUE(ContainerReader::Open(dir / "missing.mig", KeySource::None()).status().IsNotFound());
   EXPECT_TRUE(ContainerReader::Open(dir.path(), KeySource::None()).status().IsNotAStore());
   testing::WriteFile(dir / "empty", "");
@@ -282,6 +288,102 @@ TEST(ContainerWriter, RefusesInconsistentCalls) {
     EXPECT_TRUE(w->AddContent(c).status().IsInvalidArgument());
   }
   EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+}
+
+TEST(ContainerWriter, RefusesMetadataBeyondTheLimits) {
+  TempDir dir;
+  {
+    auto w = NewWriter(dir / "a");
+    EXPECT_TRUE(w->SetProperty(std::string(300, 'k'), "v").IsInvalidArgument());
+    EXPECT_TRUE(w->status().IsInvalidArgument()) << "sticky";
+  }
+  {
+    auto w = NewWriter(dir / "b");
+    EXPECT_TRUE(w->SetOwnerName(1, std::string(300, 'n')).IsInvalidArgument());
+  }
+  {
+    auto w = NewWriter(dir / "c");
+    Profile p = testing::MakeProfile("a", "home/a", 1);
+    p.layout = static_cast<Layout>(7);
+    EXPECT_TRUE(w->AddProfile(p).status().IsInvalidArgument());
+  }
+  {
+    auto w = NewWriter(dir / "d");
+    Content c;
+    c.size = uint64_t{1} << 40;
+    c.sparse = true;
+    for (uint64_t i = 0; i < limits::kMaxRangesPerContent + 1; ++i) c.ranges.push_back({i * 2, 1});
+    EXPECT_FALSE(ContainerWriter::ContentFits(c));
+    EXPECT_TRUE(w->AddContent(c).status().IsInvalidArgument()) << "refused at once, not at Finish";
+  }
+  EXPECT_TRUE(testing::ListDir(dir.path()).empty());
+}
+
+TEST(ContainerWriter, ContentSegmentsAreCutBySizeAsWellAsCount) {
+  TempDir dir;
+  const std::string path = dir / "s.mig";
+  auto w = NewWriter(path);
+  BlockPacker packer = BlockPacker::Serial(w.get(), 1 << 20, SealOptions{});
+  // Contents of 3000 one-byte chunks each (a chunk per block, 1-byte
+  // blocks): ~15 KB encoded per record, so a 1 MiB segment holds ~70.
+  std::vector<uint64_t> ids;
+  DeterministicRandom gen(2);
+  for (int f = 0; f < 200; ++f) {
+    Content c;
+    std::string data = gen.Bytes(3000);
+    c.size = data.size();
+    c.hash = HashBytes(data);
+    for (char ch : data) {
+      uint64_t n = w->ReserveBlock();
+      ASSERT_OK(w->AppendFrame(n, w->codec().Seal(n, BlockType::kData, std::string(1, ch),
+                                                   SealOptions{})));
+      c.chunks.push_back({n, 0, 1});
+    }
+    auto id = w->AddContent(c);
+    ASSERT_OK(id);
+    Entry e = MakeFile(0, "f" + std::to_string(1000 + f), data).entry;
+    e.content = *id;
+    ASSERT_OK(w->AddEntry(e));
+  }
+  ASSERT_OK(w->Finish());
+  auto r = ContainerReader::Open(path, KeySource::None());
+  ASSERT_OK(r);
+  EXPECT_GT((*r)->index().content_segments.size(), 2u);
+  auto all = ReadMemoryStore(**r);
+  ASSERT_OK(all);
+  EXPECT_EQ(all->files.size(), 200u);
+}
+
+TEST(Container, ReaderChecksWhatThePiecesClaim) {
+  TempDir dir;
+  const std::string path = dir / "s.mig";
+  auto w = NewWriter(path);
+  // Block 0 is a catalog-typed block no segment lists; block 1 a 5-byte data block.
+  ASSERT_OK(w->AppendBlock(BlockType::kCatalogSegment, "not data", SealOptions{}));
+  ASSERT_OK(w->AppendBlock(BlockType::kData, "short", SealOptions{}));
+  auto add = [&](const std::string& name, Chunk chunk) {
+    Content c;
+    c.size = chunk.length;
+    c.chunks = {chunk};
+    auto id = w->AddContent(c);
+    ASSERT_OK(id);
+    Entry e = MakeFile(0, name, std::string(chunk.length, 'x')).entry;
+    e.content = *id;
+    ASSERT_OK(w->AddEntry(e));
+  };
+  add("into-a-catalog-block", {0, 0, 4});
+  add("past-the-block-end", {1, 2, 10});
+  ASSERT_OK(w->Finish());
+  auto r = ContainerReader::Open(path, KeySource::None());
+  ASSERT_OK(r);
+  for (const char* name : {"into-a-catalog-block", "past-the-block-end"}) {
+    auto e = (*r)->FindEntry(0, name);
+    ASSERT_OK(e);
+    auto c = (*r)->ReadContentFor(**e);
+    ASSERT_OK(c);
+    Status s = (*r)->ReadFileBytes(*c).status();
+    EXPECT_TRUE(s.IsCorruption()) << name << ": " << s.ToString();
+  }
 }
 
 TEST(Container, SkippableBlocksAreSkippedAndOthersRefused) {

@@ -40,7 +40,7 @@ std::vector<FileHome> MapHomes(const ContainerReader& r, const MemoryStore& stor
         if (e.profile == f.entry.profile && e.path == f.entry.path) {
           h.catalog_block = x.catalog_segments[i].block;
           if (e.content) {
-            h.content_block = x.content_segments[*e.content / x.contents_per_segment];
+            h.content_block = x.content_segments[ContentSegmentOf(x, *e.content)].block;
             auto content = r.ReadContent(*e.content);
             EXPECT_TRUE(content.ok());
             for (const Chunk& c : content->chunks) h.data_blocks.insert(c.block);

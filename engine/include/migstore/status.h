@@ -56,6 +56,9 @@ class [[nodiscard]] Status {
   static Status AlreadyExists(std::string_view msg, std::string_view msg2 = {});
   // The operation was stopped on request.
   static Status Cancelled(std::string_view msg, std::string_view msg2 = {});
+  // The operation stopped at the first error with one file, as asked (no
+  // --continue-on-error); nothing was committed.
+  static Status Stopped(std::string_view msg, std::string_view msg2 = {});
 
   bool ok() const { return rep_ == nullptr; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
@@ -70,6 +73,7 @@ class [[nodiscard]] Status {
   bool IsNotFound() const { return code() == Code::kNotFound; }
   bool IsAlreadyExists() const { return code() == Code::kAlreadyExists; }
   bool IsCancelled() const { return code() == Code::kCancelled; }
+  bool IsStopped() const { return code() == Code::kStopped; }
 
   // The message alone; empty for OK.
   std::string_view message() const;
@@ -95,6 +99,7 @@ class [[nodiscard]] Status {
     kNotFound,
     kAlreadyExists,
     kCancelled,
+    kStopped,
   };
   struct Rep {
     Code code;
