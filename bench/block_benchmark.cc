@@ -40,19 +40,22 @@ void BM_Seal(benchmark::State& state) {
     std::string frame = Codec().Seal(1, BlockType::kData, plain, SealOptions{});
     benchmark::DoNotOptimize(frame.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * plain.size()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * plain.size()));
 }
 
 void BM_Open(benchmark::State& state) {
   const std::string& plain = Data(state.range(0) != 0);
-  const std::string frame = Codec().Seal(1, BlockType::kData, plain, SealOptions{});
+  const std::string frame =
+      Codec().Seal(1, BlockType::kData, plain, SealOptions{});
   std::string out;
   for (auto _ : state) {
     Status s = Codec().Open(1, frame, &out);
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * plain.size()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * plain.size()));
 }
 
 // The same work by hand: zstd level 3 (kept only if smaller) then
@@ -64,17 +67,20 @@ void BM_RawZstdThenAead(benchmark::State& state) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   std::string z(ZSTD_compressBound(plain.size()), '\0'), c(plain.size(), '\0');
   for (auto _ : state) {
-    size_t n = ZSTD_compressCCtx(cctx, z.data(), z.size(), plain.data(), plain.size(), 3);
-    std::string_view src = n < plain.size() ? std::string_view(z.data(), n) : plain;
+    size_t n = ZSTD_compressCCtx(cctx, z.data(), z.size(), plain.data(),
+                                 plain.size(), 3);
+    std::string_view src =
+        n < plain.size() ? std::string_view(z.data(), n) : plain;
     randombytes_buf(nonce, sizeof(nonce));
     crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
         reinterpret_cast<unsigned char*>(c.data()), tag, nullptr,
-        reinterpret_cast<const unsigned char*>(src.data()), src.size(), ad, sizeof(ad), nullptr,
-        nonce, key);
+        reinterpret_cast<const unsigned char*>(src.data()), src.size(), ad,
+        sizeof(ad), nullptr, nonce, key);
     benchmark::DoNotOptimize(c.data());
   }
   ZSTD_freeCCtx(cctx);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * plain.size()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * plain.size()));
 }
 
 void BM_RawAeadThenZstd(benchmark::State& state) {
@@ -85,25 +91,28 @@ void BM_RawAeadThenZstd(benchmark::State& state) {
   std::string z(ZSTD_compressBound(plain.size()), '\0');
   size_t zn = ZSTD_compress(z.data(), z.size(), plain.data(), plain.size(), 3);
   const bool stored = zn >= plain.size();
-  std::string_view src = stored ? std::string_view(plain) : std::string_view(z.data(), zn);
+  std::string_view src =
+      stored ? std::string_view(plain) : std::string_view(z.data(), zn);
   std::string c(src.size(), '\0'), m(src.size(), '\0'), out(plain.size(), '\0');
   crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
       reinterpret_cast<unsigned char*>(c.data()), tag, nullptr,
-      reinterpret_cast<const unsigned char*>(src.data()), src.size(), ad, sizeof(ad), nullptr,
-      nonce, key);
+      reinterpret_cast<const unsigned char*>(src.data()), src.size(), ad,
+      sizeof(ad), nullptr, nonce, key);
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
   for (auto _ : state) {
     if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
             reinterpret_cast<unsigned char*>(m.data()), nullptr,
-            reinterpret_cast<const unsigned char*>(c.data()), c.size(), tag, ad, sizeof(ad),
-            nonce, key) != 0) {
+            reinterpret_cast<const unsigned char*>(c.data()), c.size(), tag, ad,
+            sizeof(ad), nonce, key) != 0) {
       state.SkipWithError("decrypt failed");
     }
-    if (!stored) ZSTD_decompressDCtx(dctx, out.data(), out.size(), m.data(), m.size());
+    if (!stored)
+      ZSTD_decompressDCtx(dctx, out.data(), out.size(), m.data(), m.size());
     benchmark::DoNotOptimize(out.data());
   }
   ZSTD_freeDCtx(dctx);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * plain.size()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * plain.size()));
 }
 
 // Argument: 1 = compressible text, 0 = incompressible bytes.

@@ -46,7 +46,8 @@ int RemoveStaleTemporaries(const std::string& final_path) {
     if (entry.substr(0, prefix.size()) != prefix) continue;
     // A live writer holds LOCK_EX on its temporary; if we can take the lock,
     // its writer is gone. O_NOFOLLOW: never act through a planted symlink.
-    int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    int fd = ::openat(::dirfd(d), e->d_name,
+                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;
     UniqueFd owned(fd);
     struct stat st;
@@ -73,8 +74,8 @@ Result<AtomicFile> AtomicFile::Create(const std::string& final_path,
       return Status::AlreadyExists(final_path, "is a directory");
     }
     if (!overwrite) {
-      return Status::AlreadyExists(final_path,
-                                   "already exists (use --overwrite to replace it)");
+      return Status::AlreadyExists(
+          final_path, "already exists (use --overwrite to replace it)");
     }
   }
   RemoveStaleTemporaries(final_path);
@@ -87,7 +88,8 @@ Result<AtomicFile> AtomicFile::Create(const std::string& final_path,
                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
       if (errno == EEXIST) continue;
-      return Status::FromErrno("cannot create a temporary file in " + dir, errno);
+      return Status::FromErrno("cannot create a temporary file in " + dir,
+                               errno);
     }
     UniqueFd owned(fd);
     // Between open and flock a cleaner may have locked the new, still
@@ -134,7 +136,8 @@ Status AtomicFile::Commit() {
                          final_path_.c_str(), RENAME_NOREPLACE) != 0) {
     int err = errno;
     if (err == EEXIST) {
-      return Status::AlreadyExists(final_path_, "appeared while it was written");
+      return Status::AlreadyExists(final_path_,
+                                   "appeared while it was written");
     }
     if (err != EINVAL && err != ENOSYS) {
       return Status::FromErrno("cannot rename into " + final_path_, err);
@@ -143,7 +146,8 @@ Status AtomicFile::Commit() {
     if (::link(temp_path_.c_str(), final_path_.c_str()) != 0) {
       err = errno;
       if (err == EEXIST) {
-        return Status::AlreadyExists(final_path_, "appeared while it was written");
+        return Status::AlreadyExists(final_path_,
+                                     "appeared while it was written");
       }
       return Status::FromErrno("cannot link into " + final_path_, err);
     }
@@ -153,9 +157,10 @@ Status AtomicFile::Commit() {
   fd_.reset();
   Status synced = SyncParentDir(final_path_);
   if (!synced.ok()) {
-    return synced.WithContext(final_path_ +
-                              " is complete and in place, but its directory could not be "
-                              "synced, so a crash now could still lose it");
+    return synced.WithContext(
+        final_path_ +
+        " is complete and in place, but its directory could not be "
+        "synced, so a crash now could still lose it");
   }
   return Status::OK();
 }

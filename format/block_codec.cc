@@ -40,11 +40,14 @@ size_t Overhead(bool encrypted) {
 }
 
 size_t MaxPlainFor(uint8_t type) {
-  return type == static_cast<uint8_t>(BlockType::kIndex) ? limits::kMaxIndexPlain
-                                                         : limits::kMaxBlockPlain;
+  return type == static_cast<uint8_t>(BlockType::kIndex)
+             ? limits::kMaxIndexPlain
+             : limits::kMaxBlockPlain;
 }
 
-std::string BlockName(uint64_t number) { return "block " + std::to_string(number); }
+std::string BlockName(uint64_t number) {
+  return "block " + std::to_string(number);
+}
 
 }  // namespace
 
@@ -55,18 +58,20 @@ void BlockCodec::BuildAd(uint64_t number, const char* header12,
   std::memcpy(ad + kStoreIdSize + 8, header12, 12);
 }
 
-std::string BlockCodec::Seal(uint64_t number, BlockType type, std::string_view plain,
+std::string BlockCodec::Seal(uint64_t number, BlockType type,
+                             std::string_view plain,
                              const SealOptions& options) const {
   assert(plain.size() <= limits::kMaxIndexPlain);
   ThreadState& tls = Tls();
   Codec codec = Codec::kStored;
   std::string_view encoded = plain;
   bool try_compress = options.compress && !plain.empty();
-  if (try_compress && options.trial_bytes > 0 && plain.size() > options.trial_bytes) {
+  if (try_compress && options.trial_bytes > 0 &&
+      plain.size() > options.trial_bytes) {
     if (tls.cctx == nullptr) tls.cctx = ZSTD_createCCtx();
     size_t bound = ZSTD_compressBound(options.trial_bytes);
-    size_t n = ZSTD_compressCCtx(tls.cctx, tls.Scratch(bound), bound, plain.data(),
-                                 options.trial_bytes, 1);
+    size_t n = ZSTD_compressCCtx(tls.cctx, tls.Scratch(bound), bound,
+                                 plain.data(), options.trial_bytes, 1);
     try_compress = !ZSTD_isError(n) && n * 100 <= options.trial_bytes * 97;
   }
   if (try_compress) {
@@ -76,7 +81,8 @@ std::string BlockCodec::Seal(uint64_t number, BlockType type, std::string_view p
     int level = options.level;
     if (level < ZSTD_minCLevel()) level = ZSTD_minCLevel();
     if (level > ZSTD_maxCLevel()) level = ZSTD_maxCLevel();
-    size_t n = ZSTD_compressCCtx(tls.cctx, dst, bound, plain.data(), plain.size(), level);
+    size_t n = ZSTD_compressCCtx(tls.cctx, dst, bound, plain.data(),
+                                 plain.size(), level);
     // Keep the compressed form only when it shrinks the block.
     if (!ZSTD_isError(n) && n < plain.size()) {
       codec = Codec::kZstd;
@@ -103,12 +109,13 @@ std::string BlockCodec::Seal(uint64_t number, BlockType type, std::string_view p
     auto* c = nonce + kNonceSize;
     crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
         c, c + encoded.size(), nullptr,
-        reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(), ad,
-        sizeof(ad), nullptr, nonce, key_.data());
+        reinterpret_cast<const unsigned char*>(encoded.data()), encoded.size(),
+        ad, sizeof(ad), nullptr, nonce, key_.data());
   } else {
     if (!encoded.empty()) std::memcpy(payload, encoded.data(), encoded.size());
-    EncodeFixed64(payload + encoded.size(),
-                  XXH3_64bits_withSeed(encoded.data(), encoded.size(), ad_hash));
+    EncodeFixed64(
+        payload + encoded.size(),
+        XXH3_64bits_withSeed(encoded.data(), encoded.size(), ad_hash));
   }
   return frame;
 }
@@ -116,15 +123,18 @@ std::string BlockCodec::Seal(uint64_t number, BlockType type, std::string_view p
 Result<FrameHeader> BlockCodec::ParseHeader(uint64_t number,
                                             std::string_view bytes) const {
   if (bytes.size() < kFrameHeaderSize) {
-    return Status::Corruption(BlockName(number), "frame is shorter than its header");
+    return Status::Corruption(BlockName(number),
+                              "frame is shorter than its header");
   }
   const char* p = bytes.data();
   unsigned char ad[kBlockAdSize];
   BuildAd(number, p, ad);
-  if (static_cast<uint32_t>(XXH3_64bits(ad, sizeof(ad))) != DecodeFixed32(p + 12)) {
-    return Status::Corruption(BlockName(number),
-                              "frame header check failed: damaged, moved, or from "
-                              "another store");
+  if (static_cast<uint32_t>(XXH3_64bits(ad, sizeof(ad))) !=
+      DecodeFixed32(p + 12)) {
+    return Status::Corruption(
+        BlockName(number),
+        "frame header check failed: damaged, moved, or from "
+        "another store");
   }
   FrameHeader h;
   h.type = static_cast<uint8_t>(p[0]);
@@ -139,22 +149,27 @@ Result<FrameHeader> BlockCodec::ParseHeader(uint64_t number,
   h.payload_len = DecodeFixed32(p + 4);
   h.plain_len = DecodeFixed32(p + 8);
   if (h.plain_len > MaxPlainFor(h.type)) {
-    return Status::Corruption(BlockName(number), "plain size is over the limit");
+    return Status::Corruption(BlockName(number),
+                              "plain size is over the limit");
   }
-  if (h.payload_len < Overhead(encrypted()) || h.payload_len > limits::kMaxPayload) {
+  if (h.payload_len < Overhead(encrypted()) ||
+      h.payload_len > limits::kMaxPayload) {
     return Status::Corruption(BlockName(number), "impossible payload length");
   }
-  if (h.codec == Codec::kStored && h.payload_len - Overhead(encrypted()) != h.plain_len) {
-    return Status::Corruption(BlockName(number), "stored block with a size mismatch");
+  if (h.codec == Codec::kStored &&
+      h.payload_len - Overhead(encrypted()) != h.plain_len) {
+    return Status::Corruption(BlockName(number),
+                              "stored block with a size mismatch");
   }
   return h;
 }
 
-Status BlockCodec::Open(uint64_t number, std::string_view frame, std::string* plain,
-                        FrameHeader* header_out) const {
+Status BlockCodec::Open(uint64_t number, std::string_view frame,
+                        std::string* plain, FrameHeader* header_out) const {
   MIGSTORE_ASSIGN_OR_RETURN(FrameHeader h, ParseHeader(number, frame));
   if (frame.size() != kFrameHeaderSize + size_t{h.payload_len}) {
-    return Status::Corruption(BlockName(number), "frame length does not match its header");
+    return Status::Corruption(BlockName(number),
+                              "frame length does not match its header");
   }
   unsigned char ad[kBlockAdSize];
   BuildAd(number, frame.data(), ad);
@@ -179,9 +194,10 @@ Status BlockCodec::Open(uint64_t number, std::string_view frame, std::string* pl
             reinterpret_cast<unsigned char*>(dst), nullptr, c, encoded_len,
             c + encoded_len, ad, sizeof(ad), nonce, key_.data()) != 0) {
       plain->clear();
-      return Status::Corruption(BlockName(number),
-                                "authentication failed: the block is damaged or does "
-                                "not belong here");
+      return Status::Corruption(
+          BlockName(number),
+          "authentication failed: the block is damaged or does "
+          "not belong here");
     }
     if (h.codec == Codec::kStored) {
       if (header_out != nullptr) *header_out = h;
@@ -193,9 +209,10 @@ Status BlockCodec::Open(uint64_t number, std::string_view frame, std::string* pl
     const uint64_t seed = XXH3_64bits(ad, sizeof(ad));
     if (XXH3_64bits_withSeed(encoded.data(), encoded.size(), seed) !=
         DecodeFixed64(payload.data() + encoded_len)) {
-      return Status::Corruption(BlockName(number),
-                                "checksum mismatch: the block is damaged or does not "
-                                "belong here");
+      return Status::Corruption(
+          BlockName(number),
+          "checksum mismatch: the block is damaged or does not "
+          "belong here");
     }
     if (h.codec == Codec::kStored) {
       plain->assign(encoded);
@@ -206,15 +223,18 @@ Status BlockCodec::Open(uint64_t number, std::string_view frame, std::string* pl
 
   // zstd: exactly one frame, declaring exactly plain_len, producing exactly
   // that (ZSTD_decompressDCtx would accept further or skippable frames).
-  unsigned long long declared = ZSTD_getFrameContentSize(encoded.data(), encoded.size());
+  unsigned long long declared =
+      ZSTD_getFrameContentSize(encoded.data(), encoded.size());
   if (declared != h.plain_len ||
-      ZSTD_findFrameCompressedSize(encoded.data(), encoded.size()) != encoded.size()) {
-    return Status::Corruption(BlockName(number), "not exactly one zstd frame of the right size");
+      ZSTD_findFrameCompressedSize(encoded.data(), encoded.size()) !=
+          encoded.size()) {
+    return Status::Corruption(BlockName(number),
+                              "not exactly one zstd frame of the right size");
   }
   if (tls.dctx == nullptr) tls.dctx = ZSTD_createDCtx();
   plain->resize(h.plain_len);
-  size_t n = ZSTD_decompressDCtx(tls.dctx, plain->data(), plain->size(), encoded.data(),
-                                 encoded.size());
+  size_t n = ZSTD_decompressDCtx(tls.dctx, plain->data(), plain->size(),
+                                 encoded.data(), encoded.size());
   if (ZSTD_isError(n) || n != h.plain_len) {
     plain->clear();
     return Status::Corruption(BlockName(number), "zstd data does not decode");

@@ -63,7 +63,8 @@ class BlockCodec {
 
   // Decodes and checks the 16-byte frame header of block `number`: its check
   // value, reserved bits, codec, and lengths against the limits.
-  Result<FrameHeader> ParseHeader(uint64_t number, std::string_view bytes) const;
+  Result<FrameHeader> ParseHeader(uint64_t number,
+                                  std::string_view bytes) const;
 
   // Opens the whole frame of block `number` into *plain. Corruption when the
   // frame is damaged, forged, or belongs elsewhere. `frame` is the exact

@@ -14,9 +14,11 @@ BlockPacker::BlockPacker(ContainerWriter* writer, size_t block_size, Sink sink)
 
 BlockPacker BlockPacker::Serial(ContainerWriter* writer, size_t block_size,
                                 const SealOptions& seal) {
-  return BlockPacker(writer, block_size, [writer, seal](uint64_t n, std::string plain) {
-    return writer->AppendFrame(n, writer->codec().Seal(n, BlockType::kData, plain, seal));
-  });
+  return BlockPacker(
+      writer, block_size, [writer, seal](uint64_t n, std::string plain) {
+        return writer->AppendFrame(
+            n, writer->codec().Seal(n, BlockType::kData, plain, seal));
+      });
 }
 
 Status BlockPacker::Add(std::string_view bytes, std::vector<Chunk>* chunks) {

@@ -13,6 +13,7 @@
 #define MIGSTORE_FORMAT_CATALOG_H_
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,7 +49,8 @@ struct Entry {
   uint32_t gid = 0;
   int64_t mtime_ns = 0;  // nanoseconds since the Unix epoch
   std::optional<int64_t> atime_ns;
-  std::optional<int64_t> ctime_ns;  // recorded for change detection; not restorable
+  std::optional<int64_t>
+      ctime_ns;  // recorded for change detection; not restorable
   std::optional<int64_t> btime_ns;  // birth time where the filesystem has one
   // Files: logical size in bytes (holes included). Symlinks: target length.
   uint64_t size = 0;
@@ -79,7 +81,7 @@ struct Chunk {
 struct DataRange {
   uint64_t offset = 0;
   uint64_t length = 0;
-  friend bool operator==(const DataRange&, const DataRange&) = default;
+  friend auto operator<=>(const DataRange&, const DataRange&) = default;
 };
 
 using Hash128 = std::array<unsigned char, 16>;

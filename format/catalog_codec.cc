@@ -22,7 +22,9 @@ constexpr uint64_t kKnownEntryFields = (1 << 8) - 1;
 
 constexpr uint64_t kContentSparse = 1;
 
-Status Bad(std::string_view what) { return Status::Corruption("catalog", what); }
+Status Bad(std::string_view what) {
+  return Status::Corruption("catalog", what);
+}
 
 size_t SharedPrefix(std::string_view a, std::string_view b) {
   size_t n = std::min(a.size(), b.size());
@@ -36,14 +38,16 @@ Status CheckEntryShape(const Entry& e, uint64_t fields) {
   if (e.path.empty() || e.path.size() > limits::kMaxPathBytes) {
     return Bad("entry path is empty or too long");
   }
-  if (e.path.find('\0') != std::string::npos) return Bad("entry path holds a NUL byte");
+  if (e.path.find('\0') != std::string::npos)
+    return Bad("entry path holds a NUL byte");
   if (e.mode > limits::kMaxMode) return Bad("entry mode has bits beyond 07777");
   switch (e.type) {
     case EntryType::kFile:
       if (((fields & kHasContent) != 0) != (e.size > 0)) {
         return Bad("a file's content reference does not match its size");
       }
-      if ((fields & kHasTarget) != 0) return Bad("a file with a symlink target");
+      if ((fields & kHasTarget) != 0)
+        return Bad("a file with a symlink target");
       break;
     case EntryType::kSymlink:
       if ((fields & kHasTarget) == 0 || e.symlink_target.empty()) {
@@ -52,14 +56,16 @@ Status CheckEntryShape(const Entry& e, uint64_t fields) {
       if (e.symlink_target.find('\0') != std::string::npos) {
         return Bad("symlink target holds a NUL byte");
       }
-      if (e.size != e.symlink_target.size()) return Bad("symlink size is not its target's");
+      if (e.size != e.symlink_target.size())
+        return Bad("symlink size is not its target's");
       [[fallthrough]];
     case EntryType::kDirectory:
     case EntryType::kFifo:
       if ((fields & (kHasContent | kHasLinkGroup)) != 0) {
         return Bad("content or link group on an entry that is not a file");
       }
-      if (e.type != EntryType::kSymlink && ((fields & kHasTarget) != 0 || e.size != 0)) {
+      if (e.type != EntryType::kSymlink &&
+          ((fields & kHasTarget) != 0 || e.size != 0)) {
         return Bad("a directory or fifo with a size or target");
       }
       break;
@@ -92,7 +98,8 @@ Status DecodeEntry(Decoder* d, std::string* path, Entry* e) {
   e->profile = static_cast<uint32_t>(d->VarintAtMost(limits::kMaxProfiles));
   e->type = static_cast<EntryType>(d->U8());
   uint64_t fields = d->Varint();
-  if ((fields & ~kKnownEntryFields) != 0) return Bad("unknown entry field bits");
+  if ((fields & ~kKnownEntryFields) != 0)
+    return Bad("unknown entry field bits");
   e->mode = static_cast<uint32_t>(d->VarintAtMost(limits::kMaxMode));
   e->uid = static_cast<uint32_t>(d->VarintAtMost(UINT32_MAX));
   e->gid = static_cast<uint32_t>(d->VarintAtMost(UINT32_MAX));
@@ -113,15 +120,18 @@ Status DecodeEntry(Decoder* d, std::string* path, Entry* e) {
       x.value = d->Bytes(limits::kMaxXattrValue);
       if (d->ok() && x.name.empty()) return Bad("an xattr without a name");
       total += x.name.size() + x.value.size();
-      if (total > limits::kMaxXattrBytesPerEntry) return Bad("xattrs too large in total");
+      if (total > limits::kMaxXattrBytesPerEntry)
+        return Bad("xattrs too large in total");
       e->xattrs.push_back(std::move(x));
     }
   }
-  if (fields & kHasTarget) e->symlink_target = d->Bytes(limits::kMaxSymlinkTarget);
+  if (fields & kHasTarget)
+    e->symlink_target = d->Bytes(limits::kMaxSymlinkTarget);
   if (fields & kHasAtime) e->atime_ns = d->SignedVarint();
   if (fields & kHasCtime) e->ctime_ns = d->SignedVarint();
   if (fields & kHasBtime) e->btime_ns = d->SignedVarint();
-  if (fields & kHasAttributes) e->attributes = static_cast<uint32_t>(d->VarintAtMost(UINT32_MAX));
+  if (fields & kHasAttributes)
+    e->attributes = static_cast<uint32_t>(d->VarintAtMost(UINT32_MAX));
   if (!d->ok()) return Bad("truncated or malformed entry");
   return CheckEntryShape(*e, fields);
 }
@@ -144,7 +154,8 @@ Status ValidateEntry(const Entry& e) {
   if (e.type != EntryType::kSymlink && !e.symlink_target.empty()) {
     return Bad("a symlink target on an entry that is not a symlink");
   }
-  if (e.xattrs.size() > limits::kMaxXattrsPerEntry) return Bad("too many xattrs");
+  if (e.xattrs.size() > limits::kMaxXattrsPerEntry)
+    return Bad("too many xattrs");
   size_t xattr_bytes = 0;
   for (const Xattr& x : e.xattrs) {
     if (x.name.empty() || x.name.size() > limits::kMaxXattrName ||
@@ -153,7 +164,8 @@ Status ValidateEntry(const Entry& e) {
     }
     xattr_bytes += x.name.size() + x.value.size();
   }
-  if (xattr_bytes > limits::kMaxXattrBytesPerEntry) return Bad("xattrs too large in total");
+  if (xattr_bytes > limits::kMaxXattrBytesPerEntry)
+    return Bad("xattrs too large in total");
   if (e.size > limits::kMaxFileSize) return Bad("file size out of range");
   return CheckEntryShape(e, FieldsOf(e));
 }
@@ -220,16 +232,20 @@ Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain) {
     // the segment expands to, not only what it occupies.
     path_bytes += e.path.size();
     xattrs += e.xattrs.size();
-    if (path_bytes > limits::kMaxPathBytesPerSegment || xattrs > limits::kMaxXattrsPerSegment) {
+    if (path_bytes > limits::kMaxPathBytesPerSegment ||
+        xattrs > limits::kMaxXattrsPerSegment) {
       return Bad("segment expands beyond the limits");
     }
-    if (!entries.empty() && !EntryKeyLess(entries.back().profile, entries.back().path,
-                                          e.profile, e.path)) {
-      return Bad("entries are not in strictly increasing (profile, path) order");
+    if (!entries.empty() &&
+        !EntryKeyLess(entries.back().profile, entries.back().path, e.profile,
+                      e.path)) {
+      return Bad(
+          "entries are not in strictly increasing (profile, path) order");
     }
     entries.push_back(std::move(e));
   }
-  if (!d.empty()) return Bad("trailing bytes after the last entry of a segment");
+  if (!d.empty())
+    return Bad("trailing bytes after the last entry of a segment");
   return entries;
 }
 
@@ -258,7 +274,8 @@ Result<std::vector<Content>> DecodeContentSegment(std::string_view plain) {
   Decoder d(plain);
   uint64_t n = d.VarintAtMost(limits::kMaxContentsPerSegment);
   // A record takes at least 19 bytes (size, hash, flags, chunk count).
-  if (!d.ok() || n > plain.size() / 19) return Bad("content segment count is malformed");
+  if (!d.ok() || n > plain.size() / 19)
+    return Bad("content segment count is malformed");
   std::vector<Content> out;
   size_t pieces = 0;
   for (uint64_t i = 0; i < n; ++i) {
@@ -271,24 +288,26 @@ Result<std::vector<Content>> DecodeContentSegment(std::string_view plain) {
     c.sparse = (flags & kContentSparse) != 0;
     uint64_t expected_stored = c.size;
     if (c.sparse) {
-      uint64_t nr = d.VarintAtMost(std::min<uint64_t>(limits::kMaxRangesPerContent,
-                                                      d.remaining()));
+      uint64_t nr = d.VarintAtMost(
+          std::min<uint64_t>(limits::kMaxRangesPerContent, d.remaining()));
       uint64_t end = 0;
       expected_stored = 0;
       for (uint64_t r = 0; r < nr && d.ok(); ++r) {
         uint64_t gap = d.VarintAtMost(limits::kMaxFileSize);
         uint64_t len = d.VarintAtMost(limits::kMaxFileSize);
         // Ranges are disjoint and ascending; only the first may start at 0.
-        if (len == 0 || (r > 0 && gap == 0)) return Bad("empty or touching data ranges");
+        if (len == 0 || (r > 0 && gap == 0))
+          return Bad("empty or touching data ranges");
         uint64_t offset = end + gap;
-        if (offset > c.size || len > c.size - offset) return Bad("data range past the end");
+        if (offset > c.size || len > c.size - offset)
+          return Bad("data range past the end");
         c.ranges.push_back({offset, len});
         end = offset + len;
         expected_stored += len;
       }
     }
-    uint64_t nc = d.VarintAtMost(std::min<uint64_t>(limits::kMaxChunksPerContent,
-                                                    d.remaining()));
+    uint64_t nc = d.VarintAtMost(
+        std::min<uint64_t>(limits::kMaxChunksPerContent, d.remaining()));
     for (uint64_t k = 0; k < nc && d.ok(); ++k) {
       Chunk ch;
       ch.block = d.VarintAtMost(limits::kMaxBlocks);
@@ -299,7 +318,8 @@ Result<std::vector<Content>> DecodeContentSegment(std::string_view plain) {
     }
     if (!d.ok()) return Bad("truncated or malformed content record");
     pieces += c.ranges.size() + c.chunks.size();
-    if (pieces > limits::kMaxPiecesPerContentSegment) return Bad("content segment too large");
+    if (pieces > limits::kMaxPiecesPerContentSegment)
+      return Bad("content segment too large");
     if (c.stored_size() != expected_stored) {
       return Bad("content chunks do not add up to its stored size");
     }

@@ -12,8 +12,9 @@ namespace {
 
 template <typename Table>
 const std::string* LookUp(const Table& table, uint32_t id) {
-  auto it = std::lower_bound(table.begin(), table.end(), id,
-                             [](const auto& row, uint32_t v) { return row.first < v; });
+  auto it = std::lower_bound(
+      table.begin(), table.end(), id,
+      [](const auto& row, uint32_t v) { return row.first < v; });
   return it != table.end() && it->first == id ? &it->second : nullptr;
 }
 
@@ -34,8 +35,9 @@ const std::string* BlockCache::Put(uint64_t n, std::string plain) {
   if (slots_.size() < std::max<size_t>(capacity_, 1)) {
     slot = &slots_.emplace_back();
   } else {
-    slot = &*std::min_element(slots_.begin(), slots_.end(),
-                              [](const Slot& a, const Slot& b) { return a.used < b.used; });
+    slot = &*std::min_element(
+        slots_.begin(), slots_.end(),
+        [](const Slot& a, const Slot& b) { return a.used < b.used; });
   }
   slot->block = n;
   slot->used = ++clock_;
@@ -43,16 +45,20 @@ const std::string* BlockCache::Put(uint64_t n, std::string plain) {
   return &slot->plain;
 }
 
-Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(const std::string& path,
-                                                               const KeySource& key) {
-  MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file, RandomAccessFile::Open(path));
+Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
+    const std::string& path, const KeySource& key) {
+  MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file,
+                            RandomAccessFile::Open(path));
   const uint64_t size = file.size();
-  std::string head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderSize)), '\0');
-  if (!head.empty()) MIGSTORE_RETURN_IF_ERROR(file.ReadAt(0, head.size(), head.data()));
+  std::string head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderSize)),
+                   '\0');
+  if (!head.empty())
+    MIGSTORE_RETURN_IF_ERROR(file.ReadAt(0, head.size(), head.data()));
   auto header = DecodeHeader(head);
   if (!header.ok()) return header.status().WithContext(path);
   if (size < kMinStoreSize) {
-    return Status::Corruption(path, "the store is truncated: too short to hold a trailer");
+    return Status::Corruption(
+        path, "the store is truncated: too short to hold a trailer");
   }
   auto data_key = OpenDataKey(*header, key);
   if (!data_key.ok()) return data_key.status();
@@ -67,7 +73,8 @@ Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(const std::string
 Status ContainerReader::LoadIndex() {
   const uint64_t size = file_.size();
   std::string tail(kTrailerSize, '\0');
-  MIGSTORE_RETURN_IF_ERROR(file_.ReadAt(size - kTrailerSize, kTrailerSize, tail.data()));
+  MIGSTORE_RETURN_IF_ERROR(
+      file_.ReadAt(size - kTrailerSize, kTrailerSize, tail.data()));
   MIGSTORE_ASSIGN_OR_RETURN(Trailer t, DecodeTrailer(tail));
   if (t.store_id != header_.store_id) {
     return Status::Corruption("the trailer belongs to another store");
@@ -81,16 +88,21 @@ Status ContainerReader::LoadIndex() {
     return Status::Corruption("the trailer does not locate an index block");
   }
   std::string frame(t.index_frame_len, '\0');
-  MIGSTORE_RETURN_IF_ERROR(file_.ReadAt(t.index_offset, frame.size(), frame.data()));
+  MIGSTORE_RETURN_IF_ERROR(
+      file_.ReadAt(t.index_offset, frame.size(), frame.data()));
   std::string plain;
   FrameHeader fh;
-  MIGSTORE_RETURN_IF_ERROR(codec_.Open(t.index_block_number, frame, &plain, &fh));
+  MIGSTORE_RETURN_IF_ERROR(
+      codec_.Open(t.index_block_number, frame, &plain, &fh));
   if (fh.type != static_cast<uint8_t>(BlockType::kIndex)) {
-    return Status::Corruption("the trailer points at a block that is not the index");
+    return Status::Corruption(
+        "the trailer points at a block that is not the index");
   }
-  MIGSTORE_ASSIGN_OR_RETURN(index_, DecodeStoreIndex(plain, t.index_offset - kHeaderSize));
+  MIGSTORE_ASSIGN_OR_RETURN(
+      index_, DecodeStoreIndex(plain, t.index_offset - kHeaderSize));
   if (index_.blocks.size() != t.index_block_number) {
-    return Status::Corruption("the index and trailer disagree on the block count");
+    return Status::Corruption(
+        "the index and trailer disagree on the block count");
   }
   // The index checked that the lengths add up to the index's position.
   offsets_.reserve(index_.blocks.size());
@@ -109,7 +121,8 @@ Status ContainerReader::ReadBlock(uint64_t n, std::string* plain) const {
   }
   const BlockInfo& info = index_.blocks[n];
   std::string frame(info.frame_len, '\0');
-  MIGSTORE_RETURN_IF_ERROR(file_.ReadAt(offsets_[n], frame.size(), frame.data()));
+  MIGSTORE_RETURN_IF_ERROR(
+      file_.ReadAt(offsets_[n], frame.size(), frame.data()));
   FrameHeader fh;
   MIGSTORE_RETURN_IF_ERROR(codec_.Open(n, frame, plain, &fh));
   if (fh.type != info.type) {
@@ -122,16 +135,19 @@ Status ContainerReader::ReadBlock(uint64_t n, std::string* plain) const {
 
 Status ContainerReader::ReadTypedBlock(uint64_t n, BlockType type,
                                        std::string* plain) const {
-  if (n >= index_.blocks.size() || index_.blocks[n].type != static_cast<uint8_t>(type)) {
+  if (n >= index_.blocks.size() ||
+      index_.blocks[n].type != static_cast<uint8_t>(type)) {
     return Status::Corruption("reference to block " + std::to_string(n) +
                               ", which is missing or of the wrong type");
   }
   return ReadBlock(n, plain);
 }
 
-std::optional<std::string_view> ContainerReader::property(std::string_view key) const {
-  auto it = std::lower_bound(index_.properties.begin(), index_.properties.end(), key,
-                             [](const auto& row, std::string_view k) { return row.first < k; });
+std::optional<std::string_view> ContainerReader::property(
+    std::string_view key) const {
+  auto it = std::lower_bound(
+      index_.properties.begin(), index_.properties.end(), key,
+      [](const auto& row, std::string_view k) { return row.first < k; });
   if (it == index_.properties.end() || it->first != key) return std::nullopt;
   return std::string_view(it->second);
 }
@@ -150,13 +166,17 @@ Result<std::vector<Entry>> ContainerReader::ReadCatalogSegment(size_t i) const {
   }
   const CatalogSegmentInfo& info = index_.catalog_segments[i];
   std::string plain;
-  MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(info.block, BlockType::kCatalogSegment, &plain));
+  MIGSTORE_RETURN_IF_ERROR(
+      ReadTypedBlock(info.block, BlockType::kCatalogSegment, &plain));
   auto entries = DecodeCatalogSegment(plain);
-  if (!entries.ok()) return entries.status().WithContext("block " + std::to_string(info.block));
+  if (!entries.ok())
+    return entries.status().WithContext("block " + std::to_string(info.block));
   auto bad = [&](std::string_view what) {
-    return Status::Corruption("catalog segment in block " + std::to_string(info.block), what);
+    return Status::Corruption(
+        "catalog segment in block " + std::to_string(info.block), what);
   };
-  if (entries->size() != info.entry_count) return bad("entry count differs from the index");
+  if (entries->size() != info.entry_count)
+    return bad("entry count differs from the index");
   const Entry& first = entries->front();
   if (first.profile != info.first_profile || first.path != info.first_path) {
     return bad("first entry differs from the index");
@@ -164,12 +184,14 @@ Result<std::vector<Entry>> ContainerReader::ReadCatalogSegment(size_t i) const {
   if (i + 1 < index_.catalog_segments.size()) {
     const CatalogSegmentInfo& next = index_.catalog_segments[i + 1];
     const Entry& last = entries->back();
-    if (!EntryKeyLess(last.profile, last.path, next.first_profile, next.first_path)) {
+    if (!EntryKeyLess(last.profile, last.path, next.first_profile,
+                      next.first_path)) {
       return bad("entries overlap the next segment");
     }
   }
   for (const Entry& e : *entries) {
-    if (e.profile > index_.profiles.size()) return bad("entry names a missing profile");
+    if (e.profile > index_.profiles.size())
+      return bad("entry names a missing profile");
     if (e.content && *e.content >= index_.content_count) {
       return bad("entry names a missing content");
     }
@@ -177,40 +199,47 @@ Result<std::vector<Entry>> ContainerReader::ReadCatalogSegment(size_t i) const {
   return entries;
 }
 
-Result<std::optional<Entry>> ContainerReader::FindEntry(uint32_t profile,
-                                                        std::string_view path) const {
+Result<std::optional<Entry>> ContainerReader::FindEntry(
+    uint32_t profile, std::string_view path) const {
   const auto& segs = index_.catalog_segments;
   // The last segment whose first key is not after (profile, path).
-  auto it = std::upper_bound(segs.begin(), segs.end(), std::make_pair(profile, path),
-                             [](const auto& key, const CatalogSegmentInfo& s) {
-                               return EntryKeyLess(key.first, key.second, s.first_profile,
-                                                   s.first_path);
-                             });
+  auto it =
+      std::upper_bound(segs.begin(), segs.end(), std::make_pair(profile, path),
+                       [](const auto& key, const CatalogSegmentInfo& s) {
+                         return EntryKeyLess(key.first, key.second,
+                                             s.first_profile, s.first_path);
+                       });
   if (it == segs.begin()) return std::optional<Entry>();
-  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Entry> entries,
-                            ReadCatalogSegment(static_cast<size_t>(it - segs.begin() - 1)));
-  auto e = std::lower_bound(entries.begin(), entries.end(), std::make_pair(profile, path),
-                            [](const Entry& x, const auto& key) {
-                              return EntryKeyLess(x.profile, x.path, key.first, key.second);
-                            });
+  MIGSTORE_ASSIGN_OR_RETURN(
+      std::vector<Entry> entries,
+      ReadCatalogSegment(static_cast<size_t>(it - segs.begin() - 1)));
+  auto e = std::lower_bound(
+      entries.begin(), entries.end(), std::make_pair(profile, path),
+      [](const Entry& x, const auto& key) {
+        return EntryKeyLess(x.profile, x.path, key.first, key.second);
+      });
   if (e == entries.end() || e->profile != profile || e->path != path) {
     return std::optional<Entry>();
   }
   return std::optional<Entry>(std::move(*e));
 }
 
-Result<std::vector<Content>> ContainerReader::ReadContentSegment(size_t i) const {
+Result<std::vector<Content>> ContainerReader::ReadContentSegment(
+    size_t i) const {
   if (i >= index_.content_segments.size()) {
     return Status::InvalidArgument("no content segment " + std::to_string(i));
   }
   uint64_t block = index_.content_segments[i].block;
   std::string plain;
-  MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(block, BlockType::kContentSegment, &plain));
+  MIGSTORE_RETURN_IF_ERROR(
+      ReadTypedBlock(block, BlockType::kContentSegment, &plain));
   auto contents = DecodeContentSegment(plain);
-  if (!contents.ok()) return contents.status().WithContext("block " + std::to_string(block));
+  if (!contents.ok())
+    return contents.status().WithContext("block " + std::to_string(block));
   if (contents->size() != index_.content_segments[i].record_count) {
-    return Status::Corruption("content segment in block " + std::to_string(block),
-                              "record count differs from the index");
+    return Status::Corruption(
+        "content segment in block " + std::to_string(block),
+        "record count differs from the index");
   }
   return contents;
 }
@@ -221,8 +250,10 @@ Result<Content> ContainerReader::ReadContent(uint64_t id) const {
                               ", past the last content");
   }
   const size_t segment = ContentSegmentOf(index_, id);
-  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Content> contents, ReadContentSegment(segment));
-  return std::move(contents[static_cast<size_t>(id - index_.content_segments[segment].first_id)]);
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Content> contents,
+                            ReadContentSegment(segment));
+  return std::move(contents[static_cast<size_t>(
+      id - index_.content_segments[segment].first_id)]);
 }
 
 Result<Content> ContainerReader::ReadContentFor(const Entry& e) const {
@@ -231,7 +262,8 @@ Result<Content> ContainerReader::ReadContentFor(const Entry& e) const {
   }
   MIGSTORE_ASSIGN_OR_RETURN(Content c, ReadContent(*e.content));
   if (c.size != e.size) {
-    return Status::Corruption(e.path, "its content record's size differs from the entry's");
+    return Status::Corruption(
+        e.path, "its content record's size differs from the entry's");
   }
   return c;
 }
@@ -246,19 +278,23 @@ Status ContainerReader::ReadContentData(
     const std::string* plain = cache->Find(ch.block);
     if (plain == nullptr) {
       std::string fresh;
-      MIGSTORE_RETURN_IF_ERROR(ReadTypedBlock(ch.block, BlockType::kData, &fresh));
+      MIGSTORE_RETURN_IF_ERROR(
+          ReadTypedBlock(ch.block, BlockType::kData, &fresh));
       plain = cache->Put(ch.block, std::move(fresh));
     }
     if (uint64_t{ch.offset} + ch.length > plain->size()) {
-      return Status::Corruption("a content chunk reaches past the end of block " +
-                                std::to_string(ch.block));
+      return Status::Corruption(
+          "a content chunk reaches past the end of block " +
+          std::to_string(ch.block));
     }
-    std::string_view piece = std::string_view(*plain).substr(ch.offset, ch.length);
+    std::string_view piece =
+        std::string_view(*plain).substr(ch.offset, ch.length);
     hasher.Update(piece);
     MIGSTORE_RETURN_IF_ERROR(sink(piece));
   }
   if (hasher.Digest() != content.hash) {
-    return Status::Corruption("content hash mismatch: the data read is not what was stored");
+    return Status::Corruption(
+        "content hash mismatch: the data read is not what was stored");
   }
   return Status::OK();
 }
@@ -266,35 +302,44 @@ Status ContainerReader::ReadContentData(
 Result<std::string> ContainerReader::ReadFileBytes(const Content& content,
                                                    BlockCache* cache) const {
   if (content.size > kMaxFileBytesInMemory) {
-    return Status::InvalidArgument("file too large to read into memory; stream it");
+    return Status::InvalidArgument(
+        "file too large to read into memory; stream it");
   }
   std::string out;
   if (!content.sparse) {
     // Grows with the bytes actually read, never from the record's claim.
-    MIGSTORE_RETURN_IF_ERROR(ReadContentData(content, [&](std::string_view piece) {
-      out.append(piece);
-      return Status::OK();
-    }, cache));
+    MIGSTORE_RETURN_IF_ERROR(ReadContentData(
+        content,
+        [&](std::string_view piece) {
+          out.append(piece);
+          return Status::OK();
+        },
+        cache));
     return out;
   }
   out.assign(static_cast<size_t>(content.size), '\0');
   size_t range = 0;
   uint64_t done_in_range = 0;
-  MIGSTORE_RETURN_IF_ERROR(ReadContentData(content, [&](std::string_view piece) {
-    while (!piece.empty()) {
-      const DataRange& r = content.ranges[range];
-      uint64_t n = std::min<uint64_t>(piece.size(), r.length - done_in_range);
-      out.replace(static_cast<size_t>(r.offset + done_in_range), static_cast<size_t>(n),
-                  piece.substr(0, static_cast<size_t>(n)));
-      piece.remove_prefix(static_cast<size_t>(n));
-      done_in_range += n;
-      if (done_in_range == r.length) {
-        ++range;
-        done_in_range = 0;
-      }
-    }
-    return Status::OK();
-  }, cache));
+  MIGSTORE_RETURN_IF_ERROR(ReadContentData(
+      content,
+      [&](std::string_view piece) {
+        while (!piece.empty()) {
+          const DataRange& r = content.ranges[range];
+          uint64_t n =
+              std::min<uint64_t>(piece.size(), r.length - done_in_range);
+          out.replace(static_cast<size_t>(r.offset + done_in_range),
+                      static_cast<size_t>(n),
+                      piece.substr(0, static_cast<size_t>(n)));
+          piece.remove_prefix(static_cast<size_t>(n));
+          done_in_range += n;
+          if (done_in_range == r.length) {
+            ++range;
+            done_in_range = 0;
+          }
+        }
+        return Status::OK();
+      },
+      cache));
   return out;
 }
 

@@ -87,7 +87,8 @@ class ContainerReader {
   Result<std::vector<Entry>> ReadCatalogSegment(size_t i) const;
   // The entry for (profile, path): nullopt when the store has none. Reads one
   // catalog segment.
-  Result<std::optional<Entry>> FindEntry(uint32_t profile, std::string_view path) const;
+  Result<std::optional<Entry>> FindEntry(uint32_t profile,
+                                         std::string_view path) const;
 
   Result<std::vector<Content>> ReadContentSegment(size_t i) const;
   // Content record `id`, as stored: it does not know the entry it is for.

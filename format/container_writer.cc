@@ -10,7 +10,8 @@
 namespace migstore::format {
 
 Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
-    const std::string& path, const KeySource& key, const WriterOptions& options) {
+    const std::string& path, const KeySource& key,
+    const WriterOptions& options) {
   if (options.contents_per_segment == 0 ||
       options.contents_per_segment > limits::kMaxContentsPerSegment ||
       options.content_segment_bytes == 0 ||
@@ -20,8 +21,10 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
   }
   Header header;
   RandomFill(header.store_id.data(), header.store_id.size());
-  MIGSTORE_ASSIGN_OR_RETURN(SecretBytes data_key, SetUpKeys(key, options.kdf, &header));
-  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(path, options.overwrite));
+  MIGSTORE_ASSIGN_OR_RETURN(SecretBytes data_key,
+                            SetUpKeys(key, options.kdf, &header));
+  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file,
+                            AtomicFile::Create(path, options.overwrite));
   MIGSTORE_RETURN_IF_ERROR(file.Append(EncodeHeader(header)));
   BlockCodec codec(header.store_id, std::move(data_key));
   return std::unique_ptr<ContainerWriter>(
@@ -47,7 +50,8 @@ Status ContainerWriter::AppendFrame(uint64_t number, std::string frame) {
   auto header = codec_.ParseHeader(number, frame);
   if (!header.ok()) return Fail(header.status().WithContext("sealed frame"));
   if (frame.size() != kFrameHeaderSize + header->payload_len) {
-    return Fail(Status::InvalidArgument("frame length does not match its header"));
+    return Fail(
+        Status::InvalidArgument("frame length does not match its header"));
   }
   if (index_.blocks.size() >= limits::kMaxBlocks) {
     return Fail(Status::InvalidArgument("too many blocks for one store"));
@@ -57,20 +61,26 @@ Status ContainerWriter::AppendFrame(uint64_t number, std::string frame) {
   return Status::OK();
 }
 
-Result<uint64_t> ContainerWriter::AppendBlock(BlockType type, std::string_view plain,
+Result<uint64_t> ContainerWriter::AppendBlock(BlockType type,
+                                              std::string_view plain,
                                               const SealOptions& options) {
   if (!status_.ok()) return status_;
-  size_t max = type == BlockType::kIndex ? limits::kMaxIndexPlain : limits::kMaxBlockPlain;
-  if (plain.size() > max) return Fail(Status::InvalidArgument("block too large"));
+  size_t max = type == BlockType::kIndex ? limits::kMaxIndexPlain
+                                         : limits::kMaxBlockPlain;
+  if (plain.size() > max)
+    return Fail(Status::InvalidArgument("block too large"));
   uint64_t n = ReserveBlock();
-  MIGSTORE_RETURN_IF_ERROR(AppendFrame(n, codec_.Seal(n, type, plain, options)));
+  MIGSTORE_RETURN_IF_ERROR(
+      AppendFrame(n, codec_.Seal(n, type, plain, options)));
   return n;
 }
 
 Status ContainerWriter::SetProperty(const std::string& key, std::string value) {
   if (!status_.ok()) return status_;
-  if (key.size() > limits::kMaxNameBytes || value.size() > limits::kMaxPropertyValue ||
-      (properties_.count(key) == 0 && properties_.size() >= limits::kMaxProperties)) {
+  if (key.size() > limits::kMaxNameBytes ||
+      value.size() > limits::kMaxPropertyValue ||
+      (properties_.count(key) == 0 &&
+       properties_.size() >= limits::kMaxProperties)) {
     return Fail(Status::InvalidArgument("store property out of range", key));
   }
   properties_[key] = std::move(value);
@@ -92,7 +102,8 @@ Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
   }
   folders_ += profile.folders.size();
   for (const auto& [key, path] : profile.folders) {
-    if (key.size() > limits::kMaxNameBytes || path.size() > limits::kMaxPathBytes) {
+    if (key.size() > limits::kMaxNameBytes ||
+        path.size() > limits::kMaxPathBytes) {
       return Fail(Status::InvalidArgument("known folder out of range"));
     }
   }
@@ -102,7 +113,8 @@ Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
 
 namespace {
 
-Status SetName(std::map<uint32_t, std::string>* table, uint32_t id, std::string name) {
+Status SetName(std::map<uint32_t, std::string>* table, uint32_t id,
+               std::string name) {
   if (name.size() > limits::kMaxNameBytes ||
       (table->count(id) == 0 && table->size() >= limits::kMaxOwnerNames)) {
     return Status::InvalidArgument("owner or group name out of range", name);
@@ -147,7 +159,8 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
       const DataRange& r = c.ranges[i];
       if (r.length == 0 || r.offset < end || (i > 0 && r.offset == end) ||
           r.offset > c.size || r.length > c.size - r.offset) {
-        return Fail(Status::InvalidArgument("sparse ranges are not ascending and disjoint"));
+        return Fail(Status::InvalidArgument(
+            "sparse ranges are not ascending and disjoint"));
       }
       end = r.offset + r.length;
       want += r.length;
@@ -156,16 +169,19 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
     return Fail(Status::InvalidArgument("data ranges on a dense content"));
   }
   if (c.stored_size() != want) {
-    return Fail(Status::InvalidArgument("content chunks do not add up to its size"));
+    return Fail(
+        Status::InvalidArgument("content chunks do not add up to its size"));
   }
   for (const Chunk& ch : c.chunks) {
     if (ch.length == 0 || ch.block >= next_reserved_ ||
         uint64_t{ch.offset} + ch.length > limits::kMaxBlockPlain) {
-      return Fail(Status::InvalidArgument("a chunk outside the reserved blocks"));
+      return Fail(
+          Status::InvalidArgument("a chunk outside the reserved blocks"));
     }
   }
   if (c.size > limits::kMaxFileSize || !ContentFits(c)) {
-    return Fail(Status::InvalidArgument("content out of range: too many pieces to store"));
+    return Fail(Status::InvalidArgument(
+        "content out of range: too many pieces to store"));
   }
   std::string encoded;
   EncodeContent(c, &encoded);
@@ -190,14 +206,17 @@ Status ContainerWriter::AddEntry(const Entry& e) {
   Status s = ValidateEntry(e);
   if (!s.ok()) return Fail(Status::InvalidArgument(s.message()));
   if (e.profile > index_.profiles.size()) {
-    return Fail(Status::InvalidArgument("entry names a profile that was not added"));
+    return Fail(
+        Status::InvalidArgument("entry names a profile that was not added"));
   }
   if (e.content) {
     if (*e.content >= content_sizes_.size()) {
-      return Fail(Status::InvalidArgument("entry names a content that was not added"));
+      return Fail(
+          Status::InvalidArgument("entry names a content that was not added"));
     }
     if (content_sizes_[*e.content] != e.size) {
-      return Fail(Status::InvalidArgument("entry size differs from its content's"));
+      return Fail(
+          Status::InvalidArgument("entry size differs from its content's"));
     }
   }
   PendingEntry p;
@@ -220,7 +239,8 @@ Status ContainerWriter::WriteContentSegments() {
     PutVarint(&plain, seg.count);
     plain.append(seg.records);
     MIGSTORE_ASSIGN_OR_RETURN(
-        uint64_t n, AppendBlock(BlockType::kContentSegment, plain, options_.metadata_seal));
+        uint64_t n,
+        AppendBlock(BlockType::kContentSegment, plain, options_.metadata_seal));
     index_.content_segments.push_back({n, seg.count, first});
     first += seg.count;
   }
@@ -259,7 +279,8 @@ Status ContainerWriter::WriteCatalogSegments() {
   for (size_t i = 0; i < entries_.size(); ++i) {
     const PendingEntry& e = entries_[i];
     std::string_view path = PathOf(e);
-    if (i > 0 && e.profile == entries_[i - 1].profile && path == PathOf(entries_[i - 1])) {
+    if (i > 0 && e.profile == entries_[i - 1].profile &&
+        path == PathOf(entries_[i - 1])) {
       return Fail(Status::InvalidArgument("two entries for the same path",
                                           std::string(path)));
     }
@@ -300,7 +321,8 @@ Status ContainerWriter::WriteIndexAndTrailer() {
   t.index_block_number = index_.blocks.size();
   t.store_id = store_id();
   uint64_t n = ReserveBlock();
-  std::string frame = codec_.Seal(n, BlockType::kIndex, plain, options_.metadata_seal);
+  std::string frame =
+      codec_.Seal(n, BlockType::kIndex, plain, options_.metadata_seal);
   t.index_frame_len = static_cast<uint32_t>(frame.size());
   MIGSTORE_RETURN_IF_ERROR(Fail(file_.Append(frame)));
   return Fail(file_.Append(EncodeTrailer(t)));
@@ -310,7 +332,8 @@ Status ContainerWriter::Finish() {
   if (!status_.ok()) return status_;
   if (finished_) return Fail(Status::InvalidArgument("Finish called twice"));
   if (next_reserved_ != index_.blocks.size()) {
-    return Fail(Status::InvalidArgument("blocks were reserved but never appended"));
+    return Fail(
+        Status::InvalidArgument("blocks were reserved but never appended"));
   }
   MIGSTORE_RETURN_IF_ERROR(WriteContentSegments());
   MIGSTORE_RETURN_IF_ERROR(WriteCatalogSegments());

@@ -59,9 +59,9 @@ struct WriterOptions {
 
 class ContainerWriter {
  public:
-  static Result<std::unique_ptr<ContainerWriter>> Create(const std::string& path,
-                                                         const KeySource& key,
-                                                         const WriterOptions& options);
+  static Result<std::unique_ptr<ContainerWriter>> Create(
+      const std::string& path, const KeySource& key,
+      const WriterOptions& options);
   ~ContainerWriter();
   ContainerWriter(const ContainerWriter&) = delete;
   ContainerWriter& operator=(const ContainerWriter&) = delete;
@@ -108,6 +108,8 @@ class ContainerWriter {
   uint64_t content_count() const { return content_sizes_.size(); }
   // Bytes written to the file so far.
   uint64_t bytes_written() const { return file_.size(); }
+  // Where the store is being written until Finish() renames it.
+  const std::string& temp_path() const { return file_.temp_path(); }
 
  private:
   // An entry waiting to be sorted: its key and its encoded body.
@@ -120,7 +122,8 @@ class ContainerWriter {
     uint32_t xattr_count;
   };
 
-  ContainerWriter(AtomicFile file, BlockCodec codec, const WriterOptions& options)
+  ContainerWriter(AtomicFile file, BlockCodec codec,
+                  const WriterOptions& options)
       : file_(std::move(file)), codec_(std::move(codec)), options_(options) {}
 
   Status Fail(Status s);

@@ -29,13 +29,16 @@ Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
   }
   UniqueFd owned(fd);
   struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::FromErrno("cannot stat " + path, errno);
+  if (::fstat(fd, &st) != 0)
+    return Status::FromErrno("cannot stat " + path, errno);
   if (S_ISDIR(st.st_mode)) {
     return Status::NotAStore(path, "is a directory, not a store file");
   }
-  if (!S_ISREG(st.st_mode)) return Status::NotAStore(path, "is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return Status::NotAStore(path, "is not a regular file");
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  return RandomAccessFile(std::move(owned), path, static_cast<uint64_t>(st.st_size));
+  return RandomAccessFile(std::move(owned), path,
+                          static_cast<uint64_t>(st.st_size));
 }
 
 Status RandomAccessFile::ReadAt(uint64_t offset, size_t n, char* out) const {
@@ -61,7 +64,8 @@ Status WriteAll(int fd, std::string_view data, std::string_view what) {
     ssize_t w = ::write(fd, data.data(), data.size());
     if (w < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno(std::string("write failed on ").append(what), errno);
+      return Status::FromErrno(std::string("write failed on ").append(what),
+                               errno);
     }
     data.remove_prefix(static_cast<size_t>(w));
   }
@@ -79,7 +83,8 @@ Status SyncParentDir(const std::string& path) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("cannot open directory " + dir, errno);
   UniqueFd owned(fd);
-  if (::fsync(fd) != 0) return Status::FromErrno("fsync failed on " + dir, errno);
+  if (::fsync(fd) != 0)
+    return Status::FromErrno("fsync failed on " + dir, errno);
   return Status::OK();
 }
 

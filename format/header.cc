@@ -16,12 +16,14 @@ bool AllZero(std::string_view bytes) {
 }
 
 template <size_t N>
-void CopyOut(std::string_view src, size_t offset, std::array<unsigned char, N>* dst) {
+void CopyOut(std::string_view src, size_t offset,
+             std::array<unsigned char, N>* dst) {
   std::memcpy(dst->data(), src.data() + offset, N);
 }
 
 template <size_t N>
-void CopyIn(std::string* dst, size_t offset, const std::array<unsigned char, N>& src) {
+void CopyIn(std::string* dst, size_t offset,
+            const std::array<unsigned char, N>& src) {
   std::memcpy(dst->data() + offset, src.data(), N);
 }
 
@@ -75,7 +77,8 @@ Result<Header> DecodeHeader(std::string_view b) {
   }
   uint64_t want = DecodeFixed64(b.data() + header::kChecksum);
   if (XXH3_64bits(b.data(), header::kChecksum) != want) {
-    return Status::Corruption("header checksum mismatch: the header is damaged");
+    return Status::Corruption(
+        "header checksum mismatch: the header is damaged");
   }
   h.required_features = DecodeFixed32(b.data() + header::kRequiredFeatures);
   if ((h.required_features & ~kKnownRequiredFeatures) != 0) {
@@ -85,7 +88,8 @@ Result<Header> DecodeHeader(std::string_view b) {
   h.optional_features = DecodeFixed32(b.data() + header::kOptionalFeatures);
   if (!AllZero(b.substr(header::kReserved0, 12)) ||
       !AllZero(b.substr(header::kReserved1, 6)) ||
-      !AllZero(b.substr(header::kReserved2, header::kChecksum - header::kReserved2))) {
+      !AllZero(b.substr(header::kReserved2,
+                        header::kChecksum - header::kReserved2))) {
     return Status::Corruption("header: reserved bytes are not zero");
   }
   CopyOut(b, header::kStoreId, &h.store_id);
@@ -99,23 +103,27 @@ Result<Header> DecodeHeader(std::string_view b) {
 
   switch (mode) {
     case static_cast<uint8_t>(KeyMode::kNone):
-      if (kdf != 0 || !AllZero(b.substr(header::kKdfOpsLimit,
-                                        header::kReserved2 - header::kKdfOpsLimit))) {
-        return Status::Corruption("header: key fields set in an unencrypted store");
+      if (kdf != 0 ||
+          !AllZero(b.substr(header::kKdfOpsLimit,
+                            header::kReserved2 - header::kKdfOpsLimit))) {
+        return Status::Corruption(
+            "header: key fields set in an unencrypted store");
       }
       break;
     case static_cast<uint8_t>(KeyMode::kPassword):
       if (kdf != static_cast<uint8_t>(Kdf::kArgon2id13)) {
         return Status::Corruption("header: password store without Argon2id");
       }
-      if (h.kdf_opslimit < limits::kMinKdfOps || h.kdf_opslimit > limits::kMaxKdfOps ||
-          h.kdf_memlimit < limits::kMinKdfMem || h.kdf_memlimit > limits::kMaxKdfMem) {
+      if (h.kdf_opslimit < limits::kMinKdfOps ||
+          h.kdf_opslimit > limits::kMaxKdfOps ||
+          h.kdf_memlimit < limits::kMinKdfMem ||
+          h.kdf_memlimit > limits::kMaxKdfMem) {
         return Status::Corruption("header: Argon2id parameters out of range");
       }
       break;
     case static_cast<uint8_t>(KeyMode::kKeyFile):
-      if (kdf != static_cast<uint8_t>(Kdf::kBlake2bKeyed) || h.kdf_opslimit != 0 ||
-          h.kdf_memlimit != 0) {
+      if (kdf != static_cast<uint8_t>(Kdf::kBlake2bKeyed) ||
+          h.kdf_opslimit != 0 || h.kdf_memlimit != 0) {
         return Status::Corruption("header: key-file store with bad KDF fields");
       }
       break;
@@ -141,14 +149,17 @@ std::string EncodeTrailer(const Trailer& t) {
 
 Result<Trailer> DecodeTrailer(std::string_view b) {
   if (b.size() != kTrailerSize ||
-      std::memcmp(b.data() + trailer::kMagic, kTrailerMagic, sizeof(kTrailerMagic)) != 0) {
+      std::memcmp(b.data() + trailer::kMagic, kTrailerMagic,
+                  sizeof(kTrailerMagic)) != 0) {
     return Status::Corruption(
-        "no valid trailer at the end of the store: it is truncated or was never "
+        "no valid trailer at the end of the store: it is truncated or was "
+        "never "
         "finished");
   }
   if (XXH3_64bits(b.data(), trailer::kChecksum) !=
       DecodeFixed64(b.data() + trailer::kChecksum)) {
-    return Status::Corruption("trailer checksum mismatch: the trailer is damaged");
+    return Status::Corruption(
+        "trailer checksum mismatch: the trailer is damaged");
   }
   if (!AllZero(b.substr(trailer::kReserved0, 4)) ||
       !AllZero(b.substr(trailer::kReserved1, 8))) {

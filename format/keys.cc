@@ -32,14 +32,16 @@ Result<SecretBytes> DeriveKek(const Header& h, const KeySource& key) {
                       h.salt.data(), h.kdf_opslimit,
                       static_cast<size_t>(h.kdf_memlimit),
                       crypto_pwhash_ALG_ARGON2ID13) != 0) {
-      return Status::IOError("Argon2id failed: not enough memory for its parameters");
+      return Status::IOError(
+          "Argon2id failed: not enough memory for its parameters");
     }
   } else {
     assert(h.key_mode == KeyMode::kKeyFile);
     if (key.secret().size() != kKeySize ||
         crypto_generichash_blake2b_salt_personal(
-            kek.data(), kek.size(), nullptr, 0, key.secret().data(), key.secret().size(),
-            h.salt.data(), reinterpret_cast<const unsigned char*>(kKeyFilePersonal)) != 0) {
+            kek.data(), kek.size(), nullptr, 0, key.secret().data(),
+            key.secret().size(), h.salt.data(),
+            reinterpret_cast<const unsigned char*>(kKeyFilePersonal)) != 0) {
       return Status::WrongKey("a key-file secret must be 32 bytes");
     }
   }
@@ -72,17 +74,20 @@ Result<SecretBytes> ParseKeyFile(std::string_view text) {
   }
   std::string_view hex = text.substr(kKeyFilePrefix.size());
   if (hex.size() < 2 * kKeySize) {
-    return Status::KeyUnreadable("the key file is too short: expected 64 hex digits");
+    return Status::KeyUnreadable(
+        "the key file is too short: expected 64 hex digits");
   }
   if (hex.size() > 2 * kKeySize) {
-    return Status::KeyUnreadable("the key file is too long: expected 64 hex digits");
+    return Status::KeyUnreadable(
+        "the key file is too long: expected 64 hex digits");
   }
   SecretBytes secret(kKeySize);
   size_t bin_len = 0;
-  if (sodium_hex2bin(secret.data(), secret.size(), hex.data(), hex.size(), nullptr,
-                     &bin_len, nullptr) != 0 ||
+  if (sodium_hex2bin(secret.data(), secret.size(), hex.data(), hex.size(),
+                     nullptr, &bin_len, nullptr) != 0 ||
       bin_len != kKeySize) {
-    return Status::KeyUnreadable("the key file holds characters that are not hex digits");
+    return Status::KeyUnreadable(
+        "the key file holds characters that are not hex digits");
   }
   return secret;
 }
@@ -101,7 +106,9 @@ SecretBytes FormatKeyFile(const SecretBytes& secret) {
 
 Result<KeySource> KeySource::FromKeyFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::KeyUnreadable("cannot open key file " + path, std::strerror(errno));
+  if (fd < 0)
+    return Status::KeyUnreadable("cannot open key file " + path,
+                                 std::strerror(errno));
   UniqueFd owned(fd);
   SecretBytes buf(kMaxKeyFileBytes + 1);
   size_t len = 0;
@@ -109,13 +116,15 @@ Result<KeySource> KeySource::FromKeyFile(const std::string& path) {
     ssize_t r = ::read(fd, buf.data() + len, buf.size() - len);
     if (r < 0) {
       if (errno == EINTR) continue;
-      return Status::KeyUnreadable("cannot read key file " + path, std::strerror(errno));
+      return Status::KeyUnreadable("cannot read key file " + path,
+                                   std::strerror(errno));
     }
     if (r == 0) break;
     len += static_cast<size_t>(r);
   }
   if (len > kMaxKeyFileBytes) {
-    return Status::KeyUnreadable("key file " + path, "too large to be a migstore key file");
+    return Status::KeyUnreadable("key file " + path,
+                                 "too large to be a migstore key file");
   }
   auto secret = ParseKeyFile(buf.view().substr(0, len));
   if (!secret.ok()) return secret.status().WithContext("key file " + path);
@@ -123,7 +132,8 @@ Result<KeySource> KeySource::FromKeyFile(const std::string& path) {
 }
 
 Status WriteNewKeyFile(const std::string& path, bool overwrite) {
-  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::Create(path, overwrite));
+  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file,
+                            AtomicFile::Create(path, overwrite));
   SecretBytes text = FormatKeyFile(SecretBytes::Random(kKeySize));
   MIGSTORE_RETURN_IF_ERROR(file.Append(text.view()));
   return file.Commit();
@@ -138,10 +148,14 @@ Result<SecretBytes> SetUpKeys(const KeySource& key, const KdfParams& params,
     return SecretBytes();
   }
   if (key.mode() == KeyMode::kPassword) {
-    if (key.secret().empty()) return Status::InvalidArgument("the password is empty");
-    if (params.opslimit < limits::kMinKdfOps || params.opslimit > limits::kMaxKdfOps ||
-        params.memlimit < limits::kMinKdfMem || params.memlimit > limits::kMaxKdfMem) {
-      return Status::InvalidArgument("Argon2id parameters out of the accepted range");
+    if (key.secret().empty())
+      return Status::InvalidArgument("the password is empty");
+    if (params.opslimit < limits::kMinKdfOps ||
+        params.opslimit > limits::kMaxKdfOps ||
+        params.memlimit < limits::kMinKdfMem ||
+        params.memlimit > limits::kMaxKdfMem) {
+      return Status::InvalidArgument(
+          "Argon2id parameters out of the accepted range");
     }
     h->kdf = Kdf::kArgon2id13;
     h->kdf_opslimit = params.opslimit;
@@ -176,8 +190,8 @@ Result<SecretBytes> OpenDataKey(const Header& h, const KeySource& key) {
   }
   if (key.mode() != h.key_mode) {
     return Status::WrongKey(std::string("the store is protected by ") +
-                            ModeName(h.key_mode) + ", but " + ModeName(key.mode()) +
-                            " was given");
+                            ModeName(h.key_mode) + ", but " +
+                            ModeName(key.mode()) + " was given");
   }
   if (key.secret().empty()) return Status::WrongKey("the password is empty");
   MIGSTORE_ASSIGN_OR_RETURN(SecretBytes kek, DeriveKek(h, key));
@@ -185,11 +199,13 @@ Result<SecretBytes> OpenDataKey(const Header& h, const KeySource& key) {
   std::string ad = HeaderWrapAd(h);
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           data_key.data(), nullptr, nullptr, h.wrapped_key.data(),
-          h.wrapped_key.size(), reinterpret_cast<const unsigned char*>(ad.data()),
-          ad.size(), h.wrap_nonce.data(), kek.data()) != 0) {
-    return Status::WrongKey(h.key_mode == KeyMode::kPassword
-                                ? "wrong password: it does not open this store"
-                                : "wrong key file: it does not open this store");
+          h.wrapped_key.size(),
+          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+          h.wrap_nonce.data(), kek.data()) != 0) {
+    return Status::WrongKey(
+        h.key_mode == KeyMode::kPassword
+            ? "wrong password: it does not open this store"
+            : "wrong key file: it does not open this store");
   }
   return data_key;
 }

@@ -42,7 +42,8 @@ inline constexpr size_t kReserved1 = 50;  // 6 bytes
 inline constexpr size_t kKdfOpsLimit = 56;
 inline constexpr size_t kKdfMemLimit = 64;
 inline constexpr size_t kSalt = 72;
-inline constexpr size_t kWrapNonce = 88;  // the wrap's associated data ends here
+inline constexpr size_t kWrapNonce =
+    88;  // the wrap's associated data ends here
 inline constexpr size_t kWrappedKey = 112;
 inline constexpr size_t kReserved2 = 160;  // 88 bytes
 inline constexpr size_t kChecksum = 248;

@@ -19,8 +19,8 @@ inline constexpr size_t kMaxBlockPlain = 16 * kMiB;
 inline constexpr size_t kMaxIndexPlain = 64 * kMiB;
 // A frame's payload: the largest plain block, zstd's worst-case expansion
 // of it, and the AEAD overhead.
-inline constexpr size_t kMaxPayload = kMaxIndexPlain + kMaxIndexPlain / 128 +
-                                      128 * 1024;
+inline constexpr size_t kMaxPayload =
+    kMaxIndexPlain + kMaxIndexPlain / 128 + 128 * 1024;
 // Every block frame is at least 24 bytes, so a store's block count is also
 // bounded by its size (the reader checks the block table against it).
 inline constexpr uint64_t kMaxBlocks = uint64_t{1} << 32;
@@ -28,19 +28,19 @@ inline constexpr uint64_t kMaxBlocks = uint64_t{1} << 32;
 // Paths are root-relative byte strings: at most PATH_MAX - 1 bytes.
 inline constexpr size_t kMaxPathBytes = 4095;
 inline constexpr size_t kMaxSymlinkTarget = 4095;
-inline constexpr size_t kMaxXattrName = 255;      // XATTR_NAME_MAX
-inline constexpr size_t kMaxXattrValue = 65536;   // XATTR_SIZE_MAX
+inline constexpr size_t kMaxXattrName = 255;     // XATTR_NAME_MAX
+inline constexpr size_t kMaxXattrValue = 65536;  // XATTR_SIZE_MAX
 inline constexpr size_t kMaxXattrsPerEntry = 1024;
 // Names and values of one entry's xattrs together. Keeps any one entry far
 // below a block, so a catalog segment always fits in kMaxBlockPlain.
 inline constexpr size_t kMaxXattrBytesPerEntry = 1 * kMiB;
-inline constexpr size_t kMaxNameBytes = 256;      // user, group, property key
+inline constexpr size_t kMaxNameBytes = 256;  // user, group, property key
 inline constexpr size_t kMaxPropertyValue = 65536;
 inline constexpr size_t kMaxProperties = 4096;
 inline constexpr size_t kMaxProfiles = 65536;
 inline constexpr size_t kMaxFoldersPerProfile = 64;
 inline constexpr size_t kMaxFoldersInIndex = size_t{1} << 18;
-inline constexpr size_t kMaxOwnerNames = 65536;   // each of owners, groups
+inline constexpr size_t kMaxOwnerNames = 65536;  // each of owners, groups
 inline constexpr size_t kMaxEntriesPerSegment = 65536;
 inline constexpr size_t kMaxContentsPerSegment = 65536;
 inline constexpr size_t kMaxRangesPerContent = size_t{1} << 20;
@@ -53,7 +53,8 @@ inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 62;
 // keep what a crafted block can make a reader allocate to tens of MiB.
 inline constexpr size_t kMaxPathBytesPerSegment = 32 * kMiB;
 inline constexpr size_t kMaxXattrsPerSegment = 65536;
-inline constexpr size_t kMaxPiecesPerContentSegment = size_t{1} << 21;  // ranges + chunks
+inline constexpr size_t kMaxPiecesPerContentSegment = size_t{1}
+                                                      << 21;  // ranges + chunks
 
 // Argon2id parameters a reader accepts from a header: a crafted header must
 // not make opening a store take minutes or gigabytes.

@@ -13,7 +13,8 @@ std::string StoredBytes(const MemoryFile& f) {
   if (!f.sparse_ranges) return f.data;
   std::string out;
   for (const DataRange& r : *f.sparse_ranges) {
-    out.append(f.data, static_cast<size_t>(r.offset), static_cast<size_t>(r.length));
+    out.append(f.data, static_cast<size_t>(r.offset),
+               static_cast<size_t>(r.length));
   }
   return out;
 }
@@ -21,30 +22,39 @@ std::string StoredBytes(const MemoryFile& f) {
 }  // namespace
 
 Status WriteMemoryStore(const std::string& path, const KeySource& key,
-                        const MemoryStore& store, const MemoryWriteOptions& options) {
+                        const MemoryStore& store,
+                        const MemoryWriteOptions& options) {
   MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<ContainerWriter> w,
                             ContainerWriter::Create(path, key, options.writer));
-  for (const auto& [k, v] : store.properties) MIGSTORE_RETURN_IF_ERROR(w->SetProperty(k, v));
-  for (const Profile& p : store.profiles) MIGSTORE_RETURN_IF_ERROR(w->AddProfile(p).status());
-  for (const auto& [id, name] : store.owner_names) MIGSTORE_RETURN_IF_ERROR(w->SetOwnerName(id, name));
-  for (const auto& [id, name] : store.group_names) MIGSTORE_RETURN_IF_ERROR(w->SetGroupName(id, name));
+  for (const auto& [k, v] : store.properties)
+    MIGSTORE_RETURN_IF_ERROR(w->SetProperty(k, v));
+  for (const Profile& p : store.profiles)
+    MIGSTORE_RETURN_IF_ERROR(w->AddProfile(p).status());
+  for (const auto& [id, name] : store.owner_names)
+    MIGSTORE_RETURN_IF_ERROR(w->SetOwnerName(id, name));
+  for (const auto& [id, name] : store.group_names)
+    MIGSTORE_RETURN_IF_ERROR(w->SetGroupName(id, name));
 
-  BlockPacker packer = BlockPacker::Serial(w.get(), options.block_size, options.data_seal);
+  BlockPacker packer =
+      BlockPacker::Serial(w.get(), options.block_size, options.data_seal);
   // Candidates for dedup grouped by (size, hash); confirmed byte for byte.
-  std::map<std::pair<uint64_t, Hash128>, std::vector<std::pair<const MemoryFile*, uint64_t>>>
+  std::map<std::pair<uint64_t, Hash128>,
+           std::vector<std::pair<const MemoryFile*, uint64_t>>>
       seen;
   for (const MemoryFile& f : store.files) {
     Entry e = f.entry;
     e.content.reset();
     if (e.type == EntryType::kFile && f.data.size() != e.size) {
-      return Status::InvalidArgument("memory file size differs from its data", e.path);
+      return Status::InvalidArgument("memory file size differs from its data",
+                                     e.path);
     }
     if (e.type == EntryType::kFile && e.size > 0) {
       std::string stored = StoredBytes(f);
       Hash128 hash = HashBytes(stored);
       auto& group = seen[{e.size, hash}];
       for (const auto& [other, id] : group) {
-        if (other->sparse_ranges == f.sparse_ranges && other->data == f.data) e.content = id;
+        if (other->sparse_ranges == f.sparse_ranges && other->data == f.data)
+          e.content = id;
       }
       if (!e.content) {
         Content c;
@@ -79,7 +89,8 @@ Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader) {
   size_t segment_index = SIZE_MAX;
   BlockCache blocks;
   for (size_t i = 0; i < x.catalog_segments.size(); ++i) {
-    MIGSTORE_ASSIGN_OR_RETURN(std::vector<Entry> entries, reader.ReadCatalogSegment(i));
+    MIGSTORE_ASSIGN_OR_RETURN(std::vector<Entry> entries,
+                              reader.ReadCatalogSegment(i));
     for (Entry& e : entries) {
       MemoryFile f;
       if (e.content) {
@@ -89,9 +100,11 @@ Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader) {
           MIGSTORE_ASSIGN_OR_RETURN(segment, reader.ReadContentSegment(wanted));
           segment_index = wanted;
         }
-        const Content& c = segment[*e.content - x.content_segments[wanted].first_id];
+        const Content& c =
+            segment[*e.content - x.content_segments[wanted].first_id];
         if (c.size != e.size) {
-          return Status::Corruption(e.path, "its content record's size differs from the entry's");
+          return Status::Corruption(
+              e.path, "its content record's size differs from the entry's");
         }
         MIGSTORE_ASSIGN_OR_RETURN(f.data, reader.ReadFileBytes(c, &blocks));
         if (c.sparse) f.sparse_ranges = c.ranges;
@@ -107,8 +120,8 @@ void NormalizeMemoryStore(MemoryStore* store) {
   for (MemoryFile& f : store->files) f.entry.content.reset();
   std::sort(store->files.begin(), store->files.end(),
             [](const MemoryFile& a, const MemoryFile& b) {
-              return EntryKeyLess(a.entry.profile, a.entry.path, b.entry.profile,
-                                  b.entry.path);
+              return EntryKeyLess(a.entry.profile, a.entry.path,
+                                  b.entry.profile, b.entry.path);
             });
 }
 

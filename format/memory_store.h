@@ -52,7 +52,8 @@ struct MemoryWriteOptions {
 };
 
 Status WriteMemoryStore(const std::string& path, const KeySource& key,
-                        const MemoryStore& store, const MemoryWriteOptions& options);
+                        const MemoryStore& store,
+                        const MemoryWriteOptions& options);
 
 // Reads every entry and every file's bytes. Fails on the first damage met.
 Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader);

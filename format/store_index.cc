@@ -11,7 +11,9 @@
 namespace migstore::format {
 namespace {
 
-Status Bad(std::string_view what) { return Status::Corruption("index block", what); }
+Status Bad(std::string_view what) {
+  return Status::Corruption("index block", what);
+}
 
 void PutNames(std::string* out, const NameTable& names) {
   PutVarint(out, names.size());
@@ -75,7 +77,8 @@ size_t ContentSegmentOf(const StoreIndex& x, uint64_t id) {
   return static_cast<size_t>(it - x.content_segments.begin()) - 1;
 }
 
-Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes) {
+Result<StoreIndex> DecodeStoreIndex(std::string_view plain,
+                                    uint64_t block_bytes) {
   Decoder d(plain);
   StoreIndex x;
 
@@ -96,7 +99,8 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes
     Profile p;
     if (!DecodeProfile(&d, &p)) return Bad("malformed profile");
     folders += p.folders.size();
-    if (folders > limits::kMaxFoldersInIndex) return Bad("too many known folders");
+    if (folders > limits::kMaxFoldersInIndex)
+      return Bad("too many known folders");
     x.profiles.push_back(std::move(p));
   }
   if (!GetNames(&d, &x.owner_names) || !GetNames(&d, &x.group_names)) {
@@ -111,9 +115,11 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes
     b.frame_len = static_cast<uint32_t>(
         d.VarintAtMost(kFrameHeaderSize + limits::kMaxPayload));
     if (!d.ok()) break;
-    if (b.frame_len < kFrameHeaderSize + kChecksumSize) return Bad("impossible frame length");
+    if (b.frame_len < kFrameHeaderSize + kChecksumSize)
+      return Bad("impossible frame length");
     span += b.frame_len;
-    if (span > block_bytes) return Bad("block lengths exceed the space before the index");
+    if (span > block_bytes)
+      return Bad("block lengths exceed the space before the index");
     if (!IsKnownBlockType(b.type) && !IsSkippableBlockType(b.type)) {
       if (b.type == static_cast<uint8_t>(BlockType::kInvalid)) {
         return Bad("a block of type 0");
@@ -137,7 +143,8 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes
   for (uint64_t i = 0; i < ncs && d.ok(); ++i) {
     ContentSegmentInfo c;
     c.block = d.Varint();
-    c.record_count = static_cast<uint32_t>(d.VarintAtMost(limits::kMaxContentsPerSegment));
+    c.record_count =
+        static_cast<uint32_t>(d.VarintAtMost(limits::kMaxContentsPerSegment));
     if (!d.ok()) break;
     if (!block_is(c.block, BlockType::kContentSegment)) {
       return Bad("a content segment that is not a content block");
@@ -148,7 +155,8 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes
     x.content_segments.push_back(c);
   }
   if (!d.ok()) return Bad("truncated before the catalog table");
-  if (first != x.content_count) return Bad("content segment sizes do not add up");
+  if (first != x.content_count)
+    return Bad("content segment sizes do not add up");
 
   x.entry_count = d.Varint();
   uint64_t ncat = d.VarintAtMost(x.blocks.size());
@@ -156,14 +164,16 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes
   for (uint64_t i = 0; i < ncat && d.ok(); ++i) {
     CatalogSegmentInfo s;
     s.block = d.Varint();
-    s.entry_count = static_cast<uint32_t>(d.VarintAtMost(limits::kMaxEntriesPerSegment));
+    s.entry_count =
+        static_cast<uint32_t>(d.VarintAtMost(limits::kMaxEntriesPerSegment));
     s.first_profile = static_cast<uint32_t>(d.VarintAtMost(x.profiles.size()));
     s.first_path = d.Bytes(limits::kMaxPathBytes);
     if (!d.ok()) break;
     if (!block_is(s.block, BlockType::kCatalogSegment)) {
       return Bad("a catalog segment that is not a catalog block");
     }
-    if (s.entry_count == 0 || s.first_path.empty()) return Bad("an empty catalog segment");
+    if (s.entry_count == 0 || s.first_path.empty())
+      return Bad("an empty catalog segment");
     if (!x.catalog_segments.empty()) {
       const CatalogSegmentInfo& prev = x.catalog_segments.back();
       if (!EntryKeyLess(prev.first_profile, prev.first_path, s.first_profile,
@@ -176,7 +186,8 @@ Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes
   }
   if (!d.ok()) return Bad("truncated or malformed");
   if (total != x.entry_count) return Bad("catalog segment sizes do not add up");
-  if (span != block_bytes) return Bad("block lengths do not add up to the index position");
+  if (span != block_bytes)
+    return Bad("block lengths do not add up to the index position");
   if (!d.empty()) return Bad("trailing bytes");
   return x;
 }

@@ -34,18 +34,22 @@ struct CatalogSegmentInfo {
   // Key of the segment's first entry, for binary search.
   uint32_t first_profile = 0;
   std::string first_path;
-  friend bool operator==(const CatalogSegmentInfo&, const CatalogSegmentInfo&) = default;
+  friend bool operator==(const CatalogSegmentInfo&,
+                         const CatalogSegmentInfo&) = default;
 };
 
 struct ContentSegmentInfo {
   uint64_t block = 0;
   uint32_t record_count = 0;
   uint64_t first_id = 0;  // not stored: the sum of the counts before it
-  friend bool operator==(const ContentSegmentInfo&, const ContentSegmentInfo&) = default;
+  friend bool operator==(const ContentSegmentInfo&,
+                         const ContentSegmentInfo&) = default;
 };
 
-using NameTable = std::vector<std::pair<uint32_t, std::string>>;  // ascending ids
-using Properties = std::vector<std::pair<std::string, std::string>>;  // ascending keys
+using NameTable =
+    std::vector<std::pair<uint32_t, std::string>>;  // ascending ids
+using Properties =
+    std::vector<std::pair<std::string, std::string>>;  // ascending keys
 
 struct StoreIndex {
   Properties properties;
@@ -69,7 +73,8 @@ std::string EncodeStoreIndex(const StoreIndex& index);
 // and the index block), which also bounds how many blocks it may list.
 // Corruption when not; UnsupportedVersion when it lists a block of a type
 // this version must not skip.
-Result<StoreIndex> DecodeStoreIndex(std::string_view plain, uint64_t block_bytes);
+Result<StoreIndex> DecodeStoreIndex(std::string_view plain,
+                                    uint64_t block_bytes);
 
 // The content segment holding content `id`. REQUIRES: id < x.content_count
 size_t ContentSegmentOf(const StoreIndex& x, uint64_t id);

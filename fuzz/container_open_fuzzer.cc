@@ -34,10 +34,13 @@ void ReadEverything(const ContainerReader& r) {
       if (!c.ok()) continue;
       FUZZ_ASSERT(c->size == e.size);
       uint64_t seen = 0;
-      Status s = r.ReadContentData(*c, [&](std::string_view piece) {
-        seen += piece.size();
-        return Status::OK();
-      }, &cache);
+      Status s = r.ReadContentData(
+          *c,
+          [&](std::string_view piece) {
+            seen += piece.size();
+            return Status::OK();
+          },
+          &cache);
       if (s.ok()) FUZZ_ASSERT(seen == c->stored_size());
       // The in-memory path (sparse reassembly included) for small files.
       if (c->size <= (1 << 20)) {
@@ -61,8 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   for (int mode = 0; mode < 2; ++mode) {
-    KeySource key = mode == 0 ? KeySource::None()
-                              : KeySource::KeyFileSecret(SecretBytes::Copy(std::string(32, 'k')));
+    KeySource key =
+        mode == 0
+            ? KeySource::None()
+            : KeySource::KeyFileSecret(SecretBytes::Copy(std::string(32, 'k')));
     auto r = ContainerReader::Open(path, key);
     if (r.ok()) ReadEverything(**r);
   }

@@ -22,15 +22,19 @@ namespace {
 
 std::string Slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
 }
 
-void Put(const fs::path& dir, const std::string& name, const std::string& bytes) {
+void Put(const fs::path& dir, const std::string& name,
+         const std::string& bytes) {
   fs::create_directories(dir);
   std::ofstream(dir / name, std::ios::binary) << bytes;
 }
 
-KeySource FuzzKey() { return KeySource::KeyFileSecret(SecretBytes::Copy(std::string(32, 'k'))); }
+KeySource FuzzKey() {
+  return KeySource::KeyFileSecret(SecretBytes::Copy(std::string(32, 'k')));
+}
 
 int Run(const fs::path& golden, const fs::path& corpus) {
   const fs::path plain = golden / "valid" / "plain.mig";
@@ -45,14 +49,17 @@ int Run(const fs::path& golden, const fs::path& corpus) {
   opts.block_size = 1024;
   opts.writer.overwrite = true;
   const fs::path sealed = corpus / "sealed.tmp";
-  if (!store.ok() || !WriteMemoryStore(sealed, FuzzKey(), *store, opts).ok()) return 1;
+  if (!store.ok() || !WriteMemoryStore(sealed, FuzzKey(), *store, opts).ok())
+    return 1;
   auto sealed_reader = ContainerReader::Open(sealed, FuzzKey());
   if (!sealed_reader.ok()) return 1;
 
   const fs::path open_dir = corpus / "container_open_fuzzer";
   for (const char* sub : {"valid", "invalid"}) {
     for (const auto& e : fs::directory_iterator(golden / sub)) {
-      if (e.path().extension() == ".mig") Put(open_dir, std::string(sub) + "-" + e.path().filename().string(), Slurp(e.path()));
+      if (e.path().extension() == ".mig")
+        Put(open_dir, std::string(sub) + "-" + e.path().filename().string(),
+            Slurp(e.path()));
     }
   }
   Put(open_dir, "sealed-with-fuzz-key.mig", Slurp(sealed));
@@ -60,27 +67,34 @@ int Run(const fs::path& golden, const fs::path& corpus) {
   const StoreIndex& x = (*reader)->index();
   auto index_seed = [](const ContainerReader& r) {
     std::string seed;
-    PutFixed64(&seed, r.block_count() == 0 ? 0
-                                           : r.block_offset(r.block_count() - 1) +
-                                                 r.index().blocks.back().frame_len - kHeaderSize);
+    PutFixed64(&seed, r.block_count() == 0
+                          ? 0
+                          : r.block_offset(r.block_count() - 1) +
+                                r.index().blocks.back().frame_len -
+                                kHeaderSize);
     return seed + EncodeStoreIndex(r.index());
   };
   Put(corpus / "store_index_fuzzer", "plain-index", index_seed(**reader));
-  Put(corpus / "store_index_fuzzer", "sealed-index", index_seed(**sealed_reader));
+  Put(corpus / "store_index_fuzzer", "sealed-index",
+      index_seed(**sealed_reader));
   for (uint64_t b = 0; b < (*reader)->block_count(); ++b) {
     std::string plain_block;
     if (!(*reader)->ReadBlock(b, &plain_block).ok()) return 1;
     if (x.blocks[b].type != static_cast<uint8_t>(BlockType::kData)) {
-      Put(corpus / "catalog_segment_fuzzer", "block-" + std::to_string(b), plain_block);
+      Put(corpus / "catalog_segment_fuzzer", "block-" + std::to_string(b),
+          plain_block);
     }
   }
   for (auto* r : {&*reader, &*sealed_reader}) {
     std::string file = Slurp((*r)->encrypted() ? sealed : plain);
     for (uint64_t b = 0; b < (*r)->block_count(); ++b) {
       std::string seed(1, static_cast<char>(b));
-      seed += file.substr((*r)->block_offset(b), (*r)->index().blocks[b].frame_len);
+      seed +=
+          file.substr((*r)->block_offset(b), (*r)->index().blocks[b].frame_len);
       Put(corpus / "block_open_fuzzer",
-          std::string((*r)->encrypted() ? "sealed" : "plain") + "-block-" + std::to_string(b), seed);
+          std::string((*r)->encrypted() ? "sealed" : "plain") + "-block-" +
+              std::to_string(b),
+          seed);
     }
   }
   fs::remove(sealed);

@@ -25,13 +25,16 @@ int main(int argc, char** argv) {
   }
   std::sort(inputs.begin(), inputs.end());
   if (inputs.empty()) {
-    std::fprintf(stderr, "replay: no inputs (give corpus directories or files)\n");
+    std::fprintf(stderr,
+                 "replay: no inputs (give corpus directories or files)\n");
     return 1;
   }
   for (const auto& p : inputs) {
     std::ifstream in(p, std::ios::binary);
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    std::string data((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
+                           data.size());
   }
   std::printf("replayed %zu inputs\n", inputs.size());
   return 0;

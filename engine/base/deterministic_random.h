@@ -40,9 +40,10 @@ class DeterministicRandom {
 
   // n bytes of word-like text: compresses well, is not one repeated pattern.
   std::string Text(size_t n) {
-    static const char* const kWords[] = {
-        "profile ", "migration ", "document ", "settings ", "user ",   "restore ",
-        "capture ", "the ",       "of ",       "and ",      "store ",  "\n"};
+    static const char* const kWords[] = {"profile ",  "migration ", "document ",
+                                         "settings ", "user ",      "restore ",
+                                         "capture ",  "the ",       "of ",
+                                         "and ",      "store ",     "\n"};
     constexpr size_t kCount = sizeof(kWords) / sizeof(kWords[0]);
     std::string out;
     out.reserve(n + 16);

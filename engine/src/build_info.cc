@@ -1,10 +1,10 @@
 #include "migstore/build_info.h"
 
 #include <oneapi/tbb/version.h>
-#include <pugixml.hpp>
 #include <sodium.h>
 #include <xxhash.h>
 #include <zstd.h>
+#include <pugixml.hpp>
 
 #include "format/layout.h"
 #include "migstore/version.h"
@@ -21,8 +21,8 @@ std::string LibraryVersions() {
   out += ZSTD_versionString();
   out += ", libsodium ";
   out += sodium_version_string();
-  out += ", xxHash " + std::to_string(xxh / 10000) + "." + std::to_string(xxh / 100 % 100) +
-         "." + std::to_string(xxh % 100);
+  out += ", xxHash " + std::to_string(xxh / 10000) + "." +
+         std::to_string(xxh / 100 % 100) + "." + std::to_string(xxh % 100);
   out += ", oneTBB ";
   out += TBB_runtime_version();
   out += ", pugixml " + std::to_string(PUGIXML_VERSION / 1000) + "." +

@@ -70,12 +70,16 @@ MemoryStore SampleStore() {
 
   std::string photo = gen.Bytes(300 * 1024);
   s.files.push_back(Special(1, "home/alice", EntryType::kDirectory));
-  s.files.push_back(File(1, "home/alice/Documents/notes.txt", gen.Text(200 * 1024)));
+  s.files.push_back(
+      File(1, "home/alice/Documents/notes.txt", gen.Text(200 * 1024)));
   s.files.push_back(File(1, "home/alice/Pictures/photo.jpg", photo));
-  s.files.push_back(File(1, "home/alice/big.bin", gen.Text(5 << 20) + gen.Bytes(4 << 20)));
-  s.files.push_back(File(1, std::string("home/alice/caf\xe9\n.txt"), "non-UTF-8 name\n"));
+  s.files.push_back(
+      File(1, "home/alice/big.bin", gen.Text(5 << 20) + gen.Bytes(4 << 20)));
+  s.files.push_back(
+      File(1, std::string("home/alice/caf\xe9\n.txt"), "non-UTF-8 name\n"));
   s.files.push_back(File(1, "home/alice/empty", ""));
-  s.files.push_back(Special(1, "home/alice/link", EntryType::kSymlink, "Documents/notes.txt"));
+  s.files.push_back(Special(1, "home/alice/link", EntryType::kSymlink,
+                            "Documents/notes.txt"));
   s.files.push_back(Special(1, "home/alice/pipe", EntryType::kFifo));
   MemoryFile disk = File(1, "home/alice/disk.img", std::string(64 << 20, '\0'));
   std::string island = gen.Bytes(100000);
@@ -99,11 +103,13 @@ Status RoundTrip(const std::string& path, const KeySource& write_key,
   format::MemoryWriteOptions opts;
   opts.writer.kdf = kdf;
   opts.writer.overwrite = true;
-  MIGSTORE_RETURN_IF_ERROR(format::WriteMemoryStore(path, write_key, want, opts));
+  MIGSTORE_RETURN_IF_ERROR(
+      format::WriteMemoryStore(path, write_key, want, opts));
   MIGSTORE_ASSIGN_OR_RETURN(auto reader, ContainerReader::Open(path, read_key));
   MIGSTORE_ASSIGN_OR_RETURN(MemoryStore got, format::ReadMemoryStore(*reader));
   format::NormalizeMemoryStore(&got);
-  MIGSTORE_RETURN_IF_ERROR(Expect(got == want, "read back differs from what was written"));
+  MIGSTORE_RETURN_IF_ERROR(
+      Expect(got == want, "read back differs from what was written"));
   // The two identical photos share one content.
   size_t with_data = 0;
   for (const MemoryFile& f : want.files) {
@@ -118,9 +124,11 @@ Status FlipByte(const std::string& path, uint64_t offset) {
   if (fd < 0) return Status::FromErrno("open " + path, errno);
   format::UniqueFd owned(fd);
   unsigned char c;
-  if (::pread(fd, &c, 1, static_cast<off_t>(offset)) != 1) return Status::IOError("pread");
+  if (::pread(fd, &c, 1, static_cast<off_t>(offset)) != 1)
+    return Status::IOError("pread");
   c ^= 0x40;
-  if (::pwrite(fd, &c, 1, static_cast<off_t>(offset)) != 1) return Status::IOError("pwrite");
+  if (::pwrite(fd, &c, 1, static_cast<off_t>(offset)) != 1)
+    return Status::IOError("pwrite");
   return Status::OK();
 }
 
@@ -138,16 +146,20 @@ Status DamageStaysLocal(const std::string& path, const KeySource& key) {
     MIGSTORE_ASSIGN_OR_RETURN(format::Content c, r->ReadContent(id));
     bool uses_victim = false;
     for (const format::Chunk& ch : c.chunks) uses_victim |= ch.block == 1;
-    Status s = r->ReadContentData(c, [](std::string_view) { return Status::OK(); });
+    Status s =
+        r->ReadContentData(c, [](std::string_view) { return Status::OK(); });
     if (uses_victim) {
-      MIGSTORE_RETURN_IF_ERROR(Expect(s.IsCorruption(), "a damaged block was read as good"));
+      MIGSTORE_RETURN_IF_ERROR(
+          Expect(s.IsCorruption(), "a damaged block was read as good"));
       ++lost;
     } else {
-      MIGSTORE_RETURN_IF_ERROR(s.WithContext("an undamaged file failed to read"));
+      MIGSTORE_RETURN_IF_ERROR(
+          s.WithContext("an undamaged file failed to read"));
       ++intact;
     }
   }
-  return Expect(lost > 0 && intact > 0, "the damage test did not split files as planned");
+  return Expect(lost > 0 && intact > 0,
+                "the damage test did not split files as planned");
 }
 
 Status TruncationRefused(const std::string& path, const KeySource& key) {
@@ -158,7 +170,8 @@ Status TruncationRefused(const std::string& path, const KeySource& key) {
     return Status::FromErrno("truncate " + path, errno);
   }
   auto r = ContainerReader::Open(path, key);
-  return Expect(!r.ok() && r.status().IsCorruption(), "a truncated store was opened");
+  return Expect(!r.ok() && r.status().IsCorruption(),
+                "a truncated store was opened");
 }
 
 }  // namespace
@@ -172,29 +185,36 @@ SelfCheckReport RunSelfCheck(const std::string& scratch_parent) {
   }
   std::string templ = parent + "/migstore-self-check-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
-    report.steps.push_back({"make a scratch directory",
-                            Status::FromErrno("cannot create a directory in " + parent, errno),
-                            0});
+    report.steps.push_back(
+        {"make a scratch directory",
+         Status::FromErrno("cannot create a directory in " + parent, errno),
+         0});
     return report;
   }
   const std::string dir = templ;
   auto step = [&](std::string name, const std::function<Status()>& fn) {
     auto start = std::chrono::steady_clock::now();
     Status s = fn();
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
     report.steps.push_back({std::move(name), std::move(s), took.count()});
   };
 
   const std::string key_secret = format::RandomHex(16);  // 32 bytes as text
-  auto key_file = [&] { return KeySource::KeyFileSecret(SecretBytes::Copy(key_secret)); };
-  auto password = [] { return KeySource::Password(SecretBytes::Copy("correct horse battery")); };
+  auto key_file = [&] {
+    return KeySource::KeyFileSecret(SecretBytes::Copy(key_secret));
+  };
+  auto password = [] {
+    return KeySource::Password(SecretBytes::Copy("correct horse battery"));
+  };
 
   step("unencrypted store: write, read back every byte", [&] {
     return RoundTrip(dir + "/plain.mig", KeySource::None(), KeySource::None(),
                      format::KdfParams::Default());
   });
   step("key-file store: write, read back every byte", [&] {
-    return RoundTrip(dir + "/keyfile.mig", key_file(), key_file(), format::KdfParams::Default());
+    return RoundTrip(dir + "/keyfile.mig", key_file(), key_file(),
+                     format::KdfParams::Default());
   });
   step("password store (Argon2id, 256 MiB): write, read back", [&] {
     return RoundTrip(dir + "/password.mig", password(), password(),
@@ -202,13 +222,16 @@ SelfCheckReport RunSelfCheck(const std::string& scratch_parent) {
   });
   step("a wrong key file is refused", [&] {
     auto r = ContainerReader::Open(
-        dir + "/keyfile.mig", KeySource::KeyFileSecret(SecretBytes::Random(format::kKeySize)));
-    return Expect(!r.ok() && r.status().IsWrongKey(), "a wrong key opened the store");
+        dir + "/keyfile.mig",
+        KeySource::KeyFileSecret(SecretBytes::Random(format::kKeySize)));
+    return Expect(!r.ok() && r.status().IsWrongKey(),
+                  "a wrong key opened the store");
   });
   step("a damaged block is caught and costs only its files",
        [&] { return DamageStaysLocal(dir + "/keyfile.mig", key_file()); });
-  step("a truncated store is refused",
-       [&] { return TruncationRefused(dir + "/plain.mig", KeySource::None()); });
+  step("a truncated store is refused", [&] {
+    return TruncationRefused(dir + "/plain.mig", KeySource::None());
+  });
 
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

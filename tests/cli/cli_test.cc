@@ -11,7 +11,8 @@ namespace {
 TEST(Cli, VersionNamesTheVersionFormatAndLibraries) {
   RunResult r = RunMigstore({"--version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_NE(r.out.find(std::string("migstore ") + Version()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::string("migstore ") + Version()), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("container format 1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("zstd"), std::string::npos);
   EXPECT_NE(r.out.find("libsodium"), std::string::npos);
@@ -37,7 +38,8 @@ TEST(Cli, SelfCheckPassesHere) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("self-check passed"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << r.out;
-  EXPECT_TRUE(ListDir(dir.path()).empty()) << "the scratch directory was left behind";
+  EXPECT_TRUE(ListDir(dir.path()).empty())
+      << "the scratch directory was left behind";
 }
 
 TEST(Cli, SelfCheckFailsLoudlyWhereItCannotWork) {

@@ -28,10 +28,12 @@ Status ListWith(const TempDir& dir, const Key& key, const Key& other) {
   const std::string path = dir / "s.mig";
   format::MemoryWriteOptions o = testing::QuickOptions();
   o.writer.overwrite = true;
-  Status s = format::WriteMemoryStore(path, internal::SourceOf(key), testing::GoldenStore(), o);
+  Status s = format::WriteMemoryStore(path, internal::SourceOf(key),
+                                      testing::GoldenStore(), o);
   if (!s.ok()) return s;
   StoreSummary summary;
-  return ListStore(path, other, &summary, [](const StoreEntry&) { return Status::OK(); });
+  return ListStore(path, other, &summary,
+                   [](const StoreEntry&) { return Status::OK(); });
 }
 
 TEST(Key, DefaultIsNoKey) {
@@ -83,7 +85,8 @@ TEST(Key, EmptyOrUnreadablePasswordSourcesAreKeyUnreadable) {
   WriteFile(dir / "huge", std::string(100000, 'x'));
   for (const char* name : {"empty", "blank-line", "huge", "missing"}) {
     auto k = Key::FromPasswordFile(dir / name);
-    EXPECT_TRUE(k.status().IsKeyUnreadable()) << name << ": " << k.status().ToString();
+    EXPECT_TRUE(k.status().IsKeyUnreadable())
+        << name << ": " << k.status().ToString();
   }
   EXPECT_TRUE(Key::FromKeyFile(dir / "empty").status().IsKeyUnreadable());
   EXPECT_TRUE(Key::FromPassword("").status().IsInvalidArgument());
@@ -91,9 +94,13 @@ TEST(Key, EmptyOrUnreadablePasswordSourcesAreKeyUnreadable) {
 
 TEST(Key, ThePasswordEnvironmentVariable) {
   ::unsetenv("MIGSTORE_TEST_PW");
-  EXPECT_TRUE(Key::FromPasswordEnvironment("MIGSTORE_TEST_PW").status().IsKeyUnreadable());
+  EXPECT_TRUE(Key::FromPasswordEnvironment("MIGSTORE_TEST_PW")
+                  .status()
+                  .IsKeyUnreadable());
   ::setenv("MIGSTORE_TEST_PW", "", 1);
-  EXPECT_TRUE(Key::FromPasswordEnvironment("MIGSTORE_TEST_PW").status().IsKeyUnreadable());
+  EXPECT_TRUE(Key::FromPasswordEnvironment("MIGSTORE_TEST_PW")
+                  .status()
+                  .IsKeyUnreadable());
   ::setenv("MIGSTORE_TEST_PW", "from the environment", 1);
   auto k = Key::FromPasswordEnvironment("MIGSTORE_TEST_PW");
   ::unsetenv("MIGSTORE_TEST_PW");
@@ -106,7 +113,8 @@ TEST(Key, PasswordFromADescriptorReadsOneLine) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   const std::string input = "piped password\nnext line\n";
-  ASSERT_EQ(::write(fds[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  ASSERT_EQ(::write(fds[1], input.data(), input.size()),
+            static_cast<ssize_t>(input.size()));
   ::close(fds[1]);
   auto k = Key::FromPasswordDescriptor(fds[0]);
   ::close(fds[0]);

@@ -14,8 +14,8 @@ namespace {
 TEST(ListStore, ReportsUsersAndEveryEntryInCatalogOrder) {
   testing::TempDir dir;
   format::MemoryStore store = testing::RichStore();
-  ASSERT_OK(format::WriteMemoryStore(dir / "s.mig", format::KeySource::None(), store,
-                                     testing::QuickOptions()));
+  ASSERT_OK(format::WriteMemoryStore(dir / "s.mig", format::KeySource::None(),
+                                     store, testing::QuickOptions()));
   StoreSummary summary;
   std::vector<StoreEntry> entries;
   ASSERT_OK(ListStore(dir / "s.mig", Key(), &summary, [&](const StoreEntry& e) {
@@ -35,7 +35,8 @@ TEST(ListStore, ReportsUsersAndEveryEntryInCatalogOrder) {
     const format::Entry& want = store.files[i].entry;
     const StoreEntry& got = entries[i];
     EXPECT_EQ(got.path, want.path);
-    EXPECT_EQ(got.user, want.profile == 0 ? "" : store.profiles[want.profile - 1].name);
+    EXPECT_EQ(got.user,
+              want.profile == 0 ? "" : store.profiles[want.profile - 1].name);
     EXPECT_EQ(got.size, want.size);
     EXPECT_EQ(got.mode, want.mode);
     EXPECT_EQ(got.mtime_ns, want.mtime_ns);
@@ -55,13 +56,15 @@ TEST(ListStore, ReportsUsersAndEveryEntryInCatalogOrder) {
   EXPECT_STREQ(find("home/alice/fifo").type, "fifo");
   EXPECT_STREQ(find("home/bob/attrs.txt").type, "file");
   EXPECT_EQ(find("home/bob/attrs.txt").owner, "bob");
-  EXPECT_EQ(find("home/alice/text.txt").owner, "");  // uid 1000 has no name here
+  EXPECT_EQ(find("home/alice/text.txt").owner,
+            "");  // uid 1000 has no name here
 }
 
 TEST(ListStore, StopsWhenTheCallbackSaysSoAndReportsOpenErrors) {
   testing::TempDir dir;
   ASSERT_OK(format::WriteMemoryStore(dir / "s.mig", format::KeySource::None(),
-                                     testing::GoldenStore(), testing::QuickOptions()));
+                                     testing::GoldenStore(),
+                                     testing::QuickOptions()));
   StoreSummary summary;
   int seen = 0;
   Status s = ListStore(dir / "s.mig", Key(), &summary, [&](const StoreEntry&) {
@@ -70,7 +73,8 @@ TEST(ListStore, StopsWhenTheCallbackSaysSoAndReportsOpenErrors) {
   EXPECT_TRUE(s.IsCancelled());
   EXPECT_EQ(seen, 3);
   auto none = [](const StoreEntry&) { return Status::OK(); };
-  EXPECT_TRUE(ListStore(dir / "missing.mig", Key(), &summary, none).IsNotFound());
+  EXPECT_TRUE(
+      ListStore(dir / "missing.mig", Key(), &summary, none).IsNotFound());
   EXPECT_TRUE(ListStore(dir.path(), Key(), &summary, none).IsNotAStore());
 }
 

@@ -78,7 +78,8 @@ TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemovedLiveOnesKept) {
   testing::WriteFile(dir / ".other.mig.migtmp-00", "x");
   EXPECT_EQ(RemoveStaleTemporaries(final_path), 0);
   live->Abandon();
-  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{".other.mig.migtmp-00"});
+  EXPECT_EQ(ListDir(dir.path()),
+            std::vector<std::string>{".other.mig.migtmp-00"});
 }
 
 TEST(AtomicFile, ACleanerRacingAWriterNeverRemovesItsFile) {

@@ -21,14 +21,19 @@ StoreId RandomId() {
   return id;
 }
 
-BlockCodec Encrypted(const StoreId& id) { return BlockCodec(id, SecretBytes::Random(kKeySize)); }
+BlockCodec Encrypted(const StoreId& id) {
+  return BlockCodec(id, SecretBytes::Random(kKeySize));
+}
 BlockCodec Plain(const StoreId& id) { return BlockCodec(id, SecretBytes()); }
 
 class BlockCodecTest : public ::testing::TestWithParam<bool> {
  protected:
-  BlockCodecTest() : id_(RandomId()), codec_(GetParam() ? Encrypted(id_) : Plain(id_)) {}
+  BlockCodecTest()
+      : id_(RandomId()), codec_(GetParam() ? Encrypted(id_) : Plain(id_)) {}
 
-  size_t Overhead() const { return GetParam() ? kNonceSize + kTagSize : kChecksumSize; }
+  size_t Overhead() const {
+    return GetParam() ? kNonceSize + kTagSize : kChecksumSize;
+  }
 
   StoreId id_;
   BlockCodec codec_;
@@ -50,7 +55,8 @@ TEST_P(BlockCodecTest, RoundTripsEverySizeClass) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    std::string frame = codec_.Seal(5, BlockType::kData, c.plain, SealOptions{});
+    std::string frame =
+        codec_.Seal(5, BlockType::kData, c.plain, SealOptions{});
     FrameHeader h;
     std::string back;
     ASSERT_OK(codec_.Open(5, frame, &back, &h));
@@ -108,7 +114,8 @@ TEST_P(BlockCodecTest, ABlockOpensOnlyAtItsOwnNumberInItsOwnStore) {
   std::string out;
   EXPECT_TRUE(codec_.Open(8, frame, &out).IsCorruption());
   EXPECT_TRUE(codec_.Open(6, frame, &out).IsCorruption());
-  BlockCodec other_store = GetParam() ? Encrypted(RandomId()) : Plain(RandomId());
+  BlockCodec other_store =
+      GetParam() ? Encrypted(RandomId()) : Plain(RandomId());
   EXPECT_TRUE(other_store.Open(7, frame, &out).IsCorruption());
   if (GetParam()) {
     // Same store id, another key: still refused.
@@ -122,7 +129,8 @@ TEST_P(BlockCodecTest, ABlockOpensOnlyAtItsOwnNumberInItsOwnStore) {
 
 TEST_P(BlockCodecTest, EveryBitFlipAndTruncationOfAFrameIsCaught) {
   for (const std::string& plain : {gen_.Text(3000), gen_.Bytes(300)}) {
-    const std::string frame = codec_.Seal(3, BlockType::kCatalogSegment, plain, SealOptions{});
+    const std::string frame =
+        codec_.Seal(3, BlockType::kCatalogSegment, plain, SealOptions{});
     std::string out;
     for (size_t bit = 0; bit < frame.size() * 8; ++bit) {
       std::string bad = frame;
@@ -131,7 +139,8 @@ TEST_P(BlockCodecTest, EveryBitFlipAndTruncationOfAFrameIsCaught) {
       ASSERT_TRUE(s.IsCorruption()) << "bit " << bit << ": " << s.ToString();
     }
     for (size_t len = 0; len < frame.size(); ++len) {
-      ASSERT_TRUE(codec_.Open(3, frame.substr(0, len), &out).IsCorruption()) << len;
+      ASSERT_TRUE(codec_.Open(3, frame.substr(0, len), &out).IsCorruption())
+          << len;
     }
   }
 }
@@ -141,7 +150,8 @@ TEST(BlockCodec, EncryptionUsesAFreshNonceEveryTime) {
   std::string plain = DeterministicRandom(3).Text(1000);
   std::string a = codec.Seal(1, BlockType::kData, plain, SealOptions{});
   std::string b = codec.Seal(1, BlockType::kData, plain, SealOptions{});
-  EXPECT_NE(a.substr(kFrameHeaderSize, kNonceSize), b.substr(kFrameHeaderSize, kNonceSize));
+  EXPECT_NE(a.substr(kFrameHeaderSize, kNonceSize),
+            b.substr(kFrameHeaderSize, kNonceSize));
   EXPECT_NE(a, b);
   // The plaintext does not show through.
   EXPECT_EQ(a.find("profile"), std::string::npos);
@@ -149,8 +159,9 @@ TEST(BlockCodec, EncryptionUsesAFreshNonceEveryTime) {
 
 // Builds a frame header by the spec (docs/format.md "Block frame"), so the
 // limits behind a valid header check can be probed.
-std::string ForgedHeader(const StoreId& id, uint64_t number, uint8_t type, uint8_t codec,
-                         uint32_t payload_len, uint32_t plain_len) {
+std::string ForgedHeader(const StoreId& id, uint64_t number, uint8_t type,
+                         uint8_t codec, uint32_t payload_len,
+                         uint32_t plain_len) {
   std::string h(kFrameHeaderSize, '\0');
   h[0] = static_cast<char>(type);
   h[1] = static_cast<char>(codec);
@@ -159,7 +170,8 @@ std::string ForgedHeader(const StoreId& id, uint64_t number, uint8_t type, uint8
   std::string ad(reinterpret_cast<const char*>(id.data()), id.size());
   PutFixed64(&ad, number);
   ad.append(h, 0, 12);
-  EncodeFixed32(h.data() + 12, static_cast<uint32_t>(XXH3_64bits(ad.data(), ad.size())));
+  EncodeFixed32(h.data() + 12,
+                static_cast<uint32_t>(XXH3_64bits(ad.data(), ad.size())));
   return h;
 }
 
@@ -172,11 +184,14 @@ TEST(BlockCodec, AZstdPayloadMustBeExactlyOneFrame) {
   std::string frame = codec.Seal(2, BlockType::kData, plain, SealOptions{});
   std::string out;
   ASSERT_OK(codec.Open(2, frame, &out));
-  std::string encoded = frame.substr(kFrameHeaderSize, frame.size() - kFrameHeaderSize - 8);
+  std::string encoded =
+      frame.substr(kFrameHeaderSize, frame.size() - kFrameHeaderSize - 8);
   std::string empty_frame(64, '\0');
-  empty_frame.resize(ZSTD_compress(empty_frame.data(), empty_frame.size(), "", 0, 1));
+  empty_frame.resize(
+      ZSTD_compress(empty_frame.data(), empty_frame.size(), "", 0, 1));
   encoded += empty_frame;
-  std::string forged = ForgedHeader(id, 2, 1, 1, static_cast<uint32_t>(encoded.size() + 8), 1000);
+  std::string forged = ForgedHeader(
+      id, 2, 1, 1, static_cast<uint32_t>(encoded.size() + 8), 1000);
   std::string ad(reinterpret_cast<const char*>(id.data()), id.size());
   PutFixed64(&ad, 2);
   ad.append(forged, 0, 12);
@@ -189,14 +204,24 @@ TEST(BlockCodec, AZstdPayloadMustBeExactlyOneFrame) {
 
 TEST_P(BlockCodecTest, HeadersBeyondTheLimitsAreRefusedBeforeAnyAllocation) {
   const uint32_t over = static_cast<uint32_t>(limits::kMaxBlockPlain + 1);
-  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 1, 100, over)).status().IsCorruption());
+  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 1, 100, over))
+                  .status()
+                  .IsCorruption());
   // The index block may be larger than a data block.
-  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 4, 1, 100, over)).ok());
-  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 2, 100, 10)).status().IsCorruption());
-  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 1, 0xffffffffu, 10)).status().IsCorruption());
-  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 1, 2, 10)).status().IsCorruption());
+  EXPECT_TRUE(
+      codec_.ParseHeader(0, ForgedHeader(id_, 0, 4, 1, 100, over)).ok());
+  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 2, 100, 10))
+                  .status()
+                  .IsCorruption());
+  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 1, 0xffffffffu, 10))
+                  .status()
+                  .IsCorruption());
+  EXPECT_TRUE(codec_.ParseHeader(0, ForgedHeader(id_, 0, 1, 1, 2, 10))
+                  .status()
+                  .IsCorruption());
   // A stored block whose sizes disagree.
-  auto stored = ForgedHeader(id_, 0, 1, 0, static_cast<uint32_t>(10 + Overhead()), 11);
+  auto stored =
+      ForgedHeader(id_, 0, 1, 0, static_cast<uint32_t>(10 + Overhead()), 11);
   EXPECT_TRUE(codec_.ParseHeader(0, stored).status().IsCorruption());
   // Reserved bytes must be zero, even under a valid check value.
   std::string reserved = ForgedHeader(id_, 0, 1, 1, 100, 10);
@@ -211,18 +236,22 @@ TEST_P(BlockCodecTest, IsSafeToShareBetweenThreads) {
     plains[i] = i % 3 == 0 ? gen_.Bytes(20000 + i) : gen_.Text(50000 + 97 * i);
   }
   tbb::parallel_for(0, kBlocks, [&](int i) {
-    frames[i] = codec_.Seal(static_cast<uint64_t>(i), BlockType::kData, plains[i], SealOptions{});
+    frames[i] = codec_.Seal(static_cast<uint64_t>(i), BlockType::kData,
+                            plains[i], SealOptions{});
   });
   std::vector<int> ok(kBlocks, 0);
   tbb::parallel_for(0, kBlocks, [&](int i) {
     std::string out;
-    ok[i] = codec_.Open(static_cast<uint64_t>(i), frames[i], &out).ok() && out == plains[i];
+    ok[i] = codec_.Open(static_cast<uint64_t>(i), frames[i], &out).ok() &&
+            out == plains[i];
   });
   for (int i = 0; i < kBlocks; ++i) EXPECT_TRUE(ok[i]) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, BlockCodecTest, ::testing::Values(true, false),
-                         [](const auto& p) { return p.param ? "Encrypted" : "Plain"; });
+                         [](const auto& p) {
+                           return p.param ? "Encrypted" : "Plain";
+                         });
 
 }  // namespace
 }  // namespace migstore::format

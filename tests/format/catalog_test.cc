@@ -47,7 +47,8 @@ TEST(CatalogSegment, PrefixCompressionKeepsSiblingsCheap) {
   std::vector<Entry> entries;
   for (int i = 0; i < 1000; ++i) {
     char name[64];
-    std::snprintf(name, sizeof(name), "home/alice/Documents/projects/report-%04d.txt", i);
+    std::snprintf(name, sizeof(name),
+                  "home/alice/Documents/projects/report-%04d.txt", i);
     entries.push_back(MakeFile(1, name, "").entry);
   }
   std::string plain = EncodeCatalogSegment(entries);
@@ -59,18 +60,26 @@ TEST(CatalogSegment, PrefixCompressionKeepsSiblingsCheap) {
 }
 
 TEST(CatalogSegment, RejectsMalformedSegments) {
-  std::vector<Entry> entries = {MakeFile(1, "a", "").entry, MakeFile(1, "b", "").entry};
+  std::vector<Entry> entries = {MakeFile(1, "a", "").entry,
+                                MakeFile(1, "b", "").entry};
   std::string good = EncodeCatalogSegment(entries);
   EXPECT_TRUE(DecodeCatalogSegment(good + "x").status().IsCorruption());
-  EXPECT_TRUE(DecodeCatalogSegment(good.substr(0, good.size() - 1)).status().IsCorruption());
+  EXPECT_TRUE(DecodeCatalogSegment(good.substr(0, good.size() - 1))
+                  .status()
+                  .IsCorruption());
   std::swap(entries[0], entries[1]);
-  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries)).status().IsCorruption());
+  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries))
+                  .status()
+                  .IsCorruption());
   entries[1] = entries[0];
-  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries)).status().IsCorruption());
+  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries))
+                  .status()
+                  .IsCorruption());
   // A count larger than the bytes could hold.
   std::string lie;
   PutVarint(&lie, 60000);
-  EXPECT_TRUE(DecodeCatalogSegment(lie + good.substr(1)).status().IsCorruption());
+  EXPECT_TRUE(
+      DecodeCatalogSegment(lie + good.substr(1)).status().IsCorruption());
 }
 
 TEST(CatalogSegment, RejectsUnknownFieldBits) {
@@ -88,7 +97,8 @@ TEST(CatalogSegment, RejectsUnknownFieldBits) {
   body.insert(3, 1, '\x02');
   Status s = DecodeCatalogSegment(plain + body).status();
   EXPECT_TRUE(s.IsCorruption());
-  EXPECT_NE(s.ToString().find("unknown entry field bits"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("unknown entry field bits"), std::string::npos)
+      << s.ToString();
 }
 
 TEST(Entry, ValidationRefusesImpossibleEntries) {
@@ -122,7 +132,9 @@ TEST(Entry, ValidationRefusesImpossibleEntries) {
   link = MakeSymlink(1, "l", std::string("a\0b", 3)).entry;
   EXPECT_TRUE(bad(link));
   // The decoder applies the same rule to what it reads.
-  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment({link})).status().IsCorruption());
+  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment({link}))
+                  .status()
+                  .IsCorruption());
   Entry fifo = MakeFifo(1, "p").entry;
   fifo.symlink_target = "x";
   EXPECT_TRUE(bad(fifo));
@@ -131,7 +143,8 @@ TEST(Entry, ValidationRefusesImpossibleEntries) {
   EXPECT_TRUE(bad(x));
   x.xattrs = {{"user.a", std::string(limits::kMaxXattrValue + 1, 'v')}};
   EXPECT_TRUE(bad(x));
-  x.xattrs.assign(20, Xattr{"user.big", std::string(limits::kMaxXattrValue, 'v')});
+  x.xattrs.assign(20,
+                  Xattr{"user.big", std::string(limits::kMaxXattrValue, 'v')});
   EXPECT_TRUE(bad(x)) << "xattrs over the per-entry total";
 }
 
@@ -149,7 +162,8 @@ TEST(ContentSegment, RoundTripsDenseSparseAndAllHoles) {
   Content sparse;
   sparse.size = uint64_t{1} << 40;
   sparse.sparse = true;
-  sparse.ranges = {{0, 4096}, {uint64_t{1} << 30, 8192}, {(uint64_t{1} << 40) - 10, 10}};
+  sparse.ranges = {
+      {0, 4096}, {uint64_t{1} << 30, 8192}, {(uint64_t{1} << 40) - 10, 10}};
   sparse.chunks = {{9, 0, 12298}};
   contents.push_back(sparse);
   Content holes;
@@ -194,7 +208,8 @@ StoreIndex SampleIndex() {
   x.profiles = {testing::MakeProfile("alice", "home/alice", 1001)};
   x.owner_names = {{0, "root"}, {1001, "alice"}};
   x.group_names = {{1001, "alice"}};
-  x.blocks = {{1, 100}, {1, 200}, {0x80, 50}, {3, 40}, {2, 60}, {2, 70}, {3, 30}};
+  x.blocks = {{1, 100}, {1, 200}, {0x80, 50}, {3, 40},
+              {2, 60},  {2, 70},  {3, 30}};
   x.content_count = 5;
   x.content_segments = {{3, 4, 0}, {6, 1, 4}};
   x.entry_count = 7;
@@ -222,15 +237,23 @@ TEST(StoreIndexCodec, RejectsBlocksItMustNotSkipAndInconsistentTables) {
   Status s = DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status();
   EXPECT_TRUE(s.IsUnsupportedVersion()) << s.ToString();
   x.blocks[2].type = 0x7f;
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsUnsupportedVersion());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x))
+                  .status()
+                  .IsUnsupportedVersion());
   x.blocks[2].type = 0xff;  // skippable
   EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).ok());
   x.blocks[2].type = 0;
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsCorruption());
+  EXPECT_TRUE(
+      DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsCorruption());
   x.blocks[2].type = 4;
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsCorruption());
+  EXPECT_TRUE(
+      DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status().IsCorruption());
 
-  auto corrupt = [](StoreIndex y) { return DecodeStoreIndex(EncodeStoreIndex(y), Span(y)).status().IsCorruption(); };
+  auto corrupt = [](StoreIndex y) {
+    return DecodeStoreIndex(EncodeStoreIndex(y), Span(y))
+        .status()
+        .IsCorruption();
+  };
   StoreIndex y = SampleIndex();
   y.content_segments[0].block = 4;  // a catalog block
   EXPECT_TRUE(corrupt(y));
@@ -258,7 +281,10 @@ TEST(StoreIndexCodec, RejectsBlocksItMustNotSkipAndInconsistentTables) {
   y = SampleIndex();
   y.catalog_segments[1].first_profile = 2;  // only one profile
   EXPECT_TRUE(corrupt(y));
-  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(SampleIndex()) + "z", Span(SampleIndex())).status().IsCorruption());
+  EXPECT_TRUE(DecodeStoreIndex(EncodeStoreIndex(SampleIndex()) + "z",
+                               Span(SampleIndex()))
+                  .status()
+                  .IsCorruption());
 }
 
 TEST(StoreIndexCodec, TheBlockTableMustSpanExactlyTheBytesBeforeTheIndex) {
@@ -301,10 +327,13 @@ TEST(Decoders, ExpansionIsBoundedNotJustSize) {
   entries.clear();
   for (int i = 0; i < 70; ++i) {
     Entry e = MakeFile(1, "f" + std::to_string(1000 + i), "").entry;
-    for (int k = 0; k < 1000; ++k) e.xattrs.push_back({"u" + std::to_string(k), ""});
+    for (int k = 0; k < 1000; ++k)
+      e.xattrs.push_back({"u" + std::to_string(k), ""});
     entries.push_back(e);
   }
-  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries)).status().IsCorruption());
+  EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries))
+                  .status()
+                  .IsCorruption());
 }
 
 }  // namespace

@@ -12,7 +12,9 @@ TEST(Coding, FixedWidthIsLittleEndian) {
   PutFixed16(&s, 0x0102);
   PutFixed32(&s, 0x03040506);
   PutFixed64(&s, 0x0708090a0b0c0d0eULL);
-  EXPECT_EQ(s, std::string("\x02\x01\x06\x05\x04\x03\x0e\x0d\x0c\x0b\x0a\x09\x08\x07", 14));
+  EXPECT_EQ(
+      s, std::string("\x02\x01\x06\x05\x04\x03\x0e\x0d\x0c\x0b\x0a\x09\x08\x07",
+                     14));
   Decoder d(s);
   EXPECT_EQ(d.U16(), 0x0102);
   EXPECT_EQ(d.U32(), 0x03040506u);
@@ -40,9 +42,10 @@ TEST(Coding, VarintsRoundTripAtEveryWidth) {
 }
 
 TEST(Coding, SignedVarintsUseZigZag) {
-  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, int64_t{-64}, int64_t{63},
-                    std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
-                    int64_t{-1700000000123456789}}) {
+  for (int64_t v :
+       {int64_t{0}, int64_t{-1}, int64_t{1}, int64_t{-64}, int64_t{63},
+        std::numeric_limits<int64_t>::min(),
+        std::numeric_limits<int64_t>::max(), int64_t{-1700000000123456789}}) {
     std::string s;
     PutSignedVarint(&s, v);
     Decoder d(s);

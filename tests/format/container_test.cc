@@ -36,7 +36,8 @@ TEST_P(ContainerRoundTrip, EverythingWrittenIsReadBackExactly) {
   SecretBytes secret = SecretBytes::Random(kKeySize);
   MemoryStore want = testing::RichStore();
   const std::string path = dir / "s.mig";
-  ASSERT_OK(WriteMemoryStore(path, KeyFor(GetParam(), secret), want, testing::QuickOptions()));
+  ASSERT_OK(WriteMemoryStore(path, KeyFor(GetParam(), secret), want,
+                             testing::QuickOptions()));
   auto reader = ContainerReader::Open(path, KeyFor(GetParam(), secret));
   ASSERT_OK(reader);
   EXPECT_EQ((*reader)->encrypted(), GetParam() != 0);
@@ -77,19 +78,22 @@ std::string KeyModeName(const ::testing::TestParamInfo<int>& info) {
   return kNames[info.param];
 }
 
-INSTANTIATE_TEST_SUITE_P(KeyModes, ContainerRoundTrip, ::testing::Values(0, 1, 2), KeyModeName);
+INSTANTIATE_TEST_SUITE_P(KeyModes, ContainerRoundTrip,
+                         ::testing::Values(0, 1, 2), KeyModeName);
 
 TEST(Container, HundredThousandEntriesInManySegmentsAreEachFound) {
   TempDir dir;
   MemoryStore s;
-  s.profiles = {testing::MakeProfile("a", "home/a", 1), testing::MakeProfile("b", "home/b", 2)};
+  s.profiles = {testing::MakeProfile("a", "home/a", 1),
+                testing::MakeProfile("b", "home/b", 2)};
   DeterministicRandom gen(5);
   for (int i = 0; i < 100000; ++i) {
     char name[96];
-    std::snprintf(name, sizeof(name), "home/%c/dir%03d/file-%06d.txt", i % 2 ? 'a' : 'b',
-                  i % 997, i);
+    std::snprintf(name, sizeof(name), "home/%c/dir%03d/file-%06d.txt",
+                  i % 2 ? 'a' : 'b', i % 997, i);
     // One file in ten has (unique) data.
-    s.files.push_back(MakeFile(1 + i % 2, name, i % 10 == 0 ? name + gen.Text(50) : ""));
+    s.files.push_back(
+        MakeFile(1 + i % 2, name, i % 10 == 0 ? name + gen.Text(50) : ""));
   }
   NormalizeMemoryStore(&s);
   MemoryWriteOptions opts = testing::QuickOptions();
@@ -118,9 +122,12 @@ TEST(Container, HundredThousandEntriesInManySegmentsAreEachFound) {
       EXPECT_EQ(*bytes, s.files[i].data);
     }
   }
-  for (auto [profile, missing] : {std::pair<uint32_t, std::string>{1, "home/a/dir000/zzz"},
-                               {1, "home/a/dir001/file-000001.txt"},  // wrong profile
-                               {1, "a"}, {2, "zzzz"}, {0, "home"}}) {
+  for (auto [profile, missing] :
+       {std::pair<uint32_t, std::string>{1, "home/a/dir000/zzz"},
+        {1, "home/a/dir001/file-000001.txt"},  // wrong profile
+        {1, "a"},
+        {2, "zzzz"},
+        {0, "home"}}) {
     auto e = (*r)->FindEntry(profile, missing);
     ASSERT_OK(e);
     EXPECT_FALSE(e->has_value()) << missing;
@@ -135,15 +142,18 @@ TEST(Container, ReadingOneFileReadsOnlyWhatHoldsIt) {
   MemoryStore s;
   DeterministicRandom gen(9);
   for (int i = 0; i < 64; ++i) {
-    s.files.push_back(MakeFile(0, "f" + std::to_string(1000 + i), gen.Bytes(1 << 20)));
+    s.files.push_back(
+        MakeFile(0, "f" + std::to_string(1000 + i), gen.Bytes(1 << 20)));
   }
   MemoryWriteOptions opts = testing::QuickOptions();
   opts.block_size = 1 << 20;
   const std::string path = dir / "s.mig";
   SecretBytes secret = SecretBytes::Random(kKeySize);
-  ASSERT_OK(WriteMemoryStore(path, KeySource::KeyFileSecret(SecretBytes::Copy(secret.view())), s,
-                             opts));
-  auto r = ContainerReader::Open(path, KeySource::KeyFileSecret(std::move(secret)));
+  ASSERT_OK(WriteMemoryStore(
+      path, KeySource::KeyFileSecret(SecretBytes::Copy(secret.view())), s,
+      opts));
+  auto r =
+      ContainerReader::Open(path, KeySource::KeyFileSecret(std::move(secret)));
   ASSERT_OK(r);
   auto e = (*r)->FindEntry(0, "f1033");
   ASSERT_OK(e);
@@ -155,44 +165,68 @@ TEST(Container, ReadingOneFileReadsOnlyWhatHoldsIt) {
   EXPECT_EQ(*bytes, s.files[33].data);
   // Header, trailer, index, one catalog segment, one content segment and one
   // 1 MiB data block: a small fraction of the 64 MiB store.
-  EXPECT_LT((*r)->bytes_read(), (1u << 20) + 64 * 1024) << "of " << (*r)->file_size();
+  EXPECT_LT((*r)->bytes_read(), (1u << 20) + 64 * 1024)
+      << "of " << (*r)->file_size();
   EXPECT_GT((*r)->file_size(), 64u << 20);
 }
 
 TEST(Container, OpenSaysWhatIsWrong) {
   TempDir dir;
   ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
-  EXPECT_TRUE(ContainerReader::Open(dir / "fifo", KeySource::None()).status().IsNotAStore())
+  EXPECT_TRUE(ContainerReader::Open(dir / "fifo", KeySource::None())
+                  .status()
+                  .IsNotAStore())
       << "and does not wait for a writer";
-  EXPECT_TRUE(ContainerReader::Open(dir / "missing.mig", KeySource::None()).status().IsNotFound());
-  EXPECT_TRUE(ContainerReader::Open(dir.path(), KeySource::None()).status().IsNotAStore());
+  EXPECT_TRUE(ContainerReader::Open(dir / "missing.mig", KeySource::None())
+                  .status()
+                  .IsNotFound());
+  EXPECT_TRUE(ContainerReader::Open(dir.path(), KeySource::None())
+                  .status()
+                  .IsNotAStore());
   testing::WriteFile(dir / "empty", "");
-  EXPECT_TRUE(ContainerReader::Open(dir / "empty", KeySource::None()).status().IsNotAStore());
+  EXPECT_TRUE(ContainerReader::Open(dir / "empty", KeySource::None())
+                  .status()
+                  .IsNotAStore());
   testing::WriteFile(dir / "text", "this is a text file, not a store\n");
-  EXPECT_TRUE(ContainerReader::Open(dir / "text", KeySource::None()).status().IsNotAStore());
-  testing::WriteFile(dir / "zip", std::string("PK\x03\x04", 4) + std::string(5000, 'z'));
-  EXPECT_TRUE(ContainerReader::Open(dir / "zip", KeySource::None()).status().IsNotAStore());
+  EXPECT_TRUE(ContainerReader::Open(dir / "text", KeySource::None())
+                  .status()
+                  .IsNotAStore());
+  testing::WriteFile(dir / "zip",
+                     std::string("PK\x03\x04", 4) + std::string(5000, 'z'));
+  EXPECT_TRUE(ContainerReader::Open(dir / "zip", KeySource::None())
+                  .status()
+                  .IsNotAStore());
 }
 
 TEST(Container, WrongKeysAreRefusedBeforeAnyData) {
   TempDir dir;
   MemoryStore s = testing::GoldenStore();
-  ASSERT_OK(WriteMemoryStore(dir / "pw.mig", KeySource::Password(SecretBytes::Copy("right")), s,
+  ASSERT_OK(WriteMemoryStore(dir / "pw.mig",
+                             KeySource::Password(SecretBytes::Copy("right")), s,
                              testing::QuickOptions()));
-  ASSERT_OK(WriteMemoryStore(dir / "kf.mig", KeySource::KeyFileSecret(SecretBytes::Random(32)), s,
-                             testing::QuickOptions()));
-  auto wrong_pw = ContainerReader::Open(dir / "pw.mig", KeySource::Password(SecretBytes::Copy("wrong")));
+  ASSERT_OK(WriteMemoryStore(dir / "kf.mig",
+                             KeySource::KeyFileSecret(SecretBytes::Random(32)),
+                             s, testing::QuickOptions()));
+  auto wrong_pw = ContainerReader::Open(
+      dir / "pw.mig", KeySource::Password(SecretBytes::Copy("wrong")));
   EXPECT_TRUE(wrong_pw.status().IsWrongKey()) << wrong_pw.status().ToString();
-  EXPECT_TRUE(ContainerReader::Open(dir / "pw.mig", KeySource::None()).status().IsWrongKey());
-  EXPECT_TRUE(ContainerReader::Open(dir / "kf.mig", KeySource::KeyFileSecret(SecretBytes::Random(32)))
+  EXPECT_TRUE(ContainerReader::Open(dir / "pw.mig", KeySource::None())
                   .status()
                   .IsWrongKey());
-  EXPECT_TRUE(ContainerReader::Open(dir / "kf.mig", KeySource::Password(SecretBytes::Copy("right")))
-                  .status()
-                  .IsWrongKey());
+  EXPECT_TRUE(
+      ContainerReader::Open(dir / "kf.mig",
+                            KeySource::KeyFileSecret(SecretBytes::Random(32)))
+          .status()
+          .IsWrongKey());
+  EXPECT_TRUE(
+      ContainerReader::Open(dir / "kf.mig",
+                            KeySource::Password(SecretBytes::Copy("right")))
+          .status()
+          .IsWrongKey());
 }
 
-std::unique_ptr<ContainerWriter> NewWriter(const std::string& path, WriterOptions o = {}) {
+std::unique_ptr<ContainerWriter> NewWriter(const std::string& path,
+                                           WriterOptions o = {}) {
   o.kdf = KdfParams::Fast();
   auto w = ContainerWriter::Create(path, KeySource::None(), o);
   EXPECT_TRUE(w.ok()) << w.status().ToString();
@@ -221,7 +255,8 @@ TEST(ContainerWriter, ExistingStoresAreReplacedOnlyWhenAskedAndOnlyAtFinish) {
   TempDir dir;
   const std::string path = dir / "s.mig";
   testing::WriteFile(path, "old store");
-  auto refused = ContainerWriter::Create(path, KeySource::None(), WriterOptions{});
+  auto refused =
+      ContainerWriter::Create(path, KeySource::None(), WriterOptions{});
   EXPECT_TRUE(refused.status().IsAlreadyExists());
   EXPECT_EQ(testing::ReadFile(path), "old store");
   WriterOptions o;
@@ -265,20 +300,24 @@ TEST(ContainerWriter, RefusesInconsistentCalls) {
     auto w = NewWriter(dir / "c");
     uint64_t n0 = w->ReserveBlock();
     uint64_t n1 = w->ReserveBlock();
-    std::string f1 = w->codec().Seal(n1, BlockType::kData, "one", SealOptions{});
+    std::string f1 =
+        w->codec().Seal(n1, BlockType::kData, "one", SealOptions{});
     EXPECT_TRUE(w->AppendFrame(n1, f1).IsInvalidArgument()) << "out of order";
     (void)n0;
   }
   {
     auto w = NewWriter(dir / "d");
     uint64_t n = w->ReserveBlock();
-    std::string sealed_for_9 = w->codec().Seal(9, BlockType::kData, "x", SealOptions{});
-    EXPECT_FALSE(w->AppendFrame(n, sealed_for_9).ok()) << "sealed for another number";
+    std::string sealed_for_9 =
+        w->codec().Seal(9, BlockType::kData, "x", SealOptions{});
+    EXPECT_FALSE(w->AppendFrame(n, sealed_for_9).ok())
+        << "sealed for another number";
   }
   {
     auto w = NewWriter(dir / "e");
     (void)w->ReserveBlock();
-    EXPECT_TRUE(w->Finish().IsInvalidArgument()) << "a reserved block never appended";
+    EXPECT_TRUE(w->Finish().IsInvalidArgument())
+        << "a reserved block never appended";
   }
   {
     auto w = NewWriter(dir / "f");
@@ -312,9 +351,11 @@ TEST(ContainerWriter, RefusesMetadataBeyondTheLimits) {
     Content c;
     c.size = uint64_t{1} << 40;
     c.sparse = true;
-    for (uint64_t i = 0; i < limits::kMaxRangesPerContent + 1; ++i) c.ranges.push_back({i * 2, 1});
+    for (uint64_t i = 0; i < limits::kMaxRangesPerContent + 1; ++i)
+      c.ranges.push_back({i * 2, 1});
     EXPECT_FALSE(ContainerWriter::ContentFits(c));
-    EXPECT_TRUE(w->AddContent(c).status().IsInvalidArgument()) << "refused at once, not at Finish";
+    EXPECT_TRUE(w->AddContent(c).status().IsInvalidArgument())
+        << "refused at once, not at Finish";
   }
   EXPECT_TRUE(testing::ListDir(dir.path()).empty());
 }
@@ -335,8 +376,9 @@ TEST(ContainerWriter, ContentSegmentsAreCutBySizeAsWellAsCount) {
     c.hash = HashBytes(data);
     for (char ch : data) {
       uint64_t n = w->ReserveBlock();
-      ASSERT_OK(w->AppendFrame(n, w->codec().Seal(n, BlockType::kData, std::string(1, ch),
-                                                   SealOptions{})));
+      ASSERT_OK(w->AppendFrame(
+          n, w->codec().Seal(n, BlockType::kData, std::string(1, ch),
+                             SealOptions{})));
       c.chunks.push_back({n, 0, 1});
     }
     auto id = w->AddContent(c);
@@ -358,8 +400,10 @@ TEST(Container, ReaderChecksWhatThePiecesClaim) {
   TempDir dir;
   const std::string path = dir / "s.mig";
   auto w = NewWriter(path);
-  // Block 0 is a catalog-typed block no segment lists; block 1 a 5-byte data block.
-  ASSERT_OK(w->AppendBlock(BlockType::kCatalogSegment, "not data", SealOptions{}));
+  // Block 0 is a catalog-typed block no segment lists; block 1 a 5-byte data
+  // block.
+  ASSERT_OK(
+      w->AppendBlock(BlockType::kCatalogSegment, "not data", SealOptions{}));
   ASSERT_OK(w->AppendBlock(BlockType::kData, "short", SealOptions{}));
   auto add = [&](const std::string& name, Chunk chunk) {
     Content c;
@@ -388,14 +432,16 @@ TEST(Container, ReaderChecksWhatThePiecesClaim) {
 
 TEST(Container, SkippableBlocksAreSkippedAndOthersRefused) {
   TempDir dir;
-  for (uint8_t type : {uint8_t{0x80}, uint8_t{0xfe}, uint8_t{0x05}, uint8_t{0x7f}}) {
+  for (uint8_t type :
+       {uint8_t{0x80}, uint8_t{0xfe}, uint8_t{0x05}, uint8_t{0x7f}}) {
     const std::string path = dir / ("s" + std::to_string(type));
     auto w = NewWriter(path);
     BlockPacker packer = BlockPacker::Serial(w.get(), 4096, SealOptions{});
     auto c = packer.Pack("file contents");
     ASSERT_OK(c);
     ASSERT_OK(packer.Flush());
-    ASSERT_OK(w->AppendBlock(static_cast<BlockType>(type), "from a newer writer", SealOptions{}));
+    ASSERT_OK(w->AppendBlock(static_cast<BlockType>(type),
+                             "from a newer writer", SealOptions{}));
     auto id = w->AddContent(*c);
     ASSERT_OK(id);
     Entry e = MakeFile(0, "f", "file contents").entry;

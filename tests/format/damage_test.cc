@@ -27,7 +27,8 @@ struct FileHome {
   std::set<uint64_t> data_blocks;
 };
 
-std::vector<FileHome> MapHomes(const ContainerReader& r, const MemoryStore& store) {
+std::vector<FileHome> MapHomes(const ContainerReader& r,
+                               const MemoryStore& store) {
   std::vector<FileHome> homes;
   const StoreIndex& x = r.index();
   for (const MemoryFile& f : store.files) {
@@ -40,10 +41,12 @@ std::vector<FileHome> MapHomes(const ContainerReader& r, const MemoryStore& stor
         if (e.profile == f.entry.profile && e.path == f.entry.path) {
           h.catalog_block = x.catalog_segments[i].block;
           if (e.content) {
-            h.content_block = x.content_segments[ContentSegmentOf(x, *e.content)].block;
+            h.content_block =
+                x.content_segments[ContentSegmentOf(x, *e.content)].block;
             auto content = r.ReadContent(*e.content);
             EXPECT_TRUE(content.ok());
-            for (const Chunk& c : content->chunks) h.data_blocks.insert(c.block);
+            for (const Chunk& c : content->chunks)
+              h.data_blocks.insert(c.block);
           }
         }
       }
@@ -56,7 +59,8 @@ std::vector<FileHome> MapHomes(const ContainerReader& r, const MemoryStore& stor
 // Which block holds byte `offset`; nullopt for the header, index or trailer.
 std::optional<uint64_t> BlockAt(const ContainerReader& r, uint64_t offset) {
   for (uint64_t b = 0; b < r.block_count(); ++b) {
-    if (offset >= r.block_offset(b) && offset < r.block_offset(b) + r.index().blocks[b].frame_len) {
+    if (offset >= r.block_offset(b) &&
+        offset < r.block_offset(b) + r.index().blocks[b].frame_len) {
       return b;
     }
   }
@@ -66,7 +70,8 @@ std::optional<uint64_t> BlockAt(const ContainerReader& r, uint64_t offset) {
 // Opens the damaged store and checks every file against the damage model.
 // Returns a description of the first violation, or "".
 std::string CheckDamaged(const std::string& path, const KeySource& key,
-                         const std::vector<FileHome>& homes, std::optional<uint64_t> hit) {
+                         const std::vector<FileHome>& homes,
+                         std::optional<uint64_t> hit) {
   auto r = ContainerReader::Open(path, key);
   if (!hit) {
     if (r.ok()) return "opened despite damage outside every block";
@@ -76,8 +81,9 @@ std::string CheckDamaged(const std::string& path, const KeySource& key,
     }
     return "";
   }
-  if (!r.ok()) return "damage inside block " + std::to_string(*hit) + " failed the open: " +
-                      r.status().ToString();
+  if (!r.ok())
+    return "damage inside block " + std::to_string(*hit) +
+           " failed the open: " + r.status().ToString();
   BlockCache cache;
   for (const FileHome& h : homes) {
     const Entry& want = h.file->entry;
@@ -87,17 +93,23 @@ std::string CheckDamaged(const std::string& path, const KeySource& key,
       if (expect_lost && !e.ok() && e.status().IsCorruption()) continue;
       return "entry " + want.path + " lost: " + e.status().ToString();
     }
-    if (expect_lost) return "entry " + want.path + " read from a damaged segment";
+    if (expect_lost)
+      return "entry " + want.path + " read from a damaged segment";
     if (!(*e)->content) continue;
     expect_lost = h.content_block == *hit || h.data_blocks.count(*hit) > 0;
     auto c = (*r)->ReadContent(*(*e)->content);
-    Result<std::string> bytes = c.ok() ? (*r)->ReadFileBytes(*c, &cache) : c.status();
+    Result<std::string> bytes =
+        c.ok() ? (*r)->ReadFileBytes(*c, &cache) : c.status();
     if (bytes.ok()) {
       if (*bytes != h.file->data) return "WRONG BYTES for " + want.path;
-      if (expect_lost) return "bytes of " + want.path + " read from a damaged block";
+      if (expect_lost)
+        return "bytes of " + want.path + " read from a damaged block";
     } else {
-      if (!bytes.status().IsCorruption()) return "wrong status " + bytes.status().ToString();
-      if (!expect_lost) return want.path + " lost to damage elsewhere: " + bytes.status().ToString();
+      if (!bytes.status().IsCorruption())
+        return "wrong status " + bytes.status().ToString();
+      if (!expect_lost)
+        return want.path +
+               " lost to damage elsewhere: " + bytes.status().ToString();
     }
   }
   return "";
@@ -116,8 +128,9 @@ void FlipBit(const std::string& path, uint64_t bit) {
 class Damage : public ::testing::TestWithParam<bool> {
  protected:
   KeySource Key() const {
-    return GetParam() ? KeySource::KeyFileSecret(SecretBytes::Copy(secret_.view()))
-                      : KeySource::None();
+    return GetParam()
+               ? KeySource::KeyFileSecret(SecretBytes::Copy(secret_.view()))
+               : KeySource::None();
   }
   // The golden store in 512-byte blocks: several data blocks, one of each
   // metadata block.
@@ -149,7 +162,8 @@ TEST_P(Damage, EveryBitFlipIsCaughtAndStaysInItsBlock) {
     FlipBit(path, bit);
     std::string violation = CheckDamaged(path, Key(), homes, block_of[bit / 8]);
     FlipBit(path, bit);
-    ASSERT_EQ(violation, "") << "bit " << bit << " (byte " << bit / 8 << " of " << size << ")";
+    ASSERT_EQ(violation, "")
+        << "bit " << bit << " (byte " << bit / 8 << " of " << size << ")";
     isolated += block_of[bit / 8].has_value();
   }
   EXPECT_GT(isolated, size * 4) << "most of the store is blocks, each isolated";
@@ -163,7 +177,8 @@ TEST_P(Damage, EveryTruncationIsRefused) {
     auto r = ContainerReader::Open(path, Key());
     ASSERT_FALSE(r.ok()) << len;
     const Status& s = r.status();
-    ASSERT_TRUE(len < 8 ? s.IsNotAStore() : s.IsCorruption()) << len << ": " << s.ToString();
+    ASSERT_TRUE(len < 8 ? s.IsNotAStore() : s.IsCorruption())
+        << len << ": " << s.ToString();
   }
 }
 
@@ -179,10 +194,12 @@ TEST_P(Damage, ABlockFromAnotherStoreIsRefused) {
   std::vector<FileHome> homes = MapHomes(**rb, store);
   for (uint64_t blk = 0; blk < (*rb)->block_count(); ++blk) {
     std::string spliced = bytes_b;
-    uint64_t off = (*rb)->block_offset(blk), len = (*rb)->index().blocks[blk].frame_len;
+    uint64_t off = (*rb)->block_offset(blk),
+             len = (*rb)->index().blocks[blk].frame_len;
     spliced.replace(off, len, bytes_a, off, len);
     testing::WriteFile(dir_ / "spliced.mig", spliced);
-    EXPECT_EQ(CheckDamaged(dir_ / "spliced.mig", Key(), homes, blk), "") << "block " << blk;
+    EXPECT_EQ(CheckDamaged(dir_ / "spliced.mig", Key(), homes, blk), "")
+        << "block " << blk;
   }
 }
 
@@ -191,11 +208,13 @@ TEST_P(Damage, ABlockMovedToAnotherPositionIsRefused) {
   // frames have the same length and can be swapped.
   MemoryStore store;
   DeterministicRandom gen(11);
-  store.files = {testing::MakeFile(0, "a", gen.Bytes(512)), testing::MakeFile(0, "b", gen.Bytes(512))};
+  store.files = {testing::MakeFile(0, "a", gen.Bytes(512)),
+                 testing::MakeFile(0, "b", gen.Bytes(512))};
   const std::string path = Write(dir_ / "s.mig", store);
   auto r = ContainerReader::Open(path, Key());
   ASSERT_OK(r);
-  ASSERT_EQ((*r)->index().blocks[0].frame_len, (*r)->index().blocks[1].frame_len);
+  ASSERT_EQ((*r)->index().blocks[0].frame_len,
+            (*r)->index().blocks[1].frame_len);
   std::vector<FileHome> homes = MapHomes(**r, store);
   std::string bytes = testing::ReadFile(path);
   uint64_t o0 = (*r)->block_offset(0), o1 = (*r)->block_offset(1);
@@ -217,7 +236,9 @@ TEST_P(Damage, ABlockMovedToAnotherPositionIsRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Damage, ::testing::Values(true, false),
-                         [](const auto& p) { return p.param ? "Encrypted" : "Unencrypted"; });
+                         [](const auto& p) {
+                           return p.param ? "Encrypted" : "Unencrypted";
+                         });
 
 }  // namespace
 }  // namespace migstore::format

@@ -11,7 +11,9 @@
 namespace migstore::format {
 namespace {
 
-std::string Valid(const std::string& name) { return testing::SourcePath("tests/golden/valid/" + name); }
+std::string Valid(const std::string& name) {
+  return testing::SourcePath("tests/golden/valid/" + name);
+}
 std::string Invalid(const std::string& name) {
   return testing::SourcePath("tests/golden/invalid/" + name);
 }
@@ -36,7 +38,8 @@ TEST(Golden, ValidStoresReadExactlyAsWritten) {
   } cases[] = {
       {"plain.mig", KeySource::None()},
       {"keyfile.mig", GoldenKey()},
-      {"password.mig", KeySource::Password(SecretBytes::Copy("golden password"))},
+      {"password.mig",
+       KeySource::Password(SecretBytes::Copy("golden password"))},
   };
   for (const Case& c : cases) {
     auto got = ReadAll(Valid(c.file), c.key);
@@ -66,7 +69,8 @@ TEST(Golden, InvalidStoresAreRefusedWithTheRightStatus) {
   for (const Case& c : at_open) {
     auto r = ContainerReader::Open(Invalid(c.file), KeySource::None());
     ASSERT_FALSE(r.ok()) << c.file;
-    EXPECT_TRUE((r.status().*c.is)()) << c.file << ": " << r.status().ToString();
+    EXPECT_TRUE((r.status().*c.is)())
+        << c.file << ": " << r.status().ToString();
   }
   // The catalog's damage shows when the catalog is read, not before.
   auto damaged = ReadAll(Invalid("damaged-catalog.mig"), KeySource::None());
@@ -76,12 +80,16 @@ TEST(Golden, InvalidStoresAreRefusedWithTheRightStatus) {
 TEST(Golden, WrongAndUnreadableKeysAreRefused) {
   auto wrong = KeySource::FromKeyFile(Invalid("wrong.key"));
   ASSERT_OK(wrong);
-  EXPECT_TRUE(ContainerReader::Open(Valid("keyfile.mig"), *wrong).status().IsWrongKey());
-  EXPECT_TRUE(ContainerReader::Open(Valid("password.mig"),
-                                    KeySource::Password(SecretBytes::Copy("Golden password")))
+  EXPECT_TRUE(ContainerReader::Open(Valid("keyfile.mig"), *wrong)
                   .status()
                   .IsWrongKey());
-  EXPECT_TRUE(KeySource::FromKeyFile(Invalid("empty.key")).status().IsKeyUnreadable());
+  EXPECT_TRUE(ContainerReader::Open(
+                  Valid("password.mig"),
+                  KeySource::Password(SecretBytes::Copy("Golden password")))
+                  .status()
+                  .IsWrongKey());
+  EXPECT_TRUE(
+      KeySource::FromKeyFile(Invalid("empty.key")).status().IsKeyUnreadable());
 }
 
 }  // namespace

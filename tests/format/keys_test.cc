@@ -25,7 +25,8 @@ TEST(KeyFile, ParsesTheDocumentedForm) {
   EXPECT_EQ(k->size(), kKeySize);
   EXPECT_EQ(k->data()[0], 0xaa);
   // Trailing whitespace of any kind is fine (CR LF from an editor).
-  EXPECT_TRUE(ParseKeyFile("migstore-key-v1 " + std::string(64, 'B') + " \r\n\n").ok());
+  EXPECT_TRUE(
+      ParseKeyFile("migstore-key-v1 " + std::string(64, 'B') + " \r\n\n").ok());
 }
 
 TEST(KeyFile, EveryMalformedFileIsKeyUnreadableWithAReason) {
@@ -45,7 +46,8 @@ TEST(KeyFile, EveryMalformedFileIsKeyUnreadableWithAReason) {
     auto k = ParseKeyFile(c.text);
     ASSERT_FALSE(k.ok()) << c.text;
     EXPECT_TRUE(k.status().IsKeyUnreadable()) << k.status().ToString();
-    EXPECT_NE(k.status().ToString().find(c.reason), std::string::npos) << k.status().ToString();
+    EXPECT_NE(k.status().ToString().find(c.reason), std::string::npos)
+        << k.status().ToString();
   }
 }
 
@@ -78,7 +80,8 @@ TEST(KeyFile, NewKeyFilesArePrivateAndNeverOverwrittenSilently) {
   auto replaced = KeySource::FromKeyFile(path);
   ASSERT_OK(replaced);
   EXPECT_FALSE(replaced->secret().Equals(first->secret()));
-  EXPECT_EQ(testing::ListDir(dir.path()), std::vector<std::string>{"store.key"});
+  EXPECT_EQ(testing::ListDir(dir.path()),
+            std::vector<std::string>{"store.key"});
 }
 
 TEST(KeyFile, UnreadableFilesSayWhy) {
@@ -88,11 +91,14 @@ TEST(KeyFile, UnreadableFilesSayWhy) {
   EXPECT_NE(missing.status().ToString().find("missing.key"), std::string::npos);
 
   testing::WriteFile(dir / "short.key", "m");
-  EXPECT_TRUE(KeySource::FromKeyFile(dir / "short.key").status().IsKeyUnreadable());
+  EXPECT_TRUE(
+      KeySource::FromKeyFile(dir / "short.key").status().IsKeyUnreadable());
   testing::WriteFile(dir / "empty.key", "");
-  EXPECT_TRUE(KeySource::FromKeyFile(dir / "empty.key").status().IsKeyUnreadable());
+  EXPECT_TRUE(
+      KeySource::FromKeyFile(dir / "empty.key").status().IsKeyUnreadable());
   testing::WriteFile(dir / "huge.key", std::string(100000, 'x'));
-  EXPECT_TRUE(KeySource::FromKeyFile(dir / "huge.key").status().IsKeyUnreadable());
+  EXPECT_TRUE(
+      KeySource::FromKeyFile(dir / "huge.key").status().IsKeyUnreadable());
   EXPECT_TRUE(KeySource::FromKeyFile(dir.path()).status().IsKeyUnreadable());
 }
 
@@ -104,7 +110,8 @@ Header NewHeader() {
 
 TEST(Keys, PasswordOpensOnlyWithThePassword) {
   Header h = NewHeader();
-  auto key = SetUpKeys(KeySource::Password(SecretBytes::Copy("hunter2")), KdfParams::Fast(), &h);
+  auto key = SetUpKeys(KeySource::Password(SecretBytes::Copy("hunter2")),
+                       KdfParams::Fast(), &h);
   ASSERT_OK(key);
   EXPECT_EQ(h.key_mode, KeyMode::kPassword);
   EXPECT_EQ(h.kdf, Kdf::kArgon2id13);
@@ -117,40 +124,49 @@ TEST(Keys, PasswordOpensOnlyWithThePassword) {
   for (const char* wrong : {"hunter3", "Hunter2", "hunter2 ", "h"}) {
     auto bad = OpenDataKey(h, KeySource::Password(SecretBytes::Copy(wrong)));
     EXPECT_TRUE(bad.status().IsWrongKey()) << wrong;
-    EXPECT_NE(bad.status().ToString().find("wrong password"), std::string::npos);
+    EXPECT_NE(bad.status().ToString().find("wrong password"),
+              std::string::npos);
   }
 }
 
 TEST(Keys, KeyFileOpensOnlyWithTheKeyFile) {
   Header h = NewHeader();
   SecretBytes secret = SecretBytes::Random(kKeySize);
-  auto key = SetUpKeys(KeySource::KeyFileSecret(SecretBytes::Copy(secret.view())),
-                       KdfParams::Fast(), &h);
+  auto key =
+      SetUpKeys(KeySource::KeyFileSecret(SecretBytes::Copy(secret.view())),
+                KdfParams::Fast(), &h);
   ASSERT_OK(key);
   EXPECT_EQ(h.kdf, Kdf::kBlake2bKeyed);
   EXPECT_EQ(h.kdf_opslimit, 0u);
   auto good = OpenDataKey(h, KeySource::KeyFileSecret(std::move(secret)));
   ASSERT_OK(good);
   EXPECT_TRUE(good->Equals(*key));
-  auto bad = OpenDataKey(h, KeySource::KeyFileSecret(SecretBytes::Random(kKeySize)));
+  auto bad =
+      OpenDataKey(h, KeySource::KeyFileSecret(SecretBytes::Random(kKeySize)));
   EXPECT_TRUE(bad.status().IsWrongKey());
 }
 
 TEST(Keys, MissingOrMismatchedKeyKindsAreWrongKey) {
   Header h = NewHeader();
-  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), KdfParams::Fast(), &h));
+  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      KdfParams::Fast(), &h));
   auto none = OpenDataKey(h, KeySource::None());
   EXPECT_TRUE(none.status().IsWrongKey());
-  EXPECT_NE(none.status().ToString().find("needs a password"), std::string::npos);
-  auto file = OpenDataKey(h, KeySource::KeyFileSecret(SecretBytes::Random(kKeySize)));
+  EXPECT_NE(none.status().ToString().find("needs a password"),
+            std::string::npos);
+  auto file =
+      OpenDataKey(h, KeySource::KeyFileSecret(SecretBytes::Random(kKeySize)));
   EXPECT_TRUE(file.status().IsWrongKey());
-  EXPECT_NE(file.status().ToString().find("a key file was given"), std::string::npos);
+  EXPECT_NE(file.status().ToString().find("a key file was given"),
+            std::string::npos);
 }
 
 TEST(Keys, EachStoreGetsItsOwnSaltAndDataKey) {
   Header a = NewHeader(), b = NewHeader();
-  auto ka = SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), KdfParams::Fast(), &a);
-  auto kb = SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), KdfParams::Fast(), &b);
+  auto ka = SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      KdfParams::Fast(), &a);
+  auto kb = SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      KdfParams::Fast(), &b);
   ASSERT_OK(ka);
   ASSERT_OK(kb);
   EXPECT_NE(a.salt, b.salt);
@@ -164,18 +180,22 @@ TEST(Keys, UnencryptedStoresNeedNoKeyAndIgnoreOne) {
   ASSERT_OK(k);
   EXPECT_TRUE(k->empty());
   EXPECT_TRUE(OpenDataKey(h, KeySource::None())->empty());
-  EXPECT_TRUE(OpenDataKey(h, KeySource::Password(SecretBytes::Copy("x")))->empty());
+  EXPECT_TRUE(
+      OpenDataKey(h, KeySource::Password(SecretBytes::Copy("x")))->empty());
 }
 
 TEST(Keys, RejectsUnusableParameters) {
   Header h = NewHeader();
-  EXPECT_TRUE(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), {100, 1 << 20}, &h)
+  EXPECT_TRUE(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                        {100, 1 << 20}, &h)
                   .status()
                   .IsInvalidArgument());
-  EXPECT_TRUE(SetUpKeys(KeySource::Password(SecretBytes()), KdfParams::Fast(), &h)
-                  .status()
-                  .IsInvalidArgument());
-  EXPECT_TRUE(SetUpKeys(KeySource::KeyFileSecret(SecretBytes::Random(16)), KdfParams::Fast(), &h)
+  EXPECT_TRUE(
+      SetUpKeys(KeySource::Password(SecretBytes()), KdfParams::Fast(), &h)
+          .status()
+          .IsInvalidArgument());
+  EXPECT_TRUE(SetUpKeys(KeySource::KeyFileSecret(SecretBytes::Random(16)),
+                        KdfParams::Fast(), &h)
                   .status()
                   .IsInvalidArgument());
 }
@@ -183,12 +203,14 @@ TEST(Keys, RejectsUnusableParameters) {
 // Re-seals the header checksum after a test edits header bytes, as an
 // attacker (not a random bit flip) could.
 void Reseal(std::string* bytes) {
-  EncodeFixed64(bytes->data() + header::kChecksum, XXH3_64bits(bytes->data(), header::kChecksum));
+  EncodeFixed64(bytes->data() + header::kChecksum,
+                XXH3_64bits(bytes->data(), header::kChecksum));
 }
 
 TEST(Header, RoundTripsEveryField) {
   Header h = NewHeader();
-  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), KdfParams::Fast(), &h));
+  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      KdfParams::Fast(), &h));
   h.optional_features = 0x80000000u;
   std::string bytes = EncodeHeader(h);
   ASSERT_EQ(bytes.size(), kHeaderSize);
@@ -200,12 +222,14 @@ TEST(Header, RoundTripsEveryField) {
   EXPECT_EQ(back->wrap_nonce, h.wrap_nonce);
   EXPECT_EQ(back->wrapped_key, h.wrapped_key);
   EXPECT_EQ(back->kdf_memlimit, h.kdf_memlimit);
-  EXPECT_EQ(back->optional_features, 0x80000000u);  // unknown optional bits are kept
+  EXPECT_EQ(back->optional_features,
+            0x80000000u);  // unknown optional bits are kept
 }
 
 TEST(Header, RejectsWhatItMustWithTheRightStatus) {
   Header h = NewHeader();
-  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), KdfParams::Fast(), &h));
+  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      KdfParams::Fast(), &h));
   const std::string good = EncodeHeader(h);
   auto edit = [&](size_t offset, char value, bool reseal) {
     std::string b = good;
@@ -221,7 +245,8 @@ TEST(Header, RejectsWhatItMustWithTheRightStatus) {
   EXPECT_TRUE(edit(header::kReserved2 + 10, 1, true).IsCorruption());
   EXPECT_TRUE(edit(header::kKeyMode, 9, true).IsCorruption());
   EXPECT_TRUE(edit(header::kKdfOpsLimit, 100, true).IsCorruption());
-  EXPECT_TRUE(edit(header::kSalt, good[header::kSalt] ^ 1, false).IsCorruption());
+  EXPECT_TRUE(
+      edit(header::kSalt, good[header::kSalt] ^ 1, false).IsCorruption());
   EXPECT_TRUE(DecodeHeader(good.substr(0, 100)).status().IsCorruption());
   EXPECT_TRUE(DecodeHeader("").status().IsNotAStore());
 }
@@ -230,17 +255,19 @@ TEST(Header, TamperedKeyFieldsFailTheKeyCheck) {
   // With a valid checksum (forged), a changed KDF parameter or salt makes
   // the unwrap fail: the wrap authenticates the header before the nonce.
   Header h = NewHeader();
-  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")), KdfParams::Fast(), &h));
-  for (size_t offset : {header::kKdfMemLimit + 1, header::kSalt + 3, header::kStoreId,
-                        header::kOptionalFeatures}) {
+  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      KdfParams::Fast(), &h));
+  for (size_t offset : {header::kKdfMemLimit + 1, header::kSalt + 3,
+                        header::kStoreId, header::kOptionalFeatures}) {
     std::string b = EncodeHeader(h);
     b[offset] ^= 1;
     Reseal(&b);
     auto tampered = DecodeHeader(b);
     ASSERT_OK(tampered);
-    EXPECT_TRUE(OpenDataKey(*tampered, KeySource::Password(SecretBytes::Copy("pw")))
-                    .status()
-                    .IsWrongKey())
+    EXPECT_TRUE(
+        OpenDataKey(*tampered, KeySource::Password(SecretBytes::Copy("pw")))
+            .status()
+            .IsWrongKey())
         << offset;
   }
 }

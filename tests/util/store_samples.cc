@@ -55,7 +55,8 @@ format::Profile MakeProfile(std::string name, std::string home, uint32_t uid) {
   p.layout = format::Layout::kLinux;
   p.uid = p.gid = uid;
   p.last_use_ns = 1699999999000000000LL;
-  p.folders = {{"DOCUMENTS", p.home + "/Documents"}, {"DESKTOP", p.home + "/Desktop"}};
+  p.folders = {{"DOCUMENTS", p.home + "/Documents"},
+               {"DESKTOP", p.home + "/Desktop"}};
   return p;
 }
 
@@ -63,7 +64,8 @@ MemoryStore RichStore() {
   DeterministicRandom gen(42);
   MemoryStore s;
   s.properties = {{"creator", "tests"}, {"host", "test-host"}};
-  s.profiles = {MakeProfile("alice", "home/alice", 1001), MakeProfile("bob", "home/bob", 1002)};
+  s.profiles = {MakeProfile("alice", "home/alice", 1001),
+                MakeProfile("bob", "home/bob", 1002)};
   s.profiles[1].layout = format::Layout::kWindows;
   s.profiles[1].sid = "S-1-5-21-1-2-3-1002";
   s.owner_names = {{0, "root"}, {1001, "alice"}, {1002, "bob"}};
@@ -74,7 +76,8 @@ MemoryStore RichStore() {
   s.files.push_back(MakeFile(1, "home/alice/text.txt", gen.Text(20000)));
   s.files.push_back(MakeFile(1, "home/alice/random.bin", gen.Bytes(10000)));
   s.files.push_back(MakeFile(1, "home/alice/shared.bin", shared));
-  s.files.push_back(MakeFile(1, std::string("home/alice/caf\xe9\xff.txt"), "latin-1 name"));
+  s.files.push_back(
+      MakeFile(1, std::string("home/alice/caf\xe9\xff.txt"), "latin-1 name"));
   s.files.push_back(MakeFile(1, "home/alice/line\nbreak", "newline in name"));
   s.files.push_back(MakeFile(1, "home/alice/empty", ""));
   s.files.push_back(MakeSymlink(1, "home/alice/link", "../bob/\xfe target"));
@@ -84,13 +87,15 @@ MemoryStore RichStore() {
   while (4095 - deep.size() > 256) deep += "/" + std::string(200, 'd');
   deep += "/" + std::string(4095 - deep.size() - 1, 'f');
   s.files.push_back(MakeFile(1, deep, "deep"));
-  MemoryFile sparse = MakeFile(1, "home/alice/sparse.img", std::string(1 << 20, '\0'));
+  MemoryFile sparse =
+      MakeFile(1, "home/alice/sparse.img", std::string(1 << 20, '\0'));
   std::string island = gen.Bytes(3000);
   sparse.data.replace(8192, island.size(), island);
   sparse.data.replace(900000, island.size(), island);
   sparse.sparse_ranges = {{8192, island.size()}, {900000, island.size()}};
   s.files.push_back(std::move(sparse));
-  MemoryFile holes = MakeFile(1, "home/alice/all-holes.img", std::string(70000, '\0'));
+  MemoryFile holes =
+      MakeFile(1, "home/alice/all-holes.img", std::string(70000, '\0'));
   holes.sparse_ranges = std::vector<format::DataRange>{};
   s.files.push_back(std::move(holes));
   MemoryFile attrs = MakeFile(2, "home/bob/attrs.txt", "with xattrs");
@@ -128,10 +133,12 @@ MemoryStore GoldenStore() {
   s.files.push_back(MakeFile(1, "home/alice/doc.txt", doc));
   s.files.push_back(MakeFile(1, "home/alice/copy of doc.txt", doc));
   s.files.push_back(MakeFile(1, "home/alice/noise.bin", gen.Bytes(600)));
-  s.files.push_back(MakeFile(1, std::string("home/alice/caf\xe9\n.txt"), "odd name"));
+  s.files.push_back(
+      MakeFile(1, std::string("home/alice/caf\xe9\n.txt"), "odd name"));
   s.files.push_back(MakeSymlink(1, "home/alice/link", "doc.txt"));
   s.files.push_back(MakeFifo(1, "home/alice/fifo"));
-  MemoryFile sparse = MakeFile(1, "home/alice/sparse", std::string(100000, '\0'));
+  MemoryFile sparse =
+      MakeFile(1, "home/alice/sparse", std::string(100000, '\0'));
   sparse.data.replace(50000, 5, "isle!");
   sparse.sparse_ranges = {{50000, 5}};
   s.files.push_back(std::move(sparse));
@@ -170,33 +177,43 @@ std::string Hex(const format::Hash128& h) {
 
 std::string DescribeStore(const MemoryStore& s) {
   std::string out;
-  for (const auto& [k, v] : s.properties) out += "property " + Escape(k) + "=" + Escape(v) + "\n";
+  for (const auto& [k, v] : s.properties)
+    out += "property " + Escape(k) + "=" + Escape(v) + "\n";
   for (const format::Profile& p : s.profiles) {
     out += "profile " + Escape(p.name) + " home=" + Escape(p.home) +
            " layout=" + std::to_string(static_cast<int>(p.layout)) +
            " uid=" + std::to_string(p.uid) + " gid=" + std::to_string(p.gid) +
-           " sid=" + Escape(p.sid) + " last_use=" + std::to_string(p.last_use_ns);
-    for (const auto& [k, v] : p.folders) out += " " + Escape(k) + "=" + Escape(v);
+           " sid=" + Escape(p.sid) +
+           " last_use=" + std::to_string(p.last_use_ns);
+    for (const auto& [k, v] : p.folders)
+      out += " " + Escape(k) + "=" + Escape(v);
     out += "\n";
   }
-  for (const auto& [id, n] : s.owner_names) out += "owner " + std::to_string(id) + "=" + Escape(n) + "\n";
-  for (const auto& [id, n] : s.group_names) out += "group " + std::to_string(id) + "=" + Escape(n) + "\n";
+  for (const auto& [id, n] : s.owner_names)
+    out += "owner " + std::to_string(id) + "=" + Escape(n) + "\n";
+  for (const auto& [id, n] : s.group_names)
+    out += "group " + std::to_string(id) + "=" + Escape(n) + "\n";
   for (const MemoryFile& f : s.files) {
     const format::Entry& e = f.entry;
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", e.mode);
     out += "entry " + std::to_string(e.profile) + " " + Escape(e.path) +
-           " type=" + std::to_string(static_cast<int>(e.type)) + " mode=" + mode +
-           " uid=" + std::to_string(e.uid) + " gid=" + std::to_string(e.gid) +
-           " mtime=" + std::to_string(e.mtime_ns) + " size=" + std::to_string(e.size);
+           " type=" + std::to_string(static_cast<int>(e.type)) +
+           " mode=" + mode + " uid=" + std::to_string(e.uid) +
+           " gid=" + std::to_string(e.gid) +
+           " mtime=" + std::to_string(e.mtime_ns) +
+           " size=" + std::to_string(e.size);
     if (e.atime_ns) out += " atime=" + std::to_string(*e.atime_ns);
     if (e.ctime_ns) out += " ctime=" + std::to_string(*e.ctime_ns);
     if (e.btime_ns) out += " btime=" + std::to_string(*e.btime_ns);
     if (e.attributes) out += " attributes=" + std::to_string(*e.attributes);
     if (e.link_group) out += " link=" + std::to_string(e.link_group);
-    if (e.type == EntryType::kSymlink) out += " target=" + Escape(e.symlink_target);
-    for (const format::Xattr& x : e.xattrs) out += " xattr:" + Escape(x.name) + "=" + Escape(x.value);
-    if (e.type == EntryType::kFile) out += " data=" + Hex(format::HashBytes(f.data));
+    if (e.type == EntryType::kSymlink)
+      out += " target=" + Escape(e.symlink_target);
+    for (const format::Xattr& x : e.xattrs)
+      out += " xattr:" + Escape(x.name) + "=" + Escape(x.value);
+    if (e.type == EntryType::kFile)
+      out += " data=" + Hex(format::HashBytes(f.data));
     if (f.sparse_ranges) {
       out += " ranges=";
       for (const format::DataRange& r : *f.sparse_ranges) {

@@ -10,9 +10,11 @@
 
 namespace migstore::testing {
 
-format::MemoryFile MakeFile(uint32_t profile, std::string path, std::string data);
+format::MemoryFile MakeFile(uint32_t profile, std::string path,
+                            std::string data);
 format::MemoryFile MakeDir(uint32_t profile, std::string path);
-format::MemoryFile MakeSymlink(uint32_t profile, std::string path, std::string target);
+format::MemoryFile MakeSymlink(uint32_t profile, std::string path,
+                               std::string target);
 format::MemoryFile MakeFifo(uint32_t profile, std::string path);
 format::Profile MakeProfile(std::string name, std::string home, uint32_t uid);
 

@@ -21,7 +21,8 @@ namespace migstore::testing {
 
 TempDir::TempDir() {
   const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") + "/migstore-test-XXXXXX";
+  std::string templ = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
+                      "/migstore-test-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
   }
@@ -32,9 +33,11 @@ TempDir::~TempDir() {
   std::error_code ec;
   // Tests may leave read-only directories; make them writable to remove.
   for (auto it = std::filesystem::recursive_directory_iterator(path_, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
     if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      std::filesystem::permissions(it->path(), std::filesystem::perms::owner_all,
+      std::filesystem::permissions(it->path(),
+                                   std::filesystem::perms::owner_all,
                                    std::filesystem::perm_options::add, ec);
     }
   }
@@ -93,7 +96,8 @@ RunResult RunMigstore(const std::vector<std::string>& args) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;

@@ -16,16 +16,16 @@
 namespace migstore::testing {
 
 // ASSERT_OK(status_or_result): fails the test with the error's text.
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    const auto& migstore_expr_ = (expr);                         \
-    ASSERT_TRUE(migstore_expr_.ok())                             \
+#define ASSERT_OK(expr)                                                    \
+  do {                                                                     \
+    const auto& migstore_expr_ = (expr);                                   \
+    ASSERT_TRUE(migstore_expr_.ok())                                       \
         << #expr << ": " << ::migstore::testing::Describe(migstore_expr_); \
   } while (0)
-#define EXPECT_OK(expr)                                          \
-  do {                                                           \
-    const auto& migstore_expr_ = (expr);                         \
-    EXPECT_TRUE(migstore_expr_.ok())                             \
+#define EXPECT_OK(expr)                                                    \
+  do {                                                                     \
+    const auto& migstore_expr_ = (expr);                                   \
+    EXPECT_TRUE(migstore_expr_.ok())                                       \
         << #expr << ": " << ::migstore::testing::Describe(migstore_expr_); \
   } while (0)
 
@@ -45,7 +45,9 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  std::string operator/(const std::string& name) const {
+    return path_ + "/" + name;
+  }
 
  private:
   std::string path_;

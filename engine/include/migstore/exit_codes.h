@@ -14,9 +14,9 @@ namespace migstore {
 
 enum class ExitCode : int {
   kSuccess = 0,
-  kHelp = 1,             // help was asked for and shown
-  kCancelled = 2,        // stopped on request (Ctrl+C, an observer)
-  kDoneWithErrors = 3,   // finished; some files skipped (--continue-on-error)
+  kHelp = 1,            // help was asked for and shown
+  kCancelled = 2,       // stopped on request (Ctrl+C, an observer)
+  kDoneWithErrors = 3,  // finished; some files skipped (--continue-on-error)
   kInvalidArguments = 11,
   kInvalidStore = 27,    // store missing, incomplete, not a store, exists
   kKeyUnreadable = 33,   // key file or password source unreadable or empty

@@ -37,7 +37,8 @@ class Key {
   static Result<Key> FromPasswordFile(const std::string& path);
   // The value of an environment variable (MIGSTORE_PASSWORD by default).
   // KeyUnreadable when it is unset or empty.
-  static Result<Key> FromPasswordEnvironment(const char* name = "MIGSTORE_PASSWORD");
+  static Result<Key> FromPasswordEnvironment(
+      const char* name = "MIGSTORE_PASSWORD");
   // The first line read from a file descriptor (0 for standard input).
   static Result<Key> FromPasswordDescriptor(int fd);
   // A password an embedding program already holds. InvalidArgument if empty.
@@ -51,7 +52,8 @@ class Key {
   const internal::KeyRep* rep() const { return rep_.get(); }
 
  private:
-  explicit Key(std::shared_ptr<const internal::KeyRep> rep) : rep_(std::move(rep)) {}
+  explicit Key(std::shared_ptr<const internal::KeyRep> rep)
+      : rep_(std::move(rep)) {}
 
   std::shared_ptr<const internal::KeyRep> rep_;  // null: no key
 };

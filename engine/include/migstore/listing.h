@@ -25,9 +25,10 @@ struct StoreUser {
   std::string layout;  // "linux", "windows" or "" when unknown
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::string sid;     // Windows SID when known
+  std::string sid;  // Windows SID when known
   int64_t last_use_ns = 0;
-  std::vector<std::pair<std::string, std::string>> folders;  // ("DOCUMENTS", path)
+  std::vector<std::pair<std::string, std::string>>
+      folders;  // ("DOCUMENTS", path)
 };
 
 struct StoreSummary {
@@ -35,7 +36,7 @@ struct StoreSummary {
   std::string encryption;  // "none", "password" or "key file"
   uint64_t file_size = 0;  // bytes of the store file
   uint64_t entries = 0;
-  uint64_t contents = 0;   // distinct file contents stored
+  uint64_t contents = 0;  // distinct file contents stored
   std::vector<std::pair<std::string, std::string>> properties;
   std::vector<StoreUser> users;
 };
@@ -59,7 +60,8 @@ struct StoreEntry {
 // Opens the store, fills *summary, then calls on_entry for every entry. A
 // non-OK status from on_entry stops the listing and is returned.
 // Errors: NotFound, NotAStore, UnsupportedVersion, WrongKey, Corruption.
-Status ListStore(const std::string& store_path, const Key& key, StoreSummary* summary,
+Status ListStore(const std::string& store_path, const Key& key,
+                 StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry);
 
 }  // namespace migstore

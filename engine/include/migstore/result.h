@@ -25,7 +25,8 @@ class [[nodiscard]] Result {
   // Implicit on purpose, so `return value;` and `return status;` both work.
   Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}  // NOLINT
   // REQUIRES: !status.ok(). A Result must never claim an error and hold none.
-  Result(Status status) : v_(std::in_place_index<0>, std::move(status)) {  // NOLINT
+  Result(Status status)
+      : v_(std::in_place_index<0>, std::move(status)) {  // NOLINT
     assert(!std::get<0>(v_).ok() && "a Result needs a value or an error");
   }
 
@@ -63,18 +64,18 @@ class [[nodiscard]] Result {
 #define MIGSTORE_CONCAT_(a, b) MIGSTORE_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define MIGSTORE_RETURN_IF_ERROR(expr)                           \
-  do {                                                           \
-    ::migstore::Status migstore_status_ = (expr);                \
-    if (!migstore_status_.ok()) return migstore_status_;         \
+#define MIGSTORE_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::migstore::Status migstore_status_ = (expr);        \
+    if (!migstore_status_.ok()) return migstore_status_; \
   } while (0)
 
 // `MIGSTORE_ASSIGN_OR_RETURN(auto x, Compute());` declares x from the value of
 // a Result, or returns its error from the enclosing function.
-#define MIGSTORE_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto MIGSTORE_CONCAT_(migstore_result_, __LINE__) = (expr);                 \
-  if (!MIGSTORE_CONCAT_(migstore_result_, __LINE__).ok())                     \
-    return MIGSTORE_CONCAT_(migstore_result_, __LINE__).status();             \
+#define MIGSTORE_ASSIGN_OR_RETURN(lhs, expr)                      \
+  auto MIGSTORE_CONCAT_(migstore_result_, __LINE__) = (expr);     \
+  if (!MIGSTORE_CONCAT_(migstore_result_, __LINE__).ok())         \
+    return MIGSTORE_CONCAT_(migstore_result_, __LINE__).status(); \
   lhs = std::move(MIGSTORE_CONCAT_(migstore_result_, __LINE__)).value()
 
 #endif  // MIGSTORE_RESULT_H_

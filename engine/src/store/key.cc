@@ -21,11 +21,13 @@ using format::SecretBytes;
 constexpr size_t kMaxPasswordBytes = 4096;
 
 // The first line of `text`, without CR/LF: what a password file holds.
-Result<Key> PasswordFromText(const SecretBytes& text, size_t len, std::string_view where) {
+Result<Key> PasswordFromText(const SecretBytes& text, size_t len,
+                             std::string_view where) {
   std::string_view all = text.view().substr(0, len);
   size_t end = all.find_first_of("\r\n");
   std::string_view line = all.substr(0, end);
-  if (line.empty()) return Status::KeyUnreadable(std::string(where), "the password is empty");
+  if (line.empty())
+    return Status::KeyUnreadable(std::string(where), "the password is empty");
   return Key::FromPassword(line);
 }
 
@@ -36,7 +38,8 @@ Result<size_t> ReadSecret(int fd, SecretBytes* buf, std::string_view where) {
     ssize_t r = ::read(fd, buf->data() + len, buf->size() - len);
     if (r < 0) {
       if (errno == EINTR) continue;
-      return Status::KeyUnreadable("cannot read " + std::string(where), std::strerror(errno));
+      return Status::KeyUnreadable("cannot read " + std::string(where),
+                                   std::strerror(errno));
     }
     if (r == 0) break;
     len += static_cast<size_t>(r);
@@ -44,7 +47,8 @@ Result<size_t> ReadSecret(int fd, SecretBytes* buf, std::string_view where) {
     if (std::memchr(buf->data(), '\n', len) != nullptr) break;
   }
   if (len > kMaxPasswordBytes) {
-    return Status::KeyUnreadable(std::string(where), "too long to be a password");
+    return Status::KeyUnreadable(std::string(where),
+                                 "too long to be a password");
   }
   return len;
 }
@@ -57,8 +61,9 @@ KeySource SourceOf(const Key& key) {
   if (key.rep() == nullptr) return KeySource::None();
   const KeySource& s = key.rep()->source;
   SecretBytes copy = SecretBytes::Copy(s.secret().view());
-  return s.mode() == format::KeyMode::kPassword ? KeySource::Password(std::move(copy))
-                                                : KeySource::KeyFileSecret(std::move(copy));
+  return s.mode() == format::KeyMode::kPassword
+             ? KeySource::Password(std::move(copy))
+             : KeySource::KeyFileSecret(std::move(copy));
 }
 
 }  // namespace internal
@@ -67,12 +72,14 @@ Key::Key() = default;
 
 const char* Key::kind() const {
   if (rep_ == nullptr) return "none";
-  return rep_->source.mode() == format::KeyMode::kPassword ? "password" : "key file";
+  return rep_->source.mode() == format::KeyMode::kPassword ? "password"
+                                                           : "key file";
 }
 
 Result<Key> Key::FromKeyFile(const std::string& path) {
   MIGSTORE_ASSIGN_OR_RETURN(KeySource source, KeySource::FromKeyFile(path));
-  return Key(std::make_shared<const internal::KeyRep>(internal::KeyRep{std::move(source)}));
+  return Key(std::make_shared<const internal::KeyRep>(
+      internal::KeyRep{std::move(source)}));
 }
 
 Result<Key> Key::FromPassword(std::string_view password) {
@@ -84,25 +91,29 @@ Result<Key> Key::FromPassword(std::string_view password) {
 Result<Key> Key::FromPasswordFile(const std::string& path) {
   format::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    return Status::KeyUnreadable("cannot open password file " + path, std::strerror(errno));
+    return Status::KeyUnreadable("cannot open password file " + path,
+                                 std::strerror(errno));
   }
   SecretBytes buf(kMaxPasswordBytes + 1);
-  MIGSTORE_ASSIGN_OR_RETURN(size_t len, ReadSecret(fd.get(), &buf, "password file " + path));
+  MIGSTORE_ASSIGN_OR_RETURN(
+      size_t len, ReadSecret(fd.get(), &buf, "password file " + path));
   return PasswordFromText(buf, len, "password file " + path);
 }
 
 Result<Key> Key::FromPasswordEnvironment(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') {
-    return Status::KeyUnreadable(std::string("the environment variable ") + name,
-                                 "is not set or is empty");
+    return Status::KeyUnreadable(
+        std::string("the environment variable ") + name,
+        "is not set or is empty");
   }
   return FromPassword(value);
 }
 
 Result<Key> Key::FromPasswordDescriptor(int fd) {
   SecretBytes buf(kMaxPasswordBytes + 1);
-  MIGSTORE_ASSIGN_OR_RETURN(size_t len, ReadSecret(fd, &buf, "the password input"));
+  MIGSTORE_ASSIGN_OR_RETURN(size_t len,
+                            ReadSecret(fd, &buf, "the password input"));
   return PasswordFromText(buf, len, "the password input");
 }
 

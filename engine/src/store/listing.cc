@@ -35,29 +35,34 @@ const char* TypeName(format::EntryType t) {
 
 }  // namespace
 
-Status ListStore(const std::string& store_path, const Key& key, StoreSummary* summary,
+Status ListStore(const std::string& store_path, const Key& key,
+                 StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry) {
-  MIGSTORE_ASSIGN_OR_RETURN(auto reader,
-                            format::ContainerReader::Open(store_path, internal::SourceOf(key)));
+  MIGSTORE_ASSIGN_OR_RETURN(
+      auto reader,
+      format::ContainerReader::Open(store_path, internal::SourceOf(key)));
   const format::StoreIndex& x = reader->index();
   *summary = StoreSummary();
   summary->format_version = reader->header().version;
-  summary->encryption = reader->header().key_mode == format::KeyMode::kNone       ? "none"
-                        : reader->header().key_mode == format::KeyMode::kPassword ? "password"
-                                                                                  : "key file";
+  summary->encryption =
+      reader->header().key_mode == format::KeyMode::kNone       ? "none"
+      : reader->header().key_mode == format::KeyMode::kPassword ? "password"
+                                                                : "key file";
   summary->file_size = reader->file_size();
   summary->entries = x.entry_count;
   summary->contents = x.content_count;
   summary->properties = x.properties;
   for (const format::Profile& p : x.profiles) {
-    summary->users.push_back({p.name, p.home, LayoutName(p.layout), p.uid, p.gid, p.sid,
-                              p.last_use_ns, p.folders});
+    summary->users.push_back({p.name, p.home, LayoutName(p.layout), p.uid,
+                              p.gid, p.sid, p.last_use_ns, p.folders});
   }
   for (size_t i = 0; i < x.catalog_segments.size(); ++i) {
-    MIGSTORE_ASSIGN_OR_RETURN(std::vector<format::Entry> entries, reader->ReadCatalogSegment(i));
+    MIGSTORE_ASSIGN_OR_RETURN(std::vector<format::Entry> entries,
+                              reader->ReadCatalogSegment(i));
     for (format::Entry& e : entries) {
       StoreEntry out;
-      if (e.profile != format::kNoProfile) out.user = x.profiles[e.profile - 1].name;
+      if (e.profile != format::kNoProfile)
+        out.user = x.profiles[e.profile - 1].name;
       out.path = std::move(e.path);
       out.type = TypeName(e.type);
       out.size = e.size;

@@ -1,0 +1,155 @@
+#include "explain_command.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "migstore/exit_codes.h"
+#include "migstore/matcher.h"
+#include "migstore/profiles.h"
+#include "migstore/rules.h"
+#include "migstore/user_selection.h"
+
+namespace migstore::cli {
+namespace {
+
+// Beyond this many diagnostics from one file, only a count is printed:
+// MigApp.xml alone holds thousands of registry patterns.
+constexpr size_t kDiagnosticsPerFile = 10;
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "migstore explain: %s\n", s.ToString().c_str());
+  return static_cast<int>(ExitCodeFor(s));
+}
+
+void PrintDiagnostics(const std::vector<RuleDiagnostic>& diagnostics) {
+  std::map<std::string, size_t> per_file;
+  for (const RuleDiagnostic& d : diagnostics) {
+    if (++per_file[d.file] <= kDiagnosticsPerFile) {
+      std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    }
+  }
+  for (const auto& [file, n] : per_file) {
+    if (n > kDiagnosticsPerFile) {
+      std::fprintf(stderr, "%s: %zu more notes and warnings not shown\n",
+                   file.c_str(), n - kDiagnosticsPerFile);
+    }
+  }
+}
+
+// A PATH argument as a root-relative path: a path under the root loses the
+// root; any other loses its leading '/'; Windows separators become '/'.
+std::string RootRelative(const std::string& root, std::string path,
+                         Layout layout) {
+  if (layout == Layout::kWindows) {
+    for (char& c : path) c = c == '\\' ? '/' : c;
+    if (path.size() >= 2 && path[1] == ':') path.erase(0, 2);
+  }
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (r != "/" && path.size() > r.size() && path.compare(0, r.size(), r) == 0 &&
+      path[r.size()] == '/') {
+    path.erase(0, r.size());
+  }
+  size_t lead = path.find_first_not_of('/');
+  return lead == std::string::npos ? std::string() : path.substr(lead);
+}
+
+}  // namespace
+
+CLI::App* AddExplainCommand(CLI::App* app, ExplainOptions* o) {
+  CLI::App* cmd =
+      app->add_subcommand("explain",
+                          "Tell, for each PATH under the root, whether a "
+                          "capture takes it, the rule that "
+                          "decided (file:line) and the rules it beat");
+  cmd->add_option("--root", o->root,
+                  "The system to look at: / or a mounted disk")
+      ->capture_default_str();
+  cmd->add_option("--layout", o->layout, "auto, linux or windows")
+      ->check(CLI::IsMember({"auto", "linux", "windows"}))
+      ->capture_default_str();
+  cmd->add_option(
+         "--rules", o->rules,
+         "A native rules file or a USMT migration XML (repeatable); default: "
+         "the built-in rules for the layout")
+      ->allow_extra_args(false);
+  cmd->add_option("--config", o->config, "A USMT Config.xml");
+  cmd->add_option("--user-include", o->user_include,
+                  "Always take users matching GLOB (like ScanState /ui)")
+      ->allow_extra_args(false);
+  cmd->add_option("--user-exclude", o->user_exclude,
+                  "Leave out users matching GLOB (like /ue)")
+      ->allow_extra_args(false);
+  cmd->add_option("--last-used", o->last_used,
+                  "Take only users active in the last DAYS, or since "
+                  "YYYY-MM-DD (like /uel)");
+  cmd->add_option("PATH", o->paths, "Paths relative to the root")->required();
+  return cmd;
+}
+
+int RunExplain(const ExplainOptions& o) {
+  DiscoverOptions discover;
+  discover.root = o.root;
+  if (o.layout != "auto") {
+    Result<Layout> layout = ParseLayout(o.layout);
+    if (!layout.ok()) return Fail(layout.status());
+    discover.layout = *layout;
+  }
+  Result<Machine> machine = DiscoverMachine(discover);
+  if (!machine.ok()) return Fail(machine.status());
+
+  UserSelection selection;
+  selection.include = o.user_include;
+  selection.exclude = o.user_exclude;
+  if (!o.last_used.empty()) {
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    Result<LastUsed> last = ParseLastUsed(o.last_used, now);
+    if (!last.ok()) return Fail(last.status());
+    selection.last_used = *last;
+  }
+  Result<std::vector<UserChoice>> users = SelectUsers(*machine, selection);
+  if (!users.ok()) return Fail(users.status());
+
+  RuleSet rules;
+  for (const std::string& f : o.rules) {
+    Status s = rules.AddFile(f);
+    if (!s.ok()) return Fail(s);
+  }
+  if (o.rules.empty()) rules.AddBuiltIn(machine->layout);
+  if (!o.config.empty()) {
+    Status s = rules.SetConfigFile(o.config);
+    if (!s.ok()) return Fail(s);
+  }
+  Result<Matcher> matcher = CompileRules(rules, *machine, *users);
+  if (!matcher.ok()) return Fail(matcher.status());
+  PrintDiagnostics(matcher->diagnostics());
+
+  std::printf("root: %s (%s layout)\n", machine->root.c_str(),
+              LayoutName(machine->layout));
+  std::printf("rules: %s, %zu in force\n",
+              o.rules.empty() ? "built-in" : "from files",
+              matcher->rule_count());
+  for (const UserChoice& c : *users) {
+    const UserProfile& p = machine->profiles[c.profile];
+    std::printf("user %s (%s): %s, %s\n", p.name.c_str(), p.home.c_str(),
+                c.selected ? "selected" : "not selected", c.reason.c_str());
+  }
+  for (const std::string& arg : o.paths) {
+    std::string rel = RootRelative(machine->root, arg, machine->layout);
+    bool dir = !rel.empty() && rel.back() == '/';
+    std::string full = machine->root + "/" + rel;
+    struct stat st;
+    if (::lstat(full.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) dir = true;
+    Explanation e =
+        matcher->Explain(rel, dir ? EntryKind::kDirectory : EntryKind::kFile);
+    std::printf("\n%s", FormatExplanation(e).c_str());
+  }
+  return static_cast<int>(ExitCode::kSuccess);
+}
+
+}  // namespace migstore::cli

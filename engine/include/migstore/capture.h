@@ -1,0 +1,163 @@
+// Capture: what USMT's ScanState does. Finds the profiles under a root,
+// selects users, applies the rules, walks the files in parallel, and packs
+// them — deduplicated, compressed, encrypted — into one store file.
+//
+//   CaptureOptions o;
+//   o.root = "/mnt/old-disk";
+//   o.store_path = "/srv/stores/pc42.mig";
+//   o.key = *Key::FromKeyFile("/secure/pc42.key");
+//   auto report = Capture(o, &my_observer);
+//
+// The store appears at store_path only when the capture succeeded (it is
+// written under a temporary name and renamed); after a failure or a stop
+// nothing is left behind. The source is only read: files are opened read-
+// only, without updating their access times where permitted.
+//
+// Errors with single files (unreadable, changed while read) follow
+// `continue_on_error`: off, the capture stops at the first and returns
+// Stopped (exit 61) with no store; on, each is reported to the observer and
+// in the report, the file is left out, and the capture completes (exit 3).
+//
+// Thread safety: Capture may run concurrently with itself on different
+// stores. It calls its observer from one thread at a time (never
+// concurrently), but not always the caller's thread.
+
+#ifndef MIGSTORE_CAPTURE_H_
+#define MIGSTORE_CAPTURE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "migstore/key.h"
+#include "migstore/profiles.h"
+#include "migstore/result.h"
+#include "migstore/user_selection.h"
+
+namespace migstore {
+
+struct CaptureOptions {
+  std::string root = "/";
+  std::optional<Layout> layout;  // unset: detected from the root
+  std::vector<std::string>
+      rules_files;          // native or USMT XML; none: built-in rules
+  std::string config_file;  // USMT Config.xml
+  UserSelection users;
+
+  std::string store_path;
+  // Encrypted with `key` unless encrypt is false. An encrypted capture
+  // without a key is InvalidArgument: encryption is only ever turned off
+  // by saying so.
+  Key key;
+  bool encrypt = true;
+  bool overwrite = false;  // replace an existing store (else AlreadyExists)
+
+  bool continue_on_error = false;
+  bool cross_mounts = false;  // cross mount points below profile homes
+  int threads = 0;            // 0: one per core
+  int level = 3;              // zstd level
+  bool compress = true;
+  size_t block_size = size_t{4} << 20;
+  // Argon2id cost for password stores: 0 means the default (3 passes,
+  // 256 MiB). Lower only for tests.
+  uint64_t kdf_opslimit = 0;
+  uint64_t kdf_memlimit = 0;
+};
+
+struct CaptureProgress {
+  const char* phase =
+      "Initializing";  // USMT's names: Scanning, Collecting, Saving
+  uint64_t files_done = 0;
+  uint64_t files_total = 0;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  double seconds = 0;  // since the capture started
+};
+
+struct FileIssue {
+  std::string path;  // root-relative
+  Status status;
+};
+
+struct FileNote {
+  std::string path;
+  std::string what;  // "socket skipped", "mount point not crossed", ...
+};
+
+class CaptureObserver {
+ public:
+  virtual ~CaptureObserver() = default;
+  // Often (a few times a second at most, and at each phase change).
+  virtual void OnProgress(const CaptureProgress& /*progress*/) {}
+  // A file that could not be captured: skipped (continue_on_error) or the
+  // one the capture stopped at.
+  virtual void OnFileError(const FileIssue& /*issue*/) {}
+  // Something left out on purpose.
+  virtual void OnNote(const FileNote& /*note*/) {}
+  // Each entry as it is put in the store (for --list-files).
+  virtual void OnEntryStored(const std::string& /*path*/) {}
+  // Polled; true stops the capture (Cancelled, exit 2) with no store.
+  virtual bool ShouldCancel() { return false; }
+};
+
+struct CaptureUser {
+  std::string name;
+  std::string home;
+  bool selected = false;
+  std::string reason;
+};
+
+struct CaptureReport {
+  std::string store_path;
+  std::string root;
+  std::string layout;  // "linux" or "windows"
+  std::vector<CaptureUser> users;
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t symlinks = 0;
+  uint64_t fifos = 0;
+  uint64_t bytes = 0;            // logical bytes of the files captured
+  uint64_t duplicate_files = 0;  // stored once, found again
+  uint64_t duplicate_bytes = 0;
+  uint64_t hardlinked_files = 0;  // files that share an inode with another
+  uint64_t sparse_files = 0;
+  uint64_t stored_bytes = 0;      // distinct file bytes put in the store
+  uint64_t store_size = 0;        // bytes of the store file
+  std::vector<FileIssue> errors;  // files left out (continue_on_error)
+  std::vector<FileNote> notes;
+  std::vector<std::string> rule_diagnostics;
+  double seconds = 0;
+};
+
+// Captures. Errors: InvalidArgument (options, rules), AlreadyExists (store
+// exists, no overwrite), KeyUnreadable, IOError (root, store), Stopped
+// (first file error without continue_on_error), Cancelled.
+Result<CaptureReport> Capture(const CaptureOptions& options,
+                              CaptureObserver* observer = nullptr);
+
+// USMT's /p: the same selection, nothing written.
+struct EstimateReport {
+  std::vector<CaptureUser> users;
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t symlinks = 0;
+  uint64_t fifos = 0;
+  uint64_t bytes = 0;            // logical bytes of the files
+  uint64_t data_bytes = 0;       // without holes, hard links counted once
+  uint64_t sampled_bytes = 0;    // bytes compressed to estimate the ratio
+  double compression_ratio = 1;  // stored / sampled, from the sample
+  uint64_t estimated_store_size = 0;
+  std::vector<FileIssue> errors;
+  std::vector<FileNote> notes;
+  std::vector<std::string> rule_diagnostics;
+  double seconds = 0;
+};
+
+Result<EstimateReport> Estimate(const CaptureOptions& options,
+                                CaptureObserver* observer = nullptr);
+
+}  // namespace migstore
+
+#endif  // MIGSTORE_CAPTURE_H_

@@ -1,0 +1,105 @@
+// Matcher: a RuleSet compiled for one machine and its selected users. It
+// answers, for a root-relative path, the three questions the capture walk
+// asks:
+//
+//   Decide(path, kind)   is this entry taken?
+//   MayTakeBelow(dir)    could anything below this directory be taken? When
+//                        not, the walk prunes the whole subtree.
+//   Explain(path, kind)  which rule decided, and what did it beat?
+//
+// Decisions follow USMT's precedence (docs/rules.md, "Precedence"): an
+// unconditional exclude beats everything; within a component the most
+// specific rule wins, a named directory beats an extension, and a tie goes
+// to the exclude; an entry any component takes is taken. Entries inside the
+// profile of a user who is not selected are never taken.
+//
+// Paths are root-relative byte strings, '/'-separated, without a leading or
+// trailing '/' ("" is the root). Windows-layout paths are compared with
+// ASCII case folding; other bytes, and every byte of a linux-layout path,
+// compare exactly.
+//
+// Thread safety: a Matcher is an immutable value, cheap to copy (it shares
+// its compiled tables). Decide, MayTakeBelow and Explain may be called from
+// any number of threads at once. Decide and MayTakeBelow do not allocate
+// once a thread has made its first call (each thread keeps a scratch buffer
+// that only grows).
+
+#ifndef MIGSTORE_MATCHER_H_
+#define MIGSTORE_MATCHER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "migstore/explain.h"
+#include "migstore/profiles.h"
+#include "migstore/result.h"
+#include "migstore/rules.h"
+#include "migstore/user_selection.h"
+
+namespace migstore {
+
+enum class EntryKind : uint8_t {
+  kFile,       // anything that is not a directory: file, symlink, fifo...
+  kDirectory,  // the directory entry itself (kept even when empty)
+};
+
+struct Decision {
+  bool taken = false;
+  // Index into Machine::profiles of the selected profile whose home holds
+  // the path, or -1 for a path outside every selected profile.
+  int32_t profile = -1;
+};
+
+namespace internal {
+struct MatcherData;
+}  // namespace internal
+
+class Matcher {
+ public:
+  // A matcher with no rules: takes nothing.
+  Matcher();
+  ~Matcher();
+  Matcher(const Matcher&);
+  Matcher& operator=(const Matcher&);
+  Matcher(Matcher&&) noexcept;
+  Matcher& operator=(Matcher&&) noexcept;
+
+  Decision Decide(std::string_view path, EntryKind kind) const;
+
+  // False only when no entry strictly below `dir` can be taken, so the walk
+  // may skip the subtree. May say true for a subtree that turns out to hold
+  // nothing taken; never false for one that holds something.
+  bool MayTakeBelow(std::string_view dir) const;
+
+  // The decision with its reasons. Slower than Decide; allocates.
+  Explanation Explain(std::string_view path, EntryKind kind) const;
+
+  // Diagnostics from reading the rules and from binding them to the
+  // machine (variables undefined on this layout, conditions that files
+  // cannot decide, components switched off by Config.xml).
+  const std::vector<RuleDiagnostic>& diagnostics() const;
+
+  // Rules in force after expansion (one per pattern and profile).
+  size_t rule_count() const;
+
+ private:
+  friend Result<Matcher> CompileRules(const RuleSet&, const Machine&,
+                                      const std::vector<UserChoice>&);
+  explicit Matcher(std::shared_ptr<const internal::MatcherData> data);
+
+  std::shared_ptr<const internal::MatcherData> data_;
+};
+
+// Binds `rules` to `machine`: per-user rules are expanded for every profile
+// `users` selects, variables are resolved, helpers run and conditions are
+// evaluated against the files under the root. `users` is SelectUsers'
+// output for `machine`. An empty RuleSet is InvalidArgument (ask for the
+// built-in rules explicitly).
+Result<Matcher> CompileRules(const RuleSet& rules, const Machine& machine,
+                             const std::vector<UserChoice>& users);
+
+}  // namespace migstore
+
+#endif  // MIGSTORE_MATCHER_H_

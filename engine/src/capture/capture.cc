@@ -1,0 +1,516 @@
+#include "migstore/capture.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "engine/src/capture/catalog_entry.h"
+#include "engine/src/capture/owner_names.h"
+#include "engine/src/capture/plan.h"
+#include "engine/src/capture/walk.h"
+#include "engine/src/profiles/catalog_profile.h"
+#include "engine/src/store/key_rep.h"
+#include "format/block_codec.h"
+#include "format/container_writer.h"
+#include "format/file_io.h"
+#include "format/limits.h"
+#include "migstore/build_info.h"
+#include "migstore/matcher.h"
+#include "migstore/rules.h"
+
+namespace migstore {
+namespace {
+
+using capture::CapturePlan;
+using capture::FileJob;
+using capture::WalkedEntry;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kRetryRounds = 3;
+
+// Every observer call goes through here: serialised (the walk and the
+// pipeline run on many threads), throttled, and the place cancellation is
+// polled.
+class Reporter {
+ public:
+  Reporter(CaptureObserver* observer, Clock::time_point start)
+      : observer_(observer), start_(start) {}
+
+  void Phase(const char* phase) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_.phase = phase;
+    EmitLocked(true);
+  }
+  void SetTotals(uint64_t files, uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_.files_total = files;
+    progress_.bytes_total = bytes;
+  }
+  void Add(uint64_t bytes, uint64_t files) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_.bytes_done += bytes;
+    progress_.files_done += files;
+    EmitLocked(false);
+  }
+  // Called often from any thread; polls for cancellation.
+  void Tick() {
+    std::lock_guard<std::mutex> lock(mu_);
+    EmitLocked(false);
+  }
+  void Error(const FileIssue& issue) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (observer_ != nullptr) observer_->OnFileError(issue);
+  }
+  void Note(const FileNote& note) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (observer_ != nullptr) observer_->OnNote(note);
+  }
+  void Stored(const std::string& path) {
+    if (observer_ != nullptr)
+      observer_->OnEntryStored(path);  // pack stage: serial
+  }
+  const std::atomic<bool>* cancel_flag() const { return &cancel_; }
+  bool cancelled() const { return cancel_.load(); }
+
+ private:
+  void EmitLocked(bool force) {
+    if (observer_ == nullptr) return;
+    auto now = Clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    progress_.seconds = std::chrono::duration<double>(now - start_).count();
+    observer_->OnProgress(progress_);
+    if (observer_->ShouldCancel()) cancel_.store(true);
+  }
+
+  CaptureObserver* observer_;
+  Clock::time_point start_;
+  Clock::time_point last_{};
+  std::mutex mu_;
+  CaptureProgress progress_;
+  std::atomic<bool> cancel_{false};
+};
+
+Status ValidateCommon(const CaptureOptions& o) {
+  if (o.root.empty()) return Status::InvalidArgument("the root is empty");
+  if (o.threads < 0 || o.threads > 1024)
+    return Status::InvalidArgument("--threads out of range");
+  if (o.level < -5 || o.level > 19) {
+    return Status::InvalidArgument("--level must be between -5 and 19");
+  }
+  if (o.block_size < 64 * 1024 ||
+      o.block_size > format::limits::kMaxBlockPlain) {
+    return Status::InvalidArgument(
+        "block size must be between 64 KiB and 16 MiB");
+  }
+  return Status::OK();
+}
+
+// What a capture and an estimate share: the machine, the users, the rules.
+struct Selection {
+  Machine machine;
+  std::vector<UserChoice> choices;
+  Matcher matcher;
+  std::vector<CaptureUser> users;
+  std::vector<std::string> diagnostics;
+};
+
+Result<Selection> Select(const CaptureOptions& o) {
+  Selection s;
+  DiscoverOptions d;
+  d.root = o.root;
+  d.layout = o.layout;
+  MIGSTORE_ASSIGN_OR_RETURN(s.machine, DiscoverMachine(d));
+  MIGSTORE_ASSIGN_OR_RETURN(s.choices, SelectUsers(s.machine, o.users));
+  RuleSet rules;
+  for (const std::string& f : o.rules_files)
+    MIGSTORE_RETURN_IF_ERROR(rules.AddFile(f));
+  if (!o.config_file.empty())
+    MIGSTORE_RETURN_IF_ERROR(rules.SetConfigFile(o.config_file));
+  if (o.rules_files.empty()) rules.AddBuiltIn(s.machine.layout);
+  MIGSTORE_ASSIGN_OR_RETURN(s.matcher,
+                            CompileRules(rules, s.machine, s.choices));
+  for (const RuleDiagnostic& diag : s.matcher.diagnostics()) {
+    s.diagnostics.push_back(diag.ToString());
+  }
+  for (const UserChoice& c : s.choices) {
+    const UserProfile& p = s.machine.profiles[c.profile];
+    s.users.push_back({p.name, p.home, c.selected, c.reason});
+  }
+  return s;
+}
+
+int Threads(const CaptureOptions& o) {
+  if (o.threads > 0) return o.threads;
+  return std::max(1, tbb::info::default_concurrency());
+}
+
+// The captured system's host name: ROOT/etc/hostname, or this machine's
+// when the root is "/".
+std::string HostName(const std::string& root) {
+  std::string base = root == "/" ? std::string() : root;
+  if (auto t = format::ReadSmallFile(base + "/etc/hostname", 4096); t.ok()) {
+    std::string h = *t;
+    while (!h.empty() &&
+           (h.back() == '\n' || h.back() == '\r' || h.back() == ' '))
+      h.pop_back();
+    if (!h.empty()) return h;
+  }
+  if (root != "/") return "";
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf)
+                                                  : std::string();
+}
+
+std::set<std::pair<uint64_t, uint64_t>> StoreInodes(
+    const std::string& final_path, const std::string& temp_path) {
+  std::set<std::pair<uint64_t, uint64_t>> out;
+  for (const std::string& p : {final_path, temp_path}) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0) out.insert({st.st_dev, st.st_ino});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<CaptureReport> Capture(const CaptureOptions& o,
+                              CaptureObserver* observer) {
+  const auto start = Clock::now();
+  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
+  if (o.store_path.empty())
+    return Status::InvalidArgument("no store path given");
+  if (o.encrypt && !o.key.encrypted()) {
+    return Status::InvalidArgument(
+        "the store is encrypted by default: give a key file or a password "
+        "(--key-file, "
+        "--password-file, MIGSTORE_PASSWORD, --password-stdin), or say "
+        "--no-encrypt");
+  }
+  if (!o.encrypt && o.key.encrypted()) {
+    return Status::InvalidArgument(
+        "a key was given together with --no-encrypt");
+  }
+  Reporter reporter(observer, start);
+  reporter.Phase("Initializing");
+  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
+
+  CaptureReport report;
+  report.store_path = o.store_path;
+  report.root = o.root;
+  report.layout = LayoutName(sel.machine.layout);
+  report.users = sel.users;
+  report.rule_diagnostics = sel.diagnostics;
+
+  format::WriterOptions wo;
+  wo.overwrite = o.overwrite;
+  if (o.kdf_opslimit != 0) wo.kdf.opslimit = o.kdf_opslimit;
+  if (o.kdf_memlimit != 0) wo.kdf.memlimit = o.kdf_memlimit;
+  format::KeySource key =
+      o.encrypt ? internal::SourceOf(o.key) : format::KeySource::None();
+  MIGSTORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<format::ContainerWriter> writer,
+      format::ContainerWriter::Create(o.store_path, key, wo));
+  format::ContainerWriter& w = *writer;
+
+  // Per-file errors: reported; then skipped, or the end of the capture.
+  auto file_error = [&](const std::string& path,
+                        const Status& error) -> Status {
+    FileIssue issue{path, error};
+    reporter.Error(issue);
+    if (!o.continue_on_error) {
+      return Status::Stopped(path + ": " + error.ToString() +
+                             " (use --continue-on-error to skip such files)");
+    }
+    report.errors.push_back(std::move(issue));
+    return Status::OK();
+  };
+
+  tbb::task_arena arena(Threads(o));
+  Status status;
+  arena.execute([&] {
+    reporter.Phase("Scanning");
+    capture::WalkOptions wopt;
+    wopt.root = o.root;
+    wopt.machine = &sel.machine;
+    wopt.matcher = &sel.matcher;
+    wopt.cross_mounts = o.cross_mounts;
+    wopt.exclude = StoreInodes(o.store_path, w.temp_path());
+    wopt.cancel = reporter.cancel_flag();
+    wopt.tick = [&reporter] { reporter.Tick(); };
+    auto walked = capture::Walk(wopt);
+    if (!walked.ok()) {
+      status = walked.status();
+      return;
+    }
+    std::vector<WalkedEntry>& entries = walked->entries;
+    for (const capture::WalkNote& n : walked->notes) {
+      FileNote note{n.path, n.what};
+      reporter.Note(note);
+      report.notes.push_back(std::move(note));
+    }
+    for (const capture::WalkError& e : walked->errors) {
+      status = file_error(e.path, e.status);
+      if (!status.ok()) return;
+    }
+
+    // The store's tables: profiles, owner names, properties.
+    std::vector<uint32_t> profile_number(sel.machine.profiles.size(),
+                                         format::kNoProfile);
+    for (const UserChoice& c : sel.choices) {
+      if (!c.selected) continue;
+      auto n = w.AddProfile(
+          internal::ToCatalogProfile(sel.machine.profiles[c.profile]));
+      if (!n.ok()) {
+        status = n.status();
+        return;
+      }
+      profile_number[c.profile] = *n;
+    }
+    capture::OwnerNames names = capture::ReadOwnerNames(o.root);
+    std::set<uint32_t> uids, gids;
+    for (const WalkedEntry& e : entries) {
+      uids.insert(e.uid);
+      gids.insert(e.gid);
+    }
+    for (uint32_t id : uids) {
+      if (auto it = names.users.find(id); it != names.users.end())
+        status = w.SetOwnerName(id, it->second);
+    }
+    for (uint32_t id : gids) {
+      if (auto it = names.groups.find(id); it != names.groups.end())
+        status = w.SetGroupName(id, it->second);
+    }
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (auto [k, v] : {std::pair<std::string, std::string>{
+                            "creator", std::string("migstore ") + Version()},
+                        {"host", HostName(o.root)},
+                        {"created", std::to_string(now_ns)},
+                        {"layout", report.layout},
+                        {"root", o.root}}) {
+      if (status.ok()) status = w.SetProperty(k, std::move(v));
+    }
+    if (!status.ok()) return;
+
+    auto add_entry = [&](size_t index, std::optional<uint64_t> content,
+                         uint64_t link_group) -> Status {
+      const WalkedEntry& we = entries[index];
+      uint32_t profile = we.profile >= 0
+                             ? profile_number[static_cast<size_t>(we.profile)]
+                             : format::kNoProfile;
+      format::Entry e = capture::ToCatalogEntry(we, profile);
+      e.content = content;
+      e.link_group = link_group;
+      MIGSTORE_RETURN_IF_ERROR(w.AddEntry(e));
+      reporter.Stored(we.path);
+      return Status::OK();
+    };
+
+    CapturePlan plan = capture::PlanCapture(entries, o.block_size);
+    for (size_t i : plan.others) {
+      const WalkedEntry& e = entries[i];
+      if (e.type == format::EntryType::kDirectory) ++report.directories;
+      if (e.type == format::EntryType::kSymlink) ++report.symlinks;
+      if (e.type == format::EntryType::kFifo) ++report.fifos;
+      status = add_entry(i, std::nullopt, 0);
+      if (!status.ok()) return;
+    }
+    report.hardlinked_files = plan.hardlinked_files;
+    reporter.SetTotals(plan.files, plan.bytes);
+
+    capture::PipelineOptions popt;
+    auto root_fd = format::UniqueFd(
+        ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd.valid()) {
+      status = Status::FromErrno("cannot open the root " + o.root, errno);
+      return;
+    }
+    popt.root_fd = root_fd.get();
+    popt.block_size = o.block_size;
+    popt.level = o.level;
+    popt.compress = o.compress;
+    popt.continue_on_error = o.continue_on_error;
+    popt.max_items =
+        std::clamp<size_t>(2 * static_cast<size_t>(Threads(o)), 4, 24);
+    capture::PipelineSink sink;
+    sink.add_entry = [&](size_t index, std::optional<uint64_t> content,
+                         uint64_t group) {
+      ++report.files;
+      report.bytes += entries[index].size;
+      return add_entry(index, content, group);
+    };
+    sink.file_error = file_error;
+    sink.progress = [&](uint64_t bytes, uint64_t files) {
+      reporter.Add(bytes, files);
+    };
+    sink.cancelled = [&] { return reporter.cancelled(); };
+    capture::PackPipeline pipeline(&w, &entries, popt, sink);
+
+    reporter.Phase("Saving");
+    std::vector<FileJob> jobs = std::move(plan.jobs);
+    for (int round = 0; !jobs.empty(); ++round) {
+      std::vector<FileIssue> unreadable;
+      capture::PrepareLargeJobs(popt.root_fd, entries, &jobs, &unreadable,
+                                reporter.cancel_flag());
+      for (const FileIssue& u : unreadable) {
+        status = file_error(u.path, u.status);
+        if (!status.ok()) return;
+      }
+      if (round == kRetryRounds) {
+        for (const FileJob& j : jobs) {
+          status = file_error(
+              entries[j.entry].path,
+              Status::IOError("kept changing while it was captured"));
+          if (!status.ok()) return;
+        }
+        break;
+      }
+      std::vector<FileJob> retry;
+      status = pipeline.Run(&jobs, &retry);
+      if (!status.ok()) return;
+      jobs = std::move(retry);
+    }
+    if (reporter.cancelled()) {
+      status = Status::Cancelled("capture cancelled");
+      return;
+    }
+    status = pipeline.Flush();
+    const capture::PipelineStats& ps = pipeline.stats();
+    report.duplicate_files = ps.duplicate_files;
+    report.duplicate_bytes = ps.duplicate_bytes;
+    report.stored_bytes = ps.stored_bytes;
+    report.sparse_files = ps.sparse_files;
+  });
+  if (status.ok() && reporter.cancelled())
+    status = Status::Cancelled("capture cancelled");
+  if (!status.ok()) {
+    w.Abandon();
+    return status;
+  }
+  MIGSTORE_RETURN_IF_ERROR(w.Finish());
+  report.store_size = w.bytes_written();
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  reporter.Phase("Done");
+  return report;
+}
+
+}  // namespace migstore
+
+namespace migstore {
+namespace {
+
+// Bytes a file holds on disk without its holes, as far as its status tells.
+uint64_t DataBytes(const WalkedEntry& e) {
+  return std::min(e.size, e.blocks * 512);
+}
+
+}  // namespace
+
+Result<EstimateReport> Estimate(const CaptureOptions& o,
+                                CaptureObserver* observer) {
+  const auto start = Clock::now();
+  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
+  Reporter reporter(observer, start);
+  reporter.Phase("Estimating");
+  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
+  EstimateReport report;
+  report.users = sel.users;
+  report.rule_diagnostics = sel.diagnostics;
+
+  tbb::task_arena arena(Threads(o));
+  Status status;
+  arena.execute([&] {
+    capture::WalkOptions wopt;
+    wopt.root = o.root;
+    wopt.machine = &sel.machine;
+    wopt.matcher = &sel.matcher;
+    wopt.cross_mounts = o.cross_mounts;
+    wopt.cancel = reporter.cancel_flag();
+    wopt.tick = [&reporter] { reporter.Tick(); };
+    auto walked = capture::Walk(wopt);
+    if (!walked.ok()) {
+      status = walked.status();
+      return;
+    }
+    for (const capture::WalkNote& n : walked->notes)
+      report.notes.push_back({n.path, n.what});
+    for (const capture::WalkError& e : walked->errors)
+      report.errors.push_back({e.path, e.status});
+    const std::vector<WalkedEntry>& entries = walked->entries;
+    CapturePlan plan = capture::PlanCapture(entries, o.block_size);
+    for (size_t i : plan.others) {
+      const WalkedEntry& e = entries[i];
+      report.directories += e.type == format::EntryType::kDirectory;
+      report.symlinks += e.type == format::EntryType::kSymlink;
+      report.fifos += e.type == format::EntryType::kFifo;
+    }
+    report.files = plan.files;
+    report.bytes = plan.bytes;
+
+    // The compression ratio from samples: the first 64 KiB of up to 512
+    // files spread evenly over the compressible ones, compressed as a
+    // capture would; compressed types count at 1.
+    uint64_t compressible = 0, raw = 0;
+    std::vector<size_t> candidates;
+    for (const FileJob& j : plan.jobs) {
+      uint64_t data = DataBytes(entries[j.entry]);
+      report.data_bytes += data;
+      (j.raw ? raw : compressible) += data;
+      if (!j.raw && data > 0) candidates.push_back(j.entry);
+    }
+    auto root_fd = format::UniqueFd(
+        ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const size_t samples = std::min<size_t>(candidates.size(), 512);
+    std::string sample;
+    for (size_t k = 0; k < samples && root_fd.valid(); ++k) {
+      const WalkedEntry& e =
+          entries[candidates[k * candidates.size() / samples]];
+      auto file = capture::SourceFile::Open(root_fd.get(), e);
+      if (!file.ok()) continue;
+      std::string buf(
+          static_cast<size_t>(std::min<uint64_t>(e.size, 64 * 1024)), '\0');
+      if (file->ReadAt(0, buf.size(), buf.data()).ok()) sample += buf;
+    }
+    double ratio = 1;
+    if (!sample.empty()) {
+      format::StoreId id{};
+      format::BlockCodec codec(id, format::SecretBytes());
+      format::SealOptions seal;
+      seal.level = o.level;
+      seal.compress = o.compress;
+      uint64_t packed = 0;
+      for (size_t at = 0; at < sample.size(); at += o.block_size) {
+        std::string_view block =
+            std::string_view(sample).substr(at, o.block_size);
+        packed += codec.Seal(0, format::BlockType::kData, block, seal).size() -
+                  format::kFrameHeaderSize - format::kChecksumSize;
+      }
+      ratio = static_cast<double>(packed) / static_cast<double>(sample.size());
+    }
+    report.sampled_bytes = sample.size();
+    report.compression_ratio = ratio;
+    // Blocks cost their frames (and 40 bytes of AEAD when encrypted); the
+    // catalog about 64 bytes an entry after compression.
+    const uint64_t data =
+        static_cast<uint64_t>(static_cast<double>(compressible) * ratio) + raw;
+    const uint64_t blocks = data / o.block_size + 1;
+    report.estimated_store_size =
+        format::kHeaderSize + format::kTrailerSize + data +
+        blocks * (format::kFrameHeaderSize + 40) + entries.size() * 64;
+  });
+  MIGSTORE_RETURN_IF_ERROR(status);
+  if (reporter.cancelled()) return Status::Cancelled("estimate cancelled");
+  report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+}  // namespace migstore

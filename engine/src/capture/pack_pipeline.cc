@@ -1,0 +1,558 @@
+#include "engine/src/capture/pack_pipeline.h"
+
+#include <oneapi/tbb/parallel_pipeline.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "format/hash.h"
+
+namespace migstore::capture {
+namespace {
+
+constexpr int kReadAttempts = 3;
+constexpr size_t kSmallBatchFiles = 64;
+constexpr size_t kTrialBytes = 64 * 1024;
+constexpr size_t kCompareChunk = 1 << 20;
+
+}  // namespace
+
+struct PendingBlock {
+  uint64_t number = 0;
+  bool raw = false;
+  std::string plain;
+  std::string frame;
+};
+
+struct PackPipeline::SmallFile {
+  size_t job = 0;
+  Status status;
+  std::string bytes;  // the stored bytes
+  std::optional<std::vector<format::DataRange>> ranges;
+  Snapshot snapshot;  // when read
+  format::Hash128 hash{};
+  int64_t duplicate_of = -1;  // a job confirmed byte-identical
+  bool registrant = false;    // the first file seen with its size and hash
+  bool grew = false;          // no longer small: retry it as a large file
+};
+
+struct PackPipeline::Item {
+  // A batch of small files...
+  std::vector<SmallFile> small;
+  size_t small_count = 0;
+  // ...or one piece of a large file.
+  size_t job = SIZE_MAX;
+  uint64_t offset = 0;  // into the file's stored bytes
+  size_t length = 0;
+  bool first = false;
+  bool last = false;
+  std::string piece;
+  Status piece_status;
+  bool changed = false;
+  // Filled by the pack stage, sealed, appended.
+  std::vector<PendingBlock> blocks;
+  uint64_t bytes = 0;
+  uint64_t files = 0;
+};
+
+struct PackPipeline::LargeState {
+  format::ContentHasher hasher;
+  std::vector<format::Chunk> chunks;
+  Status error;
+  bool changed = false;
+};
+
+// Small files seen so far, by (size, hash): the first to arrive registers,
+// later ones are confirmed against it byte for byte.
+class PackPipeline::Registry {
+ public:
+  struct Registrant {
+    size_t job;
+    size_t entry;
+    Snapshot snapshot;
+    std::optional<std::vector<format::DataRange>> ranges;
+  };
+
+  // Registers `r` under the key, or returns the registrant already there.
+  std::optional<Registrant> RegisterOrGet(uint64_t size,
+                                          const format::Hash128& hash,
+                                          Registrant r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, inserted] = map_.try_emplace(Key{size, hash}, std::move(r));
+    if (inserted) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  struct Key {
+    uint64_t size;
+    format::Hash128 hash;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      uint64_t h;
+      std::memcpy(&h, k.hash.data(), sizeof(h));
+      return h ^ k.size;
+    }
+  };
+  std::mutex mu_;
+  std::unordered_map<Key, Registrant, KeyHash> map_;
+};
+
+PackPipeline::PackPipeline(format::ContainerWriter* writer,
+                           std::vector<WalkedEntry>* entries,
+                           const PipelineOptions& options, PipelineSink sink)
+    : writer_(writer),
+      entries_(entries),
+      options_(options),
+      sink_(std::move(sink)),
+      packer_(writer, options.block_size,
+              [this](uint64_t number, std::string plain) {
+                assert(emit_to_ != nullptr &&
+                       "blocks are emitted only inside the pack stage");
+                emit_to_->blocks.push_back(
+                    {number, packer_raw_, std::move(plain), {}});
+                return Status::OK();
+              }),
+      registry_(std::make_unique<Registry>()) {}
+
+PackPipeline::~PackPipeline() = default;
+
+// --- input stage -----------------------------------------------------------
+
+PackPipeline::Item* PackPipeline::NextItem(std::vector<FileJob>& jobs) {
+  if (next_job_ >= jobs.size()) return nullptr;
+  auto item = std::make_unique<Item>();
+  const FileJob& job = jobs[next_job_];
+  if (job.large) {
+    const uint64_t stored = StoredSize(job.snapshot.size, job.ranges);
+    item->job = next_job_;
+    item->offset = next_piece_offset_;
+    item->length = static_cast<size_t>(
+        std::min<uint64_t>(options_.block_size, stored - next_piece_offset_));
+    item->first = next_piece_offset_ == 0;
+    next_piece_offset_ += item->length;
+    item->last = next_piece_offset_ >= stored;
+    if (item->last) {
+      ++next_job_;
+      next_piece_offset_ = 0;
+    }
+    return item.release();
+  }
+  // A batch of consecutive small files, about a block's worth of bytes.
+  uint64_t bytes = 0;
+  while (next_job_ < jobs.size() && !jobs[next_job_].large &&
+         item->small_count < kSmallBatchFiles &&
+         (item->small_count == 0 ||
+          bytes + (*entries_)[jobs[next_job_].entry].size <=
+              options_.block_size)) {
+    if (item->small.size() <= item->small_count) item->small.emplace_back();
+    item->small[item->small_count++].job = next_job_;
+    bytes += (*entries_)[jobs[next_job_].entry].size;
+    ++next_job_;
+  }
+  return item.release();
+}
+
+// --- read stage ------------------------------------------------------------
+
+void PackPipeline::Read(const std::vector<FileJob>& jobs, Item* item) {
+  if (item->job != SIZE_MAX) {
+    ReadPiece(jobs[item->job], item);
+    return;
+  }
+  for (size_t i = 0; i < item->small_count; ++i) {
+    SmallFile& f = item->small[i];
+    ReadSmall(jobs[f.job], f.job, &f);
+  }
+}
+
+void PackPipeline::ReadSmall(const FileJob& job, size_t job_index,
+                             SmallFile* out) {
+  const WalkedEntry& walked = (*entries_)[job.entry];
+  for (int attempt = 1;; ++attempt) {
+    const int64_t read_start = NowNs();
+    auto file = SourceFile::Open(options_.root_fd, walked);
+    if (!file.ok()) {
+      out->status = file.status();
+      return;
+    }
+    auto before = file->Stat();
+    if (!before.ok()) {
+      out->status = before.status();
+      return;
+    }
+    if (before->size > options_.block_size) {
+      out->grew = true;  // read it in pieces in a later round
+      return;
+    }
+    out->ranges.reset();
+    if (before->blocks * 512 < before->size) {
+      auto ranges = file->DataRanges(before->size);
+      if (!ranges.ok()) {
+        out->status = ranges.status();
+        return;
+      }
+      out->ranges = std::move(ranges).value();
+    }
+    Status read = file->ReadStored(before->size, out->ranges, &out->bytes);
+    auto after = file->Stat();
+    bool steady = read.ok() && after.ok() && *after == *before;
+    if (steady && IsHot(*before, read_start)) {
+      // Recently written: its timestamps cannot vouch for it. Read again.
+      auto again = HashStored(*file, before->size, out->ranges);
+      auto last = file->Stat();
+      steady = again.ok() && *again == format::HashBytes(out->bytes) &&
+               last.ok() && *last == *before;
+    }
+    if (steady) {
+      out->snapshot = *before;
+      break;
+    }
+    if (attempt == kReadAttempts) {
+      out->status = !after.ok() ? after.status()
+                    : !read.ok() && *after == *before
+                        ? read
+                        : Status::IOError(walked.path,
+                                          "kept changing while it was read (" +
+                                              std::to_string(kReadAttempts) +
+                                              " attempts)");
+      return;
+    }
+  }
+  out->hash = format::HashBytes(out->bytes);
+  if (out->snapshot.size == 0 || !job.maybe_duplicate) return;
+
+  auto registrant = registry_->RegisterOrGet(
+      out->snapshot.size, out->hash,
+      {job_index, job.entry, out->snapshot, out->ranges});
+  if (!registrant) {
+    out->registrant = true;
+    return;
+  }
+  // Same size and hash: a duplicate only if the bytes agree, read again from
+  // the registrant's file, which must not have changed since it was read.
+  if (registrant->ranges != out->ranges) return;
+  const WalkedEntry& other = (*entries_)[registrant->entry];
+  auto file = SourceFile::Open(options_.root_fd, other);
+  if (!file.ok()) return;
+  auto now = file->Stat();
+  if (!now.ok() || *now != registrant->snapshot) return;
+  std::string buf;
+  uint64_t done = 0;
+  const std::vector<format::DataRange> whole = {{0, out->snapshot.size}};
+  for (const format::DataRange& r : out->ranges ? *out->ranges : whole) {
+    for (uint64_t at = 0; at < r.length;) {
+      size_t n =
+          static_cast<size_t>(std::min<uint64_t>(kCompareChunk, r.length - at));
+      buf.resize(n);
+      if (!file->ReadAt(r.offset + at, n, buf.data()).ok() ||
+          std::memcmp(buf.data(), out->bytes.data() + done, n) != 0) {
+        return;
+      }
+      at += n;
+      done += n;
+    }
+  }
+  auto still = file->Stat();
+  if (still.ok() && *still == registrant->snapshot) {
+    out->duplicate_of = static_cast<int64_t>(registrant->job);
+  }
+}
+
+void PackPipeline::ReadPiece(const FileJob& job, Item* item) {
+  const WalkedEntry& walked = (*entries_)[job.entry];
+  auto file = SourceFile::Open(options_.root_fd, walked);
+  if (!file.ok()) {
+    item->piece_status = file.status();
+    return;
+  }
+  auto unchanged = [&]() {
+    auto now = file->Stat();
+    return now.ok() && *now == job.snapshot;
+  };
+  if (!unchanged()) {
+    item->changed = true;
+    return;
+  }
+  item->piece.resize(item->length);
+  // Map the piece of stored bytes onto the file's data ranges.
+  const std::vector<format::DataRange> whole = {{0, job.snapshot.size}};
+  const auto& ranges = job.ranges ? *job.ranges : whole;
+  uint64_t skip = item->offset;
+  size_t filled = 0;
+  for (const format::DataRange& r : ranges) {
+    if (filled == item->length) break;
+    if (skip >= r.length) {
+      skip -= r.length;
+      continue;
+    }
+    size_t n = static_cast<size_t>(
+        std::min<uint64_t>(r.length - skip, item->length - filled));
+    Status s = file->ReadAt(r.offset + skip, n, item->piece.data() + filled);
+    if (!s.ok()) {
+      if (unchanged()) {
+        item->piece_status = s;
+      } else {
+        item->changed = true;
+      }
+      return;
+    }
+    filled += n;
+    skip = 0;
+  }
+  if (!unchanged()) item->changed = true;
+}
+
+// --- pack stage --------------------------------------------------------------
+
+Status PackPipeline::StoreBytes(std::string_view bytes, bool raw,
+                                std::vector<format::Chunk>* chunks,
+                                Item* item) {
+  emit_to_ = item;
+  if (raw != packer_raw_) {
+    // A block holds one class of data; close the open one first.
+    MIGSTORE_RETURN_IF_ERROR(packer_.Flush());
+    packer_raw_ = raw;
+  }
+  Status s = packer_.Add(bytes, chunks);
+  emit_to_ = nullptr;
+  stats_.stored_bytes += bytes.size();
+  return s;
+}
+
+Status PackPipeline::RecordFile(const FileJob& job,
+                                std::optional<uint64_t> content) {
+  MIGSTORE_RETURN_IF_ERROR(sink_.add_entry(job.entry, content, job.link_group));
+  for (size_t link : job.links) {
+    MIGSTORE_RETURN_IF_ERROR(sink_.add_entry(link, content, job.link_group));
+  }
+  return Status::OK();
+}
+
+Status PackPipeline::PackSmall(const FileJob& job, SmallFile* f, Item* item,
+                               std::vector<FileJob>* retry) {
+  WalkedEntry& walked = (*entries_)[job.entry];
+  if (f->grew) {
+    FileJob again = job;
+    again.large = true;
+    retry->push_back(std::move(again));
+    return Status::OK();
+  }
+  if (!f->status.ok()) return sink_.file_error(walked.path, f->status);
+  // The file is recorded as it was read.
+  walked.size = f->snapshot.size;
+  walked.blocks = f->snapshot.blocks;
+  walked.mtime_ns = f->snapshot.mtime_ns;
+  walked.ctime_ns = f->snapshot.ctime_ns;
+  for (size_t link : job.links) {
+    WalkedEntry& l = (*entries_)[link];
+    l.size = walked.size;
+    l.mtime_ns = walked.mtime_ns;
+    l.ctime_ns = walked.ctime_ns;
+  }
+  item->bytes += f->bytes.size();
+  item->files += 1 + job.links.size();
+  if (walked.size == 0) return RecordFile(job, std::nullopt);
+
+  const size_t self = f->job;
+  int64_t content = -1;
+  if (f->duplicate_of >= 0)
+    content = content_of_job_[static_cast<size_t>(f->duplicate_of)];
+  if (content < 0 && f->registrant) content = content_of_job_[self];
+  if (content >= 0) {
+    ++stats_.duplicate_files;
+    stats_.duplicate_bytes += walked.size;
+  } else {
+    format::Content c;
+    c.size = walked.size;
+    c.hash = f->hash;
+    if (f->ranges) {
+      c.sparse = true;
+      c.ranges = *f->ranges;
+      ++stats_.sparse_files;
+    }
+    MIGSTORE_RETURN_IF_ERROR(StoreBytes(f->bytes, job.raw, &c.chunks, item));
+    MIGSTORE_ASSIGN_OR_RETURN(uint64_t id, writer_->AddContent(c));
+    content = static_cast<int64_t>(id);
+  }
+  content_of_job_[self] = content;
+  // The first of a group stores; the others find it under the registrant.
+  if (f->duplicate_of >= 0)
+    content_of_job_[static_cast<size_t>(f->duplicate_of)] = content;
+  std::string().swap(f->bytes);
+  return RecordFile(job, static_cast<uint64_t>(content));
+}
+
+Status PackPipeline::PackPiece(const FileJob& job, Item* item,
+                               std::vector<FileJob>* retry) {
+  if (item->first) large_ = std::make_unique<LargeState>();
+  assert(large_ != nullptr && "pieces of a large file arrive in order");
+  LargeState& st = *large_;
+  if (item->changed) {
+    st.changed = true;
+  } else if (!item->piece_status.ok()) {
+    if (st.error.ok()) st.error = item->piece_status;
+  } else if (!st.changed && st.error.ok()) {
+    st.hasher.Update(item->piece);
+    MIGSTORE_RETURN_IF_ERROR(
+        StoreBytes(item->piece, job.raw, &st.chunks, item));
+    item->bytes += item->piece.size();
+  }
+  std::string().swap(item->piece);
+  if (!item->last) return Status::OK();
+
+  std::unique_ptr<LargeState> done = std::move(large_);
+  WalkedEntry& walked = (*entries_)[job.entry];
+  format::Hash128 hash = done->hasher.Digest();
+  if (!done->changed && done->error.ok() &&
+      IsHot(job.snapshot, job.planned_ns)) {
+    // Recently written: confirm the pieces with a second reading.
+    auto file = SourceFile::Open(options_.root_fd, walked);
+    auto again = file.ok() ? HashStored(*file, job.snapshot.size, job.ranges)
+                           : Result<format::Hash128>(file.status());
+    auto now = file.ok() ? file->Stat() : Result<Snapshot>(file.status());
+    if (!again.ok() || *again != hash || !now.ok() || *now != job.snapshot)
+      done->changed = true;
+  }
+  if (done->changed) {
+    // Its pieces so far stay in the store unused; the file goes round again.
+    FileJob again = job;
+    again.snapshot = Snapshot();
+    retry->push_back(std::move(again));
+    return Status::OK();
+  }
+  if (!done->error.ok()) return sink_.file_error(walked.path, done->error);
+  walked.size = job.snapshot.size;
+  walked.blocks = job.snapshot.blocks;
+  walked.mtime_ns = job.snapshot.mtime_ns;
+  walked.ctime_ns = job.snapshot.ctime_ns;
+  format::Content c;
+  c.size = job.snapshot.size;
+  c.hash = hash;
+  if (job.ranges) {
+    c.sparse = true;
+    c.ranges = *job.ranges;
+    ++stats_.sparse_files;
+  }
+  c.chunks = std::move(done->chunks);
+  MIGSTORE_ASSIGN_OR_RETURN(uint64_t id, writer_->AddContent(c));
+  item->files += 1 + job.links.size();
+  MIGSTORE_RETURN_IF_ERROR(RecordFile(job, id));
+  // Files found identical before the pipeline share it, if it still reads
+  // as it did then; otherwise each is captured on its own.
+  for (size_t dup : job.duplicates) {
+    if (job.expected_hash && *job.expected_hash == c.hash) {
+      ++stats_.duplicate_files;
+      stats_.duplicate_bytes += c.size;
+      ++item->files;
+      MIGSTORE_RETURN_IF_ERROR(sink_.add_entry(dup, id, 0));
+    } else {
+      FileJob alone;
+      alone.entry = dup;
+      alone.large = true;
+      alone.raw = job.raw;
+      retry->push_back(std::move(alone));
+    }
+  }
+  return Status::OK();
+}
+
+Status PackPipeline::Pack(std::vector<FileJob>& jobs, Item* item,
+                          std::vector<FileJob>* retry) {
+  if (item->job != SIZE_MAX) return PackPiece(jobs[item->job], item, retry);
+  for (size_t i = 0; i < item->small_count; ++i) {
+    SmallFile& f = item->small[i];
+    MIGSTORE_RETURN_IF_ERROR(PackSmall(jobs[f.job], &f, item, retry));
+  }
+  return Status::OK();
+}
+
+// --- seal and append
+// -----------------------------------------------------------
+
+void PackPipeline::Seal(Item* item) {
+  for (PendingBlock& b : item->blocks) {
+    format::SealOptions o;
+    o.level = options_.level;
+    o.compress = options_.compress && !b.raw;
+    o.trial_bytes = kTrialBytes;
+    b.frame =
+        writer_->codec().Seal(b.number, format::BlockType::kData, b.plain, o);
+    std::string().swap(b.plain);
+  }
+}
+
+Status PackPipeline::Append(Item* item) {
+  for (PendingBlock& b : item->blocks) {
+    MIGSTORE_RETURN_IF_ERROR(
+        writer_->AppendFrame(b.number, std::move(b.frame)));
+  }
+  if (sink_.progress && (item->bytes > 0 || item->files > 0)) {
+    sink_.progress(item->bytes, item->files);
+  }
+  return Status::OK();
+}
+
+Status PackPipeline::Run(std::vector<FileJob>* jobs,
+                         std::vector<FileJob>* retry) {
+  next_job_ = 0;
+  next_piece_offset_ = 0;
+  content_of_job_.assign(jobs->size(), -1);
+  registry_ = std::make_unique<Registry>();
+  auto stop = [this](Status s) {
+    if (!s.ok() && !stop_.exchange(true)) stop_status_ = std::move(s);
+  };
+
+  tbb::parallel_pipeline(
+      std::max<size_t>(options_.max_items, 2),
+      tbb::make_filter<void, Item*>(
+          tbb::filter_mode::serial_in_order,
+          [&](tbb::flow_control& fc) -> Item* {
+            if (stop_.load() || (sink_.cancelled && sink_.cancelled())) {
+              if (!stop_.load()) stop(Status::Cancelled("capture cancelled"));
+              fc.stop();
+              return nullptr;
+            }
+            Item* item = NextItem(*jobs);
+            if (item == nullptr) fc.stop();
+            return item;
+          }) &
+          tbb::make_filter<Item*, Item*>(tbb::filter_mode::parallel,
+                                         [&](Item* item) {
+                                           if (!stop_.load()) Read(*jobs, item);
+                                           return item;
+                                         }) &
+          tbb::make_filter<Item*, Item*>(tbb::filter_mode::serial_in_order,
+                                         [&](Item* item) {
+                                           if (!stop_.load())
+                                             stop(Pack(*jobs, item, retry));
+                                           return item;
+                                         }) &
+          tbb::make_filter<Item*, Item*>(tbb::filter_mode::parallel,
+                                         [&](Item* item) {
+                                           if (!stop_.load()) Seal(item);
+                                           return item;
+                                         }) &
+          tbb::make_filter<Item*, void>(tbb::filter_mode::serial_in_order,
+                                        [&](Item* item) {
+                                          if (!stop_.load()) stop(Append(item));
+                                          delete item;
+                                        }));
+  return stop_status_;
+}
+
+Status PackPipeline::Flush() {
+  Item last;
+  emit_to_ = &last;
+  Status s = packer_.Flush();
+  emit_to_ = nullptr;
+  MIGSTORE_RETURN_IF_ERROR(s);
+  Seal(&last);
+  return Append(&last);
+}
+
+}  // namespace migstore::capture

@@ -1,0 +1,254 @@
+#include "engine/src/capture/plan.h"
+
+#include <oneapi/tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "engine/src/capture/compressed_types.h"
+#include "format/hash.h"
+#include "format/limits.h"
+
+namespace migstore::capture {
+namespace {
+
+constexpr size_t kReadChunk = size_t{4} << 20;
+
+struct PairHash {
+  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
+    return std::hash<uint64_t>()(p.first * 0x9e3779b97f4a7c15ULL ^ p.second);
+  }
+};
+
+// Streams a file's stored bytes through `fn`, checking it does not change.
+Status ForEachStoredChunk(const SourceFile& file, const FileJob& job,
+                          const std::function<bool(std::string_view)>& fn) {
+  const std::vector<format::DataRange> whole = {{0, job.snapshot.size}};
+  std::string buf;
+  for (const format::DataRange& r : job.ranges ? *job.ranges : whole) {
+    for (uint64_t at = 0; at < r.length;) {
+      size_t n =
+          static_cast<size_t>(std::min<uint64_t>(kReadChunk, r.length - at));
+      buf.resize(n);
+      MIGSTORE_RETURN_IF_ERROR(file.ReadAt(r.offset + at, n, buf.data()));
+      if (!fn(buf)) return Status::OK();
+      at += n;
+    }
+  }
+  return Status::OK();
+}
+
+// XXH3-128 of a large file's stored bytes, or nullopt if it cannot be read
+// or changes meanwhile (it is then simply not deduplicated).
+std::optional<format::Hash128> HashLarge(int root_fd, const WalkedEntry& e,
+                                         const FileJob& job) {
+  auto file = SourceFile::Open(root_fd, e);
+  if (!file.ok()) return std::nullopt;
+  format::ContentHasher hasher;
+  Status s = ForEachStoredChunk(*file, job, [&](std::string_view piece) {
+    hasher.Update(piece);
+    return true;
+  });
+  auto after = file->Stat();
+  if (!s.ok() || !after.ok() || *after != job.snapshot) return std::nullopt;
+  return hasher.Digest();
+}
+
+// Whether `b` holds exactly `a`'s stored bytes, both unchanged.
+bool SameBytes(int root_fd, const WalkedEntry& ea, const FileJob& a,
+               const WalkedEntry& eb, const FileJob& b) {
+  auto fa = SourceFile::Open(root_fd, ea);
+  auto fb = SourceFile::Open(root_fd, eb);
+  if (!fa.ok() || !fb.ok()) return false;
+  uint64_t at = 0;
+  std::string other;
+  bool equal = true;
+  const std::vector<format::DataRange> whole = {{0, b.snapshot.size}};
+  const auto& b_ranges = b.ranges ? *b.ranges : whole;
+  Status s = ForEachStoredChunk(*fa, a, [&](std::string_view piece) {
+    // Stored bytes are compared in order; both have the same ranges.
+    other.resize(piece.size());
+    uint64_t skip = at;
+    size_t filled = 0;
+    for (const format::DataRange& r : b_ranges) {
+      if (filled == piece.size()) break;
+      if (skip >= r.length) {
+        skip -= r.length;
+        continue;
+      }
+      size_t n = static_cast<size_t>(
+          std::min<uint64_t>(r.length - skip, piece.size() - filled));
+      if (!fb->ReadAt(r.offset + skip, n, other.data() + filled).ok()) {
+        equal = false;
+        return false;
+      }
+      filled += n;
+      skip = 0;
+    }
+    equal = filled == piece.size() &&
+            std::memcmp(other.data(), piece.data(), piece.size()) == 0;
+    at += piece.size();
+    return equal;
+  });
+  auto sa = fa->Stat();
+  auto sb = fb->Stat();
+  return s.ok() && equal && sa.ok() && sb.ok() && *sa == a.snapshot &&
+         *sb == b.snapshot;
+}
+
+}  // namespace
+
+CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
+                        size_t block_size) {
+  CapturePlan plan;
+  std::unordered_map<std::pair<uint64_t, uint64_t>, size_t, PairHash> by_inode;
+  std::vector<FileJob> jobs;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const WalkedEntry& e = entries[i];
+    if (e.type != format::EntryType::kFile) {
+      plan.others.push_back(i);
+      continue;
+    }
+    ++plan.files;
+    if (e.nlink > 1) {
+      auto [it, inserted] = by_inode.try_emplace({e.dev, e.ino}, jobs.size());
+      if (!inserted) {
+        jobs[it->second].links.push_back(i);
+        continue;
+      }
+    }
+    FileJob job;
+    job.entry = i;
+    job.large = e.size > block_size;
+    job.raw = LooksCompressed(e.path);
+    plan.bytes += e.size;
+    jobs.push_back(std::move(job));
+  }
+  uint64_t group = 0;
+  for (FileJob& job : jobs) {
+    if (!job.links.empty()) {
+      job.link_group = ++group;
+      plan.hardlinked_files += 1 + job.links.size();
+    }
+  }
+  // Small files that share a size may be duplicates.
+  std::unordered_map<uint64_t, uint32_t> small_sizes;
+  for (const FileJob& job : jobs) {
+    if (!job.large) ++small_sizes[entries[job.entry].size];
+  }
+  for (FileJob& job : jobs) {
+    if (!job.large)
+      job.maybe_duplicate = small_sizes[entries[job.entry].size] > 1;
+  }
+  auto rank = [](const FileJob& j) { return j.large ? 2 : j.raw ? 1 : 0; };
+  std::stable_sort(
+      jobs.begin(), jobs.end(),
+      [&](const FileJob& a, const FileJob& b) { return rank(a) < rank(b); });
+  plan.jobs = std::move(jobs);
+  return plan;
+}
+
+void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
+                      std::vector<FileJob>* jobs,
+                      std::vector<FileIssue>* errors,
+                      const std::atomic<bool>* cancel) {
+  auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < jobs->size(); ++i) {
+    if ((*jobs)[i].large && (*jobs)[i].snapshot == Snapshot())
+      todo.push_back(i);
+  }
+  std::vector<Status> failed(jobs->size());
+  tbb::parallel_for(size_t{0}, todo.size(), [&](size_t k) {
+    if (cancelled()) return;
+    FileJob& job = (*jobs)[todo[k]];
+    const WalkedEntry& e = entries[job.entry];
+    job.planned_ns = NowNs();
+    auto file = SourceFile::Open(root_fd, e);
+    auto snap = file.ok() ? file->Stat() : Result<Snapshot>(file.status());
+    if (!snap.ok()) {
+      failed[todo[k]] = snap.status();
+      return;
+    }
+    job.snapshot = *snap;
+    job.ranges.reset();
+    if (snap->blocks * 512 < snap->size) {
+      auto ranges = file->DataRanges(snap->size);
+      if (!ranges.ok()) {
+        failed[todo[k]] = ranges.status();
+        return;
+      }
+      // A file with more holes than a content record can list is stored
+      // whole: its holes come back as zeros, its bytes exactly.
+      if (*ranges &&
+          (*ranges)->size() <= format::limits::kMaxRangesPerContent / 2) {
+        job.ranges = std::move(ranges).value();
+      }
+    }
+  });
+
+  // Large files sharing a size (and hole layout): hash, then confirm.
+  std::map<std::pair<uint64_t, std::vector<format::DataRange>>,
+           std::vector<size_t>>
+      groups;
+  for (size_t i = 0; i < jobs->size(); ++i) {
+    const FileJob& job = (*jobs)[i];
+    if (!job.large || !failed[i].ok() || !job.links.empty() ||
+        job.snapshot.size == 0)
+      continue;
+    groups[{job.snapshot.size,
+            job.ranges.value_or(std::vector<format::DataRange>{})}]
+        .push_back(i);
+  }
+  std::vector<size_t> candidates;
+  for (auto& [key, members] : groups) {
+    if (members.size() > 1)
+      candidates.insert(candidates.end(), members.begin(), members.end());
+  }
+  std::vector<std::optional<format::Hash128>> hashes(jobs->size());
+  tbb::parallel_for(size_t{0}, candidates.size(), [&](size_t k) {
+    if (cancelled()) return;
+    size_t i = candidates[k];
+    hashes[i] = HashLarge(root_fd, entries[(*jobs)[i].entry], (*jobs)[i]);
+  });
+  // Within each (size, hash) bucket, the first is read; the rest are
+  // confirmed against it byte for byte and become its duplicates.
+  std::vector<std::pair<size_t, size_t>> pairs;  // (copy, first)
+  std::map<std::pair<uint64_t, format::Hash128>, size_t> first_of;
+  for (size_t i : candidates) {
+    if (!hashes[i]) continue;
+    auto [it, inserted] =
+        first_of.try_emplace({(*jobs)[i].snapshot.size, *hashes[i]}, i);
+    if (!inserted) pairs.emplace_back(i, it->second);
+  }
+  std::vector<char> confirmed(pairs.size(), 0);
+  tbb::parallel_for(size_t{0}, pairs.size(), [&](size_t k) {
+    if (cancelled()) return;
+    auto [copy, first] = pairs[k];
+    confirmed[k] =
+        SameBytes(root_fd, entries[(*jobs)[first].entry], (*jobs)[first],
+                  entries[(*jobs)[copy].entry], (*jobs)[copy]);
+  });
+  std::vector<char> drop(jobs->size(), 0);
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    if (!confirmed[k]) continue;
+    auto [copy, first] = pairs[k];
+    (*jobs)[first].duplicates.push_back((*jobs)[copy].entry);
+    (*jobs)[first].expected_hash = hashes[first];
+    drop[copy] = 1;
+  }
+  std::vector<FileJob> kept;
+  kept.reserve(jobs->size());
+  for (size_t i = 0; i < jobs->size(); ++i) {
+    if (!failed[i].ok()) {
+      errors->push_back({entries[(*jobs)[i].entry].path, failed[i]});
+    } else if (!drop[i]) {
+      kept.push_back(std::move((*jobs)[i]));
+    }
+  }
+  *jobs = std::move(kept);
+}
+
+}  // namespace migstore::capture

@@ -1,0 +1,47 @@
+// Planning a capture's file work from the walk: which files are read (one
+// per hard-link group), in which order and class, and which large files are
+// byte-identical so that only one of them is read again.
+//
+// Thread safety: call from one thread; PrepareLargeJobs runs TBB tasks on
+// the caller's arena.
+
+#ifndef MIGSTORE_ENGINE_SRC_CAPTURE_PLAN_H_
+#define MIGSTORE_ENGINE_SRC_CAPTURE_PLAN_H_
+
+#include <atomic>
+#include <vector>
+
+#include "engine/src/capture/pack_pipeline.h"
+#include "engine/src/capture/walk.h"
+#include "migstore/capture.h"
+
+namespace migstore::capture {
+
+struct CapturePlan {
+  std::vector<size_t> others;  // directories, symlinks, fifos (entry indices)
+  std::vector<FileJob> jobs;   // regular files, in pipeline order
+  uint64_t files = 0;          // regular files, hard links included
+  uint64_t bytes = 0;          // their logical bytes, each inode once
+  uint64_t hardlinked_files = 0;
+};
+
+// Groups hard links (same device and inode), classes files (small or large
+// against block_size; already compressed by name), and orders the jobs:
+// small compressible files, small compressed ones, then large files, each
+// in path order, so a block rarely mixes classes.
+CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
+                        size_t block_size);
+
+// For every large job without a snapshot: takes its status and data ranges.
+// Then hashes large files that share a size and confirms candidates byte for
+// byte: each confirmed duplicate leaves the job list and joins its first
+// copy's `duplicates`. Files that cannot be opened are appended to *errors
+// and dropped from the jobs.
+void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
+                      std::vector<FileJob>* jobs,
+                      std::vector<FileIssue>* errors,
+                      const std::atomic<bool>* cancel);
+
+}  // namespace migstore::capture
+
+#endif  // MIGSTORE_ENGINE_SRC_CAPTURE_PLAN_H_

@@ -1,0 +1,105 @@
+// The capture walk: every entry under the root that the matcher takes,
+// found in parallel (a TBB task per directory) and pruned by the rules.
+//
+// - A directory is entered only if MayTakeBelow says something below it can
+//   be taken; entries the rules do not take cost a readdir record and no
+//   system call of their own (d_type tells a directory from a file).
+// - Symlinks are recorded as links (their target bytes), never followed; a
+//   directory is opened with openat2(RESOLVE_NO_SYMLINKS), so one swapped for
+//   a link mid-walk cannot lead outside the root.
+// - Fifos are recorded; sockets and devices are skipped with a note.
+// - Below a selected profile's home, a mount point is not crossed unless
+//   asked (it is noted); above homes it is (an old disk's /home may be its
+//   own mount).
+// - Files listed in `exclude` (by device and inode: the store being written)
+//   are left out.
+// - Every directory on the way to a taken entry is recorded too, so a
+//   restore recreates it with its own mode, owner and times.
+// - An unreadable directory or entry is an error for the per-file policy;
+//   the walk goes on.
+//
+// Thread safety: Walk runs its own tasks; call it from one thread.
+
+#ifndef MIGSTORE_ENGINE_SRC_CAPTURE_WALK_H_
+#define MIGSTORE_ENGINE_SRC_CAPTURE_WALK_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "format/catalog.h"
+#include "migstore/matcher.h"
+#include "migstore/profiles.h"
+#include "migstore/result.h"
+
+namespace migstore::capture {
+
+struct WalkedEntry {
+  std::string path;  // root-relative, raw bytes
+  format::EntryType type = format::EntryType::kFile;
+  int32_t profile = -1;  // Machine::profiles index, -1 outside every profile
+  bool taken = true;     // false: a directory kept only as an ancestor
+  uint32_t mode = 0;     // st_mode & 07777
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;  // 512-byte blocks allocated: tells a sparse file
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t nlink = 1;
+  int64_t mtime_ns = 0;
+  int64_t atime_ns = 0;
+  int64_t ctime_ns = 0;
+  std::optional<int64_t> btime_ns;
+  std::string symlink_target;
+  std::vector<format::Xattr> xattrs;
+};
+
+// Something the walk could not take, for the per-file error policy.
+struct WalkError {
+  std::string path;
+  Status status;
+};
+
+// Something left out on purpose: a socket, a device, a mount point.
+struct WalkNote {
+  std::string path;
+  std::string what;
+};
+
+struct WalkOptions {
+  std::string root;
+  const Machine* machine = nullptr;
+  const Matcher* matcher = nullptr;
+  bool cross_mounts = false;
+  // (device, inode) of files never to take: the store and its temporary.
+  std::set<std::pair<uint64_t, uint64_t>> exclude;
+  // Set from another thread to stop early; the walk returns Cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+  // Called once per directory read, from any walk thread (for progress and
+  // cancellation polling; must be thread-safe).
+  std::function<void()> tick;
+};
+
+struct WalkResult {
+  std::vector<WalkedEntry> entries;  // sorted by path
+  std::vector<WalkError> errors;     // sorted by path
+  std::vector<WalkNote> notes;       // sorted by path
+  uint64_t directories_read = 0;
+};
+
+// Walks options.root. Fails only when the root itself cannot be opened, or
+// on cancellation; everything else is an entry, an error or a note.
+// Runs on the calling thread's TBB arena (a capture sets its thread count).
+Result<WalkResult> Walk(const WalkOptions& options);
+
+}  // namespace migstore::capture
+
+#endif  // MIGSTORE_ENGINE_SRC_CAPTURE_WALK_H_

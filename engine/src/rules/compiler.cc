@@ -1,0 +1,437 @@
+// CompileRules: binds a RuleSet to a machine. For every component and
+// scope (each selected user, and/or the system) it evaluates detection,
+// expands variables and helpers into concrete patterns, and files them in
+// the active index, or in the inactive one (for explain) when the component
+// is switched off or not detected.
+
+#include <set>
+#include <tuple>
+
+#include "engine/src/rules/case_fold.h"
+#include "engine/src/rules/conditions.h"
+#include "engine/src/rules/doc_patterns.h"
+#include "engine/src/rules/expand.h"
+#include "engine/src/rules/matcher_data.h"
+#include "engine/src/rules/native_pattern.h"
+#include "engine/src/rules/script_call.h"
+#include "engine/src/rules/usmt_pattern.h"
+#include "migstore/matcher.h"
+
+namespace migstore {
+namespace internal {
+namespace {
+
+using Severity = RuleDiagnostic::Severity;
+
+bool IsTrue(std::string_view s) {
+  return EqualsFolded(s, "TRUE") || EqualsFolded(s, "YES");
+}
+
+// One concrete pattern a rule source stands for in a scope.
+struct Generated {
+  std::string expanded;
+  int32_t profile = -1;  // whose variables
+  int32_t scope = -1;    // the run it belongs to; -1: the same in every run
+  std::vector<PatternParts> parts;
+};
+
+class RuleCompiler {
+ public:
+  RuleCompiler(const RuleSetData& rs, const Machine& m,
+               const std::vector<UserChoice>& users)
+      : rs_(rs), m_(m), users_(users), out_(std::make_shared<MatcherData>()) {}
+
+  Result<std::shared_ptr<MatcherData>> Build() {
+    if (!rs_.has_rules) {
+      return Status::InvalidArgument(
+          "no rules: give a rules file or use the built-in rules");
+    }
+    out_->layout = m_.layout;
+    out_->fold = m_.layout == Layout::kWindows;
+    out_->files = rs_.files;
+    out_->diagnostics = rs_.diagnostics;
+    out_->choices.assign(m_.profiles.size(),
+                         UserChoice{0, false, "not selected"});
+    for (const UserProfile& p : m_.profiles) out_->profiles.push_back(p.name);
+    for (const UserChoice& c : users_) {
+      if (c.profile >= m_.profiles.size()) {
+        return Status::InvalidArgument(
+            "user choice names no profile of this machine");
+      }
+      out_->choices[c.profile] = c;
+      if (c.selected) selected_.push_back(&m_.profiles[c.profile]);
+    }
+    for (size_t i = 0; i < m_.profiles.size(); ++i) {
+      std::string home = "/" + m_.profiles[i].home;
+      if (out_->fold) home = FoldedCopy(home);
+      out_->active.MarkHome(home, static_cast<int32_t>(i),
+                            out_->choices[i].selected);
+    }
+    WarnMigUserWithMigDocs();
+    for (size_t ci = 0; ci < rs_.components.size(); ++ci) CompileComponent(ci);
+    ReportUnusedConfig();
+    for (const CompiledRule& r : out_->rules) {
+      if (r.inactive.empty()) ++out_->active_rules;
+    }
+    return out_;
+  }
+
+ private:
+  void Diagnose(Severity severity, const SourceLoc& loc, std::string message) {
+    if (!diag_seen_.insert({loc.file, loc.line, loc.column, message}).second)
+      return;
+    out_->diagnostics.push_back({severity, rs_.files[loc.file], loc.line,
+                                 loc.column, std::move(message)});
+  }
+
+  // usmt.md 5: "Never use MigUser and MigDocs together": their rules send
+  // the same files to two places at restore.
+  void WarnMigUserWithMigDocs() {
+    auto loaded = [&](std::string_view suffix) {
+      for (const std::string& u : rs_.urlids) {
+        if (u.size() >= suffix.size() &&
+            EqualsFolded(std::string_view(u).substr(u.size() - suffix.size()),
+                         suffix)) {
+          return true;
+        }
+      }
+      return false;
+    };
+    if (loaded("/miguser") && loaded("/migdocs")) {
+      out_->diagnostics.push_back(
+          {Severity::kWarning, "rules", 0, 0,
+           "MigUser.xml and MigDocs.xml are both loaded; USMT advises against "
+           "it (the same files go to two places at restore)"});
+    }
+  }
+
+  // Why Config.xml switches component `ci` off, or "".
+  std::string ConfigOff(size_t ci) {
+    if (!rs_.has_config) return {};
+    for (int c = static_cast<int>(ci); c >= 0;
+         c = rs_.components[static_cast<size_t>(c)].parent) {
+      const std::string& id = rs_.components[static_cast<size_t>(c)].id;
+      if (id.empty()) continue;
+      for (const ConfigEntry& e : rs_.config.components) {
+        if (e.id != id) continue;
+        used_config_.insert(&e);
+        if (!e.migrate) {
+          return "switched off by " + rs_.files[e.loc.file] + ":" +
+                 std::to_string(e.loc.line) + " (migrate=\"no\")";
+        }
+      }
+    }
+    return {};
+  }
+
+  void ReportUnusedConfig() {
+    for (const ConfigEntry& e : rs_.config.components) {
+      if (!e.migrate && used_config_.count(&e) == 0) {
+        Diagnose(Severity::kNote, e.loc,
+                 "component '" + e.displayname +
+                     "' is switched off here but no loaded rules file has it");
+      }
+    }
+  }
+
+  void CompileComponent(size_t ci) {
+    const ComponentSpec& c = rs_.components[ci];
+    auto comp = static_cast<uint32_t>(out_->components.size());
+    out_->components.push_back({c.name, false, 0});
+    std::string off = ConfigOff(ci);
+    if (HasSystem(c.context)) {
+      out_->components[comp].system_run = CompileScope(c, comp, nullptr, off);
+    }
+    if (HasUser(c.context)) {
+      for (const UserProfile* p : selected_) {
+        out_->components[comp].user_runs +=
+            CompileScope(c, comp, p, off) ? 1 : 0;
+      }
+    }
+  }
+
+  std::string Evaluate(const ConditionNode& node, const ComponentSpec& c,
+                       const UserProfile* profile) {
+    ConditionScope scope;
+    scope.machine = &m_;
+    scope.profile = profile;
+    scope.selected = selected_;
+    scope.env = &c.env;
+    std::vector<ConditionNote> notes;
+    std::string why;
+    Truth t = EvaluateConditions(node, scope, &notes, &why);
+    for (const ConditionNote& n : notes)
+      Diagnose(Severity::kNote, n.loc, n.message);
+    if (t != Truth::kFalse) return {};
+    return "not detected" +
+           std::string(profile ? " for " + profile->name : "") +
+           (why.empty() ? "" : ": " + why);
+  }
+
+  // Compiles one run of component `c`; returns whether it is active.
+  bool CompileScope(const ComponentSpec& c, uint32_t comp,
+                    const UserProfile* profile, const std::string& off) {
+    std::string inactive = off;
+    if (inactive.empty()) inactive = Evaluate(c.detection, c, profile);
+    for (const RuleGroup& g : c.groups) {
+      if (profile ? !HasUser(g.context) : !HasSystem(g.context)) continue;
+      std::string group_inactive = inactive;
+      if (group_inactive.empty()) {
+        group_inactive = Evaluate(g.conditions, c, profile);
+      }
+      for (const RuleSpec& r : g.rules) {
+        AddRule(c, comp, profile, r, group_inactive);
+      }
+      if (group_inactive.empty()) {
+        for (const RestoreSpec& r : g.restore) AddRestore(c, comp, profile, r);
+      }
+    }
+    return inactive.empty();
+  }
+
+  void CheckFilter(const RuleSpec& r) {
+    if (r.filter.empty()) return;
+    ScriptCall call;
+    size_t bad;
+    if (ParseScriptCall(r.filter, &call, &bad) &&
+        (call.function == "IgnoreIrrelevantLinks" ||
+         call.function == "NeverRestore")) {
+      return;  // restore-time filters: kept with the rule
+    }
+    Diagnose(
+        Severity::kWarning, r.pattern.loc,
+        "filter " + r.filter +
+            " is not applied when choosing files: the rule takes every file it "
+            "matches");
+  }
+
+  void AddRule(const ComponentSpec& c, uint32_t comp,
+               const UserProfile* profile, const RuleSpec& r,
+               const std::string& inactive) {
+    CheckFilter(r);
+    std::vector<Generated> generated;
+    Generate(r.pattern, c, profile, &generated);
+    for (Generated& gen : generated) {
+      auto key =
+          std::make_tuple(comp, static_cast<int>(r.action),
+                          out_->fold ? FoldedCopy(gen.expanded) : gen.expanded,
+                          inactive.empty(), gen.scope);
+      if (!rules_seen_.insert(key).second) continue;
+      CompiledRule rule;
+      rule.action = r.action;
+      rule.component = comp;
+      rule.spec = gen.parts[0].spec;
+      rule.loc = r.pattern.loc;
+      rule.written = r.pattern.text;
+      rule.expanded = gen.expanded;
+      rule.profile = gen.profile;
+      rule.scope = gen.scope;
+      rule.filter = r.filter;
+      rule.inactive = inactive;
+      auto id = static_cast<uint32_t>(out_->rules.size());
+      out_->rules.push_back(std::move(rule));
+      PatternIndex& index = inactive.empty() ? out_->active : out_->inactive;
+      for (PatternParts& parts : gen.parts) {
+        index.Add(MakePattern(std::move(parts), out_->fold, id));
+      }
+    }
+  }
+
+  void AddRestore(const ComponentSpec& c, uint32_t comp,
+                  const UserProfile* profile, const RestoreSpec& r) {
+    std::vector<Generated> generated;
+    Generate(r.pattern, c, profile, &generated);
+    for (Generated& gen : generated) {
+      RestoreRule rule;
+      rule.kind = r.kind;
+      rule.script = r.script;
+      rule.component = comp;
+      rule.spec = gen.parts[0].spec;
+      rule.loc = r.pattern.loc;
+      rule.expanded = gen.expanded;
+      auto id = static_cast<uint32_t>(out_->restore_rules.size());
+      out_->restore_rules.push_back(std::move(rule));
+      for (PatternParts& parts : gen.parts) {
+        out_->restore.Add(MakePattern(std::move(parts), out_->fold, id));
+      }
+    }
+  }
+
+  // A variable is missing: say so unless that is the normal course (a
+  // per-user variable in the system pass of a component that also runs per
+  // user).
+  void Missing(const ComponentSpec& c, const PatternSource& src,
+               const UserProfile* profile, const std::string& name) {
+    if (profile == nullptr && IsPerUserVariable(name)) {
+      if (HasUser(c.context)) return;
+      Diagnose(Severity::kWarning, src.loc,
+               "%" + name +
+                   "% is a per-user folder, but this component runs in System "
+                   "context; rule not applied");
+      return;
+    }
+    std::string why;
+    if (FindVariable(name) == nullptr) {
+      why = " is not a variable migstore knows";
+    } else if (profile != nullptr && IsPerUserVariable(name) &&
+               DefinedForSomeUser(name)) {
+      why = " is not a folder of user " + profile->name;
+    } else {
+      why = " is not defined on a " + std::string(LayoutName(m_.layout)) +
+            " root";
+    }
+    Diagnose(Severity::kNote, src.loc,
+             "%" + name + "%" + why + "; rule not applied");
+  }
+
+  bool DefinedForSomeUser(const std::string& name) const {
+    for (const UserProfile* p : selected_) {
+      if (Variables(m_, p).Lookup(name)) return true;
+    }
+    return false;
+  }
+
+  void AddUsmt(const PatternSource& src, std::string text, int32_t profile,
+               std::vector<Generated>* out) {
+    Generated g;
+    g.profile = profile;
+    PatternParts parts;
+    UsmtPatternError error;
+    if (!ParseUsmtPattern(text, &parts, &error)) {
+      Diagnose(error.other_drive ? Severity::kNote : Severity::kWarning,
+               src.loc, error.message + ": " + text);
+      return;
+    }
+    g.expanded = std::move(text);
+    g.parts.push_back(std::move(parts));
+    out->push_back(std::move(g));
+  }
+
+  void ExpandAndAddUsmt(const ComponentSpec& c, const PatternSource& src,
+                        std::string_view text, const UserProfile* profile,
+                        std::vector<Generated>* out) {
+    Variables vars(m_, profile);
+    std::string expanded, missing;
+    if (!ExpandUsmt(text, vars, c.env, &expanded, &missing)) {
+      Missing(c, src, profile, missing);
+      return;
+    }
+    AddUsmt(src, std::move(expanded), ProfileIndex(profile), out);
+  }
+
+  int32_t ProfileIndex(const UserProfile* p) const {
+    return p == nullptr ? -1 : static_cast<int32_t>(p - m_.profiles.data());
+  }
+
+  // Whether `text` expands the same in every run: it names no per-user
+  // folder, so the system context can expand it.
+  bool SameInEveryRun(const PatternSource& src, const ComponentSpec& c) const {
+    Variables system(m_, nullptr);
+    std::string expanded, missing;
+    switch (src.kind) {
+      case PatternSource::Kind::kNative:
+        return ExpandNative(src.text, system, &expanded, &missing);
+      case PatternSource::Kind::kUsmt:
+        return ExpandUsmt(src.text, system, c.env, &expanded, &missing);
+      case PatternSource::Kind::kDrivePatterns:
+        return true;
+      case PatternSource::Kind::kUserPatterns:
+      case PatternSource::Kind::kDocPatterns:
+        return false;  // what they generate depends on the run
+    }
+    return false;
+  }
+
+  void Generate(const PatternSource& src, const ComponentSpec& c,
+                const UserProfile* profile, std::vector<Generated>* out) {
+    const size_t first = out->size();
+    GenerateFor(src, c, profile, out);
+    const int32_t scope = SameInEveryRun(src, c) ? -1 : ProfileIndex(profile);
+    for (size_t i = first; i < out->size(); ++i) (*out)[i].scope = scope;
+  }
+
+  void GenerateFor(const PatternSource& src, const ComponentSpec& c,
+                   const UserProfile* profile, std::vector<Generated>* out) {
+    switch (src.kind) {
+      case PatternSource::Kind::kNative: {
+        Variables vars(m_, profile);
+        std::string expanded, missing;
+        if (!ExpandNative(src.text, vars, &expanded, &missing)) {
+          Missing(c, src, profile, missing);
+          return;
+        }
+        Generated g;
+        g.profile = ProfileIndex(profile);
+        NativePatternError error;
+        if (!ParseNativePattern(expanded, &g.parts, &error)) {
+          Diagnose(Severity::kWarning, src.loc,
+                   error.message + ": " + expanded);
+          return;
+        }
+        g.expanded = std::move(expanded);
+        out->push_back(std::move(g));
+        return;
+      }
+      case PatternSource::Kind::kUsmt:
+        ExpandAndAddUsmt(c, src, src.text, profile, out);
+        return;
+      case PatternSource::Kind::kDrivePatterns: {
+        if (!EqualsFolded(src.args[1], "Fixed")) {
+          Diagnose(Severity::kNote, src.loc,
+                   "no " + src.args[1] + " drives under a root; " + src.text +
+                       " generates nothing");
+          return;
+        }
+        std::string_view p = src.args[0];
+        while (!p.empty() && (p.front() == '\\' || p.front() == ' ')) {
+          p.remove_prefix(1);
+        }
+        AddUsmt(src, "C:\\" + std::string(p), -1, out);
+        return;
+      }
+      case PatternSource::Kind::kUserPatterns: {
+        bool current = IsTrue(src.args[2]);
+        for (const UserProfile* q : selected_) {
+          if (!current && q == profile) continue;
+          ExpandAndAddUsmt(c, src, src.args[1], q, out);
+        }
+        return;
+      }
+      case PatternSource::Kind::kDocPatterns: {
+        if (IsTrue(src.args[0])) {
+          Diagnose(
+              Severity::kNote, src.loc,
+              "GenerateDocPatterns: ScanProgramFiles needs the registry's file "
+              "associations; Program Files is not scanned");
+        }
+        bool include = IsTrue(src.args[1]);
+        for (std::string& text : GenerateDocPatterns(m_, profile, include)) {
+          AddUsmt(src, std::move(text), ProfileIndex(profile), out);
+        }
+        return;
+      }
+    }
+  }
+
+  const RuleSetData& rs_;
+  const Machine& m_;
+  const std::vector<UserChoice>& users_;
+  std::shared_ptr<MatcherData> out_;
+  std::vector<const UserProfile*> selected_;
+  std::set<std::tuple<uint32_t, int, std::string, bool, int32_t>> rules_seen_;
+  std::set<std::tuple<uint32_t, int, int, std::string>> diag_seen_;
+  std::set<const ConfigEntry*> used_config_;
+};
+
+}  // namespace
+}  // namespace internal
+
+Result<Matcher> CompileRules(const RuleSet& rules, const Machine& machine,
+                             const std::vector<UserChoice>& users) {
+  internal::RuleCompiler compiler(rules.data(), machine, users);
+  MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::MatcherData> data,
+                            compiler.Build());
+  return Matcher(std::move(data));
+}
+
+}  // namespace migstore

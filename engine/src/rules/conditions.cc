@@ -1,0 +1,168 @@
+#include "engine/src/rules/conditions.h"
+
+#include <sys/stat.h>
+
+#include "engine/src/profiles/root_fs.h"
+#include "engine/src/rules/case_fold.h"
+#include "engine/src/rules/expand.h"
+#include "engine/src/rules/usmt_pattern.h"
+
+namespace migstore::internal {
+namespace {
+
+using Type = GlobToken::Type;
+
+// The file an object pattern names: a literal node and maybe a leaf.
+struct ObjectRef {
+  std::string dir;  // root-relative
+  bool has_leaf = false;
+  Glob leaf;
+};
+
+// Expands and parses an object pattern; nullopt when it cannot be decided
+// (a variable undefined here, or wildcards in the node). *per_user_missing
+// tells that a per-user variable was missing in system context.
+std::optional<ObjectRef> ResolveObject(const std::string& text,
+                                       const ConditionScope& scope,
+                                       bool* per_user_missing) {
+  Variables vars(*scope.machine, scope.profile);
+  std::string expanded, missing;
+  static const std::vector<EnvVariable> kNoEnv;
+  if (!ExpandUsmt(text, vars, scope.env ? *scope.env : kNoEnv, &expanded,
+                  &missing)) {
+    *per_user_missing = scope.profile == nullptr && IsPerUserVariable(missing);
+    return std::nullopt;
+  }
+  PatternParts parts;
+  UsmtPatternError error;
+  if (!ParseUsmtPattern(expanded, &parts, &error)) return std::nullopt;
+  ObjectRef ref;
+  for (const GlobToken& t : parts.node) {
+    if (t.type != Type::kLiteral) return std::nullopt;
+    ref.dir += t.text;
+  }
+  if (!ref.dir.empty()) ref.dir.erase(0, 1);  // slashed to root-relative
+  ref.has_leaf = parts.has_leaf;
+  ref.leaf = Glob(parts.leaf);
+  if (scope.machine->layout == Layout::kWindows) ref.leaf.FoldCase();
+  return ref;
+}
+
+std::string ResolvedPath(const ConditionScope& scope, const std::string& rel) {
+  if (scope.machine->layout == Layout::kWindows) {
+    return JoinRoot(scope.machine->root,
+                    ResolveNoCase(scope.machine->root, rel));
+  }
+  return JoinRoot(scope.machine->root, rel);
+}
+
+bool ObjectExists(const ObjectRef& ref, const ConditionScope& scope) {
+  std::string dir = ResolvedPath(scope, ref.dir);
+  if (!ref.has_leaf) return Exists(dir);
+  Result<std::vector<DirChild>> children = ListChildren(dir);
+  if (!children.ok()) return false;
+  bool fold = scope.machine->layout == Layout::kWindows;
+  for (const DirChild& c : *children) {
+    if (ref.leaf.Match(fold ? FoldedCopy(c.name) : c.name)) return true;
+  }
+  return false;
+}
+
+bool SameObject(const ObjectRef& a, const ObjectRef& b,
+                const ConditionScope& scope) {
+  auto path_of = [&](const ObjectRef& r) {
+    std::string p = r.dir;
+    if (r.has_leaf && r.leaf.tokens().size() == 1 &&
+        r.leaf.tokens()[0].type == Type::kLiteral) {
+      p = JoinRel(p, r.leaf.tokens()[0].text);
+    }
+    return ResolvedPath(scope, p);
+  };
+  struct stat sa, sb;
+  if (::stat(path_of(a).c_str(), &sa) != 0 ||
+      ::stat(path_of(b).c_str(), &sb) != 0) {
+    return false;
+  }
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+Truth Combine(Truth a, Truth b, bool is_or) {
+  if (is_or) {
+    if (a == Truth::kTrue || b == Truth::kTrue) return Truth::kTrue;
+    if (a == Truth::kUnknown || b == Truth::kUnknown) return Truth::kUnknown;
+    return Truth::kFalse;
+  }
+  if (a == Truth::kFalse || b == Truth::kFalse) return Truth::kFalse;
+  if (a == Truth::kUnknown || b == Truth::kUnknown) return Truth::kUnknown;
+  return Truth::kTrue;
+}
+
+Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
+                  std::vector<ConditionNote>* notes) {
+  bool file_type = !c.args.empty() && EqualsFolded(c.args[0], "File");
+  bool per_user_missing = false;
+  Truth t = Truth::kUnknown;
+  if (c.function == "DoesObjectExist" && file_type && c.args.size() == 2) {
+    if (auto ref = ResolveObject(c.args[1], scope, &per_user_missing)) {
+      t = ObjectExists(*ref, scope) ? Truth::kTrue : Truth::kFalse;
+    }
+  } else if (c.function == "IsSameObject" && file_type && c.args.size() == 3) {
+    auto a = ResolveObject(c.args[1], scope, &per_user_missing);
+    auto b = ResolveObject(c.args[2], scope, &per_user_missing);
+    if (a && b) t = SameObject(*a, *b, scope) ? Truth::kTrue : Truth::kFalse;
+  } else {
+    notes->push_back(
+        {c.loc, "condition " + c.text +
+                    " cannot be decided from files; taken as true"});
+    return Truth::kUnknown;
+  }
+  if (per_user_missing) {
+    // System context, per-user folder: true when true for a selected user.
+    t = Truth::kFalse;
+    if (scope.selected.empty()) t = Truth::kUnknown;
+    for (const UserProfile* p : scope.selected) {
+      ConditionScope user = scope;
+      user.profile = p;
+      Condition positive = c;
+      positive.negate = false;
+      t = Combine(t, EvaluateOne(positive, user, notes), true);
+    }
+  } else if (t == Truth::kUnknown) {
+    notes->push_back(
+        {c.loc, "condition " + c.text +
+                    " names something migstore cannot resolve here; taken "
+                    "as true"});
+  }
+  if (c.negate && t != Truth::kUnknown)
+    t = t == Truth::kTrue ? Truth::kFalse : Truth::kTrue;
+  return t;
+}
+
+}  // namespace
+
+Truth EvaluateConditions(const ConditionNode& node, const ConditionScope& scope,
+                         std::vector<ConditionNote>* notes,
+                         std::string* why_false) {
+  if (node.empty()) return Truth::kTrue;
+  bool is_or = node.op == ConditionNode::Op::kOr;
+  Truth result = is_or ? Truth::kFalse : Truth::kTrue;
+  std::string first_false;
+  for (const Condition& c : node.conditions) {
+    Truth t = EvaluateOne(c, scope, notes);
+    if (t == Truth::kFalse && first_false.empty()) {
+      first_false = (c.negate ? "negated condition " : "condition ") + c.text +
+                    " is false";
+    }
+    result = Combine(result, t, is_or);
+  }
+  for (const ConditionNode& child : node.children) {
+    std::string child_why;
+    Truth t = EvaluateConditions(child, scope, notes, &child_why);
+    if (t == Truth::kFalse && first_false.empty()) first_false = child_why;
+    result = Combine(result, t, is_or);
+  }
+  if (result == Truth::kFalse && why_false != nullptr) *why_false = first_false;
+  return result;
+}
+
+}  // namespace migstore::internal

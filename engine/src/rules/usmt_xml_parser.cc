@@ -1,0 +1,476 @@
+#include "engine/src/rules/usmt_xml_parser.h"
+
+#include <map>
+
+#include "engine/src/rules/case_fold.h"
+#include "engine/src/rules/script_call.h"
+#include "engine/src/rules/usmt_pattern.h"
+#include "engine/src/rules/variables.h"
+#include "engine/src/rules/xml_support.h"
+
+namespace migstore::internal {
+namespace {
+
+using Severity = RuleDiagnostic::Severity;
+
+// Elements that carry no file rules and need no report.
+bool IsQuietElement(pugi::xml_node n) {
+  for (std::string_view s :
+       {"displayName", "paths", "_locDefinition", "description"}) {
+    if (NameIs(n, s)) return true;
+  }
+  return false;
+}
+
+// Rule elements that only act at restore time or on the registry.
+bool IsNotForCapture(pugi::xml_node n) {
+  for (std::string_view s :
+       {"contentModify", "destinationCleanup", "addObjects",
+        "includeAttributes", "excludeAttributes", "externalProcess",
+        "processing", "plugin"}) {
+    if (NameIs(n, s)) return true;
+  }
+  return false;
+}
+
+Context ParseContext(std::string_view v, Context fallback) {
+  if (EqualsFolded(v, "User")) return Context::kUser;
+  if (EqualsFolded(v, "System")) return Context::kSystem;
+  if (EqualsFolded(v, "UserAndSystem")) return Context::kUserAndSystem;
+  return fallback;
+}
+
+class MigrationParser {
+ public:
+  MigrationParser(RuleSetData* data, const XmlFile* xml, std::string urlid)
+      : data_(data), xml_(xml), urlid_(std::move(urlid)) {}
+
+  Status Parse(pugi::xml_node migration) {
+    for (pugi::xml_node n : migration.children()) {
+      if (NameIs(n, "namedElements")) {
+        for (pugi::xml_node e : n.children()) {
+          std::string_view name = Attr(e, "name");
+          if (!name.empty()) named_[FoldedCopy(name)] = e;
+        }
+      }
+    }
+    for (pugi::xml_node n : migration.children()) {
+      if (n.type() != pugi::node_element) continue;
+      if (NameIs(n, "environment")) {
+        ParseEnvironment(n, &file_env_);
+      }
+    }
+    for (pugi::xml_node n : migration.children()) {
+      if (n.type() != pugi::node_element) continue;
+      if (NameIs(n, "component")) {
+        MIGSTORE_RETURN_IF_ERROR(
+            ParseComponent(n, -1, Context::kUserAndSystem));
+      } else if (NameIs(n, "namedElements") || NameIs(n, "environment") ||
+                 IsQuietElement(n)) {
+        continue;
+      } else if (NameIs(n, "library")) {
+        Note(n, "<library> is not supported; its components are not loaded");
+      } else {
+        Unknown(n);
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  void Note(pugi::xml_node n, std::string message) {
+    data_->Diagnose(Severity::kNote, xml_->Loc(n), std::move(message));
+  }
+  void Warn(pugi::xml_node n, std::string message) {
+    data_->Diagnose(Severity::kWarning, xml_->Loc(n), std::move(message));
+  }
+  void Unknown(pugi::xml_node n) {
+    Warn(n, std::string("unknown element <") + n.name() + "> ignored");
+  }
+
+  Status ParseComponent(pugi::xml_node node, int parent, Context inherited) {
+    ComponentSpec c;
+    c.loc = xml_->Loc(node);
+    c.parent = parent;
+    c.context = ParseContext(Attr(node, "context"), inherited);
+    c.env = file_env_;
+    std::string role;
+    for (pugi::xml_node n : node.children()) {
+      if (NameIs(n, "displayName")) c.name = TextOf(n);
+      if (NameIs(n, "role") && role.empty())
+        role = std::string(Attr(n, "role"));
+    }
+    if (c.name.empty()) c.name = "(unnamed component)";
+    c.id = FoldedCopy(urlid_ + "/" + c.name + "/" + role);
+    data_->components.push_back(std::move(c));
+    const int index = static_cast<int>(data_->components.size() - 1);
+    std::vector<ConditionNode> blocks;
+    for (pugi::xml_node n : node.children()) {
+      if (n.type() != pugi::node_element || IsQuietElement(n)) continue;
+      if (NameIs(n, "role")) {
+        MIGSTORE_RETURN_IF_ERROR(ParseRole(n, index, &blocks));
+      } else if (!ParseDetectionElement(n, &blocks) &&
+                 !ParseEnvElement(n, index)) {
+        Unknown(n);
+      }
+    }
+    ComponentSpec& self = data_->components[static_cast<size_t>(index)];
+    if (!blocks.empty()) {
+      self.detection.op = ConditionNode::Op::kOr;
+      self.detection.children = std::move(blocks);
+    }
+    return Status::OK();
+  }
+
+  Status ParseRole(pugi::xml_node role, int index,
+                   std::vector<ConditionNode>* blocks) {
+    for (pugi::xml_node n : role.children()) {
+      if (n.type() != pugi::node_element || IsQuietElement(n)) continue;
+      if (NameIs(n, "rules")) {
+        MIGSTORE_RETURN_IF_ERROR(ParseRules(n, index));
+      } else if (NameIs(n, "component")) {
+        Context ctx = data_->components[static_cast<size_t>(index)].context;
+        MIGSTORE_RETURN_IF_ERROR(ParseComponent(n, index, ctx));
+      } else if (NameIs(n, "plugin")) {
+        Note(n,
+             "<plugin> is a program USMT runs; not applicable to a file "
+             "capture");
+      } else if (!ParseDetectionElement(n, blocks) &&
+                 !ParseEnvElement(n, index)) {
+        Unknown(n);
+      }
+    }
+    return Status::OK();
+  }
+
+  bool ParseEnvElement(pugi::xml_node n, int index) {
+    if (!NameIs(n, "environment")) return false;
+    ParseEnvironment(n, &data_->components[static_cast<size_t>(index)].env);
+    return true;
+  }
+
+  void ParseEnvironment(pugi::xml_node env, std::vector<EnvVariable>* out) {
+    for (pugi::xml_node v : env.children()) {
+      if (v.type() != pugi::node_element) continue;
+      if (!NameIs(v, "variable")) {
+        Unknown(v);
+        continue;
+      }
+      EnvVariable var;
+      for (char ch : Attr(v, "name")) {
+        var.name.push_back(
+            ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 'a' + 'A') : ch);
+      }
+      var.loc = xml_->Loc(v);
+      bool have = false;
+      for (pugi::xml_node t : v.children()) {
+        if (NameIs(t, "text")) {
+          var.value = TextOf(t);
+          have = true;
+        } else if (t.type() == pugi::node_element) {
+          Note(t, "variable %" + var.name + "% is set by <" + t.name() +
+                      ">, which migstore does not evaluate; rules using it are "
+                      "not applied");
+        }
+      }
+      if (have && !var.name.empty()) out->push_back(std::move(var));
+    }
+  }
+
+  // <detects>, <detect>, <detection> (maybe a reference to namedElements).
+  bool ParseDetectionElement(pugi::xml_node n,
+                             std::vector<ConditionNode>* blocks) {
+    if (NameIs(n, "detects") || NameIs(n, "detection") || NameIs(n, "detect")) {
+      blocks->push_back(ParseDetectionBlock(n, 0));
+      return true;
+    }
+    return false;
+  }
+
+  ConditionNode ParseDetectionBlock(pugi::xml_node n, int depth) {
+    ConditionNode node;
+    std::string_view ref = Attr(n, "name");
+    if (!ref.empty() && !n.first_child() && depth < 8) {
+      auto it = named_.find(FoldedCopy(ref));
+      if (it == named_.end()) {
+        Warn(n, "no named detection '" + std::string(ref) + "'; taken as true");
+        return node;
+      }
+      return ParseDetectionBlock(it->second, depth + 1);
+    }
+    if (NameIs(n, "detects")) {
+      node.op = ConditionNode::Op::kAnd;  // every <detect> must hold
+      for (pugi::xml_node d : n.children()) {
+        if (NameIs(d, "detect")) {
+          node.children.push_back(ParseDetectionBlock(d, depth));
+        } else if (NameIs(d, "condition") || NameIs(d, "conditions")) {
+          AddCondition(d, &node);
+        } else if (d.type() == pugi::node_element) {
+          Unknown(d);
+        }
+      }
+      return node;
+    }
+    // <detect>: its parts are OR'd; <detection>: AND unless <conditions> says.
+    node.op =
+        NameIs(n, "detect") ? ConditionNode::Op::kOr : ConditionNode::Op::kAnd;
+    for (pugi::xml_node d : n.children()) {
+      if (NameIs(d, "condition") || NameIs(d, "conditions")) {
+        AddCondition(d, &node);
+      } else if (d.type() == pugi::node_element) {
+        Unknown(d);
+      }
+    }
+    return node;
+  }
+
+  void AddCondition(pugi::xml_node n, ConditionNode* into) {
+    if (NameIs(n, "conditions")) {
+      ConditionNode group;
+      group.op = EqualsFolded(Attr(n, "operation"), "OR")
+                     ? ConditionNode::Op::kOr
+                     : ConditionNode::Op::kAnd;
+      for (pugi::xml_node c : n.children()) {
+        if (NameIs(c, "condition") || NameIs(c, "conditions")) {
+          AddCondition(c, &group);
+        } else if (c.type() == pugi::node_element) {
+          Unknown(c);
+        }
+      }
+      into->children.push_back(std::move(group));
+      return;
+    }
+    Condition cond;
+    cond.text = TextOf(n);
+    cond.loc = xml_->TextLoc(n);
+    std::string_view neg = Attr(n, "negation");
+    cond.negate = EqualsFolded(neg, "Yes") || EqualsFolded(neg, "TRUE");
+    ScriptCall call;
+    size_t bad;
+    if (!ParseScriptCall(cond.text, &call, &bad)) {
+      Warn(n, "cannot read condition '" + cond.text + "'; taken as true");
+      return;
+    }
+    cond.function = call.function;
+    cond.args = std::move(call.args);
+    into->conditions.push_back(std::move(cond));
+  }
+
+  Status ParseRules(pugi::xml_node rules, int index) {
+    ComponentSpec& comp = data_->components[static_cast<size_t>(index)];
+    RuleGroup group;
+    group.context = Intersect(
+        comp.context, ParseContext(Attr(rules, "context"), comp.context));
+    std::vector<ConditionNode> gates;
+    for (pugi::xml_node n : rules.children()) {
+      if (n.type() != pugi::node_element) continue;
+      RuleAction action;
+      if (NameIs(n, "include")) {
+        action = RuleAction::kInclude;
+      } else if (NameIs(n, "exclude")) {
+        action = RuleAction::kExclude;
+      } else if (NameIs(n, "unconditionalExclude")) {
+        action = RuleAction::kUnconditionalExclude;
+      } else if (NameIs(n, "merge") || NameIs(n, "locationModify")) {
+        MIGSTORE_RETURN_IF_ERROR(ParseRestore(n, &group));
+        continue;
+      } else if (IsNotForCapture(n)) {
+        Note(n, std::string("<") + n.name() +
+                    "> acts at restore time or on the registry; not used to "
+                    "choose files");
+        continue;
+      } else if (NameIs(n, "detects") || NameIs(n, "detection") ||
+                 NameIs(n, "detect") || NameIs(n, "conditions")) {
+        gates.push_back(ParseDetectionBlock(n, 0));
+        continue;
+      } else {
+        Unknown(n);
+        continue;
+      }
+      std::string filter(Attr(n, "filter"));
+      std::vector<PatternSource> sources;
+      MIGSTORE_RETURN_IF_ERROR(ParseObjectSets(n, &sources));
+      for (PatternSource& s : sources) {
+        RuleSpec r;
+        r.action = action;
+        r.filter = filter;
+        r.pattern = std::move(s);
+        group.rules.push_back(std::move(r));
+      }
+    }
+    if (!gates.empty()) {
+      group.conditions.op = ConditionNode::Op::kAnd;
+      group.conditions.children = std::move(gates);
+    }
+    data_->components[static_cast<size_t>(index)].groups.push_back(
+        std::move(group));
+    return Status::OK();
+  }
+
+  Status ParseRestore(pugi::xml_node n, RuleGroup* group) {
+    std::vector<PatternSource> sources;
+    MIGSTORE_RETURN_IF_ERROR(ParseObjectSets(n, &sources));
+    for (PatternSource& s : sources) {
+      RestoreSpec r;
+      r.kind = NameIs(n, "merge") ? RestoreSpec::Kind::kMerge
+                                  : RestoreSpec::Kind::kLocationModify;
+      r.script = std::string(Attr(n, "script"));
+      r.pattern = std::move(s);
+      group->restore.push_back(std::move(r));
+    }
+    return Status::OK();
+  }
+
+  Status ParseObjectSets(pugi::xml_node rule, std::vector<PatternSource>* out) {
+    for (pugi::xml_node set : rule.children()) {
+      if (set.type() != pugi::node_element) continue;
+      if (!NameIs(set, "objectSet")) {
+        Unknown(set);
+        continue;
+      }
+      for (pugi::xml_node p : set.children()) {
+        if (p.type() != pugi::node_element) continue;
+        if (NameIs(p, "pattern")) {
+          MIGSTORE_RETURN_IF_ERROR(ParsePattern(p, out));
+        } else if (NameIs(p, "script")) {
+          MIGSTORE_RETURN_IF_ERROR(ParseScript(p, out));
+        } else if (NameIs(p, "content")) {
+          Note(p,
+               "<content> reads file names from registry values; not "
+               "applicable");
+        } else {
+          Unknown(p);
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  Status CheckPattern(std::string_view text, const SourceLoc& loc) {
+    std::string placeholder(text);
+    size_t pos = 0, b, e;
+    while (NextVariable(text, pos, &b, &e)) {
+      for (size_t i = b; i < e; ++i) placeholder[i] = 'x';
+      pos = e;
+    }
+    PatternParts parts;
+    UsmtPatternError error;
+    if (ParseUsmtPattern(placeholder, &parts, &error) || error.other_drive) {
+      return Status::OK();
+    }
+    SourceLoc at = loc;
+    at.column += static_cast<int>(error.offset);
+    return Status::InvalidArgument(LocatedMessage(*data_, at, error.message));
+  }
+
+  Status ParsePattern(pugi::xml_node p, std::vector<PatternSource>* out) {
+    std::string_view type = Attr(p, "type");
+    std::string text = TextOf(p);
+    if (EqualsFolded(type, "Registry") || EqualsFolded(type, "Ini")) {
+      Note(p, std::string(type) +
+                  " pattern not applicable to a file capture: " + text);
+      return Status::OK();
+    }
+    if (!EqualsFolded(type, "File")) {
+      Warn(p, "pattern of unknown type '" + std::string(type) +
+                  "' ignored: " + text);
+      return Status::OK();
+    }
+    PatternSource s;
+    s.kind = PatternSource::Kind::kUsmt;
+    s.text = std::move(text);
+    s.loc = xml_->TextLoc(p);
+    MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.text, s.loc));
+    out->push_back(std::move(s));
+    return Status::OK();
+  }
+
+  Status ParseScript(pugi::xml_node p, std::vector<PatternSource>* out) {
+    PatternSource s;
+    s.text = TextOf(p);
+    s.loc = xml_->TextLoc(p);
+    ScriptCall call;
+    size_t bad = 0;
+    if (!ParseScriptCall(s.text, &call, &bad)) {
+      SourceLoc at = s.loc;
+      at.column += static_cast<int>(bad);
+      return Status::InvalidArgument(
+          LocatedMessage(*data_, at, "cannot read script call"));
+    }
+    s.args = call.args;
+    auto arity = [&](size_t n) -> Status {
+      if (call.args.size() == n) return Status::OK();
+      return Status::InvalidArgument(LocatedMessage(
+          *data_, s.loc,
+          call.function + " takes " + std::to_string(n) + " arguments"));
+    };
+    if (call.function == "GenerateDrivePatterns") {
+      MIGSTORE_RETURN_IF_ERROR(arity(2));
+      s.kind = PatternSource::Kind::kDrivePatterns;
+      MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.args[0], s.loc));
+    } else if (call.function == "GenerateUserPatterns") {
+      MIGSTORE_RETURN_IF_ERROR(arity(3));
+      if (!EqualsFolded(s.args[0], "File")) {
+        Note(p, "GenerateUserPatterns of type " + s.args[0] +
+                    " not applicable: " + s.text);
+        return Status::OK();
+      }
+      s.kind = PatternSource::Kind::kUserPatterns;
+      MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.args[1], s.loc));
+    } else if (call.function == "GenerateDocPatterns") {
+      s.kind = PatternSource::Kind::kDocPatterns;
+      const char* defaults[] = {"FALSE", "TRUE", "FALSE"};
+      for (size_t i = s.args.size(); i < 3; ++i)
+        s.args.emplace_back(defaults[i]);
+    } else {
+      Note(p, "script " + call.name +
+                  " is not run by migstore; the objects it names are "
+                  "not captured");
+      return Status::OK();
+    }
+    out->push_back(std::move(s));
+    return Status::OK();
+  }
+
+  RuleSetData* data_;
+  const XmlFile* xml_;
+  std::string urlid_;
+  std::map<std::string, pugi::xml_node> named_;
+  std::vector<EnvVariable> file_env_;
+};
+
+}  // namespace
+
+Status ParseMigrationXml(std::string_view name, std::string_view text,
+                         RuleSetData* data) {
+  RuleSetData scratch = *data;
+  const uint32_t file = scratch.AddFile(name);
+  XmlFile xml;
+  MIGSTORE_RETURN_IF_ERROR(xml.Load(name, text, &scratch, file));
+  pugi::xml_node root = xml.root();
+  if (NameIs(root, "Configuration")) {
+    return Status::InvalidArgument(LocatedMessage(
+        scratch, xml.Loc(root), "this is a Config.xml; pass it with --config"));
+  }
+  if (!NameIs(root, "migration")) {
+    return Status::InvalidArgument(LocatedMessage(
+        scratch, xml.Loc(root), "the root element must be <migration>"));
+  }
+  std::string urlid(Attr(root, "urlid"));
+  for (const std::string& seen : scratch.urlids) {
+    if (!urlid.empty() && EqualsFolded(seen, urlid)) {
+      return Status::InvalidArgument(LocatedMessage(
+          scratch, xml.Loc(root),
+          "urlid " + urlid +
+              " is already loaded (USMT would ignore this file)"));
+    }
+  }
+  scratch.urlids.push_back(urlid);
+  MigrationParser parser(&scratch, &xml, urlid);
+  MIGSTORE_RETURN_IF_ERROR(parser.Parse(root));
+  scratch.has_rules = true;
+  *data = std::move(scratch);
+  return Status::OK();
+}
+
+}  // namespace migstore::internal

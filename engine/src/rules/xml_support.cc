@@ -1,0 +1,142 @@
+#include "engine/src/rules/xml_support.h"
+
+#include <algorithm>
+
+#include "engine/src/rules/case_fold.h"
+
+namespace migstore::internal {
+namespace {
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// UTF-16 (after its BOM) to UTF-8; unpaired surrogates become U+FFFD.
+std::string Utf16ToUtf8(std::string_view bytes, bool little_endian) {
+  std::string out;
+  auto unit = [&](size_t i) -> uint32_t {
+    auto b0 = static_cast<unsigned char>(bytes[i]);
+    auto b1 = static_cast<unsigned char>(bytes[i + 1]);
+    return little_endian ? (b0 | b1 << 8) : (b0 << 8 | b1);
+  };
+  for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
+    uint32_t u = unit(i);
+    if (u >= 0xD800 && u < 0xDC00 && i + 3 < bytes.size()) {
+      uint32_t lo = unit(i + 2);
+      if (lo >= 0xDC00 && lo < 0xE000) {
+        AppendUtf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), &out);
+        i += 2;
+        continue;
+      }
+    }
+    AppendUtf8(u >= 0xD800 && u < 0xE000 ? 0xFFFD : u, &out);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status XmlFile::Load(std::string_view name, std::string_view text,
+                     RuleSetData* data, uint32_t file) {
+  file_ = file;
+  if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0xFF &&
+      static_cast<unsigned char>(text[1]) == 0xFE) {
+    utf8_ = Utf16ToUtf8(text.substr(2), true);
+  } else if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0xFE &&
+             static_cast<unsigned char>(text[1]) == 0xFF) {
+    utf8_ = Utf16ToUtf8(text.substr(2), false);
+  } else if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") {
+    utf8_ = std::string(text.substr(3));
+  } else {
+    utf8_ = std::string(text);
+  }
+  line_starts_.assign(1, 0);
+  for (size_t i = 0; i < utf8_.size(); ++i) {
+    if (utf8_[i] == '\n') line_starts_.push_back(i + 1);
+  }
+  pugi::xml_parse_result r = doc_.load_buffer(
+      utf8_.data(), utf8_.size(), pugi::parse_default, pugi::encoding_utf8);
+  if (!r) {
+    SourceLoc at = LocOfOffset(r.offset);
+    return Status::InvalidArgument(LocatedMessage(
+        *data, at, std::string("not well-formed XML: ") + r.description()));
+  }
+  (void)name;
+  return Status::OK();
+}
+
+SourceLoc XmlFile::LocOfOffset(ptrdiff_t offset) const {
+  SourceLoc loc;
+  loc.file = file_;
+  if (offset < 0) return loc;
+  auto off = static_cast<size_t>(offset);
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
+  size_t line = static_cast<size_t>(it - line_starts_.begin());  // 1-based
+  loc.line = static_cast<int>(line);
+  loc.column = static_cast<int>(off - line_starts_[line - 1]) + 1;
+  return loc;
+}
+
+SourceLoc XmlFile::Loc(pugi::xml_node node) const {
+  SourceLoc loc = LocOfOffset(node.offset_debug());
+  // offset_debug points at the element's name; report the '<' before it.
+  if (node.type() == pugi::node_element && loc.column > 1) --loc.column;
+  return loc;
+}
+
+SourceLoc XmlFile::TextLoc(pugi::xml_node node) const {
+  for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+      SourceLoc loc = LocOfOffset(c.offset_debug());
+      // Skip the blanks that TextOf trims.
+      std::string_view v = c.value();
+      size_t lead = 0;
+      while (lead < v.size() && (v[lead] == ' ' || v[lead] == '\t')) ++lead;
+      if (lead < v.size() && v[lead] != '\n' && v[lead] != '\r') {
+        loc.column += static_cast<int>(lead);
+      }
+      return loc;
+    }
+  }
+  return Loc(node);
+}
+
+bool NameIs(pugi::xml_node node, std::string_view name) {
+  return node.type() == pugi::node_element && EqualsFolded(node.name(), name);
+}
+
+std::string_view Attr(pugi::xml_node node, std::string_view name) {
+  for (pugi::xml_attribute a = node.first_attribute(); a;
+       a = a.next_attribute()) {
+    if (EqualsFolded(a.name(), name)) return a.value();
+  }
+  return {};
+}
+
+std::string TextOf(pugi::xml_node node) {
+  std::string s;
+  for (pugi::xml_node c = node.first_child(); c; c = c.next_sibling()) {
+    if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata)
+      s += c.value();
+  }
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace migstore::internal
