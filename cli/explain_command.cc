@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <map>
 
 #include "migstore/exit_codes.h"
 #include "migstore/matcher.h"
@@ -15,29 +14,7 @@
 namespace migstore::cli {
 namespace {
 
-// Beyond this many diagnostics from one file, only a count is printed:
-// MigApp.xml alone holds thousands of registry patterns.
-constexpr size_t kDiagnosticsPerFile = 10;
-
-int Fail(const Status& s) {
-  std::fprintf(stderr, "migstore explain: %s\n", s.ToString().c_str());
-  return static_cast<int>(ExitCodeFor(s));
-}
-
-void PrintDiagnostics(const std::vector<RuleDiagnostic>& diagnostics) {
-  std::map<std::string, size_t> per_file;
-  for (const RuleDiagnostic& d : diagnostics) {
-    if (++per_file[d.file] <= kDiagnosticsPerFile) {
-      std::fprintf(stderr, "%s\n", d.ToString().c_str());
-    }
-  }
-  for (const auto& [file, n] : per_file) {
-    if (n > kDiagnosticsPerFile) {
-      std::fprintf(stderr, "%s: %zu more notes and warnings not shown\n",
-                   file.c_str(), n - kDiagnosticsPerFile);
-    }
-  }
-}
+int Fail(const Status& s) { return cli::Fail("explain", s); }
 
 // A PATH argument as a root-relative path: a path under the root loses the
 // root; any other loses its leading '/'; Windows separators become '/'.
@@ -65,54 +42,23 @@ CLI::App* AddExplainCommand(CLI::App* app, ExplainOptions* o) {
                           "Tell, for each PATH under the root, whether a "
                           "capture takes it, the rule that "
                           "decided (file:line) and the rules it beat");
-  cmd->add_option("--root", o->root,
-                  "The system to look at: / or a mounted disk")
-      ->capture_default_str();
-  cmd->add_option("--layout", o->layout, "auto, linux or windows")
-      ->check(CLI::IsMember({"auto", "linux", "windows"}))
-      ->capture_default_str();
-  cmd->add_option(
-         "--rules", o->rules,
-         "A native rules file or a USMT migration XML (repeatable); default: "
-         "the built-in rules for the layout")
-      ->allow_extra_args(false);
-  cmd->add_option("--config", o->config, "A USMT Config.xml");
-  cmd->add_option("--user-include", o->user_include,
-                  "Always take users matching GLOB (like ScanState /ui)")
-      ->allow_extra_args(false);
-  cmd->add_option("--user-exclude", o->user_exclude,
-                  "Leave out users matching GLOB (like /ue)")
-      ->allow_extra_args(false);
-  cmd->add_option("--last-used", o->last_used,
-                  "Take only users active in the last DAYS, or since "
-                  "YYYY-MM-DD (like /uel)");
+  AddSelectionOptions(cmd, &o->selection);
   cmd->add_option("PATH", o->paths, "Paths relative to the root")->required();
   return cmd;
 }
 
-int RunExplain(const ExplainOptions& o) {
+int RunExplain(const ExplainOptions& options) {
+  const SelectionOptions& o = options.selection;
   DiscoverOptions discover;
   discover.root = o.root;
-  if (o.layout != "auto") {
-    Result<Layout> layout = ParseLayout(o.layout);
-    if (!layout.ok()) return Fail(layout.status());
-    discover.layout = *layout;
-  }
+  Result<std::optional<Layout>> layout = ParseLayoutOption(o.layout);
+  if (!layout.ok()) return Fail(layout.status());
+  discover.layout = *layout;
   Result<Machine> machine = DiscoverMachine(discover);
   if (!machine.ok()) return Fail(machine.status());
-
-  UserSelection selection;
-  selection.include = o.user_include;
-  selection.exclude = o.user_exclude;
-  if (!o.last_used.empty()) {
-    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    Result<LastUsed> last = ParseLastUsed(o.last_used, now);
-    if (!last.ok()) return Fail(last.status());
-    selection.last_used = *last;
-  }
-  Result<std::vector<UserChoice>> users = SelectUsers(*machine, selection);
+  Result<UserSelection> selection = ParseUserSelection(o);
+  if (!selection.ok()) return Fail(selection.status());
+  Result<std::vector<UserChoice>> users = SelectUsers(*machine, *selection);
   if (!users.ok()) return Fail(users.status());
 
   RuleSet rules;
@@ -127,7 +73,9 @@ int RunExplain(const ExplainOptions& o) {
   }
   Result<Matcher> matcher = CompileRules(rules, *machine, *users);
   if (!matcher.ok()) return Fail(matcher.status());
-  PrintDiagnostics(matcher->diagnostics());
+  std::vector<std::string> diagnostics;
+  for (const RuleDiagnostic& d : matcher->diagnostics()) diagnostics.push_back(d.ToString());
+  PrintDiagnostics(diagnostics);
 
   std::printf("root: %s (%s layout)\n", machine->root.c_str(),
               LayoutName(machine->layout));
@@ -139,7 +87,7 @@ int RunExplain(const ExplainOptions& o) {
     std::printf("user %s (%s): %s, %s\n", p.name.c_str(), p.home.c_str(),
                 c.selected ? "selected" : "not selected", c.reason.c_str());
   }
-  for (const std::string& arg : o.paths) {
+  for (const std::string& arg : options.paths) {
     std::string rel = RootRelative(machine->root, arg, machine->layout);
     bool dir = !rel.empty() && rel.back() == '/';
     std::string full = machine->root + "/" + rel;

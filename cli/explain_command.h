@@ -10,16 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.h"
+
 namespace migstore::cli {
 
 struct ExplainOptions {
-  std::string root = "/";
-  std::string layout = "auto";
-  std::vector<std::string> rules;
-  std::string config;
-  std::vector<std::string> user_include;
-  std::vector<std::string> user_exclude;
-  std::string last_used;
+  SelectionOptions selection;
   std::vector<std::string> paths;
 };
 

@@ -8,33 +8,31 @@
 #include <iostream>
 #include <string>
 
+#include "capture_command.h"
+#include "cli_common.h"
 #include "explain_command.h"
 #include "migstore/build_info.h"
-#include "migstore/exit_codes.h"
 #include "migstore/self_check.h"
+#include "store_commands.h"
 
 namespace {
 
 using migstore::ExitCode;
-
-int Code(ExitCode c) { return static_cast<int>(c); }
+using migstore::cli::Code;
 
 std::string VersionText() {
-  return std::string("migstore ") + migstore::Version() +
-         " (container format " + std::to_string(migstore::FormatVersion()) +
-         "; " + migstore::LibraryVersions() + ")";
+  return std::string("migstore ") + migstore::Version() + " (container format " +
+         std::to_string(migstore::FormatVersion()) + "; " + migstore::LibraryVersions() + ")";
 }
 
 int RunSelfCheck(const std::string& dir) {
   migstore::SelfCheckReport report = migstore::RunSelfCheck(dir);
   for (const migstore::SelfCheckStep& s : report.steps) {
-    std::printf("%-4s %-56s %7.2fs\n", s.status.ok() ? "ok" : "FAIL",
-                s.name.c_str(), s.seconds);
+    std::printf("%-4s %-56s %7.2fs\n", s.status.ok() ? "ok" : "FAIL", s.name.c_str(), s.seconds);
     if (!s.status.ok()) std::printf("     %s\n", s.status.ToString().c_str());
   }
   if (!report.ok()) {
-    std::fprintf(stderr,
-                 "migstore: self-check failed; do not trust this build here\n");
+    std::fprintf(stderr, "migstore: self-check failed; do not trust this build here\n");
     return Code(ExitCode::kFatal);
   }
   std::printf("self-check passed: %zu steps\n", report.steps.size());
@@ -44,25 +42,29 @@ int RunSelfCheck(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "migstore: capture user profiles into a migration store and restore "
-      "them"};
-  app.set_version_flag("--version", VersionText(),
-                       "Print the version and exit");
+  CLI::App app{"migstore: capture user profiles into a migration store and restore them"};
+  app.set_version_flag("--version", VersionText(), "Print the version and exit");
   app.require_subcommand(0, 1);
+
+  migstore::cli::CaptureCommandOptions capture_options;
+  capture_options.argv.assign(argv, argv + argc);
+  migstore::cli::CaptureCommandOptions estimate_options = capture_options;
+  CLI::App* capture = migstore::cli::AddCaptureCommand(&app, &capture_options);
+  CLI::App* estimate = migstore::cli::AddEstimateCommand(&app, &estimate_options);
+  migstore::cli::ListOptions list_options;
+  CLI::App* list = migstore::cli::AddListCommand(&app, &list_options);
+  migstore::cli::KeygenOptions keygen_options;
+  CLI::App* keygen = migstore::cli::AddKeygenCommand(&app, &keygen_options);
+  migstore::cli::ExplainOptions explain_options;
+  CLI::App* explain = migstore::cli::AddExplainCommand(&app, &explain_options);
 
   std::string scratch;
   CLI::App* self_check = app.add_subcommand(
       "self-check",
-      "Write and read back real stores (plain, key file, password) in a "
-      "scratch "
-      "directory, and check that damage and wrong keys are caught");
-  self_check->add_option(
-      "--dir", scratch,
-      "Where to make the scratch directory (default: $TMPDIR or /tmp)");
-
-  migstore::cli::ExplainOptions explain_options;
-  CLI::App* explain = migstore::cli::AddExplainCommand(&app, &explain_options);
+      "Write and read back real stores (plain, key file, password) in a scratch directory, and "
+      "check that damage and wrong keys are caught");
+  self_check->add_option("--dir", scratch,
+                         "Where to make the scratch directory (default: $TMPDIR or /tmp)");
 
   try {
     app.parse(argc, argv);
@@ -79,8 +81,20 @@ int main(int argc, char** argv) {
     return Code(ExitCode::kInvalidArguments);
   }
 
-  if (self_check->parsed()) return RunSelfCheck(scratch);
-  if (explain->parsed()) return migstore::cli::RunExplain(explain_options);
+  try {
+    if (capture->parsed()) return migstore::cli::RunCapture(capture_options);
+    if (estimate->parsed()) return migstore::cli::RunEstimate(estimate_options);
+    if (list->parsed()) return migstore::cli::RunList(list_options);
+    if (keygen->parsed()) return migstore::cli::RunKeygen(keygen_options);
+    if (explain->parsed()) return migstore::cli::RunExplain(explain_options);
+    if (self_check->parsed()) return RunSelfCheck(scratch);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "migstore: out of memory\n");
+    return Code(ExitCode::kFatal);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "migstore: internal error: %s\n", e.what());
+    return Code(ExitCode::kInternal);
+  }
   std::cout << app.help();
   return Code(ExitCode::kHelp);
 }

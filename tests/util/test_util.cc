@@ -2,7 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,34 +71,51 @@ std::vector<std::string> ListDir(const std::string& path) {
   return names;
 }
 
-RunResult RunMigstore(const std::vector<std::string>& args) {
+RunResult RunMigstore(const std::vector<std::string>& args, const RunOptions& options) {
   RunResult result;
   TempDir io;
-  const std::string out_path = io / "out", err_path = io / "err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const std::string out_path = io / "out", err_path = io / "err", in_path = io / "in";
+  WriteFile(in_path, options.stdin_data);
   std::vector<std::string> argv_s = {MIGSTORE_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(rc);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) env_s.push_back(*e);
+  env_s.insert(env_s.end(), options.env.begin(), options.env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  // The unprivileged child must be able to write its output files.
+  if (options.uid >= 0) ::chmod(io.path().c_str(), 0777);
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork failed";
     return result;
+  }
+  if (pid == 0) {
+    int in = ::open(in_path.c_str(), O_RDONLY);
+    if (options.uid >= 0) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(options.gid >= 0 ? options.gid : options.uid) != 0 ||
+          ::setuid(options.uid) != 0) {
+        ::_exit(120);
+      }
+    }
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (in < 0 || out < 0 || err < 0) ::_exit(121);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(122);
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  result.exit_code =
-      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;

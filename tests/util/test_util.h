@@ -64,8 +64,17 @@ struct RunResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
-// Runs the built migstore with `args` (no shell), stdin from /dev/null.
-RunResult RunMigstore(const std::vector<std::string>& args);
+struct RunOptions {
+  std::vector<std::string> env;  // "NAME=value", added to the environment
+  std::string stdin_data;        // fed to standard input (else /dev/null)
+  // Run as this user (needs root): tests of unreadable files use "nobody",
+  // since root reads everything.
+  int uid = -1;
+  int gid = -1;
+};
+
+// Runs the built migstore with `args` (no shell).
+RunResult RunMigstore(const std::vector<std::string>& args, const RunOptions& options = {});
 
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);

@@ -71,6 +71,7 @@ struct CaptureProgress {
       "Initializing";  // USMT's names: Scanning, Collecting, Saving
   uint64_t files_done = 0;
   uint64_t files_total = 0;
+  // Bytes to read: file data without holes, each hard-linked file once.
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
   double seconds = 0;  // since the capture started
@@ -86,9 +87,13 @@ struct FileNote {
   std::string what;  // "socket skipped", "mount point not crossed", ...
 };
 
+struct CaptureUser;
+
 class CaptureObserver {
  public:
   virtual ~CaptureObserver() = default;
+  // The profiles found and whether each is selected, once, before the walk.
+  virtual void OnUsers(const std::vector<CaptureUser>& /*users*/) {}
   // Often (a few times a second at most, and at each phase change).
   virtual void OnProgress(const CaptureProgress& /*progress*/) {}
   // A file that could not be captured: skipped (continue_on_error) or the

@@ -72,6 +72,10 @@ class Reporter {
     std::lock_guard<std::mutex> lock(mu_);
     if (observer_ != nullptr) observer_->OnNote(note);
   }
+  void Users(const std::vector<CaptureUser>& users) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (observer_ != nullptr) observer_->OnUsers(users);
+  }
   void Stored(const std::string& path) {
     if (observer_ != nullptr)
       observer_->OnEntryStored(path);  // pack stage: serial
@@ -202,6 +206,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   reporter.Phase("Initializing");
   MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
 
+  reporter.Users(sel.users);
   CaptureReport report;
   report.store_path = o.store_path;
   report.root = o.root;
@@ -325,7 +330,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
       if (!status.ok()) return;
     }
     report.hardlinked_files = plan.hardlinked_files;
-    reporter.SetTotals(plan.files, plan.bytes);
+    reporter.SetTotals(plan.files, plan.data_bytes);
 
     capture::PipelineOptions popt;
     auto root_fd = format::UniqueFd(
@@ -406,14 +411,6 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
 }  // namespace migstore
 
 namespace migstore {
-namespace {
-
-// Bytes a file holds on disk without its holes, as far as its status tells.
-uint64_t DataBytes(const WalkedEntry& e) {
-  return std::min(e.size, e.blocks * 512);
-}
-
-}  // namespace
 
 Result<EstimateReport> Estimate(const CaptureOptions& o,
                                 CaptureObserver* observer) {
@@ -422,6 +419,7 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   Reporter reporter(observer, start);
   reporter.Phase("Estimating");
   MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
+  reporter.Users(sel.users);
   EstimateReport report;
   report.users = sel.users;
   report.rule_diagnostics = sel.diagnostics;
@@ -462,7 +460,7 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
     uint64_t compressible = 0, raw = 0;
     std::vector<size_t> candidates;
     for (const FileJob& j : plan.jobs) {
-      uint64_t data = DataBytes(entries[j.entry]);
+      uint64_t data = capture::DataBytes(entries[j.entry]);
       report.data_bytes += data;
       (j.raw ? raw : compressible) += data;
       if (!j.raw && data > 0) candidates.push_back(j.entry);

@@ -124,6 +124,7 @@ CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
     job.large = e.size > block_size;
     job.raw = LooksCompressed(e.path);
     plan.bytes += e.size;
+    plan.data_bytes += DataBytes(e);
     jobs.push_back(std::move(job));
   }
   uint64_t group = 0;

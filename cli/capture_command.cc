@@ -1,0 +1,398 @@
+#include "capture_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "json_writer.h"
+#include "migstore/build_info.h"
+#include "migstore/capture.h"
+#include "migstore/usmt_log.h"
+#include "progress_line.h"
+
+namespace migstore::cli {
+namespace {
+
+std::string Join(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+std::string ComputerName() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf) : std::string();
+}
+
+// Everything the command shows while the engine works: the progress line,
+// USMT's main and progress logs, and the --list-files list.
+class CommandObserver : public CaptureObserver {
+ public:
+  CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log, std::FILE* list_files,
+                  bool continue_on_error)
+      : log_(log),
+        progress_log_(progress_log),
+        list_files_(list_files),
+        continue_(continue_on_error) {}
+
+  void OnProgress(const CaptureProgress& p) override {
+    line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done, p.bytes_total, p.seconds);
+    if (progress_log_ == nullptr) return;
+    if (phase_ != p.phase) {
+      phase_ = p.phase;
+      progress_log_->Write({{"PHASE", phase_}});
+      if (phase_ == "Saving") {
+        char mb[32];
+        std::snprintf(mb, sizeof(mb), "%.2f", static_cast<double>(p.bytes_total) / (1 << 20));
+        progress_log_->Write({{"totalSizeInMBToTransfer", mb}});
+      }
+    }
+    if (p.bytes_total > 0 && phase_ == "Saving") {
+      int pct = static_cast<int>(100 * p.bytes_done / p.bytes_total);
+      if (pct != percent_) {
+        percent_ = pct;
+        double rate = p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
+        double left = rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate : 0;
+        progress_log_->Write({{"totalPercentageCompleted", std::to_string(pct)}});
+        progress_log_->Write({{"totalMinutesRemaining", std::to_string(static_cast<int>(left / 60))}});
+      }
+    }
+  }
+
+  void OnFileError(const FileIssue& issue) override {
+    ++errors_;
+    line_.Clear();
+    std::fprintf(stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
+                 issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
+    if (log_ != nullptr) {
+      log_->Error("Read error for " + DisplayBytes(issue.path) + ": " + issue.status.ToString(),
+                  issue.status.sys_errno(), !continue_);
+    }
+    if (progress_log_ != nullptr) {
+      progress_log_->Write({{"error", "UnableToCopy"},
+                            {"objectName", DisplayBytes(issue.path)},
+                            {"action", continue_ ? "Ignore" : "Abort"},
+                            {"errorCode", std::to_string(issue.status.sys_errno())},
+                            {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
+                            {"message", issue.status.ToString()}});
+    }
+  }
+
+  void OnUsers(const std::vector<CaptureUser>& users) override {
+    for (const CaptureUser& u : users) {
+      if (log_ != nullptr) {
+        log_->Info("User " + u.name + " (" + DisplayBytes(u.home) + "): " +
+                   (u.selected ? "included" : "not included") + ", " + u.reason);
+      }
+      if (progress_log_ != nullptr) {
+        progress_log_->Write(
+            {{"detectedUser", u.name}, {"includedInMigration", u.selected ? "Yes" : "No"}});
+      }
+    }
+  }
+
+  void OnNote(const FileNote& note) override {
+    if (log_ != nullptr) log_->Warning(DisplayBytes(note.path) + ": " + note.what);
+  }
+
+  void OnEntryStored(const std::string& path) override {
+    if (list_files_ != nullptr) std::fprintf(list_files_, "%s\n", DisplayBytes(path).c_str());
+  }
+
+  void Done() { line_.Clear(); }
+
+ private:
+  UsmtLog* log_;
+  UsmtProgressLog* progress_log_;
+  std::FILE* list_files_;
+  bool continue_;
+  ProgressLine line_;
+  std::string phase_;
+  int percent_ = -1;
+  size_t errors_ = 0;
+};
+
+struct Outputs {
+  std::unique_ptr<UsmtLog> log;
+  std::unique_ptr<UsmtProgressLog> progress;
+  std::FILE* list = nullptr;
+  ~Outputs() {
+    if (list != nullptr) std::fclose(list);
+  }
+};
+
+// The log and progress log files must not be inside the store path.
+Status OpenOutputs(const CaptureCommandOptions& o, const char* program, Outputs* out) {
+  if (!o.log.empty()) {
+    if (o.log == o.store) return Status::InvalidArgument("the log cannot be the store");
+    MIGSTORE_ASSIGN_OR_RETURN(out->log, UsmtLog::Open(o.log));
+  }
+  if (!o.progress_log.empty()) {
+    MIGSTORE_ASSIGN_OR_RETURN(out->progress, UsmtProgressLog::Open(o.progress_log));
+  }
+  if (!o.list_files.empty()) {
+    out->list = std::fopen(o.list_files.c_str(), "we");
+    if (out->list == nullptr) return Status::FromErrno("cannot create " + o.list_files, errno);
+  }
+  const std::string version = Version();
+  if (out->log) {
+    out->log->Info(std::string(program) + " " + version + " (migstore)");
+    out->log->Info("Command line: " + Join(o.argv));
+  }
+  if (out->progress) {
+    out->progress->Write({{"program", program}});
+    out->progress->Write({{"productVersion", version}});
+    out->progress->Write({{"computerName", ComputerName()}});
+    out->progress->Write({{"commandLine", Join(o.argv)}});
+  }
+  return Status::OK();
+}
+
+Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
+  CaptureOptions c;
+  c.root = o.selection.root;
+  MIGSTORE_ASSIGN_OR_RETURN(c.layout, ParseLayoutOption(o.selection.layout));
+  c.rules_files = o.selection.rules;
+  c.config_file = o.selection.config;
+  MIGSTORE_ASSIGN_OR_RETURN(c.users, ParseUserSelection(o.selection));
+  c.store_path = o.store;
+  c.encrypt = !o.key.no_encrypt;
+  c.overwrite = o.overwrite;
+  c.continue_on_error = o.continue_on_error;
+  c.cross_mounts = o.cross_mounts;
+  c.threads = o.threads;
+  c.level = o.level;
+  c.compress = !o.no_compress;
+  return c;
+}
+
+void WriteUsersJson(JsonWriter* j, const std::vector<CaptureUser>& users) {
+  j->Key("users");
+  j->BeginArray();
+  for (const CaptureUser& u : users) {
+    j->BeginObject();
+    j->Key("name");
+    j->String(u.name);
+    j->Key("home");
+    j->String(u.home);
+    j->Key("selected");
+    j->Bool(u.selected);
+    j->Key("reason");
+    j->String(u.reason);
+    j->EndObject();
+  }
+  j->EndArray();
+}
+
+void WriteIssuesJson(JsonWriter* j, const std::vector<FileIssue>& errors,
+                     const std::vector<FileNote>& notes) {
+  j->Key("errors");
+  j->BeginArray();
+  for (const FileIssue& e : errors) {
+    j->BeginObject();
+    j->Key("path");
+    j->String(e.path);
+    j->Key("message");
+    j->String(e.status.ToString());
+    j->Key("errno");
+    j->Number(static_cast<int64_t>(e.status.sys_errno()));
+    j->EndObject();
+  }
+  j->EndArray();
+  j->Key("notes");
+  j->BeginArray();
+  for (const FileNote& n : notes) {
+    j->BeginObject();
+    j->Key("path");
+    j->String(n.path);
+    j->Key("note");
+    j->String(n.what);
+    j->EndObject();
+  }
+  j->EndArray();
+}
+
+// The run's end in both logs, and its exit code: 0, 3 when files were
+// skipped, or the code of what stopped it.
+int Finish(const char* command, const Status& status, size_t skipped, Outputs* out) {
+  if (out->log) {
+    out->log->Finish(status.ok() ? std::string() : "Failed: " + status.ToString(), skipped);
+  }
+  if (out->progress) {
+    out->progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
+  }
+  if (!status.ok()) return Fail(command, status);
+  return Code(skipped > 0 ? ExitCode::kDoneWithErrors : ExitCode::kSuccess);
+}
+
+}  // namespace
+
+void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* o) {
+  AddSelectionOptions(cmd, &o->selection);
+  cmd->add_flag("--continue-on-error", o->continue_on_error,
+                "Skip files that cannot be read and finish (exit 3), like ScanState /c");
+  cmd->add_flag("--cross-mounts", o->cross_mounts, "Cross mount points below profile homes");
+  cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--level", o->level, "zstd compression level, -5 to 19")
+      ->check(CLI::Range(-5, 19))
+      ->capture_default_str();
+  cmd->add_flag("--no-compress", o->no_compress, "Store file data without compressing it");
+  cmd->add_option("--log", o->log, "Main log in ScanState's format (appended)");
+  cmd->add_option("--progress-log", o->progress_log, "Progress log in ScanState's format");
+  cmd->add_flag("--json", o->json, "Print a machine-readable report on standard output");
+}
+
+CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
+  CLI::App* cmd = app->add_subcommand(
+      "capture",
+      "Capture the selected users' files under --root into an encrypted store (ScanState)");
+  cmd->add_option("--store", o->store, "The store file to write")->required();
+  AddCaptureCommonOptions(cmd, o);
+  cmd->add_flag("--overwrite", o->overwrite, "Replace an existing store (like /o)");
+  cmd->add_option("--list-files", o->list_files, "Write every entry captured to this file");
+  AddKeyOptions(cmd, &o->key, /*capture=*/true);
+  return cmd;
+}
+
+CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* o) {
+  CLI::App* cmd = app->add_subcommand(
+      "estimate", "Count what a capture would take and estimate the store's size (ScanState /p)");
+  AddCaptureCommonOptions(cmd, o);
+  return cmd;
+}
+
+int RunCapture(const CaptureCommandOptions& o) {
+  auto key = ResolveKey(o.key);
+  if (!key.ok()) return Fail("capture", key.status());
+  auto opts = ToCaptureOptions(o);
+  if (!opts.ok()) return Fail("capture", opts.status());
+  opts->key = *key;
+  Outputs out;
+  Status s = OpenOutputs(o, "migstore capture", &out);
+  if (!s.ok()) return Fail("capture", s);
+  CommandObserver observer(out.log.get(), out.progress.get(), out.list, o.continue_on_error);
+  auto report = Capture(*opts, &observer);
+  observer.Done();
+  if (!report.ok()) return Finish("capture", report.status(), 0, &out);
+
+  PrintDiagnostics(report->rule_diagnostics);
+  if (out.log) {
+    for (const std::string& d : report->rule_diagnostics) out.log->Warning(d);
+  }
+  if (o.json) {
+    JsonWriter j(stdout);
+    j.BeginObject();
+    j.Key("command");
+    j.String("capture");
+    j.Key("store");
+    j.String(report->store_path);
+    j.Key("root");
+    j.String(report->root);
+    j.Key("layout");
+    j.String(report->layout);
+    j.Key("encrypted");
+    j.Bool(opts->encrypt);
+    WriteUsersJson(&j, report->users);
+    for (auto [k, v] : {std::pair<const char*, uint64_t>{"files", report->files},
+                        {"directories", report->directories},
+                        {"symlinks", report->symlinks},
+                        {"fifos", report->fifos},
+                        {"bytes", report->bytes},
+                        {"duplicate_files", report->duplicate_files},
+                        {"duplicate_bytes", report->duplicate_bytes},
+                        {"hardlinked_files", report->hardlinked_files},
+                        {"sparse_files", report->sparse_files},
+                        {"stored_bytes", report->stored_bytes},
+                        {"store_size", report->store_size}}) {
+      j.Key(k);
+      j.Number(v);
+    }
+    j.Key("seconds");
+    j.Number(report->seconds);
+    WriteIssuesJson(&j, report->errors, report->notes);
+    j.Key("exit_code");
+    j.Number(static_cast<uint64_t>(report->errors.empty() ? 0 : 3));
+    j.EndObject();
+  } else {
+    size_t selected = 0;
+    for (const CaptureUser& u : report->users) selected += u.selected;
+    std::printf("captured %zu of %zu users from %s (%s) into %s\n", selected,
+                report->users.size(), report->root.c_str(), report->layout.c_str(),
+                report->store_path.c_str());
+    std::printf("  %llu files (%s), %llu directories, %llu symlinks, %llu fifos\n",
+                static_cast<unsigned long long>(report->files), HumanBytes(report->bytes).c_str(),
+                static_cast<unsigned long long>(report->directories),
+                static_cast<unsigned long long>(report->symlinks),
+                static_cast<unsigned long long>(report->fifos));
+    const std::string protection =
+        opts->encrypt ? std::string("encrypted with a ") + key->kind() : "not encrypted";
+    std::printf("  %llu duplicate files (%s) stored once; store %s, %s; %.1f s\n",
+                static_cast<unsigned long long>(report->duplicate_files),
+                HumanBytes(report->duplicate_bytes).c_str(), HumanBytes(report->store_size).c_str(),
+                protection.c_str(), report->seconds);
+    if (!report->errors.empty()) {
+      std::printf("  %zu files could not be captured and were skipped (see above)\n",
+                  report->errors.size());
+    }
+  }
+  return Finish("capture", Status::OK(), report->errors.size(), &out);
+}
+
+int RunEstimate(const CaptureCommandOptions& o) {
+  CaptureCommandOptions without_key = o;
+  without_key.key.no_encrypt = true;
+  auto opts = ToCaptureOptions(without_key);
+  if (!opts.ok()) return Fail("estimate", opts.status());
+  Outputs out;
+  Status s = OpenOutputs(o, "migstore estimate", &out);
+  if (!s.ok()) return Fail("estimate", s);
+  CommandObserver observer(out.log.get(), out.progress.get(), nullptr, true);
+  auto report = Estimate(*opts, &observer);
+  observer.Done();
+  if (!report.ok()) return Finish("estimate", report.status(), 0, &out);
+  PrintDiagnostics(report->rule_diagnostics);
+  if (o.json) {
+    JsonWriter j(stdout);
+    j.BeginObject();
+    j.Key("command");
+    j.String("estimate");
+    WriteUsersJson(&j, report->users);
+    for (auto [k, v] : {std::pair<const char*, uint64_t>{"files", report->files},
+                        {"directories", report->directories},
+                        {"symlinks", report->symlinks},
+                        {"fifos", report->fifos},
+                        {"bytes", report->bytes},
+                        {"data_bytes", report->data_bytes},
+                        {"sampled_bytes", report->sampled_bytes},
+                        {"estimated_store_size", report->estimated_store_size}}) {
+      j.Key(k);
+      j.Number(v);
+    }
+    j.Key("compression_ratio");
+    j.Number(report->compression_ratio);
+    WriteIssuesJson(&j, report->errors, report->notes);
+    j.EndObject();
+  } else {
+    std::printf("%llu files (%s, %s without holes), %llu directories, %llu symlinks\n",
+                static_cast<unsigned long long>(report->files), HumanBytes(report->bytes).c_str(),
+                HumanBytes(report->data_bytes).c_str(),
+                static_cast<unsigned long long>(report->directories),
+                static_cast<unsigned long long>(report->symlinks));
+    std::printf("compression ratio %.2f (from %s sampled)\n", report->compression_ratio,
+                HumanBytes(report->sampled_bytes).c_str());
+    std::printf("estimated store size: %s (%llu bytes)\n",
+                HumanBytes(report->estimated_store_size).c_str(),
+                static_cast<unsigned long long>(report->estimated_store_size));
+    if (!report->errors.empty()) {
+      std::printf("%zu files could not be read\n", report->errors.size());
+    }
+  }
+  return Finish("estimate", Status::OK(), 0, &out);
+}
+
+}  // namespace migstore::cli

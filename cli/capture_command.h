@@ -1,0 +1,44 @@
+// `migstore capture` (ScanState) and `migstore estimate` (ScanState /p)
+// (docs/cli.md).
+
+#ifndef MIGSTORE_CLI_CAPTURE_COMMAND_H_
+#define MIGSTORE_CLI_CAPTURE_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "key_options.h"
+
+namespace migstore::cli {
+
+struct CaptureCommandOptions {
+  SelectionOptions selection;
+  KeyOptions key;
+  std::string store;
+  bool overwrite = false;
+  bool continue_on_error = false;
+  bool cross_mounts = false;
+  int threads = 0;
+  int level = 3;
+  bool no_compress = false;
+  std::string log;
+  std::string progress_log;
+  std::string list_files;
+  bool json = false;
+  std::vector<std::string> argv;  // for the logs' command line
+};
+
+CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* options);
+CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* options);
+// Options both share.
+void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* options);
+
+int RunCapture(const CaptureCommandOptions& options);
+int RunEstimate(const CaptureCommandOptions& options);
+
+}  // namespace migstore::cli
+
+#endif  // MIGSTORE_CLI_CAPTURE_COMMAND_H_

@@ -1,0 +1,121 @@
+#include "cli_common.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace migstore::cli {
+
+int Fail(const char* command, const Status& s) {
+  std::fprintf(stderr, "migstore %s: %s\n", command, s.ToString().c_str());
+  return static_cast<int>(ExitCodeFor(s));
+}
+
+void AddSelectionOptions(CLI::App* cmd, SelectionOptions* o) {
+  cmd->add_option("--root", o->root, "The system to capture: / or a mounted disk")
+      ->capture_default_str();
+  cmd->add_option("--layout", o->layout, "auto, linux or windows")
+      ->check(CLI::IsMember({"auto", "linux", "windows"}))
+      ->capture_default_str();
+  cmd->add_option("--rules", o->rules,
+                  "A native rules file or a USMT migration XML (repeatable); default: the "
+                  "built-in rules for the layout")
+      ->allow_extra_args(false);
+  cmd->add_option("--config", o->config, "A USMT Config.xml");
+  cmd->add_option("--user-include", o->user_include,
+                  "Always take users matching GLOB (like ScanState /ui)")
+      ->allow_extra_args(false);
+  cmd->add_option("--user-exclude", o->user_exclude, "Leave out users matching GLOB (like /ue)")
+      ->allow_extra_args(false);
+  cmd->add_option("--last-used", o->last_used,
+                  "Take only users active in the last DAYS, or since YYYY-MM-DD (like /uel)");
+}
+
+Result<std::optional<Layout>> ParseLayoutOption(const std::string& text) {
+  if (text == "auto") return std::optional<Layout>();
+  MIGSTORE_ASSIGN_OR_RETURN(Layout layout, ParseLayout(text));
+  return std::optional<Layout>(layout);
+}
+
+Result<UserSelection> ParseUserSelection(const SelectionOptions& o) {
+  UserSelection selection;
+  selection.include = o.user_include;
+  selection.exclude = o.user_exclude;
+  if (!o.last_used.empty()) {
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    MIGSTORE_ASSIGN_OR_RETURN(selection.last_used, ParseLastUsed(o.last_used, now));
+  }
+  return selection;
+}
+
+void PrintDiagnostics(const std::vector<std::string>& diagnostics) {
+  // MigApp.xml alone holds thousands of registry patterns: a few per file.
+  constexpr size_t kPerFile = 10;
+  std::map<std::string, size_t> per_file;
+  for (const std::string& d : diagnostics) {
+    std::string file = d.substr(0, d.find(':'));
+    if (++per_file[file] <= kPerFile) std::fprintf(stderr, "%s\n", d.c_str());
+  }
+  for (const auto& [file, n] : per_file) {
+    if (n > kPerFile) {
+      std::fprintf(stderr, "%s: %zu more notes and warnings not shown\n", file.c_str(),
+                   n - kPerFile);
+    }
+  }
+}
+
+std::string DisplayBytes(std::string_view b) {
+  std::string out;
+  out.reserve(b.size());
+  auto hex = [&](unsigned char c) {
+    static const char* const kDigits = "0123456789abcdef";
+    out += "\\x";
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  };
+  size_t i = 0;
+  while (i < b.size()) {
+    auto c = static_cast<unsigned char>(b[i]);
+    if (c == '\\') {
+      out += "\\\\";
+      ++i;
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      hex(c);
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its length from the lead byte, continuations
+    // 10xxxxxx, no overlong forms, no surrogates, at most U+10FFFF.
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    bool ok = len > 0 && c <= 0xf4 && i + len <= b.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(b[i + k]) & 0xc0) == 0x80;
+    }
+    if (ok && len >= 3) {
+      auto c1 = static_cast<unsigned char>(b[i + 1]);
+      if (c == 0xe0 && c1 < 0xa0) ok = false;  // overlong
+      if (c == 0xed && c1 >= 0xa0) ok = false;  // surrogate
+      if (c == 0xf0 && c1 < 0x90) ok = false;  // overlong
+      if (c == 0xf4 && c1 >= 0x90) ok = false;  // beyond U+10FFFF
+    }
+    if (!ok) {
+      hex(c);
+      ++i;
+      continue;
+    }
+    out.append(b.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace migstore::cli

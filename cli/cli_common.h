@@ -1,0 +1,56 @@
+// Small things every command shares: exit codes, error printing, and the
+// options that choose what is captured (root, layout, rules, users).
+
+#ifndef MIGSTORE_CLI_CLI_COMMON_H_
+#define MIGSTORE_CLI_CLI_COMMON_H_
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migstore/exit_codes.h"
+#include "migstore/profiles.h"
+#include "migstore/result.h"
+#include "migstore/rules.h"
+#include "migstore/user_selection.h"
+
+namespace migstore::cli {
+
+inline int Code(ExitCode c) { return static_cast<int>(c); }
+
+// Prints "migstore COMMAND: <status>" to stderr; returns its exit code.
+int Fail(const char* command, const Status& s);
+
+// --root, --layout, --rules, --config, --user-include, --user-exclude,
+// --last-used: what a capture (or estimate, or explain) looks at.
+struct SelectionOptions {
+  std::string root = "/";
+  std::string layout = "auto";
+  std::vector<std::string> rules;
+  std::string config;
+  std::vector<std::string> user_include;
+  std::vector<std::string> user_exclude;
+  std::string last_used;
+};
+
+void AddSelectionOptions(CLI::App* cmd, SelectionOptions* o);
+
+// The layout asked for: nullopt for "auto".
+Result<std::optional<Layout>> ParseLayoutOption(const std::string& text);
+// The user selection, with --last-used counted back from now.
+Result<UserSelection> ParseUserSelection(const SelectionOptions& o);
+
+// Prints rule diagnostics to stderr, at most a few per file.
+void PrintDiagnostics(const std::vector<std::string>& diagnostics);
+
+// Byte strings for people and machines: valid UTF-8 stays as it is; a byte
+// that is not part of valid UTF-8 becomes the four characters \xNN, and a
+// backslash is doubled, so the original bytes can always be recovered.
+// Control characters are shown as \xNN too (a newline in a name).
+std::string DisplayBytes(std::string_view bytes);
+
+}  // namespace migstore::cli
+
+#endif  // MIGSTORE_CLI_CLI_COMMON_H_

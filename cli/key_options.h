@@ -1,0 +1,35 @@
+// Where a command gets its key: --key-file, --password-file,
+// --password-stdin, or the MIGSTORE_PASSWORD environment variable — never
+// the command line itself, which other users can read in the process list.
+// At most one of the options may be given; they take precedence over the
+// environment.
+
+#ifndef MIGSTORE_CLI_KEY_OPTIONS_H_
+#define MIGSTORE_CLI_KEY_OPTIONS_H_
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "migstore/key.h"
+
+namespace migstore::cli {
+
+struct KeyOptions {
+  std::string key_file;
+  std::string password_file;
+  bool password_stdin = false;
+  bool no_encrypt = false;  // capture only
+};
+
+// `capture` adds --no-encrypt.
+void AddKeyOptions(CLI::App* cmd, KeyOptions* o, bool capture);
+
+// The key the options name; no key when none is named and MIGSTORE_PASSWORD
+// is unset. InvalidArgument for conflicting options; KeyUnreadable when the
+// named source cannot be read.
+Result<Key> ResolveKey(const KeyOptions& o);
+
+}  // namespace migstore::cli
+
+#endif  // MIGSTORE_CLI_KEY_OPTIONS_H_

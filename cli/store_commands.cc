@@ -1,0 +1,202 @@
+#include "store_commands.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+
+#include "cli_common.h"
+#include "json_writer.h"
+#include "migstore/listing.h"
+#include "progress_line.h"
+
+namespace migstore::cli {
+namespace {
+
+std::string Time(int64_t ns) {
+  time_t s = static_cast<time_t>(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void UserJson(JsonWriter* j, const StoreUser& u) {
+  j->BeginObject();
+  j->Key("name");
+  j->String(u.name);
+  j->Key("home");
+  j->String(u.home);
+  j->Key("layout");
+  j->String(u.layout);
+  j->Key("uid");
+  j->Number(static_cast<uint64_t>(u.uid));
+  j->Key("gid");
+  j->Number(static_cast<uint64_t>(u.gid));
+  if (!u.sid.empty()) {
+    j->Key("sid");
+    j->String(u.sid);
+  }
+  j->Key("last_use_ns");
+  j->Number(u.last_use_ns);
+  j->Key("folders");
+  j->BeginObject();
+  for (const auto& [k, v] : u.folders) {
+    j->Key(k);
+    j->String(v);
+  }
+  j->EndObject();
+  j->EndObject();
+}
+
+void EntryJson(JsonWriter* j, const StoreEntry& e) {
+  j->BeginObject();
+  j->Key("path");
+  j->String(e.path);
+  j->Key("type");
+  j->String(e.type);
+  j->Key("user");
+  j->String(e.user);
+  j->Key("size");
+  j->Number(e.size);
+  j->Key("mode");
+  j->Number(static_cast<uint64_t>(e.mode));
+  j->Key("uid");
+  j->Number(static_cast<uint64_t>(e.uid));
+  j->Key("gid");
+  j->Number(static_cast<uint64_t>(e.gid));
+  if (!e.owner.empty()) {
+    j->Key("owner");
+    j->String(e.owner);
+  }
+  if (!e.group.empty()) {
+    j->Key("group");
+    j->String(e.group);
+  }
+  j->Key("mtime_ns");
+  j->Number(e.mtime_ns);
+  if (!e.symlink_target.empty()) {
+    j->Key("target");
+    j->String(e.symlink_target);
+  }
+  if (e.link_group != 0) {
+    j->Key("link_group");
+    j->Number(e.link_group);
+  }
+  if (e.xattrs != 0) {
+    j->Key("xattrs");
+    j->Number(static_cast<uint64_t>(e.xattrs));
+  }
+  j->EndObject();
+}
+
+}  // namespace
+
+CLI::App* AddListCommand(CLI::App* app, ListOptions* o) {
+  CLI::App* cmd = app->add_subcommand("list", "List a store's users and entries");
+  cmd->add_option("--store", o->store, "The store file")->required();
+  AddKeyOptions(cmd, &o->key, /*capture=*/false);
+  cmd->add_flag("--json", o->json, "Print JSON: {\"store\":…, \"users\":[…], \"entries\":[…]}");
+  return cmd;
+}
+
+CLI::App* AddKeygenCommand(CLI::App* app, KeygenOptions* o) {
+  CLI::App* cmd = app->add_subcommand(
+      "keygen", "Write a new random key file (mode 0600) for --key-file");
+  cmd->add_option("--out", o->out, "The key file to create")->required();
+  cmd->add_flag("--overwrite", o->overwrite, "Replace an existing file");
+  return cmd;
+}
+
+int RunList(const ListOptions& o) {
+  auto key = ResolveKey(o.key);
+  if (!key.ok()) return Fail("list", key.status());
+  StoreSummary summary;
+  Status s;
+  if (o.json) {
+    // Entries stream as they are read; the header comes from the summary,
+    // which is known before the first entry.
+    std::unique_ptr<JsonWriter> j;
+    s = ListStore(o.store, *key, &summary, [&](const StoreEntry& e) {
+      if (!j) {
+        j = std::make_unique<JsonWriter>(stdout);
+        j->BeginObject();
+        j->Key("store");
+        j->BeginObject();
+        j->Key("path");
+        j->String(o.store);
+        j->Key("format_version");
+        j->Number(static_cast<uint64_t>(summary.format_version));
+        j->Key("encryption");
+        j->String(summary.encryption);
+        j->Key("size");
+        j->Number(summary.file_size);
+        j->Key("entries");
+        j->Number(summary.entries);
+        j->Key("contents");
+        j->Number(summary.contents);
+        for (const auto& [k, v] : summary.properties) {
+          j->Key(k);
+          j->String(v);
+        }
+        j->EndObject();
+        j->Key("users");
+        j->BeginArray();
+        for (const StoreUser& u : summary.users) UserJson(j.get(), u);
+        j->EndArray();
+        j->Key("entries");
+        j->BeginArray();
+      }
+      EntryJson(j.get(), e);
+      return Status::OK();
+    });
+    if (s.ok() && !j) {  // a store with no entries
+      j = std::make_unique<JsonWriter>(stdout);
+      j->BeginObject();
+      j->Key("users");
+      j->BeginArray();
+      for (const StoreUser& u : summary.users) UserJson(j.get(), u);
+      j->EndArray();
+      j->Key("entries");
+      j->BeginArray();
+    }
+    if (j && s.ok()) {
+      j->EndArray();
+      j->EndObject();
+    }
+  } else {
+    bool header = false;
+    s = ListStore(o.store, *key, &summary, [&](const StoreEntry& e) {
+      if (!header) {
+        header = true;
+        const std::string protection = summary.encryption == "none"
+                                           ? "not encrypted"
+                                           : "encrypted with a " + summary.encryption;
+        std::printf("store %s: format %d, %s, %s, %" PRIu64 " entries\n", o.store.c_str(),
+                    summary.format_version, protection.c_str(),
+                    HumanBytes(summary.file_size).c_str(), summary.entries);
+        for (const StoreUser& u : summary.users) {
+          std::printf("user %s (%s)\n", u.name.c_str(), DisplayBytes(u.home).c_str());
+        }
+      }
+      std::printf("%-7s %04o %12" PRIu64 " %s  %s%s%s\n", e.type, e.mode, e.size,
+                  Time(e.mtime_ns).c_str(), DisplayBytes(e.path).c_str(),
+                  e.symlink_target.empty() ? "" : " -> ",
+                  DisplayBytes(e.symlink_target).c_str());
+      return Status::OK();
+    });
+  }
+  if (!s.ok()) return Fail("list", s);
+  return Code(ExitCode::kSuccess);
+}
+
+int RunKeygen(const KeygenOptions& o) {
+  Status s = WriteKeyFile(o.out, o.overwrite);
+  if (!s.ok()) return Fail("keygen", s);
+  std::printf("wrote key file %s (mode 0600): keep it safe; without it the store cannot be "
+              "opened\n",
+              o.out.c_str());
+  return Code(ExitCode::kSuccess);
+}
+
+}  // namespace migstore::cli
