@@ -298,7 +298,7 @@ int RunCapture(const CaptureCommandOptions& o) {
     j.Key("encrypted");
     j.Bool(opts->encrypt);
     WriteUsersJson(&j, report->users);
-    for (auto [k, v] : {std::pair<const char*, uint64_t>{"files", report->files},
+    j.Numbers({{"files", report->files},
                         {"directories", report->directories},
                         {"symlinks", report->symlinks},
                         {"fifos", report->fifos},
@@ -308,10 +308,7 @@ int RunCapture(const CaptureCommandOptions& o) {
                         {"hardlinked_files", report->hardlinked_files},
                         {"sparse_files", report->sparse_files},
                         {"stored_bytes", report->stored_bytes},
-                        {"store_size", report->store_size}}) {
-      j.Key(k);
-      j.Number(v);
-    }
+                        {"store_size", report->store_size}});
     j.Key("seconds");
     j.Number(report->seconds);
     WriteIssuesJson(&j, report->errors, report->notes);
@@ -362,17 +359,14 @@ int RunEstimate(const CaptureCommandOptions& o) {
     j.Key("command");
     j.String("estimate");
     WriteUsersJson(&j, report->users);
-    for (auto [k, v] : {std::pair<const char*, uint64_t>{"files", report->files},
+    j.Numbers({{"files", report->files},
                         {"directories", report->directories},
                         {"symlinks", report->symlinks},
                         {"fifos", report->fifos},
                         {"bytes", report->bytes},
                         {"data_bytes", report->data_bytes},
                         {"sampled_bytes", report->sampled_bytes},
-                        {"estimated_store_size", report->estimated_store_size}}) {
-      j.Key(k);
-      j.Number(v);
-    }
+                        {"estimated_store_size", report->estimated_store_size}});
     j.Key("compression_ratio");
     j.Number(report->compression_ratio);
     WriteIssuesJson(&j, report->errors, report->notes);

@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace migstore::cli {
@@ -32,6 +34,8 @@ class JsonWriter {
   void Number(int64_t v);
   void Number(double v);
   void Bool(bool v);
+  // Several numeric members at once.
+  void Numbers(std::initializer_list<std::pair<const char*, uint64_t>> members);
 
   // `bytes` as a quoted JSON string (exposed for tests).
   static std::string Quote(std::string_view bytes);

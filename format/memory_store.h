@@ -45,6 +45,13 @@ struct MemoryStore {
   friend bool operator==(const MemoryStore&, const MemoryStore&) = default;
 };
 
+// Builders for a MemoryStore's entries: files 0640, directories 0750,
+// symlinks 0777, fifos 0600, owner and group 1000, a fixed mtime.
+MemoryFile MakeFile(uint32_t profile, std::string path, std::string data);
+MemoryFile MakeDir(uint32_t profile, std::string path);
+MemoryFile MakeSymlink(uint32_t profile, std::string path, std::string target);
+MemoryFile MakeFifo(uint32_t profile, std::string path);
+
 struct MemoryWriteOptions {
   WriterOptions writer;
   SealOptions data_seal;

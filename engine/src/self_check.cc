@@ -27,30 +27,6 @@ using format::MemoryFile;
 using format::MemoryStore;
 using format::SecretBytes;
 
-MemoryFile File(uint32_t profile, std::string path, std::string data) {
-  MemoryFile f;
-  f.entry.profile = profile;
-  f.entry.path = std::move(path);
-  f.entry.type = EntryType::kFile;
-  f.entry.mode = 0644;
-  f.entry.uid = 1000 + profile;
-  f.entry.gid = 1000 + profile;
-  f.entry.mtime_ns = 1700000000123456789LL;
-  f.entry.size = data.size();
-  f.data = std::move(data);
-  return f;
-}
-
-MemoryFile Special(uint32_t profile, std::string path, EntryType type,
-                   std::string target = {}) {
-  MemoryFile f = File(profile, std::move(path), {});
-  f.entry.type = type;
-  f.entry.mode = type == EntryType::kDirectory ? 0755 : 0777;
-  f.entry.symlink_target = std::move(target);
-  f.entry.size = f.entry.symlink_target.size();
-  return f;
-}
-
 // A small store with every kind of thing the format carries.
 MemoryStore SampleStore() {
   DeterministicRandom gen(20261122);
@@ -69,25 +45,24 @@ MemoryStore SampleStore() {
   s.group_names = {{1001, "alice"}, {1002, "bob"}};
 
   std::string photo = gen.Bytes(300 * 1024);
-  s.files.push_back(Special(1, "home/alice", EntryType::kDirectory));
+  s.files.push_back(format::MakeDir(1, "home/alice"));
   s.files.push_back(
-      File(1, "home/alice/Documents/notes.txt", gen.Text(200 * 1024)));
-  s.files.push_back(File(1, "home/alice/Pictures/photo.jpg", photo));
+      format::MakeFile(1, "home/alice/Documents/notes.txt", gen.Text(200 * 1024)));
+  s.files.push_back(format::MakeFile(1, "home/alice/Pictures/photo.jpg", photo));
   s.files.push_back(
-      File(1, "home/alice/big.bin", gen.Text(5 << 20) + gen.Bytes(4 << 20)));
+      format::MakeFile(1, "home/alice/big.bin", gen.Text(5 << 20) + gen.Bytes(4 << 20)));
   s.files.push_back(
-      File(1, std::string("home/alice/caf\xe9\n.txt"), "non-UTF-8 name\n"));
-  s.files.push_back(File(1, "home/alice/empty", ""));
-  s.files.push_back(Special(1, "home/alice/link", EntryType::kSymlink,
-                            "Documents/notes.txt"));
-  s.files.push_back(Special(1, "home/alice/pipe", EntryType::kFifo));
-  MemoryFile disk = File(1, "home/alice/disk.img", std::string(64 << 20, '\0'));
+      format::MakeFile(1, std::string("home/alice/caf\xe9\n.txt"), "non-UTF-8 name\n"));
+  s.files.push_back(format::MakeFile(1, "home/alice/empty", ""));
+  s.files.push_back(format::MakeSymlink(1, "home/alice/link", "Documents/notes.txt"));
+  s.files.push_back(format::MakeFifo(1, "home/alice/pipe"));
+  MemoryFile disk = format::MakeFile(1, "home/alice/disk.img", std::string(64 << 20, '\0'));
   std::string island = gen.Bytes(100000);
   disk.data.replace(4096, island.size(), island);
   disk.data.replace(40 << 20, island.size(), island);
   disk.sparse_ranges = {{4096, island.size()}, {40 << 20, island.size()}};
   s.files.push_back(std::move(disk));
-  s.files.push_back(File(2, "home/bob/photo-copy.jpg", photo));  // dedup
+  s.files.push_back(format::MakeFile(2, "home/bob/photo-copy.jpg", photo));  // dedup
   s.files.back().entry.xattrs = {{"user.origin", "camera"}};
   format::NormalizeMemoryStore(&s);
   return s;

@@ -105,6 +105,40 @@ TEST(Capture, ADemoTreeArrivesWholeWithTheBuiltInRules) {
   }
 }
 
+TEST(Capture, AWindowsVolumeWithTheStockMigUserXml) {
+  TempDir dir;
+  const std::string root = dir / "root";
+  bench::DatasetSpec spec;
+  ASSERT_OK(bench::SpecForPreset("demo", &spec));
+  spec.layout = "windows";
+  spec.files = 400;
+  spec.bytes = 4 << 20;
+  ASSERT_OK(bench::GenerateDataset(root, spec));
+  CaptureOptions o = Options(dir, root);
+  o.rules_files = {testing::SourcePath("tests/golden/usmt-xml/MigUser.xml")};
+  auto report = Capture(o);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->layout, "windows");
+  ASSERT_EQ(report->users.size(), 3u);
+  auto r = OpenStore(o.store_path);
+  ASSERT_NE(r, nullptr);
+  testing::StoreCheck check = testing::CheckStoreAgainstTree(*r, root);
+  EXPECT_EQ(check.first_mismatch, "");
+  bool documents = false, pictures = false, temp = false, public_docs = false;
+  for (const std::string& p : check.paths) {
+    documents |= p.rfind("Users/alice/Documents/notes/", 0) == 0;
+    pictures |= p.rfind("Users/bob/Pictures/camera/", 0) == 0;
+    temp |= p.find("AppData/Local/Temp") != std::string::npos;
+    public_docs |= p == "Users/Public/Documents/shared-notice.txt";
+  }
+  EXPECT_TRUE(documents);
+  EXPECT_TRUE(pictures);
+  EXPECT_TRUE(public_docs) << "MigUser.xml takes the common documents";
+  EXPECT_FALSE(temp) << "MigUser.xml does not take temporary files";
+  EXPECT_EQ(r->index().profiles.size(), 3u);
+  EXPECT_EQ(r->index().profiles[0].layout, format::Layout::kWindows);
+}
+
 // A tree with every awkward thing a profile can hold.
 class CaptureEdges : public ::testing::Test {
  protected:

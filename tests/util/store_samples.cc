@@ -11,43 +11,6 @@ using format::EntryType;
 using format::MemoryFile;
 using format::MemoryStore;
 
-MemoryFile MakeFile(uint32_t profile, std::string path, std::string data) {
-  MemoryFile f;
-  f.entry.profile = profile;
-  f.entry.path = std::move(path);
-  f.entry.type = EntryType::kFile;
-  f.entry.mode = 0640;
-  f.entry.uid = 1000;
-  f.entry.gid = 1000;
-  f.entry.mtime_ns = 1700000000123456789LL;
-  f.entry.size = data.size();
-  f.data = std::move(data);
-  return f;
-}
-
-MemoryFile MakeDir(uint32_t profile, std::string path) {
-  MemoryFile f = MakeFile(profile, std::move(path), "");
-  f.entry.type = EntryType::kDirectory;
-  f.entry.mode = 0750;
-  return f;
-}
-
-MemoryFile MakeSymlink(uint32_t profile, std::string path, std::string target) {
-  MemoryFile f = MakeFile(profile, std::move(path), "");
-  f.entry.type = EntryType::kSymlink;
-  f.entry.mode = 0777;
-  f.entry.size = target.size();
-  f.entry.symlink_target = std::move(target);
-  return f;
-}
-
-MemoryFile MakeFifo(uint32_t profile, std::string path) {
-  MemoryFile f = MakeFile(profile, std::move(path), "");
-  f.entry.type = EntryType::kFifo;
-  f.entry.mode = 0600;
-  return f;
-}
-
 format::Profile MakeProfile(std::string name, std::string home, uint32_t uid) {
   format::Profile p;
   p.name = std::move(name);

@@ -10,12 +10,10 @@
 
 namespace migstore::testing {
 
-format::MemoryFile MakeFile(uint32_t profile, std::string path,
-                            std::string data);
-format::MemoryFile MakeDir(uint32_t profile, std::string path);
-format::MemoryFile MakeSymlink(uint32_t profile, std::string path,
-                               std::string target);
-format::MemoryFile MakeFifo(uint32_t profile, std::string path);
+using format::MakeDir;
+using format::MakeFifo;
+using format::MakeFile;
+using format::MakeSymlink;
 format::Profile MakeProfile(std::string name, std::string home, uint32_t uid);
 
 // A store with one of everything the format carries: two profiles, owner

@@ -151,6 +151,18 @@ Result<Selection> Select(const CaptureOptions& o) {
   return s;
 }
 
+capture::WalkOptions WalkOptionsFor(const CaptureOptions& o, const Selection& sel,
+                                    Reporter* reporter) {
+  capture::WalkOptions w;
+  w.root = o.root;
+  w.machine = &sel.machine;
+  w.matcher = &sel.matcher;
+  w.cross_mounts = o.cross_mounts;
+  w.cancel = reporter->cancel_flag();
+  w.tick = [reporter] { reporter->Tick(); };
+  return w;
+}
+
 int Threads(const CaptureOptions& o) {
   if (o.threads > 0) return o.threads;
   return std::max(1, tbb::info::default_concurrency());
@@ -242,14 +254,8 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   Status status;
   arena.execute([&] {
     reporter.Phase("Scanning");
-    capture::WalkOptions wopt;
-    wopt.root = o.root;
-    wopt.machine = &sel.machine;
-    wopt.matcher = &sel.matcher;
-    wopt.cross_mounts = o.cross_mounts;
+    capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
     wopt.exclude = StoreInodes(o.store_path, w.temp_path());
-    wopt.cancel = reporter.cancel_flag();
-    wopt.tick = [&reporter] { reporter.Tick(); };
     auto walked = capture::Walk(wopt);
     if (!walked.ok()) {
       status = walked.status();
@@ -427,13 +433,7 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   tbb::task_arena arena(Threads(o));
   Status status;
   arena.execute([&] {
-    capture::WalkOptions wopt;
-    wopt.root = o.root;
-    wopt.machine = &sel.machine;
-    wopt.matcher = &sel.matcher;
-    wopt.cross_mounts = o.cross_mounts;
-    wopt.cancel = reporter.cancel_flag();
-    wopt.tick = [&reporter] { reporter.Tick(); };
+    capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
     auto walked = capture::Walk(wopt);
     if (!walked.ok()) {
       status = walked.status();

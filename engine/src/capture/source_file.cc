@@ -112,18 +112,8 @@ Result<std::optional<std::vector<format::DataRange>>> SourceFile::DataRanges(
 }
 
 Status SourceFile::ReadAt(uint64_t offset, size_t n, char* out) const {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd_.get(), out + done, n - done,
-                        static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("read failed on " + path_, errno);
-    }
-    if (r == 0)
-      return Status::IOError(path_, "became shorter while it was read");
-    done += static_cast<size_t>(r);
-  }
+  MIGSTORE_ASSIGN_OR_RETURN(size_t got, format::PreadFull(fd_.get(), offset, n, out, path_));
+  if (got < n) return Status::IOError(path_, "became shorter while it was read");
   return Status::OK();
 }
 
