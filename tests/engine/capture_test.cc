@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -410,6 +413,61 @@ TEST(Capture, AFileThatKeepsChangingIsStoredAsOneMomentOrReported) {
     ASSERT_EQ(report->errors.size(), 1u);
     EXPECT_EQ(report->errors[0].path, "home/alice/busy.log");
   }
+}
+
+// A tmpfs mounted for the test's lifetime, if the system lets us mount.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& at) : at_(at) {
+    std::filesystem::create_directories(at);
+    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, "size=4m") == 0;
+    error_ = errno;
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount(at_.c_str());
+  }
+  bool mounted() const { return mounted_; }
+  int error() const { return error_; }
+
+ private:
+  std::string at_;
+  bool mounted_ = false;
+  int error_ = 0;
+};
+
+TEST(Capture, MountPointsBelowAProfileAreNotCrossedUnlessAsked) {
+  TempDir dir;
+  const std::string root = dir / "root";
+  MakeLinuxRoot(root);
+  Put(root + "/home/alice/a.txt", "on the root filesystem");
+  TmpfsMount mnt(root + "/home/alice/usb");
+  if (!mnt.mounted()) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(mnt.error())
+                 << "): mount points are only tested where the test may mount";
+  }
+  Put(root + "/home/alice/usb/b.txt", "on another filesystem");
+  WriteFile(dir / "all.rules", "include %USERPROFILE%\n");
+  CaptureOptions o = Options(dir, root);
+  o.rules_files = {dir / "all.rules"};
+  auto report = Capture(o);
+  ASSERT_OK(report);
+  bool noted = false;
+  for (const FileNote& n : report->notes) {
+    noted |= n.path == "home/alice/usb" && n.what.find("mount point") != std::string::npos;
+  }
+  EXPECT_TRUE(noted);
+  auto r = OpenStore(o.store_path);
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->FindEntry(1, "home/alice/a.txt")->has_value());
+  EXPECT_TRUE(r->FindEntry(1, "home/alice/usb")->has_value()) << "the mount point itself stays";
+  EXPECT_FALSE(r->FindEntry(1, "home/alice/usb/b.txt")->has_value());
+
+  o.cross_mounts = true;
+  o.overwrite = true;
+  ASSERT_OK(Capture(o));
+  r = OpenStore(o.store_path);
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->FindEntry(1, "home/alice/usb/b.txt")->has_value());
 }
 
 TEST(Capture, RulesAndOptionsAreChecked) {

@@ -196,9 +196,13 @@ void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
       groups;
   for (size_t i = 0; i < jobs->size(); ++i) {
     const FileJob& job = (*jobs)[i];
+    // A job that already speaks for other entries (hard links, or copies
+    // confirmed in an earlier round) is never folded into another: its
+    // entries would be lost with it.
     if (!job.large || !failed[i].ok() || !job.links.empty() ||
-        job.snapshot.size == 0)
+        !job.duplicates.empty() || job.snapshot.size == 0) {
       continue;
+    }
     groups[{job.snapshot.size,
             job.ranges.value_or(std::vector<format::DataRange>{})}]
         .push_back(i);
