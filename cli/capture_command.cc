@@ -14,40 +14,28 @@
 namespace migstore::cli {
 namespace {
 
-std::string Join(const std::vector<std::string>& args) {
-  std::string out;
-  for (const std::string& a : args) {
-    if (!out.empty()) out += ' ';
-    out += a;
-  }
-  return out;
-}
-
-std::string ComputerName() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf) : std::string();
-}
-
 // Everything the command shows while the engine works: the progress line,
 // USMT's main and progress logs, and the --list-files list.
 class CommandObserver : public CaptureObserver {
  public:
-  CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log, std::FILE* list_files,
-                  bool continue_on_error)
+  CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log,
+                  std::FILE* list_files, bool continue_on_error)
       : log_(log),
         progress_log_(progress_log),
         list_files_(list_files),
         continue_(continue_on_error) {}
 
   void OnProgress(const CaptureProgress& p) override {
-    line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done, p.bytes_total, p.seconds);
+    line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
+                 p.bytes_total, p.seconds);
     if (progress_log_ == nullptr) return;
     if (phase_ != p.phase) {
       phase_ = p.phase;
       progress_log_->Write({{"PHASE", phase_}});
       if (phase_ == "Saving") {
         char mb[32];
-        std::snprintf(mb, sizeof(mb), "%.2f", static_cast<double>(p.bytes_total) / (1 << 20));
+        std::snprintf(mb, sizeof(mb), "%.2f",
+                      static_cast<double>(p.bytes_total) / (1 << 20));
         progress_log_->Write({{"totalSizeInMBToTransfer", mb}});
       }
     }
@@ -55,10 +43,15 @@ class CommandObserver : public CaptureObserver {
       int pct = static_cast<int>(100 * p.bytes_done / p.bytes_total);
       if (pct != percent_) {
         percent_ = pct;
-        double rate = p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
-        double left = rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate : 0;
-        progress_log_->Write({{"totalPercentageCompleted", std::to_string(pct)}});
-        progress_log_->Write({{"totalMinutesRemaining", std::to_string(static_cast<int>(left / 60))}});
+        double rate =
+            p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
+        double left =
+            rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate
+                     : 0;
+        progress_log_->Write(
+            {{"totalPercentageCompleted", std::to_string(pct)}});
+        progress_log_->Write({{"totalMinutesRemaining",
+                               std::to_string(static_cast<int>(left / 60))}});
       }
     }
   }
@@ -66,41 +59,48 @@ class CommandObserver : public CaptureObserver {
   void OnFileError(const FileIssue& issue) override {
     ++errors_;
     line_.Clear();
-    std::fprintf(stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
-                 issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
+    std::fprintf(
+        stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
+        issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
     if (log_ != nullptr) {
-      log_->Error("Read error for " + DisplayBytes(issue.path) + ": " + issue.status.ToString(),
+      log_->Error("Read error for " + DisplayBytes(issue.path) + ": " +
+                      issue.status.ToString(),
                   issue.status.sys_errno(), !continue_);
     }
     if (progress_log_ != nullptr) {
-      progress_log_->Write({{"error", "UnableToCopy"},
-                            {"objectName", DisplayBytes(issue.path)},
-                            {"action", continue_ ? "Ignore" : "Abort"},
-                            {"errorCode", std::to_string(issue.status.sys_errno())},
-                            {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
-                            {"message", issue.status.ToString()}});
+      progress_log_->Write(
+          {{"error", "UnableToCopy"},
+           {"objectName", DisplayBytes(issue.path)},
+           {"action", continue_ ? "Ignore" : "Abort"},
+           {"errorCode", std::to_string(issue.status.sys_errno())},
+           {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
+           {"message", issue.status.ToString()}});
     }
   }
 
   void OnUsers(const std::vector<CaptureUser>& users) override {
     for (const CaptureUser& u : users) {
       if (log_ != nullptr) {
-        log_->Info("User " + u.name + " (" + DisplayBytes(u.home) + "): " +
-                   (u.selected ? "included" : "not included") + ", " + u.reason);
+        log_->Info("User " + u.name + " (" + DisplayBytes(u.home) +
+                   "): " + (u.selected ? "included" : "not included") + ", " +
+                   u.reason);
       }
       if (progress_log_ != nullptr) {
         progress_log_->Write(
-            {{"detectedUser", u.name}, {"includedInMigration", u.selected ? "Yes" : "No"}});
+            {{"detectedUser", u.name},
+             {"includedInMigration", u.selected ? "Yes" : "No"}});
       }
     }
   }
 
   void OnNote(const FileNote& note) override {
-    if (log_ != nullptr) log_->Warning(DisplayBytes(note.path) + ": " + note.what);
+    if (log_ != nullptr)
+      log_->Warning(DisplayBytes(note.path) + ": " + note.what);
   }
 
   void OnEntryStored(const std::string& path) override {
-    if (list_files_ != nullptr) std::fprintf(list_files_, "%s\n", DisplayBytes(path).c_str());
+    if (list_files_ != nullptr)
+      std::fprintf(list_files_, "%s\n", DisplayBytes(path).c_str());
   }
 
   void Done() { line_.Clear(); }
@@ -126,28 +126,32 @@ struct Outputs {
 };
 
 // The log and progress log files must not be inside the store path.
-Status OpenOutputs(const CaptureCommandOptions& o, const char* program, Outputs* out) {
+Status OpenOutputs(const CaptureCommandOptions& o, const char* program,
+                   Outputs* out) {
   if (!o.log.empty()) {
-    if (o.log == o.store) return Status::InvalidArgument("the log cannot be the store");
+    if (o.log == o.store)
+      return Status::InvalidArgument("the log cannot be the store");
     MIGSTORE_ASSIGN_OR_RETURN(out->log, UsmtLog::Open(o.log));
   }
   if (!o.progress_log.empty()) {
-    MIGSTORE_ASSIGN_OR_RETURN(out->progress, UsmtProgressLog::Open(o.progress_log));
+    MIGSTORE_ASSIGN_OR_RETURN(out->progress,
+                              UsmtProgressLog::Open(o.progress_log));
   }
   if (!o.list_files.empty()) {
     out->list = std::fopen(o.list_files.c_str(), "we");
-    if (out->list == nullptr) return Status::FromErrno("cannot create " + o.list_files, errno);
+    if (out->list == nullptr)
+      return Status::FromErrno("cannot create " + o.list_files, errno);
   }
   const std::string version = Version();
   if (out->log) {
     out->log->Info(std::string(program) + " " + version + " (migstore)");
-    out->log->Info("Command line: " + Join(o.argv));
+    out->log->Info("Command line: " + JoinArgs(o.argv));
   }
   if (out->progress) {
     out->progress->Write({{"program", program}});
     out->progress->Write({{"productVersion", version}});
     out->progress->Write({{"computerName", ComputerName()}});
-    out->progress->Write({{"commandLine", Join(o.argv)}});
+    out->progress->Write({{"commandLine", JoinArgs(o.argv)}});
   }
   return Status::OK();
 }
@@ -218,9 +222,11 @@ void WriteIssuesJson(JsonWriter* j, const std::vector<FileIssue>& errors,
 
 // The run's end in both logs, and its exit code: 0, 3 when files were
 // skipped, or the code of what stopped it.
-int Finish(const char* command, const Status& status, size_t skipped, Outputs* out) {
+int Finish(const char* command, const Status& status, size_t skipped,
+           Outputs* out) {
   if (out->log) {
-    out->log->Finish(status.ok() ? std::string() : "Failed: " + status.ToString(), skipped);
+    out->log->Finish(
+        status.ok() ? std::string() : "Failed: " + status.ToString(), skipped);
   }
   if (out->progress) {
     out->progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
@@ -233,35 +239,46 @@ int Finish(const char* command, const Status& status, size_t skipped, Outputs* o
 
 void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* o) {
   AddSelectionOptions(cmd, &o->selection);
-  cmd->add_flag("--continue-on-error", o->continue_on_error,
-                "Skip files that cannot be read and finish (exit 3), like ScanState /c");
-  cmd->add_flag("--cross-mounts", o->cross_mounts, "Cross mount points below profile homes");
-  cmd->add_option("--threads", o->threads, "Worker threads (default: one per core)")
+  cmd->add_flag(
+      "--continue-on-error", o->continue_on_error,
+      "Skip files that cannot be read and finish (exit 3), like ScanState /c");
+  cmd->add_flag("--cross-mounts", o->cross_mounts,
+                "Cross mount points below profile homes");
+  cmd->add_option("--threads", o->threads,
+                  "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--level", o->level, "zstd compression level, -5 to 19")
       ->check(CLI::Range(-5, 19))
       ->capture_default_str();
-  cmd->add_flag("--no-compress", o->no_compress, "Store file data without compressing it");
+  cmd->add_flag("--no-compress", o->no_compress,
+                "Store file data without compressing it");
   cmd->add_option("--log", o->log, "Main log in ScanState's format (appended)");
-  cmd->add_option("--progress-log", o->progress_log, "Progress log in ScanState's format");
-  cmd->add_flag("--json", o->json, "Print a machine-readable report on standard output");
+  cmd->add_option("--progress-log", o->progress_log,
+                  "Progress log in ScanState's format");
+  cmd->add_flag("--json", o->json,
+                "Print a machine-readable report on standard output");
 }
 
 CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
-  CLI::App* cmd = app->add_subcommand(
-      "capture",
-      "Capture the selected users' files under --root into an encrypted store (ScanState)");
+  CLI::App* cmd =
+      app->add_subcommand("capture",
+                          "Capture the selected users' files under --root into "
+                          "an encrypted store (ScanState)");
   cmd->add_option("--store", o->store, "The store file to write")->required();
   AddCaptureCommonOptions(cmd, o);
-  cmd->add_flag("--overwrite", o->overwrite, "Replace an existing store (like /o)");
-  cmd->add_option("--list-files", o->list_files, "Write every entry captured to this file");
+  cmd->add_flag("--overwrite", o->overwrite,
+                "Replace an existing store (like /o)");
+  cmd->add_option("--list-files", o->list_files,
+                  "Write every entry captured to this file");
   AddKeyOptions(cmd, &o->key, /*capture=*/true);
   return cmd;
 }
 
 CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* o) {
-  CLI::App* cmd = app->add_subcommand(
-      "estimate", "Count what a capture would take and estimate the store's size (ScanState /p)");
+  CLI::App* cmd =
+      app->add_subcommand("estimate",
+                          "Count what a capture would take and estimate the "
+                          "store's size (ScanState /p)");
   AddCaptureCommonOptions(cmd, o);
   return cmd;
 }
@@ -275,7 +292,8 @@ int RunCapture(const CaptureCommandOptions& o) {
   Outputs out;
   Status s = OpenOutputs(o, "migstore capture", &out);
   if (!s.ok()) return Fail("capture", s);
-  CommandObserver observer(out.log.get(), out.progress.get(), out.list, o.continue_on_error);
+  CommandObserver observer(out.log.get(), out.progress.get(), out.list,
+                           o.continue_on_error);
   auto report = Capture(*opts, &observer);
   observer.Done();
   if (!report.ok()) return Finish("capture", report.status(), 0, &out);
@@ -299,16 +317,16 @@ int RunCapture(const CaptureCommandOptions& o) {
     j.Bool(opts->encrypt);
     WriteUsersJson(&j, report->users);
     j.Numbers({{"files", report->files},
-                        {"directories", report->directories},
-                        {"symlinks", report->symlinks},
-                        {"fifos", report->fifos},
-                        {"bytes", report->bytes},
-                        {"duplicate_files", report->duplicate_files},
-                        {"duplicate_bytes", report->duplicate_bytes},
-                        {"hardlinked_files", report->hardlinked_files},
-                        {"sparse_files", report->sparse_files},
-                        {"stored_bytes", report->stored_bytes},
-                        {"store_size", report->store_size}});
+               {"directories", report->directories},
+               {"symlinks", report->symlinks},
+               {"fifos", report->fifos},
+               {"bytes", report->bytes},
+               {"duplicate_files", report->duplicate_files},
+               {"duplicate_bytes", report->duplicate_bytes},
+               {"hardlinked_files", report->hardlinked_files},
+               {"sparse_files", report->sparse_files},
+               {"stored_bytes", report->stored_bytes},
+               {"store_size", report->store_size}});
     j.Key("seconds");
     j.Number(report->seconds);
     WriteIssuesJson(&j, report->errors, report->notes);
@@ -319,22 +337,28 @@ int RunCapture(const CaptureCommandOptions& o) {
     size_t selected = 0;
     for (const CaptureUser& u : report->users) selected += u.selected;
     std::printf("captured %zu of %zu users from %s (%s) into %s\n", selected,
-                report->users.size(), report->root.c_str(), report->layout.c_str(),
-                report->store_path.c_str());
-    std::printf("  %llu files (%s), %llu directories, %llu symlinks, %llu fifos\n",
-                static_cast<unsigned long long>(report->files), HumanBytes(report->bytes).c_str(),
-                static_cast<unsigned long long>(report->directories),
-                static_cast<unsigned long long>(report->symlinks),
-                static_cast<unsigned long long>(report->fifos));
+                report->users.size(), report->root.c_str(),
+                report->layout.c_str(), report->store_path.c_str());
+    std::printf(
+        "  %llu files (%s), %llu directories, %llu symlinks, %llu fifos\n",
+        static_cast<unsigned long long>(report->files),
+        HumanBytes(report->bytes).c_str(),
+        static_cast<unsigned long long>(report->directories),
+        static_cast<unsigned long long>(report->symlinks),
+        static_cast<unsigned long long>(report->fifos));
     const std::string protection =
-        opts->encrypt ? std::string("encrypted with a ") + key->kind() : "not encrypted";
-    std::printf("  %llu duplicate files (%s) stored once; store %s, %s; %.1f s\n",
-                static_cast<unsigned long long>(report->duplicate_files),
-                HumanBytes(report->duplicate_bytes).c_str(), HumanBytes(report->store_size).c_str(),
-                protection.c_str(), report->seconds);
+        opts->encrypt ? std::string("encrypted with a ") + key->kind()
+                      : "not encrypted";
+    std::printf(
+        "  %llu duplicate files (%s) stored once; store %s, %s; %.1f s\n",
+        static_cast<unsigned long long>(report->duplicate_files),
+        HumanBytes(report->duplicate_bytes).c_str(),
+        HumanBytes(report->store_size).c_str(), protection.c_str(),
+        report->seconds);
     if (!report->errors.empty()) {
-      std::printf("  %zu files could not be captured and were skipped (see above)\n",
-                  report->errors.size());
+      std::printf(
+          "  %zu files could not be captured and were skipped (see above)\n",
+          report->errors.size());
     }
   }
   return Finish("capture", Status::OK(), report->errors.size(), &out);
@@ -360,24 +384,27 @@ int RunEstimate(const CaptureCommandOptions& o) {
     j.String("estimate");
     WriteUsersJson(&j, report->users);
     j.Numbers({{"files", report->files},
-                        {"directories", report->directories},
-                        {"symlinks", report->symlinks},
-                        {"fifos", report->fifos},
-                        {"bytes", report->bytes},
-                        {"data_bytes", report->data_bytes},
-                        {"sampled_bytes", report->sampled_bytes},
-                        {"estimated_store_size", report->estimated_store_size}});
+               {"directories", report->directories},
+               {"symlinks", report->symlinks},
+               {"fifos", report->fifos},
+               {"bytes", report->bytes},
+               {"data_bytes", report->data_bytes},
+               {"sampled_bytes", report->sampled_bytes},
+               {"estimated_store_size", report->estimated_store_size}});
     j.Key("compression_ratio");
     j.Number(report->compression_ratio);
     WriteIssuesJson(&j, report->errors, report->notes);
     j.EndObject();
   } else {
-    std::printf("%llu files (%s, %s without holes), %llu directories, %llu symlinks\n",
-                static_cast<unsigned long long>(report->files), HumanBytes(report->bytes).c_str(),
-                HumanBytes(report->data_bytes).c_str(),
-                static_cast<unsigned long long>(report->directories),
-                static_cast<unsigned long long>(report->symlinks));
-    std::printf("compression ratio %.2f (from %s sampled)\n", report->compression_ratio,
+    std::printf(
+        "%llu files (%s, %s without holes), %llu directories, %llu symlinks\n",
+        static_cast<unsigned long long>(report->files),
+        HumanBytes(report->bytes).c_str(),
+        HumanBytes(report->data_bytes).c_str(),
+        static_cast<unsigned long long>(report->directories),
+        static_cast<unsigned long long>(report->symlinks));
+    std::printf("compression ratio %.2f (from %s sampled)\n",
+                report->compression_ratio,
                 HumanBytes(report->sampled_bytes).c_str());
     std::printf("estimated store size: %s (%llu bytes)\n",
                 HumanBytes(report->estimated_store_size).c_str(),

@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -11,24 +13,43 @@ int Fail(const char* command, const Status& s) {
   return static_cast<int>(ExitCodeFor(s));
 }
 
+std::string JoinArgs(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+std::string ComputerName() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf)
+                                                  : std::string();
+}
+
 void AddSelectionOptions(CLI::App* cmd, SelectionOptions* o) {
-  cmd->add_option("--root", o->root, "The system to capture: / or a mounted disk")
+  cmd->add_option("--root", o->root,
+                  "The system to capture: / or a mounted disk")
       ->capture_default_str();
   cmd->add_option("--layout", o->layout, "auto, linux or windows")
       ->check(CLI::IsMember({"auto", "linux", "windows"}))
       ->capture_default_str();
   cmd->add_option("--rules", o->rules,
-                  "A native rules file or a USMT migration XML (repeatable); default: the "
+                  "A native rules file or a USMT migration XML (repeatable); "
+                  "default: the "
                   "built-in rules for the layout")
       ->allow_extra_args(false);
   cmd->add_option("--config", o->config, "A USMT Config.xml");
   cmd->add_option("--user-include", o->user_include,
                   "Always take users matching GLOB (like ScanState /ui)")
       ->allow_extra_args(false);
-  cmd->add_option("--user-exclude", o->user_exclude, "Leave out users matching GLOB (like /ue)")
+  cmd->add_option("--user-exclude", o->user_exclude,
+                  "Leave out users matching GLOB (like /ue)")
       ->allow_extra_args(false);
   cmd->add_option("--last-used", o->last_used,
-                  "Take only users active in the last DAYS, or since YYYY-MM-DD (like /uel)");
+                  "Take only users active in the last DAYS, or since "
+                  "YYYY-MM-DD (like /uel)");
 }
 
 Result<std::optional<Layout>> ParseLayoutOption(const std::string& text) {
@@ -45,7 +66,8 @@ Result<UserSelection> ParseUserSelection(const SelectionOptions& o) {
     auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    MIGSTORE_ASSIGN_OR_RETURN(selection.last_used, ParseLastUsed(o.last_used, now));
+    MIGSTORE_ASSIGN_OR_RETURN(selection.last_used,
+                              ParseLastUsed(o.last_used, now));
   }
   return selection;
 }
@@ -60,8 +82,8 @@ void PrintDiagnostics(const std::vector<std::string>& diagnostics) {
   }
   for (const auto& [file, n] : per_file) {
     if (n > kPerFile) {
-      std::fprintf(stderr, "%s: %zu more notes and warnings not shown\n", file.c_str(),
-                   n - kPerFile);
+      std::fprintf(stderr, "%s: %zu more notes and warnings not shown\n",
+                   file.c_str(), n - kPerFile);
     }
   }
 }
@@ -102,9 +124,9 @@ std::string DisplayBytes(std::string_view b) {
     }
     if (ok && len >= 3) {
       auto c1 = static_cast<unsigned char>(b[i + 1]);
-      if (c == 0xe0 && c1 < 0xa0) ok = false;  // overlong
+      if (c == 0xe0 && c1 < 0xa0) ok = false;   // overlong
       if (c == 0xed && c1 >= 0xa0) ok = false;  // surrogate
-      if (c == 0xf0 && c1 < 0x90) ok = false;  // overlong
+      if (c == 0xf0 && c1 < 0x90) ok = false;   // overlong
       if (c == 0xf4 && c1 >= 0x90) ok = false;  // beyond U+10FFFF
     }
     if (!ok) {

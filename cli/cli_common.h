@@ -45,6 +45,11 @@ Result<UserSelection> ParseUserSelection(const SelectionOptions& o);
 // Prints rule diagnostics to stderr, at most a few per file.
 void PrintDiagnostics(const std::vector<std::string>& diagnostics);
 
+// The command line as one string, for the logs.
+std::string JoinArgs(const std::vector<std::string>& args);
+// This machine's host name, for the progress log.
+std::string ComputerName();
+
 // Byte strings for people and machines: valid UTF-8 stays as it is; a byte
 // that is not part of valid UTF-8 becomes the four characters \xNN, and a
 // backslash is doubled, so the original bytes can always be recovered.

@@ -74,7 +74,8 @@ int RunExplain(const ExplainOptions& options) {
   Result<Matcher> matcher = CompileRules(rules, *machine, *users);
   if (!matcher.ok()) return Fail(matcher.status());
   std::vector<std::string> diagnostics;
-  for (const RuleDiagnostic& d : matcher->diagnostics()) diagnostics.push_back(d.ToString());
+  for (const RuleDiagnostic& d : matcher->diagnostics())
+    diagnostics.push_back(d.ToString());
   PrintDiagnostics(diagnostics);
 
   std::printf("root: %s (%s layout)\n", machine->root.c_str(),

@@ -70,7 +70,8 @@ void JsonWriter::Number(double v) {
   std::fprintf(out_, "%.6g", v);
 }
 
-void JsonWriter::Numbers(std::initializer_list<std::pair<const char*, uint64_t>> members) {
+void JsonWriter::Numbers(
+    std::initializer_list<std::pair<const char*, uint64_t>> members) {
   for (const auto& [name, v] : members) {
     Key(name);
     Number(v);

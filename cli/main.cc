@@ -13,7 +13,9 @@
 #include "explain_command.h"
 #include "migstore/build_info.h"
 #include "migstore/self_check.h"
+#include "restore_command.h"
 #include "store_commands.h"
+#include "verify_command.h"
 
 namespace {
 
@@ -21,18 +23,21 @@ using migstore::ExitCode;
 using migstore::cli::Code;
 
 std::string VersionText() {
-  return std::string("migstore ") + migstore::Version() + " (container format " +
-         std::to_string(migstore::FormatVersion()) + "; " + migstore::LibraryVersions() + ")";
+  return std::string("migstore ") + migstore::Version() +
+         " (container format " + std::to_string(migstore::FormatVersion()) +
+         "; " + migstore::LibraryVersions() + ")";
 }
 
 int RunSelfCheck(const std::string& dir) {
   migstore::SelfCheckReport report = migstore::RunSelfCheck(dir);
   for (const migstore::SelfCheckStep& s : report.steps) {
-    std::printf("%-4s %-56s %7.2fs\n", s.status.ok() ? "ok" : "FAIL", s.name.c_str(), s.seconds);
+    std::printf("%-4s %-56s %7.2fs\n", s.status.ok() ? "ok" : "FAIL",
+                s.name.c_str(), s.seconds);
     if (!s.status.ok()) std::printf("     %s\n", s.status.ToString().c_str());
   }
   if (!report.ok()) {
-    std::fprintf(stderr, "migstore: self-check failed; do not trust this build here\n");
+    std::fprintf(stderr,
+                 "migstore: self-check failed; do not trust this build here\n");
     return Code(ExitCode::kFatal);
   }
   std::printf("self-check passed: %zu steps\n", report.steps.size());
@@ -42,29 +47,44 @@ int RunSelfCheck(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"migstore: capture user profiles into a migration store and restore them"};
-  app.set_version_flag("--version", VersionText(), "Print the version and exit");
+  CLI::App app{
+      "migstore: capture user profiles into a migration store and restore "
+      "them"};
+  app.set_version_flag("--version", VersionText(),
+                       "Print the version and exit");
   app.require_subcommand(0, 1);
 
   migstore::cli::CaptureCommandOptions capture_options;
   capture_options.argv.assign(argv, argv + argc);
   migstore::cli::CaptureCommandOptions estimate_options = capture_options;
   CLI::App* capture = migstore::cli::AddCaptureCommand(&app, &capture_options);
-  CLI::App* estimate = migstore::cli::AddEstimateCommand(&app, &estimate_options);
+  CLI::App* estimate =
+      migstore::cli::AddEstimateCommand(&app, &estimate_options);
   migstore::cli::ListOptions list_options;
   CLI::App* list = migstore::cli::AddListCommand(&app, &list_options);
   migstore::cli::KeygenOptions keygen_options;
   CLI::App* keygen = migstore::cli::AddKeygenCommand(&app, &keygen_options);
   migstore::cli::ExplainOptions explain_options;
   CLI::App* explain = migstore::cli::AddExplainCommand(&app, &explain_options);
+  migstore::cli::RestoreCommandOptions restore_options;
+  restore_options.argv.assign(argv, argv + argc);
+  CLI::App* restore = migstore::cli::AddRestoreCommand(&app, &restore_options);
+  migstore::cli::ExtractCommandOptions extract_options;
+  extract_options.argv.assign(argv, argv + argc);
+  CLI::App* extract = migstore::cli::AddExtractCommand(&app, &extract_options);
+  migstore::cli::VerifyCommandOptions verify_options;
+  verify_options.argv.assign(argv, argv + argc);
+  CLI::App* verify = migstore::cli::AddVerifyCommand(&app, &verify_options);
 
   std::string scratch;
-  CLI::App* self_check = app.add_subcommand(
-      "self-check",
-      "Write and read back real stores (plain, key file, password) in a scratch directory, and "
-      "check that damage and wrong keys are caught");
-  self_check->add_option("--dir", scratch,
-                         "Where to make the scratch directory (default: $TMPDIR or /tmp)");
+  CLI::App* self_check =
+      app.add_subcommand("self-check",
+                         "Write and read back real stores (plain, key file, "
+                         "password) in a scratch directory, and "
+                         "check that damage and wrong keys are caught");
+  self_check->add_option(
+      "--dir", scratch,
+      "Where to make the scratch directory (default: $TMPDIR or /tmp)");
 
   try {
     app.parse(argc, argv);
@@ -87,6 +107,9 @@ int main(int argc, char** argv) {
     if (list->parsed()) return migstore::cli::RunList(list_options);
     if (keygen->parsed()) return migstore::cli::RunKeygen(keygen_options);
     if (explain->parsed()) return migstore::cli::RunExplain(explain_options);
+    if (restore->parsed()) return migstore::cli::RunRestore(restore_options);
+    if (extract->parsed()) return migstore::cli::RunExtract(extract_options);
+    if (verify->parsed()) return migstore::cli::RunVerify(verify_options);
     if (self_check->parsed()) return RunSelfCheck(scratch);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "migstore: out of memory\n");

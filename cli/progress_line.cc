@@ -21,8 +21,9 @@ std::string HumanBytes(uint64_t b) {
 
 ProgressLine::ProgressLine() : enabled_(::isatty(1) && ::isatty(2)) {}
 
-void ProgressLine::Update(const char* phase, uint64_t files_done, uint64_t files_total,
-                          uint64_t bytes_done, uint64_t bytes_total, double seconds) {
+void ProgressLine::Update(const char* phase, uint64_t files_done,
+                          uint64_t files_total, uint64_t bytes_done,
+                          uint64_t bytes_total, double seconds) {
   if (!enabled_) return;
   char line[200];
   int n;
@@ -31,14 +32,21 @@ void ProgressLine::Update(const char* phase, uint64_t files_done, uint64_t files
                       static_cast<unsigned long long>(files_done));
   } else {
     double rate = seconds > 0.5 ? static_cast<double>(bytes_done) / seconds : 0;
-    double left = rate > 0 ? static_cast<double>(bytes_total - std::min(bytes_done, bytes_total)) / rate : 0;
-    int pct = static_cast<int>(100.0 * static_cast<double>(bytes_done) / static_cast<double>(bytes_total));
-    n = std::snprintf(line, sizeof(line), "%-10s %3d%%  %s of %s  %llu/%llu files  %s/s  ETA %d:%02d",
-                      phase, pct, HumanBytes(bytes_done).c_str(), HumanBytes(bytes_total).c_str(),
-                      static_cast<unsigned long long>(files_done),
-                      static_cast<unsigned long long>(files_total),
-                      HumanBytes(static_cast<uint64_t>(rate)).c_str(), static_cast<int>(left) / 60,
-                      static_cast<int>(left) % 60);
+    double left = rate > 0
+                      ? static_cast<double>(bytes_total -
+                                            std::min(bytes_done, bytes_total)) /
+                            rate
+                      : 0;
+    int pct = static_cast<int>(100.0 * static_cast<double>(bytes_done) /
+                               static_cast<double>(bytes_total));
+    n = std::snprintf(
+        line, sizeof(line),
+        "%-10s %3d%%  %s of %s  %llu/%llu files  %s/s  ETA %d:%02d", phase, pct,
+        HumanBytes(bytes_done).c_str(), HumanBytes(bytes_total).c_str(),
+        static_cast<unsigned long long>(files_done),
+        static_cast<unsigned long long>(files_total),
+        HumanBytes(static_cast<uint64_t>(rate)).c_str(),
+        static_cast<int>(left) / 60, static_cast<int>(left) % 60);
   }
   std::fprintf(stderr, "\r%s", line);
   size_t len = n > 0 ? static_cast<size_t>(n) : 0;

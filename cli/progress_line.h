@@ -16,8 +16,8 @@ class ProgressLine {
  public:
   ProgressLine();
   bool enabled() const { return enabled_; }
-  void Update(const char* phase, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
-              uint64_t bytes_total, double seconds);
+  void Update(const char* phase, uint64_t files_done, uint64_t files_total,
+              uint64_t bytes_done, uint64_t bytes_total, double seconds);
   // Clears the line (before other output, and at the end).
   void Clear();
 

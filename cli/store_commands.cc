@@ -93,10 +93,12 @@ void EntryJson(JsonWriter* j, const StoreEntry& e) {
 }  // namespace
 
 CLI::App* AddListCommand(CLI::App* app, ListOptions* o) {
-  CLI::App* cmd = app->add_subcommand("list", "List a store's users and entries");
+  CLI::App* cmd =
+      app->add_subcommand("list", "List a store's users and entries");
   cmd->add_option("--store", o->store, "The store file")->required();
   AddKeyOptions(cmd, &o->key, /*capture=*/false);
-  cmd->add_flag("--json", o->json, "Print JSON: {\"store\":…, \"users\":[…], \"entries\":[…]}");
+  cmd->add_flag("--json", o->json,
+                "Print JSON: {\"store\":…, \"users\":[…], \"entries\":[…]}");
   return cmd;
 }
 
@@ -169,18 +171,21 @@ int RunList(const ListOptions& o) {
     s = ListStore(o.store, *key, &summary, [&](const StoreEntry& e) {
       if (!header) {
         header = true;
-        const std::string protection = summary.encryption == "none"
-                                           ? "not encrypted"
-                                           : "encrypted with a " + summary.encryption;
-        std::printf("store %s: format %d, %s, %s, %" PRIu64 " entries\n", o.store.c_str(),
-                    summary.format_version, protection.c_str(),
+        const std::string protection =
+            summary.encryption == "none"
+                ? "not encrypted"
+                : "encrypted with a " + summary.encryption;
+        std::printf("store %s: format %d, %s, %s, %" PRIu64 " entries\n",
+                    o.store.c_str(), summary.format_version, protection.c_str(),
                     HumanBytes(summary.file_size).c_str(), summary.entries);
         for (const StoreUser& u : summary.users) {
-          std::printf("user %s (%s)\n", u.name.c_str(), DisplayBytes(u.home).c_str());
+          std::printf("user %s (%s)\n", u.name.c_str(),
+                      DisplayBytes(u.home).c_str());
         }
       }
-      std::printf("%-7s %04o %12" PRIu64 " %s  %s%s%s\n", e.type, e.mode, e.size,
-                  Time(e.mtime_ns).c_str(), DisplayBytes(e.path).c_str(),
+      std::printf("%-7s %04o %12" PRIu64 " %s  %s%s%s\n", e.type, e.mode,
+                  e.size, Time(e.mtime_ns).c_str(),
+                  DisplayBytes(e.path).c_str(),
                   e.symlink_target.empty() ? "" : " -> ",
                   DisplayBytes(e.symlink_target).c_str());
       return Status::OK();
@@ -193,9 +198,11 @@ int RunList(const ListOptions& o) {
 int RunKeygen(const KeygenOptions& o) {
   Status s = WriteKeyFile(o.out, o.overwrite);
   if (!s.ok()) return Fail("keygen", s);
-  std::printf("wrote key file %s (mode 0600): keep it safe; without it the store cannot be "
-              "opened\n",
-              o.out.c_str());
+  std::printf(
+      "wrote key file %s (mode 0600): keep it safe; without it the store "
+      "cannot be "
+      "opened\n",
+      o.out.c_str());
   return Code(ExitCode::kSuccess);
 }
 

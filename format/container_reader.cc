@@ -133,6 +133,10 @@ Status ContainerReader::ReadBlock(uint64_t n, std::string* plain) const {
   return Status::OK();
 }
 
+Status ContainerReader::ReadDataBlock(uint64_t n, std::string* plain) const {
+  return ReadTypedBlock(n, BlockType::kData, plain);
+}
+
 Status ContainerReader::ReadTypedBlock(uint64_t n, BlockType type,
                                        std::string* plain) const {
   if (n >= index_.blocks.size() ||
@@ -256,32 +260,64 @@ Result<Content> ContainerReader::ReadContent(uint64_t id) const {
       id - index_.content_segments[segment].first_id)]);
 }
 
+Status ContainerReader::CheckContentFor(const Entry& e, const Content& c) {
+  if (e.type != EntryType::kFile || !e.content) {
+    return Status::InvalidArgument(e.path, "has no content");
+  }
+  if (c.size != e.size) {
+    return Status::Corruption(
+        e.path, "its content record's size differs from the entry's");
+  }
+  return Status::OK();
+}
+
 Result<Content> ContainerReader::ReadContentFor(const Entry& e) const {
   if (e.type != EntryType::kFile || !e.content) {
     return Status::InvalidArgument(e.path, "has no content");
   }
   MIGSTORE_ASSIGN_OR_RETURN(Content c, ReadContent(*e.content));
-  if (c.size != e.size) {
-    return Status::Corruption(
-        e.path, "its content record's size differs from the entry's");
-  }
+  MIGSTORE_RETURN_IF_ERROR(CheckContentFor(e, c));
   return c;
 }
 
 Status ContainerReader::ReadContentData(
     const Content& content, const std::function<Status(std::string_view)>& sink,
     BlockCache* cache) const {
-  ContentHasher hasher;
   BlockCache local(1);
   if (cache == nullptr) cache = &local;
+  return StreamContent(content, sink,
+                       [&](uint64_t block) -> Result<const std::string*> {
+                         const std::string* plain = cache->Find(block);
+                         if (plain != nullptr) return plain;
+                         std::string fresh;
+                         MIGSTORE_RETURN_IF_ERROR(
+                             ReadTypedBlock(block, BlockType::kData, &fresh));
+                         return cache->Put(block, std::move(fresh));
+                       });
+}
+
+Status ContainerReader::ReadContentDataFrom(
+    const Content& content, const std::function<Status(std::string_view)>& sink,
+    const DataBlockFetch& fetch) const {
+  // Holds the block the current chunk lies in while the sink runs.
+  std::shared_ptr<const std::string> held;
+  return StreamContent(
+      content, sink, [&](uint64_t block) -> Result<const std::string*> {
+        MIGSTORE_ASSIGN_OR_RETURN(held, fetch(block));
+        if (held == nullptr) {
+          return Status::Corruption("block " + std::to_string(block),
+                                    "not available");
+        }
+        return held.get();
+      });
+}
+
+Status ContainerReader::StreamContent(
+    const Content& content, const std::function<Status(std::string_view)>& sink,
+    const std::function<Result<const std::string*>(uint64_t)>& block) {
+  ContentHasher hasher;
   for (const Chunk& ch : content.chunks) {
-    const std::string* plain = cache->Find(ch.block);
-    if (plain == nullptr) {
-      std::string fresh;
-      MIGSTORE_RETURN_IF_ERROR(
-          ReadTypedBlock(ch.block, BlockType::kData, &fresh));
-      plain = cache->Put(ch.block, std::move(fresh));
-    }
+    MIGSTORE_ASSIGN_OR_RETURN(const std::string* plain, block(ch.block));
     if (uint64_t{ch.offset} + ch.length > plain->size()) {
       return Status::Corruption(
           "a content chunk reaches past the end of block " +

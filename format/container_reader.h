@@ -76,6 +76,10 @@ class ContainerReader {
   // Reads and opens block n into *plain.
   // REQUIRES: n < block_count()
   Status ReadBlock(uint64_t n, std::string* plain) const;
+  // Reads and opens block n, which must be a data block (Corruption if it is
+  // missing or of another type): what a caller that keeps its own cache of
+  // decoded blocks hands to ReadContentData through a DataBlockFetch.
+  Status ReadDataBlock(uint64_t n, std::string* plain) const;
 
   // A store property (see docs/format.md "Properties"), if set.
   std::optional<std::string_view> property(std::string_view key) const;
@@ -96,6 +100,10 @@ class ContainerReader {
   // The content of file entry `e`, checked against it: its size must be the
   // entry's (Corruption otherwise). What a restore uses.
   Result<Content> ReadContentFor(const Entry& e) const;
+  // The check ReadContentFor makes, for a caller that read content record
+  // *e.content in bulk (ReadContentSegment): Corruption unless `c` is the
+  // content of file entry `e`.
+  static Status CheckContentFor(const Entry& e, const Content& c);
 
   // Streams the stored bytes of `content` (its data ranges' bytes, in order)
   // to `sink`, then checks their hash. Bytes reach the sink before the hash
@@ -104,6 +112,18 @@ class ContainerReader {
   Status ReadContentData(const Content& content,
                          const std::function<Status(std::string_view)>& sink,
                          BlockCache* cache = nullptr) const;
+  // ReadContentData with the data blocks supplied by the caller:
+  // `fetch(n)` returns data block n's plain contents as ReadDataBlock
+  // decodes them (a restore shares decoded blocks between threads so each is
+  // opened once). The chunks are still checked against the blocks, and the
+  // hash at the end. (Its own name: a nullptr cache would make an overload
+  // ambiguous.)
+  using DataBlockFetch =
+      std::function<Result<std::shared_ptr<const std::string>>(uint64_t)>;
+  Status ReadContentDataFrom(
+      const Content& content,
+      const std::function<Status(std::string_view)>& sink,
+      const DataBlockFetch& fetch) const;
   // The whole logical file, holes as zeros: for tests and small files, at
   // most kMaxFileBytesInMemory (InvalidArgument beyond; stream instead).
   static constexpr uint64_t kMaxFileBytesInMemory = uint64_t{64} << 20;
@@ -115,6 +135,12 @@ class ContainerReader {
       : file_(std::move(file)), header_(header), codec_(std::move(codec)) {}
 
   Status LoadIndex();
+  // The loop both ReadContentData overloads share: chunks in order, each
+  // checked against its block's plain contents, hashed, then the hash.
+  static Status StreamContent(
+      const Content& content,
+      const std::function<Status(std::string_view)>& sink,
+      const std::function<Result<const std::string*>(uint64_t)>& block);
   Status ReadTypedBlock(uint64_t n, BlockType type, std::string* plain) const;
 
   RandomAccessFile file_;

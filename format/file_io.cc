@@ -41,13 +41,16 @@ Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
                           static_cast<uint64_t>(st.st_size));
 }
 
-Result<size_t> PreadFull(int fd, uint64_t offset, size_t n, char* out, std::string_view what) {
+Result<size_t> PreadFull(int fd, uint64_t offset, size_t n, char* out,
+                         std::string_view what) {
   size_t done = 0;
   while (done < n) {
-    ssize_t r = ::pread(fd, out + done, n - done, static_cast<off_t>(offset + done));
+    ssize_t r =
+        ::pread(fd, out + done, n - done, static_cast<off_t>(offset + done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno(std::string("read failed on ").append(what), errno);
+      return Status::FromErrno(std::string("read failed on ").append(what),
+                               errno);
     }
     if (r == 0) break;
     done += static_cast<size_t>(r);
@@ -56,8 +59,10 @@ Result<size_t> PreadFull(int fd, uint64_t offset, size_t n, char* out, std::stri
 }
 
 Status RandomAccessFile::ReadAt(uint64_t offset, size_t n, char* out) const {
-  MIGSTORE_ASSIGN_OR_RETURN(size_t got, PreadFull(fd_.get(), offset, n, out, path_));
-  if (got < n) return Status::Corruption(path_, "file ends before the data it promises");
+  MIGSTORE_ASSIGN_OR_RETURN(size_t got,
+                            PreadFull(fd_.get(), offset, n, out, path_));
+  if (got < n)
+    return Status::Corruption(path_, "file ends before the data it promises");
   bytes_read_.fetch_add(n, std::memory_order_relaxed);
   return Status::OK();
 }

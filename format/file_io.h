@@ -77,7 +77,8 @@ class RandomAccessFile {
 // Reads up to n bytes at offset into out, retrying short reads and EINTR,
 // stopping only at the end of the file: the bytes read, or an IOError
 // naming `what`.
-Result<size_t> PreadFull(int fd, uint64_t offset, size_t n, char* out, std::string_view what);
+Result<size_t> PreadFull(int fd, uint64_t offset, size_t n, char* out,
+                         std::string_view what);
 
 // Writes all of data to fd, retrying short writes and EINTR.
 Status WriteAll(int fd, std::string_view data, std::string_view what);

@@ -46,23 +46,27 @@ MemoryStore SampleStore() {
 
   std::string photo = gen.Bytes(300 * 1024);
   s.files.push_back(format::MakeDir(1, "home/alice"));
+  s.files.push_back(format::MakeFile(1, "home/alice/Documents/notes.txt",
+                                     gen.Text(200 * 1024)));
   s.files.push_back(
-      format::MakeFile(1, "home/alice/Documents/notes.txt", gen.Text(200 * 1024)));
-  s.files.push_back(format::MakeFile(1, "home/alice/Pictures/photo.jpg", photo));
-  s.files.push_back(
-      format::MakeFile(1, "home/alice/big.bin", gen.Text(5 << 20) + gen.Bytes(4 << 20)));
-  s.files.push_back(
-      format::MakeFile(1, std::string("home/alice/caf\xe9\n.txt"), "non-UTF-8 name\n"));
+      format::MakeFile(1, "home/alice/Pictures/photo.jpg", photo));
+  s.files.push_back(format::MakeFile(1, "home/alice/big.bin",
+                                     gen.Text(5 << 20) + gen.Bytes(4 << 20)));
+  s.files.push_back(format::MakeFile(1, std::string("home/alice/caf\xe9\n.txt"),
+                                     "non-UTF-8 name\n"));
   s.files.push_back(format::MakeFile(1, "home/alice/empty", ""));
-  s.files.push_back(format::MakeSymlink(1, "home/alice/link", "Documents/notes.txt"));
+  s.files.push_back(
+      format::MakeSymlink(1, "home/alice/link", "Documents/notes.txt"));
   s.files.push_back(format::MakeFifo(1, "home/alice/pipe"));
-  MemoryFile disk = format::MakeFile(1, "home/alice/disk.img", std::string(64 << 20, '\0'));
+  MemoryFile disk =
+      format::MakeFile(1, "home/alice/disk.img", std::string(64 << 20, '\0'));
   std::string island = gen.Bytes(100000);
   disk.data.replace(4096, island.size(), island);
   disk.data.replace(40 << 20, island.size(), island);
   disk.sparse_ranges = {{4096, island.size()}, {40 << 20, island.size()}};
   s.files.push_back(std::move(disk));
-  s.files.push_back(format::MakeFile(2, "home/bob/photo-copy.jpg", photo));  // dedup
+  s.files.push_back(
+      format::MakeFile(2, "home/bob/photo-copy.jpg", photo));  // dedup
   s.files.back().entry.xattrs = {{"user.origin", "camera"}};
   format::NormalizeMemoryStore(&s);
   return s;

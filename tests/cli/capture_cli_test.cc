@@ -36,20 +36,24 @@ class CaptureCli : public ::testing::Test {
 };
 
 TEST_F(CaptureCli, CaptureThenListWithAKeyFile) {
-  RunResult c = RunMigstore({"capture", "--root", root_, "--store", Store(), "--key-file",
-                             dir_ / "k.key", "--threads", "2"});
+  RunResult c = RunMigstore({"capture", "--root", root_, "--store", Store(),
+                             "--key-file", dir_ / "k.key", "--threads", "2"});
   ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
   EXPECT_TRUE(Has(c.out, "captured 3 of 3 users")) << c.out;
   EXPECT_TRUE(Has(c.out, "encrypted with a key file")) << c.out;
-  RunResult l = RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key", "--json"});
+  RunResult l = RunMigstore(
+      {"list", "--store", Store(), "--key-file", dir_ / "k.key", "--json"});
   ASSERT_EQ(l.exit_code, 0) << l.err;
-  EXPECT_TRUE(Has(l.out, "\"users\":[{\"name\":\"alice\"")) << l.out.substr(0, 400);
-  EXPECT_TRUE(Has(l.out, "\"path\":\"home/alice/.ssh/id_ed25519\",\"type\":\"file\""));
+  EXPECT_TRUE(Has(l.out, "\"users\":[{\"name\":\"alice\""))
+      << l.out.substr(0, 400);
+  EXPECT_TRUE(
+      Has(l.out, "\"path\":\"home/alice/.ssh/id_ed25519\",\"type\":\"file\""));
   // Names that are not UTF-8 are shown byte for byte as \xNN, and newlines too.
   EXPECT_TRUE(Has(l.out, "caf\\\\xe9 latin-1.txt")) << "Latin-1 byte";
   EXPECT_TRUE(Has(l.out, "line\\\\x0abreak.txt")) << "newline";
   EXPECT_TRUE(Has(l.out, "\"type\":\"symlink\""));
-  RunResult human = RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key"});
+  RunResult human =
+      RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key"});
   EXPECT_EQ(human.exit_code, 0);
   EXPECT_TRUE(Has(human.out, "encrypted with a key file"));
 }
@@ -59,56 +63,72 @@ TEST_F(CaptureCli, KeysComeFromFilesTheEnvironmentOrStdinNeverArgv) {
   RunOptions env;
   env.env = {"MIGSTORE_PASSWORD=s3cret"};
   // Argon2id at full cost here: one capture is enough to show the path.
-  RunResult c = RunMigstore({"capture", "--root", root_, "--store", Store()}, env);
+  RunResult c =
+      RunMigstore({"capture", "--root", root_, "--store", Store()}, env);
   ASSERT_EQ(c.exit_code, 0) << c.err;
-  EXPECT_EQ(RunMigstore({"list", "--store", Store(), "--password-file", dir_ / "pw"}).exit_code, 0);
+  EXPECT_EQ(
+      RunMigstore({"list", "--store", Store(), "--password-file", dir_ / "pw"})
+          .exit_code,
+      0);
   RunOptions in;
   in.stdin_data = "s3cret\n";
-  EXPECT_EQ(RunMigstore({"list", "--store", Store(), "--password-stdin"}, in).exit_code, 0);
-  RunResult wrong = RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key"});
+  EXPECT_EQ(RunMigstore({"list", "--store", Store(), "--password-stdin"}, in)
+                .exit_code,
+            0);
+  RunResult wrong =
+      RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key"});
   EXPECT_EQ(wrong.exit_code, 37) << wrong.err;
   EXPECT_TRUE(Has(wrong.err, "password")) << wrong.err;
-  EXPECT_EQ(RunMigstore({"list", "--store", Store()}).exit_code, 37) << "no key at all";
+  EXPECT_EQ(RunMigstore({"list", "--store", Store()}).exit_code, 37)
+      << "no key at all";
   // There is no option that takes a password itself.
-  EXPECT_EQ(RunMigstore({"list", "--store", Store(), "--password", "s3cret"}).exit_code, 11);
+  EXPECT_EQ(RunMigstore({"list", "--store", Store(), "--password", "s3cret"})
+                .exit_code,
+            11);
 }
 
 TEST_F(CaptureCli, MistakesGetTheirUsmtCodes) {
   // Encryption is on unless said otherwise.
-  RunResult no_key = RunMigstore({"capture", "--root", root_, "--store", Store()});
+  RunResult no_key =
+      RunMigstore({"capture", "--root", root_, "--store", Store()});
   EXPECT_EQ(no_key.exit_code, 11);
   EXPECT_TRUE(Has(no_key.err, "--no-encrypt")) << no_key.err;
-  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(), "--key-file",
-                         dir_ / "k.key", "--password-file", dir_ / "k.key"})
+  EXPECT_EQ(
+      RunMigstore({"capture", "--root", root_, "--store", Store(), "--key-file",
+                   dir_ / "k.key", "--password-file", dir_ / "k.key"})
+          .exit_code,
+      11);
+  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(),
+                         "--no-encrypt", "--key-file", dir_ / "k.key"})
                 .exit_code,
             11);
-  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(), "--no-encrypt",
-                         "--key-file", dir_ / "k.key"})
-                .exit_code,
-            11);
-  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(), "--key-file",
-                         dir_ / "missing.key"})
+  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(),
+                         "--key-file", dir_ / "missing.key"})
                 .exit_code,
             33);
   WriteFile(dir_ / "empty.key", "");
-  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(), "--key-file",
-                         dir_ / "empty.key"})
+  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(),
+                         "--key-file", dir_ / "empty.key"})
                 .exit_code,
             33);
   // An existing store is kept without --overwrite.
   WriteFile(Store(), "not to be replaced");
-  RunResult exists = RunMigstore({"capture", "--root", root_, "--store", Store(), "--no-encrypt"});
+  RunResult exists = RunMigstore(
+      {"capture", "--root", root_, "--store", Store(), "--no-encrypt"});
   EXPECT_EQ(exists.exit_code, 27) << exists.err;
   EXPECT_EQ(ReadFile(Store()), "not to be replaced");
-  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(), "--no-encrypt",
-                         "--overwrite"})
+  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", Store(),
+                         "--no-encrypt", "--overwrite"})
                 .exit_code,
             0);
-  EXPECT_EQ(RunMigstore({"list", "--store", dir_ / "missing.mig"}).exit_code, 27);
-  EXPECT_EQ(RunMigstore({"list", "--store", dir_ / "k.key"}).exit_code, 27) << "not a store";
-  EXPECT_EQ(RunMigstore({"keygen", "--out", dir_ / "k.key"}).exit_code, 27) << "exists";
-  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", dir_ / "x.mig", "--no-encrypt",
-                         "--level", "99"})
+  EXPECT_EQ(RunMigstore({"list", "--store", dir_ / "missing.mig"}).exit_code,
+            27);
+  EXPECT_EQ(RunMigstore({"list", "--store", dir_ / "k.key"}).exit_code, 27)
+      << "not a store";
+  EXPECT_EQ(RunMigstore({"keygen", "--out", dir_ / "k.key"}).exit_code, 27)
+      << "exists";
+  EXPECT_EQ(RunMigstore({"capture", "--root", root_, "--store", dir_ / "x.mig",
+                         "--no-encrypt", "--level", "99"})
                 .exit_code,
             11);
 }
@@ -122,35 +142,40 @@ TEST_F(CaptureCli, UnreadableFilesStopTheRunOrAreSkippedAndReported) {
     // Root reads everything: run as nobody, who may read the rest.
     as.uid = 65534;
     as.gid = 65534;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(dir_.path())) {
       if (e.is_directory() && !e.is_symlink()) {
         std::filesystem::permissions(e.path(), std::filesystem::perms::all);
       } else if (e.is_regular_file() && e.path() != secret) {
-        std::filesystem::permissions(e.path(), std::filesystem::perms::owner_read |
-                                                   std::filesystem::perms::group_read |
-                                                   std::filesystem::perms::others_read);
+        std::filesystem::permissions(e.path(),
+                                     std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::group_read |
+                                         std::filesystem::perms::others_read);
       }
     }
     std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
   }
-  RunResult stop = RunMigstore({"capture", "--root", root_, "--store", Store(), "--no-encrypt",
-                                "--log", dir_ / "stop.log"},
+  RunResult stop = RunMigstore({"capture", "--root", root_, "--store", Store(),
+                                "--no-encrypt", "--log", dir_ / "stop.log"},
                                as);
   EXPECT_EQ(stop.exit_code, 61) << stop.out << stop.err;
   EXPECT_TRUE(Has(stop.err, "secret.txt")) << stop.err;
-  EXPECT_FALSE(std::filesystem::exists(Store())) << "nothing is left after a stop";
+  EXPECT_FALSE(std::filesystem::exists(Store()))
+      << "nothing is left after a stop";
   std::string stop_log = ReadFile(dir_ / "stop.log");
   EXPECT_TRUE(Has(stop_log, "Failed: Stopped")) << stop_log;
   EXPECT_TRUE(Has(stop_log, "USMT ERROR SUMMARY")) << stop_log;
   EXPECT_TRUE(Has(stop_log, "| Yes ")) << "the error caused the abort";
 
-  RunResult skip = RunMigstore({"capture", "--root", root_, "--store", Store(), "--no-encrypt",
-                                "--continue-on-error", "--json", "--log", dir_ / "skip.log",
-                                "--progress-log", dir_ / "progress.log", "--list-files",
-                                dir_ / "list.txt"},
-                               as);
+  RunResult skip =
+      RunMigstore({"capture", "--root", root_, "--store", Store(),
+                   "--no-encrypt", "--continue-on-error", "--json", "--log",
+                   dir_ / "skip.log", "--progress-log", dir_ / "progress.log",
+                   "--list-files", dir_ / "list.txt"},
+                  as);
   EXPECT_EQ(skip.exit_code, 3) << skip.err;
-  EXPECT_TRUE(Has(skip.out, "\"errors\":[{\"path\":\"home/alice/Documents/secret.txt\""))
+  EXPECT_TRUE(Has(skip.out,
+                  "\"errors\":[{\"path\":\"home/alice/Documents/secret.txt\""))
       << skip.out;
   EXPECT_TRUE(Has(skip.out, "\"exit_code\":3"));
   EXPECT_TRUE(std::filesystem::exists(Store()));
@@ -159,8 +184,10 @@ TEST_F(CaptureCli, UnreadableFilesStopTheRunOrAreSkippedAndReported) {
   EXPECT_TRUE(Has(log, "| No ")) << log;
   std::string progress = ReadFile(dir_ / "progress.log");
   EXPECT_TRUE(Has(progress, ", PHASE, Saving")) << progress;
-  EXPECT_TRUE(Has(progress, ", error, UnableToCopy, objectName, home/alice/Documents/secret.txt, "
-                            "action, Ignore"))
+  EXPECT_TRUE(
+      Has(progress,
+          ", error, UnableToCopy, objectName, home/alice/Documents/secret.txt, "
+          "action, Ignore"))
       << progress;
   EXPECT_TRUE(Has(progress, ", detectedUser, alice, includedInMigration, Yes"));
   std::string listed = ReadFile(dir_ / "list.txt");
@@ -170,16 +197,19 @@ TEST_F(CaptureCli, UnreadableFilesStopTheRunOrAreSkippedAndReported) {
 
 TEST_F(CaptureCli, TheStoreInsideTheCapturedTreeIsLeftOut) {
   const std::string inside = root_ + "/home/alice/Documents/inside.mig";
-  ASSERT_EQ(RunMigstore({"capture", "--root", root_, "--store", inside, "--no-encrypt"}).exit_code,
+  ASSERT_EQ(RunMigstore(
+                {"capture", "--root", root_, "--store", inside, "--no-encrypt"})
+                .exit_code,
             0);
-  ASSERT_EQ(RunMigstore({"capture", "--root", root_, "--store", inside, "--no-encrypt",
-                         "--overwrite"})
+  ASSERT_EQ(RunMigstore({"capture", "--root", root_, "--store", inside,
+                         "--no-encrypt", "--overwrite"})
                 .exit_code,
             0);
   RunResult l = RunMigstore({"list", "--store", inside, "--json"});
   EXPECT_EQ(l.exit_code, 0);
   EXPECT_TRUE(Has(l.out, "\"path\":\"home/alice/Documents/odd\""));
-  EXPECT_FALSE(Has(l.out, "\"path\":\"home/alice/Documents/inside.mig")) << "captured itself";
+  EXPECT_FALSE(Has(l.out, "\"path\":\"home/alice/Documents/inside.mig"))
+      << "captured itself";
   EXPECT_FALSE(Has(l.out, "migtmp")) << "captured its own temporary";
 }
 

@@ -453,13 +453,15 @@ TEST(Capture, MountPointsBelowAProfileAreNotCrossedUnlessAsked) {
   ASSERT_OK(report);
   bool noted = false;
   for (const FileNote& n : report->notes) {
-    noted |= n.path == "home/alice/usb" && n.what.find("mount point") != std::string::npos;
+    noted |= n.path == "home/alice/usb" &&
+             n.what.find("mount point") != std::string::npos;
   }
   EXPECT_TRUE(noted);
   auto r = OpenStore(o.store_path);
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->FindEntry(1, "home/alice/a.txt")->has_value());
-  EXPECT_TRUE(r->FindEntry(1, "home/alice/usb")->has_value()) << "the mount point itself stays";
+  EXPECT_TRUE(r->FindEntry(1, "home/alice/usb")->has_value())
+      << "the mount point itself stays";
   EXPECT_FALSE(r->FindEntry(1, "home/alice/usb/b.txt")->has_value());
 
   o.cross_mounts = true;

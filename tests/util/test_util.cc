@@ -3,8 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,10 +71,12 @@ std::vector<std::string> ListDir(const std::string& path) {
   return names;
 }
 
-RunResult RunMigstore(const std::vector<std::string>& args, const RunOptions& options) {
+RunResult RunMigstore(const std::vector<std::string>& args,
+                      const RunOptions& options) {
   RunResult result;
   TempDir io;
-  const std::string out_path = io / "out", err_path = io / "err", in_path = io / "in";
+  const std::string out_path = io / "out", err_path = io / "err",
+                    in_path = io / "in";
   WriteFile(in_path, options.stdin_data);
   std::vector<std::string> argv_s = {MIGSTORE_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -98,7 +100,8 @@ RunResult RunMigstore(const std::vector<std::string>& args, const RunOptions& op
   if (pid == 0) {
     int in = ::open(in_path.c_str(), O_RDONLY);
     if (options.uid >= 0) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(options.gid >= 0 ? options.gid : options.uid) != 0 ||
+      if (::setgroups(0, nullptr) != 0 ||
+          ::setgid(options.gid >= 0 ? options.gid : options.uid) != 0 ||
           ::setuid(options.uid) != 0) {
         ::_exit(120);
       }
@@ -115,7 +118,8 @@ RunResult RunMigstore(const std::vector<std::string>& args, const RunOptions& op
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;

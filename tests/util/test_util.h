@@ -74,7 +74,8 @@ struct RunOptions {
 };
 
 // Runs the built migstore with `args` (no shell).
-RunResult RunMigstore(const std::vector<std::string>& args, const RunOptions& options = {});
+RunResult RunMigstore(const std::vector<std::string>& args,
+                      const RunOptions& options = {});
 
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);

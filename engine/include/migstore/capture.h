@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "migstore/file_issue.h"
 #include "migstore/key.h"
 #include "migstore/profiles.h"
 #include "migstore/result.h"
@@ -75,16 +76,6 @@ struct CaptureProgress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
   double seconds = 0;  // since the capture started
-};
-
-struct FileIssue {
-  std::string path;  // root-relative
-  Status status;
-};
-
-struct FileNote {
-  std::string path;
-  std::string what;  // "socket skipped", "mount point not crossed", ...
 };
 
 struct CaptureUser;

@@ -29,6 +29,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -50,6 +52,27 @@ struct Decision {
   // Index into Machine::profiles of the selected profile whose home holds
   // the path, or -1 for a path outside every selected profile.
   int32_t profile = -1;
+};
+
+// A USMT <merge> or <locationModify> rule as restore applies it to one
+// path: the most specific rule of its kind that matches (docs/rules.md).
+struct RestoreDirective {
+  // The helper called, without "MigXmlHelper.": "SourcePriority",
+  // "DestinationPriority", "FindFilePlaceByPattern", "Move", "RelativeMove",
+  // "ExactMove", ... (empty when the script is not a call).
+  std::string function;
+  // Its arguments, variables expanded for the rule's user: USMT locations
+  // such as "C:\Users\alice\Documents\Archive".
+  std::vector<std::string> args;
+  std::string script;   // as written
+  std::string pattern;  // the rule's pattern as applied
+  std::string file;
+  int line = 0;
+};
+
+struct RestoreDirectives {
+  std::optional<RestoreDirective> merge;
+  std::optional<RestoreDirective> location_modify;
 };
 
 namespace internal {
@@ -75,6 +98,12 @@ class Matcher {
 
   // The decision with its reasons. Slower than Decide; allocates.
   Explanation Explain(std::string_view path, EntryKind kind) const;
+
+  // The <merge> and <locationModify> rules restore applies to `path` (the
+  // most specific of each kind), from components that are active. Allocates.
+  RestoreDirectives ForRestore(std::string_view path, EntryKind kind) const;
+  // Whether any <merge> or <locationModify> rule is in force.
+  bool has_restore_rules() const;
 
   // Diagnostics from reading the rules and from binding them to the
   // machine (variables undefined on this layout, conditions that files

@@ -76,7 +76,8 @@ class UsmtProgressLog {
   void Write(const std::vector<std::pair<std::string, std::string>>& pairs);
 
  private:
-  explicit UsmtProgressLog(std::FILE* f) : f_(f), start_(std::chrono::steady_clock::now()) {}
+  explicit UsmtProgressLog(std::FILE* f)
+      : f_(f), start_(std::chrono::steady_clock::now()) {}
 
   std::mutex mu_;
   std::FILE* f_;

@@ -151,8 +151,8 @@ Result<Selection> Select(const CaptureOptions& o) {
   return s;
 }
 
-capture::WalkOptions WalkOptionsFor(const CaptureOptions& o, const Selection& sel,
-                                    Reporter* reporter) {
+capture::WalkOptions WalkOptionsFor(const CaptureOptions& o,
+                                    const Selection& sel, Reporter* reporter) {
   capture::WalkOptions w;
   w.root = o.root;
   w.machine = &sel.machine;

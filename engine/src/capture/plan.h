@@ -23,12 +23,14 @@ struct CapturePlan {
   std::vector<FileJob> jobs;   // regular files, in pipeline order
   uint64_t files = 0;          // regular files, hard links included
   uint64_t bytes = 0;          // their logical bytes, each inode once
-  uint64_t data_bytes = 0;  // the same without holes: what will be read
+  uint64_t data_bytes = 0;     // the same without holes: what will be read
   uint64_t hardlinked_files = 0;
 };
 
 // Bytes a file holds without its holes, as far as its status tells.
-inline uint64_t DataBytes(const WalkedEntry& e) { return std::min(e.size, e.blocks * 512); }
+inline uint64_t DataBytes(const WalkedEntry& e) {
+  return std::min(e.size, e.blocks * 512);
+}
 
 // Groups hard links (same device and inode), classes files (small or large
 // against block_size; already compressed by name), and orders the jobs:

@@ -112,8 +112,10 @@ Result<std::optional<std::vector<format::DataRange>>> SourceFile::DataRanges(
 }
 
 Status SourceFile::ReadAt(uint64_t offset, size_t n, char* out) const {
-  MIGSTORE_ASSIGN_OR_RETURN(size_t got, format::PreadFull(fd_.get(), offset, n, out, path_));
-  if (got < n) return Status::IOError(path_, "became shorter while it was read");
+  MIGSTORE_ASSIGN_OR_RETURN(
+      size_t got, format::PreadFull(fd_.get(), offset, n, out, path_));
+  if (got < n)
+    return Status::IOError(path_, "became shorter while it was read");
   return Status::OK();
 }
 

@@ -10,7 +10,8 @@ namespace migstore {
 namespace {
 
 constexpr const char* kRule =
-    "+------------------------------------------------------------------------------------------"
+    "+-------------------------------------------------------------------------"
+    "-----------------"
     "--------------------------";
 
 Result<std::FILE*> OpenAppend(const std::string& path) {
@@ -35,7 +36,8 @@ Result<std::unique_ptr<UsmtLog>> UsmtLog::Open(const std::string& path) {
 
 UsmtLog::~UsmtLog() { std::fclose(f_); }
 
-void UsmtLog::Line(const char* level, unsigned id, const std::string& text, int gle) {
+void UsmtLog::Line(const char* level, unsigned id, const std::string& text,
+                   int gle) {
   struct tm tm = LocalNow();
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
@@ -63,8 +65,8 @@ void UsmtLog::Status(const std::string& text) {
 void UsmtLog::Error(const std::string& text, int sys_errno, bool caused_abort) {
   std::lock_guard<std::mutex> lock(mu_);
   Line("Error", 0x080000 + static_cast<unsigned>(sys_errno), text, sys_errno);
-  auto [it, inserted] =
-      summary_.try_emplace(sys_errno, SummaryRow{summary_.size(), caused_abort, 0, text});
+  auto [it, inserted] = summary_.try_emplace(
+      sys_errno, SummaryRow{summary_.size(), caused_abort, 0, text});
   it->second.recurrence++;
   it->second.caused_abort |= caused_abort;
 }
@@ -76,7 +78,8 @@ void UsmtLog::Finish(const std::string& outcome, size_t ignored_errors) {
   } else if (ignored_errors == 0) {
     Line("Status", 0, "Success.", 0);
   } else {
-    Line("Status", 0, "Success, " + std::to_string(ignored_errors) + " errors ignored.", 0);
+    Line("Status", 0,
+         "Success, " + std::to_string(ignored_errors) + " errors ignored.", 0);
   }
   struct tm tm = LocalNow();
   char when[40];
@@ -85,30 +88,36 @@ void UsmtLog::Finish(const std::string& outcome, size_t ignored_errors) {
   if (summary_.empty()) return;
   std::vector<std::pair<int, const SummaryRow*>> rows;
   for (const auto& [code, row] : summary_) rows.emplace_back(code, &row);
-  std::sort(rows.begin(), rows.end(),
-            [](const auto& a, const auto& b) { return a.second->order < b.second->order; });
-  std::fprintf(f_,
-               "----------------------------------- USMT ERROR SUMMARY "
-               "-----------------------------------\n"
-               "* One or more errors were encountered in migration (ordered by first occurence)\n"
-               "%s\n| Error Code | Caused Abort | Recurrence | First Occurence\n%s\n",
-               kRule, kRule);
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.second->order < b.second->order;
+  });
+  std::fprintf(
+      f_,
+      "----------------------------------- USMT ERROR SUMMARY "
+      "-----------------------------------\n"
+      "* One or more errors were encountered in migration (ordered by first "
+      "occurence)\n"
+      "%s\n| Error Code | Caused Abort | Recurrence | First Occurence\n%s\n",
+      kRule, kRule);
   for (const auto& [code, row] : rows) {
-    std::fprintf(f_, "| %-10d | %-12s | %-10zu | %s\n", code, row->caused_abort ? "Yes" : "No",
-                 row->recurrence, row->first.c_str());
+    std::fprintf(f_, "| %-10d | %-12s | %-10zu | %s\n", code,
+                 row->caused_abort ? "Yes" : "No", row->recurrence,
+                 row->first.c_str());
   }
   std::fprintf(f_, "%s\n", kRule);
   std::fflush(f_);
 }
 
-Result<std::unique_ptr<UsmtProgressLog>> UsmtProgressLog::Open(const std::string& path) {
+Result<std::unique_ptr<UsmtProgressLog>> UsmtProgressLog::Open(
+    const std::string& path) {
   MIGSTORE_ASSIGN_OR_RETURN(std::FILE * f, OpenAppend(path));
   return std::unique_ptr<UsmtProgressLog>(new UsmtProgressLog(f));
 }
 
 UsmtProgressLog::~UsmtProgressLog() { std::fclose(f_); }
 
-void UsmtProgressLog::Write(const std::vector<std::pair<std::string, std::string>>& pairs) {
+void UsmtProgressLog::Write(
+    const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::lock_guard<std::mutex> lock(mu_);
   struct tm tm = LocalNow();
   char stamp[40];
@@ -116,15 +125,17 @@ void UsmtProgressLog::Write(const std::vector<std::pair<std::string, std::string
   // UTC offset as +HH:MM; offsets stay within a day.
   const int off = static_cast<int>(tm.tm_gmtoff / 60) % (24 * 60);
   char zone[16];
-  std::snprintf(zone, sizeof(zone), "%c%02d:%02d", off < 0 ? '-' : '+', std::abs(off) / 60,
-                std::abs(off) % 60);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
-                                                               start_)
+  std::snprintf(zone, sizeof(zone), "%c%02d:%02d", off < 0 ? '-' : '+',
+                std::abs(off) / 60, std::abs(off) % 60);
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::steady_clock::now() - start_)
                   .count();
   std::fprintf(f_, "%s %s, %02lld:%02lld:%02lld", stamp, zone,
-               static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+               static_cast<long long>(secs / 3600),
+               static_cast<long long>(secs / 60 % 60),
                static_cast<long long>(secs % 60));
-  for (const auto& [k, v] : pairs) std::fprintf(f_, ", %s, %s", k.c_str(), v.c_str());
+  for (const auto& [k, v] : pairs)
+    std::fprintf(f_, ", %s, %s", k.c_str(), v.c_str());
   std::fputc('\n', f_);
   std::fflush(f_);
 }

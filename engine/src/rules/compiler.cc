@@ -239,6 +239,22 @@ class RuleCompiler {
 
   void AddRestore(const ComponentSpec& c, uint32_t comp,
                   const UserProfile* profile, const RestoreSpec& r) {
+    // The script's arguments are locations ("%CSIDL_PERSONAL%\Archive"):
+    // expanded now, with the variables of the run, for restore to apply.
+    ScriptCall call;
+    size_t bad = 0;
+    std::vector<std::string> args;
+    if (ParseScriptCall(r.script, &call, &bad)) {
+      Variables vars(m_, profile);
+      for (const std::string& a : call.args) {
+        std::string expanded, missing;
+        if (!ExpandUsmt(a, vars, c.env, &expanded, &missing)) {
+          Missing(c, r.pattern, profile, missing);
+          return;
+        }
+        args.push_back(std::move(expanded));
+      }
+    }
     std::vector<Generated> generated;
     Generate(r.pattern, c, profile, &generated);
     for (Generated& gen : generated) {
@@ -249,6 +265,8 @@ class RuleCompiler {
       rule.spec = gen.parts[0].spec;
       rule.loc = r.pattern.loc;
       rule.expanded = gen.expanded;
+      rule.function = call.function;
+      rule.args = args;
       auto id = static_cast<uint32_t>(out_->restore_rules.size());
       out_->restore_rules.push_back(std::move(rule));
       for (PatternParts& parts : gen.parts) {

@@ -44,6 +44,11 @@ struct RestoreRule {
   Specificity spec;
   SourceLoc loc;
   std::string expanded;
+  // The script's function ("Move", without "MigXmlHelper.") and arguments
+  // with the run's variables expanded; empty function when the script is
+  // not a call.
+  std::string function;
+  std::vector<std::string> args;
 };
 
 // A component as compiled: USMT runs a User-context component once per

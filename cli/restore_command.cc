@@ -1,0 +1,493 @@
+#include "restore_command.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "cli_common.h"
+#include "json_writer.h"
+#include "migstore/build_info.h"
+#include "migstore/extract.h"
+#include "migstore/restore.h"
+#include "migstore/usmt_log.h"
+#include "progress_line.h"
+
+namespace migstore::cli {
+namespace {
+
+// Everything the command shows while the engine works: the progress line,
+// errors and notes on stderr, LoadState's main and progress logs, and the
+// plan of a dry run.
+class CommandObserver : public RestoreObserver {
+ public:
+  CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log,
+                  bool continue_on_error, bool print_plan, bool keep_plan)
+      : log_(log),
+        progress_log_(progress_log),
+        continue_(continue_on_error),
+        print_plan_(print_plan),
+        keep_plan_(keep_plan) {}
+
+  void OnProgress(const RestoreProgress& p) override {
+    line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
+                 p.bytes_total, p.seconds);
+    if (progress_log_ == nullptr) return;
+    if (phase_ != p.phase) {
+      phase_ = p.phase;
+      if (phase_ == "Done") return;  // the command writes the last phase
+      progress_log_->Write({{"PHASE", phase_}});
+      if (phase_ == "Applying") {
+        char mb[32];
+        std::snprintf(mb, sizeof(mb), "%.2f",
+                      static_cast<double>(p.bytes_total) / (1 << 20));
+        progress_log_->Write({{"totalSizeInMBToTransfer", mb}});
+      }
+    }
+    if (p.bytes_total > 0 && phase_ == "Applying") {
+      int pct = static_cast<int>(100 * p.bytes_done / p.bytes_total);
+      if (pct != percent_) {
+        percent_ = pct;
+        double rate =
+            p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
+        double left =
+            rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate
+                     : 0;
+        progress_log_->Write(
+            {{"totalPercentageCompleted", std::to_string(pct)}});
+        progress_log_->Write({{"totalMinutesRemaining",
+                               std::to_string(static_cast<int>(left / 60))}});
+      }
+    }
+  }
+
+  void OnFileError(const FileIssue& issue) override {
+    ++errors_;
+    line_.Clear();
+    std::fprintf(
+        stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
+        issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
+    if (log_ != nullptr) {
+      log_->Error("Apply error for " + DisplayBytes(issue.path) + ": " +
+                      issue.status.ToString(),
+                  issue.status.sys_errno(), !continue_);
+    }
+    if (progress_log_ != nullptr) {
+      progress_log_->Write(
+          {{"error", "UnableToApply"},
+           {"objectName", DisplayBytes(issue.path)},
+           {"action", continue_ ? "Ignore" : "Abort"},
+           {"errorCode", std::to_string(issue.status.sys_errno())},
+           {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
+           {"message", issue.status.ToString()}});
+    }
+  }
+
+  void OnUsers(const std::vector<RestoreUser>& users) override {
+    for (const RestoreUser& u : users) {
+      std::string where = u.mapped_to.empty()
+                              ? std::string()
+                              : " as " + u.mapped_to + " into " +
+                                    DisplayBytes(u.destination_home);
+      if (log_ != nullptr) {
+        log_->Info("User " + u.name + " (" + DisplayBytes(u.home) +
+                   "): " + (u.selected ? "restored" + where : "not restored") +
+                   ", " + u.reason);
+      }
+      if (progress_log_ != nullptr) {
+        progress_log_->Write(
+            {{"detectedUser", u.name},
+             {"includedInMigration", u.selected ? "Yes" : "No"}});
+      }
+    }
+  }
+
+  void OnNote(const FileNote& note) override {
+    std::string text = note.path.empty()
+                           ? note.what
+                           : DisplayBytes(note.path) + ": " + note.what;
+    line_.Clear();
+    std::fprintf(stderr, "migstore: note: %s\n", text.c_str());
+    if (log_ != nullptr) log_->Warning(text);
+  }
+
+  void OnPlanned(const PlannedEntry& e) override {
+    if (keep_plan_) plan_.push_back(e);
+    if (!print_plan_) return;
+    std::string to;
+    if (!e.destination.empty() && e.destination != e.path) {
+      to = " -> " + DisplayBytes(e.destination);
+    }
+    std::printf("%-9s %-7s %12llu  %s%s%s%s%s\n", e.action, e.type,
+                static_cast<unsigned long long>(e.size),
+                DisplayBytes(e.path).c_str(), to.c_str(),
+                e.reason.empty() ? "" : "  (", e.reason.c_str(),
+                e.reason.empty() ? "" : ")");
+  }
+
+  void Done() { line_.Clear(); }
+  const std::vector<PlannedEntry>& plan() const { return plan_; }
+
+ private:
+  UsmtLog* log_;
+  UsmtProgressLog* progress_log_;
+  bool continue_;
+  bool print_plan_;
+  bool keep_plan_;
+  ProgressLine line_;
+  std::string phase_;
+  int percent_ = -1;
+  size_t errors_ = 0;
+  std::vector<PlannedEntry> plan_;
+};
+
+struct Outputs {
+  std::unique_ptr<UsmtLog> log;
+  std::unique_ptr<UsmtProgressLog> progress;
+};
+
+Status OpenOutputs(const std::string& log, const std::string& progress_log,
+                   const std::vector<std::string>& argv, const char* program,
+                   Outputs* out) {
+  if (!log.empty()) {
+    MIGSTORE_ASSIGN_OR_RETURN(out->log, UsmtLog::Open(log));
+  }
+  if (!progress_log.empty()) {
+    MIGSTORE_ASSIGN_OR_RETURN(out->progress,
+                              UsmtProgressLog::Open(progress_log));
+  }
+  const std::string version = Version();
+  if (out->log) {
+    out->log->Info(std::string(program) + " " + version + " (migstore)");
+    out->log->Info("Command line: " + JoinArgs(argv));
+  }
+  if (out->progress) {
+    out->progress->Write({{"program", program}});
+    out->progress->Write({{"productVersion", version}});
+    out->progress->Write({{"computerName", ComputerName()}});
+    out->progress->Write({{"commandLine", JoinArgs(argv)}});
+  }
+  return Status::OK();
+}
+
+// The run's end in both logs, and its exit code: 0, 3 when entries were
+// skipped, or the code of what stopped it.
+int Finish(const char* command, const Status& status, size_t skipped,
+           Outputs* out) {
+  if (out->log) {
+    out->log->Finish(
+        status.ok() ? std::string() : "Failed: " + status.ToString(), skipped);
+  }
+  if (out->progress) {
+    out->progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
+  }
+  if (!status.ok()) return Fail(command, status);
+  return Code(skipped > 0 ? ExitCode::kDoneWithErrors : ExitCode::kSuccess);
+}
+
+void WriteReportJson(JsonWriter* j, const char* command, const RestoreReport& r,
+                     const std::vector<PlannedEntry>* plan) {
+  j->BeginObject();
+  j->Key("command");
+  j->String(command);
+  j->Key("store");
+  j->String(r.store_path);
+  j->Key("target");
+  j->String(r.target);
+  j->Key("dry_run");
+  j->Bool(r.dry_run);
+  if (!r.users.empty()) {
+    j->Key("users");
+    j->BeginArray();
+    for (const RestoreUser& u : r.users) {
+      j->BeginObject();
+      j->Key("name");
+      j->String(u.name);
+      j->Key("home");
+      j->String(u.home);
+      j->Key("selected");
+      j->Bool(u.selected);
+      j->Key("reason");
+      j->String(u.reason);
+      if (!u.mapped_to.empty()) {
+        j->Key("mapped_to");
+        j->String(u.mapped_to);
+      }
+      j->Key("destination_home");
+      j->String(u.destination_home);
+      j->EndObject();
+    }
+    j->EndArray();
+  }
+  j->Numbers({{"files", r.files},
+              {"directories", r.directories},
+              {"symlinks", r.symlinks},
+              {"fifos", r.fifos},
+              {"hardlinks", r.hardlinks},
+              {"bytes", r.bytes},
+              {"renamed", r.renamed},
+              {"overwritten", r.overwritten},
+              {"skipped", r.skipped},
+              {"identical", r.identical},
+              {"moved", r.moved},
+              {"not_selected", r.not_selected},
+              {"blocks_opened", r.blocks_opened},
+              {"store_bytes_read", r.store_bytes_read}});
+  j->Key("seconds");
+  j->Number(r.seconds);
+  if (plan != nullptr) {
+    j->Key("plan");
+    j->BeginArray();
+    for (const PlannedEntry& e : *plan) {
+      j->BeginObject();
+      j->Key("path");
+      j->String(e.path);
+      j->Key("destination");
+      j->String(e.destination);
+      j->Key("type");
+      j->String(e.type);
+      j->Key("size");
+      j->Number(e.size);
+      j->Key("action");
+      j->String(e.action);
+      if (!e.reason.empty()) {
+        j->Key("reason");
+        j->String(e.reason);
+      }
+      j->EndObject();
+    }
+    j->EndArray();
+  }
+  j->Key("errors");
+  j->BeginArray();
+  for (const FileIssue& e : r.errors) {
+    j->BeginObject();
+    j->Key("path");
+    j->String(e.path);
+    j->Key("message");
+    j->String(e.status.ToString());
+    j->Key("errno");
+    j->Number(static_cast<int64_t>(e.status.sys_errno()));
+    j->EndObject();
+  }
+  j->EndArray();
+  j->Key("notes");
+  j->BeginArray();
+  for (const FileNote& n : r.notes) {
+    j->BeginObject();
+    j->Key("path");
+    j->String(n.path);
+    j->Key("note");
+    j->String(n.what);
+    j->EndObject();
+  }
+  j->EndArray();
+  j->Key("exit_code");
+  j->Number(static_cast<uint64_t>(r.errors.empty() ? 0 : 3));
+  j->EndObject();
+}
+
+void PrintSummary(const char* verb, const RestoreReport& r) {
+  std::printf(
+      "%s%s %llu files (%s), %llu directories, %llu symlinks, %llu fifos into "
+      "%s\n",
+      r.dry_run ? "dry run: would have " : "", verb,
+      static_cast<unsigned long long>(r.files), HumanBytes(r.bytes).c_str(),
+      static_cast<unsigned long long>(r.directories),
+      static_cast<unsigned long long>(r.symlinks),
+      static_cast<unsigned long long>(r.fifos), r.target.c_str());
+  std::printf(
+      "  %llu hard links; conflicts: %llu renamed, %llu overwritten, %llu "
+      "kept; "
+      "%llu already there; %llu moved by rules; %.1f s\n",
+      static_cast<unsigned long long>(r.hardlinks),
+      static_cast<unsigned long long>(r.renamed),
+      static_cast<unsigned long long>(r.overwritten),
+      static_cast<unsigned long long>(r.skipped),
+      static_cast<unsigned long long>(r.identical),
+      static_cast<unsigned long long>(r.moved), r.seconds);
+  if (r.dry_run) std::printf("  nothing was written\n");
+  if (!r.errors.empty()) {
+    std::printf("  %zu entries could not be %s and were skipped (see above)\n",
+                r.errors.size(), verb);
+  }
+}
+
+}  // namespace
+
+CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
+  CLI::App* cmd = app->add_subcommand(
+      "restore",
+      "Restore a store's users and files below --target (LoadState)");
+  cmd->add_option("--store", o->store, "The store file")->required();
+  cmd->add_option("--target", o->target,
+                  "Where the capture root's entries land: / or a mounted disk")
+      ->required();
+  AddKeyOptions(cmd, &o->key, /*capture=*/false);
+  cmd->add_option("--map-user", o->map_users,
+                  "OLD:NEW: restore the store's user OLD as NEW, into NEW's "
+                  "profile folder "
+                  "(like /mu); repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--user-include", o->user_include,
+                  "Always restore users matching GLOB (like /ui)")
+      ->allow_extra_args(false);
+  cmd->add_option("--user-exclude", o->user_exclude,
+                  "Do not restore users matching GLOB (/ue)")
+      ->allow_extra_args(false);
+  cmd->add_option(
+      "--last-used", o->last_used,
+      "Restore only users active in the last DAYS, or since YYYY-MM-DD, when "
+      "captured (like /uel)");
+  cmd->add_option(
+         "--on-conflict", o->on_conflict,
+         "When the destination is taken: rename (\"name (1).ext\", default), "
+         "overwrite, skip or newer")
+      ->check(CLI::IsMember({"rename", "overwrite", "skip", "newer"}))
+      ->capture_default_str();
+  cmd->add_option(
+         "--rules", o->rules,
+         "A USMT migration XML whose <merge> and <locationModify> rules apply; "
+         "repeatable")
+      ->allow_extra_args(false);
+  cmd->add_flag("--dry-run", o->dry_run, "Print the plan and write nothing");
+  cmd->add_flag(
+      "--continue-on-error", o->continue_on_error,
+      "Skip entries that cannot be restored and finish (exit 3), like /c");
+  cmd->add_option("--threads", o->threads,
+                  "Worker threads (default: one per core)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--log", o->log, "Main log in LoadState's format (appended)");
+  cmd->add_option("--progress-log", o->progress_log,
+                  "Progress log in LoadState's format");
+  cmd->add_flag("--json", o->json,
+                "Print a machine-readable report on standard output");
+  return cmd;
+}
+
+CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
+  CLI::App* cmd =
+      app->add_subcommand("extract",
+                          "Copy files out of a store into a directory, as "
+                          "plain files (UsmtUtils /extract)");
+  cmd->add_option("--store", o->store, "The store file")->required();
+  cmd->add_option("--to", o->to, "The directory to extract into")->required();
+  AddKeyOptions(cmd, &o->key, /*capture=*/false);
+  cmd->add_option("--include", o->include,
+                  "Take entries matching GLOB (\"*.docx\", "
+                  "\"home/alice/Documents\"); beats "
+                  "--exclude; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude", o->exclude,
+                  "Leave out entries matching GLOB; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_flag("--overwrite", o->overwrite,
+                "Replace files already there (like /o)");
+  cmd->add_flag("--continue-on-error", o->continue_on_error,
+                "Skip entries that cannot be extracted and finish (exit 3)");
+  cmd->add_option("--threads", o->threads,
+                  "Worker threads (default: one per core)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--log", o->log, "Main log in USMT's format (appended)");
+  cmd->add_option("--progress-log", o->progress_log,
+                  "Progress log in USMT's format");
+  cmd->add_flag("--json", o->json,
+                "Print a machine-readable report on standard output");
+  return cmd;
+}
+
+int RunRestore(const RestoreCommandOptions& o) {
+  auto key = ResolveKey(o.key);
+  if (!key.ok()) return Fail("restore", key.status());
+  RestoreOptions r;
+  r.store_path = o.store;
+  r.key = *key;
+  r.target = o.target;
+  for (const std::string& m : o.map_users) {
+    auto mapping = ParseUserMapping(m);
+    if (!mapping.ok()) return Fail("restore", mapping.status());
+    r.map_users.push_back(*mapping);
+  }
+  SelectionOptions selection;
+  selection.user_include = o.user_include;
+  selection.user_exclude = o.user_exclude;
+  selection.last_used = o.last_used;
+  auto users = ParseUserSelection(selection);
+  if (!users.ok()) return Fail("restore", users.status());
+  if (users->last_used &&
+      users->last_used->kind == LastUsed::Kind::kLoggedOnNow) {
+    return Fail("restore",
+                Status::InvalidArgument(
+                    "--last-used 0 (logged on now) means nothing for a store"));
+  }
+  r.users = *users;
+  auto policy = ParseConflictPolicy(o.on_conflict);
+  if (!policy.ok()) return Fail("restore", policy.status());
+  r.on_conflict = *policy;
+  r.rules_files = o.rules;
+  r.dry_run = o.dry_run;
+  r.continue_on_error = o.continue_on_error;
+  r.threads = o.threads;
+
+  Outputs out;
+  Status s =
+      OpenOutputs(o.log, o.progress_log, o.argv, "migstore restore", &out);
+  if (!s.ok()) return Fail("restore", s);
+  CommandObserver observer(out.log.get(), out.progress.get(),
+                           o.continue_on_error, o.dry_run && !o.json,
+                           o.dry_run && o.json);
+  auto report = Restore(r, &observer);
+  observer.Done();
+  if (!report.ok()) return Finish("restore", report.status(), 0, &out);
+  PrintDiagnostics(report->rule_diagnostics);
+  if (out.log) {
+    for (const std::string& d : report->rule_diagnostics) out.log->Warning(d);
+  }
+  if (o.json) {
+    JsonWriter j(stdout);
+    WriteReportJson(&j, "restore", *report,
+                    o.dry_run ? &observer.plan() : nullptr);
+  } else {
+    for (const RestoreUser& u : report->users) {
+      std::string as;
+      if (u.selected && !u.mapped_to.empty()) {
+        as = " as " + u.mapped_to + " into " + DisplayBytes(u.destination_home);
+      }
+      std::printf("user %s (%s): %s%s\n", u.name.c_str(),
+                  DisplayBytes(u.home).c_str(),
+                  u.selected ? "restored" : "not restored", as.c_str());
+    }
+    PrintSummary("restored", *report);
+  }
+  return Finish("restore", Status::OK(), report->errors.size(), &out);
+}
+
+int RunExtract(const ExtractCommandOptions& o) {
+  auto key = ResolveKey(o.key);
+  if (!key.ok()) return Fail("extract", key.status());
+  ExtractOptions e;
+  e.store_path = o.store;
+  e.key = *key;
+  e.to = o.to;
+  e.include = o.include;
+  e.exclude = o.exclude;
+  e.overwrite = o.overwrite;
+  e.continue_on_error = o.continue_on_error;
+  e.threads = o.threads;
+  Outputs out;
+  Status s =
+      OpenOutputs(o.log, o.progress_log, o.argv, "migstore extract", &out);
+  if (!s.ok()) return Fail("extract", s);
+  CommandObserver observer(out.log.get(), out.progress.get(),
+                           o.continue_on_error, false, false);
+  auto report = Extract(e, &observer);
+  observer.Done();
+  if (!report.ok()) return Finish("extract", report.status(), 0, &out);
+  if (o.json) {
+    JsonWriter j(stdout);
+    WriteReportJson(&j, "extract", *report, nullptr);
+  } else {
+    PrintSummary("extracted", *report);
+  }
+  return Finish("extract", Status::OK(), report->errors.size(), &out);
+}
+
+}  // namespace migstore::cli

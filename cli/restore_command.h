@@ -1,0 +1,57 @@
+// `migstore restore` (LoadState) and `migstore extract` (UsmtUtils
+// /extract) (docs/cli.md).
+
+#ifndef MIGSTORE_CLI_RESTORE_COMMAND_H_
+#define MIGSTORE_CLI_RESTORE_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "key_options.h"
+
+namespace migstore::cli {
+
+struct RestoreCommandOptions {
+  std::string store;
+  KeyOptions key;
+  std::string target;
+  std::vector<std::string> map_users;
+  std::vector<std::string> user_include;
+  std::vector<std::string> user_exclude;
+  std::string last_used;
+  std::string on_conflict = "rename";
+  std::vector<std::string> rules;
+  bool dry_run = false;
+  bool continue_on_error = false;
+  int threads = 0;
+  std::string log;
+  std::string progress_log;
+  bool json = false;
+  std::vector<std::string> argv;  // for the logs' command line
+};
+
+struct ExtractCommandOptions {
+  std::string store;
+  KeyOptions key;
+  std::string to;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  bool overwrite = false;
+  bool continue_on_error = false;
+  int threads = 0;
+  std::string log;
+  std::string progress_log;
+  bool json = false;
+  std::vector<std::string> argv;
+};
+
+CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* options);
+CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* options);
+int RunRestore(const RestoreCommandOptions& options);
+int RunExtract(const ExtractCommandOptions& options);
+
+}  // namespace migstore::cli
+
+#endif  // MIGSTORE_CLI_RESTORE_COMMAND_H_

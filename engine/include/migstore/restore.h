@@ -1,0 +1,200 @@
+// Restore: what USMT's LoadState does. Opens a store, selects its users,
+// plans where every entry goes under a target directory (user mapping,
+// USMT <locationModify> rules, conflicts with what is already there), then
+// writes in parallel and applies the metadata.
+//
+//   RestoreOptions o;
+//   o.store_path = "/srv/stores/pc42.mig";
+//   o.key = *Key::FromKeyFile("/secure/pc42.key");
+//   o.target = "/";                    // or a mounted new disk
+//   o.map_users = {{"alice", "alice2"}};
+//   auto report = Restore(o, &my_observer);
+//
+// Entries land at their path relative to the capture root ("home/alice/x",
+// "Users/alice/x"). Nothing is ever written outside `target`: paths with
+// "..", ".", empty components or a leading '/' are refused, as is any path
+// that passes through a symlink (one the store creates, or one already in
+// the target); every file is opened below a directory handle without
+// following symlinks.
+//
+// Every file is written under a temporary name in its directory
+// (".<name>.migtmp-<random>"), its content hash checked, its metadata set,
+// and only then renamed into place: a restore that dies leaves no half file
+// under a real name, and running it again finishes the job (files already
+// restored are recognised and left alone; stale temporaries are removed).
+// Directories get their metadata last, deepest first.
+//
+// Errors with single entries (damaged data, an unsafe path, a target that
+// refuses a write) follow `continue_on_error`: off, the restore stops at the
+// first and returns Stopped (exit 61); on, each is reported, the entry is
+// left out and the restore completes (exit 3). Damage costs only the files
+// whose data lives in the damaged block.
+//
+// Extract (extract.h) and Verify (verify.h) share the observer and report
+// types below.
+//
+// Thread safety: Restore may run concurrently with itself on different
+// targets. It calls its observer from one thread at a time (never
+// concurrently), but not always the caller's thread.
+
+#ifndef MIGSTORE_RESTORE_H_
+#define MIGSTORE_RESTORE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "migstore/file_issue.h"
+#include "migstore/key.h"
+#include "migstore/result.h"
+#include "migstore/user_selection.h"
+
+namespace migstore {
+
+// What to do when an entry's destination is already taken by something
+// that is not the same entry already restored (docs/cli.md, "Conflicts").
+enum class ConflictPolicy : uint8_t {
+  kRename,     // restore it beside, as "name (1).ext", "name (2).ext"... (USMT)
+  kOverwrite,  // replace what is there (never a directory)
+  kSkip,       // keep what is there
+  kNewer,      // keep whichever has the newer modification time
+};
+
+// "rename", "overwrite", "skip", "newer".
+const char* ConflictPolicyName(ConflictPolicy policy);
+// The inverse; InvalidArgument for anything else.
+Result<ConflictPolicy> ParseConflictPolicy(std::string_view text);
+
+// --map-user OLD:NEW (LoadState /mu): the store's user OLD is restored as
+// the target's user NEW: into NEW's profile folder, owned by NEW.
+struct UserMapping {
+  std::string from;
+  std::string to;
+};
+// Parses "OLD:NEW". A "DOMAIN\" before either name is accepted and
+// dropped (an offline store does not know domains). InvalidArgument when
+// malformed or when a name could not be a folder name.
+Result<UserMapping> ParseUserMapping(std::string_view text);
+
+struct RestoreOptions {
+  std::string store_path;
+  Key key;
+  // Where the capture root's entries land ("/" for the running system).
+  // Created when missing (unless dry_run).
+  std::string target;
+  std::vector<UserMapping> map_users;
+  // Which of the store's users are restored (include beats last-used beats
+  // exclude, as at capture; last use is the one recorded in the store).
+  // Entries outside every profile are always restored.
+  UserSelection users;
+  ConflictPolicy on_conflict = ConflictPolicy::kRename;
+  // USMT migration XML whose <merge> and <locationModify> rules apply
+  // (native rules files are accepted and have none). Their include and
+  // exclude rules do not choose anything again: the store holds what the
+  // capture took.
+  std::vector<std::string> rules_files;
+  bool dry_run = false;  // plan and report; write nothing
+  bool continue_on_error = false;
+  int threads = 0;  // 0: one per core
+};
+
+struct RestoreProgress {
+  // USMT's names: Initializing, Applying (restore, extract), Verifying.
+  const char* phase = "Initializing";
+  uint64_t files_done = 0;
+  uint64_t files_total = 0;
+  uint64_t bytes_done = 0;  // file data written (holes excluded)
+  uint64_t bytes_total = 0;
+  double seconds = 0;
+};
+
+struct RestoreUser {
+  std::string name;  // in the store
+  std::string home;  // in the store, root-relative
+  bool selected = false;
+  std::string reason;
+  std::string mapped_to;         // the target's user, "" when not mapped
+  std::string destination_home;  // where the profile lands, root-relative
+};
+
+// One entry of the plan: where it goes and what happens there.
+struct PlannedEntry {
+  std::string path;           // in the store
+  std::string destination;    // below the target; "" when nothing is written
+  const char* type = "file";  // "file", "dir", "symlink", "fifo"
+  uint64_t size = 0;
+  // "create", "overwrite", "rename", "skip" (a conflict left as it was),
+  // "identical" (already restored), "merge" (a directory already there),
+  // "link" (a hard link to an earlier member), "refuse" (unsafe or
+  // unreadable: an error).
+  const char* action = "create";
+  // Why, when it is not a plain create: "exists; --on-conflict rename",
+  // "merge DestinationPriority() (MigUser.xml:40)", "moved by Move(...)".
+  std::string reason;
+};
+
+class RestoreObserver {
+ public:
+  virtual ~RestoreObserver() = default;
+  // The store's users, whether each is restored and where, once.
+  virtual void OnUsers(const std::vector<RestoreUser>& /*users*/) {}
+  // Often (a few times a second at most, and at each phase change).
+  virtual void OnProgress(const RestoreProgress& /*progress*/) {}
+  // An entry that could not be restored (or verified): skipped under
+  // continue_on_error, else the one the run stopped at.
+  virtual void OnFileError(const FileIssue& /*issue*/) {}
+  // Something worth knowing that is not an error: an owner kept by number,
+  // a rule function migstore does not run, an xattr the target refuses.
+  virtual void OnNote(const FileNote& /*note*/) {}
+  // Every entry of the plan, in catalog order, before anything is written.
+  virtual void OnPlanned(const PlannedEntry& /*entry*/) {}
+  // Verify only: each file's verdict, in catalog order.
+  virtual void OnVerified(const std::string& /*path*/,
+                          const Status& /*status*/) {}
+  // Polled; true stops the run (Cancelled, exit 2). Files already renamed
+  // into place stay; nothing is left half-written.
+  virtual bool ShouldCancel() { return false; }
+};
+
+struct RestoreReport {
+  std::string store_path;
+  std::string target;
+  bool dry_run = false;
+  std::vector<RestoreUser> users;
+  // Entries written (or, in a dry run, to be written).
+  uint64_t files = 0;
+  uint64_t directories = 0;
+  uint64_t symlinks = 0;
+  uint64_t fifos = 0;
+  uint64_t hardlinks = 0;  // files restored as links to an earlier member
+  uint64_t bytes = 0;      // logical bytes of the files written
+  // Conflicts and how they ended.
+  uint64_t renamed = 0;           // restored beside as "name (N).ext"
+  uint64_t overwritten = 0;       // replaced what was there
+  uint64_t skipped = 0;           // left what was there (policy or merge rule)
+  uint64_t identical = 0;         // already there, identical: nothing to do
+  uint64_t moved = 0;             // sent elsewhere by a <locationModify> rule
+  uint64_t not_selected = 0;      // entries of users not selected
+  std::vector<FileIssue> errors;  // entries not restored
+  std::vector<FileNote> notes;
+  std::vector<std::string> rule_diagnostics;
+  // How the store was read: every data block is opened once, however many
+  // files share it (a hostile store can force more: decoded blocks are kept
+  // within a memory bound).
+  uint64_t blocks_opened = 0;
+  uint64_t store_bytes_read = 0;
+  double seconds = 0;
+};
+
+// Restores. Errors before anything is written: InvalidArgument (options,
+// rules, an unknown --map-user user), NotFound / NotAStore /
+// UnsupportedVersion (27), WrongKey (37), Corruption of the store's index
+// (42), KeyUnreadable, IOError (the target). During the run: Stopped (first
+// entry error without continue_on_error), Cancelled.
+Result<RestoreReport> Restore(const RestoreOptions& options,
+                              RestoreObserver* observer = nullptr);
+
+}  // namespace migstore
+
+#endif  // MIGSTORE_RESTORE_H_

@@ -1,0 +1,595 @@
+#include "engine/src/restore/apply.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/src/fs/open_beneath.h"
+#include "engine/src/restore/content_writer.h"
+#include "engine/src/restore/safe_path.h"
+
+namespace migstore::restore {
+namespace {
+
+using format::Entry;
+using format::EntryType;
+
+struct timespec Nanos(int64_t ns) {
+  struct timespec t;
+  t.tv_sec = static_cast<time_t>(ns / 1000000000);
+  t.tv_nsec = static_cast<long>(ns % 1000000000);
+  if (t.tv_nsec < 0) {  // before 1970
+    t.tv_nsec += 1000000000;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
+// atime and mtime for utimensat; an unknown atime is left alone.
+void Times(const Entry& e, struct timespec out[2]) {
+  if (e.atime_ns) {
+    out[0] = Nanos(*e.atime_ns);
+  } else {
+    out[0].tv_sec = 0;
+    out[0].tv_nsec = UTIME_OMIT;
+  }
+  out[1] = Nanos(e.mtime_ns);
+}
+
+bool XattrRefused(int err) {
+  return err == ENOTSUP || err == EOPNOTSUPP || err == EPERM || err == EACCES;
+}
+
+}  // namespace
+
+// Handles on the folders files are written into, opened below the target
+// without following symlinks. Items come in block order, which is mostly
+// path order, so a few recent handles serve most lookups.
+class Applier::DirCache {
+ public:
+  explicit DirCache(int target_fd) : target_fd_(target_fd) {}
+
+  Result<int> Get(std::string_view dir) {
+    if (dir.empty()) return target_fd_;
+    for (Slot& s : slots_) {
+      if (s.path == dir) {
+        s.used = ++clock_;
+        return s.fd.get();
+      }
+    }
+    MIGSTORE_ASSIGN_OR_RETURN(
+        format::UniqueFd fd,
+        fs::OpenBeneath(target_fd_, dir, O_PATH | O_DIRECTORY));
+    Slot* slot = nullptr;
+    if (slots_.size() < kSlots) {
+      slot = &slots_.emplace_back();
+    } else {
+      slot = &*std::min_element(
+          slots_.begin(), slots_.end(),
+          [](const Slot& a, const Slot& b) { return a.used < b.used; });
+    }
+    slot->path = std::string(dir);
+    slot->fd = std::move(fd);
+    slot->used = ++clock_;
+    return slot->fd.get();
+  }
+
+ private:
+  static constexpr size_t kSlots = 8;
+  struct Slot {
+    std::string path;
+    format::UniqueFd fd;
+    uint64_t used = 0;
+  };
+  int target_fd_;
+  std::vector<Slot> slots_;
+  uint64_t clock_ = 0;
+};
+
+Applier::Applier(const ApplyOptions& options,
+                 const std::vector<format::Entry>& entries,
+                 std::vector<Item>* items, ApplyCallbacks callbacks)
+    : o_(options),
+      entries_(entries),
+      items_(*items),
+      cb_(std::move(callbacks)),
+      done_(items->size(), 0) {
+  preexisting_.insert("");
+  made_.insert("");
+  // Already in place from an earlier run: as good as written (a hard-link
+  // member may link to it).
+  for (size_t i = 0; i < items_.size(); ++i) {
+    if (items_[i].action == Action::kIdentical) done_[i] = 1;
+  }
+}
+
+Applier::~Applier() = default;
+
+uint64_t Applier::blocks_opened() const {
+  return pool_ ? pool_->blocks_opened() : 0;
+}
+
+bool Applier::Fail(size_t item, const Status& error) {
+  if (!cb_.error(item, error)) stop_.store(true);
+  return false;
+}
+
+bool Applier::ShouldStop() {
+  if (stop_.load(std::memory_order_relaxed)) return true;
+  if (cb_.cancelled()) {
+    stop_.store(true);
+    return true;
+  }
+  return false;
+}
+
+// Makes `path` and the folders above it that are missing. Folders made only
+// to hold entries get 0755; the store's own (`own`) get `mode` (0700 until
+// FinishFolders gives them theirs).
+Status Applier::EnsureFolder(const std::string& path, bool own, uint32_t mode) {
+  if (made_.count(path)) return Status::OK();
+  std::string_view parent = ParentOf(path);
+  MIGSTORE_RETURN_IF_ERROR(EnsureFolder(std::string(parent), false, 0755));
+  auto pfd = parent.empty()
+                 ? Result<format::UniqueFd>(format::UniqueFd())
+                 : fs::OpenBeneath(o_.target_fd, parent, O_PATH | O_DIRECTORY);
+  if (!pfd.ok()) return pfd.status();
+  int dir_fd = parent.empty() ? o_.target_fd : pfd->get();
+  std::string name(NameOf(path));
+  if (::mkdirat(dir_fd, name.c_str(), own ? mode : 0755) != 0) {
+    int err = errno;
+    struct stat st;
+    if (err != EEXIST ||
+        ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+      return Status::FromErrno("cannot make the folder " + path, err);
+    }
+    preexisting_.insert(path);
+  }
+  made_.insert(path);
+  return Status::OK();
+}
+
+void Applier::MakeFolders() {
+  for (size_t i = 0; i < items_.size() && !ShouldStop(); ++i) {
+    Item& item = items_[i];
+    const Entry& e = entries_[item.entry];
+    const bool is_dir = e.type == EntryType::kDirectory;
+    if (is_dir && item.action == Action::kMerge) {
+      made_.insert(item.dest);
+      preexisting_.insert(item.dest);
+      // The folders above it exist too.
+      for (std::string_view a = ParentOf(item.dest); !a.empty();
+           a = ParentOf(a)) {
+        if (!made_.insert(std::string(a)).second) break;
+        preexisting_.insert(std::string(a));
+      }
+      continue;
+    }
+    if (item.action != Action::kWrite && item.action != Action::kLink) continue;
+    Status s;
+    if (is_dir) {
+      s = EnsureFolder(std::string(ParentOf(item.dest)), false, 0755);
+      if (s.ok() && item.replace) {
+        // A non-directory is in the way and the policy replaces it.
+        auto pfd = fs::OpenBeneath(o_.target_fd, ParentOf(item.dest),
+                                   O_PATH | O_DIRECTORY);
+        std::string name(NameOf(item.dest));
+        if (!pfd.ok()) {
+          s = pfd.status();
+        } else if (::unlinkat(pfd->get(), name.c_str(), 0) != 0 &&
+                   errno != ENOENT) {
+          s = Status::FromErrno(
+              "cannot remove what is in the way of " + item.dest, errno);
+        }
+      }
+      if (s.ok()) s = EnsureFolder(item.dest, true, 0700);
+      if (s.ok()) done_[i] = 1;
+    } else {
+      s = EnsureFolder(std::string(ParentOf(item.dest)), false, 0755);
+    }
+    if (!s.ok()) {
+      Fail(i, s);
+      item.action = Action::kRefuse;
+      item.error = s;
+    }
+  }
+  // Temporaries a killed run left in folders that were already there.
+  std::set<std::string> dirs;
+  for (const Item& item : items_) {
+    if ((item.action == Action::kWrite || item.action == Action::kLink) &&
+        entries_[item.entry].type != EntryType::kDirectory) {
+      std::string parent(ParentOf(item.dest));
+      if (preexisting_.count(parent)) dirs.insert(parent);
+    }
+  }
+  for (const std::string& d : dirs) RemoveStaleTemporaries(d);
+}
+
+void Applier::RemoveStaleTemporaries(const std::string& dir) {
+  auto fd = fs::OpenBeneath(o_.target_fd, dir, O_RDONLY | O_DIRECTORY);
+  if (!fd.ok()) return;
+  int dir_fd = fd->get();
+  DIR* d = ::fdopendir(::dup(dir_fd));
+  if (d == nullptr) return;
+  std::vector<std::string> candidates;
+  while (struct dirent* de = ::readdir(d)) {
+    if (IsRestoreTemporary(de->d_name)) candidates.emplace_back(de->d_name);
+  }
+  ::closedir(d);
+  for (const std::string& name : candidates) {
+    // A live writer holds LOCK_EX on its temporary: only files whose lock
+    // can be taken belong to a dead run. O_NOFOLLOW: never through a link.
+    int f = ::openat(dir_fd, name.c_str(),
+                     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (f < 0) continue;
+    format::UniqueFd owned(f);
+    struct stat st, now;
+    if (::fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::flock(f, LOCK_EX | LOCK_NB) != 0) continue;
+    if (::fstatat(dir_fd, name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+        now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+      continue;
+    }
+    if (::unlinkat(dir_fd, name.c_str(), 0) == 0) ++temporaries_removed_;
+  }
+}
+
+Status Applier::Place(int dir_fd, const std::string& tmp, const Item& item) {
+  std::string name(NameOf(item.dest));
+  if (item.replace) {
+    if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) == 0)
+      return Status::OK();
+    return Status::FromErrno("cannot rename into place " + item.dest, errno);
+  }
+  if (::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(),
+                  RENAME_NOREPLACE) == 0) {
+    return Status::OK();
+  }
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS) {
+    // A filesystem without RENAME_NOREPLACE: link() also refuses to replace.
+    if (::linkat(dir_fd, tmp.c_str(), dir_fd, name.c_str(), 0) == 0) {
+      ::unlinkat(dir_fd, tmp.c_str(), 0);
+      return Status::OK();
+    }
+    err = errno;
+  }
+  if (err == EEXIST) {
+    return Status::AlreadyExists(item.dest,
+                                 "appeared in the target during the restore");
+  }
+  return Status::FromErrno("cannot rename into place " + item.dest, err);
+}
+
+Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
+                          const std::string& dest) {
+  if (!o_.set_xattrs) return Status::OK();
+  for (const format::Xattr& x : e.xattrs) {
+    int r = fd >= 0 ? ::fsetxattr(fd, x.name.c_str(), x.value.data(),
+                                  x.value.size(), 0)
+                    : ::lsetxattr(proc_path.c_str(), x.name.c_str(),
+                                  x.value.data(), x.value.size(), 0);
+    if (r == 0) continue;
+    int err = errno;
+    if (XattrRefused(err)) {
+      cb_.note(dest, "extended attribute " + x.name +
+                         " not restored: " + std::strerror(err));
+      continue;
+    }
+    return Status::FromErrno(
+        "cannot set extended attribute " + x.name + " of " + dest, err);
+  }
+  return Status::OK();
+}
+
+Status Applier::WriteFile(size_t index, DirCache* dirs) {
+  Item& item = items_[index];
+  const Entry& e = entries_[item.entry];
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    tmp = TempName(NameOf(item.dest));
+    fd = ::openat(dir_fd, tmp.c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+      return Status::FromErrno(
+          "cannot create a file in the folder of " + item.dest, errno);
+    }
+  }
+  if (fd < 0) return Status::IOError("no free temporary name for " + item.dest);
+  format::UniqueFd owned(fd);
+  // Whatever happens before the rename, the temporary goes.
+  bool placed = false;
+  struct Cleanup {
+    int dir_fd;
+    const std::string& tmp;
+    const bool& placed;
+    ~Cleanup() {
+      if (!placed) ::unlinkat(dir_fd, tmp.c_str(), 0);
+    }
+  } cleanup{dir_fd, tmp, placed};
+  // Held while the file is written: a cleaner of stale temporaries (another
+  // run) leaves a locked file alone.
+  ::flock(fd, LOCK_EX | LOCK_NB);
+
+  uint64_t written = 0;
+  if (item.content != nullptr) {
+    const format::Content& c = *item.content;
+    RangeWriter out(fd, c, item.dest);
+    Status s;
+    // Isolated: a worker waiting for its read-ahead tasks runs only those,
+    // never another file's work in the middle of this one.
+    tbb::this_task_arena::isolate([&] {
+      ReadAhead ahead(pool_.get(), c, fd,
+                      static_cast<size_t>(std::max(o_.threads, 1)));
+      s = o_.reader->ReadContentDataFrom(
+          c,
+          [&](std::string_view piece) -> Status {
+            if (ahead.Written(out.written(), piece.size())) {
+              out.Skip(piece.size());
+              return Status::OK();
+            }
+            return out.Write(piece);
+          },
+          [&](uint64_t block) -> Result<std::shared_ptr<const std::string>> {
+            if (ahead.enabled()) ahead.Asked(block);
+            return pool_->Acquire(block);
+          });
+      ahead.Wait();
+    });
+    if (!s.ok()) return s.WithContext(e.path);
+    written = out.written();
+    if (out.end() < c.size &&
+        ::ftruncate(fd, static_cast<off_t>(c.size)) != 0) {
+      return Status::FromErrno("cannot set the size of " + item.dest, errno);
+    }
+  } else if (e.size > 0 && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
+    return Status::FromErrno("cannot set the size of " + item.dest, errno);
+  }
+  // Metadata after the data: owner first (chown clears setuid), then mode,
+  // extended attributes (ACLs included, as captured), times last.
+  if (o_.set_owner && ::fchown(fd, item.uid, item.gid) != 0) {
+    return Status::FromErrno("cannot set the owner of " + item.dest, errno);
+  }
+  if (::fchmod(fd, e.mode & o_.mode_mask) != 0) {
+    return Status::FromErrno("cannot set the mode of " + item.dest, errno);
+  }
+  MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd, {}, e, item.dest));
+  struct timespec times[2];
+  Times(e, times);
+  if (::futimens(fd, times) != 0) {
+    return Status::FromErrno("cannot set the times of " + item.dest, errno);
+  }
+  MIGSTORE_RETURN_IF_ERROR(Place(dir_fd, tmp, item));
+  placed = true;
+  cb_.progress(written, 1);
+  return Status::OK();
+}
+
+void Applier::WriteFiles() {
+  if (ShouldStop()) return;
+  // Files with data in the order of their first block, then the rest.
+  std::vector<size_t> list;
+  std::vector<uint32_t> uses(o_.reader->block_count(), 0);
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const Item& item = items_[i];
+    if (item.action != Action::kWrite ||
+        entries_[item.entry].type != EntryType::kFile) {
+      continue;
+    }
+    list.push_back(i);
+    if (item.content != nullptr) {
+      for (uint64_t b : BlocksOf(*item.content)) {
+        if (b < uses.size()) ++uses[b];
+      }
+    }
+  }
+  auto first_chunk = [&](size_t i) -> std::pair<uint64_t, uint64_t> {
+    const format::Content* c = items_[i].content;
+    if (c == nullptr || c->chunks.empty()) return {UINT64_MAX, 0};
+    return {c->chunks[0].block, c->chunks[0].offset};
+  };
+  std::stable_sort(list.begin(), list.end(), [&](size_t a, size_t b) {
+    return first_chunk(a) < first_chunk(b);
+  });
+  pool_ =
+      std::make_unique<BlockPool>(*o_.reader, std::move(uses), o_.block_memory);
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, list.size()),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      DirCache dirs(o_.target_fd);
+                      for (size_t k = r.begin(); k != r.end(); ++k) {
+                        size_t i = list[k];
+                        if (!ShouldStop()) {
+                          Status s = WriteFile(i, &dirs);
+                          if (s.ok()) {
+                            done_[i] = 1;
+                          } else {
+                            Fail(i, s);
+                          }
+                        }
+                        // Its planned uses of its blocks are over, written
+                        // or not.
+                        if (items_[i].content != nullptr) {
+                          for (uint64_t b : BlocksOf(*items_[i].content))
+                            pool_->Release(b);
+                        }
+                      }
+                    });
+}
+
+Status Applier::LinkMember(size_t index, DirCache* dirs) {
+  Item& item = items_[index];
+  const Item& leader = items_[static_cast<size_t>(item.leader)];
+  if (!done_[static_cast<size_t>(item.leader)]) {
+    return Status::IOError(
+        item.dest, "its hard-link leader " + leader.dest + " was not restored");
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(int leader_dir, dirs->Get(ParentOf(leader.dest)));
+  format::UniqueFd leader_dir_owned;
+  // The cache may evict the leader's handle when the member's is opened.
+  int ld = ::dup(leader_dir);
+  if (ld < 0) return Status::FromErrno("dup", errno);
+  leader_dir_owned.reset(ld);
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  std::string leader_name(NameOf(leader.dest));
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::string tmp = TempName(NameOf(item.dest));
+    if (::linkat(ld, leader_name.c_str(), dir_fd, tmp.c_str(), 0) != 0) {
+      if (errno == EEXIST) continue;
+      int err = errno;
+      if (err == EXDEV || err == EMLINK || err == EPERM) {
+        // Cannot link here: write it as a file of its own.
+        item.action = Action::kWrite;
+        return WriteFile(index, dirs);
+      }
+      return Status::FromErrno(
+          "cannot link " + item.dest + " to " + leader.dest, err);
+    }
+    Status s = Place(dir_fd, tmp, item);
+    if (!s.ok()) ::unlinkat(dir_fd, tmp.c_str(), 0);
+    return s;
+  }
+  return Status::IOError("no free temporary name for " + item.dest);
+}
+
+Status Applier::MakeSpecial(size_t index, DirCache* dirs) {
+  Item& item = items_[index];
+  const Entry& e = entries_[item.entry];
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  std::string tmp;
+  bool made = false;
+  for (int attempt = 0; attempt < 8 && !made; ++attempt) {
+    tmp = TempName(NameOf(item.dest));
+    int r = e.type == EntryType::kSymlink
+                ? ::symlinkat(e.symlink_target.c_str(), dir_fd, tmp.c_str())
+                : ::mknodat(dir_fd, tmp.c_str(), S_IFIFO | 0600, 0);
+    if (r == 0) {
+      made = true;
+    } else if (errno != EEXIST) {
+      return Status::FromErrno("cannot make " + item.dest, errno);
+    }
+  }
+  if (!made) return Status::IOError("no free temporary name for " + item.dest);
+  Status s = [&]() -> Status {
+    if (o_.set_owner && ::fchownat(dir_fd, tmp.c_str(), item.uid, item.gid,
+                                   AT_SYMLINK_NOFOLLOW) != 0) {
+      return Status::FromErrno("cannot set the owner of " + item.dest, errno);
+    }
+    // A fifo we just made (the name cannot be a symlink: we made it).
+    if (e.type == EntryType::kFifo &&
+        ::fchmodat(dir_fd, tmp.c_str(), e.mode & o_.mode_mask, 0) != 0) {
+      return Status::FromErrno("cannot set the mode of " + item.dest, errno);
+    }
+    // No descriptor for a symlink or fifo: the l* calls on the name, found
+    // through the folder's handle.
+    MIGSTORE_RETURN_IF_ERROR(
+        SetXattrs(-1, "/proc/self/fd/" + std::to_string(dir_fd) + "/" + tmp, e,
+                  item.dest));
+    struct timespec times[2];
+    Times(e, times);
+    if (::utimensat(dir_fd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Status::FromErrno("cannot set the times of " + item.dest, errno);
+    }
+    return Place(dir_fd, tmp, item);
+  }();
+  if (!s.ok()) ::unlinkat(dir_fd, tmp.c_str(), 0);
+  return s;
+}
+
+void Applier::MakeLinksAndSpecials() {
+  if (ShouldStop()) return;
+  std::vector<size_t> list;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const Item& item = items_[i];
+    EntryType t = entries_[item.entry].type;
+    if (item.action == Action::kLink ||
+        (item.action == Action::kWrite &&
+         (t == EntryType::kSymlink || t == EntryType::kFifo))) {
+      list.push_back(i);
+    }
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<size_t>(0, list.size()),
+      [&](const tbb::blocked_range<size_t>& r) {
+        DirCache dirs(o_.target_fd);
+        for (size_t k = r.begin(); k != r.end(); ++k) {
+          size_t i = list[k];
+          if (ShouldStop()) return;
+          Status s = items_[i].action == Action::kLink ? LinkMember(i, &dirs)
+                                                       : MakeSpecial(i, &dirs);
+          if (s.ok()) {
+            done_[i] = 1;
+            // (A link that fell back to a copy counted itself.)
+            if (items_[i].action == Action::kLink ||
+                entries_[items_[i].entry].type != EntryType::kFile) {
+              cb_.progress(0, 1);
+            }
+          } else {
+            Fail(i, s);
+          }
+        }
+      });
+}
+
+void Applier::FinishFolders() {
+  // Deepest first, so setting a folder's times is the last thing that
+  // happens inside its parent. Done even after a stop: the folders made so
+  // far hold only whole files.
+  std::vector<size_t> dirs;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const Item& item = items_[i];
+    if (entries_[item.entry].type == EntryType::kDirectory &&
+        (item.action == Action::kMerge ||
+         (item.action == Action::kWrite && made_.count(item.dest)))) {
+      dirs.push_back(i);
+    }
+  }
+  auto depth = [&](size_t i) {
+    return std::count(items_[i].dest.begin(), items_[i].dest.end(), '/');
+  };
+  std::stable_sort(dirs.begin(), dirs.end(),
+                   [&](size_t a, size_t b) { return depth(a) > depth(b); });
+  for (size_t i : dirs) {
+    if (cb_.cancelled()) return;
+    Item& item = items_[i];
+    const Entry& e = entries_[item.entry];
+    Status s = [&]() -> Status {
+      MIGSTORE_ASSIGN_OR_RETURN(
+          format::UniqueFd fd,
+          fs::OpenBeneath(o_.target_fd, item.dest, O_RDONLY | O_DIRECTORY));
+      if (o_.set_owner && ::fchown(fd.get(), item.uid, item.gid) != 0) {
+        return Status::FromErrno("cannot set the owner of " + item.dest, errno);
+      }
+      if (::fchmod(fd.get(), e.mode & o_.mode_mask) != 0) {
+        return Status::FromErrno("cannot set the mode of " + item.dest, errno);
+      }
+      MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd.get(), {}, e, item.dest));
+      struct timespec times[2];
+      Times(e, times);
+      if (::futimens(fd.get(), times) != 0) {
+        return Status::FromErrno("cannot set the times of " + item.dest, errno);
+      }
+      return Status::OK();
+    }();
+    if (s.ok()) {
+      done_[i] = 1;
+    } else if (!stop_.load()) {
+      Fail(i, s);
+    }
+  }
+}
+
+}  // namespace migstore::restore

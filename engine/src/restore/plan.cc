@@ -1,0 +1,533 @@
+#include "engine/src/restore/plan.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "engine/src/fs/open_beneath.h"
+#include "engine/src/restore/location_modify.h"
+#include "engine/src/restore/safe_path.h"
+#include "format/hash.h"
+
+namespace migstore::restore {
+namespace {
+
+using format::Entry;
+using format::EntryType;
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+         st.st_mtim.tv_nsec;
+}
+
+// What is at a destination in the target, looked up below the target
+// without following symlinks. Entries come in path order, so the parent
+// directory's handle is kept between lookups, and a parent found missing
+// answers for everything below it.
+class TargetProbe {
+ public:
+  explicit TargetProbe(int target_fd) : target_fd_(target_fd) {}
+
+  struct Found {
+    int err = 0;  // ELOOP, ENOTDIR, EACCES...: the way there is bad
+    bool exists = false;
+    struct stat st = {};
+    int parent_fd = -1;  // valid until the next Probe
+  };
+
+  Found Probe(std::string_view dest) {
+    Found f;
+    std::string_view parent = ParentOf(dest);
+    if (!OpenParent(parent, &f.err)) return f;
+    f.parent_fd = parent_fd_;
+    std::string name(NameOf(dest));
+    if (::fstatat(parent_fd_, name.c_str(), &f.st, AT_SYMLINK_NOFOLLOW) == 0) {
+      f.exists = true;
+    } else if (errno != ENOENT) {
+      f.err = errno;
+    }
+    return f;
+  }
+
+ private:
+  // False when the parent does not exist (err 0) or cannot be reached.
+  bool OpenParent(std::string_view parent, int* err) {
+    if (target_fd_ < 0) return false;
+    if (have_parent_ && parent == parent_) {
+      *err = parent_err_;
+      return parent_fd_ >= 0;
+    }
+    if (have_parent_ && parent_fd_ < 0 && parent_err_ == 0 &&
+        IsAtOrBelow(parent, parent_, false)) {
+      return false;  // below a folder that is not there
+    }
+    have_parent_ = true;
+    parent_ = std::string(parent);
+    owned_.reset();
+    parent_fd_ = -1;
+    parent_err_ = 0;
+    if (parent.empty()) {
+      parent_fd_ = target_fd_;
+      return true;
+    }
+    auto fd = fs::OpenBeneath(target_fd_, parent, O_PATH | O_DIRECTORY);
+    if (!fd.ok()) {
+      int e = fs::LastOpenErrno();
+      // A symlink as the last folder fails O_DIRECTORY | O_NOFOLLOW with
+      // ENOTDIR: tell it from a file in the way.
+      if (e == ENOTDIR && SymlinkOnTheWay(parent)) e = ELOOP;
+      parent_err_ = e == ENOENT ? 0 : e;
+      *err = parent_err_;
+      return false;
+    }
+    owned_ = std::move(fd).value();
+    parent_fd_ = owned_.get();
+    return true;
+  }
+
+  // Whether a component of `dir` is a symlink, looked at one by one from
+  // the target down without following any.
+  bool SymlinkOnTheWay(std::string_view dir) const {
+    format::UniqueFd cur;
+    int at = target_fd_;
+    size_t start = 0;
+    while (start <= dir.size()) {
+      size_t end = dir.find('/', start);
+      if (end == std::string_view::npos) end = dir.size();
+      std::string part(dir.substr(start, end - start));
+      struct stat st;
+      if (::fstatat(at, part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false;
+      if (S_ISLNK(st.st_mode)) return true;
+      if (!S_ISDIR(st.st_mode)) return false;
+      int next = ::openat(at, part.c_str(),
+                          O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (next < 0) return false;
+      cur.reset(next);
+      at = next;
+      start = end + 1;
+    }
+    return false;
+  }
+
+  int target_fd_;
+  bool have_parent_ = false;
+  std::string parent_;
+  format::UniqueFd owned_;
+  int parent_fd_ = -1;
+  int parent_err_ = 0;
+};
+
+// Whether the target's file `name` in `dir_fd` holds exactly `content`'s
+// data: its data ranges hashed as the store hashed them.
+bool SameData(int dir_fd, const std::string& name,
+              const format::Content& content) {
+  int fd = ::openat(dir_fd, name.c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) {
+    fd = ::openat(dir_fd, name.c_str(),
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  }
+  if (fd < 0) return false;
+  format::UniqueFd owned(fd);
+  std::vector<format::DataRange> dense;
+  const std::vector<format::DataRange>* ranges = &content.ranges;
+  if (!content.sparse) {
+    dense.push_back({0, content.size});
+    ranges = &dense;
+  }
+  format::ContentHasher hasher;
+  std::string buf(1 << 20, '\0');
+  for (const format::DataRange& r : *ranges) {
+    uint64_t done = 0;
+    while (done < r.length) {
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(buf.size(), r.length - done));
+      auto n = format::PreadFull(fd, r.offset + done, want, buf.data(), name);
+      if (!n.ok() || *n != want) return false;
+      hasher.Update(std::string_view(buf.data(), want));
+      done += want;
+    }
+  }
+  return hasher.Digest() == content.hash;
+}
+
+// Whether what the target holds is `e` already restored.
+bool Identical(const TargetProbe::Found& f, const std::string& name,
+               const Entry& e, const format::Content* content) {
+  switch (e.type) {
+    case EntryType::kDirectory:
+      return S_ISDIR(f.st.st_mode);
+    case EntryType::kFifo:
+      return S_ISFIFO(f.st.st_mode);
+    case EntryType::kSymlink: {
+      if (!S_ISLNK(f.st.st_mode)) return false;
+      std::string target(e.symlink_target.size() + 1, '\0');
+      ssize_t n =
+          ::readlinkat(f.parent_fd, name.c_str(), target.data(), target.size());
+      return n >= 0 && static_cast<size_t>(n) == e.symlink_target.size() &&
+             target.compare(0, static_cast<size_t>(n), e.symlink_target) == 0;
+    }
+    case EntryType::kFile:
+      if (!S_ISREG(f.st.st_mode) ||
+          static_cast<uint64_t>(f.st.st_size) != e.size ||
+          MtimeNs(f.st) != e.mtime_ns) {
+        return false;
+      }
+      return content == nullptr || SameData(f.parent_fd, name, *content);
+  }
+  return false;
+}
+
+EntryKind KindOf(const Entry& e) {
+  return e.type == EntryType::kDirectory ? EntryKind::kDirectory
+                                         : EntryKind::kFile;
+}
+
+std::string Where(const RestoreDirective& d) {
+  return d.script + " (" + d.file + ":" + std::to_string(d.line) + ")";
+}
+
+// What the plan already puts at a path: a directory entry, a folder made
+// only to hold other entries, a symlink, anything else.
+enum class Claim : uint8_t { kDir, kParent, kNonDir, kSymlink };
+
+bool IsDirClaim(Claim c) { return c == Claim::kDir || c == Claim::kParent; }
+
+class Planner {
+ public:
+  explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
+
+  Plan Run() {
+    plan_.items.reserve(in_.order.size());
+    for (uint32_t index : in_.order) {
+      Item item;
+      item.entry = index;
+      PlanOne((*in_.entries)[index], &item);
+      plan_.items.push_back(std::move(item));
+    }
+    return std::move(plan_);
+  }
+
+ private:
+  void Refuse(Item* item, Status error) {
+    item->action = Action::kRefuse;
+    item->error = std::move(error);
+  }
+
+  void Note(std::string path, std::string what) {
+    if (noted_.insert(what).second)
+      plan_.notes.push_back({std::move(path), std::move(what)});
+  }
+
+  void PlanOne(const Entry& e, Item* item) {
+    if (std::string why = UnsafePathReason(e.path); !why.empty()) {
+      return Refuse(
+          item, Status::Corruption("unsafe path in the store refused", why));
+    }
+    const bool is_dir = e.type == EntryType::kDirectory;
+    const bool is_file = e.type == EntryType::kFile;
+    if (e.attributes) {
+      Note("",
+           "file attribute flags recorded in the store (chattr flags or "
+           "FILE_ATTRIBUTE_* bits) are not restored");
+    }
+    if (is_file && e.content) {
+      auto c = in_.contents->For(e);
+      if (!c.ok()) return Refuse(item, c.status());
+      item->content = *c;
+    }
+
+    // Where it goes: locationModify, then the user's new profile folder.
+    std::string dest = e.path;
+    std::optional<RestoreDirective> merge;
+    if (in_.rules != nullptr) {
+      RestoreDirectives d = in_.rules->ForRestore(e.path, KindOf(e));
+      merge = std::move(d.merge);
+      if (d.location_modify) {
+        const PlanProfile& p = in_.profiles[e.profile];
+        std::vector<std::string> folders = p.folders;
+        folders.insert(folders.end(), in_.system_folders.begin(),
+                       in_.system_folders.end());
+        auto moved = Relocate(*d.location_modify, e.path, folders, in_.fold);
+        if (!moved.ok()) {
+          Note(e.path,
+               "locationModify " + Where(*d.location_modify) +
+                   " not applied: " + std::string(moved.status().message()));
+        } else if (*moved != dest) {
+          dest = std::move(moved).value();
+          item->moved = true;
+          item->reason = "moved by " + Where(*d.location_modify);
+        }
+      }
+    }
+    if (e.profile < in_.profiles.size()) {
+      const PlanProfile& p = in_.profiles[e.profile];
+      if (p.dest_home != p.home && IsAtOrBelow(dest, p.home, in_.fold)) {
+        dest = JoinPath(p.dest_home, std::string_view(dest).substr(std::min(
+                                         dest.size(), p.home.size() + 1)));
+      }
+    }
+    if (std::string why = UnsafePathReason(dest); !why.empty()) {
+      return Refuse(
+          item, Status::Corruption("destination " + dest + " refused", why));
+    }
+    // Folders renamed or skipped earlier take their contents along.
+    if (!redirects_.empty() || !skipped_dirs_.empty()) {
+      for (std::string_view a = ParentOf(dest);; a = ParentOf(a)) {
+        if (auto it = redirects_.find(std::string(a)); it != redirects_.end()) {
+          dest = it->second + dest.substr(a.size());
+          break;
+        }
+        if (skipped_dirs_.count(std::string(a))) {
+          item->action = Action::kSkip;
+          item->dest = dest;
+          item->reason = "its folder " + std::string(a) + " was not restored";
+          if (is_dir) skipped_dirs_.insert(dest);
+          return;
+        }
+        if (a.empty()) break;
+      }
+    }
+    // Nothing the store itself puts on the way may be a symlink or a file.
+    for (std::string_view a = ParentOf(dest); !a.empty(); a = ParentOf(a)) {
+      auto it = claims_.find(std::string(a));
+      if (it == claims_.end()) continue;
+      if (IsDirClaim(it->second)) break;  // its ancestors were checked
+      return Refuse(
+          item,
+          Status::Corruption("refused: it would pass through " +
+                             std::string(it->second == Claim::kSymlink
+                                             ? "a symlink the store creates at "
+                                             : "a file the store creates at ") +
+                             std::string(a)));
+    }
+    item->dest = std::move(dest);
+    bool duplicate_dir = false;
+    Decide(e, item, merge, &duplicate_dir);
+    if (item->action == Action::kRefuse || item->action == Action::kSkip) {
+      if (is_dir && item->action == Action::kSkip && !duplicate_dir) {
+        skipped_dirs_.insert(item->dest);
+      }
+      return;
+    }
+    ClaimPath(item->dest, is_dir                          ? Claim::kDir
+                          : e.type == EntryType::kSymlink ? Claim::kSymlink
+                                                          : Claim::kNonDir);
+    if (is_file && e.link_group != 0) {
+      auto [it, first] = leaders_.emplace(
+          e.link_group, static_cast<int64_t>(plan_.items.size()));
+      if (!first && item->action == Action::kWrite) {
+        item->action = Action::kLink;
+        item->leader = it->second;
+      }
+    }
+    if (in_.owners != nullptr) {
+      item->uid = in_.owners->Uid(e.uid);
+      item->gid = in_.owners->Gid(e.gid);
+    }
+  }
+
+  // Claims `dest` and the folders above it.
+  void ClaimPath(const std::string& dest, Claim claim) {
+    claims_[dest] = claim;
+    for (std::string_view a = ParentOf(dest); !a.empty(); a = ParentOf(a)) {
+      if (!claims_.emplace(std::string(a), Claim::kParent).second) break;
+    }
+  }
+
+  // Settles what happens at item->dest.
+  void Decide(const Entry& e, Item* item,
+              const std::optional<RestoreDirective>& merge,
+              bool* duplicate_dir) {
+    const bool is_dir = e.type == EntryType::kDirectory;
+    auto it = claims_.find(item->dest);
+    if (it != claims_.end() && is_dir && it->second == Claim::kDir) {
+      item->action = Action::kSkip;
+      item->reason = "same folder as an earlier entry";
+      *duplicate_dir = true;
+      return;
+    }
+    // A folder made only to hold earlier entries is this directory entry's
+    // to give metadata to; anything else the store put there conflicts.
+    if (it != claims_.end() && !(is_dir && it->second == Claim::kParent)) {
+      // Two entries of the store meet: the first keeps the name.
+      Conflict(e, item, merge, /*existing=*/nullptr, /*in_store=*/true);
+      return;
+    }
+    TargetProbe::Found f = probe_.Probe(item->dest);
+    if (f.err != 0) {
+      return Refuse(item, WayError(f.err, item->dest));
+    }
+    if (!f.exists) {
+      item->action = Action::kWrite;
+      return;
+    }
+    if (is_dir && S_ISDIR(f.st.st_mode)) {
+      item->action = Action::kMerge;
+      return;
+    }
+    if (!is_dir &&
+        Identical(f, std::string(NameOf(item->dest)), e, item->content)) {
+      item->action = Action::kIdentical;
+      item->reason = "already there";
+      return;
+    }
+    Conflict(e, item, merge, &f.st, /*in_store=*/false);
+  }
+
+  static Status WayError(int err, const std::string& dest) {
+    if (err == ELOOP) {
+      return Status::IOError("refused: the way to " + dest +
+                             " passes through a symlink in the target");
+    }
+    if (err == ENOTDIR) {
+      return Status::IOError("refused: a file in the target is in the way of " +
+                             dest + "'s folder");
+    }
+    return Status::FromErrno("cannot look at " + dest + " in the target", err);
+  }
+
+  void Conflict(const Entry& e, Item* item,
+                const std::optional<RestoreDirective>& merge,
+                const struct stat* existing, bool in_store) {
+    const bool is_dir = e.type == EntryType::kDirectory;
+    const bool existing_dir =
+        in_store ? IsDirClaim(claims_[item->dest]) : S_ISDIR(existing->st_mode);
+    Conflicts policy = in_.conflicts;
+    std::string pattern(kDefaultRenamePattern);
+    std::string why =
+        in_store ? "another entry of the store goes there" : "exists";
+    std::string by = std::string("--on-conflict ") +
+                     (policy == Conflicts::kRename      ? "rename"
+                      : policy == Conflicts::kOverwrite ? "overwrite"
+                      : policy == Conflicts::kSkip      ? "skip"
+                      : policy == Conflicts::kNewer     ? "newer"
+                                                        : "");
+    if (merge) {
+      if (merge->function == "SourcePriority") {
+        policy = Conflicts::kOverwrite;
+        by = "merge " + Where(*merge);
+      } else if (merge->function == "DestinationPriority") {
+        policy = Conflicts::kSkip;
+        by = "merge " + Where(*merge);
+      } else if (merge->function == "FindFilePlaceByPattern" &&
+                 merge->args.size() == 1 &&
+                 ValidRenamePattern(merge->args[0])) {
+        policy = Conflicts::kRename;
+        pattern = merge->args[0];
+        by = "merge " + Where(*merge);
+      } else {
+        Note(e.path, "merge " + Where(*merge) +
+                         " is not a file merge migstore runs (SourcePriority, "
+                         "DestinationPriority, FindFilePlaceByPattern); " +
+                         by + " applies");
+      }
+    }
+    // Store entries meeting cannot overwrite each other: which one would win
+    // is an accident of order. They are told apart by renaming.
+    if (in_store &&
+        (policy == Conflicts::kOverwrite || policy == Conflicts::kNewer)) {
+      policy = Conflicts::kRename;
+    }
+    if (policy == Conflicts::kNewer) {
+      int64_t theirs = existing != nullptr ? MtimeNs(*existing) : 0;
+      if (e.mtime_ns > theirs) {
+        policy = Conflicts::kOverwrite;
+        by = "--on-conflict newer (the store's is newer)";
+      } else {
+        policy = Conflicts::kSkip;
+        by = "--on-conflict newer (the target's is as new or newer)";
+      }
+    }
+    item->reason = why + "; " + by;
+    switch (policy) {
+      case Conflicts::kSkip:
+        item->action = Action::kSkip;
+        return;
+      case Conflicts::kError:
+        return Refuse(
+            item, Status::AlreadyExists(item->dest +
+                                        " already exists (use --overwrite)"));
+      case Conflicts::kOverwrite:
+        if (existing_dir) {
+          return Refuse(
+              item, Status::IOError("a folder is in the way at " + item->dest +
+                                    " (folders are never replaced)"));
+        }
+        item->action = Action::kWrite;
+        item->replace = true;
+        return;
+      case Conflicts::kRename:
+      case Conflicts::kNewer:
+        break;
+    }
+    // "name (1).ext", "name (2).ext"...: the first free name, or one that
+    // holds this very entry from an earlier run.
+    const std::string original = item->dest;
+    const std::string_view parent = ParentOf(original);
+    const std::string name(NameOf(original));
+    for (uint64_t n = 1; n <= 10000; ++n) {
+      std::string candidate = JoinPath(parent, NumberedName(name, n, pattern));
+      if (UnsafePathReason(candidate) != "") break;
+      if (claims_.count(candidate)) continue;
+      TargetProbe::Found f = probe_.Probe(candidate);
+      if (f.err != 0) return Refuse(item, WayError(f.err, candidate));
+      item->dest = candidate;
+      item->renamed = true;
+      if (!f.exists) {
+        item->action = Action::kWrite;
+      } else if (is_dir && S_ISDIR(f.st.st_mode)) {
+        item->action = Action::kMerge;
+      } else if (!is_dir && Identical(f, std::string(NameOf(candidate)), e,
+                                      item->content)) {
+        item->action = Action::kIdentical;
+      } else {
+        continue;
+      }
+      if (is_dir) redirects_[original] = candidate;
+      return;
+    }
+    item->dest = original;
+    item->renamed = false;
+    Refuse(item, Status::IOError("no free name for " + original));
+  }
+
+  const PlanInput& in_;
+  TargetProbe probe_;
+  Plan plan_;
+  std::unordered_map<std::string, Claim> claims_;
+  std::map<std::string, std::string> redirects_;
+  std::set<std::string> skipped_dirs_;
+  std::unordered_map<uint64_t, int64_t> leaders_;  // link group -> item
+  std::set<std::string> noted_;
+};
+
+}  // namespace
+
+Plan MakePlan(const PlanInput& input) { return Planner(input).Run(); }
+
+const char* ActionName(const Item& item) {
+  switch (item.action) {
+    case Action::kWrite:
+      return item.replace ? "overwrite" : item.renamed ? "rename" : "create";
+    case Action::kLink:
+      return item.replace ? "overwrite" : "link";
+    case Action::kMerge:
+      return "merge";
+    case Action::kSkip:
+      return "skip";
+    case Action::kIdentical:
+      return "identical";
+    case Action::kRefuse:
+      return "refuse";
+  }
+  return "create";
+}
+
+}  // namespace migstore::restore

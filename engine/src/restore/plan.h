@@ -1,0 +1,111 @@
+// The restore plan: for every entry to restore, where it goes below the
+// target and what happens there, decided before anything is written.
+//
+// Made serially in catalog order, so every decision is reproducible and
+// later entries see earlier ones:
+//
+//   1. the store path must be safe (safe_path.h);
+//   2. <locationModify> may send it elsewhere, --map-user moves it into the
+//      new user's profile folder; the result must be safe too;
+//   3. a folder an earlier decision renamed or skipped takes its contents
+//      along;
+//   4. the destination must not pass through a symlink or a file the store
+//      itself creates (a symlink "a" -> /etc followed by "a/passwd");
+//   5. what the target already holds there (looked up below the target
+//      without following symlinks: a symlink in the target on the way is
+//      refused): nothing, the same entry already restored ("identical": an
+//      interrupted run is finished, not redone), a folder to merge into, or
+//      a conflict, settled by the most specific <merge> rule or else the
+//      conflict policy;
+//   6. two entries of the store meeting at one destination (a user mapped
+//      onto another, ExactMove) are a conflict too: the first keeps the
+//      name, the later one is renamed (or skipped under skip);
+//   7. hard-link groups: the first member written is the leader, the others
+//      become links to it;
+//   8. owners: the target's numbers (target_accounts.h).
+//
+// Thread safety: MakePlan reads the target and the store's tables; call it
+// from one thread. The plan is a plain value.
+
+#ifndef MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
+#define MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/src/restore/store_catalog.h"
+#include "engine/src/restore/target_accounts.h"
+#include "format/catalog.h"
+#include "migstore/file_issue.h"
+#include "migstore/matcher.h"
+#include "migstore/restore.h"
+
+namespace migstore::restore {
+
+enum class Action : uint8_t {
+  kWrite,      // make it (replacing a non-directory when `replace`)
+  kLink,       // a hard link to the leader's file (replacing when `replace`)
+  kMerge,      // a directory that is already there: only its metadata
+  kSkip,       // leave what is there (a conflict kept, a folder skipped)
+  kIdentical,  // already there, the same: nothing to do
+  kRefuse,     // cannot be restored: `error` says why
+};
+
+struct Item {
+  uint32_t entry = 0;  // index into the catalog's entries
+  Action action = Action::kWrite;
+  bool replace = false;  // the write replaces a non-directory
+  bool renamed = false;  // a conflict moved it to "name (N).ext"
+  bool moved = false;    // a <locationModify> rule moved it
+  std::string dest;      // below the target
+  std::string reason;    // for the plan's readers
+  Status error;          // kRefuse
+  int64_t leader = -1;   // kLink: the item whose file it links to
+  uint32_t uid = 0;      // the target's owner and group
+  uint32_t gid = 0;
+  const format::Content* content = nullptr;  // files with data
+};
+
+// What a restore does when the destination is taken (ConflictPolicy), plus
+// extract's rule: an error unless --overwrite.
+enum class Conflicts : uint8_t { kRename, kOverwrite, kSkip, kNewer, kError };
+
+// A profile of the store as the plan sees it.
+struct PlanProfile {
+  bool selected = true;
+  std::string home;       // in the store
+  std::string dest_home;  // where it lands (differs when mapped)
+  // Known folders and the home, root-relative, for Move's "longest CSIDL".
+  std::vector<std::string> folders;
+};
+
+struct PlanInput {
+  const std::vector<format::Entry>* entries = nullptr;
+  std::vector<uint32_t> order;  // entries to plan, in catalog order
+  // By profile number (0: no profile).
+  std::vector<PlanProfile> profiles;
+  std::vector<std::string> system_folders;
+  bool fold = false;  // windows layout: folders compare case-insensitively
+  const Matcher* rules = nullptr;  // <merge>, <locationModify>; may be null
+  int target_fd = -1;  // -1: the target does not exist yet (dry run)
+  Conflicts conflicts = Conflicts::kRename;
+  const ContentTable* contents = nullptr;
+  OwnerMap* owners = nullptr;  // null: owners are not set
+};
+
+struct Plan {
+  std::vector<Item> items;  // in `order`'s order
+  std::vector<FileNote> notes;
+};
+
+Plan MakePlan(const PlanInput& input);
+
+// "create", "overwrite", "rename", "link", "merge", "skip", "identical",
+// "refuse": the action as PlannedEntry names it.
+const char* ActionName(const Item& item);
+
+}  // namespace migstore::restore
+
+#endif  // MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_

@@ -1,0 +1,595 @@
+// Restore and Extract: one run, two front ends. Both open the store, read
+// the catalog, choose entries (Restore: by user; Extract: by glob), plan
+// (plan.h), and apply the plan (apply.h); they differ in what the plan may
+// do (user mapping, rules, owners, extended attributes, conflicts).
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "engine/src/profiles/windows_profiles.h"
+#include "engine/src/restore/apply.h"
+#include "engine/src/restore/path_filter.h"
+#include "engine/src/restore/plan.h"
+#include "engine/src/restore/reporter.h"
+#include "engine/src/restore/safe_path.h"
+#include "engine/src/restore/store_catalog.h"
+#include "engine/src/restore/target_accounts.h"
+#include "engine/src/store/key_rep.h"
+#include "format/container_reader.h"
+#include "migstore/extract.h"
+#include "migstore/matcher.h"
+#include "migstore/rules.h"
+
+namespace migstore {
+namespace {
+
+using format::Entry;
+using format::EntryType;
+using restore::Action;
+using restore::Item;
+using Clock = std::chrono::steady_clock;
+
+const char* TypeName(EntryType t) {
+  switch (t) {
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kDirectory:
+      return "dir";
+    case EntryType::kSymlink:
+      return "symlink";
+    case EntryType::kFifo:
+      return "fifo";
+  }
+  return "file";
+}
+
+bool EqualFolded(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// What differs between a restore and an extract.
+struct RunSpec {
+  std::string store_path;
+  Key key;
+  std::string target;
+  bool dry_run = false;
+  bool continue_on_error = false;
+  int threads = 0;
+  restore::Conflicts conflicts = restore::Conflicts::kRename;
+  const RestoreOptions* restore = nullptr;      // null for an extract
+  const restore::PathFilter* filter = nullptr;  // extract
+};
+
+Layout StoreLayout(const format::ContainerReader& reader) {
+  if (auto l = reader.property("layout")) {
+    return *l == "windows" ? Layout::kWindows : Layout::kLinux;
+  }
+  for (const format::Profile& p : reader.index().profiles) {
+    if (p.layout == format::Layout::kWindows) return Layout::kWindows;
+  }
+  return Layout::kLinux;
+}
+
+// The store's users as a Machine, for user selection and for binding the
+// rules' variables: the profiles as captured, the layout's system folders,
+// and the target as the root conditions look at.
+Machine StoreMachine(const format::ContainerReader& reader,
+                     const std::string& target) {
+  Machine m;
+  m.root = target;
+  m.layout = StoreLayout(reader);
+  for (const format::Profile& p : reader.index().profiles) {
+    UserProfile u;
+    u.name = p.name;
+    u.home = p.home;
+    u.layout = p.layout == format::Layout::kWindows ? Layout::kWindows
+                                                    : Layout::kLinux;
+    u.uid = p.uid;
+    u.gid = p.gid;
+    u.sid = p.sid;
+    u.last_use_ns = p.last_use_ns;
+    u.last_use_source = "as recorded in the store";
+    u.folders = p.folders;
+    m.profiles.push_back(std::move(u));
+  }
+  if (m.layout == Layout::kWindows) {
+    for (const internal::FolderDefault& f :
+         internal::WindowsSystemFolderDefaults()) {
+      m.system_folders.emplace_back(f.key, f.rel);
+    }
+  } else {
+    m.system_folders.emplace_back("PROFILESFOLDER", "home");
+  }
+  return m;
+}
+
+class Run {
+ public:
+  Run(const RunSpec& spec, RestoreObserver* observer)
+      : spec_(spec), start_(Clock::now()), reporter_(observer, start_) {}
+
+  Result<RestoreReport> Go() {
+    if (spec_.store_path.empty())
+      return Status::InvalidArgument("no store given");
+    if (spec_.target.empty())
+      return Status::InvalidArgument("no target directory given");
+    if (spec_.threads < 0 || spec_.threads > 1024)
+      return Status::InvalidArgument("--threads out of range");
+    reporter_.Phase("Initializing");
+    MIGSTORE_ASSIGN_OR_RETURN(
+        reader_, format::ContainerReader::Open(spec_.store_path,
+                                               internal::SourceOf(spec_.key)));
+    report_.store_path = spec_.store_path;
+    report_.target = spec_.target;
+    report_.dry_run = spec_.dry_run;
+    const int threads = spec_.threads > 0
+                            ? spec_.threads
+                            : std::max(1, tbb::info::default_concurrency());
+    tbb::task_arena arena(threads);
+    Status s;
+    arena.execute([&] { s = Body(threads); });
+    if (s.ok() && reporter_.cancelled()) s = Status::Cancelled("cancelled");
+    MIGSTORE_RETURN_IF_ERROR(s);
+    report_.store_bytes_read = reader_->bytes_read();
+    report_.seconds =
+        std::chrono::duration<double>(Clock::now() - start_).count();
+    reporter_.Phase("Done");
+    return std::move(report_);
+  }
+
+ private:
+  // An entry that cannot be restored: reported; then skipped, or the end.
+  Status EntryError(FileIssue issue) {
+    reporter_.Error(issue);
+    if (!spec_.continue_on_error) {
+      return Status::Stopped(issue.path + ": " + issue.status.ToString() +
+                             " (use --continue-on-error to skip such files)");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.errors.push_back(std::move(issue));
+    return Status::OK();
+  }
+
+  void Note(std::string path, std::string what) {
+    reporter_.Note({path, what});
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.notes.push_back({std::move(path), std::move(what)});
+  }
+
+  Status Body(int threads) {
+    restore::Catalog catalog = restore::LoadCatalog(*reader_);
+    for (const restore::LostSegment& lost : catalog.lost) {
+      MIGSTORE_RETURN_IF_ERROR(
+          EntryError({lost.first_path,
+                      lost.status.WithContext(
+                          "catalog segment " + std::to_string(lost.segment) +
+                          " (" + std::to_string(lost.entries) +
+                          " entries from this path on) cannot be read")}));
+    }
+    const std::vector<Entry>& entries = catalog.entries;
+    machine_ = StoreMachine(*reader_, spec_.target);
+    const bool fold = machine_.layout == Layout::kWindows;
+
+    restore::PlanInput in;
+    in.entries = &entries;
+    in.fold = fold;
+    in.conflicts = spec_.conflicts;
+    for (const auto& [key, path] : machine_.system_folders)
+      in.system_folders.push_back(path);
+    in.profiles.resize(machine_.profiles.size() + 1);
+    for (size_t k = 0; k < machine_.profiles.size(); ++k) {
+      const UserProfile& p = machine_.profiles[k];
+      restore::PlanProfile& pp = in.profiles[k + 1];
+      pp.home = pp.dest_home = p.home;
+      pp.folders.push_back(p.home);
+      for (const auto& [key, path] : p.folders) pp.folders.push_back(path);
+    }
+
+    // The target as it is; made (when missing) only once the options have
+    // been checked, and never in a dry run.
+    format::UniqueFd target(
+        ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!target.valid() && errno != ENOENT) {
+      return Status::FromErrno("cannot open the target " + spec_.target, errno);
+    }
+
+    restore::TargetAccounts accounts;
+    std::optional<restore::OwnerMap> owners;
+    Matcher rules;
+    std::vector<uint32_t> order;
+    if (spec_.restore != nullptr) {
+      if (target.valid()) accounts = restore::ReadTargetAccounts(target.get());
+      MIGSTORE_RETURN_IF_ERROR(SelectAndMap(accounts, &in));
+      if (!spec_.restore->rules_files.empty()) {
+        RuleSet rule_set;
+        for (const std::string& f : spec_.restore->rules_files)
+          MIGSTORE_RETURN_IF_ERROR(rule_set.AddFile(f));
+        MIGSTORE_ASSIGN_OR_RETURN(rules,
+                                  CompileRules(rule_set, machine_, choices_));
+        for (const RuleDiagnostic& d : rules.diagnostics())
+          report_.rule_diagnostics.push_back(d.ToString());
+        if (!rules.has_restore_rules()) {
+          Note("",
+               "the rules files hold no <merge> or <locationModify> "
+               "rule in force for the restored users");
+        }
+        in.rules = &rules;
+      }
+      for (uint32_t i = 0; i < entries.size(); ++i) {
+        if (in.profiles[entries[i].profile].selected) {
+          order.push_back(i);
+        } else {
+          ++report_.not_selected;
+        }
+      }
+      if (::geteuid() == 0) {
+        std::map<std::string, std::string> renamed;
+        std::map<uint32_t, uint32_t> renamed_gids;
+        for (const UserMapping& m : spec_.restore->map_users) {
+          renamed[mapped_store_name_[m.from]] = m.to;
+          const UserProfile& p = machine_.profiles[mapped_profile_[m.from]];
+          if (auto a = accounts.users.find(m.to);
+              a != accounts.users.end() && p.layout == Layout::kLinux) {
+            renamed_gids[p.gid] = a->second.gid;
+          }
+        }
+        owners.emplace(*reader_, accounts, std::move(renamed),
+                       std::move(renamed_gids));
+        in.owners = &*owners;
+      } else {
+        Note("",
+             "not running as root: owners and groups are not restored "
+             "(everything belongs to uid " +
+                 std::to_string(::geteuid()) + ")");
+      }
+    } else {
+      order = ExtractOrder(entries);
+      report_.not_selected = entries.size() - order.size();
+    }
+
+    if (!target.valid() && !spec_.dry_run) {
+      std::error_code ec;
+      std::filesystem::create_directories(spec_.target, ec);
+      if (ec) {
+        return Status::IOError("cannot make the target " + spec_.target,
+                               ec.message());
+      }
+      target.reset(
+          ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!target.valid()) {
+        return Status::FromErrno("cannot open the target " + spec_.target,
+                                 errno);
+      }
+    }
+    in.target_fd = target.get();
+
+    std::vector<uint64_t> ids;
+    for (uint32_t i : order) {
+      if (entries[i].type == EntryType::kFile && entries[i].content)
+        ids.push_back(*entries[i].content);
+    }
+    restore::ContentTable contents =
+        restore::ContentTable::Load(*reader_, std::move(ids));
+    in.contents = &contents;
+    in.order = std::move(order);
+
+    restore::Plan plan = restore::MakePlan(in);
+    if (owners) {
+      for (const std::string& n : owners->notes()) Note("", n);
+    }
+    for (FileNote& n : plan.notes) Note(std::move(n.path), std::move(n.what));
+    std::vector<Item>& items = plan.items;
+    uint64_t files_total = 0, bytes_total = 0;
+    for (const Item& item : items) {
+      const Entry& e = entries[item.entry];
+      PlannedEntry p;
+      p.path = e.path;
+      p.destination = item.action == Action::kRefuse ? "" : item.dest;
+      p.type = TypeName(e.type);
+      p.size = e.size;
+      p.action = restore::ActionName(item);
+      p.reason =
+          item.action == Action::kRefuse ? item.error.ToString() : item.reason;
+      reporter_.Planned(p);
+      if (item.action == Action::kWrite || item.action == Action::kLink) {
+        if (e.type != EntryType::kDirectory) ++files_total;
+        if (item.action == Action::kWrite && item.content != nullptr)
+          bytes_total += item.content->stored_size();
+      }
+    }
+    for (const Item& item : items) {
+      if (item.action != Action::kRefuse) continue;
+      MIGSTORE_RETURN_IF_ERROR(
+          EntryError({entries[item.entry].path, item.error}));
+    }
+    reporter_.SetTotals(files_total, bytes_total);
+    if (spec_.dry_run) {
+      Count(entries, items, [](size_t) { return true; });
+      return Status::OK();
+    }
+
+    reporter_.Phase("Applying");
+    restore::ApplyOptions ao;
+    ao.reader = reader_.get();
+    ao.target_fd = target.get();
+    ao.set_owner = in.owners != nullptr;
+    ao.set_xattrs = spec_.restore != nullptr;
+    ao.mode_mask = spec_.restore != nullptr ? 07777 : 01777;
+    ao.threads = threads;
+    Status stop;
+    std::mutex stop_mu;
+    restore::ApplyCallbacks cb;
+    cb.error = [&](size_t i, const Status& error) {
+      Status s = EntryError({entries[items[i].entry].path, error});
+      if (s.ok()) return true;
+      std::lock_guard<std::mutex> lock(stop_mu);
+      if (stop.ok()) stop = std::move(s);
+      return false;
+    };
+    cb.note = [&](const std::string& path, const std::string& what) {
+      Note(path, what);
+    };
+    cb.progress = [&](uint64_t bytes, uint64_t files) {
+      reporter_.Add(bytes, files);
+    };
+    cb.cancelled = [&] { return reporter_.Cancelled(); };
+    restore::Applier applier(ao, entries, &items, std::move(cb));
+    applier.MakeFolders();
+    applier.WriteFiles();
+    applier.MakeLinksAndSpecials();
+    applier.FinishFolders();
+    if (applier.temporaries_removed() > 0) {
+      Note("", "removed " + std::to_string(applier.temporaries_removed()) +
+                   " temporary files an interrupted run left behind");
+    }
+    report_.blocks_opened = applier.blocks_opened();
+    Count(entries, items, [&](size_t i) { return applier.done(i); });
+    return stop;
+  }
+
+  // Restore: the users chosen, and where each one's profile lands.
+  Status SelectAndMap(const restore::TargetAccounts& accounts,
+                      restore::PlanInput* in) {
+    const RestoreOptions& o = *spec_.restore;
+    const bool fold = machine_.layout == Layout::kWindows;
+    MIGSTORE_ASSIGN_OR_RETURN(choices_, SelectUsers(machine_, o.users));
+    std::vector<std::string> mapped_to(machine_.profiles.size());
+    for (const UserMapping& m : o.map_users) {
+      size_t found = machine_.profiles.size();
+      for (size_t k = 0; k < machine_.profiles.size(); ++k) {
+        const std::string& name = machine_.profiles[k].name;
+        if (fold ? EqualFolded(name, m.from) : name == m.from) found = k;
+      }
+      if (found == machine_.profiles.size()) {
+        return Status::InvalidArgument("--map-user " + m.from + ":" + m.to +
+                                       ": the store has no user " + m.from);
+      }
+      if (!mapped_to[found].empty()) {
+        return Status::InvalidArgument("--map-user: " + m.from +
+                                       " is mapped twice");
+      }
+      mapped_to[found] = m.to;
+      mapped_profile_[m.from] = found;
+      mapped_store_name_[m.from] = machine_.profiles[found].name;
+    }
+    for (size_t k = 0; k < machine_.profiles.size(); ++k) {
+      const UserProfile& p = machine_.profiles[k];
+      restore::PlanProfile& pp = in->profiles[k + 1];
+      pp.selected = choices_[k].selected;
+      RestoreUser u{p.name,       p.home, pp.selected, choices_[k].reason,
+                    mapped_to[k], p.home};
+      if (!mapped_to[k].empty()) {
+        const std::string& to = mapped_to[k];
+        auto a = accounts.users.find(to);
+        if (a != accounts.users.end() && !a->second.home.empty()) {
+          pp.dest_home = a->second.home;
+        } else {
+          // The layout's place for a profile: beside the old one.
+          pp.dest_home = restore::JoinPath(restore::ParentOf(p.home), to);
+          if (pp.selected) {
+            Note(p.home,
+                 "user " + to +
+                     (accounts.has_passwd ? " is not in the target's etc/passwd"
+                                          : ": the target has no etc/passwd") +
+                     "; " + p.name + "'s profile goes to " + pp.dest_home);
+          }
+        }
+        u.destination_home = pp.dest_home;
+      }
+      report_.users.push_back(std::move(u));
+    }
+    reporter_.Users(report_.users);
+    return Status::OK();
+  }
+
+  // Extract: the entries the globs take, and the folders above them.
+  std::vector<uint32_t> ExtractOrder(const std::vector<Entry>& entries) {
+    std::vector<uint32_t> taken;
+    std::set<std::string> above;
+    std::vector<bool> take(entries.size(), false);
+    for (uint32_t i = 0; i < entries.size(); ++i) {
+      if (!spec_.filter->Takes(entries[i].path)) continue;
+      take[i] = true;
+      for (std::string_view a = restore::ParentOf(entries[i].path); !a.empty();
+           a = restore::ParentOf(a)) {
+        if (!above.insert(std::string(a)).second) break;
+      }
+    }
+    for (uint32_t i = 0; i < entries.size(); ++i) {
+      if (take[i] || (entries[i].type == EntryType::kDirectory &&
+                      above.count(entries[i].path))) {
+        taken.push_back(i);
+      }
+    }
+    return taken;
+  }
+
+  template <typename Done>
+  void Count(const std::vector<Entry>& entries, const std::vector<Item>& items,
+             Done done) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Item& item = items[i];
+      const Entry& e = entries[item.entry];
+      switch (item.action) {
+        case Action::kSkip:
+          if (!item.reason.empty() && item.reason.rfind("same folder", 0) != 0)
+            ++report_.skipped;
+          continue;
+        case Action::kIdentical:
+          ++report_.identical;
+          continue;
+        case Action::kRefuse:
+          continue;
+        case Action::kMerge:
+          if (done(i)) ++report_.directories;
+          continue;
+        case Action::kWrite:
+        case Action::kLink:
+          break;
+      }
+      if (!done(i)) continue;
+      if (item.moved) ++report_.moved;
+      if (item.renamed) ++report_.renamed;
+      if (item.replace) ++report_.overwritten;
+      switch (e.type) {
+        case EntryType::kFile:
+          ++report_.files;
+          if (item.action == Action::kLink) {
+            ++report_.hardlinks;
+          } else {
+            report_.bytes += e.size;
+          }
+          break;
+        case EntryType::kDirectory:
+          ++report_.directories;
+          break;
+        case EntryType::kSymlink:
+          ++report_.symlinks;
+          break;
+        case EntryType::kFifo:
+          ++report_.fifos;
+          break;
+      }
+    }
+  }
+
+  const RunSpec& spec_;
+  const Clock::time_point start_;
+  restore::Reporter reporter_;
+  std::unique_ptr<format::ContainerReader> reader_;
+  Machine machine_;
+  std::vector<UserChoice> choices_;
+  std::map<std::string, size_t> mapped_profile_;          // by --map-user OLD
+  std::map<std::string, std::string> mapped_store_name_;  // its store spelling
+  std::mutex mu_;
+  RestoreReport report_;
+};
+
+}  // namespace
+
+const char* ConflictPolicyName(ConflictPolicy policy) {
+  switch (policy) {
+    case ConflictPolicy::kRename:
+      return "rename";
+    case ConflictPolicy::kOverwrite:
+      return "overwrite";
+    case ConflictPolicy::kSkip:
+      return "skip";
+    case ConflictPolicy::kNewer:
+      return "newer";
+  }
+  return "rename";
+}
+
+Result<ConflictPolicy> ParseConflictPolicy(std::string_view text) {
+  for (ConflictPolicy p : {ConflictPolicy::kRename, ConflictPolicy::kOverwrite,
+                           ConflictPolicy::kSkip, ConflictPolicy::kNewer}) {
+    if (text == ConflictPolicyName(p)) return p;
+  }
+  return Status::InvalidArgument(
+      "unknown conflict policy (rename, overwrite, skip or newer)", text);
+}
+
+Result<UserMapping> ParseUserMapping(std::string_view text) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos ||
+      text.find(':', colon + 1) != std::string_view::npos) {
+    return Status::InvalidArgument("--map-user takes OLD:NEW", text);
+  }
+  auto user_part = [](std::string_view s) {
+    size_t bs = s.rfind('\\');
+    return bs == std::string_view::npos ? s : s.substr(bs + 1);
+  };
+  UserMapping m{std::string(user_part(text.substr(0, colon))),
+                std::string(user_part(text.substr(colon + 1)))};
+  for (const std::string& name : {m.from, m.to}) {
+    if (name.empty() || name == "." || name == ".." ||
+        name.find('/') != std::string::npos ||
+        name.find('\0') != std::string::npos || name.size() > 255) {
+      return Status::InvalidArgument(
+          "--map-user: not a user name that can name a folder", text);
+    }
+  }
+  return m;
+}
+
+Result<RestoreReport> Restore(const RestoreOptions& o,
+                              RestoreObserver* observer) {
+  RunSpec spec;
+  spec.store_path = o.store_path;
+  spec.key = o.key;
+  spec.target = o.target;
+  spec.dry_run = o.dry_run;
+  spec.continue_on_error = o.continue_on_error;
+  spec.threads = o.threads;
+  switch (o.on_conflict) {
+    case ConflictPolicy::kRename:
+      spec.conflicts = restore::Conflicts::kRename;
+      break;
+    case ConflictPolicy::kOverwrite:
+      spec.conflicts = restore::Conflicts::kOverwrite;
+      break;
+    case ConflictPolicy::kSkip:
+      spec.conflicts = restore::Conflicts::kSkip;
+      break;
+    case ConflictPolicy::kNewer:
+      spec.conflicts = restore::Conflicts::kNewer;
+      break;
+  }
+  spec.restore = &o;
+  return Run(spec, observer).Go();
+}
+
+Result<RestoreReport> Extract(const ExtractOptions& o,
+                              RestoreObserver* observer) {
+  MIGSTORE_ASSIGN_OR_RETURN(restore::PathFilter filter,
+                            restore::PathFilter::Make(o.include, o.exclude));
+  RunSpec spec;
+  spec.store_path = o.store_path;
+  spec.key = o.key;
+  spec.target = o.to;
+  spec.continue_on_error = o.continue_on_error;
+  spec.threads = o.threads;
+  spec.conflicts =
+      o.overwrite ? restore::Conflicts::kOverwrite : restore::Conflicts::kError;
+  spec.filter = &filter;
+  return Run(spec, observer).Go();
+}
+
+}  // namespace migstore

@@ -1,0 +1,85 @@
+#include "engine/src/restore/store_catalog.h"
+
+#include <oneapi/tbb/parallel_for.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace migstore::restore {
+
+Catalog LoadCatalog(const format::ContainerReader& reader) {
+  const auto& segments = reader.index().catalog_segments;
+  std::vector<Result<std::vector<format::Entry>>> read(
+      segments.size(), Status::Corruption("not read"));
+  tbb::parallel_for(size_t{0}, segments.size(),
+                    [&](size_t i) { read[i] = reader.ReadCatalogSegment(i); });
+  Catalog out;
+  size_t total = 0;
+  for (const auto& r : read) total += r.ok() ? r->size() : 0;
+  out.entries.reserve(total);
+  for (size_t i = 0; i < read.size(); ++i) {
+    if (!read[i].ok()) {
+      out.lost.push_back({i, segments[i].entry_count, segments[i].first_path,
+                          read[i].status()});
+      continue;
+    }
+    for (format::Entry& e : *read[i]) out.entries.push_back(std::move(e));
+  }
+  return out;
+}
+
+ContentTable ContentTable::Load(const format::ContainerReader& reader,
+                                std::vector<uint64_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const format::StoreIndex& x = reader.index();
+  // The segments to read, each with the ids wanted from it.
+  struct Wanted {
+    size_t segment;
+    std::vector<uint64_t> ids;
+  };
+  std::vector<Wanted> wanted;
+  ContentTable table;
+  for (uint64_t id : ids) {
+    if (id >= x.content_count) {
+      table.errors_.emplace(
+          id, Status::Corruption("reference to content " + std::to_string(id) +
+                                 ", past the last content"));
+      continue;
+    }
+    size_t s = format::ContentSegmentOf(x, id);
+    if (wanted.empty() || wanted.back().segment != s) wanted.push_back({s, {}});
+    wanted.back().ids.push_back(id);
+  }
+  std::mutex mu;
+  tbb::parallel_for(size_t{0}, wanted.size(), [&](size_t w) {
+    const Wanted& want = wanted[w];
+    auto records = reader.ReadContentSegment(want.segment);
+    std::lock_guard<std::mutex> lock(mu);
+    for (uint64_t id : want.ids) {
+      if (!records.ok()) {
+        table.errors_.emplace(id, records.status());
+        continue;
+      }
+      uint64_t first = x.content_segments[want.segment].first_id;
+      table.contents_.emplace(
+          id, std::move((*records)[static_cast<size_t>(id - first)]));
+    }
+  });
+  return table;
+}
+
+Result<const format::Content*> ContentTable::For(const format::Entry& e) const {
+  if (!e.content) return Status::InvalidArgument(e.path, "has no content");
+  if (auto it = contents_.find(*e.content); it != contents_.end()) {
+    MIGSTORE_RETURN_IF_ERROR(
+        format::ContainerReader::CheckContentFor(e, it->second));
+    return &it->second;
+  }
+  if (auto it = errors_.find(*e.content); it != errors_.end()) {
+    return it->second;
+  }
+  return Status::InvalidArgument(e.path, "its content was not loaded");
+}
+
+}  // namespace migstore::restore

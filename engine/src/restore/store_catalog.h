@@ -1,0 +1,61 @@
+// The parts of a store a restore, extract or verify works from: every entry
+// of the catalog, and the content records of the files it will read. Read
+// through format::ContainerReader, segment by segment, so damage costs only
+// what lives in the damaged segment: a catalog segment that cannot be read
+// loses its entries (reported with the key range they had), a content
+// segment its records (the files that use them fail).
+//
+// Thread safety: LoadCatalog and LoadContents run their own tasks (call
+// them from inside the run's task arena); the results are plain values.
+
+#ifndef MIGSTORE_ENGINE_SRC_RESTORE_STORE_CATALOG_H_
+#define MIGSTORE_ENGINE_SRC_RESTORE_STORE_CATALOG_H_
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "format/catalog.h"
+#include "format/container_reader.h"
+#include "migstore/result.h"
+
+namespace migstore::restore {
+
+// A catalog segment that could not be read.
+struct LostSegment {
+  size_t segment = 0;
+  uint32_t entries = 0;    // as the index counts them
+  std::string first_path;  // the first of them, from the index
+  Status status;
+};
+
+struct Catalog {
+  std::vector<format::Entry> entries;  // catalog order
+  std::vector<LostSegment> lost;
+};
+
+// Reads every catalog segment (in parallel), keeping the order.
+Catalog LoadCatalog(const format::ContainerReader& reader);
+
+// Content records by number, for the ids asked for. Each content segment
+// holding one of them is read once; a record of a segment that cannot be
+// read is absent and its number maps to that segment's error.
+class ContentTable {
+ public:
+  // `ids` need not be sorted or unique.
+  static ContentTable Load(const format::ContainerReader& reader,
+                           std::vector<uint64_t> ids);
+
+  // The record for file entry `e`, checked against it (its size must be
+  // the entry's: ContainerReader::CheckContentFor).
+  Result<const format::Content*> For(const format::Entry& e) const;
+
+ private:
+  std::unordered_map<uint64_t, format::Content> contents_;
+  std::unordered_map<uint64_t, Status> errors_;  // by id
+};
+
+}  // namespace migstore::restore
+
+#endif  // MIGSTORE_ENGINE_SRC_RESTORE_STORE_CATALOG_H_

@@ -1,0 +1,363 @@
+// restore, extract and verify as scripts and administrators use them: exit
+// codes and messages, JSON, LoadState's logs, the dry run, damage, and a
+// restore killed at several points and run again.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "bench/dataset.h"
+#include "format/container_reader.h"
+#include "format/layout.h"
+#include "tests/util/test_util.h"
+#include "tests/util/tree_compare.h"
+
+extern char** environ;
+
+namespace migstore::testing {
+namespace {
+
+bool Has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+class RestoreCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_ / "root";
+    bench::DatasetSpec spec;
+    ASSERT_OK(bench::SpecForPreset("demo", &spec));
+    spec.files = 400;
+    spec.bytes = 24 << 20;  // several 4 MiB blocks
+    ASSERT_OK(bench::GenerateDataset(root_, spec));
+    WriteFile(dir_ / "all.rules", "include %USERPROFILE%\n");
+    ASSERT_EQ(RunMigstore({"keygen", "--out", dir_ / "k.key"}).exit_code, 0);
+    RunResult c = RunMigstore({"capture", "--root", root_, "--store", Store(),
+                               "--key-file", dir_ / "k.key", "--rules",
+                               dir_ / "all.rules"});
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  std::string Store() const { return dir_ / "s.mig"; }
+  std::vector<std::string> Restore(const std::string& target,
+                                   std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"restore",    "--store",      Store(),
+                                     "--key-file", dir_ / "k.key", "--target",
+                                     target};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+  // Flips a bit inside the data block holding `path`'s data; returns every
+  // store path whose data lives in that block.
+  std::set<std::string> DamageDataOf(const std::string& path) {
+    std::set<std::string> lost;
+    auto key = format::KeySource::FromKeyFile(dir_ / "k.key");
+    EXPECT_OK(key);
+    auto r = format::ContainerReader::Open(Store(), *key);
+    EXPECT_OK(r);
+    std::vector<std::pair<std::string, std::vector<uint64_t>>> files;
+    uint64_t block = UINT64_MAX;
+    for (size_t s = 0; s < (*r)->index().catalog_segments.size(); ++s) {
+      auto entries = (*r)->ReadCatalogSegment(s);
+      EXPECT_OK(entries);
+      for (const format::Entry& x : *entries) {
+        if (!x.content) continue;
+        auto xc = (*r)->ReadContentFor(x);
+        EXPECT_OK(xc);
+        std::vector<uint64_t> blocks;
+        for (const format::Chunk& ch : xc->chunks) blocks.push_back(ch.block);
+        if (x.path == path) block = blocks[0];
+        files.emplace_back(x.path, std::move(blocks));
+      }
+    }
+    EXPECT_NE(block, UINT64_MAX) << path;
+    for (const auto& [p, blocks] : files) {
+      if (std::find(blocks.begin(), blocks.end(), block) != blocks.end())
+        lost.insert(p);
+    }
+    uint64_t at = (*r)->block_offset(block) + format::kFrameHeaderSize + 30;
+    int fd = ::open(Store().c_str(), O_RDWR);
+    EXPECT_GE(fd, 0);
+    char b;
+    EXPECT_EQ(::pread(fd, &b, 1, static_cast<off_t>(at)), 1);
+    b = static_cast<char>(b ^ 1);
+    EXPECT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(at)), 1);
+    ::close(fd);
+    return lost;
+  }
+
+  TempDir dir_;
+  std::string root_;
+};
+
+TEST_F(RestoreCli, RestoreVerifyAndExtractWithAKeyFile) {
+  const std::string t = dir_ / "t";
+  RunResult r =
+      RunMigstore(Restore(t, {"--threads", "2", "--log", dir_ / "loadstate.log",
+                              "--progress-log", dir_ / "progress.log"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Has(r.out, "user alice (home/alice): restored")) << r.out;
+  EXPECT_TRUE(Has(r.out, "restored 4")) << r.out;
+  EXPECT_EQ(CompareTrees(root_ + "/home", t + "/home"), "");
+  // LoadState's log formats.
+  const std::string log = ReadFile(dir_ / "loadstate.log");
+  EXPECT_TRUE(Has(log, "Info                  [0x000000] migstore restore"))
+      << log;
+  EXPECT_TRUE(Has(log, "User alice (home/alice): restored")) << log;
+  EXPECT_TRUE(Has(log, "Status                [0x000000] Success.")) << log;
+  const std::string progress = ReadFile(dir_ / "progress.log");
+  EXPECT_TRUE(Has(progress, ", program, migstore restore")) << progress;
+  EXPECT_TRUE(Has(progress, ", PHASE, Initializing")) << progress;
+  EXPECT_TRUE(Has(progress, ", detectedUser, alice, includedInMigration, Yes"))
+      << progress;
+  EXPECT_TRUE(Has(progress, ", PHASE, Applying")) << progress;
+  EXPECT_TRUE(Has(progress, ", totalSizeInMBToTransfer, ")) << progress;
+  EXPECT_TRUE(Has(progress, ", PHASE, Done")) << progress;
+
+  RunResult again = RunMigstore(Restore(t, {"--json"}));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(Has(again.out, "\"command\":\"restore\"")) << again.out;
+  EXPECT_TRUE(Has(again.out, "\"files\":0,")) << again.out;
+  EXPECT_TRUE(Has(again.out, "\"exit_code\":0")) << again.out;
+
+  RunResult v =
+      RunMigstore({"verify", "--store", Store(), "--key-file", dir_ / "k.key"});
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_TRUE(Has(v.out, "files intact, 0 corrupted; catalog OK")) << v.out;
+  RunResult all = RunMigstore({"verify", "--store", Store(), "--key-file",
+                               dir_ / "k.key", "--mode", "all"});
+  EXPECT_EQ(all.exit_code, 0);
+  EXPECT_TRUE(Has(all.out, "home/alice/.bashrc\tOK\n"))
+      << all.out.substr(0, 300);
+  EXPECT_TRUE(Has(all.out, "caf\\xe9 latin-1.txt\tOK\n"))
+      << "names shown as DisplayBytes";
+  EXPECT_EQ(all.out.substr(all.out.size() - 11), "CATALOG\tOK\n");
+
+  RunResult x =
+      RunMigstore({"extract", "--store", Store(), "--key-file", dir_ / "k.key",
+                   "--to", dir_ / "x", "--include", "*.md", "--json"});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
+  EXPECT_TRUE(Has(x.out, "\"command\":\"extract\"")) << x.out;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "x/home/bob/Desktop"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x/home/bob/.bashrc"));
+}
+
+TEST_F(RestoreCli, ADryRunPrintsThePlanAndWritesNothing) {
+  const std::string t = dir_ / "t";
+  RunResult r = RunMigstore(Restore(t, {"--dry-run"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(
+      Has(r.out, "create    file              34  home/alice/.bashrc\n"))
+      << r.out.substr(0, 500);
+  EXPECT_TRUE(Has(r.out, "dry run: would have restored")) << r.out;
+  EXPECT_TRUE(Has(r.out, "nothing was written")) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(t));
+  RunResult j =
+      RunMigstore(Restore(t, {"--dry-run", "--json", "--on-conflict", "skip"}));
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_TRUE(Has(j.out, "\"dry_run\":true")) << j.out.substr(0, 300);
+  EXPECT_TRUE(Has(
+      j.out,
+      "\"plan\":[{\"path\":\"home\",\"destination\":\"home\",\"type\":\"dir\""))
+      << j.out.substr(0, 600);
+  EXPECT_FALSE(std::filesystem::exists(t));
+}
+
+TEST_F(RestoreCli, MistakesGetTheirUsmtCodes) {
+  const std::string t = dir_ / "t";
+  // A wrong key, or none: 37, with a message that says so, nothing written.
+  ASSERT_EQ(RunMigstore({"keygen", "--out", dir_ / "other.key"}).exit_code, 0);
+  RunResult wrong = RunMigstore({"restore", "--store", Store(), "--key-file",
+                                 dir_ / "other.key", "--target", t});
+  EXPECT_EQ(wrong.exit_code, 37);
+  EXPECT_TRUE(Has(wrong.err, "key")) << wrong.err;
+  EXPECT_EQ(
+      RunMigstore({"restore", "--store", Store(), "--target", t}).exit_code,
+      37);
+  EXPECT_EQ(RunMigstore({"verify", "--store", Store()}).exit_code, 37);
+  EXPECT_EQ(RunMigstore({"extract", "--store", Store(), "--to", t}).exit_code,
+            37);
+  EXPECT_FALSE(std::filesystem::exists(t));
+  // Not a store, a missing store: 27; a truncated one: 42.
+  WriteFile(dir_ / "notes.txt", std::string(1000, 'n'));
+  RunResult not_store =
+      RunMigstore({"restore", "--store", dir_ / "notes.txt", "--target", t});
+  EXPECT_EQ(not_store.exit_code, 27);
+  EXPECT_TRUE(Has(not_store.err, "Not a store")) << not_store.err;
+  EXPECT_EQ(RunMigstore({"verify", "--store", dir_ / "missing.mig"}).exit_code,
+            27);
+  std::filesystem::copy_file(Store(), dir_ / "cut.mig");
+  std::filesystem::resize_file(dir_ / "cut.mig",
+                               std::filesystem::file_size(Store()) - 100);
+  RunResult cut = RunMigstore({"restore", "--store", dir_ / "cut.mig",
+                               "--key-file", dir_ / "k.key", "--target", t});
+  EXPECT_EQ(cut.exit_code, 42);
+  EXPECT_TRUE(Has(cut.err, "truncated") || Has(cut.err, "trailer")) << cut.err;
+  EXPECT_EQ(RunMigstore({"verify", "--store", dir_ / "cut.mig", "--key-file",
+                         dir_ / "k.key"})
+                .exit_code,
+            42);
+  EXPECT_FALSE(std::filesystem::exists(t));
+  // Bad arguments: 11.
+  EXPECT_EQ(RunMigstore(Restore(t, {"--on-conflict", "merge"})).exit_code, 11);
+  EXPECT_EQ(RunMigstore(Restore(t, {"--map-user", "alice"})).exit_code, 11);
+  RunResult unknown = RunMigstore(Restore(t, {"--map-user", "mallory:eve"}));
+  EXPECT_EQ(unknown.exit_code, 11);
+  EXPECT_TRUE(Has(unknown.err, "no user mallory")) << unknown.err;
+  EXPECT_EQ(RunMigstore(Restore(t, {"--last-used", "0"})).exit_code, 11);
+  EXPECT_EQ(RunMigstore({"verify", "--store", Store(), "--mode", "everything"})
+                .exit_code,
+            11);
+  EXPECT_EQ(RunMigstore({"restore", "--store", Store()}).exit_code, 11)
+      << "--target is required";
+  EXPECT_FALSE(std::filesystem::exists(t));
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+TEST_F(RestoreCli, DamageIsNamedAndStaysLocal) {
+  // The largest of carol's files: its block holds few others.
+  std::string largest;
+  uintmax_t size = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(root_ + "/home/carol")) {
+    if (e.is_regular_file() && !e.is_symlink() && e.file_size() > size) {
+      size = e.file_size();
+      largest = std::filesystem::relative(e.path(), root_).string();
+    }
+  }
+  const std::set<std::string> lost = DamageDataOf(largest);
+  ASSERT_GE(lost.size(), 1u);
+  ASSERT_LT(lost.size(), 150u);
+  const std::string t = dir_ / "t";
+  RunResult stopped = RunMigstore(Restore(t));
+  EXPECT_EQ(stopped.exit_code, 61) << stopped.err;
+  EXPECT_TRUE(Has(stopped.err, "--continue-on-error")) << stopped.err;
+  EXPECT_TRUE(FindTemporaries(t).empty());
+
+  RunResult r = RunMigstore(
+      Restore(dir_ / "t2", {"--continue-on-error", "--log", dir_ / "l.log"}));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_TRUE(Has(r.err, largest + ": Corruption")) << r.err;
+  EXPECT_EQ(Count(r.err, "(skipped)\n"), lost.size()) << r.err;
+  size_t restored = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(root_ + "/home")) {
+    if (!e.is_regular_file() || e.is_symlink()) continue;
+    std::string rel = std::filesystem::relative(e.path(), root_).string();
+    if (lost.count(rel)) {
+      EXPECT_FALSE(std::filesystem::exists(dir_ / ("t2/" + rel))) << rel;
+    } else {
+      EXPECT_EQ(ReadFile(dir_ / ("t2/" + rel)), ReadFile(e.path())) << rel;
+      ++restored;
+    }
+  }
+  EXPECT_GT(restored, 100u);
+  const std::string log = ReadFile(dir_ / "l.log");
+  EXPECT_TRUE(Has(log, "Apply error for " + largest)) << log;
+  EXPECT_TRUE(Has(log, "USMT ERROR SUMMARY")) << log;
+
+  RunResult all = RunMigstore({"verify", "--store", Store(), "--key-file",
+                               dir_ / "k.key", "--mode", "all"});
+  EXPECT_EQ(all.exit_code, 42);
+  EXPECT_TRUE(Has(all.out, largest + "\tCORRUPTED\n")) << all.out;
+  EXPECT_EQ(Count(all.out, "\tCORRUPTED\n"), lost.size());
+  EXPECT_GT(Count(all.out, "\tOK\n"), 100u);
+  EXPECT_EQ(all.out.substr(all.out.size() - 11), "CATALOG\tOK\n");
+  RunResult failures = RunMigstore({"verify", "--store", Store(), "--key-file",
+                                    dir_ / "k.key", "--mode", "failureonly"});
+  EXPECT_EQ(failures.exit_code, 42);
+  EXPECT_FALSE(Has(failures.out, "\tOK\n")) << failures.out;
+  EXPECT_EQ(Count(failures.out, "\tCORRUPTED\n"), lost.size());
+  RunResult summary = RunMigstore(
+      {"verify", "--store", Store(), "--key-file", dir_ / "k.key", "--json"});
+  EXPECT_EQ(summary.exit_code, 42);
+  EXPECT_TRUE(Has(summary.out, "\"catalog\":\"OK\"")) << summary.out;
+  EXPECT_TRUE(Has(summary.out, "\"damaged\":" + std::to_string(lost.size())))
+      << summary.out;
+  EXPECT_TRUE(Has(summary.out, "\"exit_code\":42")) << summary.out;
+  RunResult catalog = RunMigstore({"verify", "--store", Store(), "--key-file",
+                                   dir_ / "k.key", "--mode", "catalog"});
+  EXPECT_EQ(catalog.exit_code, 0) << "the catalog itself is intact";
+  EXPECT_EQ(catalog.out, "CATALOG\tOK\n");
+}
+
+// Runs migstore with `args` in a child and returns its pid.
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s = {MIGSTORE_CLI_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(122);
+  }
+  return pid;
+}
+
+TEST_F(RestoreCli, AKilledRestoreLeavesNoHalfFileAndARerunFinishes) {
+  // How long one whole restore takes here, to spread the kills over it.
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(RunMigstore(Restore(dir_ / "timing")).exit_code, 0);
+  const auto whole = std::chrono::steady_clock::now() - t0;
+  std::filesystem::remove_all(dir_ / "timing");
+
+  const std::string t = dir_ / "t";
+  int mid_way = 0;
+  for (double at : {0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95}) {
+    pid_t pid = Spawn(Restore(t, {"--threads", "2"}));
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(
+        std::chrono::duration_cast<std::chrono::microseconds>(whole * at));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    // Whatever is under a real name is whole.
+    size_t whole_files = 0, temporaries = FindTemporaries(t).size();
+    if (std::filesystem::exists(t)) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(t)) {
+        if (!e.is_regular_file() || e.is_symlink()) continue;
+        std::string rel = std::filesystem::relative(e.path(), t).string();
+        if (rel.find(".migtmp-") != std::string::npos) continue;
+        ASSERT_EQ(ReadFile(e.path()), ReadFile(root_ + "/" + rel))
+            << rel << " is half-written";
+        ++whole_files;
+      }
+    }
+    if (whole_files > 0 || temporaries > 0) ++mid_way;
+    // Every second kill is followed by a run to the end, the others by
+    // another kill: a restore interrupted twice finishes too.
+    if (at == 0.2 || at == 0.5 || at == 0.8 || at == 0.95) {
+      RunResult again = RunMigstore(Restore(t));
+      ASSERT_EQ(again.exit_code, 0) << again.err;
+      EXPECT_EQ(CompareTrees(root_ + "/home", t + "/home"), "");
+      EXPECT_TRUE(FindTemporaries(t).empty());
+      std::filesystem::remove_all(t);
+    }
+  }
+  EXPECT_GE(mid_way, 3)
+      << "the kills should land while files are being written";
+}
+
+}  // namespace
+}  // namespace migstore::testing

@@ -1,0 +1,54 @@
+// Compares two directory trees the way a restore must reproduce one: the
+// same entries with the same type, bytes, mode, modification time in ns,
+// extended attributes, symlink targets, owners (when asked), hard-link
+// groups (entries that share an inode on one side share one on the other),
+// and holes (a sparse file does not become dense). Walks with directory
+// handles (openat), so paths longer than PATH_MAX below the roots work.
+
+#ifndef MIGSTORE_TESTS_UTIL_TREE_COMPARE_H_
+#define MIGSTORE_TESTS_UTIL_TREE_COMPARE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace migstore::testing {
+
+struct TreeCompareOptions {
+  bool owners = false;  // compare uid and gid
+  // Directories' mtimes (off where a test itself changes the target).
+  bool directory_times = true;
+  // Relative paths (below both roots) to leave out of the comparison.
+  std::vector<std::string> ignore;
+};
+
+// "" when `actual` holds exactly what `expected` holds (below the given
+// relative directory of each, "" for the roots); else the first difference,
+// named by its relative path.
+std::string CompareTrees(const std::string& expected, const std::string& actual,
+                         const TreeCompareOptions& options = {});
+
+// Every relative path below `root` whose name is a restore temporary
+// (".<name>.migtmp-<16 hex>").
+std::vector<std::string> FindTemporaries(const std::string& root);
+
+// Relative path -> lstat information of every entry below `root`, for tests
+// that check nothing changed (a directory outside a restore's target).
+struct EntryState {
+  uint32_t mode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint64_t ino = 0;
+  std::string data;  // files' bytes (small ones), symlinks' targets
+};
+std::map<std::string, EntryState> SnapshotTree(const std::string& root);
+
+// Makes `rel` below `root` (and every folder on the way) with openat, so it
+// may be longer than PATH_MAX together with `root`; writes `data` there.
+void WriteFileBelow(const std::string& root, const std::string& rel,
+                    const std::string& data);
+
+}  // namespace migstore::testing
+
+#endif  // MIGSTORE_TESTS_UTIL_TREE_COMPARE_H_
