@@ -10,6 +10,7 @@
 #include "migstore/capture.h"
 #include "migstore/usmt_log.h"
 #include "progress_line.h"
+#include "run_display.h"
 
 namespace migstore::cli {
 namespace {
@@ -23,59 +24,12 @@ class CommandObserver : public CaptureObserver {
       : log_(log),
         progress_log_(progress_log),
         list_files_(list_files),
-        continue_(continue_on_error) {}
+        display_(log, progress_log, continue_on_error, RunDisplay::kCapture) {}
 
-  void OnProgress(const CaptureProgress& p) override {
-    line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
-                 p.bytes_total, p.seconds);
-    if (progress_log_ == nullptr) return;
-    if (phase_ != p.phase) {
-      phase_ = p.phase;
-      progress_log_->Write({{"PHASE", phase_}});
-      if (phase_ == "Saving") {
-        char mb[32];
-        std::snprintf(mb, sizeof(mb), "%.2f",
-                      static_cast<double>(p.bytes_total) / (1 << 20));
-        progress_log_->Write({{"totalSizeInMBToTransfer", mb}});
-      }
-    }
-    if (p.bytes_total > 0 && phase_ == "Saving") {
-      int pct = static_cast<int>(100 * p.bytes_done / p.bytes_total);
-      if (pct != percent_) {
-        percent_ = pct;
-        double rate =
-            p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
-        double left =
-            rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate
-                     : 0;
-        progress_log_->Write(
-            {{"totalPercentageCompleted", std::to_string(pct)}});
-        progress_log_->Write({{"totalMinutesRemaining",
-                               std::to_string(static_cast<int>(left / 60))}});
-      }
-    }
-  }
+  void OnProgress(const CaptureProgress& p) override { display_.Progress(p); }
 
   void OnFileError(const FileIssue& issue) override {
-    ++errors_;
-    line_.Clear();
-    std::fprintf(
-        stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
-        issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
-    if (log_ != nullptr) {
-      log_->Error("Read error for " + DisplayBytes(issue.path) + ": " +
-                      issue.status.ToString(),
-                  issue.status.sys_errno(), !continue_);
-    }
-    if (progress_log_ != nullptr) {
-      progress_log_->Write(
-          {{"error", "UnableToCopy"},
-           {"objectName", DisplayBytes(issue.path)},
-           {"action", continue_ ? "Ignore" : "Abort"},
-           {"errorCode", std::to_string(issue.status.sys_errno())},
-           {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
-           {"message", issue.status.ToString()}});
-    }
+    display_.FileError(issue);
   }
 
   void OnUsers(const std::vector<CaptureUser>& users) override {
@@ -93,65 +47,40 @@ class CommandObserver : public CaptureObserver {
     }
   }
 
-  void OnNote(const FileNote& note) override {
-    if (log_ != nullptr)
-      log_->Warning(DisplayBytes(note.path) + ": " + note.what);
-  }
+  void OnNote(const FileNote& note) override { display_.Note(note); }
 
   void OnEntryStored(const std::string& path) override {
     if (list_files_ != nullptr)
       std::fprintf(list_files_, "%s\n", DisplayBytes(path).c_str());
   }
 
-  void Done() { line_.Clear(); }
+  void Done() { display_.Clear(); }
 
  private:
   UsmtLog* log_;
   UsmtProgressLog* progress_log_;
   std::FILE* list_files_;
-  bool continue_;
-  ProgressLine line_;
-  std::string phase_;
-  int percent_ = -1;
-  size_t errors_ = 0;
+  RunDisplay display_;
 };
 
-struct Outputs {
-  std::unique_ptr<UsmtLog> log;
-  std::unique_ptr<UsmtProgressLog> progress;
+// The logs, and the --list-files list. The logs must not be the store.
+struct Outputs : RunLogs {
   std::FILE* list = nullptr;
   ~Outputs() {
     if (list != nullptr) std::fclose(list);
   }
 };
 
-// The log and progress log files must not be inside the store path.
 Status OpenOutputs(const CaptureCommandOptions& o, const char* program,
                    Outputs* out) {
-  if (!o.log.empty()) {
-    if (o.log == o.store)
-      return Status::InvalidArgument("the log cannot be the store");
-    MIGSTORE_ASSIGN_OR_RETURN(out->log, UsmtLog::Open(o.log));
+  if (!o.log.empty() && o.log == o.store) {
+    return Status::InvalidArgument("the log cannot be the store");
   }
-  if (!o.progress_log.empty()) {
-    MIGSTORE_ASSIGN_OR_RETURN(out->progress,
-                              UsmtProgressLog::Open(o.progress_log));
-  }
+  MIGSTORE_RETURN_IF_ERROR(out->Open(o.log, o.progress_log, program, o.argv));
   if (!o.list_files.empty()) {
     out->list = std::fopen(o.list_files.c_str(), "we");
     if (out->list == nullptr)
       return Status::FromErrno("cannot create " + o.list_files, errno);
-  }
-  const std::string version = Version();
-  if (out->log) {
-    out->log->Info(std::string(program) + " " + version + " (migstore)");
-    out->log->Info("Command line: " + JoinArgs(o.argv));
-  }
-  if (out->progress) {
-    out->progress->Write({{"program", program}});
-    out->progress->Write({{"productVersion", version}});
-    out->progress->Write({{"computerName", ComputerName()}});
-    out->progress->Write({{"commandLine", JoinArgs(o.argv)}});
   }
   return Status::OK();
 }
@@ -220,21 +149,6 @@ void WriteIssuesJson(JsonWriter* j, const std::vector<FileIssue>& errors,
   j->EndArray();
 }
 
-// The run's end in both logs, and its exit code: 0, 3 when files were
-// skipped, or the code of what stopped it.
-int Finish(const char* command, const Status& status, size_t skipped,
-           Outputs* out) {
-  if (out->log) {
-    out->log->Finish(
-        status.ok() ? std::string() : "Failed: " + status.ToString(), skipped);
-  }
-  if (out->progress) {
-    out->progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
-  }
-  if (!status.ok()) return Fail(command, status);
-  return Code(skipped > 0 ? ExitCode::kDoneWithErrors : ExitCode::kSuccess);
-}
-
 }  // namespace
 
 void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* o) {
@@ -296,7 +210,7 @@ int RunCapture(const CaptureCommandOptions& o) {
                            o.continue_on_error);
   auto report = Capture(*opts, &observer);
   observer.Done();
-  if (!report.ok()) return Finish("capture", report.status(), 0, &out);
+  if (!report.ok()) return out.Finish("capture", report.status(), 0);
 
   PrintDiagnostics(report->rule_diagnostics);
   if (out.log) {
@@ -361,7 +275,7 @@ int RunCapture(const CaptureCommandOptions& o) {
           report->errors.size());
     }
   }
-  return Finish("capture", Status::OK(), report->errors.size(), &out);
+  return out.Finish("capture", Status::OK(), report->errors.size());
 }
 
 int RunEstimate(const CaptureCommandOptions& o) {
@@ -375,7 +289,7 @@ int RunEstimate(const CaptureCommandOptions& o) {
   CommandObserver observer(out.log.get(), out.progress.get(), nullptr, true);
   auto report = Estimate(*opts, &observer);
   observer.Done();
-  if (!report.ok()) return Finish("estimate", report.status(), 0, &out);
+  if (!report.ok()) return out.Finish("estimate", report.status(), 0);
   PrintDiagnostics(report->rule_diagnostics);
   if (o.json) {
     JsonWriter j(stdout);
@@ -413,7 +327,7 @@ int RunEstimate(const CaptureCommandOptions& o) {
       std::printf("%zu files could not be read\n", report->errors.size());
     }
   }
-  return Finish("estimate", Status::OK(), 0, &out);
+  return out.Finish("estimate", Status::OK(), 0);
 }
 
 }  // namespace migstore::cli

@@ -10,6 +10,7 @@
 #include "migstore/restore.h"
 #include "migstore/usmt_log.h"
 #include "progress_line.h"
+#include "run_display.h"
 
 namespace migstore::cli {
 namespace {
@@ -23,62 +24,14 @@ class CommandObserver : public RestoreObserver {
                   bool continue_on_error, bool print_plan, bool keep_plan)
       : log_(log),
         progress_log_(progress_log),
-        continue_(continue_on_error),
         print_plan_(print_plan),
-        keep_plan_(keep_plan) {}
+        keep_plan_(keep_plan),
+        display_(log, progress_log, continue_on_error, RunDisplay::kRestore) {}
 
-  void OnProgress(const RestoreProgress& p) override {
-    line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
-                 p.bytes_total, p.seconds);
-    if (progress_log_ == nullptr) return;
-    if (phase_ != p.phase) {
-      phase_ = p.phase;
-      if (phase_ == "Done") return;  // the command writes the last phase
-      progress_log_->Write({{"PHASE", phase_}});
-      if (phase_ == "Applying") {
-        char mb[32];
-        std::snprintf(mb, sizeof(mb), "%.2f",
-                      static_cast<double>(p.bytes_total) / (1 << 20));
-        progress_log_->Write({{"totalSizeInMBToTransfer", mb}});
-      }
-    }
-    if (p.bytes_total > 0 && phase_ == "Applying") {
-      int pct = static_cast<int>(100 * p.bytes_done / p.bytes_total);
-      if (pct != percent_) {
-        percent_ = pct;
-        double rate =
-            p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
-        double left =
-            rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate
-                     : 0;
-        progress_log_->Write(
-            {{"totalPercentageCompleted", std::to_string(pct)}});
-        progress_log_->Write({{"totalMinutesRemaining",
-                               std::to_string(static_cast<int>(left / 60))}});
-      }
-    }
-  }
+  void OnProgress(const RestoreProgress& p) override { display_.Progress(p); }
 
   void OnFileError(const FileIssue& issue) override {
-    ++errors_;
-    line_.Clear();
-    std::fprintf(
-        stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
-        issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
-    if (log_ != nullptr) {
-      log_->Error("Apply error for " + DisplayBytes(issue.path) + ": " +
-                      issue.status.ToString(),
-                  issue.status.sys_errno(), !continue_);
-    }
-    if (progress_log_ != nullptr) {
-      progress_log_->Write(
-          {{"error", "UnableToApply"},
-           {"objectName", DisplayBytes(issue.path)},
-           {"action", continue_ ? "Ignore" : "Abort"},
-           {"errorCode", std::to_string(issue.status.sys_errno())},
-           {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
-           {"message", issue.status.ToString()}});
-    }
+    display_.FileError(issue);
   }
 
   void OnUsers(const std::vector<RestoreUser>& users) override {
@@ -100,14 +53,7 @@ class CommandObserver : public RestoreObserver {
     }
   }
 
-  void OnNote(const FileNote& note) override {
-    std::string text = note.path.empty()
-                           ? note.what
-                           : DisplayBytes(note.path) + ": " + note.what;
-    line_.Clear();
-    std::fprintf(stderr, "migstore: note: %s\n", text.c_str());
-    if (log_ != nullptr) log_->Warning(text);
-  }
+  void OnNote(const FileNote& note) override { display_.Note(note); }
 
   void OnPlanned(const PlannedEntry& e) override {
     if (keep_plan_) plan_.push_back(e);
@@ -123,65 +69,17 @@ class CommandObserver : public RestoreObserver {
                 e.reason.empty() ? "" : ")");
   }
 
-  void Done() { line_.Clear(); }
+  void Done() { display_.Clear(); }
   const std::vector<PlannedEntry>& plan() const { return plan_; }
 
  private:
   UsmtLog* log_;
   UsmtProgressLog* progress_log_;
-  bool continue_;
   bool print_plan_;
   bool keep_plan_;
-  ProgressLine line_;
-  std::string phase_;
-  int percent_ = -1;
-  size_t errors_ = 0;
+  RunDisplay display_;
   std::vector<PlannedEntry> plan_;
 };
-
-struct Outputs {
-  std::unique_ptr<UsmtLog> log;
-  std::unique_ptr<UsmtProgressLog> progress;
-};
-
-Status OpenOutputs(const std::string& log, const std::string& progress_log,
-                   const std::vector<std::string>& argv, const char* program,
-                   Outputs* out) {
-  if (!log.empty()) {
-    MIGSTORE_ASSIGN_OR_RETURN(out->log, UsmtLog::Open(log));
-  }
-  if (!progress_log.empty()) {
-    MIGSTORE_ASSIGN_OR_RETURN(out->progress,
-                              UsmtProgressLog::Open(progress_log));
-  }
-  const std::string version = Version();
-  if (out->log) {
-    out->log->Info(std::string(program) + " " + version + " (migstore)");
-    out->log->Info("Command line: " + JoinArgs(argv));
-  }
-  if (out->progress) {
-    out->progress->Write({{"program", program}});
-    out->progress->Write({{"productVersion", version}});
-    out->progress->Write({{"computerName", ComputerName()}});
-    out->progress->Write({{"commandLine", JoinArgs(argv)}});
-  }
-  return Status::OK();
-}
-
-// The run's end in both logs, and its exit code: 0, 3 when entries were
-// skipped, or the code of what stopped it.
-int Finish(const char* command, const Status& status, size_t skipped,
-           Outputs* out) {
-  if (out->log) {
-    out->log->Finish(
-        status.ok() ? std::string() : "Failed: " + status.ToString(), skipped);
-  }
-  if (out->progress) {
-    out->progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
-  }
-  if (!status.ok()) return Fail(command, status);
-  return Code(skipped > 0 ? ExitCode::kDoneWithErrors : ExitCode::kSuccess);
-}
 
 void WriteReportJson(JsonWriter* j, const char* command, const RestoreReport& r,
                      const std::vector<PlannedEntry>* plan) {
@@ -427,16 +325,15 @@ int RunRestore(const RestoreCommandOptions& o) {
   r.continue_on_error = o.continue_on_error;
   r.threads = o.threads;
 
-  Outputs out;
-  Status s =
-      OpenOutputs(o.log, o.progress_log, o.argv, "migstore restore", &out);
+  RunLogs out;
+  Status s = out.Open(o.log, o.progress_log, "migstore restore", o.argv);
   if (!s.ok()) return Fail("restore", s);
   CommandObserver observer(out.log.get(), out.progress.get(),
                            o.continue_on_error, o.dry_run && !o.json,
                            o.dry_run && o.json);
   auto report = Restore(r, &observer);
   observer.Done();
-  if (!report.ok()) return Finish("restore", report.status(), 0, &out);
+  if (!report.ok()) return out.Finish("restore", report.status(), 0);
   PrintDiagnostics(report->rule_diagnostics);
   if (out.log) {
     for (const std::string& d : report->rule_diagnostics) out.log->Warning(d);
@@ -457,7 +354,7 @@ int RunRestore(const RestoreCommandOptions& o) {
     }
     PrintSummary("restored", *report);
   }
-  return Finish("restore", Status::OK(), report->errors.size(), &out);
+  return out.Finish("restore", Status::OK(), report->errors.size());
 }
 
 int RunExtract(const ExtractCommandOptions& o) {
@@ -472,22 +369,21 @@ int RunExtract(const ExtractCommandOptions& o) {
   e.overwrite = o.overwrite;
   e.continue_on_error = o.continue_on_error;
   e.threads = o.threads;
-  Outputs out;
-  Status s =
-      OpenOutputs(o.log, o.progress_log, o.argv, "migstore extract", &out);
+  RunLogs out;
+  Status s = out.Open(o.log, o.progress_log, "migstore extract", o.argv);
   if (!s.ok()) return Fail("extract", s);
   CommandObserver observer(out.log.get(), out.progress.get(),
                            o.continue_on_error, false, false);
   auto report = Extract(e, &observer);
   observer.Done();
-  if (!report.ok()) return Finish("extract", report.status(), 0, &out);
+  if (!report.ok()) return out.Finish("extract", report.status(), 0);
   if (o.json) {
     JsonWriter j(stdout);
     WriteReportJson(&j, "extract", *report, nullptr);
   } else {
     PrintSummary("extracted", *report);
   }
-  return Finish("extract", Status::OK(), report->errors.size(), &out);
+  return out.Finish("extract", Status::OK(), report->errors.size());
 }
 
 }  // namespace migstore::cli

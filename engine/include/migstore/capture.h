@@ -34,6 +34,7 @@
 #include "migstore/file_issue.h"
 #include "migstore/key.h"
 #include "migstore/profiles.h"
+#include "migstore/progress.h"
 #include "migstore/result.h"
 #include "migstore/user_selection.h"
 
@@ -67,16 +68,7 @@ struct CaptureOptions {
   uint64_t kdf_memlimit = 0;
 };
 
-struct CaptureProgress {
-  const char* phase =
-      "Initializing";  // USMT's names: Scanning, Collecting, Saving
-  uint64_t files_done = 0;
-  uint64_t files_total = 0;
-  // Bytes to read: file data without holes, each hard-linked file once.
-  uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;
-  double seconds = 0;  // since the capture started
-};
+using CaptureProgress = Progress;
 
 struct CaptureUser;
 

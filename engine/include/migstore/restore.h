@@ -47,6 +47,7 @@
 
 #include "migstore/file_issue.h"
 #include "migstore/key.h"
+#include "migstore/progress.h"
 #include "migstore/result.h"
 #include "migstore/user_selection.h"
 
@@ -99,15 +100,7 @@ struct RestoreOptions {
   int threads = 0;  // 0: one per core
 };
 
-struct RestoreProgress {
-  // USMT's names: Initializing, Applying (restore, extract), Verifying.
-  const char* phase = "Initializing";
-  uint64_t files_done = 0;
-  uint64_t files_total = 0;
-  uint64_t bytes_done = 0;  // file data written (holes excluded)
-  uint64_t bytes_total = 0;
-  double seconds = 0;
-};
+using RestoreProgress = Progress;
 
 struct RestoreUser {
   std::string name;  // in the store

@@ -71,7 +71,8 @@ class [[nodiscard]] Result {
   } while (0)
 
 // `MIGSTORE_ASSIGN_OR_RETURN(auto x, Compute());` declares x from the value of
-// a Result, or returns its error from the enclosing function.
+// a Result, or returns its error from the enclosing function. It expands to
+// several statements: under an `if`, always use braces.
 #define MIGSTORE_ASSIGN_OR_RETURN(lhs, expr)                      \
   auto MIGSTORE_CONCAT_(migstore_result_, __LINE__) = (expr);     \
   if (!MIGSTORE_CONCAT_(migstore_result_, __LINE__).ok())         \

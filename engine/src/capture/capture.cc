@@ -16,6 +16,7 @@
 #include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
 #include "engine/src/profiles/catalog_profile.h"
+#include "engine/src/report/reporter.h"
 #include "engine/src/store/key_rep.h"
 #include "format/block_codec.h"
 #include "format/container_writer.h"
@@ -35,72 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kRetryRounds = 3;
 
-// Every observer call goes through here: serialised (the walk and the
-// pipeline run on many threads), throttled, and the place cancellation is
-// polled.
-class Reporter {
- public:
-  Reporter(CaptureObserver* observer, Clock::time_point start)
-      : observer_(observer), start_(start) {}
-
-  void Phase(const char* phase) {
-    std::lock_guard<std::mutex> lock(mu_);
-    progress_.phase = phase;
-    EmitLocked(true);
-  }
-  void SetTotals(uint64_t files, uint64_t bytes) {
-    std::lock_guard<std::mutex> lock(mu_);
-    progress_.files_total = files;
-    progress_.bytes_total = bytes;
-  }
-  void Add(uint64_t bytes, uint64_t files) {
-    std::lock_guard<std::mutex> lock(mu_);
-    progress_.bytes_done += bytes;
-    progress_.files_done += files;
-    EmitLocked(false);
-  }
-  // Called often from any thread; polls for cancellation.
-  void Tick() {
-    std::lock_guard<std::mutex> lock(mu_);
-    EmitLocked(false);
-  }
-  void Error(const FileIssue& issue) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (observer_ != nullptr) observer_->OnFileError(issue);
-  }
-  void Note(const FileNote& note) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (observer_ != nullptr) observer_->OnNote(note);
-  }
-  void Users(const std::vector<CaptureUser>& users) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (observer_ != nullptr) observer_->OnUsers(users);
-  }
-  void Stored(const std::string& path) {
-    if (observer_ != nullptr)
-      observer_->OnEntryStored(path);  // pack stage: serial
-  }
-  const std::atomic<bool>* cancel_flag() const { return &cancel_; }
-  bool cancelled() const { return cancel_.load(); }
-
- private:
-  void EmitLocked(bool force) {
-    if (observer_ == nullptr) return;
-    auto now = Clock::now();
-    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    progress_.seconds = std::chrono::duration<double>(now - start_).count();
-    observer_->OnProgress(progress_);
-    if (observer_->ShouldCancel()) cancel_.store(true);
-  }
-
-  CaptureObserver* observer_;
-  Clock::time_point start_;
-  Clock::time_point last_{};
-  std::mutex mu_;
-  CaptureProgress progress_;
-  std::atomic<bool> cancel_{false};
-};
+using Reporter = report::Reporter<CaptureObserver>;
 
 Status ValidateCommon(const CaptureOptions& o) {
   if (o.root.empty()) return Status::InvalidArgument("the root is empty");
@@ -159,7 +95,7 @@ capture::WalkOptions WalkOptionsFor(const CaptureOptions& o,
   w.matcher = &sel.matcher;
   w.cross_mounts = o.cross_mounts;
   w.cancel = reporter->cancel_flag();
-  w.tick = [reporter] { reporter->Tick(); };
+  w.tick = [reporter] { reporter->Poll(); };
   return w;
 }
 
@@ -218,7 +154,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   reporter.Phase("Initializing");
   MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
 
-  reporter.Users(sel.users);
+  reporter.Notify([&](CaptureObserver& ob) { ob.OnUsers(sel.users); });
   CaptureReport report;
   report.store_path = o.store_path;
   report.root = o.root;
@@ -322,7 +258,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
       e.content = content;
       e.link_group = link_group;
       MIGSTORE_RETURN_IF_ERROR(w.AddEntry(e));
-      reporter.Stored(we.path);
+      reporter.Notify([&](CaptureObserver& ob) { ob.OnEntryStored(we.path); });
       return Status::OK();
     };
 
@@ -425,7 +361,7 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   Reporter reporter(observer, start);
   reporter.Phase("Estimating");
   MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
-  reporter.Users(sel.users);
+  reporter.Notify([&](CaptureObserver& ob) { ob.OnUsers(sel.users); });
   EstimateReport report;
   report.users = sel.users;
   report.rule_diagnostics = sel.diagnostics;

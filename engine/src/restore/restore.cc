@@ -16,10 +16,10 @@
 #include <set>
 
 #include "engine/src/profiles/windows_profiles.h"
+#include "engine/src/report/reporter.h"
 #include "engine/src/restore/apply.h"
 #include "engine/src/restore/path_filter.h"
 #include "engine/src/restore/plan.h"
-#include "engine/src/restore/reporter.h"
 #include "engine/src/restore/safe_path.h"
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/restore/target_accounts.h"
@@ -306,7 +306,7 @@ class Run {
       p.action = restore::ActionName(item);
       p.reason =
           item.action == Action::kRefuse ? item.error.ToString() : item.reason;
-      reporter_.Planned(p);
+      reporter_.Notify([&](RestoreObserver& ob) { ob.OnPlanned(p); });
       if (item.action == Action::kWrite || item.action == Action::kLink) {
         if (e.type != EntryType::kDirectory) ++files_total;
         if (item.action == Action::kWrite && item.content != nullptr)
@@ -348,7 +348,7 @@ class Run {
     cb.progress = [&](uint64_t bytes, uint64_t files) {
       reporter_.Add(bytes, files);
     };
-    cb.cancelled = [&] { return reporter_.Cancelled(); };
+    cb.cancelled = [&] { return reporter_.Poll(); };
     restore::Applier applier(ao, entries, &items, std::move(cb));
     applier.MakeFolders();
     applier.WriteFiles();
@@ -414,7 +414,7 @@ class Run {
       }
       report_.users.push_back(std::move(u));
     }
-    reporter_.Users(report_.users);
+    reporter_.Notify([&](RestoreObserver& ob) { ob.OnUsers(report_.users); });
     return Status::OK();
   }
 
@@ -491,7 +491,7 @@ class Run {
 
   const RunSpec& spec_;
   const Clock::time_point start_;
-  restore::Reporter reporter_;
+  report::Reporter<RestoreObserver> reporter_;
   std::unique_ptr<format::ContainerReader> reader_;
   Machine machine_;
   std::vector<UserChoice> choices_;

@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/src/report/reporter.h"
 #include "engine/src/restore/block_pool.h"
-#include "engine/src/restore/reporter.h"
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/store/key_rep.h"
 #include "format/container_reader.h"
@@ -55,7 +55,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   if (o.store_path.empty()) return Status::InvalidArgument("no store given");
   if (o.threads < 0 || o.threads > 1024)
     return Status::InvalidArgument("--threads out of range");
-  restore::Reporter reporter(observer, start);
+  report::Reporter<RestoreObserver> reporter(observer, start);
   reporter.Phase("Verifying");
   MIGSTORE_ASSIGN_OR_RETURN(
       auto reader,
@@ -155,7 +155,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
         [&](const tbb::blocked_range<size_t>& r) {
           for (size_t n = r.begin(); n != r.end(); ++n) {
             const format::Content& c = *distinct[order[n]];
-            if (!reporter.Cancelled()) {
+            if (!reporter.Poll()) {
               content_verdict[order[n]] = reader->ReadContentDataFrom(
                   c, [](std::string_view) { return Status::OK(); },
                   [&](uint64_t b) { return pool.Acquire(b); });
@@ -180,7 +180,9 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       }
       if (o.mode == VerifyMode::kAll ||
           (o.mode == VerifyMode::kFailures && !verdict[i].ok())) {
-        reporter.Verified(entries[i].path, verdict[i]);
+        reporter.Notify([&](RestoreObserver& ob) {
+          ob.OnVerified(entries[i].path, verdict[i]);
+        });
       }
     }
   });

@@ -1,0 +1,103 @@
+#include "run_display.h"
+
+#include <cstdio>
+
+#include "cli_common.h"
+#include "migstore/build_info.h"
+
+namespace migstore::cli {
+
+Status RunLogs::Open(const std::string& log_path,
+                     const std::string& progress_path, const char* program,
+                     const std::vector<std::string>& argv) {
+  if (!log_path.empty()) {
+    MIGSTORE_ASSIGN_OR_RETURN(log, UsmtLog::Open(log_path));
+  }
+  if (!progress_path.empty()) {
+    MIGSTORE_ASSIGN_OR_RETURN(progress, UsmtProgressLog::Open(progress_path));
+  }
+  const std::string version = Version();
+  if (log) {
+    log->Info(std::string(program) + " " + version + " (migstore)");
+    log->Info("Command line: " + JoinArgs(argv));
+  }
+  if (progress) {
+    progress->Write({{"program", program}});
+    progress->Write({{"productVersion", version}});
+    progress->Write({{"computerName", ComputerName()}});
+    progress->Write({{"commandLine", JoinArgs(argv)}});
+  }
+  return Status::OK();
+}
+
+int RunLogs::Finish(const char* command, const Status& status, size_t skipped) {
+  if (log)
+    log->Finish(status.ok() ? std::string() : "Failed: " + status.ToString(),
+                skipped);
+  if (progress) progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
+  if (!status.ok()) return Fail(command, status);
+  return Code(skipped > 0 ? ExitCode::kDoneWithErrors : ExitCode::kSuccess);
+}
+
+void RunDisplay::Progress(const migstore::Progress& p) {
+  line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
+               p.bytes_total, p.seconds);
+  if (progress_log_ == nullptr) return;
+  if (phase_ != p.phase) {
+    phase_ = p.phase;
+    if (phase_ == "Done") return;  // the command writes the last phase itself
+    progress_log_->Write({{"PHASE", phase_}});
+    if (phase_ == words_.work_phase) {
+      char mb[32];
+      std::snprintf(mb, sizeof(mb), "%.2f",
+                    static_cast<double>(p.bytes_total) / (1 << 20));
+      progress_log_->Write({{"totalSizeInMBToTransfer", mb}});
+    }
+  }
+  if (p.bytes_total > 0 && phase_ == words_.work_phase) {
+    int pct = static_cast<int>(100 * p.bytes_done / p.bytes_total);
+    if (pct != percent_) {
+      percent_ = pct;
+      double rate =
+          p.seconds > 0 ? static_cast<double>(p.bytes_done) / p.seconds : 0;
+      double left =
+          rate > 0 ? static_cast<double>(p.bytes_total - p.bytes_done) / rate
+                   : 0;
+      progress_log_->Write({{"totalPercentageCompleted", std::to_string(pct)}});
+      progress_log_->Write({{"totalMinutesRemaining",
+                             std::to_string(static_cast<int>(left / 60))}});
+    }
+  }
+}
+
+void RunDisplay::FileError(const FileIssue& issue) {
+  ++errors_;
+  line_.Clear();
+  std::fprintf(stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
+               issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
+  if (log_ != nullptr) {
+    log_->Error(std::string(words_.error_verb) + " for " +
+                    DisplayBytes(issue.path) + ": " + issue.status.ToString(),
+                issue.status.sys_errno(), !continue_);
+  }
+  if (progress_log_ != nullptr) {
+    progress_log_->Write(
+        {{"error", words_.error_kind},
+         {"objectName", DisplayBytes(issue.path)},
+         {"action", continue_ ? "Ignore" : "Abort"},
+         {"errorCode", std::to_string(issue.status.sys_errno())},
+         {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
+         {"message", issue.status.ToString()}});
+  }
+}
+
+void RunDisplay::Note(const FileNote& note) {
+  std::string text = note.path.empty()
+                         ? note.what
+                         : DisplayBytes(note.path) + ": " + note.what;
+  line_.Clear();
+  std::fprintf(stderr, "migstore: note: %s\n", text.c_str());
+  if (log_ != nullptr) log_->Warning(text);
+}
+
+}  // namespace migstore::cli
