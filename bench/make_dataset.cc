@@ -1,7 +1,10 @@
 // make_dataset: writes a generated profile tree (bench/dataset.h).
 //
 //   make_dataset [--preset demo|ci|bench|medium|files] [--layout linux|windows]
-//                [--seed N] ROOT
+//                [--seed N] [--files N] [--bytes N] ROOT
+//
+// --files and --bytes scale the preset's mix to other totals (the scaling
+// benchmark makes 10k and 100k-file versions of "files" this way).
 
 #include <CLI/CLI.hpp>
 
@@ -14,12 +17,16 @@ int main(int argc, char** argv) {
       "Write a generated, deterministic profile tree for demos, tests and "
       "benchmarks"};
   std::string preset = "demo", layout = "linux", root;
-  uint64_t seed = 1;
+  uint64_t seed = 1, files = 0, bytes = 0;
   app.add_option("--preset", preset, "demo, ci, bench, medium or files")
       ->capture_default_str();
   app.add_option("--layout", layout, "linux or windows")->capture_default_str();
   app.add_option("--seed", seed, "Seed of the generator")
       ->capture_default_str();
+  app.add_option("--files", files,
+                 "Approximate file count (default: the preset's)");
+  app.add_option("--bytes", bytes,
+                 "Approximate total bytes (default: the preset's)");
   app.add_option("root", root, "Directory to create (must be empty)")
       ->required();
   CLI11_PARSE(app, argc, argv);
@@ -28,6 +35,8 @@ int main(int argc, char** argv) {
   migstore::Status s = migstore::bench::SpecForPreset(preset, &spec);
   spec.layout = layout;
   spec.seed = seed;
+  if (files != 0) spec.files = files;
+  if (bytes != 0) spec.bytes = bytes;
   migstore::bench::DatasetStats stats;
   if (s.ok()) s = migstore::bench::GenerateDataset(root, spec, &stats);
   if (!s.ok()) {
