@@ -61,6 +61,13 @@ void BlockCodec::BuildAd(uint64_t number, const char* header12,
 std::string BlockCodec::Seal(uint64_t number, BlockType type,
                              std::string_view plain,
                              const SealOptions& options) const {
+  std::string frame;
+  Seal(number, type, plain, options, &frame);
+  return frame;
+}
+
+void BlockCodec::Seal(uint64_t number, BlockType type, std::string_view plain,
+                      const SealOptions& options, std::string* out) const {
   assert(plain.size() <= limits::kMaxIndexPlain);
   ThreadState& tls = Tls();
   Codec codec = Codec::kStored;
@@ -91,8 +98,10 @@ std::string BlockCodec::Seal(uint64_t number, BlockType type,
   }
 
   const size_t payload_len = encoded.size() + Overhead(encrypted());
-  std::string frame(kFrameHeaderSize + payload_len, '\0');
-  char* p = frame.data();
+  // Every byte is written below; resize only fills what the buffer grows by.
+  out->resize(kFrameHeaderSize + payload_len);
+  char* p = out->data();
+  std::memset(p, 0, kFrameHeaderSize);  // reserved header bytes
   p[0] = static_cast<char>(type);
   p[1] = static_cast<char>(codec);
   EncodeFixed32(p + 4, static_cast<uint32_t>(payload_len));
@@ -117,7 +126,6 @@ std::string BlockCodec::Seal(uint64_t number, BlockType type,
         payload + encoded.size(),
         XXH3_64bits_withSeed(encoded.data(), encoded.size(), ad_hash));
   }
-  return frame;
 }
 
 Result<FrameHeader> BlockCodec::ParseHeader(uint64_t number,

@@ -60,6 +60,11 @@ class BlockCodec {
   // REQUIRES: plain.size() <= limits::kMaxIndexPlain
   std::string Seal(uint64_t number, BlockType type, std::string_view plain,
                    const SealOptions& options) const;
+  // The same into *frame, which is overwritten. A caller that hands back
+  // the frames it appended (the capture pipeline does) reuses their memory:
+  // no allocation, page faults or zero-fill per block.
+  void Seal(uint64_t number, BlockType type, std::string_view plain,
+            const SealOptions& options, std::string* frame) const;
 
   // Decodes and checks the 16-byte frame header of block `number`: its check
   // value, reserved bits, codec, and lengths against the limits.

@@ -38,7 +38,7 @@ Status ContainerWriter::Fail(Status s) {
   return status_;
 }
 
-Status ContainerWriter::AppendFrame(uint64_t number, std::string frame) {
+Status ContainerWriter::AppendFrame(uint64_t number, std::string_view frame) {
   if (!status_.ok()) return status_;
   if (finished_) return Fail(Status::InvalidArgument("append after Finish"));
   if (number != index_.blocks.size() || number >= next_reserved_) {

@@ -19,7 +19,7 @@
 //
 //   uint64_t n = writer->ReserveBlock();            // serial
 //   std::string f = writer->codec().Seal(n, ...);   // any thread
-//   writer->AppendFrame(n, std::move(f));           // serial, in order of n
+//   writer->AppendFrame(n, f);                      // serial, in order of n
 //
 // Thread safety: codec() may be used from any thread. Every other method
 // must be called by one thread at a time.
@@ -74,7 +74,7 @@ class ContainerWriter {
   uint64_t ReserveBlock() { return next_reserved_++; }
   // Appends the sealed frame of block `number`.
   // REQUIRES: every block reserved before `number` is already appended.
-  Status AppendFrame(uint64_t number, std::string frame);
+  Status AppendFrame(uint64_t number, std::string_view frame);
   // Reserves, seals and appends in one step (serial callers).
   Result<uint64_t> AppendBlock(BlockType type, std::string_view plain,
                                const SealOptions& options);

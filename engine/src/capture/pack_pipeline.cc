@@ -480,16 +480,17 @@ void PackPipeline::Seal(Item* item) {
     o.level = options_.level;
     o.compress = options_.compress && !b.raw;
     o.trial_bytes = kTrialBytes;
-    b.frame =
-        writer_->codec().Seal(b.number, format::BlockType::kData, b.plain, o);
+    if (!spare_frames_.try_pop(b.frame)) b.frame.clear();
+    writer_->codec().Seal(b.number, format::BlockType::kData, b.plain, o,
+                          &b.frame);
     std::string().swap(b.plain);
   }
 }
 
 Status PackPipeline::Append(Item* item) {
   for (PendingBlock& b : item->blocks) {
-    MIGSTORE_RETURN_IF_ERROR(
-        writer_->AppendFrame(b.number, std::move(b.frame)));
+    MIGSTORE_RETURN_IF_ERROR(writer_->AppendFrame(b.number, b.frame));
+    spare_frames_.push(std::move(b.frame));
   }
   if (sink_.progress && (item->bytes > 0 || item->files > 0)) {
     sink_.progress(item->bytes, item->files);

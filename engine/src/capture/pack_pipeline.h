@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <tbb/concurrent_queue.h>
+
 #include "engine/src/capture/source_file.h"
 #include "engine/src/capture/walk.h"
 #include "format/block_packer.h"
@@ -142,6 +144,10 @@ class PackPipeline {
   std::vector<int64_t> content_of_job_;  // by job index: content, or -1
   std::unique_ptr<LargeState> large_;
   std::unique_ptr<Registry> registry_;
+  // Frames already appended, handed back to Seal: their memory is reused,
+  // so a block costs no allocation or zero-fill (docs/performance.md). At
+  // most as many as were ever in flight at once.
+  tbb::concurrent_queue<std::string> spare_frames_;
 
   // Input-stage cursor.
   size_t next_job_ = 0;
