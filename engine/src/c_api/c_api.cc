@@ -84,7 +84,7 @@ int Guarded(char** errmsg, Body&& body) {
   try {
     return body();
   } catch (const std::bad_alloc&) {
-    SetMessage(errmsg, "IO error: out of memory");
+    SetMessage(errmsg, "I/O error: out of memory");
     return MIGSTORE_FATAL;
   } catch (const std::exception& e) {
     SetMessage(errmsg, std::string("Internal: ") + e.what());
@@ -126,6 +126,21 @@ Result<std::string> Required(const char* s, const char* what) {
 
 Key KeyOf(const migstore_key* key) { return key ? key->key : Key(); }
 
+// table[value] for a C enum field whose values are 0, 1, 2...
+template <typename E, size_t N>
+Result<E> FromTable(int value, const E (&table)[N], const char* field) {
+  if (value < 0 || static_cast<size_t>(value) >= N) {
+    return Status::InvalidArgument(
+        field, std::to_string(value) + " is not one of its enum's values");
+  }
+  return table[value];
+}
+
+Result<int> Threads(int threads) {
+  if (threads < 0) return Status::InvalidArgument("threads is negative");
+  return threads;
+}
+
 // The callbacks every run takes, behind the C++ observer interfaces.
 struct Callbacks {
   migstore_progress_fn on_progress = nullptr;
@@ -160,51 +175,40 @@ struct Callbacks {
   }
 };
 
-class CCaptureObserver : public CaptureObserver {
+// The C callbacks behind a C++ observer interface (CaptureObserver or
+// RestoreObserver).
+template <typename Base>
+class CObserver : public Base {
  public:
-  explicit CCaptureObserver(Callbacks cb) : cb_(cb) {}
-  void OnProgress(const CaptureProgress& p) override { cb_.Progress(p); }
+  explicit CObserver(Callbacks cb) : cb_(cb) {}
+  void OnProgress(const Progress& p) override { cb_.Progress(p); }
   void OnFileError(const FileIssue& i) override {
     cb_.FileError(i.path, i.status);
   }
   bool ShouldCancel() override { return cb_.Cancelled(); }
 
- private:
+ protected:
   Callbacks cb_;
 };
 
-class CRestoreObserver : public RestoreObserver {
+class CRestoreObserver final : public CObserver<RestoreObserver> {
  public:
-  explicit CRestoreObserver(Callbacks cb) : cb_(cb) {}
-  void OnProgress(const RestoreProgress& p) override { cb_.Progress(p); }
-  void OnFileError(const FileIssue& i) override {
-    cb_.FileError(i.path, i.status);
-  }
+  using CObserver::CObserver;
   // Verify's damaged files (it runs in VerifyMode::kFailures).
   void OnVerified(const std::string& path, const Status& s) override {
     if (!s.ok()) cb_.FileError(path, s);
   }
-  bool ShouldCancel() override { return cb_.Cancelled(); }
-
- private:
-  Callbacks cb_;
 };
 
-migstore_restore_result RestoreResultOf(const RestoreReport& r) {
-  migstore_restore_result c{};
-  c.files = r.files;
-  c.directories = r.directories;
-  c.symlinks = r.symlinks;
-  c.hardlinks = r.hardlinks;
-  c.bytes = r.bytes;
-  c.renamed = r.renamed;
-  c.overwritten = r.overwritten;
-  c.skipped = r.skipped;
-  c.identical = r.identical;
-  c.files_failed = r.errors.size();
-  c.seconds = r.seconds;
-  return c;
-}
+// The C observer for each C++ observer interface.
+template <typename Base>
+struct CObserverFor {
+  using type = CObserver<Base>;
+};
+template <>
+struct CObserverFor<RestoreObserver> {
+  using type = CRestoreObserver;
+};
 
 // Fills *key from `make`, zeroing the caller's buffer whatever happens.
 template <typename Make>
@@ -270,8 +274,7 @@ Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
   o->overwrite = c.overwrite != 0;
   o->continue_on_error = c.continue_on_error != 0;
   o->cross_mounts = c.cross_mounts != 0;
-  if (c.threads < 0) return Status::InvalidArgument("threads is negative");
-  o->threads = c.threads;
+  MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   if (c.level != 0) o->level = c.level;
   o->kdf_opslimit = c.kdf_opslimit;
   o->kdf_memlimit = c.kdf_memlimit;
@@ -296,31 +299,19 @@ Status ToRestore(const migstore_restore_options& c, RestoreOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(
       o->users.exclude,
       Strings(c.users_exclude, c.users_exclude_count, "users_exclude"));
-  switch (c.on_conflict) {
-    case MIGSTORE_CONFLICT_RENAME:
-      o->on_conflict = ConflictPolicy::kRename;
-      break;
-    case MIGSTORE_CONFLICT_OVERWRITE:
-      o->on_conflict = ConflictPolicy::kOverwrite;
-      break;
-    case MIGSTORE_CONFLICT_SKIP:
-      o->on_conflict = ConflictPolicy::kSkip;
-      break;
-    case MIGSTORE_CONFLICT_NEWER:
-      o->on_conflict = ConflictPolicy::kNewer;
-      break;
-    default:
-      return Status::InvalidArgument("on_conflict " +
-                                     std::to_string(c.on_conflict) +
-                                     " is not a migstore_conflict");
-  }
+  // Indexed by enum migstore_conflict.
+  static constexpr ConflictPolicy kPolicies[] = {
+      ConflictPolicy::kRename, ConflictPolicy::kOverwrite,
+      ConflictPolicy::kSkip, ConflictPolicy::kNewer};
+  static_assert(MIGSTORE_CONFLICT_NEWER == 3);
+  MIGSTORE_ASSIGN_OR_RETURN(o->on_conflict,
+                            FromTable(c.on_conflict, kPolicies, "on_conflict"));
   MIGSTORE_ASSIGN_OR_RETURN(
       o->rules_files,
       Strings(c.rules_files, c.rules_files_count, "rules_files"));
   o->dry_run = c.dry_run != 0;
   o->continue_on_error = c.continue_on_error != 0;
-  if (c.threads < 0) return Status::InvalidArgument("threads is negative");
-  o->threads = c.threads;
+  MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   return Status::OK();
 }
 
@@ -335,8 +326,7 @@ Status ToExtract(const migstore_extract_options& c, ExtractOptions* o) {
                             Strings(c.exclude, c.exclude_count, "exclude"));
   o->overwrite = c.overwrite != 0;
   o->continue_on_error = c.continue_on_error != 0;
-  if (c.threads < 0) return Status::InvalidArgument("threads is negative");
-  o->threads = c.threads;
+  MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   return Status::OK();
 }
 
@@ -344,20 +334,13 @@ Status ToVerify(const migstore_verify_options& c, VerifyOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
                             Required(c.store_path, "store_path"));
   o->key = KeyOf(c.key);
-  switch (c.mode) {
-    case MIGSTORE_VERIFY_SUMMARY:
-      // kFailures: counts, plus each damaged file for on_file_error.
-      o->mode = VerifyMode::kFailures;
-      break;
-    case MIGSTORE_VERIFY_CATALOG:
-      o->mode = VerifyMode::kCatalog;
-      break;
-    default:
-      return Status::InvalidArgument("mode " + std::to_string(c.mode) +
-                                     " is not a migstore_verify_mode");
-  }
-  if (c.threads < 0) return Status::InvalidArgument("threads is negative");
-  o->threads = c.threads;
+  // Indexed by enum migstore_verify_mode. A summary is kFailures: counts,
+  // plus each damaged file for on_file_error.
+  static constexpr VerifyMode kModes[] = {VerifyMode::kFailures,
+                                          VerifyMode::kCatalog};
+  static_assert(MIGSTORE_VERIFY_CATALOG == 1);
+  MIGSTORE_ASSIGN_OR_RETURN(o->mode, FromTable(c.mode, kModes, "mode"));
+  MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   return Status::OK();
 }
 
@@ -402,22 +385,79 @@ Status Prepare(const COptions* in, CResult* result, std::string_view name,
   return s;
 }
 
-// Restore and extract: the same observer, report and codes.
-template <typename COptions, typename Options>
-int RunRestoreLike(const COptions* options, migstore_restore_result* result,
-                   char** errmsg, std::string_view name,
-                   Status (*convert)(const COptions&, Options*),
-                   Result<RestoreReport> (*run)(const Options&,
-                                                RestoreObserver*)) {
+// One run through the C API: options read and converted (Prepare), the C++
+// run with the callbacks behind its observer, then `done` turns its report
+// into the caller's result struct and the code.
+template <typename COptions, typename CResult, typename Options,
+          typename Report, typename ObserverBase>
+int Run(const COptions* options, CResult* result, char** errmsg,
+        std::string_view name, Status (*convert)(const COptions&, Options*),
+        Result<Report> (*run)(const Options&, ObserverBase*),
+        int (*done)(const Report&, CResult*, char**)) {
   COptions c;
   Options o;
   Status s = Prepare(options, result, name, convert, &c, &o);
   if (!s.ok()) return Finish(errmsg, s);
-  CRestoreObserver observer(Callbacks::Of(c));
-  Result<RestoreReport> report = run(o, &observer);
+  typename CObserverFor<ObserverBase>::type observer(Callbacks::Of(c));
+  Result<Report> report = run(o, &observer);
   if (!report.ok()) return Finish(errmsg, report.status());
-  WriteSized(RestoreResultOf(*report), result);
-  return Completed(errmsg, report->errors.size(), "entries");
+  return done(*report, result, errmsg);
+}
+
+int CaptureDone(const CaptureReport& report, migstore_capture_result* result,
+                char** errmsg) {
+  migstore_capture_result r{};
+  r.files = report.files;
+  r.directories = report.directories;
+  r.symlinks = report.symlinks;
+  r.bytes = report.bytes;
+  r.duplicate_files = report.duplicate_files;
+  r.stored_bytes = report.stored_bytes;
+  r.store_size = report.store_size;
+  r.files_skipped = report.errors.size();
+  for (const CaptureUser& u : report.users)
+    r.users_selected += u.selected ? 1 : 0;
+  r.seconds = report.seconds;
+  WriteSized(r, result);
+  return Completed(errmsg, report.errors.size(), "files");
+}
+
+// Restore and extract.
+int RestoreDone(const RestoreReport& report, migstore_restore_result* result,
+                char** errmsg) {
+  migstore_restore_result r{};
+  r.files = report.files;
+  r.directories = report.directories;
+  r.symlinks = report.symlinks;
+  r.hardlinks = report.hardlinks;
+  r.bytes = report.bytes;
+  r.renamed = report.renamed;
+  r.overwritten = report.overwritten;
+  r.skipped = report.skipped;
+  r.identical = report.identical;
+  r.files_failed = report.errors.size();
+  r.seconds = report.seconds;
+  WriteSized(r, result);
+  return Completed(errmsg, report.errors.size(), "entries");
+}
+
+// Damage is in the report, and makes the code 42.
+int VerifyDone(const VerifyReport& report, migstore_verify_result* result,
+               char** errmsg) {
+  migstore_verify_result r{};
+  r.entries = report.entries;
+  r.files = report.files;
+  r.files_intact = report.files_intact;
+  r.files_damaged = report.files_damaged;
+  r.catalog_intact = report.catalog_intact ? 1 : 0;
+  r.entries_lost = report.entries_lost;
+  r.seconds = report.seconds;
+  WriteSized(r, result);
+  if (report.intact()) return Finish(errmsg, Status::OK());
+  return Finish(errmsg,
+                Status::Corruption(
+                    std::to_string(report.files_damaged) + " files damaged" +
+                    (report.catalog_intact ? "" : "; the catalog is damaged")));
 }
 
 }  // namespace
@@ -520,71 +560,32 @@ void migstore_key_destroy(migstore_key* key) { delete key; }
 int migstore_capture(const migstore_capture_options* options,
                      migstore_capture_result* result, char** errmsg) {
   return Guarded(errmsg, [&] {
-    migstore_capture_options c;
-    migstore::CaptureOptions o;
-    Status s = Prepare(options, result, "capture", &ToCapture, &c, &o);
-    if (!s.ok()) return Finish(errmsg, s);
-    CCaptureObserver observer(Callbacks::Of(c));
-    auto report = migstore::Capture(o, &observer);
-    if (!report.ok()) return Finish(errmsg, report.status());
-    migstore_capture_result r{};
-    r.files = report->files;
-    r.directories = report->directories;
-    r.symlinks = report->symlinks;
-    r.bytes = report->bytes;
-    r.duplicate_files = report->duplicate_files;
-    r.stored_bytes = report->stored_bytes;
-    r.store_size = report->store_size;
-    r.files_skipped = report->errors.size();
-    for (const migstore::CaptureUser& u : report->users)
-      r.users_selected += u.selected ? 1 : 0;
-    r.seconds = report->seconds;
-    WriteSized(r, result);
-    return Completed(errmsg, report->errors.size(), "files");
+    return Run(options, result, errmsg, "capture", &ToCapture,
+               &migstore::Capture, &CaptureDone);
   });
 }
 
 int migstore_restore(const migstore_restore_options* options,
                      migstore_restore_result* result, char** errmsg) {
   return Guarded(errmsg, [&] {
-    return RunRestoreLike(options, result, errmsg, "restore", &ToRestore,
-                          &migstore::Restore);
+    return Run(options, result, errmsg, "restore", &ToRestore,
+               &migstore::Restore, &RestoreDone);
   });
 }
 
 int migstore_extract(const migstore_extract_options* options,
                      migstore_restore_result* result, char** errmsg) {
   return Guarded(errmsg, [&] {
-    return RunRestoreLike(options, result, errmsg, "extract", &ToExtract,
-                          &migstore::Extract);
+    return Run(options, result, errmsg, "extract", &ToExtract,
+               &migstore::Extract, &RestoreDone);
   });
 }
 
 int migstore_verify(const migstore_verify_options* options,
                     migstore_verify_result* result, char** errmsg) {
   return Guarded(errmsg, [&] {
-    migstore_verify_options c;
-    migstore::VerifyOptions o;
-    Status s = Prepare(options, result, "verify", &ToVerify, &c, &o);
-    if (!s.ok()) return Finish(errmsg, s);
-    CRestoreObserver observer(Callbacks::Of(c));
-    auto report = migstore::Verify(o, &observer);
-    if (!report.ok()) return Finish(errmsg, report.status());
-    migstore_verify_result r{};
-    r.entries = report->entries;
-    r.files = report->files;
-    r.files_intact = report->files_intact;
-    r.files_damaged = report->files_damaged;
-    r.catalog_intact = report->catalog_intact ? 1 : 0;
-    r.entries_lost = report->entries_lost;
-    r.seconds = report->seconds;
-    WriteSized(r, result);
-    if (report->intact()) return Finish(errmsg, Status::OK());
-    return Finish(
-        errmsg,
-        Status::Corruption(
-            std::to_string(report->files_damaged) + " files damaged" +
-            (report->catalog_intact ? "" : "; the catalog is damaged")));
+    return Run(options, result, errmsg, "verify", &ToVerify, &migstore::Verify,
+               &VerifyDone);
   });
 }
 
