@@ -628,7 +628,7 @@ TEST(UsmtConfig, MigrateNoSwitchesOffChildrenAndPoliciesAreKept) {
 </Configuration>)";
   RuleSet rules;
   ASSERT_OK(rules.SetConfigText("Config.xml", config));
-  const internal::RuleSetData& d = rules.data();
+  const internal::RuleSetData& d = internal::RuleSetAccess::Data(rules);
   ASSERT_EQ(d.config.components.size(), 2u);
   EXPECT_FALSE(d.config.components[1].migrate);  // its parent says no
   ASSERT_EQ(d.config.policies.size(), 4u);

@@ -40,14 +40,20 @@
 
 namespace migstore {
 
+// What to capture and how. A default-constructed value plus store_path and
+// key (or encrypt = false) is a complete capture of "/" with the built-in
+// rules. The C API's migstore_capture_options (migstore.h) maps onto it.
 struct CaptureOptions {
+  // The machine's root: "/" or a mounted old disk (an offline capture).
   std::string root = "/";
   std::optional<Layout> layout;  // unset: detected from the root
-  std::vector<std::string>
-      rules_files;          // native or USMT XML; none: built-in rules
-  std::string config_file;  // USMT Config.xml
-  UserSelection users;
+  // Native rules files or USMT migration XML (rules.h); none: the built-in
+  // rules for the layout.
+  std::vector<std::string> rules_files;
+  std::string config_file;  // USMT Config.xml; "" for none
+  UserSelection users;      // which profiles are taken (user_selection.h)
 
+  // The store file to write; it appears only when the capture succeeds.
   std::string store_path;
   // Encrypted with `key` unless encrypt is false. An encrypted capture
   // without a key is InvalidArgument: encryption is only ever turned off
@@ -72,6 +78,10 @@ using CaptureProgress = Progress;
 
 struct CaptureUser;
 
+// What a capture tells its caller while it runs. Override what you need;
+// every method has a default that does nothing. Called from one thread at a
+// time, not always the caller's; a method must return quickly (workers may
+// wait for it).
 class CaptureObserver {
  public:
   virtual ~CaptureObserver() = default;

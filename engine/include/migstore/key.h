@@ -22,6 +22,7 @@ namespace migstore {
 
 namespace internal {
 struct KeyRep;
+struct KeyAccess;
 }  // namespace internal
 
 class Key {
@@ -41,17 +42,22 @@ class Key {
       const char* name = "MIGSTORE_PASSWORD");
   // The first line read from a file descriptor (0 for standard input).
   static Result<Key> FromPasswordDescriptor(int fd);
-  // A password an embedding program already holds. InvalidArgument if empty.
+  // A password an embedding program already holds, copied into locked
+  // memory (the caller zeroes its own copy). InvalidArgument if empty.
   static Result<Key> FromPassword(std::string_view password);
+  // The 32-byte secret of a key file, held by an embedding program instead
+  // of a file; copied as FromPassword. InvalidArgument unless 32 bytes.
+  static Result<Key> FromKeySecret(std::string_view secret);
 
   bool encrypted() const { return rep_ != nullptr; }
   // "none", "key file" or "password": for reports; never the secret.
   const char* kind() const;
 
-  // The internal form; used by the engine.
-  const internal::KeyRep* rep() const { return rep_.get(); }
-
  private:
+  // The engine reaches the secret through internal::KeyAccess
+  // (engine/src/store/key_rep.h); nothing public does.
+  friend struct internal::KeyAccess;
+
   explicit Key(std::shared_ptr<const internal::KeyRep> rep)
       : rep_(std::move(rep)) {}
 

@@ -78,6 +78,8 @@ struct UserMapping {
 // malformed or when a name could not be a folder name.
 Result<UserMapping> ParseUserMapping(std::string_view text);
 
+// What to restore and where. The C API's migstore_restore_options
+// (migstore.h) maps onto it.
 struct RestoreOptions {
   std::string store_path;
   Key key;
@@ -127,6 +129,10 @@ struct PlannedEntry {
   std::string reason;
 };
 
+// What a restore, extract or verify tells its caller while it runs.
+// Override what you need; every method has a default that does nothing.
+// Called from one thread at a time, not always the caller's; a method must
+// return quickly (workers may wait for it).
 class RestoreObserver {
  public:
   virtual ~RestoreObserver() = default;

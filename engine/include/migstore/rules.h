@@ -48,6 +48,7 @@ struct RuleDiagnostic {
 
 namespace internal {
 struct RuleSetData;
+struct RuleSetAccess;
 }  // namespace internal
 
 class RuleSet {
@@ -81,11 +82,12 @@ class RuleSet {
   // Notes and warnings found while reading, in file order.
   const std::vector<RuleDiagnostic>& diagnostics() const;
 
-  // The parsed rules, for CompileRules and the engine's tests; the type is
-  // internal to the engine (engine/src/rules/rule_model.h).
-  const internal::RuleSetData& data() const { return *data_; }
-
  private:
+  // CompileRules and the engine's tests read the parsed rules through
+  // internal::RuleSetAccess (engine/src/rules/rule_model.h); the type is
+  // the engine's own and not part of the API.
+  friend struct internal::RuleSetAccess;
+
   internal::RuleSetData& mutable_data();
 
   std::shared_ptr<internal::RuleSetData> data_;

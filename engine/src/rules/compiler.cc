@@ -446,7 +446,8 @@ class RuleCompiler {
 
 Result<Matcher> CompileRules(const RuleSet& rules, const Machine& machine,
                              const std::vector<UserChoice>& users) {
-  internal::RuleCompiler compiler(rules.data(), machine, users);
+  internal::RuleCompiler compiler(internal::RuleSetAccess::Data(rules), machine,
+                                  users);
   MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::MatcherData> data,
                             compiler.Build());
   return Matcher(std::move(data));

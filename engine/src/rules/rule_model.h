@@ -155,6 +155,12 @@ struct RuleSetData {
   }
 };
 
+// The parsed rules behind a RuleSet, for CompileRules and the engine's tests
+// (RuleSet keeps them private: the type is not part of the API).
+struct RuleSetAccess {
+  static const RuleSetData& Data(const RuleSet& rules) { return *rules.data_; }
+};
+
 // "file:line:column: message", the prefix of every syntax error.
 std::string LocatedMessage(const RuleSetData& data, const SourceLoc& loc,
                            std::string_view message);

@@ -58,8 +58,9 @@ Result<size_t> ReadSecret(int fd, SecretBytes* buf, std::string_view where) {
 namespace internal {
 
 KeySource SourceOf(const Key& key) {
-  if (key.rep() == nullptr) return KeySource::None();
-  const KeySource& s = key.rep()->source;
+  const KeyRep* rep = KeyAccess::Rep(key);
+  if (rep == nullptr) return KeySource::None();
+  const KeySource& s = rep->source;
   SecretBytes copy = SecretBytes::Copy(s.secret().view());
   return s.mode() == format::KeyMode::kPassword
              ? KeySource::Password(std::move(copy))
@@ -78,14 +79,22 @@ const char* Key::kind() const {
 
 Result<Key> Key::FromKeyFile(const std::string& path) {
   MIGSTORE_ASSIGN_OR_RETURN(KeySource source, KeySource::FromKeyFile(path));
-  return Key(std::make_shared<const internal::KeyRep>(
-      internal::KeyRep{std::move(source)}));
+  return internal::KeyAccess::Make(std::move(source));
 }
 
 Result<Key> Key::FromPassword(std::string_view password) {
   if (password.empty()) return Status::InvalidArgument("the password is empty");
-  return Key(std::make_shared<const internal::KeyRep>(
-      internal::KeyRep{KeySource::Password(SecretBytes::Copy(password))}));
+  return internal::KeyAccess::Make(
+      KeySource::Password(SecretBytes::Copy(password)));
+}
+
+Result<Key> Key::FromKeySecret(std::string_view secret) {
+  if (secret.size() != format::kKeySize) {
+    return Status::InvalidArgument("a key secret is 32 bytes, not " +
+                                   std::to_string(secret.size()));
+  }
+  return internal::KeyAccess::Make(
+      KeySource::KeyFileSecret(SecretBytes::Copy(secret)));
 }
 
 Result<Key> Key::FromPasswordFile(const std::string& path) {

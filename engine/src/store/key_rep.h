@@ -12,6 +12,14 @@ struct KeyRep {
   format::KeySource source;
 };
 
+// The body of a Key, which Key keeps private; null for a Key without one.
+struct KeyAccess {
+  static const KeyRep* Rep(const Key& key) { return key.rep_.get(); }
+  static Key Make(format::KeySource source) {
+    return Key(std::make_shared<const KeyRep>(KeyRep{std::move(source)}));
+  }
+};
+
 // The KeySource behind a Key (KeySource::None() for a Key without one).
 format::KeySource SourceOf(const Key& key);
 

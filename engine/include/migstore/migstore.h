@@ -1,0 +1,447 @@
+/* migstore.h: the C API of migstore, for programs that embed it as their
+ * capture backend (deployment agents in C, C#, PowerShell, Python, Go). It
+ * wraps the C++ API of this folder (capture.h, restore.h, extract.h,
+ * verify.h, listing.h, key.h) behind opaque handles, plain structs and
+ * integer codes, so it can be called through any foreign-function interface
+ * and stays binary compatible as it grows. leveldb's include/leveldb/c.h is
+ * the model. docs/embedding.md walks through a capture and a restore.
+ *
+ * Results
+ * -------
+ * Every call that can fail returns an int code, one of enum migstore_code:
+ * the migstore command's exit codes, which follow USMT's (docs/cli.md). 0 is
+ * success; 3 means the run completed but skipped files (continue_on_error).
+ * Such calls also take `char** errmsg`: when errmsg is not NULL, *errmsg is
+ * set on every return, to NULL when the code is 0 and otherwise to a message
+ * ("Corruption: block 3: bad tag") that the caller owns and must release with
+ * migstore_free(). Passing NULL for errmsg is allowed: the message is dropped.
+ *
+ * Options and result structs
+ * --------------------------
+ * Every struct passed in or out starts with `size_t struct_size`, which the
+ * caller sets to sizeof the struct as its header declares it. New fields are
+ * only ever appended, so:
+ *   - a caller built against an older header passes a smaller struct; the
+ *     library reads only struct_size bytes and takes the defaults for the
+ *     rest, and writes only struct_size bytes of a result;
+ *   - a caller built against a newer header passes a larger struct; the
+ *     library accepts it when every byte it does not know is zero (the caller
+ *     asked for nothing this library cannot do), else returns
+ *     MIGSTORE_INVALID_ARGUMENTS.
+ * A struct_size smaller than the first version of a struct is
+ * MIGSTORE_INVALID_ARGUMENTS. Zero is the default of every field, so
+ *     migstore_capture_options o = {.struct_size = sizeof o};
+ * is a complete default set of options (C++: `o{}; o.struct_size = sizeof o`;
+ * ctypes: every field not given is zero).
+ *
+ * Strings
+ * -------
+ * Strings passed in are NUL-terminated, borrowed for the duration of the call
+ * only, and are byte strings: paths need not be UTF-8. Strings the library
+ * passes to callbacks are valid only during the callback. Strings returned
+ * through errmsg are the caller's (migstore_free).
+ *
+ * Callbacks and threads
+ * ---------------------
+ * A run (capture, restore, extract, verify, list) works on many threads. Its
+ * callbacks are called one at a time, never concurrently, but not always on
+ * the thread that started the run. A callback must return quickly (the run's
+ * workers may wait on it), must not call the run that called it, and may call
+ * migstore_cancel_request(). `user_data` is handed to every callback as is.
+ *
+ * Every function is safe to call from any thread. Runs may go on concurrently
+ * with each other, on different stores and targets. Handles (migstore_key,
+ * migstore_cancel) are immutable once created, except for the cancel flag,
+ * and may be shared between concurrent runs; destroying a handle while a run
+ * uses it is undefined.
+ *
+ * Key material
+ * ------------
+ * The API never takes a password in a string the caller cannot zero: a key
+ * comes from a key file, a password file, or a buffer that the library copies
+ * into locked memory and then zeroes (migstore_key_from_password,
+ * migstore_key_from_secret). The library's copy is zeroed when the last run
+ * using it is done and the key is destroyed. Keys are never logged.
+ */
+
+#ifndef MIGSTORE_MIGSTORE_H_
+#define MIGSTORE_MIGSTORE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MIGSTORE_EXPORT __attribute__((visibility("default")))
+#else
+#define MIGSTORE_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of the C API described by this header. It grows by one when
+ * functions or fields are added; what exists is never changed or removed. */
+#define MIGSTORE_C_API_VERSION 1
+
+/* ------------------------------------------------------------------------ */
+/* Codes, messages, version                                                  */
+
+/* The results of every call: the migstore command's exit codes. */
+enum migstore_code {
+  MIGSTORE_OK = 0,
+  MIGSTORE_CANCELLED = 2,          /* stopped through a migstore_cancel */
+  MIGSTORE_DONE_WITH_ERRORS = 3,   /* completed; files skipped (see callback) */
+  MIGSTORE_INVALID_ARGUMENTS = 11, /* options, rules, a NULL that must not be */
+  MIGSTORE_INVALID_STORE = 27,  /* missing, not a store, newer format, exists */
+  MIGSTORE_KEY_UNREADABLE = 33, /* key or password source unreadable, empty */
+  MIGSTORE_WRONG_KEY = 37,      /* the key does not open the store, or none */
+  MIGSTORE_CORRUPTED_STORE = 42,  /* damage found in the store */
+  MIGSTORE_STOPPED_ON_ERROR = 61, /* stopped at a file error (no continue) */
+  MIGSTORE_FATAL = 71,            /* the environment failed: I/O, memory */
+  MIGSTORE_INTERNAL = 72          /* a bug in migstore */
+};
+
+/* "0.1.0": the library's version (not the header's). Static storage; never
+ * free it. */
+MIGSTORE_EXPORT const char* migstore_version(void);
+
+/* MIGSTORE_C_API_VERSION of the library, to compare with the header's. */
+MIGSTORE_EXPORT int migstore_c_api_version(void);
+
+/* A short name for a code ("ok", "cancelled", "wrong key"...); "unknown" for
+ * a number that is not a code. Static storage; never free it. */
+MIGSTORE_EXPORT const char* migstore_code_name(int code);
+
+/* Releases a string the library returned (an errmsg). NULL is allowed. */
+MIGSTORE_EXPORT void migstore_free(void* ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                              */
+
+/* A flag one thread raises to stop runs going on in others. A run given it
+ * polls it a few times a second and stops with MIGSTORE_CANCELLED: a capture
+ * leaves no store behind; a restore or extract keeps the files already
+ * renamed into place and leaves nothing half-written. Once raised it stays
+ * raised: use a new one for the next run. */
+typedef struct migstore_cancel migstore_cancel;
+
+/* A new, lowered flag; NULL only when out of memory. Release it with
+ * migstore_cancel_destroy() after every run using it has returned. */
+MIGSTORE_EXPORT migstore_cancel* migstore_cancel_create(void);
+/* Raises the flag. Safe from any thread and from a signal handler (one
+ * lock-free atomic store). */
+MIGSTORE_EXPORT void migstore_cancel_request(migstore_cancel* cancel);
+/* 1 when raised, else 0. */
+MIGSTORE_EXPORT int migstore_cancel_requested(const migstore_cancel* cancel);
+/* NULL is allowed. */
+MIGSTORE_EXPORT void migstore_cancel_destroy(migstore_cancel* cancel);
+
+/* ------------------------------------------------------------------------ */
+/* Keys                                                                      */
+
+/* What opens (or will protect) an encrypted store: a key file's secret or a
+ * password, held in locked memory that is zeroed when freed. A run given NULL
+ * for a key uses none. */
+typedef struct migstore_key migstore_key;
+
+/* A key file made by migstore_keygen() or `migstore keygen`. On success
+ * *key is the caller's (migstore_key_destroy). KEY_UNREADABLE when the file
+ * cannot be read or is not a key file. */
+MIGSTORE_EXPORT int migstore_key_from_key_file(const char* path,
+                                               migstore_key** key,
+                                               char** errmsg);
+/* The first line of a file, without its line ending, as a password.
+ * KEY_UNREADABLE when unreadable or empty. */
+MIGSTORE_EXPORT int migstore_key_from_password_file(const char* path,
+                                                    migstore_key** key,
+                                                    char** errmsg);
+/* A password of `size` bytes at `password` (not NUL-terminated; any bytes).
+ * The library copies it into locked memory and then overwrites the caller's
+ * `size` bytes with zeros, on success and on failure alike: the password
+ * exists only in the library's copy afterwards. INVALID_ARGUMENTS when size
+ * is 0 or password is NULL. */
+MIGSTORE_EXPORT int migstore_key_from_password(void* password, size_t size,
+                                               migstore_key** key,
+                                               char** errmsg);
+/* The 32-byte secret of a key file, held by the caller (a vault, a TPM)
+ * rather than written to disk. Copied and then zeroed as for
+ * migstore_key_from_password. INVALID_ARGUMENTS unless size is 32. */
+MIGSTORE_EXPORT int migstore_key_from_secret(void* secret, size_t size,
+                                             migstore_key** key, char** errmsg);
+/* Writes a new random key file at `path`, mode 0600, atomically.
+ * INVALID_STORE (27) when the file exists and overwrite is 0. */
+MIGSTORE_EXPORT int migstore_keygen(const char* path, int overwrite,
+                                    char** errmsg);
+/* NULL is allowed. A run that was given the key must have returned. */
+MIGSTORE_EXPORT void migstore_key_destroy(migstore_key* key);
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks                                                                 */
+
+/* How far a run has come; a few times a second and at each phase change. */
+typedef struct migstore_progress {
+  size_t struct_size; /* set by the library: the fields present */
+  /* USMT's phase names: "Initializing", "Scanning", "Saving" (capture),
+   * "Applying" (restore, extract), "Verifying", "Done". */
+  const char* phase;
+  uint64_t files_done;
+  uint64_t files_total;
+  uint64_t bytes_done; /* file data read (capture) or written (restore) */
+  uint64_t bytes_total;
+  double seconds; /* since the run started */
+} migstore_progress;
+
+typedef void (*migstore_progress_fn)(void* user_data,
+                                     const migstore_progress* progress);
+
+/* One file the run could not handle (or, for verify, one found damaged):
+ * `path` is relative to the root, the target or the store; `code` is what the
+ * file's error alone would make of the run (42 damaged data, 71 an I/O
+ * error...); `message` says what happened. Under continue_on_error the file
+ * is skipped and the run goes on; otherwise the run stops with
+ * MIGSTORE_STOPPED_ON_ERROR after this call. */
+typedef void (*migstore_file_error_fn)(void* user_data, const char* path,
+                                       int code, const char* message);
+
+/* ------------------------------------------------------------------------ */
+/* Capture (ScanState)                                                       */
+
+typedef struct migstore_capture_options {
+  size_t struct_size;     /* sizeof(migstore_capture_options) */
+  const char* root;       /* the machine's root; NULL: "/" */
+  const char* store_path; /* the store file to write; required */
+  /* The key that protects the store. NULL with no_encrypt 0 is
+   * INVALID_ARGUMENTS: encryption is only ever turned off by saying so. */
+  const migstore_key* key;
+  int no_encrypt;        /* nonzero: an unencrypted store (key must be NULL) */
+  int overwrite;         /* nonzero: replace an existing store (else 27) */
+  int continue_on_error; /* nonzero: skip files that fail (result 3) */
+  int cross_mounts;      /* nonzero: cross mount points below profile homes */
+  int threads;           /* 0: one per core */
+  int level;             /* zstd level; 0: 3 */
+  const char* layout;    /* "linux" or "windows"; NULL: detected */
+  /* Native rules files or USMT migration XML; none: the built-in rules. */
+  const char* const* rules_files;
+  size_t rules_files_count;
+  const char* config_file; /* USMT Config.xml; NULL: none */
+  /* Users taken (globs, as --user-include / --user-exclude). */
+  const char* const* users_include;
+  size_t users_include_count;
+  const char* const* users_exclude;
+  size_t users_exclude_count;
+  /* Argon2id cost for a password key; 0: the default (3 passes, 256 MiB).
+   * Lower only for tests. */
+  uint64_t kdf_opslimit;
+  uint64_t kdf_memlimit;
+  migstore_progress_fn on_progress;     /* NULL: none */
+  migstore_file_error_fn on_file_error; /* NULL: none */
+  void* user_data;                      /* for the callbacks */
+  migstore_cancel* cancel;              /* NULL: cannot be cancelled */
+  /* Fields of later API versions are appended here (the hard-link store's
+   * options come next); zero must keep meaning "as version 1 did". */
+} migstore_capture_options;
+
+typedef struct migstore_capture_result {
+  size_t struct_size; /* set by the caller: sizeof(migstore_capture_result) */
+  uint64_t files;
+  uint64_t directories;
+  uint64_t symlinks;
+  uint64_t bytes;           /* logical bytes of the files captured */
+  uint64_t duplicate_files; /* stored once, found again */
+  uint64_t stored_bytes;    /* distinct file bytes put in the store */
+  uint64_t store_size;      /* bytes of the store file */
+  uint64_t files_skipped;   /* under continue_on_error */
+  uint64_t users_selected;
+  double seconds;
+} migstore_capture_result;
+
+/* Captures the profiles under options->root into a new store. The store
+ * appears at store_path only when the capture succeeds (code 0 or 3);
+ * otherwise nothing is left behind. `result` may be NULL; when not, it is
+ * filled on 0 and 3 and zeroed (but for struct_size) otherwise.
+ * Codes: 0, 3, 2, 11 (options, rules), 27 (store exists), 33, 61, 71. */
+MIGSTORE_EXPORT int migstore_capture(const migstore_capture_options* options,
+                                     migstore_capture_result* result,
+                                     char** errmsg);
+
+/* ------------------------------------------------------------------------ */
+/* Restore (LoadState) and extract (UsmtUtils /extract)                      */
+
+/* What to do with an entry whose destination is taken (docs/cli.md). */
+enum migstore_conflict {
+  MIGSTORE_CONFLICT_RENAME = 0, /* restore beside, as "name (1).ext" */
+  MIGSTORE_CONFLICT_OVERWRITE = 1,
+  MIGSTORE_CONFLICT_SKIP = 2,
+  MIGSTORE_CONFLICT_NEWER = 3 /* keep the newer modification time */
+};
+
+typedef struct migstore_restore_options {
+  size_t struct_size;      /* sizeof(migstore_restore_options) */
+  const char* store_path;  /* required */
+  const migstore_key* key; /* NULL: for an unencrypted store */
+  /* Where the capture root's entries land ("/" for the running system);
+   * required; created when missing (unless dry_run). */
+  const char* target;
+  /* "OLD:NEW" pairs (LoadState /mu): the store's user OLD restored as NEW. */
+  const char* const* map_users;
+  size_t map_users_count;
+  const char* const* users_include;
+  size_t users_include_count;
+  const char* const* users_exclude;
+  size_t users_exclude_count;
+  int on_conflict; /* enum migstore_conflict */
+  /* USMT XML whose <merge> and <locationModify> rules apply. */
+  const char* const* rules_files;
+  size_t rules_files_count;
+  int dry_run;           /* nonzero: plan and report, write nothing */
+  int continue_on_error; /* nonzero: skip entries that fail (result 3) */
+  int threads;           /* 0: one per core */
+  migstore_progress_fn on_progress;
+  migstore_file_error_fn on_file_error;
+  void* user_data;
+  migstore_cancel* cancel;
+  /* Fields of later API versions are appended here. */
+} migstore_restore_options;
+
+typedef struct migstore_extract_options {
+  size_t struct_size; /* sizeof(migstore_extract_options) */
+  const char* store_path;
+  const migstore_key* key;
+  const char* to; /* required; created when missing */
+  /* Globs (extract.h): include beats exclude; none: everything. */
+  const char* const* include;
+  size_t include_count;
+  const char* const* exclude;
+  size_t exclude_count;
+  int overwrite; /* nonzero: replace files already under `to` */
+  int continue_on_error;
+  int threads;
+  migstore_progress_fn on_progress;
+  migstore_file_error_fn on_file_error;
+  void* user_data;
+  migstore_cancel* cancel;
+  /* Fields of later API versions are appended here. */
+} migstore_extract_options;
+
+typedef struct migstore_restore_result {
+  size_t struct_size; /* set by the caller: sizeof(migstore_restore_result) */
+  uint64_t files;     /* written (or, in a dry run, to be written) */
+  uint64_t directories;
+  uint64_t symlinks;
+  uint64_t hardlinks; /* restored as links to an earlier member */
+  uint64_t bytes;
+  uint64_t renamed; /* conflicts restored beside as "name (N).ext" */
+  uint64_t overwritten;
+  uint64_t skipped;      /* conflicts that kept what was there */
+  uint64_t identical;    /* already there and identical */
+  uint64_t files_failed; /* entries not restored (continue_on_error) */
+  double seconds;
+} migstore_restore_result;
+
+/* Restores a store below options->target. Nothing is ever written outside
+ * target; every file is written under a temporary name and renamed once
+ * whole, so running it again after a failure finishes the job. `result` as
+ * for migstore_capture. Codes: 0, 3, 2, 11, 27, 33, 37, 42 (damaged index),
+ * 61, 71. */
+MIGSTORE_EXPORT int migstore_restore(const migstore_restore_options* options,
+                                     migstore_restore_result* result,
+                                     char** errmsg);
+
+/* Copies entries out of a store as plain files below options->to: no user
+ * mapping, no ownership, no extended attributes. Codes as migstore_restore. */
+MIGSTORE_EXPORT int migstore_extract(const migstore_extract_options* options,
+                                     migstore_restore_result* result,
+                                     char** errmsg);
+
+/* ------------------------------------------------------------------------ */
+/* Verify (UsmtUtils /verify)                                                */
+
+enum migstore_verify_mode {
+  MIGSTORE_VERIFY_SUMMARY = 0, /* catalog and every file's data */
+  MIGSTORE_VERIFY_CATALOG = 1  /* the catalog only; no file data read */
+};
+
+typedef struct migstore_verify_options {
+  size_t struct_size; /* sizeof(migstore_verify_options) */
+  const char* store_path;
+  const migstore_key* key;
+  int mode; /* enum migstore_verify_mode */
+  int threads;
+  migstore_progress_fn on_progress;
+  /* Called for each damaged file, with code 42. */
+  migstore_file_error_fn on_file_error;
+  void* user_data;
+  migstore_cancel* cancel;
+  /* Fields of later API versions are appended here. */
+} migstore_verify_options;
+
+typedef struct migstore_verify_result {
+  size_t struct_size; /* set by the caller: sizeof(migstore_verify_result) */
+  uint64_t entries;
+  uint64_t files; /* file entries checked */
+  uint64_t files_intact;
+  uint64_t files_damaged;
+  int catalog_intact;    /* 1 or 0 */
+  uint64_t entries_lost; /* in damaged catalog segments */
+  double seconds;
+} migstore_verify_result;
+
+/* Reads a store end to end without writing anything. Damage found returns
+ * MIGSTORE_CORRUPTED_STORE (42) with `result` filled in; other codes mean
+ * the store could not be read at all (27, 33, 37, 42, 2). */
+MIGSTORE_EXPORT int migstore_verify(const migstore_verify_options* options,
+                                    migstore_verify_result* result,
+                                    char** errmsg);
+
+/* ------------------------------------------------------------------------ */
+/* List                                                                      */
+
+/* One entry of a store, as migstore_list streams them. */
+typedef struct migstore_entry {
+  size_t struct_size; /* set by the library: the fields present */
+  const char* user;   /* the profile's user; "" outside every profile */
+  const char* path;   /* root-relative, raw bytes */
+  const char* type;   /* "file", "dir", "symlink" or "fifo" */
+  uint64_t size;
+  uint32_t mode; /* permission bits, 07777 */
+  uint32_t uid;
+  uint32_t gid;
+  int64_t mtime_ns;
+  const char* symlink_target; /* "" unless a symlink */
+} migstore_entry;
+
+/* Called for every entry, in catalog order. Return 0 to go on; anything else
+ * stops the listing, which then returns MIGSTORE_CANCELLED. */
+typedef int (*migstore_entry_fn)(void* user_data, const migstore_entry* entry);
+
+typedef struct migstore_list_options {
+  size_t struct_size; /* sizeof(migstore_list_options) */
+  const char* store_path;
+  const migstore_key* key;
+  migstore_entry_fn on_entry; /* NULL: only the result is filled */
+  void* user_data;
+  /* Fields of later API versions are appended here. */
+} migstore_list_options;
+
+typedef struct migstore_list_result {
+  size_t struct_size; /* set by the caller: sizeof(migstore_list_result) */
+  int format_version;
+  int encrypted;      /* 1 or 0 */
+  uint64_t file_size; /* bytes of the store file */
+  uint64_t entries;
+  uint64_t contents; /* distinct file contents stored */
+  uint64_t users;
+} migstore_list_result;
+
+/* Lists a store's entries, one catalog segment in memory at a time. The
+ * callback runs on the calling thread. `result` is filled before the first
+ * entry is listed. Codes: 0, 2, 11, 27, 33, 37, 42. */
+MIGSTORE_EXPORT int migstore_list(const migstore_list_options* options,
+                                  migstore_list_result* result, char** errmsg);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MIGSTORE_MIGSTORE_H_ */

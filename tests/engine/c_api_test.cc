@@ -1,0 +1,568 @@
+// The C API (migstore/migstore.h) through the shared library, as an embedder
+// uses it: a capture and a restore round trip with callbacks, extract, list
+// and verify; keys from a file, a password buffer and a secret buffer (both
+// zeroed); cancellation from another thread; the command's codes and
+// messages for bad stores, wrong keys and bad options; the struct_size rule.
+
+#include "migstore/migstore.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "migstore/version.h"
+#include "tests/util/test_util.h"
+#include "tests/util/tree_compare.h"
+
+namespace migstore {
+namespace {
+
+using testing::CompareTrees;
+using testing::FindTemporaries;
+using testing::ReadFile;
+using testing::TempDir;
+using testing::WriteFile;
+
+// A machine root with one account (alice) and `extra` more small files in
+// her Documents.
+void MakeRoot(const std::string& root, int extra = 0) {
+  std::filesystem::create_directories(root + "/etc");
+  WriteFile(root + "/etc/passwd", "alice:x:1000:1000::/home/alice:/bin/sh\n");
+  const std::string docs = root + "/home/alice/Documents";
+  std::filesystem::create_directories(docs + "/notes");
+  WriteFile(docs + "/report.txt", "quarterly numbers\n");
+  WriteFile(docs + "/notes/todo.txt", "migrate alice\n");
+  // Incompressible (and a compressed type): it fills most of the store, so
+  // a byte in the middle of the store file is file data.
+  std::string photo(200000, '\0');
+  uint32_t x = 12345;
+  for (char& c : photo) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  WriteFile(docs + "/photo.jpg", photo);
+  WriteFile(root + "/home/alice/.bashrc", "export EDITOR=vi\n");
+  for (int i = 0; i < extra; ++i) {
+    std::filesystem::create_directories(docs + "/many/" +
+                                        std::to_string(i % 50));
+    WriteFile(docs + "/many/" + std::to_string(i % 50) + "/f" +
+                  std::to_string(i) + ".txt",
+              std::string(5000 + i, static_cast<char>('a' + i % 26)));
+  }
+}
+
+// What the callbacks saw; the library calls them one at a time.
+struct Seen {
+  std::vector<std::string> phases;
+  int progress_calls = 0;
+  std::vector<std::pair<std::string, int>> file_errors;
+  std::set<std::thread::id> threads;
+};
+
+void OnProgress(void* user_data, const migstore_progress* p) {
+  auto* seen = static_cast<Seen*>(user_data);
+  EXPECT_EQ(p->struct_size, sizeof(migstore_progress));
+  ++seen->progress_calls;
+  seen->threads.insert(std::this_thread::get_id());
+  if (seen->phases.empty() || seen->phases.back() != p->phase)
+    seen->phases.emplace_back(p->phase);
+  EXPECT_LE(p->files_done,
+            p->files_total == 0 ? p->files_done : p->files_total);
+}
+
+void OnFileError(void* user_data, const char* path, int code,
+                 const char* message) {
+  EXPECT_NE(message, nullptr);
+  static_cast<Seen*>(user_data)->file_errors.emplace_back(path, code);
+}
+
+// A C string the test owns; frees an errmsg.
+std::string Take(char* errmsg) {
+  std::string s = errmsg ? errmsg : "";
+  migstore_free(errmsg);
+  return s;
+}
+
+// A key handle that destroys itself.
+struct KeyHandle {
+  migstore_key* key = nullptr;
+  ~KeyHandle() { migstore_key_destroy(key); }
+};
+
+class CApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    MakeRoot(old_root());
+    char* err = nullptr;
+    ASSERT_EQ(migstore_keygen(key_path().c_str(), 0, &err), MIGSTORE_OK)
+        << Take(err);
+    EXPECT_EQ(err, nullptr);
+    ASSERT_EQ(migstore_key_from_key_file(key_path().c_str(), &key_.key, &err),
+              MIGSTORE_OK)
+        << Take(err);
+  }
+
+  std::string old_root() const { return dir_ / "old"; }
+  std::string new_root() const { return dir_ / "new"; }
+  std::string store() const { return dir_ / "pc42.mig"; }
+  std::string key_path() const { return dir_ / "pc42.key"; }
+
+  migstore_capture_options CaptureOptions(Seen* seen) const {
+    migstore_capture_options o{};
+    o.struct_size = sizeof o;
+    o.root = root_.c_str();
+    o.store_path = store_.c_str();
+    o.key = key_.key;
+    o.on_progress = OnProgress;
+    o.on_file_error = OnFileError;
+    o.user_data = seen;
+    return o;
+  }
+  migstore_restore_options RestoreOptions(Seen* seen) const {
+    migstore_restore_options o{};
+    o.struct_size = sizeof o;
+    o.store_path = store_.c_str();
+    o.key = key_.key;
+    o.target = target_.c_str();
+    o.on_progress = OnProgress;
+    o.on_file_error = OnFileError;
+    o.user_data = seen;
+    return o;
+  }
+  void Capture() {
+    Seen seen;
+    migstore_capture_options o = CaptureOptions(&seen);
+    char* err = nullptr;
+    ASSERT_EQ(migstore_capture(&o, nullptr, &err), MIGSTORE_OK) << Take(err);
+  }
+
+  TempDir dir_;
+  std::string root_ = old_root();
+  std::string store_ = store();
+  std::string target_ = new_root();
+  KeyHandle key_;
+};
+
+TEST(CApi, VersionAndCodeNames) {
+  EXPECT_STREQ(migstore_version(), MIGSTORE_VERSION_STRING);
+  EXPECT_EQ(migstore_c_api_version(), MIGSTORE_C_API_VERSION);
+  EXPECT_STREQ(migstore_code_name(MIGSTORE_OK), "ok");
+  EXPECT_STREQ(migstore_code_name(37), "wrong key");
+  EXPECT_STREQ(migstore_code_name(5), "unknown");
+}
+
+TEST_F(CApiTest, CaptureRestoreRoundTripWithCallbacks) {
+  Seen captured;
+  migstore_capture_options co = CaptureOptions(&captured);
+  migstore_capture_result cr{};
+  cr.struct_size = sizeof cr;
+  char* err = reinterpret_cast<char*>(1);  // must be overwritten
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(err, nullptr);
+  EXPECT_EQ(cr.struct_size, sizeof cr);
+  EXPECT_EQ(cr.files, 4u);
+  EXPECT_EQ(cr.users_selected, 1u);
+  EXPECT_EQ(cr.bytes, 200000u + 18 + 14 + 17);
+  EXPECT_EQ(cr.store_size, std::filesystem::file_size(store()));
+  EXPECT_GT(captured.progress_calls, 0);
+  EXPECT_EQ(captured.phases.back(), "Done");
+  EXPECT_TRUE(captured.file_errors.empty());
+
+  Seen restored;
+  migstore_restore_options ro = RestoreOptions(&restored);
+  migstore_restore_result rr{};
+  rr.struct_size = sizeof rr;
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(rr.files, 4u);
+  EXPECT_EQ(rr.bytes, cr.bytes);
+  EXPECT_GT(restored.progress_calls, 0);
+  EXPECT_EQ(
+      CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
+  EXPECT_TRUE(FindTemporaries(new_root()).empty());
+
+  // Again: everything is already there.
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_GE(rr.identical, 4u);
+  EXPECT_EQ(rr.renamed, 0u);
+  EXPECT_EQ(
+      CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
+}
+
+TEST_F(CApiTest, ListVerifyAndExtract) {
+  Capture();
+  struct Listed {
+    std::vector<std::string> paths;
+  } listed;
+  migstore_list_options lo{};
+  lo.struct_size = sizeof lo;
+  lo.store_path = store_.c_str();
+  lo.key = key_.key;
+  lo.user_data = &listed;
+  lo.on_entry = [](void* user_data, const migstore_entry* e) {
+    EXPECT_EQ(e->struct_size, sizeof(migstore_entry));
+    if (std::strcmp(e->type, "file") == 0) {
+      static_cast<Listed*>(user_data)->paths.emplace_back(e->path);
+      EXPECT_STREQ(e->user, "alice");
+    }
+    return 0;
+  };
+  migstore_list_result lr{};
+  lr.struct_size = sizeof lr;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_list(&lo, &lr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(lr.encrypted, 1);
+  EXPECT_EQ(lr.users, 1u);
+  EXPECT_EQ(listed.paths.size(), 4u);
+  EXPECT_NE(std::find(listed.paths.begin(), listed.paths.end(),
+                      "home/alice/Documents/report.txt"),
+            listed.paths.end());
+
+  // A callback that says stop: the listing stops with "cancelled".
+  lo.on_entry = [](void*, const migstore_entry*) { return 1; };
+  EXPECT_EQ(migstore_list(&lo, nullptr, &err), MIGSTORE_CANCELLED);
+  EXPECT_NE(Take(err), "");
+
+  migstore_verify_options vo{};
+  vo.struct_size = sizeof vo;
+  vo.store_path = store_.c_str();
+  vo.key = key_.key;
+  migstore_verify_result vr{};
+  vr.struct_size = sizeof vr;
+  ASSERT_EQ(migstore_verify(&vo, &vr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(vr.files, 4u);
+  EXPECT_EQ(vr.files_intact, 4u);
+  EXPECT_EQ(vr.catalog_intact, 1);
+
+  const char* include[] = {"*.txt"};
+  const std::string to = dir_ / "out";
+  migstore_extract_options xo{};
+  xo.struct_size = sizeof xo;
+  xo.store_path = store_.c_str();
+  xo.key = key_.key;
+  xo.to = to.c_str();
+  xo.include = include;
+  xo.include_count = 1;
+  migstore_restore_result xr{};
+  xr.struct_size = sizeof xr;
+  ASSERT_EQ(migstore_extract(&xo, &xr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(xr.files, 2u);
+  EXPECT_EQ(ReadFile(to + "/home/alice/Documents/notes/todo.txt"),
+            "migrate alice\n");
+  EXPECT_FALSE(std::filesystem::exists(to + "/home/alice/Documents/photo.jpg"));
+}
+
+TEST_F(CApiTest, PasswordAndSecretBuffersAreCopiedAndZeroed) {
+  char password[] = "correct horse battery staple";
+  const size_t n = std::strlen(password);
+  KeyHandle by_password;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_key_from_password(password, n, &by_password.key, &err),
+            MIGSTORE_OK)
+      << Take(err);
+  EXPECT_EQ(std::string(password, n), std::string(n, '\0'));
+
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.key = by_password.key;
+  co.kdf_opslimit = 1;
+  co.kdf_memlimit = 8192;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+
+  // The same password from a file opens it; another password does not.
+  WriteFile(dir_ / "password", "correct horse battery staple\n");
+  KeyHandle from_file;
+  ASSERT_EQ(migstore_key_from_password_file((dir_ / "password").c_str(),
+                                            &from_file.key, &err),
+            MIGSTORE_OK)
+      << Take(err);
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.key = from_file.key;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  char wrong[] = "incorrect";
+  KeyHandle wrong_key;
+  ASSERT_EQ(migstore_key_from_password(wrong, 9, &wrong_key.key, &err),
+            MIGSTORE_OK);
+  ro.key = wrong_key.key;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_WRONG_KEY);
+  EXPECT_NE(Take(err).find("Wrong key"), std::string::npos);
+  ro.key = nullptr;  // none at all, for an encrypted store
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_WRONG_KEY);
+  Take(err);
+
+  // A secret of the wrong size is refused, and zeroed all the same.
+  unsigned char short_secret[16];
+  std::memset(short_secret, 7, sizeof short_secret);
+  KeyHandle none;
+  EXPECT_EQ(migstore_key_from_secret(short_secret, sizeof short_secret,
+                                     &none.key, &err),
+            MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err), "");
+  EXPECT_EQ(none.key, nullptr);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(short_secret), 16),
+            std::string(16, '\0'));
+
+  // A key file's secret held in memory opens what the key file sealed.
+  const std::string text = ReadFile(key_path());
+  const std::string hex = text.substr(text.find(' ') + 1, 64);
+  unsigned char secret[32];
+  for (int i = 0; i < 32; ++i)
+    secret[i] = static_cast<unsigned char>(
+        std::stoi(hex.substr(2 * static_cast<size_t>(i), 2), nullptr, 16));
+  KeyHandle by_secret;
+  ASSERT_EQ(migstore_key_from_secret(secret, 32, &by_secret.key, &err),
+            MIGSTORE_OK)
+      << Take(err);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(secret), 32),
+            std::string(32, '\0'));
+  std::filesystem::remove(store());
+  Capture();  // sealed with the key file
+  ro.key = by_secret.key;
+  ro.on_conflict = MIGSTORE_CONFLICT_OVERWRITE;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+}
+
+TEST_F(CApiTest, BadStoresGiveTheCommandsCodesAndMessages) {
+  Seen seen;
+  migstore_restore_options ro = RestoreOptions(&seen);
+  char* err = nullptr;
+  // Missing.
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("pc42.mig"), std::string::npos);
+  // Not a store.
+  WriteFile(store(), std::string(10000, 'x'));
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("Not a store"), std::string::npos);
+  migstore_verify_options vo{};
+  vo.struct_size = sizeof vo;
+  vo.store_path = store_.c_str();
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_INVALID_STORE);
+  Take(err);
+  // The same as the command says.
+  testing::RunResult cli = testing::RunMigstore({"verify", "--store", store()});
+  EXPECT_EQ(cli.exit_code, MIGSTORE_INVALID_STORE);
+  // A key file that is not one.
+  WriteFile(dir_ / "bad.key", "not a key\n");
+  KeyHandle bad;
+  EXPECT_EQ(
+      migstore_key_from_key_file((dir_ / "bad.key").c_str(), &bad.key, &err),
+      MIGSTORE_KEY_UNREADABLE);
+  EXPECT_NE(Take(err), "");
+  EXPECT_EQ(bad.key, nullptr);
+  // A capture onto an existing store without overwrite.
+  migstore_capture_options co = CaptureOptions(&seen);
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_STORE);
+  Take(err);
+  // Encryption is only off when said so.
+  co.key = nullptr;
+  co.overwrite = 1;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+  co.no_encrypt = 1;
+  EXPECT_EQ(migstore_capture(&co, nullptr, nullptr), MIGSTORE_OK);
+  ro.on_conflict = 9;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err).find("on_conflict"), std::string::npos);
+}
+
+TEST_F(CApiTest, OptionsStructSizeRule) {
+  char* err = nullptr;
+  // NULL options, struct_size 0, one byte short of the first version.
+  EXPECT_EQ(migstore_capture(nullptr, nullptr, &err),
+            MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.struct_size = 0;
+  migstore_capture_result untouched{};  // struct_size 0: no room at all
+  untouched.files = 99;
+  EXPECT_EQ(migstore_capture(&co, &untouched, &err),
+            MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err).find("struct_size"), std::string::npos);
+  EXPECT_EQ(untouched.files, 99u);
+  co.struct_size = sizeof co - 1;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+  EXPECT_FALSE(std::filesystem::exists(store()));
+
+  // A caller built against a newer header: a larger struct whose unknown
+  // fields are zero works; one that sets them is refused.
+  struct Newer {
+    migstore_capture_options v1;
+    uint64_t later_field;
+  } newer{};
+  newer.v1 = CaptureOptions(&seen);
+  newer.v1.struct_size = sizeof newer;
+  EXPECT_EQ(migstore_capture(&newer.v1, nullptr, &err), MIGSTORE_OK)
+      << Take(err);
+  newer.later_field = 1;
+  newer.v1.overwrite = 1;
+  EXPECT_EQ(migstore_capture(&newer.v1, nullptr, &err),
+            MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err).find("does not know"), std::string::npos);
+
+  // A result struct too small for the first version is refused before
+  // anything runs; a larger one is filled up to what the library knows.
+  migstore_restore_options ro = RestoreOptions(&seen);
+  migstore_restore_result small{};
+  small.struct_size = sizeof(size_t);
+  EXPECT_EQ(migstore_restore(&ro, &small, &err), MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+  EXPECT_FALSE(std::filesystem::exists(new_root()));
+  struct NewerResult {
+    migstore_restore_result v1;
+    uint64_t later_field;
+  } big{};
+  big.v1.struct_size = sizeof big;
+  big.later_field = 77;
+  ASSERT_EQ(migstore_restore(&ro, &big.v1, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(big.v1.struct_size, sizeof big);
+  EXPECT_EQ(big.v1.files, 4u);
+  EXPECT_EQ(big.later_field, 77u);  // not the library's to write
+
+  // Arrays: a count with a NULL array, a NULL inside one.
+  co = CaptureOptions(&seen);
+  co.overwrite = 1;
+  co.rules_files_count = 1;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err).find("rules_files"), std::string::npos);
+  const char* users[] = {"alice", nullptr};
+  co.rules_files_count = 0;
+  co.users_include = users;
+  co.users_include_count = 2;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+}
+
+TEST_F(CApiTest, DamageGivesTheCommandsCodes) {
+  Capture();
+  // Flip one byte in the middle of the store: inside the data block.
+  const std::string path = store();
+  std::string bytes = ReadFile(path);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+  WriteFile(path, bytes);
+
+  Seen seen;
+  migstore_verify_options vo{};
+  vo.struct_size = sizeof vo;
+  vo.store_path = store_.c_str();
+  vo.key = key_.key;
+  vo.on_file_error = OnFileError;
+  vo.user_data = &seen;
+  migstore_verify_result vr{};
+  vr.struct_size = sizeof vr;
+  char* err = nullptr;
+  EXPECT_EQ(migstore_verify(&vo, &vr, &err), MIGSTORE_CORRUPTED_STORE);
+  EXPECT_NE(Take(err).find("damaged"), std::string::npos);
+  EXPECT_GE(vr.files_damaged, 1u);
+  EXPECT_EQ(vr.files_intact + vr.files_damaged, 4u);
+  ASSERT_EQ(seen.file_errors.size(), vr.files_damaged);
+  for (const auto& [file, code] : seen.file_errors) {
+    EXPECT_EQ(code, MIGSTORE_CORRUPTED_STORE) << file;
+  }
+  // The same verdict as the command's.
+  testing::RunResult cli = testing::RunMigstore(
+      {"verify", "--store", store(), "--key-file", key_path()});
+  EXPECT_EQ(cli.exit_code, MIGSTORE_CORRUPTED_STORE);
+
+  // Restore stops at the first damaged file, or skips them when asked.
+  seen = Seen();
+  migstore_restore_options ro = RestoreOptions(&seen);
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_STOPPED_ON_ERROR);
+  Take(err);
+  ASSERT_GE(seen.file_errors.size(), 1u);
+  EXPECT_EQ(seen.file_errors[0].second, MIGSTORE_CORRUPTED_STORE);
+  seen = Seen();
+  ro.continue_on_error = 1;
+  migstore_restore_result rr{};
+  rr.struct_size = sizeof rr;
+  EXPECT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_DONE_WITH_ERRORS);
+  EXPECT_NE(Take(err).find("skipped"), std::string::npos);
+  EXPECT_EQ(rr.files_failed, vr.files_damaged);
+  EXPECT_EQ(seen.file_errors.size(), vr.files_damaged);
+  EXPECT_TRUE(FindTemporaries(new_root()).empty());
+}
+
+// Cancels `run` from another thread once its first progress report is in,
+// and holds that report until the flag is up, so the run cannot finish
+// before it sees the flag at its next poll.
+struct CancelFromAnotherThread {
+  migstore_cancel* cancel = migstore_cancel_create();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+  std::thread canceller{[this] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [this] { return started; });
+    migstore_cancel_request(cancel);
+    cv.notify_all();
+  }};
+
+  ~CancelFromAnotherThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      started = true;  // lets the thread end if no report ever came
+    }
+    cv.notify_all();
+    canceller.join();
+    migstore_cancel_destroy(cancel);
+  }
+
+  // Points a run's callbacks and cancel flag at this.
+  template <typename Options>
+  void Arm(Options* o) {
+    o->on_progress = OnProgress;
+    o->on_file_error = nullptr;
+    o->user_data = this;
+    o->cancel = cancel;
+  }
+
+  static void OnProgress(void* user_data, const migstore_progress*) {
+    auto* self = static_cast<CancelFromAnotherThread*>(user_data);
+    std::unique_lock<std::mutex> lock(self->mu);
+    self->started = true;
+    self->cv.notify_all();
+    self->cv.wait_for(lock, std::chrono::seconds(10), [self] {
+      return migstore_cancel_requested(self->cancel);
+    });
+  }
+};
+
+TEST_F(CApiTest, CancelCaptureFromAnotherThread) {
+  MakeRoot(old_root(), 600);
+  CancelFromAnotherThread c;
+  migstore_capture_options co = CaptureOptions(nullptr);
+  c.Arm(&co);
+  char* err = nullptr;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_CANCELLED);
+  EXPECT_NE(Take(err), "");
+  EXPECT_TRUE(migstore_cancel_requested(c.cancel));
+  EXPECT_FALSE(std::filesystem::exists(store()));  // nothing left behind
+  EXPECT_EQ(testing::ListDir(dir_.path()),
+            (std::vector<std::string>{"old", "pc42.key"}));
+}
+
+TEST_F(CApiTest, CancelRestoreFromAnotherThread) {
+  MakeRoot(old_root(), 600);
+  Capture();
+  CancelFromAnotherThread c;
+  migstore_restore_options ro = RestoreOptions(nullptr);
+  c.Arm(&ro);
+  char* err = nullptr;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_CANCELLED);
+  EXPECT_NE(Take(err), "");
+  EXPECT_TRUE(FindTemporaries(new_root()).empty());  // nothing half-written
+}
+
+}  // namespace
+}  // namespace migstore
