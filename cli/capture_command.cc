@@ -95,6 +95,14 @@ Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
   c.store_path = o.store;
   c.encrypt = !o.key.no_encrypt;
   c.overwrite = o.overwrite;
+  c.hardlink = o.hardlink;
+  if (o.hardlink) c.encrypt = false;  // it cannot be: capture.h
+  if (o.hardlink_fallback == "error") {
+    c.hardlink_fallback = HardLinkFallback::kError;
+  } else if (o.hardlink_fallback != "copy") {
+    return Status::InvalidArgument("--hardlink-fallback must be copy or error",
+                                   o.hardlink_fallback);
+  }
   c.continue_on_error = o.continue_on_error;
   c.cross_mounts = o.cross_mounts;
   c.threads = o.threads;
@@ -178,10 +186,21 @@ CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
       app->add_subcommand("capture",
                           "Capture the selected users' files under --root into "
                           "an encrypted store (ScanState)");
-  cmd->add_option("--store", o->store, "The store file to write")->required();
+  cmd->add_option("--store", o->store,
+                  "The store file to write (with --hardlink, the store "
+                  "directory)")
+      ->required();
   AddCaptureCommonOptions(cmd, o);
   cmd->add_flag("--overwrite", o->overwrite,
                 "Replace an existing store (like /o)");
+  cmd->add_flag("--hardlink", o->hardlink,
+                "Make a hard-link store: a directory of hard links to the "
+                "captured files and an unencrypted catalog (ScanState "
+                "/hardlink; for a refresh of the same machine)");
+  cmd->add_option("--hardlink-fallback", o->hardlink_fallback,
+                  "A file that cannot be linked (another filesystem): copy "
+                  "it into the store with a note, or make it an error")
+      ->check(CLI::IsMember({"copy", "error"}));
   cmd->add_option("--list-files", o->list_files,
                   "Write every entry captured to this file");
   AddKeyOptions(cmd, &o->key, /*capture=*/true);
@@ -229,6 +248,8 @@ int RunCapture(const CaptureCommandOptions& o) {
     j.String(report->layout);
     j.Key("encrypted");
     j.Bool(opts->encrypt);
+    j.Key("hardlink");
+    j.Bool(report->hardlink);
     WriteUsersJson(&j, report->users);
     j.Numbers({{"files", report->files},
                {"directories", report->directories},
@@ -240,7 +261,9 @@ int RunCapture(const CaptureCommandOptions& o) {
                {"hardlinked_files", report->hardlinked_files},
                {"sparse_files", report->sparse_files},
                {"stored_bytes", report->stored_bytes},
-               {"store_size", report->store_size}});
+               {"store_size", report->store_size},
+               {"linked_files", report->linked_files},
+               {"copied_files", report->copied_files}});
     j.Key("seconds");
     j.Number(report->seconds);
     WriteIssuesJson(&j, report->errors, report->notes);
@@ -263,12 +286,22 @@ int RunCapture(const CaptureCommandOptions& o) {
     const std::string protection =
         opts->encrypt ? std::string("encrypted with a ") + key->kind()
                       : "not encrypted";
-    std::printf(
-        "  %llu duplicate files (%s) stored once; store %s, %s; %.1f s\n",
-        static_cast<unsigned long long>(report->duplicate_files),
-        HumanBytes(report->duplicate_bytes).c_str(),
-        HumanBytes(report->store_size).c_str(), protection.c_str(),
-        report->seconds);
+    if (report->hardlink) {
+      std::printf(
+          "  hard-link store: %llu files linked, %llu copied (%s); catalog "
+          "and copies %s; %.1f s\n",
+          static_cast<unsigned long long>(report->linked_files),
+          static_cast<unsigned long long>(report->copied_files),
+          HumanBytes(report->stored_bytes).c_str(),
+          HumanBytes(report->store_size).c_str(), report->seconds);
+    } else {
+      std::printf(
+          "  %llu duplicate files (%s) stored once; store %s, %s; %.1f s\n",
+          static_cast<unsigned long long>(report->duplicate_files),
+          HumanBytes(report->duplicate_bytes).c_str(),
+          HumanBytes(report->store_size).c_str(), protection.c_str(),
+          report->seconds);
+    }
     if (!report->errors.empty()) {
       std::printf(
           "  %zu files could not be captured and were skipped (see above)\n",

@@ -19,6 +19,8 @@ struct CaptureCommandOptions {
   KeyOptions key;
   std::string store;
   bool overwrite = false;
+  bool hardlink = false;                   // --hardlink: a hard-link store
+  std::string hardlink_fallback = "copy";  // "copy" or "error"
   bool continue_on_error = false;
   bool cross_mounts = false;
   int threads = 0;

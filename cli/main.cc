@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   migstore::cli::ExtractCommandOptions extract_options;
   extract_options.argv.assign(argv, argv + argc);
   CLI::App* extract = migstore::cli::AddExtractCommand(&app, &extract_options);
+  migstore::cli::DeleteOptions delete_options;
+  CLI::App* del = migstore::cli::AddDeleteCommand(&app, &delete_options);
   migstore::cli::VerifyCommandOptions verify_options;
   verify_options.argv.assign(argv, argv + argc);
   CLI::App* verify = migstore::cli::AddVerifyCommand(&app, &verify_options);
@@ -110,6 +112,7 @@ int main(int argc, char** argv) {
     if (restore->parsed()) return migstore::cli::RunRestore(restore_options);
     if (extract->parsed()) return migstore::cli::RunExtract(extract_options);
     if (verify->parsed()) return migstore::cli::RunVerify(verify_options);
+    if (del->parsed()) return migstore::cli::RunDelete(delete_options);
     if (self_check->parsed()) return RunSelfCheck(scratch);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "migstore: out of memory\n");

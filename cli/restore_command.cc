@@ -215,7 +215,9 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
   CLI::App* cmd = app->add_subcommand(
       "restore",
       "Restore a store's users and files below --target (LoadState)");
-  cmd->add_option("--store", o->store, "The store file")->required();
+  cmd->add_option("--store", o->store,
+                  "The store file, or a hard-link store's directory")
+      ->required();
   cmd->add_option("--target", o->target,
                   "Where the capture root's entries land: / or a mounted disk")
       ->required();
@@ -266,7 +268,9 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
       app->add_subcommand("extract",
                           "Copy files out of a store into a directory, as "
                           "plain files (UsmtUtils /extract)");
-  cmd->add_option("--store", o->store, "The store file")->required();
+  cmd->add_option("--store", o->store,
+                  "The store file, or a hard-link store's directory")
+      ->required();
   cmd->add_option("--to", o->to, "The directory to extract into")->required();
   AddKeyOptions(cmd, &o->key, /*capture=*/false);
   cmd->add_option("--include", o->include,

@@ -1,11 +1,14 @@
 #include "store_commands.h"
 
+#include <unistd.h>
+
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 
 #include "cli_common.h"
 #include "json_writer.h"
+#include "migstore/delete_store.h"
 #include "migstore/listing.h"
 #include "progress_line.h"
 
@@ -127,6 +130,8 @@ int RunList(const ListOptions& o) {
         j->BeginObject();
         j->Key("path");
         j->String(o.store);
+        j->Key("kind");
+        j->String(summary.kind);
         j->Key("format_version");
         j->Number(static_cast<uint64_t>(summary.format_version));
         j->Key("encryption");
@@ -175,8 +180,10 @@ int RunList(const ListOptions& o) {
             summary.encryption == "none"
                 ? "not encrypted"
                 : "encrypted with a " + summary.encryption;
-        std::printf("store %s: format %d, %s, %s, %" PRIu64 " entries\n",
+        std::printf("%s %s: format %d, %s, %s%s, %" PRIu64 " entries\n",
+                    summary.kind == "hardlink" ? "hard-link store" : "store",
                     o.store.c_str(), summary.format_version, protection.c_str(),
+                    summary.kind == "hardlink" ? "catalog " : "",
                     HumanBytes(summary.file_size).c_str(), summary.entries);
         for (const StoreUser& u : summary.users) {
           std::printf("user %s (%s)\n", u.name.c_str(),
@@ -192,6 +199,51 @@ int RunList(const ListOptions& o) {
     });
   }
   if (!s.ok()) return Fail("list", s);
+  return Code(ExitCode::kSuccess);
+}
+
+CLI::App* AddDeleteCommand(CLI::App* app, DeleteOptions* o) {
+  CLI::App* cmd = app->add_subcommand(
+      "delete",
+      "Delete a hard-link store, and nothing else (UsmtUtils /rd): the "
+      "originals keep their data");
+  cmd->add_option("--store", o->store, "The hard-link store's directory")
+      ->required();
+  cmd->add_flag("--yes", o->yes, "Do not ask for confirmation");
+  return cmd;
+}
+
+int RunDelete(const DeleteOptions& o) {
+  if (!o.yes) {
+    // Asking needs someone to answer: never read a script's input as a yes.
+    if (::isatty(STDIN_FILENO) == 0) {
+      return Fail("delete",
+                  Status::InvalidArgument(
+                      "standard input is not a terminal, so there is no one "
+                      "to confirm: say --yes to delete without asking"));
+    }
+    auto info = InspectHardLinkStore(o.store);
+    if (!info.ok()) return Fail("delete", info.status());
+    std::fprintf(stderr,
+                 "delete hard-link store %s (id %s: %" PRIu64 " files, %" PRIu64
+                 " directories)? The originals stay. [y/N] ",
+                 o.store.c_str(), info->store_id.c_str(), info->files,
+                 info->directories);
+    std::fflush(stderr);
+    std::string answer;
+    int c;
+    while ((c = std::getchar()) != EOF && c != '\n')
+      answer += static_cast<char>(c);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::fprintf(stderr, "migstore delete: nothing deleted\n");
+      return Code(ExitCode::kCancelled);
+    }
+  }
+  auto removed = DeleteHardLinkStore(o.store);
+  if (!removed.ok()) return Fail("delete", removed.status());
+  std::printf("deleted hard-link store %s: %" PRIu64 " files, %" PRIu64
+              " directories\n",
+              o.store.c_str(), removed->files, removed->directories);
   return Code(ExitCode::kSuccess);
 }
 

@@ -1,4 +1,4 @@
-// `migstore list` and `migstore keygen` (docs/cli.md).
+// `migstore list`, `migstore keygen` and `migstore delete` (docs/cli.md).
 
 #ifndef MIGSTORE_CLI_STORE_COMMANDS_H_
 #define MIGSTORE_CLI_STORE_COMMANDS_H_
@@ -22,6 +22,13 @@ struct KeygenOptions {
   bool overwrite = false;
 };
 
+struct DeleteOptions {
+  std::string store;
+  bool yes = false;
+};
+
+CLI::App* AddDeleteCommand(CLI::App* app, DeleteOptions* options);
+int RunDelete(const DeleteOptions& options);
 CLI::App* AddListCommand(CLI::App* app, ListOptions* options);
 CLI::App* AddKeygenCommand(CLI::App* app, KeygenOptions* options);
 int RunList(const ListOptions& options);

@@ -48,7 +48,9 @@ CLI::App* AddVerifyCommand(CLI::App* app, VerifyCommandOptions* o) {
   CLI::App* cmd = app->add_subcommand(
       "verify",
       "Check a store's catalog and every file's data (UsmtUtils /verify)");
-  cmd->add_option("--store", o->store, "The store file")->required();
+  cmd->add_option("--store", o->store,
+                  "The store file, or a hard-link store's directory")
+      ->required();
   cmd->add_option("--mode", o->mode,
                   "summary (counts), all (every file: path<TAB>OK|CORRUPTED), "
                   "failures (the "

@@ -59,6 +59,11 @@ struct Entry {
   // Non-zero for files that were hard links of each other inside the
   // capture; every member of a group has the same number and content.
   uint64_t link_group = 0;
+  // Catalogs with external content only (ContentLocation::kExternal): the
+  // inode number of the file that holds the entry's content outside the
+  // container, as it was when captured, so a reader can tell a replaced
+  // file from the one captured. Absent in containers.
+  std::optional<uint64_t> inode;
   std::string symlink_target;  // symlinks only; raw bytes
   std::vector<Xattr> xattrs;   // in the order read; ACLs are xattrs
   // File attribute flags (chattr flags on Linux, FILE_ATTRIBUTE_* bits from a
@@ -103,6 +108,15 @@ struct Content {
   uint64_t stored_size() const;
   friend bool operator==(const Content&, const Content&) = default;
 };
+
+// Where the contents of a catalog's files live (docs/format.md "Header",
+// required feature bit 1). kInContainer: in the container's data blocks,
+// through content records; a file with data has a content number.
+// kExternal: outside the container, at a place the application derives
+// from the entry's path (a hard-link store's links); file entries have no
+// content number, may carry `inode`, and the container has no data blocks
+// and no content records.
+enum class ContentLocation : uint8_t { kInContainer, kExternal };
 
 enum class Layout : uint8_t { kUnknown = 0, kLinux = 1, kWindows = 2 };
 

@@ -17,8 +17,9 @@ enum EntryField : uint64_t {
   kHasCtime = 1 << 5,
   kHasBtime = 1 << 6,
   kHasAttributes = 1 << 7,
+  kHasInode = 1 << 8,  // external content only
 };
-constexpr uint64_t kKnownEntryFields = (1 << 8) - 1;
+constexpr uint64_t kKnownEntryFields = (1 << 9) - 1;
 
 constexpr uint64_t kContentSparse = 1;
 
@@ -34,7 +35,12 @@ size_t SharedPrefix(std::string_view a, std::string_view b) {
 }
 
 // Checks the combinations of fields that only make sense together.
-Status CheckEntryShape(const Entry& e, uint64_t fields) {
+Status CheckEntryShape(const Entry& e, uint64_t fields,
+                       ContentLocation location) {
+  const bool external = location == ContentLocation::kExternal;
+  if ((fields & kHasInode) != 0 && (!external || e.type != EntryType::kFile)) {
+    return Bad("an inode number outside a file of an external-content store");
+  }
   if (e.path.empty() || e.path.size() > limits::kMaxPathBytes) {
     return Bad("entry path is empty or too long");
   }
@@ -43,7 +49,10 @@ Status CheckEntryShape(const Entry& e, uint64_t fields) {
   if (e.mode > limits::kMaxMode) return Bad("entry mode has bits beyond 07777");
   switch (e.type) {
     case EntryType::kFile:
-      if (((fields & kHasContent) != 0) != (e.size > 0)) {
+      if (external && (fields & kHasContent) != 0) {
+        return Bad("a content reference in an external-content store");
+      }
+      if (!external && ((fields & kHasContent) != 0) != (e.size > 0)) {
         return Bad("a file's content reference does not match its size");
       }
       if ((fields & kHasTarget) != 0)
@@ -85,10 +94,12 @@ uint64_t FieldsOf(const Entry& e) {
   if (e.ctime_ns) f |= kHasCtime;
   if (e.btime_ns) f |= kHasBtime;
   if (e.attributes) f |= kHasAttributes;
+  if (e.inode) f |= kHasInode;
   return f;
 }
 
-Status DecodeEntry(Decoder* d, std::string* path, Entry* e) {
+Status DecodeEntry(Decoder* d, std::string* path, Entry* e,
+                   ContentLocation location) {
   uint64_t shared = d->VarintAtMost(path->size());
   std::string_view suffix = d->Bytes(limits::kMaxPathBytes);
   if (!d->ok()) return Bad("truncated entry path");
@@ -132,8 +143,9 @@ Status DecodeEntry(Decoder* d, std::string* path, Entry* e) {
   if (fields & kHasBtime) e->btime_ns = d->SignedVarint();
   if (fields & kHasAttributes)
     e->attributes = static_cast<uint32_t>(d->VarintAtMost(UINT32_MAX));
+  if (fields & kHasInode) e->inode = d->Varint();
   if (!d->ok()) return Bad("truncated or malformed entry");
-  return CheckEntryShape(*e, fields);
+  return CheckEntryShape(*e, fields, location);
 }
 
 }  // namespace
@@ -144,7 +156,7 @@ uint64_t Content::stored_size() const {
   return n;
 }
 
-Status ValidateEntry(const Entry& e) {
+Status ValidateEntry(const Entry& e, ContentLocation location) {
   if (e.link_group != 0 && e.type != EntryType::kFile) {
     return Bad("a link group on an entry that is not a file");
   }
@@ -167,7 +179,7 @@ Status ValidateEntry(const Entry& e) {
   if (xattr_bytes > limits::kMaxXattrBytesPerEntry)
     return Bad("xattrs too large in total");
   if (e.size > limits::kMaxFileSize) return Bad("file size out of range");
-  return CheckEntryShape(e, FieldsOf(e));
+  return CheckEntryShape(e, FieldsOf(e), location);
 }
 
 void EncodeEntryPath(std::string_view path, std::string_view prev_path,
@@ -201,6 +213,7 @@ void EncodeEntryBody(const Entry& e, std::string* out) {
   if (fields & kHasCtime) PutSignedVarint(out, *e.ctime_ns);
   if (fields & kHasBtime) PutSignedVarint(out, *e.btime_ns);
   if (fields & kHasAttributes) PutVarint(out, *e.attributes);
+  if (fields & kHasInode) PutVarint(out, *e.inode);
 }
 
 std::string EncodeCatalogSegment(const std::vector<Entry>& entries) {
@@ -215,7 +228,8 @@ std::string EncodeCatalogSegment(const std::vector<Entry>& entries) {
   return out;
 }
 
-Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain) {
+Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain,
+                                                ContentLocation location) {
   Decoder d(plain);
   uint64_t n = d.VarintAtMost(limits::kMaxEntriesPerSegment);
   if (!d.ok()) return Bad("segment count is missing or too large");
@@ -227,7 +241,7 @@ Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain) {
   size_t path_bytes = 0, xattrs = 0;
   for (uint64_t i = 0; i < n; ++i) {
     Entry e;
-    MIGSTORE_RETURN_IF_ERROR(DecodeEntry(&d, &path, &e));
+    MIGSTORE_RETURN_IF_ERROR(DecodeEntry(&d, &path, &e, location));
     // Prefix compression lets a few bytes stand for a long path: bound what
     // the segment expands to, not only what it occupies.
     path_bytes += e.path.size();

@@ -19,9 +19,11 @@
 namespace migstore::format {
 
 // Checks an entry before it is written: path length and bytes, mode bits,
-// and that its fields fit its type (docs/format.md "Entry"). The reader
-// applies the same rules to what it decodes.
-Status ValidateEntry(const Entry& e);
+// and that its fields fit its type (docs/format.md "Entry") and where the
+// catalog's contents live. The reader applies the same rules to what it
+// decodes.
+Status ValidateEntry(const Entry& e,
+                     ContentLocation location = ContentLocation::kInContainer);
 
 // An entry is its path, prefix-compressed against the previous entry of the
 // same segment, then its body (every other field). The writer keeps bodies
@@ -33,7 +35,9 @@ void EncodeEntryPath(std::string_view path, std::string_view prev_path,
 // A catalog segment: a count, then the entries, which must be sorted
 // strictly by (profile, path).
 std::string EncodeCatalogSegment(const std::vector<Entry>& entries);
-Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain);
+Result<std::vector<Entry>> DecodeCatalogSegment(
+    std::string_view plain,
+    ContentLocation location = ContentLocation::kInContainer);
 
 // A content segment: a count, then the records.
 void EncodeContent(const Content& c, std::string* out);

@@ -49,6 +49,12 @@ Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
     const std::string& path, const KeySource& key) {
   MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file,
                             RandomAccessFile::Open(path));
+  return Open(std::move(file), key);
+}
+
+Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
+    RandomAccessFile file, const KeySource& key) {
+  const std::string path = file.path();
   const uint64_t size = file.size();
   std::string head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderSize)),
                    '\0');
@@ -103,6 +109,18 @@ Status ContainerReader::LoadIndex() {
   if (index_.blocks.size() != t.index_block_number) {
     return Status::Corruption(
         "the index and trailer disagree on the block count");
+  }
+  if (content_location() == ContentLocation::kExternal) {
+    if (index_.content_count != 0) {
+      return Status::Corruption(
+          "content records in a store whose contents live outside it");
+    }
+    for (const BlockInfo& b : index_.blocks) {
+      if (b.type == static_cast<uint8_t>(BlockType::kData)) {
+        return Status::Corruption(
+            "a data block in a store whose contents live outside it");
+      }
+    }
   }
   // The index checked that the lengths add up to the index's position.
   offsets_.reserve(index_.blocks.size());
@@ -172,7 +190,7 @@ Result<std::vector<Entry>> ContainerReader::ReadCatalogSegment(size_t i) const {
   std::string plain;
   MIGSTORE_RETURN_IF_ERROR(
       ReadTypedBlock(info.block, BlockType::kCatalogSegment, &plain));
-  auto entries = DecodeCatalogSegment(plain);
+  auto entries = DecodeCatalogSegment(plain, content_location());
   if (!entries.ok())
     return entries.status().WithContext("block " + std::to_string(info.block));
   auto bad = [&](std::string_view what) {

@@ -62,10 +62,20 @@ class ContainerReader {
  public:
   static Result<std::unique_ptr<ContainerReader>> Open(const std::string& path,
                                                        const KeySource& key);
+  // The same, on a file the caller opened.
+  static Result<std::unique_ptr<ContainerReader>> Open(RandomAccessFile file,
+                                                       const KeySource& key);
 
   const Header& header() const { return header_; }
   const StoreIndex& index() const { return index_; }
   bool encrypted() const { return codec_.encrypted(); }
+  // kExternal: the catalog of a store whose contents live outside this file
+  // (required feature bit 1); it has no data blocks and no content records.
+  ContentLocation content_location() const {
+    return (header_.required_features & kFeatureExternalContent) != 0
+               ? ContentLocation::kExternal
+               : ContentLocation::kInContainer;
+  }
   uint64_t file_size() const { return file_.size(); }
   // Bytes read from the file so far, by every thread.
   uint64_t bytes_read() const { return file_.bytes_read(); }

@@ -20,9 +20,20 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
     return Status::InvalidArgument("catalog segment sizes out of range");
   }
   Header header;
-  RandomFill(header.store_id.data(), header.store_id.size());
+  if (options.store_id) {
+    header.store_id = *options.store_id;
+  } else {
+    RandomFill(header.store_id.data(), header.store_id.size());
+  }
   MIGSTORE_ASSIGN_OR_RETURN(SecretBytes data_key,
                             SetUpKeys(key, options.kdf, &header));
+  if (options.content_location == ContentLocation::kExternal) {
+    if (header.key_mode != KeyMode::kNone) {
+      return Status::InvalidArgument(
+          "a store whose contents live outside it cannot be encrypted");
+    }
+    header.required_features |= kFeatureExternalContent;
+  }
   MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file,
                             AtomicFile::Create(path, options.overwrite));
   MIGSTORE_RETURN_IF_ERROR(file.Append(EncodeHeader(header)));
@@ -55,6 +66,11 @@ Status ContainerWriter::AppendFrame(uint64_t number, std::string_view frame) {
   }
   if (index_.blocks.size() >= limits::kMaxBlocks) {
     return Fail(Status::InvalidArgument("too many blocks for one store"));
+  }
+  if (header->type == static_cast<uint8_t>(BlockType::kData) &&
+      options_.content_location == ContentLocation::kExternal) {
+    return Fail(Status::InvalidArgument(
+        "a data block in a store whose contents live outside it"));
   }
   MIGSTORE_RETURN_IF_ERROR(Fail(file_.Append(frame)));
   index_.blocks.push_back({header->type, static_cast<uint32_t>(frame.size())});
@@ -151,6 +167,10 @@ bool ContainerWriter::ContentFits(const Content& c) {
 
 Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
   if (!status_.ok()) return status_;
+  if (options_.content_location == ContentLocation::kExternal) {
+    return Fail(Status::InvalidArgument(
+        "a content record in a store whose contents live outside it"));
+  }
   uint64_t want = c.size;
   if (c.sparse) {
     want = 0;
@@ -203,7 +223,7 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
 
 Status ContainerWriter::AddEntry(const Entry& e) {
   if (!status_.ok()) return status_;
-  Status s = ValidateEntry(e);
+  Status s = ValidateEntry(e, options_.content_location);
   if (!s.ok()) return Fail(Status::InvalidArgument(s.message()));
   if (e.profile > index_.profiles.size()) {
     return Fail(

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,13 @@ namespace migstore::format {
 struct WriterOptions {
   // Replace an existing file at the path (on Finish, atomically).
   bool overwrite = false;
+  // kExternal: the catalog of a store whose file contents live elsewhere
+  // (a hard-link store): required feature bit 1 is set, the store must be
+  // unencrypted, and it holds no data blocks and no content records.
+  ContentLocation content_location = ContentLocation::kInContainer;
+  // The store id to write; random when unset (a hard-link store's marker
+  // names its catalog's id, so its capture chooses it first).
+  std::optional<StoreId> store_id;
   // Argon2id cost, for password stores.
   KdfParams kdf = KdfParams::Default();
   // How catalog, content and index blocks are sealed.
@@ -92,7 +100,8 @@ class ContainerWriter {
   // caller should store it dense instead.
   static bool ContentFits(const Content& content);
   // Records a content and returns its number for Entry::content. The chunks
-  // must point into blocks already appended or reserved.
+  // must point into blocks already appended or reserved. (InvalidArgument
+  // in a store with external content.)
   Result<uint64_t> AddContent(const Content& content);
   // Records an entry. Any order; Finish() sorts them. Its profile and
   // content must already be added, and the content's size must match.

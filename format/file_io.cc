@@ -27,7 +27,12 @@ Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
     if (err == ENOENT) return Status::NotFound("no such store", path);
     return Status::FromErrno("cannot open " + path, err);
   }
-  UniqueFd owned(fd);
+  return FromFd(UniqueFd(fd), path);
+}
+
+Result<RandomAccessFile> RandomAccessFile::FromFd(UniqueFd owned,
+                                                  const std::string& path) {
+  const int fd = owned.get();
   struct stat st;
   if (::fstat(fd, &st) != 0)
     return Status::FromErrno("cannot stat " + path, errno);

@@ -48,6 +48,10 @@ class RandomAccessFile {
   // Opens an existing regular file read-only. A directory or other
   // non-regular file gives NotAStore, since the only callers open stores.
   static Result<RandomAccessFile> Open(const std::string& path);
+  // The same checks on a descriptor the caller opened (O_RDONLY; below a
+  // directory handle, say, without following symlinks). `path` names it in
+  // errors.
+  static Result<RandomAccessFile> FromFd(UniqueFd fd, const std::string& path);
 
   RandomAccessFile(RandomAccessFile&& o) noexcept
       : fd_(std::move(o.fd_)),

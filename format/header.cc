@@ -130,6 +130,12 @@ Result<Header> DecodeHeader(std::string_view b) {
     default:
       return Status::Corruption("header: unknown key mode");
   }
+  if ((h.required_features & kFeatureExternalContent) != 0 &&
+      mode != static_cast<uint8_t>(KeyMode::kNone)) {
+    return Status::Corruption(
+        "header: external content in an encrypted store (the contents "
+        "outside it could not be protected)");
+  }
   h.key_mode = static_cast<KeyMode>(mode);
   h.kdf = static_cast<Kdf>(kdf);
   return h;

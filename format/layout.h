@@ -49,8 +49,12 @@ inline constexpr size_t kReserved2 = 160;  // 88 bytes
 inline constexpr size_t kChecksum = 248;
 }  // namespace header
 
-// Feature bits (docs/format.md "Header"): version 1 defines none.
-inline constexpr uint32_t kKnownRequiredFeatures = 0;
+// Feature bits (docs/format.md "Header"). Required bit 1: the file contents
+// live outside the container (the catalog of a hard-link store). Bit 0 is
+// left unassigned: stores that set it (the golden unknown-feature store)
+// stay unknown to every reader.
+inline constexpr uint32_t kFeatureExternalContent = uint32_t{1} << 1;
+inline constexpr uint32_t kKnownRequiredFeatures = kFeatureExternalContent;
 
 // docs/format.md "Keys".
 enum class KeyMode : uint8_t {

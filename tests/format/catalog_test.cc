@@ -92,13 +92,41 @@ TEST(CatalogSegment, RejectsUnknownFieldBits) {
   // Body: profile varint, type byte, then the field bits (none set here).
   ASSERT_EQ(body[2], 0);
   EXPECT_TRUE(DecodeCatalogSegment(plain + body).ok());
-  // Field bit 8, which version 1 does not define: varint 0x80 0x02.
-  body[2] = static_cast<char>(0x80);
-  body.insert(3, 1, '\x02');
-  Status s = DecodeCatalogSegment(plain + body).status();
+  // Field bit 9, which no version defines: varint 0x80 0x04.
+  std::string unknown = body;
+  unknown[2] = static_cast<char>(0x80);
+  unknown.insert(3, 1, '\x04');
+  Status s = DecodeCatalogSegment(plain + unknown).status();
   EXPECT_TRUE(s.IsCorruption());
   EXPECT_NE(s.ToString().find("unknown entry field bits"), std::string::npos)
       << s.ToString();
+  // Field bit 8 (inode) is known, but only in an external-content catalog.
+  std::string inode = body;
+  inode[2] = static_cast<char>(0x80);
+  inode.insert(3, 1, '\x02');
+  inode += '\x07';  // the inode: 7
+  s = DecodeCatalogSegment(plain + inode).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  auto external =
+      DecodeCatalogSegment(plain + inode, ContentLocation::kExternal);
+  ASSERT_OK(external);
+  EXPECT_EQ((*external)[0].inode, std::optional<uint64_t>(7));
+}
+
+TEST(CatalogSegment, ExternalContentEntriesRoundTrip) {
+  Entry e = MakeFile(0, "a", "").entry;
+  e.size = 12;  // a file with data, which lives outside the catalog
+  e.inode = 123456789;
+  EXPECT_OK(ValidateEntry(e, ContentLocation::kExternal));
+  EXPECT_TRUE(ValidateEntry(e).IsCorruption()) << "no content, and an inode";
+  auto back = DecodeCatalogSegment(EncodeCatalogSegment({e}),
+                                   ContentLocation::kExternal);
+  ASSERT_OK(back);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ((*back)[0], e);
+  e.content = 0;
+  EXPECT_TRUE(ValidateEntry(e, ContentLocation::kExternal).IsCorruption())
+      << "a content reference in an external-content catalog";
 }
 
 TEST(Entry, ValidationRefusesImpossibleEntries) {

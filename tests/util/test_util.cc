@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,6 +128,16 @@ RunResult RunMigstore(const std::vector<std::string>& args,
 
 std::string SourcePath(const std::string& relative) {
   return std::string(MIGSTORE_SOURCE_DIR) + "/" + relative;
+}
+
+TmpfsMount::TmpfsMount(const std::string& at, const char* options) : at_(at) {
+  std::filesystem::create_directories(at);
+  mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, options) == 0;
+  error_ = mounted_ ? 0 : errno;
+}
+
+TmpfsMount::~TmpfsMount() {
+  if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
 }
 
 }  // namespace migstore::testing

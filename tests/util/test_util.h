@@ -77,6 +77,24 @@ struct RunOptions {
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options = {});
 
+// A tmpfs mounted at `at` (made if missing) for the object's lifetime, if
+// the system lets the test mount (root, or a user namespace); tests that
+// need another filesystem skip with error()'s reason otherwise.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& at, const char* options = "size=4m");
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+  int error() const { return error_; }
+
+ private:
+  std::string at_;
+  bool mounted_ = false;
+  int error_ = 0;
+};
+
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);
 

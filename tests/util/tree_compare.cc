@@ -289,6 +289,24 @@ std::map<std::string, EntryState> SnapshotTree(const std::string& root) {
   return out;
 }
 
+std::string CompareSnapshots(const std::map<std::string, EntryState>& before,
+                             const std::map<std::string, EntryState>& after) {
+  for (const auto& [rel, was] : before) {
+    auto it = after.find(rel);
+    if (it == after.end()) return rel + ": missing";
+    const EntryState& now = it->second;
+    if (was.mode != now.mode) return rel + ": mode changed";
+    if (was.size != now.size) return rel + ": size changed";
+    if (was.mtime_ns != now.mtime_ns) return rel + ": mtime changed";
+    if (was.data != now.data) return rel + ": data changed";
+    if (S_ISREG(was.mode) && was.ino != now.ino) return rel + ": inode changed";
+  }
+  for (const auto& [rel, now] : after) {
+    if (before.count(rel) == 0) return rel + ": new";
+  }
+  return "";
+}
+
 void WriteFileBelow(const std::string& root, const std::string& rel,
                     const std::string& data) {
   int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);

@@ -44,6 +44,13 @@ struct EntryState {
 };
 std::map<std::string, EntryState> SnapshotTree(const std::string& root);
 
+// "" when `after` has the same entries as `before`, each with the same type,
+// mode, size, mtime and data, and regular files with the same inode too
+// (hard-link stores keep and link back the very files); else the first
+// difference, named by its relative path.
+std::string CompareSnapshots(const std::map<std::string, EntryState>& before,
+                             const std::map<std::string, EntryState>& after);
+
 // Makes `rel` below `root` (and every folder on the way) with openat, so it
 // may be longer than PATH_MAX together with `root`; writes `data` there.
 void WriteFileBelow(const std::string& root, const std::string& rel,

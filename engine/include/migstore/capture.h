@@ -13,6 +13,16 @@
 // nothing is left behind. The source is only read: files are opened read-
 // only, without updating their access times where permitted.
 //
+// With `hardlink`, the store is instead a hard-link store (USMT's
+// /hardlink): a directory holding a hard link to every captured file and an
+// unencrypted catalog of everything a link does not carry (directories,
+// symlinks, fifos, owners by name, the profile table; docs/format.md
+// "Hard-link store"). No file data is read or copied, except for files
+// that cannot be linked (another filesystem): those are copied into the
+// store with a note, or are errors under HardLinkFallback::kError. The
+// store's directories are made read-only at the end. It too appears only
+// when complete: it is built under a temporary name beside store_path.
+//
 // Errors with single files (unreadable, changed while read) follow
 // `continue_on_error`: off, the capture stops at the first and returns
 // Stopped (exit 61) with no store; on, each is reported to the observer and
@@ -40,6 +50,14 @@
 
 namespace migstore {
 
+// What a hard-link capture does with a file it cannot link into the store
+// (it lies on another filesystem, or has as many links as its filesystem
+// allows).
+enum class HardLinkFallback : uint8_t {
+  kCopy,   // copy it into the store, with a note (USMT's master store)
+  kError,  // an error for the per-file policy
+};
+
 // What to capture and how. A default-constructed value plus store_path and
 // key (or encrypt = false) is a complete capture of "/" with the built-in
 // rules. The C API's migstore_capture_options (migstore.h) maps onto it.
@@ -61,6 +79,12 @@ struct CaptureOptions {
   Key key;
   bool encrypt = true;
   bool overwrite = false;  // replace an existing store (else AlreadyExists)
+  // A hard-link store at store_path (a directory) instead of a container.
+  // It cannot be encrypted: a key is InvalidArgument, and `encrypt`,
+  // `level`, `compress` and `block_size` do not apply. With `overwrite`,
+  // only an existing hard-link store is replaced, never anything else.
+  bool hardlink = false;
+  HardLinkFallback hardlink_fallback = HardLinkFallback::kCopy;
 
   bool continue_on_error = false;
   bool cross_mounts = false;  // cross mount points below profile homes
@@ -121,8 +145,14 @@ struct CaptureReport {
   uint64_t duplicate_bytes = 0;
   uint64_t hardlinked_files = 0;  // files that share an inode with another
   uint64_t sparse_files = 0;
-  uint64_t stored_bytes = 0;      // distinct file bytes put in the store
-  uint64_t store_size = 0;        // bytes of the store file
+  uint64_t stored_bytes = 0;  // distinct file bytes put in the store
+  uint64_t store_size = 0;    // bytes of the store file
+  // Hard-link stores: files linked, and files copied because they could not
+  // be (their bytes are stored_bytes); store_size is the catalog's size
+  // plus the bytes copied.
+  bool hardlink = false;
+  uint64_t linked_files = 0;
+  uint64_t copied_files = 0;
   std::vector<FileIssue> errors;  // files left out (continue_on_error)
   std::vector<FileNote> notes;
   std::vector<std::string> rule_diagnostics;
@@ -130,7 +160,9 @@ struct CaptureReport {
 };
 
 // Captures. Errors: InvalidArgument (options, rules), AlreadyExists (store
-// exists, no overwrite), KeyUnreadable, IOError (root, store), Stopped
+// exists, no overwrite; with overwrite, a hard-link capture over something
+// that is not a hard-link store), KeyUnreadable, IOError (root, store),
+// Stopped
 // (first file error without continue_on_error), Cancelled.
 Result<CaptureReport> Capture(const CaptureOptions& options,
                               CaptureObserver* observer = nullptr);

@@ -33,8 +33,10 @@ struct StoreUser {
 
 struct StoreSummary {
   int format_version = 0;
+  std::string kind;        // "container" or "hardlink" (a hard-link store)
   std::string encryption;  // "none", "password" or "key file"
-  uint64_t file_size = 0;  // bytes of the store file
+  uint64_t file_size = 0;  // bytes of the store file (a hard-link store's
+                           // catalog)
   uint64_t entries = 0;
   uint64_t contents = 0;  // distinct file contents stored
   std::vector<std::pair<std::string, std::string>> properties;

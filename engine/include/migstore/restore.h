@@ -10,6 +10,13 @@
 //   o.map_users = {{"alice", "alice2"}};
 //   auto report = Restore(o, &my_observer);
 //
+// `store_path` may also name a hard-link store (a directory; capture.h
+// `hardlink`): the same plan and the same rules apply, and each file is
+// linked back from the store into the target when they share a filesystem
+// (so the restored file is the captured inode, with its captured metadata
+// set on it), or copied out of the store otherwise. An extract always
+// copies.
+//
 // Entries land at their path relative to the capture root ("home/alice/x",
 // "Users/alice/x"). Nothing is ever written outside `target`: paths with
 // "..", ".", empty components or a leading '/' are refused, as is any path

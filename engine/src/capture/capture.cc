@@ -11,20 +11,16 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/src/capture/capture_common.h"
 #include "engine/src/capture/catalog_entry.h"
-#include "engine/src/capture/owner_names.h"
+#include "engine/src/capture/hardlink_capture.h"
 #include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
-#include "engine/src/profiles/catalog_profile.h"
-#include "engine/src/report/reporter.h"
 #include "engine/src/store/key_rep.h"
 #include "format/block_codec.h"
 #include "format/container_writer.h"
 #include "format/file_io.h"
 #include "format/limits.h"
-#include "migstore/build_info.h"
-#include "migstore/matcher.h"
-#include "migstore/rules.h"
 
 namespace migstore {
 namespace {
@@ -36,90 +32,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kRetryRounds = 3;
 
-using Reporter = report::Reporter<CaptureObserver>;
-
-Status ValidateCommon(const CaptureOptions& o) {
-  if (o.root.empty()) return Status::InvalidArgument("the root is empty");
-  if (o.threads < 0 || o.threads > 1024)
-    return Status::InvalidArgument("--threads out of range");
-  if (o.level < -5 || o.level > 19) {
-    return Status::InvalidArgument("--level must be between -5 and 19");
-  }
-  if (o.block_size < 64 * 1024 ||
-      o.block_size > format::limits::kMaxBlockPlain) {
-    return Status::InvalidArgument(
-        "block size must be between 64 KiB and 16 MiB");
-  }
-  return Status::OK();
-}
-
-// What a capture and an estimate share: the machine, the users, the rules.
-struct Selection {
-  Machine machine;
-  std::vector<UserChoice> choices;
-  Matcher matcher;
-  std::vector<CaptureUser> users;
-  std::vector<std::string> diagnostics;
-};
-
-Result<Selection> Select(const CaptureOptions& o) {
-  Selection s;
-  DiscoverOptions d;
-  d.root = o.root;
-  d.layout = o.layout;
-  MIGSTORE_ASSIGN_OR_RETURN(s.machine, DiscoverMachine(d));
-  MIGSTORE_ASSIGN_OR_RETURN(s.choices, SelectUsers(s.machine, o.users));
-  RuleSet rules;
-  for (const std::string& f : o.rules_files)
-    MIGSTORE_RETURN_IF_ERROR(rules.AddFile(f));
-  if (!o.config_file.empty())
-    MIGSTORE_RETURN_IF_ERROR(rules.SetConfigFile(o.config_file));
-  if (o.rules_files.empty()) rules.AddBuiltIn(s.machine.layout);
-  MIGSTORE_ASSIGN_OR_RETURN(s.matcher,
-                            CompileRules(rules, s.machine, s.choices));
-  for (const RuleDiagnostic& diag : s.matcher.diagnostics()) {
-    s.diagnostics.push_back(diag.ToString());
-  }
-  for (const UserChoice& c : s.choices) {
-    const UserProfile& p = s.machine.profiles[c.profile];
-    s.users.push_back({p.name, p.home, c.selected, c.reason});
-  }
-  return s;
-}
-
-capture::WalkOptions WalkOptionsFor(const CaptureOptions& o,
-                                    const Selection& sel, Reporter* reporter) {
-  capture::WalkOptions w;
-  w.root = o.root;
-  w.machine = &sel.machine;
-  w.matcher = &sel.matcher;
-  w.cross_mounts = o.cross_mounts;
-  w.cancel = reporter->cancel_flag();
-  w.tick = [reporter] { reporter->Poll(); };
-  return w;
-}
-
-int Threads(const CaptureOptions& o) {
-  if (o.threads > 0) return o.threads;
-  return std::max(1, tbb::info::default_concurrency());
-}
-
-// The captured system's host name: ROOT/etc/hostname, or this machine's
-// when the root is "/".
-std::string HostName(const std::string& root) {
-  std::string base = root == "/" ? std::string() : root;
-  if (auto t = format::ReadSmallFile(base + "/etc/hostname", 4096); t.ok()) {
-    std::string h = *t;
-    while (!h.empty() &&
-           (h.back() == '\n' || h.back() == '\r' || h.back() == ' '))
-      h.pop_back();
-    if (!h.empty()) return h;
-  }
-  if (root != "/") return "";
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf)
-                                                  : std::string();
-}
+using capture::CaptureReporter;
+using capture::Selection;
+using capture::Threads;
+using capture::ValidateCommon;
+using capture::WalkOptionsFor;
+using Reporter = CaptureReporter;
 
 std::set<std::pair<uint64_t, uint64_t>> StoreInodes(
     const std::string& final_path, const std::string& temp_path) {
@@ -139,6 +57,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
   if (o.store_path.empty())
     return Status::InvalidArgument("no store path given");
+  if (o.hardlink) return capture::CaptureHardLinkStore(o, observer, start);
   if (o.encrypt && !o.key.encrypted()) {
     return Status::InvalidArgument(
         "the store is encrypted by default: give a key file or a password "
@@ -152,15 +71,10 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   }
   Reporter reporter(observer, start);
   reporter.Phase("Initializing");
-  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
+  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, capture::Select(o));
 
   reporter.Notify([&](CaptureObserver& ob) { ob.OnUsers(sel.users); });
-  CaptureReport report;
-  report.store_path = o.store_path;
-  report.root = o.root;
-  report.layout = LayoutName(sel.machine.layout);
-  report.users = sel.users;
-  report.rule_diagnostics = sel.diagnostics;
+  CaptureReport report = capture::NewReport(o, sel);
 
   format::WriterOptions wo;
   wo.overwrite = o.overwrite;
@@ -176,14 +90,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   // Per-file errors: reported; then skipped, or the end of the capture.
   auto file_error = [&](const std::string& path,
                         const Status& error) -> Status {
-    FileIssue issue{path, error};
-    reporter.Error(issue);
-    if (!o.continue_on_error) {
-      return Status::Stopped(path + ": " + error.ToString() +
-                             " (use --continue-on-error to skip such files)");
-    }
-    report.errors.push_back(std::move(issue));
-    return Status::OK();
+    return capture::FileError(o, &reporter, &report, path, error);
   };
 
   tbb::task_arena arena(Threads(o));
@@ -209,43 +116,9 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
     }
 
     // The store's tables: profiles, owner names, properties.
-    std::vector<uint32_t> profile_number(sel.machine.profiles.size(),
-                                         format::kNoProfile);
-    for (const UserChoice& c : sel.choices) {
-      if (!c.selected) continue;
-      auto n = w.AddProfile(
-          internal::ToCatalogProfile(sel.machine.profiles[c.profile]));
-      if (!n.ok()) {
-        status = n.status();
-        return;
-      }
-      profile_number[c.profile] = *n;
-    }
-    capture::OwnerNames names = capture::ReadOwnerNames(o.root);
-    std::set<uint32_t> uids, gids;
-    for (const WalkedEntry& e : entries) {
-      uids.insert(e.uid);
-      gids.insert(e.gid);
-    }
-    for (uint32_t id : uids) {
-      if (auto it = names.users.find(id); it != names.users.end())
-        status = w.SetOwnerName(id, it->second);
-    }
-    for (uint32_t id : gids) {
-      if (auto it = names.groups.find(id); it != names.groups.end())
-        status = w.SetGroupName(id, it->second);
-    }
-    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    for (auto [k, v] : {std::pair<std::string, std::string>{
-                            "creator", std::string("migstore ") + Version()},
-                        {"host", HostName(o.root)},
-                        {"created", std::to_string(now_ns)},
-                        {"layout", report.layout},
-                        {"root", o.root}}) {
-      if (status.ok()) status = w.SetProperty(k, std::move(v));
-    }
+    std::vector<uint32_t> profile_number;
+    status = capture::WriteStoreTables(o, sel, report.layout, entries, &w,
+                                       &profile_number);
     if (!status.ok()) return;
 
     auto add_entry = [&](size_t index, std::optional<uint64_t> content,
@@ -360,7 +233,7 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
   Reporter reporter(observer, start);
   reporter.Phase("Estimating");
-  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
+  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, capture::Select(o));
   reporter.Notify([&](CaptureObserver& ob) { ob.OnUsers(sel.users); });
   EstimateReport report;
   report.users = sel.users;

@@ -35,21 +35,6 @@ std::string Join(const std::string& dir, std::string_view name) {
   return out;
 }
 
-void FillFromStatx(const struct statx& sx, WalkedEntry* e) {
-  e->mode = sx.stx_mode & 07777;
-  e->uid = sx.stx_uid;
-  e->gid = sx.stx_gid;
-  e->size = sx.stx_size;
-  e->blocks = sx.stx_blocks;
-  e->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-  e->ino = sx.stx_ino;
-  e->nlink = sx.stx_nlink;
-  e->mtime_ns = Nanos(sx.stx_mtime);
-  e->atime_ns = Nanos(sx.stx_atime);
-  e->ctime_ns = Nanos(sx.stx_ctime);
-  if ((sx.stx_mask & STATX_BTIME) != 0) e->btime_ns = Nanos(sx.stx_btime);
-}
-
 // Extended attributes of `name` in the directory `dir_fd`, through
 // /proc/self/fd so no path is resolved from the root again. Not following
 // a final symlink (the l* calls).
@@ -205,6 +190,7 @@ class Walker {
       e.taken = decision.taken;
       FillFromStatx(sx, &e);
       e.size = 0;
+      if (o_.exclude.count({e.dev, e.ino}) != 0) return;  // the store itself
       if (e.dev != parent_dev && !o_.cross_mounts &&
           InsideProfile(path, decision.profile)) {
         local->notes.push_back(
@@ -260,10 +246,20 @@ class Walker {
       local->notes.push_back({path, std::string(what) + " skipped"});
       return;
     }
-    Status s = ReadXattrs(dir_fd, d->d_name, &e.xattrs);
-    if (!s.ok()) {
-      local->errors.push_back({path, s.WithContext(path)});
-      return;
+    if (e.type != EntryType::kFile || o_.file_xattrs) {
+      Status s = ReadXattrs(dir_fd, d->d_name, &e.xattrs);
+      if (!s.ok()) {
+        local->errors.push_back({path, s.WithContext(path)});
+        return;
+      }
+    }
+    if (e.type == EntryType::kFile && o_.on_file) {
+      Status s = o_.on_file(dir_fd, d->d_name, &e);
+      if (s.IsNotFound()) return;  // gone since readdir
+      if (!s.ok()) {
+        local->errors.push_back({path, s.WithContext(path)});
+        return;
+      }
     }
     local->entries.push_back(std::move(e));
   }
@@ -282,6 +278,21 @@ void SortByPath(std::vector<T>* v) {
 }
 
 }  // namespace
+
+void FillFromStatx(const struct statx& sx, WalkedEntry* e) {
+  e->mode = sx.stx_mode & 07777;
+  e->uid = sx.stx_uid;
+  e->gid = sx.stx_gid;
+  e->size = sx.stx_size;
+  e->blocks = sx.stx_blocks;
+  e->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  e->ino = sx.stx_ino;
+  e->nlink = sx.stx_nlink;
+  e->mtime_ns = Nanos(sx.stx_mtime);
+  e->atime_ns = Nanos(sx.stx_atime);
+  e->ctime_ns = Nanos(sx.stx_ctime);
+  if ((sx.stx_mask & STATX_BTIME) != 0) e->btime_ns = Nanos(sx.stx_btime);
+}
 
 Result<WalkResult> Walk(const WalkOptions& o) {
   assert(o.machine != nullptr && o.matcher != nullptr);

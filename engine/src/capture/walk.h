@@ -11,8 +11,12 @@
 // - Below a selected profile's home, a mount point is not crossed unless
 //   asked (it is noted); above homes it is (an old disk's /home may be its
 //   own mount).
-// - Files listed in `exclude` (by device and inode: the store being written)
-//   are left out.
+// - Entries listed in `exclude` (by device and inode: the store being
+//   written, a file or a hard-link store's directory) are left out; an
+//   excluded directory is not entered.
+// - `on_file`, when set, sees every regular file taken, on the walk thread
+//   that found it, with a handle on its directory (a hard-link capture
+//   links it into the store there).
 // - Every directory on the way to a taken entry is recorded too, so a
 //   restore recreates it with its own mode, owner and times.
 // - An unreadable directory or entry is an error for the per-file policy;
@@ -23,6 +27,7 @@
 #ifndef MIGSTORE_ENGINE_SRC_CAPTURE_WALK_H_
 #define MIGSTORE_ENGINE_SRC_CAPTURE_WALK_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -60,7 +65,14 @@ struct WalkedEntry {
   std::optional<int64_t> btime_ns;
   std::string symlink_target;
   std::vector<format::Xattr> xattrs;
+  // Set by a hard-link capture's on_file: the inode of the file's link (or
+  // copy) in the store.
+  uint64_t store_ino = 0;
 };
+
+// Sets `e`'s status fields (mode, owner, size, device, inode, times) from
+// a statx result.
+void FillFromStatx(const struct statx& sx, WalkedEntry* e);
 
 // Something the walk could not take, for the per-file error policy.
 struct WalkError {
@@ -79,8 +91,19 @@ struct WalkOptions {
   const Machine* machine = nullptr;
   const Matcher* matcher = nullptr;
   bool cross_mounts = false;
-  // (device, inode) of files never to take: the store and its temporary.
+  // (device, inode) of entries never to take or enter: the store and its
+  // temporary.
   std::set<std::pair<uint64_t, uint64_t>> exclude;
+  // Read the extended attributes of regular files (a hard-link capture does
+  // not: the link carries them).
+  bool file_xattrs = true;
+  // Called for each regular file taken, from the walk thread that found it
+  // (so it must be thread-safe), with a handle on its directory, opened
+  // below the root without following symlinks, and the file's name there.
+  // It may update the entry. NotFound: the file went away, leave it out
+  // quietly; any other error makes it an error for the per-file policy.
+  std::function<Status(int dir_fd, const char* name, WalkedEntry* entry)>
+      on_file;
   // Set from another thread to stop early; the walk returns Cancelled.
   const std::atomic<bool>* cancel = nullptr;
   // Called once per directory read, from any walk thread (for progress and

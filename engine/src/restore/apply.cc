@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/restore/content_writer.h"
 #include "engine/src/restore/safe_path.h"
@@ -46,6 +47,16 @@ void Times(const Entry& e, struct timespec out[2]) {
   }
   out[1] = Nanos(e.mtime_ns);
 }
+
+// Removes a file's temporary unless it was placed.
+struct TempCleanup {
+  int dir_fd;
+  const std::string& tmp;
+  const bool& placed;
+  ~TempCleanup() {
+    if (!placed) ::unlinkat(dir_fd, tmp.c_str(), 0);
+  }
+};
 
 bool XattrRefused(int err) {
   return err == ENOTSUP || err == EOPNOTSUPP || err == EPERM || err == EACCES;
@@ -295,6 +306,7 @@ Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
 }
 
 Status Applier::WriteFile(size_t index, DirCache* dirs) {
+  if (o_.store_files_fd >= 0) return WriteFromLinkStore(index, dirs);
   Item& item = items_[index];
   const Entry& e = entries_[item.entry];
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
@@ -313,14 +325,7 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   format::UniqueFd owned(fd);
   // Whatever happens before the rename, the temporary goes.
   bool placed = false;
-  struct Cleanup {
-    int dir_fd;
-    const std::string& tmp;
-    const bool& placed;
-    ~Cleanup() {
-      if (!placed) ::unlinkat(dir_fd, tmp.c_str(), 0);
-    }
-  } cleanup{dir_fd, tmp, placed};
+  TempCleanup cleanup{dir_fd, tmp, placed};
   // Held while the file is written: a cleaner of stale temporaries (another
   // run) leaves a locked file alone.
   ::flock(fd, LOCK_EX | LOCK_NB);
@@ -359,8 +364,16 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   } else if (e.size > 0 && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
     return Status::FromErrno("cannot set the size of " + item.dest, errno);
   }
-  // Metadata after the data: owner first (chown clears setuid), then mode,
-  // extended attributes (ACLs included, as captured), times last.
+  MIGSTORE_RETURN_IF_ERROR(SetFileMetadata(fd, item, e));
+  MIGSTORE_RETURN_IF_ERROR(Place(dir_fd, tmp, item));
+  placed = true;
+  cb_.progress(written, 1);
+  return Status::OK();
+}
+
+// Metadata after the data: owner first (chown clears setuid), then mode,
+// extended attributes (ACLs included, as captured), times last.
+Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e) {
   if (o_.set_owner && ::fchown(fd, item.uid, item.gid) != 0) {
     return Status::FromErrno("cannot set the owner of " + item.dest, errno);
   }
@@ -373,6 +386,89 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   if (::futimens(fd, times) != 0) {
     return Status::FromErrno("cannot set the times of " + item.dest, errno);
   }
+  return Status::OK();
+}
+
+// A file of a hard-link store: the store's file is linked back under a
+// temporary name (through /proc/self/fd, so exactly the inode opened and
+// checked is linked) when allowed and possible, else copied; then given the
+// entry's metadata and renamed into place like any other file. A link
+// shares its inode with the store, so the metadata set on it is the
+// store's file's too: the same metadata it was captured with.
+Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
+  Item& item = items_[index];
+  const Entry& e = entries_[item.entry];
+  MIGSTORE_ASSIGN_OR_RETURN(
+      format::UniqueFd src,
+      fs::OpenBeneath(o_.store_files_fd, e.path, O_RDONLY | O_NOFOLLOW));
+  struct stat st;
+  if (::fstat(src.get(), &st) != 0) {
+    return Status::FromErrno("cannot look at the store's " + e.path, errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Corruption(e.path,
+                              "is not a regular file in the hard-link store");
+  }
+  if ((e.inode && st.st_ino != *e.inode) ||
+      static_cast<uint64_t>(st.st_size) != e.size) {
+    cb_.note(item.dest,
+             "the store's file changed since it was captured (its link was "
+             "replaced, or it was written through another name); restored "
+             "as the store holds it now");
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  const std::string proc = "/proc/self/fd/" + std::to_string(src.get());
+  std::string tmp;
+  format::UniqueFd copy;
+  bool made = false;
+  bool linked = false;
+  bool try_link = o_.link_back;
+  for (int attempt = 0; attempt < 8 && !made; ++attempt) {
+    tmp = TempName(NameOf(item.dest));
+    if (try_link) {
+      if (::linkat(AT_FDCWD, proc.c_str(), dir_fd, tmp.c_str(),
+                   AT_SYMLINK_FOLLOW) == 0) {
+        made = linked = true;
+        break;
+      }
+      const int err = errno;
+      if (err == EEXIST) continue;
+      if (err != EXDEV && err != EMLINK && err != EPERM && err != EACCES) {
+        return Status::FromErrno(
+            "cannot link " + item.dest + " back from the store", err);
+      }
+      try_link = false;  // another filesystem, or not allowed: copy
+    }
+    copy.reset(::openat(dir_fd, tmp.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0600));
+    if (copy.valid()) {
+      made = true;
+    } else if (errno != EEXIST) {
+      return Status::FromErrno(
+          "cannot create a file in the folder of " + item.dest, errno);
+    }
+  }
+  if (!made) return Status::IOError("no free temporary name for " + item.dest);
+  bool placed = false;
+  TempCleanup cleanup{dir_fd, tmp, placed};
+  uint64_t written = 0;
+  if (!linked) {
+    ::flock(copy.get(), LOCK_EX | LOCK_NB);
+    MIGSTORE_RETURN_IF_ERROR(fs::CopyFileData(src.get(), copy.get(),
+                                              static_cast<uint64_t>(st.st_size),
+                                              item.dest, &written));
+    if (o_.set_xattrs) {
+      MIGSTORE_RETURN_IF_ERROR(fs::CopyXattrs(
+          src.get(), copy.get(), item.dest,
+          [&](const std::string& name, int err) {
+            cb_.note(item.dest, "extended attribute " + name +
+                                    " not restored: " + std::strerror(err));
+          }));
+    }
+  }
+  MIGSTORE_RETURN_IF_ERROR(
+      SetFileMetadata(linked ? src.get() : copy.get(), item, e));
   MIGSTORE_RETURN_IF_ERROR(Place(dir_fd, tmp, item));
   placed = true;
   cb_.progress(written, 1);

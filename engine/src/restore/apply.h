@@ -12,6 +12,8 @@
 //      (ContainerReader::ReadContentDataFrom), its owner, mode, extended
 //      attributes and times set on the descriptor, and only then renamed
 //      into place; hard-link members become links to their leader;
+//      (from a hard-link store, each file is linked back from the store,
+//      or copied out of it, instead: WriteFromLinkStore);
 //   3. symlinks (never followed) and fifos, made under a temporary name,
 //      given their metadata, renamed;
 //   4. the folders' metadata, deepest first.
@@ -49,6 +51,11 @@ struct ApplyOptions {
   uint32_t mode_mask = 07777;  // extract drops setuid and setgid
   int threads = 1;
   uint64_t block_memory = uint64_t{256} << 20;  // BlockPool's bound
+  // A hard-link store's files/ (hardlink/open_store.h): file contents come
+  // from the files there instead of the container's blocks; each is linked
+  // back when `link_back` and the filesystem allows it, else copied.
+  int store_files_fd = -1;
+  bool link_back = false;
 };
 
 struct ApplyCallbacks {
@@ -88,6 +95,8 @@ class Applier {
   Status EnsureFolder(const std::string& path, bool own, uint32_t mode);
   void RemoveStaleTemporaries(const std::string& dir);
   Status WriteFile(size_t index, DirCache* dirs);
+  Status WriteFromLinkStore(size_t index, DirCache* dirs);
+  Status SetFileMetadata(int fd, const Item& item, const format::Entry& e);
   Status LinkMember(size_t index, DirCache* dirs);
   Status MakeSpecial(size_t index, DirCache* dirs);
   Status SetXattrs(int fd, const std::string& proc_path, const format::Entry& e,

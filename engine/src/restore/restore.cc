@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 
+#include "engine/src/hardlink/open_store.h"
 #include "engine/src/profiles/windows_profiles.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/apply.h"
@@ -132,9 +133,14 @@ class Run {
     if (spec_.threads < 0 || spec_.threads > 1024)
       return Status::InvalidArgument("--threads out of range");
     reporter_.Phase("Initializing");
-    MIGSTORE_ASSIGN_OR_RETURN(
-        reader_, format::ContainerReader::Open(spec_.store_path,
-                                               internal::SourceOf(spec_.key)));
+    {
+      MIGSTORE_ASSIGN_OR_RETURN(
+          hardlink::OpenedStore store,
+          hardlink::OpenStoreForReading(spec_.store_path,
+                                        internal::SourceOf(spec_.key)));
+      reader_ = std::move(store.reader);
+      store_files_ = std::move(store.files);
+    }
     report_.store_path = spec_.store_path;
     report_.target = spec_.target;
     report_.dry_run = spec_.dry_run;
@@ -311,6 +317,10 @@ class Run {
         if (e.type != EntryType::kDirectory) ++files_total;
         if (item.action == Action::kWrite && item.content != nullptr)
           bytes_total += item.content->stored_size();
+        if (item.action == Action::kWrite && store_files_.valid() &&
+            e.type == EntryType::kFile) {
+          bytes_total += e.size;
+        }
       }
     }
     for (const Item& item : items) {
@@ -332,6 +342,11 @@ class Run {
     ao.set_xattrs = spec_.restore != nullptr;
     ao.mode_mask = spec_.restore != nullptr ? 07777 : 01777;
     ao.threads = threads;
+    ao.store_files_fd = store_files_.valid() ? store_files_.get() : -1;
+    // A restore links a hard-link store's files back (USMT's refresh); an
+    // extract copies them, so editing what was extracted never changes the
+    // store or the originals.
+    ao.link_back = spec_.restore != nullptr;
     Status stop;
     std::mutex stop_mu;
     restore::ApplyCallbacks cb;
@@ -493,6 +508,7 @@ class Run {
   const Clock::time_point start_;
   report::Reporter<RestoreObserver> reporter_;
   std::unique_ptr<format::ContainerReader> reader_;
+  format::UniqueFd store_files_;  // a hard-link store's files/
   Machine machine_;
   std::vector<UserChoice> choices_;
   std::map<std::string, size_t> mapped_profile_;          // by --map-user OLD

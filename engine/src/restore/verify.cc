@@ -5,6 +5,9 @@
 
 #include "migstore/verify.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_for.h>
@@ -13,6 +16,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/src/fs/open_beneath.h"
+#include "engine/src/hardlink/open_store.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/block_pool.h"
 #include "engine/src/restore/store_catalog.h"
@@ -50,6 +55,84 @@ Result<VerifyMode> ParseVerifyMode(std::string_view text) {
       "unknown verify mode (summary, all, failures or catalog)", text);
 }
 
+namespace {
+
+// A hard-link store's file: its name in files/ must still hold the inode
+// captured, unchanged (size and modification time). A link broken by an
+// application that saves by rename, or a file written through either name,
+// fails here: the store no longer holds what was captured.
+//
+// And where the captured root is still there (`root_fd` >= 0), the
+// original must still be that inode, or gone (wiped for the refresh): an
+// original of another inode on the store's filesystem means the link was
+// broken (the application saved by writing a new file and renaming it over
+// the old), and the store holds an older version than the machine.
+Status CheckLinkedFile(int files_fd, int root_fd, const format::Entry& e) {
+  auto fd = fs::OpenBeneath(files_fd, e.path, O_PATH | O_NOFOLLOW);
+  if (!fd.ok()) {
+    return Status::Corruption("its link in the store is gone",
+                              fd.status().ToString());
+  }
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0)
+    return Status::FromErrno("cannot look at its link in the store", errno);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Corruption(
+        "its link in the store is no longer a regular file");
+  }
+  if (e.inode && st.st_ino != *e.inode) {
+    return Status::Corruption("its link in the store was replaced",
+                              "inode " + std::to_string(st.st_ino) +
+                                  ", captured " + std::to_string(*e.inode));
+  }
+  const int64_t mtime =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (static_cast<uint64_t>(st.st_size) != e.size || mtime != e.mtime_ns) {
+    return Status::Corruption(
+        "the file changed since it was captured (written through one of "
+        "its names)",
+        "size " + std::to_string(st.st_size) + ", captured " +
+            std::to_string(e.size));
+  }
+  if (root_fd >= 0) {
+    auto original = fs::OpenBeneath(root_fd, e.path, O_PATH | O_NOFOLLOW);
+    struct stat ost;
+    if (original.ok() && ::fstat(original->get(), &ost) == 0 &&
+        ost.st_dev == st.st_dev && ost.st_ino != st.st_ino) {
+      return Status::Corruption(
+          "its link was broken: the original was replaced since the capture "
+          "(an application that saves by rename?), and the store holds the "
+          "captured version");
+    }
+  }
+  return Status::OK();
+}
+
+// The per-file verdicts into the report and to the observer.
+void Conclude(const VerifyOptions& o, const std::vector<format::Entry>& entries,
+              const std::vector<Status>& verdict,
+              report::Reporter<RestoreObserver>* reporter,
+              VerifyReport* report) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].type != format::EntryType::kFile) continue;
+    ++report->files;
+    if (verdict[i].ok()) {
+      ++report->files_intact;
+    } else {
+      ++report->files_damaged;
+      report->damaged.push_back({entries[i].path, verdict[i]});
+    }
+    if (o.mode == VerifyMode::kAll ||
+        (o.mode == VerifyMode::kFailures && !verdict[i].ok())) {
+      reporter->Notify([&](RestoreObserver& ob) {
+        ob.OnVerified(entries[i].path, verdict[i]);
+      });
+    }
+  }
+}
+
+}  // namespace
+
 Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   const auto start = Clock::now();
   if (o.store_path.empty()) return Status::InvalidArgument("no store given");
@@ -58,8 +141,9 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   report::Reporter<RestoreObserver> reporter(observer, start);
   reporter.Phase("Verifying");
   MIGSTORE_ASSIGN_OR_RETURN(
-      auto reader,
-      format::ContainerReader::Open(o.store_path, internal::SourceOf(o.key)));
+      hardlink::OpenedStore store,
+      hardlink::OpenStoreForReading(o.store_path, internal::SourceOf(o.key)));
+  const auto& reader = store.reader;
   const format::StoreIndex& x = reader->index();
   VerifyReport report;
   report.entries = x.entry_count;
@@ -95,6 +179,24 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
     // Each file's content record, checked against its entry.
     const std::vector<format::Entry>& entries = catalog.entries;
     std::vector<Status> verdict(entries.size());
+    if (store.hardlink()) {
+      format::UniqueFd root;
+      // (Only an absolute root names the same place from here.)
+      if (auto r = reader->property("root"); r && r->starts_with("/")) {
+        root.reset(
+            ::open(std::string(*r).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      }
+      const int root_fd = root.valid() ? root.get() : -1;
+      reporter.SetTotals(entries.size(), 0);
+      tbb::parallel_for(size_t{0}, entries.size(), [&](size_t i) {
+        if (entries[i].type != format::EntryType::kFile || reporter.Poll())
+          return;
+        verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
+        reporter.Add(0, 1);
+      });
+      Conclude(o, entries, verdict, &reporter, &report);
+      return;
+    }
     std::vector<const format::Content*> content_of(entries.size(), nullptr);
     std::vector<std::vector<size_t>> users_of;  // by distinct content
     std::vector<const format::Content*> distinct;
@@ -168,23 +270,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       for (size_t i : users_of[k]) verdict[i] = content_verdict[k];
     }
     report.blocks_opened = pool.blocks_opened();
-
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].type != format::EntryType::kFile) continue;
-      ++report.files;
-      if (verdict[i].ok()) {
-        ++report.files_intact;
-      } else {
-        ++report.files_damaged;
-        report.damaged.push_back({entries[i].path, verdict[i]});
-      }
-      if (o.mode == VerifyMode::kAll ||
-          (o.mode == VerifyMode::kFailures && !verdict[i].ok())) {
-        reporter.Notify([&](RestoreObserver& ob) {
-          ob.OnVerified(entries[i].path, verdict[i]);
-        });
-      }
-    }
+    Conclude(o, entries, verdict, &reporter, &report);
   });
   if (reporter.cancelled()) return Status::Cancelled("verify cancelled");
   report.store_bytes_read = reader->bytes_read();

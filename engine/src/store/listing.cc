@@ -1,5 +1,6 @@
 #include "migstore/listing.h"
 
+#include "engine/src/hardlink/open_store.h"
 #include "engine/src/store/key_rep.h"
 #include "format/container_reader.h"
 #include "format/layout.h"
@@ -39,11 +40,13 @@ Status ListStore(const std::string& store_path, const Key& key,
                  StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry) {
   MIGSTORE_ASSIGN_OR_RETURN(
-      auto reader,
-      format::ContainerReader::Open(store_path, internal::SourceOf(key)));
+      hardlink::OpenedStore store,
+      hardlink::OpenStoreForReading(store_path, internal::SourceOf(key)));
+  const auto& reader = store.reader;
   const format::StoreIndex& x = reader->index();
   *summary = StoreSummary();
   summary->format_version = reader->header().version;
+  summary->kind = store.hardlink() ? "hardlink" : "container";
   summary->encryption =
       reader->header().key_mode == format::KeyMode::kNone       ? "none"
       : reader->header().key_mode == format::KeyMode::kPassword ? "password"

@@ -1,0 +1,161 @@
+#include "engine/src/capture/capture_common.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <oneapi/tbb/info.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "engine/src/capture/owner_names.h"
+#include "engine/src/profiles/catalog_profile.h"
+#include "format/file_io.h"
+#include "format/limits.h"
+#include "migstore/build_info.h"
+#include "migstore/rules.h"
+
+namespace migstore::capture {
+namespace {
+
+// The captured system's host name: ROOT/etc/hostname, or this machine's
+// when the root is "/".
+std::string HostName(const std::string& root) {
+  std::string base = root == "/" ? std::string() : root;
+  if (auto t = format::ReadSmallFile(base + "/etc/hostname", 4096); t.ok()) {
+    std::string h = *t;
+    while (!h.empty() &&
+           (h.back() == '\n' || h.back() == '\r' || h.back() == ' '))
+      h.pop_back();
+    if (!h.empty()) return h;
+  }
+  if (root != "/") return "";
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof(buf) - 1) == 0 ? std::string(buf)
+                                                  : std::string();
+}
+
+}  // namespace
+
+Status ValidateCommon(const CaptureOptions& o) {
+  if (o.root.empty()) return Status::InvalidArgument("the root is empty");
+  if (o.threads < 0 || o.threads > 1024)
+    return Status::InvalidArgument("--threads out of range");
+  if (o.level < -5 || o.level > 19) {
+    return Status::InvalidArgument("--level must be between -5 and 19");
+  }
+  if (o.block_size < 64 * 1024 ||
+      o.block_size > format::limits::kMaxBlockPlain) {
+    return Status::InvalidArgument(
+        "block size must be between 64 KiB and 16 MiB");
+  }
+  return Status::OK();
+}
+
+Result<Selection> Select(const CaptureOptions& o) {
+  Selection s;
+  DiscoverOptions d;
+  d.root = o.root;
+  d.layout = o.layout;
+  MIGSTORE_ASSIGN_OR_RETURN(s.machine, DiscoverMachine(d));
+  MIGSTORE_ASSIGN_OR_RETURN(s.choices, SelectUsers(s.machine, o.users));
+  RuleSet rules;
+  for (const std::string& f : o.rules_files)
+    MIGSTORE_RETURN_IF_ERROR(rules.AddFile(f));
+  if (!o.config_file.empty())
+    MIGSTORE_RETURN_IF_ERROR(rules.SetConfigFile(o.config_file));
+  if (o.rules_files.empty()) rules.AddBuiltIn(s.machine.layout);
+  MIGSTORE_ASSIGN_OR_RETURN(s.matcher,
+                            CompileRules(rules, s.machine, s.choices));
+  for (const RuleDiagnostic& diag : s.matcher.diagnostics()) {
+    s.diagnostics.push_back(diag.ToString());
+  }
+  for (const UserChoice& c : s.choices) {
+    const UserProfile& p = s.machine.profiles[c.profile];
+    s.users.push_back({p.name, p.home, c.selected, c.reason});
+  }
+  return s;
+}
+
+WalkOptions WalkOptionsFor(const CaptureOptions& o, const Selection& sel,
+                           CaptureReporter* reporter) {
+  WalkOptions w;
+  w.root = o.root;
+  w.machine = &sel.machine;
+  w.matcher = &sel.matcher;
+  w.cross_mounts = o.cross_mounts;
+  w.cancel = reporter->cancel_flag();
+  w.tick = [reporter] { reporter->Poll(); };
+  return w;
+}
+
+CaptureReport NewReport(const CaptureOptions& o, const Selection& sel) {
+  CaptureReport report;
+  report.store_path = o.store_path;
+  report.root = o.root;
+  report.layout = LayoutName(sel.machine.layout);
+  report.users = sel.users;
+  report.rule_diagnostics = sel.diagnostics;
+  return report;
+}
+
+Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
+                 CaptureReport* report, const std::string& path,
+                 const Status& error) {
+  FileIssue issue{path, error};
+  reporter->Error(issue);
+  if (!o.continue_on_error) {
+    return Status::Stopped(path + ": " + error.ToString() +
+                           " (use --continue-on-error to skip such files)");
+  }
+  report->errors.push_back(std::move(issue));
+  return Status::OK();
+}
+
+int Threads(const CaptureOptions& o) {
+  if (o.threads > 0) return o.threads;
+  return std::max(1, tbb::info::default_concurrency());
+}
+
+Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
+                        const std::string& layout_name,
+                        const std::vector<WalkedEntry>& entries,
+                        format::ContainerWriter* w,
+                        std::vector<uint32_t>* profile_number) {
+  profile_number->assign(sel.machine.profiles.size(), format::kNoProfile);
+  for (const UserChoice& c : sel.choices) {
+    if (!c.selected) continue;
+    MIGSTORE_ASSIGN_OR_RETURN((*profile_number)[c.profile],
+                              w->AddProfile(internal::ToCatalogProfile(
+                                  sel.machine.profiles[c.profile])));
+  }
+  OwnerNames names = ReadOwnerNames(o.root);
+  std::set<uint32_t> uids, gids;
+  for (const WalkedEntry& e : entries) {
+    uids.insert(e.uid);
+    gids.insert(e.gid);
+  }
+  for (uint32_t id : uids) {
+    if (auto it = names.users.find(id); it != names.users.end())
+      MIGSTORE_RETURN_IF_ERROR(w->SetOwnerName(id, it->second));
+  }
+  for (uint32_t id : gids) {
+    if (auto it = names.groups.find(id); it != names.groups.end())
+      MIGSTORE_RETURN_IF_ERROR(w->SetGroupName(id, it->second));
+  }
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (auto [k, v] : {std::pair<std::string, std::string>{
+                          "creator", std::string("migstore ") + Version()},
+                      {"host", HostName(o.root)},
+                      {"created", std::to_string(now_ns)},
+                      {"layout", layout_name},
+                      {"root", o.root}}) {
+    MIGSTORE_RETURN_IF_ERROR(w->SetProperty(k, std::move(v)));
+  }
+  return Status::OK();
+}
+
+}  // namespace migstore::capture

@@ -1,0 +1,69 @@
+// What every kind of capture shares, before and around its own store
+// writing: the options' checks, the selection (machine, users, rules), the
+// walk's options, and the store's tables (profiles, owner and group names,
+// properties), which a container and a hard-link store's catalog record
+// alike.
+//
+// Thread safety: functions; Select and WriteStoreTables are called from one
+// thread.
+
+#ifndef MIGSTORE_ENGINE_SRC_CAPTURE_CAPTURE_COMMON_H_
+#define MIGSTORE_ENGINE_SRC_CAPTURE_CAPTURE_COMMON_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/src/capture/walk.h"
+#include "engine/src/report/reporter.h"
+#include "format/container_writer.h"
+#include "migstore/capture.h"
+#include "migstore/matcher.h"
+#include "migstore/profiles.h"
+#include "migstore/user_selection.h"
+
+namespace migstore::capture {
+
+using CaptureReporter = report::Reporter<CaptureObserver>;
+
+// Options every capture and estimate must satisfy.
+Status ValidateCommon(const CaptureOptions& o);
+
+// The machine, the users, the rules.
+struct Selection {
+  Machine machine;
+  std::vector<UserChoice> choices;
+  Matcher matcher;
+  std::vector<CaptureUser> users;
+  std::vector<std::string> diagnostics;
+};
+Result<Selection> Select(const CaptureOptions& o);
+
+WalkOptions WalkOptionsFor(const CaptureOptions& o, const Selection& sel,
+                           CaptureReporter* reporter);
+
+// The report's start: store, root, layout, users, rule diagnostics.
+CaptureReport NewReport(const CaptureOptions& o, const Selection& sel);
+
+// A file that cannot be captured: reported; then, with continue_on_error,
+// recorded in the report and skipped (OK), else the end of the capture
+// (Stopped, exit 61).
+Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
+                 CaptureReport* report, const std::string& path,
+                 const Status& error);
+
+// Worker threads: the option, or one per core.
+int Threads(const CaptureOptions& o);
+
+// Adds the selected profiles, the owner and group names of `entries` and
+// the store properties to `w`. profile_number[k] is then the store's
+// number for Machine::profiles[k] (kNoProfile when not selected).
+Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
+                        const std::string& layout_name,
+                        const std::vector<WalkedEntry>& entries,
+                        format::ContainerWriter* w,
+                        std::vector<uint32_t>* profile_number);
+
+}  // namespace migstore::capture
+
+#endif  // MIGSTORE_ENGINE_SRC_CAPTURE_CAPTURE_COMMON_H_

@@ -1,0 +1,154 @@
+#include "engine/src/capture/hardlink_capture.h"
+
+#include <unistd.h>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include "engine/src/capture/capture_common.h"
+#include "engine/src/capture/catalog_entry.h"
+#include "engine/src/capture/store_linker.h"
+#include "engine/src/hardlink/store_builder.h"
+#include "format/container_writer.h"
+#include "format/secret.h"
+
+namespace migstore::capture {
+
+Result<CaptureReport> CaptureHardLinkStore(
+    const CaptureOptions& o, CaptureObserver* observer,
+    std::chrono::steady_clock::time_point start) {
+  if (o.key.encrypted()) {
+    return Status::InvalidArgument(
+        "a hard-link store cannot be encrypted: its files are the originals "
+        "themselves (give no key, or capture into a container)");
+  }
+  CaptureReporter reporter(observer, start);
+  reporter.Phase("Initializing");
+  MIGSTORE_ASSIGN_OR_RETURN(Selection sel, Select(o));
+  reporter.Notify([&](CaptureObserver& ob) { ob.OnUsers(sel.users); });
+  CaptureReport report = NewReport(o, sel);
+  report.hardlink = true;
+
+  format::StoreId id;
+  format::RandomFill(id.data(), id.size());
+  MIGSTORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<hardlink::StoreBuilder> builder,
+      hardlink::StoreBuilder::Create(o.store_path, o.overwrite, id));
+
+  auto file_error = [&](const std::string& path,
+                        const Status& error) -> Status {
+    return capture::FileError(o, &reporter, &report, path, error);
+  };
+
+  LinkerOptions lo;
+  lo.files_fd = builder->files_fd();
+  lo.fallback = o.hardlink_fallback;
+  lo.set_owner = ::geteuid() == 0;
+  lo.progress = [&](uint64_t bytes, uint64_t files) {
+    reporter.Add(bytes, files);
+  };
+  StoreLinker linker(std::move(lo));
+
+  tbb::task_arena arena(Threads(o));
+  Status status;
+  std::unique_ptr<format::ContainerWriter> writer;
+  arena.execute([&] {
+    reporter.Phase("Linking");
+    WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
+    wopt.exclude = builder->Exclusions();
+    wopt.file_xattrs = false;  // the link carries them
+    wopt.on_file = [&](int dir_fd, const char* name, WalkedEntry* e) {
+      return linker.Add(dir_fd, name, e);
+    };
+    auto walked = Walk(wopt);
+    linker.FlushProgress();
+    if (!walked.ok()) {
+      status = walked.status();
+      return;
+    }
+    for (const WalkNote& n : walked->notes) {
+      FileNote note{n.path, n.what};
+      reporter.Note(note);
+      report.notes.push_back(std::move(note));
+    }
+    for (FileNote& n : linker.Notes()) {
+      reporter.Note(n);
+      report.notes.push_back(std::move(n));
+    }
+    for (const WalkError& e : walked->errors) {
+      status = file_error(e.path, e.status);
+      if (!status.ok()) return;
+    }
+    if (reporter.cancelled()) {
+      status = Status::Cancelled("capture cancelled");
+      return;
+    }
+
+    reporter.Phase("Saving");
+    format::WriterOptions wo;
+    wo.content_location = format::ContentLocation::kExternal;
+    wo.store_id = id;
+    auto created = format::ContainerWriter::Create(
+        builder->catalog_path(), format::KeySource::None(), wo);
+    if (!created.ok()) {
+      status = created.status();
+      return;
+    }
+    writer = std::move(*created);
+    const std::vector<WalkedEntry>& entries = walked->entries;
+    std::vector<uint32_t> profile_number;
+    status = WriteStoreTables(o, sel, report.layout, entries, writer.get(),
+                              &profile_number);
+    if (!status.ok()) return;
+    for (const WalkedEntry& we : entries) {
+      const uint32_t profile =
+          we.profile >= 0 ? profile_number[static_cast<size_t>(we.profile)]
+                          : format::kNoProfile;
+      format::Entry e = ToCatalogEntry(we, profile);
+      switch (we.type) {
+        case format::EntryType::kFile:
+          e.inode = we.store_ino;
+          ++report.files;
+          report.bytes += we.size;
+          break;
+        case format::EntryType::kDirectory:
+          ++report.directories;
+          break;
+        case format::EntryType::kSymlink:
+          ++report.symlinks;
+          break;
+        case format::EntryType::kFifo:
+          ++report.fifos;
+          break;
+      }
+      status = writer->AddEntry(e);
+      if (!status.ok()) return;
+      reporter.Notify([&](CaptureObserver& ob) { ob.OnEntryStored(we.path); });
+    }
+  });
+  if (status.ok() && reporter.cancelled())
+    status = Status::Cancelled("capture cancelled");
+  if (!status.ok()) {
+    if (writer) writer->Abandon();
+    builder->Abandon();
+    return status;
+  }
+  MIGSTORE_RETURN_IF_ERROR(writer->Finish());
+  std::string note;
+  MIGSTORE_RETURN_IF_ERROR(builder->Commit(linker.Directories(), &note));
+  if (!note.empty()) {
+    FileNote n{o.store_path, note};
+    reporter.Note(n);
+    report.notes.push_back(std::move(n));
+  }
+  report.linked_files = linker.linked();
+  report.copied_files = linker.copied();
+  report.stored_bytes = linker.copied_bytes();
+  report.store_size = writer->bytes_written() + linker.copied_bytes();
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  reporter.Phase("Done");
+  return report;
+}
+
+}  // namespace migstore::capture

@@ -1,0 +1,38 @@
+// Opening a store for reading whichever kind it is: a container file, or a
+// hard-link store directory (its marker checked, its catalog opened below
+// it without following symlinks, and the catalog's store id matched with
+// the marker's). Restore, extract, verify and list all start here.
+//
+// Thread safety: OpenStoreForReading is a function; the result's reader is
+// as thread-safe as format::ContainerReader, and `files` is a plain handle.
+
+#ifndef MIGSTORE_ENGINE_SRC_HARDLINK_OPEN_STORE_H_
+#define MIGSTORE_ENGINE_SRC_HARDLINK_OPEN_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "format/container_reader.h"
+#include "format/file_io.h"
+#include "migstore/result.h"
+
+namespace migstore::hardlink {
+
+struct OpenedStore {
+  std::unique_ptr<format::ContainerReader> reader;
+  // Hard-link stores only: an O_PATH handle on STORE/files, where the file
+  // entries' contents are (at their catalog paths); invalid for a container.
+  format::UniqueFd files;
+  bool hardlink() const { return files.valid(); }
+};
+
+// `path` names a container or a hard-link store. A directory that is not a
+// hard-link store is NotAStore; a hard-link store whose catalog does not
+// belong to it (another store id, or not an external-content catalog) is
+// Corruption.
+Result<OpenedStore> OpenStoreForReading(const std::string& path,
+                                        const format::KeySource& key);
+
+}  // namespace migstore::hardlink
+
+#endif  // MIGSTORE_ENGINE_SRC_HARDLINK_OPEN_STORE_H_
