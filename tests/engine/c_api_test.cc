@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -197,6 +198,41 @@ TEST_F(CApiTest, CaptureRestoreRoundTripWithCallbacks) {
   EXPECT_EQ(rr.renamed, 0u);
   EXPECT_EQ(
       CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
+}
+
+// The fields appended after version 1 of the structs: a hard-link capture
+// through the C API, restored with the same call (the store kind is
+// detected), the store's files sharing inodes with the originals.
+TEST_F(CApiTest, HardLinkCaptureAndRestore) {
+  Seen seen;
+  store_ = dir_ / "hl";
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.hardlink = 1;
+  migstore_capture_result cr{};
+  cr.struct_size = sizeof cr;
+  char* err = nullptr;
+  // An encrypted hard-link store cannot exist: the key is refused.
+  EXPECT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err).find("cannot be encrypted"), std::string::npos);
+  co.key = nullptr;
+  co.no_encrypt = 1;
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(cr.linked_files, cr.files);
+  EXPECT_EQ(cr.copied_files, 0u);
+  EXPECT_EQ(cr.files, 4u);
+
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.key = nullptr;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(
+      CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
+  // Same filesystem: restored by linking back, so one inode for all three.
+  const std::string rel = "/home/alice/Documents/report.txt";
+  struct stat original, restored;
+  ASSERT_EQ(::stat((old_root() + rel).c_str(), &original), 0);
+  ASSERT_EQ(::stat((new_root() + rel).c_str(), &restored), 0);
+  EXPECT_EQ(restored.st_ino, original.st_ino);
+  EXPECT_EQ(original.st_nlink, 3u);
 }
 
 TEST_F(CApiTest, ListVerifyAndExtract) {
@@ -390,10 +426,21 @@ TEST_F(CApiTest, OptionsStructSizeRule) {
             MIGSTORE_INVALID_ARGUMENTS);
   EXPECT_NE(Take(err).find("struct_size"), std::string::npos);
   EXPECT_EQ(untouched.files, 99u);
-  co.struct_size = sizeof co - 1;
+  // The first version of the struct ended with `cancel`; the hard-link
+  // fields came after it.
+  const size_t v1_end = offsetof(migstore_capture_options, cancel) +
+                        sizeof(migstore_capture_options::cancel);
+  co.struct_size = v1_end - 1;
   EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
   Take(err);
   EXPECT_FALSE(std::filesystem::exists(store()));
+  // A caller built against the first version: its struct ends there, and
+  // what follows in memory (here hardlink = 1) is not read.
+  co.struct_size = v1_end;
+  co.hardlink = 1;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_TRUE(std::filesystem::is_regular_file(store())) << "a container";
+  std::filesystem::remove(store());
 
   // A caller built against a newer header: a larger struct whose unknown
   // fields are zero works; one that sets them is refused.

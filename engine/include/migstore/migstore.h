@@ -82,7 +82,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 1
+#define MIGSTORE_C_API_VERSION 2
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -238,8 +238,18 @@ typedef struct migstore_capture_options {
   migstore_file_error_fn on_file_error; /* NULL: none */
   void* user_data;                      /* for the callbacks */
   migstore_cancel* cancel;              /* NULL: cannot be cancelled */
-  /* Fields of later API versions are appended here (the hard-link store's
-   * options come next); zero must keep meaning "as version 1 did". */
+  /* Fields after this line came after version 1 of the struct; zero keeps
+   * meaning "as version 1 did". */
+  /* Non-zero: a hard-link store (docs/cli.md, "capture --hardlink"):
+   * store_path becomes a directory of hard links to the captured files and
+   * an unencrypted catalog. key must then be NULL (such a store cannot be
+   * encrypted); level does not apply. */
+  int hardlink;
+  /* With hardlink, a file that cannot be linked (another filesystem): 0
+   * copies it into the store with a note; non-zero makes it a per-file error
+   * (continue_on_error decides what follows). */
+  int hardlink_fallback_error;
+  /* Fields of later API versions are appended here. */
 } migstore_capture_options;
 
 typedef struct migstore_capture_result {
@@ -254,6 +264,10 @@ typedef struct migstore_capture_result {
   uint64_t files_skipped;   /* under continue_on_error */
   uint64_t users_selected;
   double seconds;
+  /* Fields after this line came after version 1 of the struct. */
+  uint64_t linked_files; /* hard-link stores: files linked into the store */
+  uint64_t copied_files; /* hard-link stores: files copied (not linkable) */
+  /* Fields of later API versions are appended here. */
 } migstore_capture_result;
 
 /* Captures the profiles under options->root into a new store. The store

@@ -278,6 +278,10 @@ Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
   if (c.level != 0) o->level = c.level;
   o->kdf_opslimit = c.kdf_opslimit;
   o->kdf_memlimit = c.kdf_memlimit;
+  o->hardlink = c.hardlink != 0;
+  o->hardlink_fallback = c.hardlink_fallback_error != 0
+                             ? HardLinkFallback::kError
+                             : HardLinkFallback::kCopy;
   return Status::OK();
 }
 
@@ -418,6 +422,8 @@ int CaptureDone(const CaptureReport& report, migstore_capture_result* result,
   for (const CaptureUser& u : report.users)
     r.users_selected += u.selected ? 1 : 0;
   r.seconds = report.seconds;
+  r.linked_files = report.linked_files;
+  r.copied_files = report.copied_files;
   WriteSized(r, result);
   return Completed(errmsg, report.errors.size(), "files");
 }
