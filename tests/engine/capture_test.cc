@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,6 +27,7 @@ namespace migstore {
 namespace {
 
 using testing::TempDir;
+using testing::TmpfsMount;
 using testing::WriteFile;
 
 // A linux root with users alice (1000) and bob (1001) and nothing else.
@@ -414,26 +414,6 @@ TEST(Capture, AFileThatKeepsChangingIsStoredAsOneMomentOrReported) {
     EXPECT_EQ(report->errors[0].path, "home/alice/busy.log");
   }
 }
-
-// A tmpfs mounted for the test's lifetime, if the system lets us mount.
-class TmpfsMount {
- public:
-  explicit TmpfsMount(const std::string& at) : at_(at) {
-    std::filesystem::create_directories(at);
-    mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, "size=4m") == 0;
-    error_ = errno;
-  }
-  ~TmpfsMount() {
-    if (mounted_) ::umount(at_.c_str());
-  }
-  bool mounted() const { return mounted_; }
-  int error() const { return error_; }
-
- private:
-  std::string at_;
-  bool mounted_ = false;
-  int error_ = 0;
-};
 
 TEST(Capture, MountPointsBelowAProfileAreNotCrossedUnlessAsked) {
   TempDir dir;

@@ -71,11 +71,36 @@ struct RunOptions {
   // since root reads everything.
   int uid = -1;
   int gid = -1;
+  // RLIMIT_FSIZE for the child when > 0, with SIGXFSZ ignored, so a write
+  // past it fails with EFBIG the way a full disk fails with ENOSPC.
+  uint64_t file_size_limit = 0;
 };
 
 // Runs the built migstore with `args` (no shell).
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options = {});
+
+// Starts the built migstore with `args` in a child whose standard streams
+// are /dev/null, and returns its pid (for tests that kill it).
+int SpawnMigstore(const std::vector<std::string>& args);
+
+// A tmpfs of `size` (mount's size= syntax, "4m") mounted at `at` for the
+// object's lifetime, where the system lets the test mount (root); else
+// mounted() is false and error() says why.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& at, const std::string& size = "4m");
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+  int error() const { return error_; }
+
+ private:
+  std::string at_;
+  bool mounted_ = false;
+  int error_ = 0;
+};
 
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);
