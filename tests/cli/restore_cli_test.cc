@@ -1,27 +1,21 @@
 // restore, extract and verify as scripts and administrators use them: exit
-// codes and messages, JSON, LoadState's logs, the dry run, damage, and a
-// restore killed at several points and run again.
+// codes and messages, JSON, LoadState's logs, the dry run and damage. A
+// restore killed and run again: crash_consistency_test.cc.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <set>
-#include <thread>
 
 #include "bench/dataset.h"
 #include "format/container_reader.h"
 #include "format/layout.h"
 #include "tests/util/test_util.h"
 #include "tests/util/tree_compare.h"
-
-extern char** environ;
 
 namespace migstore::testing {
 namespace {
@@ -294,69 +288,6 @@ TEST_F(RestoreCli, DamageIsNamedAndStaysLocal) {
                                    dir_ / "k.key", "--mode", "catalog"});
   EXPECT_EQ(catalog.exit_code, 0) << "the catalog itself is intact";
   EXPECT_EQ(catalog.out, "CATALOG\tOK\n");
-}
-
-// Runs migstore with `args` in a child and returns its pid.
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_s = {MIGSTORE_CLI_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execve(argv[0], argv.data(), environ);
-    ::_exit(122);
-  }
-  return pid;
-}
-
-TEST_F(RestoreCli, AKilledRestoreLeavesNoHalfFileAndARerunFinishes) {
-  // How long one whole restore takes here, to spread the kills over it.
-  auto t0 = std::chrono::steady_clock::now();
-  ASSERT_EQ(RunMigstore(Restore(dir_ / "timing")).exit_code, 0);
-  const auto whole = std::chrono::steady_clock::now() - t0;
-  std::filesystem::remove_all(dir_ / "timing");
-
-  const std::string t = dir_ / "t";
-  int mid_way = 0;
-  for (double at : {0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95}) {
-    pid_t pid = Spawn(Restore(t, {"--threads", "2"}));
-    ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(
-        std::chrono::duration_cast<std::chrono::microseconds>(whole * at));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    // Whatever is under a real name is whole.
-    size_t whole_files = 0, temporaries = FindTemporaries(t).size();
-    if (std::filesystem::exists(t)) {
-      for (const auto& e : std::filesystem::recursive_directory_iterator(t)) {
-        if (!e.is_regular_file() || e.is_symlink()) continue;
-        std::string rel = std::filesystem::relative(e.path(), t).string();
-        if (rel.find(".migtmp-") != std::string::npos) continue;
-        ASSERT_EQ(ReadFile(e.path()), ReadFile(root_ + "/" + rel))
-            << rel << " is half-written";
-        ++whole_files;
-      }
-    }
-    if (whole_files > 0 || temporaries > 0) ++mid_way;
-    // Every second kill is followed by a run to the end, the others by
-    // another kill: a restore interrupted twice finishes too.
-    if (at == 0.2 || at == 0.5 || at == 0.8 || at == 0.95) {
-      RunResult again = RunMigstore(Restore(t));
-      ASSERT_EQ(again.exit_code, 0) << again.err;
-      EXPECT_EQ(CompareTrees(root_ + "/home", t + "/home"), "");
-      EXPECT_TRUE(FindTemporaries(t).empty());
-      std::filesystem::remove_all(t);
-    }
-  }
-  EXPECT_GE(mid_way, 3)
-      << "the kills should land while files are being written";
 }
 
 }  // namespace

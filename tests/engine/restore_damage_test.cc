@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -266,6 +267,71 @@ TEST_P(Damage, ABlockFromAnotherStoreIsRejected) {
   auto verified = Verify(v);
   ASSERT_OK(verified);
   EXPECT_EQ(verified->files_damaged, lost.size());
+}
+
+// Damage anywhere, of three kinds, on a store of many blocks: a bit flipped
+// at a random position, a random range zeroed, the file cut at a random
+// length. Whatever is hit (header, data, catalog, index, trailer), the
+// restore either refuses the store as a whole or names every file it does
+// not restore, and every file under a real name holds exactly its bytes.
+TEST_P(Damage, RandomFlipsZeroedRangesAndCutsNeverYieldWrongBytes) {
+  const std::string pristine = ReadFile(path_);
+  DeterministicRandom gen(GetParam() ? 11 : 12);
+  int refused = 0, named = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    std::string bytes = pristine;
+    const int kind = trial % 3;
+    if (kind == 0) {
+      bytes[gen.Below(bytes.size())] ^= static_cast<char>(1 << gen.Below(8));
+    } else if (kind == 1) {
+      // A range that holds a non-zero byte, so zeroing it changes the file.
+      for (;;) {
+        size_t at = gen.Below(bytes.size());
+        size_t n = std::min<size_t>(1 + gen.Below(4096), bytes.size() - at);
+        if (bytes.find_first_not_of('\0', at) >= at + n) continue;
+        std::fill_n(bytes.begin() + static_cast<ptrdiff_t>(at), n, '\0');
+        break;
+      }
+    } else {
+      bytes.resize(gen.Below(bytes.size()));
+    }
+    const std::string damaged = dir_ / "damaged.mig";
+    testing::WriteFile(damaged, bytes);
+    const std::string t = dir_ / ("t" + std::to_string(trial));
+    auto report = Restore(Options(damaged, t, key_, true));
+    ExpectOnlyWholeFiles(store_, t);
+    if (!report.ok()) {
+      ++refused;
+      const Status& s = report.status();
+      EXPECT_TRUE(s.IsCorruption() || s.IsNotAStore() || s.IsWrongKey() ||
+                  s.IsUnsupportedVersion())
+          << "trial " << trial << ": " << s.ToString();
+      continue;
+    }
+    // A damaged catalog segment cannot name the entries it held: it is
+    // named by its first path (which the index keeps) and its entry count.
+    std::set<std::string> errors, segments;
+    for (const FileIssue& e : report->errors) {
+      errors.insert(e.path);
+      if (e.status.ToString().find(" entries") != std::string::npos)
+        segments.insert(e.path);
+    }
+    EXPECT_FALSE(errors.empty()) << "trial " << trial << ": damage unseen";
+    named += !errors.empty();
+    for (const format::MemoryFile& f : store_.files) {
+      if (f.entry.type != format::EntryType::kFile) continue;
+      if (!std::filesystem::exists(t + "/" + f.entry.path)) {
+        const bool in_lost_segment =
+            !segments.empty() && *segments.begin() <= f.entry.path;
+        EXPECT_TRUE(errors.count(f.entry.path) || in_lost_segment)
+            << "trial " << trial << ": " << f.entry.path
+            << " missing without a word";
+      }
+    }
+    std::filesystem::remove_all(t);
+  }
+  EXPECT_GT(named, 0) << "some damage should cost files, not the store";
+  EXPECT_GT(refused, 0) << "some damage should hit what opens the store";
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, Damage, ::testing::Values(false, true),

@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,6 +112,13 @@ RunResult RunMigstore(const std::vector<std::string>& args,
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
     int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (in < 0 || out < 0 || err < 0) ::_exit(121);
+    if (options.file_size_limit > 0) {
+      struct rlimit lim = {options.file_size_limit, options.file_size_limit};
+      if (::signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
+          ::setrlimit(RLIMIT_FSIZE, &lim) != 0) {
+        ::_exit(123);
+      }
+    }
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
@@ -126,18 +135,38 @@ RunResult RunMigstore(const std::vector<std::string>& args,
   return result;
 }
 
-std::string SourcePath(const std::string& relative) {
-  return std::string(MIGSTORE_SOURCE_DIR) + "/" + relative;
+int SpawnMigstore(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s = {MIGSTORE_CLI_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(122);
+  }
+  return pid;
 }
 
-TmpfsMount::TmpfsMount(const std::string& at, const char* options) : at_(at) {
+TmpfsMount::TmpfsMount(const std::string& at, const std::string& size)
+    : at_(at) {
   std::filesystem::create_directories(at);
-  mounted_ = ::mount("tmpfs", at.c_str(), "tmpfs", 0, options) == 0;
+  mounted_ =
+      ::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
   error_ = mounted_ ? 0 : errno;
 }
 
 TmpfsMount::~TmpfsMount() {
   if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+}
+
+std::string SourcePath(const std::string& relative) {
+  return std::string(MIGSTORE_SOURCE_DIR) + "/" + relative;
 }
 
 }  // namespace migstore::testing

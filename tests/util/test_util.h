@@ -71,18 +71,25 @@ struct RunOptions {
   // since root reads everything.
   int uid = -1;
   int gid = -1;
+  // RLIMIT_FSIZE for the child when > 0, with SIGXFSZ ignored, so a write
+  // past it fails with EFBIG the way a full disk fails with ENOSPC.
+  uint64_t file_size_limit = 0;
 };
 
 // Runs the built migstore with `args` (no shell).
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options = {});
 
-// A tmpfs mounted at `at` (made if missing) for the object's lifetime, if
-// the system lets the test mount (root, or a user namespace); tests that
-// need another filesystem skip with error()'s reason otherwise.
+// Starts the built migstore with `args` in a child whose standard streams
+// are /dev/null, and returns its pid (for tests that kill it).
+int SpawnMigstore(const std::vector<std::string>& args);
+
+// A tmpfs of `size` (mount's size= syntax, "4m") mounted at `at` for the
+// object's lifetime, where the system lets the test mount (root); else
+// mounted() is false and error() says why.
 class TmpfsMount {
  public:
-  explicit TmpfsMount(const std::string& at, const char* options = "size=4m");
+  explicit TmpfsMount(const std::string& at, const std::string& size = "4m");
   ~TmpfsMount();
   TmpfsMount(const TmpfsMount&) = delete;
   TmpfsMount& operator=(const TmpfsMount&) = delete;

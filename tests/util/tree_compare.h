@@ -41,6 +41,7 @@ struct EntryState {
   int64_t mtime_ns = 0;
   uint64_t ino = 0;
   std::string data;  // files' bytes (small ones), symlinks' targets
+  bool operator==(const EntryState&) const = default;
 };
 std::map<std::string, EntryState> SnapshotTree(const std::string& root);
 

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "engine/src/fs/open_beneath.h"
+#include "format/limits.h"
 
 namespace migstore::capture {
 namespace {
@@ -178,10 +179,20 @@ class Walker {
       is_dir = S_ISDIR(sx.stx_mode);
     }
 
+    // A store holds paths of at most kMaxPathBytes (PATH_MAX - 1): a longer
+    // one, below folders nested deeper than that, is a file error that names
+    // it, never a capture that fails as a whole when the catalog refuses it.
+    auto too_long = [&] {
+      if (path.size() <= format::limits::kMaxPathBytes) return false;
+      local->errors.push_back(
+          {path, Status::FromErrno("cannot take " + path, ENAMETOOLONG)});
+      return true;
+    };
     if (is_dir) {
       Decision decision = o_.matcher->Decide(path, EntryKind::kDirectory);
       bool descend = o_.matcher->MayTakeBelow(path);
       if (!decision.taken && !descend) return;
+      if (too_long()) return;
       if (known && !do_stat()) return;
       WalkedEntry e;
       e.path = path;
@@ -209,6 +220,7 @@ class Walker {
 
     Decision decision = o_.matcher->Decide(path, EntryKind::kFile);
     if (!decision.taken) return;
+    if (too_long()) return;
     if (known && !do_stat()) return;
     WalkedEntry e;
     e.path = path;

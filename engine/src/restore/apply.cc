@@ -225,6 +225,15 @@ void Applier::MakeFolders() {
       if (preexisting_.count(parent)) dirs.insert(parent);
     }
   }
+  // A symlink or fifo temporary cannot hold a lock of its own, so it is
+  // known to be a dead run's only while this run is the target's sole
+  // restore: a run that gets LOCK_EX on the target folder keeps it to its
+  // end. (flock needs a handle that is not O_PATH.)
+  if (!dirs.empty() && !target_lock_.valid()) {
+    auto lock = fs::OpenBeneath(o_.target_fd, "", O_RDONLY | O_DIRECTORY);
+    if (lock.ok() && ::flock(lock->get(), LOCK_EX | LOCK_NB) == 0)
+      target_lock_ = std::move(lock).value();
+  }
   for (const std::string& d : dirs) RemoveStaleTemporaries(d);
 }
 
@@ -240,6 +249,14 @@ void Applier::RemoveStaleTemporaries(const std::string& dir) {
   }
   ::closedir(d);
   for (const std::string& name : candidates) {
+    struct stat what;
+    if (::fstatat(dir_fd, name.c_str(), &what, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    if (S_ISLNK(what.st_mode) || S_ISFIFO(what.st_mode)) {
+      if (target_lock_.valid() && ::unlinkat(dir_fd, name.c_str(), 0) == 0)
+        ++temporaries_removed_;
+      continue;
+    }
     // A live writer holds LOCK_EX on its temporary: only files whose lock
     // can be taken belong to a dead run. O_NOFOLLOW: never through a link.
     int f = ::openat(dir_fd, name.c_str(),

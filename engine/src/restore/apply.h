@@ -40,6 +40,7 @@
 #include "engine/src/restore/block_pool.h"
 #include "engine/src/restore/plan.h"
 #include "format/container_reader.h"
+#include "format/file_io.h"
 
 namespace migstore::restore {
 
@@ -113,6 +114,9 @@ class Applier {
   std::vector<uint8_t> done_;          // written by one task per item
   std::set<std::string> made_;         // folders known to exist
   std::set<std::string> preexisting_;  // ... of which were there before
+  // LOCK_EX on the target folder, held for the run when no other restore
+  // holds it: then every temporary in the target is a dead run's.
+  format::UniqueFd target_lock_;
   std::unique_ptr<BlockPool> pool_;
   int temporaries_removed_ = 0;
 };

@@ -1,0 +1,386 @@
+// Every bad input gets an answer: one test per row of the table in
+// docs/security.md ("Every bad input answered"). Each checks the exit code,
+// the message, and that nothing was lost: the sources are untouched, an
+// existing store or target file is intact, no temporary is left behind and
+// nothing half-written sits under a real name.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+
+#include "bench/dataset.h"
+#include "migstore/capture.h"
+#include "tests/util/test_util.h"
+#include "tests/util/tree_compare.h"
+
+namespace migstore::testing {
+namespace {
+
+bool Has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+class BadInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_ / "root";
+    bench::DatasetSpec spec;
+    ASSERT_OK(bench::SpecForPreset("demo", &spec));
+    spec.files = 60;
+    spec.bytes = 1 << 20;
+    spec.sparse_image = false;
+    ASSERT_OK(bench::GenerateDataset(root_, spec));
+    WriteFile(dir_ / "all.rules", "include %USERPROFILE%\n");
+    ASSERT_EQ(RunMigstore({"keygen", "--out", dir_ / "k.key"}).exit_code, 0);
+    sources_ = SnapshotTree(root_);
+  }
+  void TearDown() override {
+    EXPECT_TRUE(SnapshotTree(root_) == sources_) << "the sources changed";
+  }
+  std::string Store() const { return dir_ / "s.mig"; }
+  std::vector<std::string> Capture(const std::string& store,
+                                   std::vector<std::string> more = {}) const {
+    std::vector<std::string> args = {"capture",         "--root", root_,
+                                     "--store",         store,    "--rules",
+                                     dir_ / "all.rules"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+  void CaptureWithKey() {
+    RunResult c = RunMigstore(Capture(Store(), {"--key-file", dir_ / "k.key"}));
+    ASSERT_EQ(c.exit_code, 0) << c.err;
+  }
+  // The restore arguments for the encrypted store.
+  std::vector<std::string> Restore(const std::string& target,
+                                   std::vector<std::string> more = {}) const {
+    std::vector<std::string> args = {"restore",    "--store",      Store(),
+                                     "--key-file", dir_ / "k.key", "--target",
+                                     target};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+  // Every regular file under a real name below `target` holds exactly the
+  // bytes of its source.
+  void ExpectOnlyWholeFiles(const std::string& target) {
+    EXPECT_TRUE(FindTemporaries(target).empty());
+    for (const auto& [rel, state] : SnapshotTree(target)) {
+      if (!S_ISREG(state.mode) || !sources_.count(rel)) continue;
+      EXPECT_EQ(ReadFile(target + "/" + rel), ReadFile(root_ + "/" + rel))
+          << rel << " is not whole";
+    }
+  }
+
+  TempDir dir_;
+  std::string root_;
+  std::map<std::string, EntryState> sources_;
+};
+
+TEST_F(BadInput, AWrongKeyWritesNothing) {
+  CaptureWithKey();
+  const std::string before = ReadFile(Store());
+  ASSERT_EQ(RunMigstore({"keygen", "--out", dir_ / "other.key"}).exit_code, 0);
+  for (const char* command : {"restore", "verify", "list"}) {
+    std::vector<std::string> args = {command, "--store", Store(), "--key-file",
+                                     dir_ / "other.key"};
+    if (std::string(command) == "restore") {
+      args.insert(args.end(), {"--target", dir_ / "t"});
+    }
+    RunResult r = RunMigstore(args);
+    EXPECT_EQ(r.exit_code, 37) << command;
+    EXPECT_TRUE(Has(r.err, "Wrong key: wrong key file: it does not open"))
+        << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
+  EXPECT_EQ(ReadFile(Store()), before);
+}
+
+TEST_F(BadInput, AnEmptyOrShortKeyFileIsRefusedBeforeAnythingIsWritten) {
+  WriteFile(dir_ / "empty.key", "");
+  WriteFile(dir_ / "short.key", ReadFile(dir_ / "k.key").substr(0, 30));
+  for (const auto& [key, message] :
+       {std::pair<std::string, std::string>{"empty.key",
+                                            "the key file is empty"},
+        {"short.key", "the key file is too short"}}) {
+    RunResult c = RunMigstore(Capture(Store(), {"--key-file", dir_ / key}));
+    EXPECT_EQ(c.exit_code, 33) << c.err;
+    EXPECT_TRUE(
+        Has(c.err, "Key unreadable: key file " + (dir_ / key) + ": " + message))
+        << c.err;
+    EXPECT_FALSE(std::filesystem::exists(Store()));
+  }
+  CaptureWithKey();
+  RunResult r = RunMigstore({"restore", "--store", Store(), "--key-file",
+                             dir_ / "short.key", "--target", dir_ / "t"});
+  EXPECT_EQ(r.exit_code, 33);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
+}
+
+TEST_F(BadInput, AMissingStoreADirectoryOrAnotherFileIsNotAStore) {
+  RunResult missing = RunMigstore(
+      {"restore", "--store", dir_ / "no.mig", "--target", dir_ / "t"});
+  EXPECT_EQ(missing.exit_code, 27);
+  EXPECT_TRUE(Has(missing.err, "Not found: no such store: ")) << missing.err;
+
+  std::filesystem::create_directories(dir_ / "d.mig");
+  WriteFile(dir_ / "d.mig/keep.txt", "keep");
+  RunResult dir_store = RunMigstore({"verify", "--store", dir_ / "d.mig"});
+  EXPECT_EQ(dir_store.exit_code, 27);
+  EXPECT_TRUE(Has(dir_store.err, "is a directory, not a store file"))
+      << dir_store.err;
+  // Capturing onto a directory leaves it alone, --overwrite or not.
+  for (bool overwrite : {false, true}) {
+    std::vector<std::string> more = {"--no-encrypt"};
+    if (overwrite) more.push_back("--overwrite");
+    RunResult c = RunMigstore(Capture(dir_ / "d.mig", more));
+    EXPECT_EQ(c.exit_code, 27) << c.err;
+    EXPECT_TRUE(Has(c.err, "is a directory")) << c.err;
+  }
+  EXPECT_EQ(ListDir(dir_ / "d.mig"), std::vector<std::string>{"keep.txt"});
+
+  RunResult not_store = RunMigstore(
+      {"restore", "--store", dir_ / "k.key", "--target", dir_ / "t"});
+  EXPECT_EQ(not_store.exit_code, 27);
+  EXPECT_TRUE(Has(not_store.err, "no migstore signature at the start"))
+      << not_store.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
+}
+
+TEST_F(BadInput, AStoreFromAFutureVersionAsksForANewerMigstore) {
+  const std::string future =
+      SourcePath("tests/golden/invalid/future-version.mig");
+  const std::string before = ReadFile(future);
+  for (const char* command : {"restore", "verify", "list"}) {
+    std::vector<std::string> args = {command, "--store", future};
+    if (std::string(command) == "restore") {
+      args.insert(args.end(), {"--target", dir_ / "t"});
+    }
+    RunResult r = RunMigstore(args);
+    EXPECT_EQ(r.exit_code, 27) << command;
+    EXPECT_TRUE(Has(r.err,
+                    "store format version 2: this build reads version "
+                    "1; use a newer migstore"))
+        << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
+  EXPECT_EQ(ReadFile(future), before);
+}
+
+TEST_F(BadInput, AnExistingStoreIsKeptWithoutOverwrite) {
+  CaptureWithKey();
+  const std::string before = ReadFile(Store());
+  RunResult c = RunMigstore(Capture(Store(), {"--no-encrypt"}));
+  EXPECT_EQ(c.exit_code, 27);
+  EXPECT_TRUE(Has(c.err, "already exists (use --overwrite to replace it)"))
+      << c.err;
+  EXPECT_EQ(ReadFile(Store()), before);
+  EXPECT_EQ(ListDir(dir_.path()),
+            (std::vector<std::string>{"all.rules", "k.key", "root", "s.mig"}))
+      << "no temporary is left";
+}
+
+TEST_F(BadInput, ATargetThatCannotBeWrittenStopsTheRestore) {
+  RunResult c = RunMigstore(Capture(Store(), {"--no-encrypt"}));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const std::string ro = dir_ / "ro";
+  std::filesystem::create_directories(ro);
+  WriteFile(ro + "/keep.txt", "keep");
+  RunOptions as;
+  if (::geteuid() == 0) {
+    // Root writes everywhere: restore as nobody, who may read the store.
+    as.uid = 65534;
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(Store().c_str(), 0644), 0);
+  }
+  ASSERT_EQ(::chmod(ro.c_str(), 0555), 0);
+  // A target that cannot be made: the environment failed, 71.
+  RunResult none =
+      RunMigstore({"restore", "--store", Store(), "--target", ro + "/new"}, as);
+  EXPECT_EQ(none.exit_code, 71) << none.err;
+  EXPECT_TRUE(
+      Has(none.err, "cannot make the target " + ro + "/new: Permission denied"))
+      << none.err;
+  // A target that exists but cannot be written: its first entry fails, and
+  // the restore stops there (61), or skips every entry (3).
+  RunResult stop =
+      RunMigstore({"restore", "--store", Store(), "--target", ro}, as);
+  EXPECT_EQ(stop.exit_code, 61) << stop.err;
+  EXPECT_TRUE(Has(stop.err, "cannot make the folder home: Permission denied"))
+      << stop.err;
+  RunResult skip = RunMigstore(
+      {"restore", "--store", Store(), "--target", ro, "--continue-on-error"},
+      as);
+  EXPECT_EQ(skip.exit_code, 3) << skip.err;
+  ASSERT_EQ(::chmod(ro.c_str(), 0755), 0);
+  EXPECT_EQ(ListDir(ro), std::vector<std::string>{"keep.txt"});
+  EXPECT_EQ(ReadFile(ro + "/keep.txt"), "keep");
+}
+
+// A filesystem that fills up: a 1 MiB tmpfs where the test may mount (root),
+// else RLIMIT_FSIZE of 1 MiB on the migstore process (EFBIG, not ENOSPC,
+// but the same path through the code: a write that fails part-way).
+struct SmallDisk {
+  explicit SmallDisk(const std::string& at) : mount(at, "1m") {
+    if (!mount.mounted()) run.file_size_limit = 1 << 20;
+    full_message =
+        mount.mounted() ? "No space left on device" : "File too large";
+  }
+  TmpfsMount mount;
+  RunOptions run;
+  std::string full_message;
+};
+
+TEST_F(BadInput, ADiskFillingUpDuringCaptureLeavesNoStore) {
+  // 3 MiB that zstd cannot shrink.
+  WriteFile(root_ + "/home/alice/noise.bin",
+            DeterministicRandom(7).Bytes(3 << 20));
+  sources_ = SnapshotTree(root_);
+  SmallDisk disk(dir_ / "small");
+  RunResult c =
+      RunMigstore(Capture(dir_ / "small/s.mig", {"--no-encrypt"}), disk.run);
+  EXPECT_EQ(c.exit_code, 71) << c.err;
+  EXPECT_TRUE(Has(c.err, disk.full_message)) << c.err;
+  EXPECT_TRUE(ListDir(dir_ / "small").empty()) << "no store, no temporary";
+}
+
+TEST_F(BadInput, ADiskFillingUpDuringRestoreKeepsWhatWasThere) {
+  WriteFile(root_ + "/home/alice/noise.bin",
+            DeterministicRandom(7).Bytes(3 << 20));
+  sources_ = SnapshotTree(root_);
+  CaptureWithKey();
+  SmallDisk disk(dir_ / "small");
+  const std::string t = dir_ / "small/t";
+  std::filesystem::create_directories(t + "/home/alice");
+  WriteFile(t + "/home/alice/keep.txt", "keep");
+  RunResult stop = RunMigstore(Restore(t), disk.run);
+  EXPECT_EQ(stop.exit_code, 61) << stop.err;
+  EXPECT_TRUE(Has(stop.err, "home/alice/noise.bin")) << stop.err;
+  EXPECT_TRUE(Has(stop.err, disk.full_message)) << stop.err;
+  EXPECT_TRUE(Has(stop.err, "(use --continue-on-error to skip such files)"));
+  ExpectOnlyWholeFiles(t);
+  EXPECT_FALSE(std::filesystem::exists(t + "/home/alice/noise.bin"));
+  EXPECT_EQ(ReadFile(t + "/home/alice/keep.txt"), "keep");
+
+  RunResult skip = RunMigstore(Restore(t, {"--continue-on-error"}), disk.run);
+  EXPECT_EQ(skip.exit_code, 3) << skip.err;
+  EXPECT_TRUE(Has(skip.err, "home/alice/noise.bin")) << skip.err;
+  ExpectOnlyWholeFiles(t);
+  EXPECT_FALSE(std::filesystem::exists(t + "/home/alice/noise.bin"));
+  EXPECT_EQ(ReadFile(t + "/home/alice/keep.txt"), "keep");
+}
+
+TEST_F(BadInput, PathsLongerThanPathMaxAreNamedAndTheRestIsKept) {
+  std::string deep = "home/alice/deep";
+  while (deep.size() <= PATH_MAX) deep += "/" + std::string(200, 'd');
+  WriteFileBelow(root_, deep + "/deep.txt", "deep");
+  sources_ = SnapshotTree(root_);
+  RunResult stop = RunMigstore(Capture(Store(), {"--no-encrypt"}));
+  EXPECT_EQ(stop.exit_code, 61) << stop.err;
+  EXPECT_TRUE(Has(stop.err, "File name too long")) << stop.err;
+  EXPECT_TRUE(Has(stop.err, "home/alice/deep/ddd")) << stop.err;
+  EXPECT_FALSE(std::filesystem::exists(Store()));
+
+  RunResult skip =
+      RunMigstore(Capture(Store(), {"--no-encrypt", "--continue-on-error"}));
+  EXPECT_EQ(skip.exit_code, 3) << skip.err;
+  RunResult r =
+      RunMigstore({"restore", "--store", Store(), "--target", dir_ / "t"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  TreeCompareOptions o;
+  o.directory_times = false;
+  o.ignore = {"alice/deep"};
+  EXPECT_EQ(CompareTrees(root_ + "/home", dir_ / "t/home", o), "");
+}
+
+TEST_F(BadInput, SymlinkLoopsAreStoredAsLinksAndNeverFollowed) {
+  const std::string a = root_ + "/home/alice";
+  ASSERT_EQ(::symlink("loop", (a + "/loop").c_str()), 0);
+  ASSERT_EQ(::symlink("ping", (a + "/pong").c_str()), 0);
+  ASSERT_EQ(::symlink("pong", (a + "/ping").c_str()), 0);
+  std::filesystem::create_directories(a + "/up");
+  ASSERT_EQ(::symlink("../..", (a + "/up/home").c_str()), 0);
+  sources_ = SnapshotTree(root_);
+  RunResult c = RunMigstore(Capture(Store(), {"--no-encrypt"}));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  RunResult r =
+      RunMigstore({"restore", "--store", Store(), "--target", dir_ / "t"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(CompareTrees(root_ + "/home", dir_ / "t/home"), "");
+}
+
+TEST_F(BadInput, MalformedRulesAreNamedByFileLineAndColumn) {
+  WriteFile(dir_ / "bad.rules", "include %USERPROFILE%\nbogus line here\n");
+  RunResult native = RunMigstore(
+      Capture(Store(), {"--no-encrypt", "--rules", dir_ / "bad.rules"}));
+  EXPECT_EQ(native.exit_code, 11);
+  EXPECT_TRUE(Has(native.err, dir_ / "bad.rules:2:1: unknown keyword 'bogus'"))
+      << native.err;
+  WriteFile(dir_ / "bad.xml",
+            "<migration urlid=\"x\">\n<component>\n  <role></component>\n");
+  RunResult xml = RunMigstore(
+      Capture(Store(), {"--no-encrypt", "--rules", dir_ / "bad.xml"}));
+  EXPECT_EQ(xml.exit_code, 11);
+  EXPECT_TRUE(Has(xml.err, dir_ / "bad.xml:3:")) << xml.err;
+  EXPECT_TRUE(Has(xml.err, "not well-formed XML")) << xml.err;
+  EXPECT_FALSE(std::filesystem::exists(Store()));
+}
+
+// Files that vanish or grow between the walk and their reading: the walk
+// is over when the "Saving" phase starts, so the observer changes them
+// there, deterministically.
+class ChangeAtSaving : public CaptureObserver {
+ public:
+  explicit ChangeAtSaving(std::string home) : home_(std::move(home)) {}
+  void OnProgress(const CaptureProgress& p) override {
+    if (done_ || std::string(p.phase) != "Saving") return;
+    done_ = true;
+    std::filesystem::remove(home_ + "/gone.txt");
+    WriteFile(home_ + "/grows.txt", "before and after");
+  }
+
+ private:
+  std::string home_;
+  bool done_ = false;
+};
+
+TEST_F(BadInput, FilesThatVanishOrGrowDuringCaptureAreReportedOrWhole) {
+  const std::string home = root_ + "/home/alice";
+  for (bool keep_going : {false, true}) {
+    WriteFile(home + "/gone.txt", "here at the walk");
+    WriteFile(home + "/grows.txt", "before");
+    std::filesystem::remove(Store());
+    ChangeAtSaving observer(home);
+    CaptureOptions o;
+    o.root = root_;
+    o.store_path = Store();
+    o.encrypt = false;
+    o.threads = 2;
+    o.rules_files = {dir_ / "all.rules"};
+    o.continue_on_error = keep_going;
+    auto report = migstore::Capture(o, &observer);
+    if (!keep_going) {
+      ASSERT_FALSE(report.ok());
+      EXPECT_TRUE(report.status().IsStopped()) << report.status().ToString();
+      EXPECT_TRUE(Has(report.status().ToString(), "home/alice/gone.txt"));
+      EXPECT_FALSE(std::filesystem::exists(Store()));
+      continue;
+    }
+    ASSERT_OK(report);
+    ASSERT_EQ(report->errors.size(), 1u);
+    EXPECT_EQ(report->errors[0].path, "home/alice/gone.txt");
+    EXPECT_TRUE(Has(report->errors[0].status.ToString(), "No such file"))
+        << report->errors[0].status.ToString();
+    RunResult r =
+        RunMigstore({"restore", "--store", Store(), "--target", dir_ / "t"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "t/home/alice/gone.txt"));
+    EXPECT_EQ(ReadFile(dir_ / "t/home/alice/grows.txt"), "before and after")
+        << "a file that grew is stored as it is now, whole";
+  }
+  sources_ = SnapshotTree(root_);
+}
+
+}  // namespace
+}  // namespace migstore::testing
