@@ -19,10 +19,6 @@
 namespace migstore::testing {
 namespace {
 
-bool Has(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -20,10 +20,6 @@
 namespace migstore::testing {
 namespace {
 
-bool Has(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
 class RestoreCli : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -102,6 +102,11 @@ class TmpfsMount {
   int error_ = 0;
 };
 
+// Whether `text` (a command's output, a message) contains `what`.
+inline bool Has(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);
 
