@@ -59,6 +59,28 @@ TEST(Glob, MayMatchAtOrBelow) {
   EXPECT_FALSE(exact.MayMatchAtOrBelow("/users/alice/x"));
 }
 
+TEST(Glob, MayMatchBelowThroughUsmtStar) {
+  // A USMT node '*' crosses '\', so "C:\Users\*Temp\*" matches
+  // /Users/alice/AppData/Local/Temp: every ancestor may hold a match, even
+  // though what follows the '*' ("Temp") does not start a segment
+  // (found by glob_match_fuzzer; the walk pruned Users/alice).
+  PatternParts parts;
+  UsmtPatternError error;
+  ASSERT_TRUE(ParseUsmtPattern("C:\\Users\\*Temp\\* [*]", &parts, &error));
+  Glob node(parts.node);
+  ASSERT_TRUE(node.Match("/Users/alice/AppData/Local/Temp"));
+  EXPECT_TRUE(node.MayMatchAtOrBelow(""));
+  EXPECT_TRUE(node.MayMatchAtOrBelow("/Users"));
+  EXPECT_TRUE(node.MayMatchAtOrBelow("/Users/alice"));
+  EXPECT_TRUE(node.MayMatchAtOrBelow("/Users/alice/AppData/Local"));
+  EXPECT_FALSE(node.MayMatchAtOrBelow("/Data"));
+  // The same through a trailing "\*" that is not last.
+  Glob slash({GlobToken::Literal("/a"), GlobToken::Of(Type::kSlashAnyOpt),
+              GlobToken::Literal("x")});
+  ASSERT_TRUE(slash.Match("/a/b/x"));
+  EXPECT_TRUE(slash.MayMatchAtOrBelow("/a/b"));
+}
+
 TEST(Glob, ClassesAndFolding) {
   std::vector<PatternParts> parts;
   NativePatternError error;

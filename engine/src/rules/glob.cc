@@ -1,5 +1,8 @@
 #include "engine/src/rules/glob.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "engine/src/rules/case_fold.h"
 
 namespace migstore::internal {
@@ -22,10 +25,16 @@ Glob::Glob(std::vector<GlobToken> tokens) {
 
 void Glob::FindRequired() {
   required_.clear();
+  int spans = 0;
   for (const GlobToken& t : tokens_) {
     if (t.type == Type::kLiteral && t.text.size() > required_.size())
       required_ = t.text;
+    if (t.type == Type::kStar || t.type == Type::kAny ||
+        t.type == Type::kSlashAnyOpt || t.type == Type::kSlashAnyDirs) {
+      ++spans;
+    }
   }
+  needs_memo_ = spans >= 2;
 }
 
 void Glob::FoldCase() {
@@ -45,11 +54,47 @@ void Glob::FoldCase() {
 bool Glob::Match(std::string_view text) const {
   if (!required_.empty() && text.find(required_) == std::string_view::npos)
     return false;
-  return MatchFrom(0, text, 0, false);
+  return Run(text, false);
 }
 
 bool Glob::MayMatchAtOrBelow(std::string_view dir) const {
-  return MatchFrom(0, dir, 0, true);
+  return Run(dir, true);
+}
+
+bool Glob::Run(std::string_view text, bool prefix) const {
+  if (!needs_memo_) return MatchFrom(0, text, 0, prefix, Memo());
+  // The memo lives on the stack for the patterns and paths of real rules,
+  // so that Decide does not allocate; a longer path or pattern uses this
+  // thread's buffer, which only grows.
+  constexpr size_t kStackWords = 256;  // 16384 states
+  Memo memo;
+  memo.stride = text.size() + 1;
+  const size_t words = ((tokens_.size() + 1) * memo.stride + 63) / 64;
+  uint64_t stack[kStackWords];
+  thread_local std::vector<uint64_t> heap;
+  if (words <= kStackWords) {
+    memo.bits = stack;
+  } else {
+    if (heap.size() < words) heap.resize(words);
+    memo.bits = heap.data();
+  }
+  std::fill(memo.bits, memo.bits + words, 0);
+  return MatchFrom(0, text, 0, prefix, memo);
+}
+
+bool Glob::MatchFrom(size_t ti, std::string_view text, size_t pi, bool prefix,
+                     const Memo& memo) const {
+  if (memo.bits == nullptr)
+    return MatchFromUncached(ti, text, pi, prefix, memo);
+  // The answer depends only on (ti, pi) within one Run: a failed state is
+  // not explored twice.
+  const size_t state = ti * memo.stride + pi;
+  uint64_t& word = memo.bits[state / 64];
+  const uint64_t bit = uint64_t{1} << (state % 64);
+  if (word & bit) return false;
+  if (MatchFromUncached(ti, text, pi, prefix, memo)) return true;
+  word |= bit;
+  return false;
 }
 
 // In prefix mode the text has run out: can the tokens from `ti` on match ""
@@ -74,8 +119,8 @@ bool Glob::CanContinueBelow(size_t ti) const {
   return true;
 }
 
-bool Glob::MatchFrom(size_t ti, std::string_view text, size_t pi,
-                     bool prefix) const {
+bool Glob::MatchFromUncached(size_t ti, std::string_view text, size_t pi,
+                             bool prefix, const Memo& memo) const {
   while (ti < tokens_.size()) {
     const GlobToken& t = tokens_[ti];
     const size_t left = text.size() - pi;
@@ -110,25 +155,31 @@ bool Glob::MatchFrom(size_t ti, std::string_view text, size_t pi,
         break;
       case Type::kStar:
         for (size_t k = pi;; ++k) {
-          if (MatchFrom(ti + 1, text, k, prefix)) return true;
+          if (MatchFrom(ti + 1, text, k, prefix, memo)) return true;
           if (k == text.size() || text[k] == '/') return false;
         }
       case Type::kAny:
+        // Prefix mode: '*' can take the rest of the text, a '/' and more,
+        // leaving the tokens after it a string of their own below `text`
+        // ("C:\Users\*Temp\*" reaches Users/alice/AppData/Local/Temp).
+        if (prefix) return true;
         for (size_t k = pi; k <= text.size(); ++k) {
-          if (MatchFrom(ti + 1, text, k, prefix)) return true;
+          if (MatchFrom(ti + 1, text, k, prefix, memo)) return true;
         }
         return false;
       case Type::kSlashAnyOpt:
-        if (MatchFrom(ti + 1, text, pi, prefix)) return true;
+        if (MatchFrom(ti + 1, text, pi, prefix, memo)) return true;
         if (left == 0 || text[pi] != '/') return false;
+        // Prefix mode: as kAny once the '/' is there.
+        if (prefix) return true;
         for (size_t k = pi + 1; k <= text.size(); ++k) {
-          if (MatchFrom(ti + 1, text, k, prefix)) return true;
+          if (MatchFrom(ti + 1, text, k, prefix, memo)) return true;
         }
         return false;
       case Type::kSlashAnyDirs:
         if (left == 0 || text[pi] != '/') return false;
         for (size_t k = pi; k < text.size(); ++k) {
-          if (text[k] == '/' && MatchFrom(ti + 1, text, k + 1, prefix))
+          if (text[k] == '/' && MatchFrom(ti + 1, text, k + 1, prefix, memo))
             return true;
         }
         // Prefix mode: "/x" with the text ending inside the directories.

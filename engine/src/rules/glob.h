@@ -15,6 +15,8 @@
 //
 // Matching backtracks; patterns are short and written by people, and the
 // hot path avoids globs wherever a literal comparison does (pattern_index).
+// A glob with several wildcards remembers the states that failed, so that
+// no pattern can make a match take more than tokens x text-length states.
 //
 // Thread safety: immutable after construction.
 
@@ -22,6 +24,7 @@
 #define MIGSTORE_ENGINE_SRC_RULES_GLOB_H_
 
 #include <bitset>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,8 +79,19 @@ class Glob {
   void FoldCase();
 
  private:
-  bool MatchFrom(size_t ti, std::string_view text, size_t pi,
-                 bool prefix) const;
+  // States (token, text position) already known to fail, one bit each:
+  // without them a glob with several wildcards backtracks exponentially
+  // ("C:\*\*\*\*..." against a deep path). Null when the glob has at most
+  // one wildcard that spans bytes, which cannot blow up.
+  struct Memo {
+    uint64_t* bits = nullptr;
+    size_t stride = 0;  // text.size() + 1
+  };
+  bool Run(std::string_view text, bool prefix) const;
+  bool MatchFrom(size_t ti, std::string_view text, size_t pi, bool prefix,
+                 const Memo& memo) const;
+  bool MatchFromUncached(size_t ti, std::string_view text, size_t pi,
+                         bool prefix, const Memo& memo) const;
   bool CanContinueBelow(size_t ti) const;
   void FindRequired();
 
@@ -86,6 +100,8 @@ class Glob {
   // text without it is rejected with one substring search, before any
   // backtracking. Most paths fail this way against most globs.
   std::string required_;
+  // Two or more kStar/kAny/kSlashAnyOpt/kSlashAnyDirs tokens: Run memoizes.
+  bool needs_memo_ = false;
 };
 
 }  // namespace migstore::internal
