@@ -45,12 +45,21 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
 ContainerWriter::~ContainerWriter() { Abandon(); }
 
 Status ContainerWriter::Fail(Status s) {
-  if (status_.ok()) status_ = std::move(s);
+  std::lock_guard<std::mutex> lock(status_mu_);
+  if (status_.ok() && !s.ok()) {
+    status_ = std::move(s);
+    failed_.store(true, std::memory_order_release);
+  }
+  return status_;
+}
+
+Status ContainerWriter::status() const {
+  std::lock_guard<std::mutex> lock(status_mu_);
   return status_;
 }
 
 Status ContainerWriter::AppendFrame(uint64_t number, std::string_view frame) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   if (finished_) return Fail(Status::InvalidArgument("append after Finish"));
   if (number != index_.blocks.size() || number >= next_reserved_) {
     return Fail(Status::InvalidArgument("block " + std::to_string(number) +
@@ -80,7 +89,7 @@ Status ContainerWriter::AppendFrame(uint64_t number, std::string_view frame) {
 Result<uint64_t> ContainerWriter::AppendBlock(BlockType type,
                                               std::string_view plain,
                                               const SealOptions& options) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   size_t max = type == BlockType::kIndex ? limits::kMaxIndexPlain
                                          : limits::kMaxBlockPlain;
   if (plain.size() > max)
@@ -92,7 +101,7 @@ Result<uint64_t> ContainerWriter::AppendBlock(BlockType type,
 }
 
 Status ContainerWriter::SetProperty(const std::string& key, std::string value) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   if (key.size() > limits::kMaxNameBytes ||
       value.size() > limits::kMaxPropertyValue ||
       (properties_.count(key) == 0 &&
@@ -104,7 +113,7 @@ Status ContainerWriter::SetProperty(const std::string& key, std::string value) {
 }
 
 Result<uint32_t> ContainerWriter::AddProfile(Profile profile) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   if (index_.profiles.size() >= limits::kMaxProfiles) {
     return Fail(Status::InvalidArgument("too many profiles"));
   }
@@ -144,12 +153,12 @@ size_t PiecesOf(const Content& c) { return c.ranges.size() + c.chunks.size(); }
 }  // namespace
 
 Status ContainerWriter::SetOwnerName(uint32_t uid, std::string name) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   return Fail(SetName(&owners_, uid, std::move(name)));
 }
 
 Status ContainerWriter::SetGroupName(uint32_t gid, std::string name) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   return Fail(SetName(&groups_, gid, std::move(name)));
 }
 
@@ -166,7 +175,7 @@ bool ContainerWriter::ContentFits(const Content& c) {
 }
 
 Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   if (options_.content_location == ContentLocation::kExternal) {
     return Fail(Status::InvalidArgument(
         "a content record in a store whose contents live outside it"));
@@ -221,8 +230,17 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
   return content_sizes_.size() - 1;
 }
 
+void ContainerWriter::ReserveEntries(size_t entries, size_t path_bytes) {
+  entries_.reserve(entries_.size() + entries);
+  paths_.reserve(paths_.size() + path_bytes);
+  // An entry's body is its metadata in varints, 20 to 50 bytes. Generous:
+  // a large reservation is mapped, not touched, so what is not used costs
+  // address space only.
+  bodies_.reserve(bodies_.size() + entries * 64);
+}
+
 Status ContainerWriter::AddEntry(const Entry& e) {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   Status s = ValidateEntry(e, options_.content_location);
   if (!s.ok()) return Fail(Status::InvalidArgument(s.message()));
   if (e.profile > index_.profiles.size()) {
@@ -349,7 +367,7 @@ Status ContainerWriter::WriteIndexAndTrailer() {
 }
 
 Status ContainerWriter::Finish() {
-  if (!status_.ok()) return status_;
+  if (failed()) return status();
   if (finished_) return Fail(Status::InvalidArgument("Finish called twice"));
   if (next_reserved_ != index_.blocks.size()) {
     return Fail(

@@ -21,15 +21,20 @@
 //   std::string f = writer->codec().Seal(n, ...);   // any thread
 //   writer->AppendFrame(n, f);                      // serial, in order of n
 //
-// Thread safety: codec() may be used from any thread. Every other method
-// must be called by one thread at a time.
+// Thread safety: codec() and status() may be used from any thread.
+// AppendFrame may run on one thread while another reserves blocks and adds
+// contents and entries (a capture appends sealed blocks while it packs the
+// next ones; both see one sticky error). Every other method must be called
+// by one thread at a time.
 
 #ifndef MIGSTORE_FORMAT_CONTAINER_WRITER_H_
 #define MIGSTORE_FORMAT_CONTAINER_WRITER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,10 +81,10 @@ class ContainerWriter {
 
   const BlockCodec& codec() const { return codec_; }
   const StoreId& store_id() const { return codec_.store_id(); }
-  Status status() const { return status_; }
+  Status status() const;
 
   // Hands out the next block number.
-  uint64_t ReserveBlock() { return next_reserved_++; }
+  uint64_t ReserveBlock() { return next_reserved_.fetch_add(1); }
   // Appends the sealed frame of block `number`.
   // REQUIRES: every block reserved before `number` is already appended.
   Status AppendFrame(uint64_t number, std::string_view frame);
@@ -106,6 +111,10 @@ class ContainerWriter {
   // Records an entry. Any order; Finish() sorts them. Its profile and
   // content must already be added, and the content's size must match.
   Status AddEntry(const Entry& entry);
+  // Room for `entries` more entries whose paths total `path_bytes`, made at
+  // once: a capture that knows its count spares the catalog's tables the
+  // doubling (and the copy beside the old table) of growing one by one.
+  void ReserveEntries(size_t entries, size_t path_bytes);
 
   // Writes the catalog, the index and the trailer, then commits the file.
   // InvalidArgument when two entries share a (profile, path).
@@ -146,10 +155,16 @@ class ContainerWriter {
   AtomicFile file_;
   BlockCodec codec_;
   WriterOptions options_;
-  Status status_;
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+
+  // The sticky error: set once by Fail(), read by both of the threads a
+  // capture calls in with (see Thread safety).
+  mutable std::mutex status_mu_;
+  Status status_;  // guarded by status_mu_
+  std::atomic<bool> failed_{false};
   bool finished_ = false;
 
-  uint64_t next_reserved_ = 0;
+  std::atomic<uint64_t> next_reserved_{0};
   StoreIndex index_;  // blocks, profiles and segment tables fill in as we go
   std::map<std::string, std::string> properties_;
   std::map<uint32_t, std::string> owners_;

@@ -55,6 +55,11 @@ class TempDir {
 
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
+// Makes `rel` below `root` (and every folder on the way) with openat, so it
+// may be longer than PATH_MAX together with `root`; writes `data` there.
+void WriteFileBelow(const std::string& root, const std::string& rel,
+                    const std::string& data);
+
 // Names in a directory, without "." and "..", sorted.
 std::vector<std::string> ListDir(const std::string& path);
 

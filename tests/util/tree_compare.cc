@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <set>
 
 namespace migstore::testing {
@@ -305,33 +305,6 @@ std::string CompareSnapshots(const std::map<std::string, EntryState>& before,
     if (before.count(rel) == 0) return rel + ": new";
   }
   return "";
-}
-
-void WriteFileBelow(const std::string& root, const std::string& rel,
-                    const std::string& data) {
-  int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(dir, 0) << root;
-  size_t start = 0;
-  for (;;) {
-    size_t slash = rel.find('/', start);
-    std::string part = rel.substr(
-        start, slash == std::string::npos ? std::string::npos : slash - start);
-    if (slash == std::string::npos) {
-      int fd = ::openat(dir, part.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ASSERT_GE(fd, 0) << std::strerror(errno);
-      ASSERT_EQ(::write(fd, data.data(), data.size()),
-                static_cast<ssize_t>(data.size()));
-      ::close(fd);
-      ::close(dir);
-      return;
-    }
-    ::mkdirat(dir, part.c_str(), 0755);
-    int next = ::openat(dir, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    ::close(dir);
-    ASSERT_GE(next, 0) << part << ": " << std::strerror(errno);
-    dir = next;
-    start = slash + 1;
-  }
 }
 
 }  // namespace migstore::testing

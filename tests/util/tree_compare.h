@@ -52,11 +52,6 @@ std::map<std::string, EntryState> SnapshotTree(const std::string& root);
 std::string CompareSnapshots(const std::map<std::string, EntryState>& before,
                              const std::map<std::string, EntryState>& after);
 
-// Makes `rel` below `root` (and every folder on the way) with openat, so it
-// may be longer than PATH_MAX together with `root`; writes `data` there.
-void WriteFileBelow(const std::string& root, const std::string& rel,
-                    const std::string& data);
-
 }  // namespace migstore::testing
 
 #endif  // MIGSTORE_TESTS_UTIL_TREE_COMPARE_H_

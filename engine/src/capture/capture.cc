@@ -4,13 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/info.h>
-#include <oneapi/tbb/task_arena.h>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include "engine/base/parallel.h"
 #include "engine/src/capture/capture_common.h"
 #include "engine/src/capture/catalog_entry.h"
 #include "engine/src/capture/hardlink_capture.h"
@@ -93,9 +91,9 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
     return capture::FileError(o, &reporter, &report, path, error);
   };
 
-  tbb::task_arena arena(Threads(o));
+  parallel::Arena arena(Threads(o));
   Status status;
-  arena.execute([&] {
+  arena.Execute([&] {
     reporter.Phase("Scanning");
     capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
     wopt.exclude = StoreInodes(o.store_path, w.temp_path());
@@ -114,6 +112,10 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
       status = file_error(e.path, e.status);
       if (!status.ok()) return;
     }
+
+    size_t path_bytes = 0;
+    for (const WalkedEntry& e : entries) path_bytes += e.path.size();
+    w.ReserveEntries(entries.size(), path_bytes);
 
     // The store's tables: profiles, owner names, properties.
     std::vector<uint32_t> profile_number;
@@ -239,9 +241,9 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   report.users = sel.users;
   report.rule_diagnostics = sel.diagnostics;
 
-  tbb::task_arena arena(Threads(o));
+  parallel::Arena arena(Threads(o));
   Status status;
-  arena.execute([&] {
+  arena.Execute([&] {
     capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
     auto walked = capture::Walk(wopt);
     if (!walked.ok()) {

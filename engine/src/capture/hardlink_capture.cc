@@ -2,8 +2,7 @@
 
 #include <unistd.h>
 
-#include <oneapi/tbb/task_arena.h>
-
+#include "engine/base/parallel.h"
 #include "engine/src/capture/capture_common.h"
 #include "engine/src/capture/catalog_entry.h"
 #include "engine/src/capture/store_linker.h"
@@ -48,10 +47,10 @@ Result<CaptureReport> CaptureHardLinkStore(
   };
   StoreLinker linker(std::move(lo));
 
-  tbb::task_arena arena(Threads(o));
+  parallel::Arena arena(Threads(o));
   Status status;
   std::unique_ptr<format::ContainerWriter> writer;
-  arena.execute([&] {
+  arena.Execute([&] {
     reporter.Phase("Linking");
     WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
     wopt.exclude = builder->Exclusions();

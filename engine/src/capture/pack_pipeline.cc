@@ -1,4 +1,5 @@
 #include "engine/src/capture/pack_pipeline.h"
+#include "engine/base/parallel.h"
 
 #include <oneapi/tbb/parallel_pipeline.h>
 
@@ -128,7 +129,7 @@ PackPipeline::Item* PackPipeline::NextItem(std::vector<FileJob>& jobs) {
   auto item = std::make_unique<Item>();
   const FileJob& job = jobs[next_job_];
   if (job.large) {
-    const uint64_t stored = StoredSize(job.snapshot.size, job.ranges);
+    const uint64_t stored = StoredSize(job.d().snapshot.size, job.d().ranges);
     item->job = next_job_;
     item->offset = next_piece_offset_;
     item->length = static_cast<size_t>(
@@ -272,7 +273,7 @@ void PackPipeline::ReadPiece(const FileJob& job, Item* item) {
   }
   auto unchanged = [&]() {
     auto now = file->Stat();
-    return now.ok() && *now == job.snapshot;
+    return now.ok() && *now == job.d().snapshot;
   };
   if (!unchanged()) {
     item->changed = true;
@@ -280,8 +281,8 @@ void PackPipeline::ReadPiece(const FileJob& job, Item* item) {
   }
   item->piece.resize(item->length);
   // Map the piece of stored bytes onto the file's data ranges.
-  const std::vector<format::DataRange> whole = {{0, job.snapshot.size}};
-  const auto& ranges = job.ranges ? *job.ranges : whole;
+  const std::vector<format::DataRange> whole = {{0, job.d().snapshot.size}};
+  const auto& ranges = job.d().ranges ? *job.d().ranges : whole;
   uint64_t skip = item->offset;
   size_t filled = 0;
   for (const format::DataRange& r : ranges) {
@@ -326,9 +327,11 @@ Status PackPipeline::StoreBytes(std::string_view bytes, bool raw,
 
 Status PackPipeline::RecordFile(const FileJob& job,
                                 std::optional<uint64_t> content) {
-  MIGSTORE_RETURN_IF_ERROR(sink_.add_entry(job.entry, content, job.link_group));
-  for (size_t link : job.links) {
-    MIGSTORE_RETURN_IF_ERROR(sink_.add_entry(link, content, job.link_group));
+  MIGSTORE_RETURN_IF_ERROR(
+      sink_.add_entry(job.entry, content, job.d().link_group));
+  for (size_t link : job.d().links) {
+    MIGSTORE_RETURN_IF_ERROR(
+        sink_.add_entry(link, content, job.d().link_group));
   }
   return Status::OK();
 }
@@ -348,14 +351,14 @@ Status PackPipeline::PackSmall(const FileJob& job, SmallFile* f, Item* item,
   walked.blocks = f->snapshot.blocks;
   walked.mtime_ns = f->snapshot.mtime_ns;
   walked.ctime_ns = f->snapshot.ctime_ns;
-  for (size_t link : job.links) {
+  for (size_t link : job.d().links) {
     WalkedEntry& l = (*entries_)[link];
     l.size = walked.size;
     l.mtime_ns = walked.mtime_ns;
     l.ctime_ns = walked.ctime_ns;
   }
   item->bytes += f->bytes.size();
-  item->files += 1 + job.links.size();
+  item->files += 1 + job.d().links.size();
   if (walked.size == 0) return RecordFile(job, std::nullopt);
 
   const size_t self = f->job;
@@ -409,43 +412,44 @@ Status PackPipeline::PackPiece(const FileJob& job, Item* item,
   WalkedEntry& walked = (*entries_)[job.entry];
   format::Hash128 hash = done->hasher.Digest();
   if (!done->changed && done->error.ok() &&
-      IsHot(job.snapshot, job.planned_ns)) {
+      IsHot(job.d().snapshot, job.d().planned_ns)) {
     // Recently written: confirm the pieces with a second reading.
     auto file = SourceFile::Open(options_.root_fd, walked);
-    auto again = file.ok() ? HashStored(*file, job.snapshot.size, job.ranges)
-                           : Result<format::Hash128>(file.status());
+    auto again = file.ok()
+                     ? HashStored(*file, job.d().snapshot.size, job.d().ranges)
+                     : Result<format::Hash128>(file.status());
     auto now = file.ok() ? file->Stat() : Result<Snapshot>(file.status());
-    if (!again.ok() || *again != hash || !now.ok() || *now != job.snapshot)
+    if (!again.ok() || *again != hash || !now.ok() || *now != job.d().snapshot)
       done->changed = true;
   }
   if (done->changed) {
     // Its pieces so far stay in the store unused; the file goes round again.
     FileJob again = job;
-    again.snapshot = Snapshot();
+    again.mutable_d().snapshot = Snapshot();
     retry->push_back(std::move(again));
     return Status::OK();
   }
   if (!done->error.ok()) return sink_.file_error(walked.path, done->error);
-  walked.size = job.snapshot.size;
-  walked.blocks = job.snapshot.blocks;
-  walked.mtime_ns = job.snapshot.mtime_ns;
-  walked.ctime_ns = job.snapshot.ctime_ns;
+  walked.size = job.d().snapshot.size;
+  walked.blocks = job.d().snapshot.blocks;
+  walked.mtime_ns = job.d().snapshot.mtime_ns;
+  walked.ctime_ns = job.d().snapshot.ctime_ns;
   format::Content c;
-  c.size = job.snapshot.size;
+  c.size = job.d().snapshot.size;
   c.hash = hash;
-  if (job.ranges) {
+  if (job.d().ranges) {
     c.sparse = true;
-    c.ranges = *job.ranges;
+    c.ranges = *job.d().ranges;
     ++stats_.sparse_files;
   }
   c.chunks = std::move(done->chunks);
   MIGSTORE_ASSIGN_OR_RETURN(uint64_t id, writer_->AddContent(c));
-  item->files += 1 + job.links.size();
+  item->files += 1 + job.d().links.size();
   MIGSTORE_RETURN_IF_ERROR(RecordFile(job, id));
   // Files found identical before the pipeline share it, if it still reads
   // as it did then; otherwise each is captured on its own.
-  for (size_t dup : job.duplicates) {
-    if (job.expected_hash && *job.expected_hash == c.hash) {
+  for (size_t dup : job.d().duplicates) {
+    if (job.d().expected_hash && *job.d().expected_hash == c.hash) {
       ++stats_.duplicate_files;
       stats_.duplicate_bytes += c.size;
       ++item->files;
@@ -508,11 +512,13 @@ Status PackPipeline::Run(std::vector<FileJob>* jobs,
     if (!s.ok() && !stop_.exchange(true)) stop_status_ = std::move(s);
   };
 
-  tbb::parallel_pipeline(
+  // Each filter a parallel::Task, so TSan sees the items' hand-overs.
+  using parallel::Task;
+  parallel::Pipeline(
       std::max<size_t>(options_.max_items, 2),
       tbb::make_filter<void, Item*>(
           tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> Item* {
+          Task([&](tbb::flow_control& fc) -> Item* {
             if (stop_.load() || (sink_.cancelled && sink_.cancelled())) {
               if (!stop_.load()) stop(Status::Cancelled("capture cancelled"));
               fc.stop();
@@ -521,28 +527,28 @@ Status PackPipeline::Run(std::vector<FileJob>* jobs,
             Item* item = NextItem(*jobs);
             if (item == nullptr) fc.stop();
             return item;
-          }) &
+          })) &
           tbb::make_filter<Item*, Item*>(tbb::filter_mode::parallel,
-                                         [&](Item* item) {
+                                         Task([&](Item* item) {
                                            if (!stop_.load()) Read(*jobs, item);
                                            return item;
-                                         }) &
+                                         })) &
           tbb::make_filter<Item*, Item*>(tbb::filter_mode::serial_in_order,
-                                         [&](Item* item) {
+                                         Task([&](Item* item) {
                                            if (!stop_.load())
                                              stop(Pack(*jobs, item, retry));
                                            return item;
-                                         }) &
+                                         })) &
           tbb::make_filter<Item*, Item*>(tbb::filter_mode::parallel,
-                                         [&](Item* item) {
+                                         Task([&](Item* item) {
                                            if (!stop_.load()) Seal(item);
                                            return item;
-                                         }) &
+                                         })) &
           tbb::make_filter<Item*, void>(tbb::filter_mode::serial_in_order,
-                                        [&](Item* item) {
+                                        Task([&](Item* item) {
                                           if (!stop_.load()) stop(Append(item));
                                           delete item;
-                                        }));
+                                        })));
   return stop_status_;
 }
 

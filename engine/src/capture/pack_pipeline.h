@@ -37,24 +37,58 @@ namespace migstore::capture {
 // One regular file whose bytes go into the store (the first of its hard-link
 // group, and not a known duplicate).
 struct FileJob {
+  // What only large files and hard-link groups need, kept out of line: a
+  // million tiny files carry one null pointer each instead of 150 bytes of
+  // empty fields (docs/performance.md, "Scaling").
+  struct Detail {
+    // Large files: the status and data ranges taken when planned, and when.
+    Snapshot snapshot;
+    int64_t planned_ns = 0;
+    std::optional<std::vector<format::DataRange>> ranges;
+    // Entries that are hard links to this file (besides itself).
+    std::vector<size_t> links;
+    uint64_t link_group = 0;  // non-zero when links is not empty
+    // Large files found identical to this one before the pipeline, and the
+    // hash they share: if this file reads differently now, they are
+    // captured on their own in a retry round instead.
+    std::vector<size_t> duplicates;  // indices into the walked entries
+    std::optional<format::Hash128> expected_hash;
+  };
+
+  FileJob() = default;
+  FileJob(const FileJob& other)
+      : entry(other.entry),
+        raw(other.raw),
+        large(other.large),
+        maybe_duplicate(other.maybe_duplicate),
+        detail_(other.detail_ ? std::make_unique<Detail>(*other.detail_)
+                              : nullptr) {}
+  FileJob& operator=(const FileJob& other) {
+    FileJob copy(other);
+    return *this = std::move(copy);
+  }
+  FileJob(FileJob&&) = default;
+  FileJob& operator=(FileJob&&) = default;
+
+  // The detail; all defaults when none was set.
+  const Detail& d() const {
+    static const Detail kNone;
+    return detail_ ? *detail_ : kNone;
+  }
+  Detail& mutable_d() {
+    if (!detail_) detail_ = std::make_unique<Detail>();
+    return *detail_;
+  }
+
   size_t entry = 0;    // index into the walked entries
   bool raw = false;    // already compressed: store without zstd
   bool large = false;  // read in pieces rather than whole
   // Another small file has the same size: it may be a duplicate, so it is
   // registered for byte-for-byte confirmation (unique sizes skip that).
   bool maybe_duplicate = false;
-  // Large files: the status and data ranges taken when planned, and when.
-  Snapshot snapshot;
-  int64_t planned_ns = 0;
-  std::optional<std::vector<format::DataRange>> ranges;
-  // Entries that are hard links to this file (besides itself).
-  std::vector<size_t> links;
-  uint64_t link_group = 0;  // non-zero when links is not empty
-  // Large files found identical to this one before the pipeline, and the
-  // hash they share: if this file reads differently now, they are captured
-  // on their own in a retry round instead.
-  std::vector<size_t> duplicates;  // indices into the walked entries
-  std::optional<format::Hash128> expected_hash;
+
+ private:
+  std::unique_ptr<Detail> detail_;
 };
 
 struct PipelineOptions {

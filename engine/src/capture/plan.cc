@@ -1,12 +1,12 @@
 #include "engine/src/capture/plan.h"
 
-#include <oneapi/tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "engine/base/parallel.h"
 #include "engine/src/capture/compressed_types.h"
 #include "format/hash.h"
 #include "format/limits.h"
@@ -25,9 +25,9 @@ struct PairHash {
 // Streams a file's stored bytes through `fn`, checking it does not change.
 Status ForEachStoredChunk(const SourceFile& file, const FileJob& job,
                           const std::function<bool(std::string_view)>& fn) {
-  const std::vector<format::DataRange> whole = {{0, job.snapshot.size}};
+  const std::vector<format::DataRange> whole = {{0, job.d().snapshot.size}};
   std::string buf;
-  for (const format::DataRange& r : job.ranges ? *job.ranges : whole) {
+  for (const format::DataRange& r : job.d().ranges ? *job.d().ranges : whole) {
     for (uint64_t at = 0; at < r.length;) {
       size_t n =
           static_cast<size_t>(std::min<uint64_t>(kReadChunk, r.length - at));
@@ -52,7 +52,7 @@ std::optional<format::Hash128> HashLarge(int root_fd, const WalkedEntry& e,
     return true;
   });
   auto after = file->Stat();
-  if (!s.ok() || !after.ok() || *after != job.snapshot) return std::nullopt;
+  if (!s.ok() || !after.ok() || *after != job.d().snapshot) return std::nullopt;
   return hasher.Digest();
 }
 
@@ -65,8 +65,8 @@ bool SameBytes(int root_fd, const WalkedEntry& ea, const FileJob& a,
   uint64_t at = 0;
   std::string other;
   bool equal = true;
-  const std::vector<format::DataRange> whole = {{0, b.snapshot.size}};
-  const auto& b_ranges = b.ranges ? *b.ranges : whole;
+  const std::vector<format::DataRange> whole = {{0, b.d().snapshot.size}};
+  const auto& b_ranges = b.d().ranges ? *b.d().ranges : whole;
   Status s = ForEachStoredChunk(*fa, a, [&](std::string_view piece) {
     // Stored bytes are compared in order; both have the same ranges.
     other.resize(piece.size());
@@ -94,8 +94,8 @@ bool SameBytes(int root_fd, const WalkedEntry& ea, const FileJob& a,
   });
   auto sa = fa->Stat();
   auto sb = fb->Stat();
-  return s.ok() && equal && sa.ok() && sb.ok() && *sa == a.snapshot &&
-         *sb == b.snapshot;
+  return s.ok() && equal && sa.ok() && sb.ok() && *sa == a.d().snapshot &&
+         *sb == b.d().snapshot;
 }
 
 }  // namespace
@@ -115,7 +115,7 @@ CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
     if (e.nlink > 1) {
       auto [it, inserted] = by_inode.try_emplace({e.dev, e.ino}, jobs.size());
       if (!inserted) {
-        jobs[it->second].links.push_back(i);
+        jobs[it->second].mutable_d().links.push_back(i);
         continue;
       }
     }
@@ -129,9 +129,9 @@ CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
   }
   uint64_t group = 0;
   for (FileJob& job : jobs) {
-    if (!job.links.empty()) {
-      job.link_group = ++group;
-      plan.hardlinked_files += 1 + job.links.size();
+    if (!job.d().links.empty()) {
+      job.mutable_d().link_group = ++group;
+      plan.hardlinked_files += 1 + job.d().links.size();
     }
   }
   // Small files that share a size may be duplicates.
@@ -158,37 +158,45 @@ void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
   auto cancelled = [&] { return cancel != nullptr && cancel->load(); };
   std::vector<size_t> todo;
   for (size_t i = 0; i < jobs->size(); ++i) {
-    if ((*jobs)[i].large && (*jobs)[i].snapshot == Snapshot())
+    if ((*jobs)[i].large && (*jobs)[i].d().snapshot == Snapshot())
       todo.push_back(i);
   }
-  std::vector<Status> failed(jobs->size());
-  tbb::parallel_for(size_t{0}, todo.size(), [&](size_t k) {
+  // Side tables by position in `todo` and `candidates`, not by job: a
+  // million tiny files must not cost a million empty slots each.
+  std::vector<Status> failed_todo(todo.size());
+  parallel::ParallelFor(size_t{0}, todo.size(), [&](size_t k) {
     if (cancelled()) return;
     FileJob& job = (*jobs)[todo[k]];
     const WalkedEntry& e = entries[job.entry];
-    job.planned_ns = NowNs();
+    job.mutable_d().planned_ns = NowNs();
     auto file = SourceFile::Open(root_fd, e);
     auto snap = file.ok() ? file->Stat() : Result<Snapshot>(file.status());
     if (!snap.ok()) {
-      failed[todo[k]] = snap.status();
+      failed_todo[k] = snap.status();
       return;
     }
-    job.snapshot = *snap;
-    job.ranges.reset();
+    job.mutable_d().snapshot = *snap;
+    job.mutable_d().ranges.reset();
     if (snap->blocks * 512 < snap->size) {
       auto ranges = file->DataRanges(snap->size);
       if (!ranges.ok()) {
-        failed[todo[k]] = ranges.status();
+        failed_todo[k] = ranges.status();
         return;
       }
       // A file with more holes than a content record can list is stored
       // whole: its holes come back as zeros, its bytes exactly.
       if (*ranges &&
           (*ranges)->size() <= format::limits::kMaxRangesPerContent / 2) {
-        job.ranges = std::move(ranges).value();
+        job.mutable_d().ranges = std::move(ranges).value();
       }
     }
   });
+
+  std::unordered_map<size_t, Status> failed;  // job index -> why
+  for (size_t k = 0; k < todo.size(); ++k) {
+    if (!failed_todo[k].ok()) failed.emplace(todo[k], failed_todo[k]);
+  }
+  failed_todo.clear();
 
   // Large files sharing a size (and hole layout): hash, then confirm.
   std::map<std::pair<uint64_t, std::vector<format::DataRange>>,
@@ -199,12 +207,12 @@ void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
     // A job that already speaks for other entries (hard links, or copies
     // confirmed in an earlier round) is never folded into another: its
     // entries would be lost with it.
-    if (!job.large || !failed[i].ok() || !job.links.empty() ||
-        !job.duplicates.empty() || job.snapshot.size == 0) {
+    if (!job.large || failed.count(i) != 0 || !job.d().links.empty() ||
+        !job.d().duplicates.empty() || job.d().snapshot.size == 0) {
       continue;
     }
-    groups[{job.snapshot.size,
-            job.ranges.value_or(std::vector<format::DataRange>{})}]
+    groups[{job.d().snapshot.size,
+            job.d().ranges.value_or(std::vector<format::DataRange>{})}]
         .push_back(i);
   }
   std::vector<size_t> candidates;
@@ -212,48 +220,54 @@ void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
     if (members.size() > 1)
       candidates.insert(candidates.end(), members.begin(), members.end());
   }
-  std::vector<std::optional<format::Hash128>> hashes(jobs->size());
-  tbb::parallel_for(size_t{0}, candidates.size(), [&](size_t k) {
+  std::vector<std::optional<format::Hash128>> hashes(candidates.size());
+  parallel::ParallelFor(size_t{0}, candidates.size(), [&](size_t k) {
     if (cancelled()) return;
     size_t i = candidates[k];
-    hashes[i] = HashLarge(root_fd, entries[(*jobs)[i].entry], (*jobs)[i]);
+    hashes[k] = HashLarge(root_fd, entries[(*jobs)[i].entry], (*jobs)[i]);
   });
+  std::unordered_map<size_t, format::Hash128> hash_of;  // job index -> hash
   // Within each (size, hash) bucket, the first is read; the rest are
   // confirmed against it byte for byte and become its duplicates.
   std::vector<std::pair<size_t, size_t>> pairs;  // (copy, first)
   std::map<std::pair<uint64_t, format::Hash128>, size_t> first_of;
-  for (size_t i : candidates) {
-    if (!hashes[i]) continue;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    if (!hashes[k]) continue;
+    const size_t i = candidates[k];
+    hash_of.emplace(i, *hashes[k]);
     auto [it, inserted] =
-        first_of.try_emplace({(*jobs)[i].snapshot.size, *hashes[i]}, i);
+        first_of.try_emplace({(*jobs)[i].d().snapshot.size, *hashes[k]}, i);
     if (!inserted) pairs.emplace_back(i, it->second);
   }
   std::vector<char> confirmed(pairs.size(), 0);
-  tbb::parallel_for(size_t{0}, pairs.size(), [&](size_t k) {
+  parallel::ParallelFor(size_t{0}, pairs.size(), [&](size_t k) {
     if (cancelled()) return;
     auto [copy, first] = pairs[k];
     confirmed[k] =
         SameBytes(root_fd, entries[(*jobs)[first].entry], (*jobs)[first],
                   entries[(*jobs)[copy].entry], (*jobs)[copy]);
   });
-  std::vector<char> drop(jobs->size(), 0);
+  std::unordered_set<size_t> drop;
   for (size_t k = 0; k < pairs.size(); ++k) {
     if (!confirmed[k]) continue;
     auto [copy, first] = pairs[k];
-    (*jobs)[first].duplicates.push_back((*jobs)[copy].entry);
-    (*jobs)[first].expected_hash = hashes[first];
-    drop[copy] = 1;
+    (*jobs)[first].mutable_d().duplicates.push_back((*jobs)[copy].entry);
+    (*jobs)[first].mutable_d().expected_hash = hash_of.at(first);
+    drop.insert(copy);
   }
-  std::vector<FileJob> kept;
-  kept.reserve(jobs->size());
+  // Compacted in place: a second vector of every job would double the
+  // largest table of a capture at its peak.
+  if (failed.empty() && drop.empty()) return;
+  size_t out = 0;
   for (size_t i = 0; i < jobs->size(); ++i) {
-    if (!failed[i].ok()) {
-      errors->push_back({entries[(*jobs)[i].entry].path, failed[i]});
-    } else if (!drop[i]) {
-      kept.push_back(std::move((*jobs)[i]));
+    if (auto f = failed.find(i); f != failed.end()) {
+      errors->push_back({entries[(*jobs)[i].entry].path, f->second});
+    } else if (drop.count(i) == 0) {
+      if (out != i) (*jobs)[out] = std::move((*jobs)[i]);
+      ++out;
     }
   }
-  *jobs = std::move(kept);
+  jobs->resize(out);
 }
 
 }  // namespace migstore::capture

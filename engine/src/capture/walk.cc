@@ -1,4 +1,5 @@
 #include "engine/src/capture/walk.h"
+#include "engine/base/parallel.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -99,8 +100,8 @@ class Walker {
       : o_(o), root_fd_(root_fd) {}
 
   void Run() {
-    group_.run([this] { ReadDir(std::string(), root_dev_); });
-    group_.wait();
+    parallel::Run(group_, [this] { ReadDir(std::string(), root_dev_); });
+    parallel::Wait(group_);
   }
 
   void set_root_dev(uint64_t dev) { root_dev_ = dev; }
@@ -214,7 +215,8 @@ class Walker {
       }
       uint64_t dev = e.dev;
       local->dirs.push_back(std::move(e));
-      if (descend) group_.run([this, path, dev] { ReadDir(path, dev); });
+      if (descend)
+        parallel::Run(group_, [this, path, dev] { ReadDir(path, dev); });
       return;
     }
 
@@ -323,9 +325,21 @@ Result<WalkResult> Walk(const WalkOptions& o) {
 
   WalkResult result;
   std::vector<WalkedEntry> dirs;
+  // Sized once, and each thread's lists freed as soon as they are moved: a
+  // growing copy of every entry next to the originals would be the peak of
+  // a capture of a million files.
+  size_t files = 0, folders = 0;
+  for (Local& l : walker.locals()) {
+    files += l.entries.size();
+    folders += l.dirs.size();
+  }
+  result.entries.reserve(files + folders);
+  dirs.reserve(folders);
   for (Local& l : walker.locals()) {
     for (auto& e : l.entries) result.entries.push_back(std::move(e));
     for (auto& e : l.dirs) dirs.push_back(std::move(e));
+    std::vector<WalkedEntry>().swap(l.entries);
+    std::vector<WalkedEntry>().swap(l.dirs);
     for (auto& e : l.errors) result.errors.push_back(std::move(e));
     for (auto& n : l.notes) result.notes.push_back(std::move(n));
     result.directories_read += l.directories_read;

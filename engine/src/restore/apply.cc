@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "engine/base/parallel.h"
 #include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/restore/content_writer.h"
@@ -520,27 +520,27 @@ void Applier::WriteFiles() {
   });
   pool_ =
       std::make_unique<BlockPool>(*o_.reader, std::move(uses), o_.block_memory);
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, list.size()),
-                    [&](const tbb::blocked_range<size_t>& r) {
-                      DirCache dirs(o_.target_fd);
-                      for (size_t k = r.begin(); k != r.end(); ++k) {
-                        size_t i = list[k];
-                        if (!ShouldStop()) {
-                          Status s = WriteFile(i, &dirs);
-                          if (s.ok()) {
-                            done_[i] = 1;
-                          } else {
-                            Fail(i, s);
+  parallel::ParallelFor(tbb::blocked_range<size_t>(0, list.size()),
+                        [&](const tbb::blocked_range<size_t>& r) {
+                          DirCache dirs(o_.target_fd);
+                          for (size_t k = r.begin(); k != r.end(); ++k) {
+                            size_t i = list[k];
+                            if (!ShouldStop()) {
+                              Status s = WriteFile(i, &dirs);
+                              if (s.ok()) {
+                                done_[i] = 1;
+                              } else {
+                                Fail(i, s);
+                              }
+                            }
+                            // Its planned uses of its blocks are over, written
+                            // or not.
+                            if (items_[i].content != nullptr) {
+                              for (uint64_t b : BlocksOf(*items_[i].content))
+                                pool_->Release(b);
+                            }
                           }
-                        }
-                        // Its planned uses of its blocks are over, written
-                        // or not.
-                        if (items_[i].content != nullptr) {
-                          for (uint64_t b : BlocksOf(*items_[i].content))
-                            pool_->Release(b);
-                        }
-                      }
-                    });
+                        });
 }
 
 Status Applier::LinkMember(size_t index, DirCache* dirs) {
@@ -634,7 +634,7 @@ void Applier::MakeLinksAndSpecials() {
       list.push_back(i);
     }
   }
-  tbb::parallel_for(
+  parallel::ParallelFor(
       tbb::blocked_range<size_t>(0, list.size()),
       [&](const tbb::blocked_range<size_t>& r) {
         DirCache dirs(o_.target_fd);

@@ -87,7 +87,7 @@ void ReadAhead::Asked(uint64_t block) {
   while (at_ < blocks_.size() && blocks_[at_] != block) ++at_;
   for (; next_ <= at_ + window_ && next_ < blocks_.size(); ++next_) {
     uint64_t b = blocks_[next_];
-    group_.run([this, b] { Run(b); });
+    parallel::Run(group_, [this, b] { Run(b); });
   }
 }
 

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/base/parallel.h"
 #include "engine/src/restore/block_pool.h"
 #include "format/catalog.h"
 #include "migstore/status.h"
@@ -69,7 +70,7 @@ class ReadAhead {
  public:
   // `window`: how many blocks ahead of the in-order pass to start.
   ReadAhead(BlockPool* pool, const format::Content& c, int fd, size_t window);
-  ~ReadAhead() { group_.wait(); }
+  ~ReadAhead() { parallel::Wait(group_); }
 
   // Worth it: the content spans more than two blocks.
   bool enabled() const { return blocks_.size() > 2; }
@@ -78,7 +79,7 @@ class ReadAhead {
   // Whether the `length` stored bytes at stored offset `at` are one chunk a
   // worker ahead has already written.
   bool Written(uint64_t at, uint64_t length) const;
-  void Wait() { group_.wait(); }
+  void Wait() { parallel::Wait(group_); }
 
  private:
   void Run(uint64_t block);

@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 #include <oneapi/tbb/info.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <set>
 
+#include "engine/base/parallel.h"
 #include "engine/src/hardlink/open_store.h"
 #include "engine/src/profiles/windows_profiles.h"
 #include "engine/src/report/reporter.h"
@@ -147,9 +147,9 @@ class Run {
     const int threads = spec_.threads > 0
                             ? spec_.threads
                             : std::max(1, tbb::info::default_concurrency());
-    tbb::task_arena arena(threads);
+    parallel::Arena arena(threads);
     Status s;
-    arena.execute([&] { s = Body(threads); });
+    arena.Execute([&] { s = Body(threads); });
     if (s.ok() && reporter_.cancelled()) s = Status::Cancelled("cancelled");
     MIGSTORE_RETURN_IF_ERROR(s);
     report_.store_bytes_read = reader_->bytes_read();

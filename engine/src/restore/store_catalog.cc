@@ -1,9 +1,9 @@
 #include "engine/src/restore/store_catalog.h"
 
-#include <oneapi/tbb/parallel_for.h>
-
 #include <algorithm>
 #include <mutex>
+
+#include "engine/base/parallel.h"
 
 namespace migstore::restore {
 
@@ -11,8 +11,9 @@ Catalog LoadCatalog(const format::ContainerReader& reader) {
   const auto& segments = reader.index().catalog_segments;
   std::vector<Result<std::vector<format::Entry>>> read(
       segments.size(), Status::Corruption("not read"));
-  tbb::parallel_for(size_t{0}, segments.size(),
-                    [&](size_t i) { read[i] = reader.ReadCatalogSegment(i); });
+  parallel::ParallelFor(size_t{0}, segments.size(), [&](size_t i) {
+    read[i] = reader.ReadCatalogSegment(i);
+  });
   Catalog out;
   size_t total = 0;
   for (const auto& r : read) total += r.ok() ? r->size() : 0;
@@ -52,7 +53,7 @@ ContentTable ContentTable::Load(const format::ContainerReader& reader,
     wanted.back().ids.push_back(id);
   }
   std::mutex mu;
-  tbb::parallel_for(size_t{0}, wanted.size(), [&](size_t w) {
+  parallel::ParallelFor(size_t{0}, wanted.size(), [&](size_t w) {
     const Wanted& want = wanted[w];
     auto records = reader.ReadContentSegment(want.segment);
     std::lock_guard<std::mutex> lock(mu);

@@ -10,12 +10,11 @@
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/info.h>
-#include <oneapi/tbb/parallel_for.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "engine/base/parallel.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/hardlink/open_store.h"
 #include "engine/src/report/reporter.h"
@@ -149,8 +148,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   report.entries = x.entry_count;
   const int threads =
       o.threads > 0 ? o.threads : std::max(1, tbb::info::default_concurrency());
-  tbb::task_arena arena(threads);
-  arena.execute([&] {
+  parallel::Arena arena(threads);
+  arena.Execute([&] {
     // The catalog: entries, then every content segment.
     restore::Catalog catalog = restore::LoadCatalog(*reader);
     for (const restore::LostSegment& lost : catalog.lost) {
@@ -163,7 +162,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
     }
     std::vector<Result<std::vector<format::Content>>> segments(
         x.content_segments.size(), Status::Corruption("not read"));
-    tbb::parallel_for(size_t{0}, segments.size(), [&](size_t i) {
+    parallel::ParallelFor(size_t{0}, segments.size(), [&](size_t i) {
       segments[i] = reader->ReadContentSegment(i);
     });
     for (size_t i = 0; i < segments.size(); ++i) {
@@ -188,7 +187,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       }
       const int root_fd = root.valid() ? root.get() : -1;
       reporter.SetTotals(entries.size(), 0);
-      tbb::parallel_for(size_t{0}, entries.size(), [&](size_t i) {
+      parallel::ParallelFor(size_t{0}, entries.size(), [&](size_t i) {
         if (entries[i].type != format::EntryType::kFile || reporter.Poll())
           return;
         verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
@@ -252,7 +251,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
     reporter.SetTotals(distinct.size(), total);
     restore::BlockPool pool(*reader, std::move(uses), uint64_t{256} << 20);
     std::vector<Status> content_verdict(distinct.size());
-    tbb::parallel_for(
+    parallel::ParallelFor(
         tbb::blocked_range<size_t>(0, order.size()),
         [&](const tbb::blocked_range<size_t>& r) {
           for (size_t n = r.begin(); n != r.end(); ++n) {
