@@ -21,12 +21,12 @@ inline format::Entry ToCatalogEntry(const WalkedEntry& w, uint32_t profile) {
   e.mtime_ns = w.mtime_ns;
   e.atime_ns = w.atime_ns;
   e.ctime_ns = w.ctime_ns;
-  e.btime_ns = w.btime_ns;
+  e.btime_ns = w.btime();
   e.size = w.type == format::EntryType::kFile      ? w.size
-           : w.type == format::EntryType::kSymlink ? w.symlink_target.size()
+           : w.type == format::EntryType::kSymlink ? w.symlink_target().size()
                                                    : 0;
-  e.symlink_target = w.symlink_target;
-  e.xattrs = w.xattrs;
+  e.symlink_target = w.symlink_target();
+  e.xattrs = w.xattrs();
   return e;
 }
 

@@ -181,41 +181,37 @@ void PackPipeline::ReadSmall(const FileJob& job, size_t job_index,
       out->status = file.status();
       return;
     }
-    auto before = file->Stat();
-    if (!before.ok()) {
-      out->status = before.status();
-      return;
-    }
-    if (before->size > options_.block_size) {
+    const Snapshot before = file->opened();
+    if (before.size > options_.block_size) {
       out->grew = true;  // read it in pieces in a later round
       return;
     }
     out->ranges.reset();
-    if (before->blocks * 512 < before->size) {
-      auto ranges = file->DataRanges(before->size);
+    if (before.blocks * 512 < before.size) {
+      auto ranges = file->DataRanges(before.size);
       if (!ranges.ok()) {
         out->status = ranges.status();
         return;
       }
       out->ranges = std::move(ranges).value();
     }
-    Status read = file->ReadStored(before->size, out->ranges, &out->bytes);
+    Status read = file->ReadStored(before.size, out->ranges, &out->bytes);
     auto after = file->Stat();
-    bool steady = read.ok() && after.ok() && *after == *before;
-    if (steady && IsHot(*before, read_start)) {
+    bool steady = read.ok() && after.ok() && *after == before;
+    if (steady && IsHot(before, read_start)) {
       // Recently written: its timestamps cannot vouch for it. Read again.
-      auto again = HashStored(*file, before->size, out->ranges);
+      auto again = HashStored(*file, before.size, out->ranges);
       auto last = file->Stat();
       steady = again.ok() && *again == format::HashBytes(out->bytes) &&
-               last.ok() && *last == *before;
+               last.ok() && *last == before;
     }
     if (steady) {
-      out->snapshot = *before;
+      out->snapshot = before;
       break;
     }
     if (attempt == kReadAttempts) {
       out->status = !after.ok() ? after.status()
-                    : !read.ok() && *after == *before
+                    : !read.ok() && *after == before
                         ? read
                         : Status::IOError(walked.path,
                                           "kept changing while it was read (" +
@@ -239,9 +235,7 @@ void PackPipeline::ReadSmall(const FileJob& job, size_t job_index,
   if (registrant->ranges != out->ranges) return;
   const WalkedEntry& other = (*entries_)[registrant->entry];
   auto file = SourceFile::Open(options_.root_fd, other);
-  if (!file.ok()) return;
-  auto now = file->Stat();
-  if (!now.ok() || *now != registrant->snapshot) return;
+  if (!file.ok() || file->opened() != registrant->snapshot) return;
   std::string buf;
   uint64_t done = 0;
   const std::vector<format::DataRange> whole = {{0, out->snapshot.size}};

@@ -170,7 +170,8 @@ void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
     const WalkedEntry& e = entries[job.entry];
     job.mutable_d().planned_ns = NowNs();
     auto file = SourceFile::Open(root_fd, e);
-    auto snap = file.ok() ? file->Stat() : Result<Snapshot>(file.status());
+    auto snap = file.ok() ? Result<Snapshot>(file->opened())
+                          : Result<Snapshot>(file.status());
     if (!snap.ok()) {
       failed_todo[k] = snap.status();
       return;

@@ -18,6 +18,15 @@ int64_t Nanos(const struct timespec& t) {
   return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
+Snapshot ToSnapshot(const struct stat& st) {
+  Snapshot s;
+  s.size = static_cast<uint64_t>(st.st_size);
+  s.blocks = static_cast<uint64_t>(st.st_blocks);
+  s.mtime_ns = Nanos(st.st_mtim);
+  s.ctime_ns = Nanos(st.st_ctim);
+  return s;
+}
+
 }  // namespace
 
 int64_t NowNs() {
@@ -69,19 +78,14 @@ Result<SourceFile> SourceFile::Open(int root_fd, const WalkedEntry& walked) {
       st.st_ino != walked.ino) {
     return Status::IOError(walked.path, "was replaced during the capture");
   }
-  return SourceFile(std::move(fd).value(), walked.path);
+  return SourceFile(std::move(fd).value(), walked.path, ToSnapshot(st));
 }
 
 Result<Snapshot> SourceFile::Stat() const {
   struct stat st;
   if (::fstat(fd_.get(), &st) != 0)
     return Status::FromErrno("cannot stat " + path_, errno);
-  Snapshot s;
-  s.size = static_cast<uint64_t>(st.st_size);
-  s.blocks = static_cast<uint64_t>(st.st_blocks);
-  s.mtime_ns = Nanos(st.st_mtim);
-  s.ctime_ns = Nanos(st.st_ctim);
-  return s;
+  return ToSnapshot(st);
 }
 
 Result<std::optional<std::vector<format::DataRange>>> SourceFile::DataRanges(

@@ -42,6 +42,9 @@ class SourceFile {
   static Result<SourceFile> Open(int root_fd, const WalkedEntry& walked);
 
   Result<Snapshot> Stat() const;
+  // The status Open() took to check the file is the walked one: a Stat()
+  // from just before any read, without another system call.
+  const Snapshot& opened() const { return opened_; }
 
   // The file's data ranges when it has holes: nullopt when it is dense (or
   // the filesystem does not report holes). `size` is the size to cover.
@@ -60,11 +63,12 @@ class SourceFile {
   const std::string& path() const { return path_; }
 
  private:
-  SourceFile(format::UniqueFd fd, std::string path)
-      : fd_(std::move(fd)), path_(std::move(path)) {}
+  SourceFile(format::UniqueFd fd, std::string path, const Snapshot& opened)
+      : fd_(std::move(fd)), path_(std::move(path)), opened_(opened) {}
 
   format::UniqueFd fd_;
   std::string path_;
+  Snapshot opened_;
 };
 
 // Timestamps are coarse (the kernel's clock ticks every few ms; FAT keeps

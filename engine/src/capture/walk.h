@@ -33,6 +33,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -46,28 +47,49 @@
 
 namespace migstore::capture {
 
+// One entry the walk found. A capture holds one per entry until the store
+// is written, so it is kept small (docs/performance.md, "Scaling"): what
+// only symlinks and entries with xattrs carry lives out of line.
 struct WalkedEntry {
-  std::string path;  // root-relative, raw bytes
-  format::EntryType type = format::EntryType::kFile;
-  int32_t profile = -1;  // Machine::profiles index, -1 outside every profile
-  bool taken = true;     // false: a directory kept only as an ancestor
-  uint32_t mode = 0;     // st_mode & 07777
-  uint32_t uid = 0;
-  uint32_t gid = 0;
+  struct Extra {
+    std::string symlink_target;
+    std::vector<format::Xattr> xattrs;
+  };
+
+  WalkedEntry() = default;
+  WalkedEntry(const WalkedEntry& other);
+  WalkedEntry& operator=(const WalkedEntry& other);
+  WalkedEntry(WalkedEntry&&) = default;
+  WalkedEntry& operator=(WalkedEntry&&) = default;
+
+  const std::string& symlink_target() const;
+  const std::vector<format::Xattr>& xattrs() const;
+  Extra& mutable_extra();
+  std::optional<int64_t> btime() const {
+    return has_btime ? std::optional<int64_t>(btime_ns) : std::nullopt;
+  }
+
+  std::string path;              // root-relative, raw bytes
+  std::unique_ptr<Extra> extra;  // null: no symlink target, no xattrs
   uint64_t size = 0;
   uint64_t blocks = 0;  // 512-byte blocks allocated: tells a sparse file
   uint64_t dev = 0;
   uint64_t ino = 0;
-  uint64_t nlink = 1;
   int64_t mtime_ns = 0;
   int64_t atime_ns = 0;
   int64_t ctime_ns = 0;
-  std::optional<int64_t> btime_ns;
-  std::string symlink_target;
-  std::vector<format::Xattr> xattrs;
+  int64_t btime_ns = 0;  // when has_btime
   // Set by a hard-link capture's on_file: the inode of the file's link (or
   // copy) in the store.
   uint64_t store_ino = 0;
+  uint32_t mode = 0;  // st_mode & 07777
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t nlink = 1;
+  int32_t profile = -1;  // Machine::profiles index, -1 outside every profile
+  format::EntryType type = format::EntryType::kFile;
+  bool taken = true;  // false: a directory kept only as an ancestor
+  bool has_btime = false;
 };
 
 // Sets `e`'s status fields (mode, owner, size, device, inode, times) from

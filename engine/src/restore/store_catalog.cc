@@ -9,22 +9,35 @@ namespace migstore::restore {
 
 Catalog LoadCatalog(const format::ContainerReader& reader) {
   const auto& segments = reader.index().catalog_segments;
-  std::vector<Result<std::vector<format::Entry>>> read(
-      segments.size(), Status::Corruption("not read"));
-  parallel::ParallelFor(size_t{0}, segments.size(), [&](size_t i) {
-    read[i] = reader.ReadCatalogSegment(i);
-  });
   Catalog out;
-  size_t total = 0;
-  for (const auto& r : read) total += r.ok() ? r->size() : 0;
-  out.entries.reserve(total);
-  for (size_t i = 0; i < read.size(); ++i) {
-    if (!read[i].ok()) {
-      out.lost.push_back({i, segments[i].entry_count, segments[i].first_path,
-                          read[i].status()});
-      continue;
+  // Room for what the index claims (each segment's decode checks its
+  // claim), up to a bound: a store's word is not worth any amount of
+  // address space. Beyond it the vector grows as usual.
+  constexpr uint64_t kReserveAtMost = uint64_t{1} << 22;
+  uint64_t claimed = 0;
+  for (const auto& s : segments) claimed += s.entry_count;
+  out.entries.reserve(static_cast<size_t>(std::min(claimed, kReserveAtMost)));
+  // A batch of segments at a time, decoded in parallel, then moved into
+  // place and freed before the next: every segment decoded at once, beside
+  // the vector its entries move into, held the catalog twice while it
+  // loaded.
+  constexpr size_t kBatch = 64;
+  for (size_t first = 0; first < segments.size(); first += kBatch) {
+    const size_t n = std::min(kBatch, segments.size() - first);
+    std::vector<Result<std::vector<format::Entry>>> read(
+        n, Status::Corruption("not read"));
+    parallel::ParallelFor(size_t{0}, n, [&](size_t k) {
+      read[k] = reader.ReadCatalogSegment(first + k);
+    });
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = first + k;
+      if (!read[k].ok()) {
+        out.lost.push_back({i, segments[i].entry_count, segments[i].first_path,
+                            read[k].status()});
+        continue;
+      }
+      for (format::Entry& e : *read[k]) out.entries.push_back(std::move(e));
     }
-    for (format::Entry& e : *read[i]) out.entries.push_back(std::move(e));
   }
   return out;
 }
