@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "bench/dataset.h"
+#include "engine/src/capture/walk.h"
 #include "format/container_reader.h"
 #include "tests/util/store_check.h"
 #include "tests/util/test_util.h"
@@ -202,6 +203,29 @@ class CaptureEdges : public ::testing::Test {
   DeterministicRandom gen_{17};
   bool sock_ok_ = false;
 };
+
+// The walk lists xattrs with listxattrat(2) where the kernel has it (6.13)
+// and through /proc/self/fd before: both must take the same xattrs.
+TEST_F(CaptureEdges, XattrsArriveThroughEitherKernelInterface) {
+  for (bool procfs : {false, true}) {
+    capture::UseProcfsXattrsForTesting(procfs);
+    CaptureOptions o = Opts();
+    o.overwrite = true;
+    auto report = Capture(o);
+    capture::UseProcfsXattrsForTesting(false);
+    ASSERT_OK(report);
+    auto r = OpenStore(o.store_path);
+    ASSERT_NE(r, nullptr);
+    auto a = r->FindEntry(1, "home/alice/Documents/a.txt");
+    ASSERT_OK(a);
+    ASSERT_TRUE(a->has_value());
+    const auto& xattrs = (*a)->xattrs;
+    ASSERT_EQ(xattrs.size(), 1u) << (procfs ? "procfs" : "listxattrat");
+    EXPECT_EQ(xattrs[0].name, "user.origin");
+    EXPECT_EQ(xattrs[0].value, "camera");
+    EXPECT_EQ(testing::CheckStoreAgainstTree(*r, root_).first_mismatch, "");
+  }
+}
 
 TEST_F(CaptureEdges, EverythingArrivesExactly) {
   CaptureOptions o = Opts();

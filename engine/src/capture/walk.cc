@@ -374,6 +374,10 @@ void FillFromStatx(const struct statx& sx, WalkedEntry* e) {
   if (e->has_btime) e->btime_ns = Nanos(sx.stx_btime);
 }
 
+void UseProcfsXattrsForTesting(bool on) {
+  listxattrat_missing.store(on, std::memory_order_relaxed);
+}
+
 Result<WalkResult> Walk(const WalkOptions& o) {
   assert(o.machine != nullptr && o.matcher != nullptr);
   int fd = ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

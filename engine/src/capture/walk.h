@@ -145,6 +145,11 @@ struct WalkResult {
 // Runs on the calling thread's TBB arena (a capture sets its thread count).
 Result<WalkResult> Walk(const WalkOptions& options);
 
+// Tests only: list extended attributes through /proc/self/fd even where the
+// kernel has listxattrat(2), so the path older kernels take is tested on
+// newer ones too (`false` goes back to asking the kernel).
+void UseProcfsXattrsForTesting(bool on);
+
 }  // namespace migstore::capture
 
 #endif  // MIGSTORE_ENGINE_SRC_CAPTURE_WALK_H_
