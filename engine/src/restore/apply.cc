@@ -178,10 +178,10 @@ void Applier::MakeFolders() {
     const Entry& e = entries_[item.entry];
     const bool is_dir = e.type == EntryType::kDirectory;
     if (is_dir && item.action == Action::kMerge) {
-      made_.insert(item.dest);
-      preexisting_.insert(item.dest);
+      made_.insert(Dest(item));
+      preexisting_.insert(Dest(item));
       // The folders above it exist too.
-      for (std::string_view a = ParentOf(item.dest); !a.empty();
+      for (std::string_view a = ParentOf(Dest(item)); !a.empty();
            a = ParentOf(a)) {
         if (!made_.insert(std::string(a)).second) break;
         preexisting_.insert(std::string(a));
@@ -191,24 +191,24 @@ void Applier::MakeFolders() {
     if (item.action != Action::kWrite && item.action != Action::kLink) continue;
     Status s;
     if (is_dir) {
-      s = EnsureFolder(std::string(ParentOf(item.dest)), false, 0755);
+      s = EnsureFolder(std::string(ParentOf(Dest(item))), false, 0755);
       if (s.ok() && item.replace) {
         // A non-directory is in the way and the policy replaces it.
-        auto pfd = fs::OpenBeneath(o_.target_fd, ParentOf(item.dest),
+        auto pfd = fs::OpenBeneath(o_.target_fd, ParentOf(Dest(item)),
                                    O_PATH | O_DIRECTORY);
-        std::string name(NameOf(item.dest));
+        std::string name(NameOf(Dest(item)));
         if (!pfd.ok()) {
           s = pfd.status();
         } else if (::unlinkat(pfd->get(), name.c_str(), 0) != 0 &&
                    errno != ENOENT) {
           s = Status::FromErrno(
-              "cannot remove what is in the way of " + item.dest, errno);
+              "cannot remove what is in the way of " + Dest(item), errno);
         }
       }
-      if (s.ok()) s = EnsureFolder(item.dest, true, 0700);
+      if (s.ok()) s = EnsureFolder(Dest(item), true, 0700);
       if (s.ok()) done_[i] = 1;
     } else {
-      s = EnsureFolder(std::string(ParentOf(item.dest)), false, 0755);
+      s = EnsureFolder(std::string(ParentOf(Dest(item))), false, 0755);
     }
     if (!s.ok()) {
       Fail(i, s);
@@ -221,7 +221,7 @@ void Applier::MakeFolders() {
   for (const Item& item : items_) {
     if ((item.action == Action::kWrite || item.action == Action::kLink) &&
         entries_[item.entry].type != EntryType::kDirectory) {
-      std::string parent(ParentOf(item.dest));
+      std::string parent(ParentOf(Dest(item)));
       if (preexisting_.count(parent)) dirs.insert(parent);
     }
   }
@@ -275,11 +275,11 @@ void Applier::RemoveStaleTemporaries(const std::string& dir) {
 }
 
 Status Applier::Place(int dir_fd, const std::string& tmp, const Item& item) {
-  std::string name(NameOf(item.dest));
+  std::string name(NameOf(Dest(item)));
   if (item.replace) {
     if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) == 0)
       return Status::OK();
-    return Status::FromErrno("cannot rename into place " + item.dest, errno);
+    return Status::FromErrno("cannot rename into place " + Dest(item), errno);
   }
   if (::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(),
                   RENAME_NOREPLACE) == 0) {
@@ -295,10 +295,10 @@ Status Applier::Place(int dir_fd, const std::string& tmp, const Item& item) {
     err = errno;
   }
   if (err == EEXIST) {
-    return Status::AlreadyExists(item.dest,
+    return Status::AlreadyExists(Dest(item),
                                  "appeared in the target during the restore");
   }
-  return Status::FromErrno("cannot rename into place " + item.dest, err);
+  return Status::FromErrno("cannot rename into place " + Dest(item), err);
 }
 
 Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
@@ -326,19 +326,20 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   if (o_.store_files_fd >= 0) return WriteFromLinkStore(index, dirs);
   Item& item = items_[index];
   const Entry& e = entries_[item.entry];
-  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   std::string tmp;
   int fd = -1;
   for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
-    tmp = TempName(NameOf(item.dest));
+    tmp = TempName(NameOf(Dest(item)));
     fd = ::openat(dir_fd, tmp.c_str(),
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno != EEXIST) {
       return Status::FromErrno(
-          "cannot create a file in the folder of " + item.dest, errno);
+          "cannot create a file in the folder of " + Dest(item), errno);
     }
   }
-  if (fd < 0) return Status::IOError("no free temporary name for " + item.dest);
+  if (fd < 0)
+    return Status::IOError("no free temporary name for " + Dest(item));
   format::UniqueFd owned(fd);
   // Whatever happens before the rename, the temporary goes.
   bool placed = false;
@@ -350,7 +351,7 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   uint64_t written = 0;
   if (item.content != nullptr) {
     const format::Content& c = *item.content;
-    RangeWriter out(fd, c, item.dest);
+    RangeWriter out(fd, c, Dest(item));
     Status s;
     // Isolated: a worker waiting for its read-ahead tasks runs only those,
     // never another file's work in the middle of this one.
@@ -376,10 +377,10 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
     written = out.written();
     if (out.end() < c.size &&
         ::ftruncate(fd, static_cast<off_t>(c.size)) != 0) {
-      return Status::FromErrno("cannot set the size of " + item.dest, errno);
+      return Status::FromErrno("cannot set the size of " + Dest(item), errno);
     }
   } else if (e.size > 0 && ::ftruncate(fd, static_cast<off_t>(e.size)) != 0) {
-    return Status::FromErrno("cannot set the size of " + item.dest, errno);
+    return Status::FromErrno("cannot set the size of " + Dest(item), errno);
   }
   MIGSTORE_RETURN_IF_ERROR(SetFileMetadata(fd, item, e));
   MIGSTORE_RETURN_IF_ERROR(Place(dir_fd, tmp, item));
@@ -392,16 +393,16 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
 // extended attributes (ACLs included, as captured), times last.
 Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e) {
   if (o_.set_owner && ::fchown(fd, item.uid, item.gid) != 0) {
-    return Status::FromErrno("cannot set the owner of " + item.dest, errno);
+    return Status::FromErrno("cannot set the owner of " + Dest(item), errno);
   }
   if (::fchmod(fd, e.mode & o_.mode_mask) != 0) {
-    return Status::FromErrno("cannot set the mode of " + item.dest, errno);
+    return Status::FromErrno("cannot set the mode of " + Dest(item), errno);
   }
-  MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd, {}, e, item.dest));
+  MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd, {}, e, Dest(item)));
   struct timespec times[2];
   Times(e, times);
   if (::futimens(fd, times) != 0) {
-    return Status::FromErrno("cannot set the times of " + item.dest, errno);
+    return Status::FromErrno("cannot set the times of " + Dest(item), errno);
   }
   return Status::OK();
 }
@@ -428,12 +429,12 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
   }
   if ((e.inode && st.st_ino != *e.inode) ||
       static_cast<uint64_t>(st.st_size) != e.size) {
-    cb_.note(item.dest,
+    cb_.note(Dest(item),
              "the store's file changed since it was captured (its link was "
              "replaced, or it was written through another name); restored "
              "as the store holds it now");
   }
-  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   const std::string proc = "/proc/self/fd/" + std::to_string(src.get());
   std::string tmp;
   format::UniqueFd copy;
@@ -441,7 +442,7 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
   bool linked = false;
   bool try_link = o_.link_back;
   for (int attempt = 0; attempt < 8 && !made; ++attempt) {
-    tmp = TempName(NameOf(item.dest));
+    tmp = TempName(NameOf(Dest(item)));
     if (try_link) {
       if (::linkat(AT_FDCWD, proc.c_str(), dir_fd, tmp.c_str(),
                    AT_SYMLINK_FOLLOW) == 0) {
@@ -452,7 +453,7 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
       if (err == EEXIST) continue;
       if (err != EXDEV && err != EMLINK && err != EPERM && err != EACCES) {
         return Status::FromErrno(
-            "cannot link " + item.dest + " back from the store", err);
+            "cannot link " + Dest(item) + " back from the store", err);
       }
       try_link = false;  // another filesystem, or not allowed: copy
     }
@@ -463,10 +464,10 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
       made = true;
     } else if (errno != EEXIST) {
       return Status::FromErrno(
-          "cannot create a file in the folder of " + item.dest, errno);
+          "cannot create a file in the folder of " + Dest(item), errno);
     }
   }
-  if (!made) return Status::IOError("no free temporary name for " + item.dest);
+  if (!made) return Status::IOError("no free temporary name for " + Dest(item));
   bool placed = false;
   TempCleanup cleanup{dir_fd, tmp, placed};
   uint64_t written = 0;
@@ -474,13 +475,13 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
     ::flock(copy.get(), LOCK_EX | LOCK_NB);
     MIGSTORE_RETURN_IF_ERROR(fs::CopyFileData(src.get(), copy.get(),
                                               static_cast<uint64_t>(st.st_size),
-                                              item.dest, &written));
+                                              Dest(item), &written));
     if (o_.set_xattrs) {
       MIGSTORE_RETURN_IF_ERROR(fs::CopyXattrs(
-          src.get(), copy.get(), item.dest,
+          src.get(), copy.get(), Dest(item),
           [&](const std::string& name, int err) {
-            cb_.note(item.dest, "extended attribute " + name +
-                                    " not restored: " + std::strerror(err));
+            cb_.note(Dest(item), "extended attribute " + name +
+                                     " not restored: " + std::strerror(err));
           }));
     }
   }
@@ -547,19 +548,19 @@ Status Applier::LinkMember(size_t index, DirCache* dirs) {
   Item& item = items_[index];
   const Item& leader = items_[static_cast<size_t>(item.leader)];
   if (!done_[static_cast<size_t>(item.leader)]) {
-    return Status::IOError(
-        item.dest, "its hard-link leader " + leader.dest + " was not restored");
+    return Status::IOError(Dest(item), "its hard-link leader " + Dest(leader) +
+                                           " was not restored");
   }
-  MIGSTORE_ASSIGN_OR_RETURN(int leader_dir, dirs->Get(ParentOf(leader.dest)));
+  MIGSTORE_ASSIGN_OR_RETURN(int leader_dir, dirs->Get(ParentOf(Dest(leader))));
   format::UniqueFd leader_dir_owned;
   // The cache may evict the leader's handle when the member's is opened.
   int ld = ::dup(leader_dir);
   if (ld < 0) return Status::FromErrno("dup", errno);
   leader_dir_owned.reset(ld);
-  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
-  std::string leader_name(NameOf(leader.dest));
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
+  std::string leader_name(NameOf(Dest(leader)));
   for (int attempt = 0; attempt < 8; ++attempt) {
-    std::string tmp = TempName(NameOf(item.dest));
+    std::string tmp = TempName(NameOf(Dest(item)));
     if (::linkat(ld, leader_name.c_str(), dir_fd, tmp.c_str(), 0) != 0) {
       if (errno == EEXIST) continue;
       int err = errno;
@@ -569,52 +570,52 @@ Status Applier::LinkMember(size_t index, DirCache* dirs) {
         return WriteFile(index, dirs);
       }
       return Status::FromErrno(
-          "cannot link " + item.dest + " to " + leader.dest, err);
+          "cannot link " + Dest(item) + " to " + Dest(leader), err);
     }
     Status s = Place(dir_fd, tmp, item);
     if (!s.ok()) ::unlinkat(dir_fd, tmp.c_str(), 0);
     return s;
   }
-  return Status::IOError("no free temporary name for " + item.dest);
+  return Status::IOError("no free temporary name for " + Dest(item));
 }
 
 Status Applier::MakeSpecial(size_t index, DirCache* dirs) {
   Item& item = items_[index];
   const Entry& e = entries_[item.entry];
-  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(item.dest)));
+  MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   std::string tmp;
   bool made = false;
   for (int attempt = 0; attempt < 8 && !made; ++attempt) {
-    tmp = TempName(NameOf(item.dest));
+    tmp = TempName(NameOf(Dest(item)));
     int r = e.type == EntryType::kSymlink
                 ? ::symlinkat(e.symlink_target.c_str(), dir_fd, tmp.c_str())
                 : ::mknodat(dir_fd, tmp.c_str(), S_IFIFO | 0600, 0);
     if (r == 0) {
       made = true;
     } else if (errno != EEXIST) {
-      return Status::FromErrno("cannot make " + item.dest, errno);
+      return Status::FromErrno("cannot make " + Dest(item), errno);
     }
   }
-  if (!made) return Status::IOError("no free temporary name for " + item.dest);
+  if (!made) return Status::IOError("no free temporary name for " + Dest(item));
   Status s = [&]() -> Status {
     if (o_.set_owner && ::fchownat(dir_fd, tmp.c_str(), item.uid, item.gid,
                                    AT_SYMLINK_NOFOLLOW) != 0) {
-      return Status::FromErrno("cannot set the owner of " + item.dest, errno);
+      return Status::FromErrno("cannot set the owner of " + Dest(item), errno);
     }
     // A fifo we just made (the name cannot be a symlink: we made it).
     if (e.type == EntryType::kFifo &&
         ::fchmodat(dir_fd, tmp.c_str(), e.mode & o_.mode_mask, 0) != 0) {
-      return Status::FromErrno("cannot set the mode of " + item.dest, errno);
+      return Status::FromErrno("cannot set the mode of " + Dest(item), errno);
     }
     // No descriptor for a symlink or fifo: the l* calls on the name, found
     // through the folder's handle.
     MIGSTORE_RETURN_IF_ERROR(
         SetXattrs(-1, "/proc/self/fd/" + std::to_string(dir_fd) + "/" + tmp, e,
-                  item.dest));
+                  Dest(item)));
     struct timespec times[2];
     Times(e, times);
     if (::utimensat(dir_fd, tmp.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-      return Status::FromErrno("cannot set the times of " + item.dest, errno);
+      return Status::FromErrno("cannot set the times of " + Dest(item), errno);
     }
     return Place(dir_fd, tmp, item);
   }();
@@ -666,12 +667,13 @@ void Applier::FinishFolders() {
     const Item& item = items_[i];
     if (entries_[item.entry].type == EntryType::kDirectory &&
         (item.action == Action::kMerge ||
-         (item.action == Action::kWrite && made_.count(item.dest)))) {
+         (item.action == Action::kWrite && made_.count(Dest(item))))) {
       dirs.push_back(i);
     }
   }
   auto depth = [&](size_t i) {
-    return std::count(items_[i].dest.begin(), items_[i].dest.end(), '/');
+    const std::string& dest = Dest(items_[i]);
+    return std::count(dest.begin(), dest.end(), '/');
   };
   std::stable_sort(dirs.begin(), dirs.end(),
                    [&](size_t a, size_t b) { return depth(a) > depth(b); });
@@ -682,18 +684,20 @@ void Applier::FinishFolders() {
     Status s = [&]() -> Status {
       MIGSTORE_ASSIGN_OR_RETURN(
           format::UniqueFd fd,
-          fs::OpenBeneath(o_.target_fd, item.dest, O_RDONLY | O_DIRECTORY));
+          fs::OpenBeneath(o_.target_fd, Dest(item), O_RDONLY | O_DIRECTORY));
       if (o_.set_owner && ::fchown(fd.get(), item.uid, item.gid) != 0) {
-        return Status::FromErrno("cannot set the owner of " + item.dest, errno);
+        return Status::FromErrno("cannot set the owner of " + Dest(item),
+                                 errno);
       }
       if (::fchmod(fd.get(), e.mode & o_.mode_mask) != 0) {
-        return Status::FromErrno("cannot set the mode of " + item.dest, errno);
+        return Status::FromErrno("cannot set the mode of " + Dest(item), errno);
       }
-      MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd.get(), {}, e, item.dest));
+      MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd.get(), {}, e, Dest(item)));
       struct timespec times[2];
       Times(e, times);
       if (::futimens(fd.get(), times) != 0) {
-        return Status::FromErrno("cannot set the times of " + item.dest, errno);
+        return Status::FromErrno("cannot set the times of " + Dest(item),
+                                 errno);
       }
       return Status::OK();
     }();

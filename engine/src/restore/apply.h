@@ -107,6 +107,10 @@ class Applier {
   Status Place(int dir_fd, const std::string& tmp, const Item& item);
 
   const ApplyOptions o_;
+  const std::string& Dest(const Item& item) const {
+    return DestOf(item, entries_);
+  }
+
   const std::vector<format::Entry>& entries_;
   std::vector<Item>& items_;
   ApplyCallbacks cb_;

@@ -59,14 +59,22 @@ struct Item {
   bool replace = false;  // the write replaces a non-directory
   bool renamed = false;  // a conflict moved it to "name (N).ext"
   bool moved = false;    // a <locationModify> rule moved it
-  std::string dest;      // below the target
-  std::string reason;    // for the plan's readers
-  Status error;          // kRefuse
-  int64_t leader = -1;   // kLink: the item whose file it links to
-  uint32_t uid = 0;      // the target's owner and group
+  // Where it goes below the target: DestOf(). Most entries land at their
+  // own path, which the plan then does not hold a second time.
+  bool dest_is_path = false;
+  std::string dest;     // when !dest_is_path
+  std::string reason;   // for the plan's readers
+  Status error;         // kRefuse
+  int64_t leader = -1;  // kLink: the item whose file it links to
+  uint32_t uid = 0;     // the target's owner and group
   uint32_t gid = 0;
   const format::Content* content = nullptr;  // files with data
 };
+
+inline const std::string& DestOf(const Item& item,
+                                 const std::vector<format::Entry>& entries) {
+  return item.dest_is_path ? entries[item.entry].path : item.dest;
+}
 
 // What a restore does when the destination is taken (ConflictPolicy), plus
 // extract's rule: an error unless --overwrite.

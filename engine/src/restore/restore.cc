@@ -306,7 +306,8 @@ class Run {
       const Entry& e = entries[item.entry];
       PlannedEntry p;
       p.path = e.path;
-      p.destination = item.action == Action::kRefuse ? "" : item.dest;
+      p.destination =
+          item.action == Action::kRefuse ? "" : restore::DestOf(item, entries);
       p.type = TypeName(e.type);
       p.size = e.size;
       p.action = restore::ActionName(item);

@@ -1,7 +1,7 @@
 #include "engine/src/restore/store_catalog.h"
 
 #include <algorithm>
-#include <mutex>
+#include <utility>
 
 #include "engine/base/parallel.h"
 
@@ -65,33 +65,49 @@ ContentTable ContentTable::Load(const format::ContainerReader& reader,
     if (wanted.empty() || wanted.back().segment != s) wanted.push_back({s, {}});
     wanted.back().ids.push_back(id);
   }
-  std::mutex mu;
-  parallel::ParallelFor(size_t{0}, wanted.size(), [&](size_t w) {
-    const Wanted& want = wanted[w];
-    auto records = reader.ReadContentSegment(want.segment);
-    std::lock_guard<std::mutex> lock(mu);
-    for (uint64_t id : want.ids) {
-      if (!records.ok()) {
-        table.errors_.emplace(id, records.status());
-        continue;
+  // A batch of segments at a time, read in parallel, each into its own
+  // slot, then moved into place in id order: the table comes out sorted,
+  // with no lock and no node per record, and no more than a batch of
+  // decoded segments is alive beside it.
+  size_t found = 0;
+  for (const Wanted& want : wanted) found += want.ids.size();
+  table.contents_.reserve(found);
+  constexpr size_t kBatch = 64;
+  for (size_t first = 0; first < wanted.size(); first += kBatch) {
+    const size_t n = std::min(kBatch, wanted.size() - first);
+    std::vector<Result<std::vector<format::Content>>> read(
+        n, Status::Corruption("not read"));
+    parallel::ParallelFor(size_t{0}, n, [&](size_t k) {
+      read[k] = reader.ReadContentSegment(wanted[first + k].segment);
+    });
+    for (size_t k = 0; k < n; ++k) {
+      const Wanted& want = wanted[first + k];
+      const uint64_t first_id = x.content_segments[want.segment].first_id;
+      for (uint64_t id : want.ids) {
+        if (!read[k].ok()) {
+          table.errors_.emplace(id, read[k].status());
+          continue;
+        }
+        table.contents_.emplace_back(
+            id, std::move((*read[k])[static_cast<size_t>(id - first_id)]));
       }
-      uint64_t first = x.content_segments[want.segment].first_id;
-      table.contents_.emplace(
-          id, std::move((*records)[static_cast<size_t>(id - first)]));
     }
-  });
+  }
   return table;
 }
 
 Result<const format::Content*> ContentTable::For(const format::Entry& e) const {
   if (!e.content) return Status::InvalidArgument(e.path, "has no content");
-  if (auto it = contents_.find(*e.content); it != contents_.end()) {
+  auto it = std::lower_bound(contents_.begin(), contents_.end(), *e.content,
+                             [](const std::pair<uint64_t, format::Content>& c,
+                                uint64_t id) { return c.first < id; });
+  if (it != contents_.end() && it->first == *e.content) {
     MIGSTORE_RETURN_IF_ERROR(
         format::ContainerReader::CheckContentFor(e, it->second));
     return &it->second;
   }
-  if (auto it = errors_.find(*e.content); it != errors_.end()) {
-    return it->second;
+  if (auto err = errors_.find(*e.content); err != errors_.end()) {
+    return err->second;
   }
   return Status::InvalidArgument(e.path, "its content was not loaded");
 }

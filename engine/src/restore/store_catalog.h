@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "format/catalog.h"
@@ -52,8 +53,8 @@ class ContentTable {
   Result<const format::Content*> For(const format::Entry& e) const;
 
  private:
-  std::unordered_map<uint64_t, format::Content> contents_;
-  std::unordered_map<uint64_t, Status> errors_;  // by id
+  std::vector<std::pair<uint64_t, format::Content>> contents_;  // by id
+  std::unordered_map<uint64_t, Status> errors_;                 // by id
 };
 
 }  // namespace migstore::restore
