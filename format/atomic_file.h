@@ -11,11 +11,18 @@
 // longer held, so stale temporaries do not pile up and a live writer's file
 // is never touched.
 //
+// A large file written once and not read back soon (a store) can bypass
+// the page cache: PreferDirectWrites() stages appends in an aligned buffer
+// and writes it with O_DIRECT where the filesystem is a local one that
+// reports its direct-I/O alignment (docs/design.md "Direct writes"). What
+// is staged is written by Commit(); an error shows in Append or Commit.
+//
 // Thread safety: one thread at a time.
 
 #ifndef MIGSTORE_FORMAT_ATOMIC_FILE_H_
 #define MIGSTORE_FORMAT_ATOMIC_FILE_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,6 +42,12 @@ class AtomicFile {
   AtomicFile& operator=(AtomicFile&&) = delete;
   AtomicFile(const AtomicFile&) = delete;
   ~AtomicFile() { Abandon(); }
+
+  // Call before the first Append. Keeps ordinary writes where direct ones
+  // are not possible or not worth it (network and memory filesystems).
+  void PreferDirectWrites();
+  // True while appends go through O_DIRECT.
+  bool direct() const { return stage_ != nullptr; }
 
   Status Append(std::string_view data);
   // Bytes appended so far.
@@ -59,7 +72,18 @@ class AtomicFile {
         temp_path_(std::move(temp_path)),
         overwrite_(overwrite) {}
 
+  struct FreeAligned {
+    void operator()(char* p) const;
+  };
+  // Writes the stage's first `n` bytes (a multiple of the alignment) with
+  // O_DIRECT, or, if the filesystem refuses, switches to ordinary writes.
+  Status WriteStaged(size_t n);
+  // Turns O_DIRECT off and writes what is staged the ordinary way.
+  Status StopDirect();
+
   UniqueFd fd_;
+  std::unique_ptr<char, FreeAligned> stage_;  // null: ordinary writes
+  size_t staged_ = 0;
   std::string final_path_;
   std::string temp_path_;
   bool overwrite_ = false;

@@ -36,6 +36,11 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
   }
   MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file,
                             AtomicFile::Create(path, options.overwrite));
+  // A container is written once and read back later, if ever, by another
+  // run: copying gigabytes of it into the page cache on the way was a third
+  // of a capture's CPU (docs/performance.md "Direct writes").
+  if (options.content_location == ContentLocation::kInContainer)
+    file.PreferDirectWrites();
   MIGSTORE_RETURN_IF_ERROR(file.Append(EncodeHeader(header)));
   BlockCodec codec(header.store_id, std::move(data_key));
   return std::unique_ptr<ContainerWriter>(

@@ -23,10 +23,17 @@ extern char** environ;
 
 namespace migstore::testing {
 
-TempDir::TempDir() {
+namespace {
+std::string DefaultTempBase() {
   const char* tmp = std::getenv("TMPDIR");
-  std::string templ = std::string(tmp != nullptr && *tmp ? tmp : "/tmp") +
-                      "/migstore-test-XXXXXX";
+  return tmp != nullptr && *tmp ? tmp : "/tmp";
+}
+}  // namespace
+
+TempDir::TempDir() : TempDir(DefaultTempBase()) {}
+
+TempDir::TempDir(const std::string& base) {
+  std::string templ = base + "/migstore-test-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     ADD_FAILURE() << "mkdtemp failed: " << std::strerror(errno);
   }

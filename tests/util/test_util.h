@@ -39,7 +39,8 @@ std::string Describe(const Result<T>& r) {
 // when the object dies.
 class TempDir {
  public:
-  TempDir();
+  TempDir();  // under $TMPDIR, else /tmp
+  explicit TempDir(const std::string& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
