@@ -6,6 +6,25 @@
 #include "engine/base/parallel.h"
 
 namespace migstore::restore {
+namespace {
+
+// Reads `count` segments a batch at a time, in parallel (`read(i)`), and
+// hands each result to `use(i, result)` in order before the next batch is
+// read: no more than a batch of decoded segments is alive beside what they
+// are moved into (all of them at once held a catalog twice while it loaded).
+template <typename T, typename Read, typename Use>
+void InBatches(size_t count, Read read, Use use) {
+  constexpr size_t kBatch = 64;
+  for (size_t first = 0; first < count; first += kBatch) {
+    const size_t n = std::min(kBatch, count - first);
+    std::vector<Result<T>> got(n, Status::Corruption("not read"));
+    parallel::ParallelFor(size_t{0}, n,
+                          [&](size_t k) { got[k] = read(first + k); });
+    for (size_t k = 0; k < n; ++k) use(first + k, got[k]);
+  }
+}
+
+}  // namespace
 
 Catalog LoadCatalog(const format::ContainerReader& reader) {
   const auto& segments = reader.index().catalog_segments;
@@ -17,28 +36,16 @@ Catalog LoadCatalog(const format::ContainerReader& reader) {
   uint64_t claimed = 0;
   for (const auto& s : segments) claimed += s.entry_count;
   out.entries.reserve(static_cast<size_t>(std::min(claimed, kReserveAtMost)));
-  // A batch of segments at a time, decoded in parallel, then moved into
-  // place and freed before the next: every segment decoded at once, beside
-  // the vector its entries move into, held the catalog twice while it
-  // loaded.
-  constexpr size_t kBatch = 64;
-  for (size_t first = 0; first < segments.size(); first += kBatch) {
-    const size_t n = std::min(kBatch, segments.size() - first);
-    std::vector<Result<std::vector<format::Entry>>> read(
-        n, Status::Corruption("not read"));
-    parallel::ParallelFor(size_t{0}, n, [&](size_t k) {
-      read[k] = reader.ReadCatalogSegment(first + k);
-    });
-    for (size_t k = 0; k < n; ++k) {
-      const size_t i = first + k;
-      if (!read[k].ok()) {
-        out.lost.push_back({i, segments[i].entry_count, segments[i].first_path,
-                            read[k].status()});
-        continue;
-      }
-      for (format::Entry& e : *read[k]) out.entries.push_back(std::move(e));
-    }
-  }
+  InBatches<std::vector<format::Entry>>(
+      segments.size(), [&](size_t i) { return reader.ReadCatalogSegment(i); },
+      [&](size_t i, Result<std::vector<format::Entry>>& read) {
+        if (!read.ok()) {
+          out.lost.push_back({i, segments[i].entry_count,
+                              segments[i].first_path, read.status()});
+          return;
+        }
+        for (format::Entry& e : *read) out.entries.push_back(std::move(e));
+      });
   return out;
 }
 
@@ -65,34 +72,26 @@ ContentTable ContentTable::Load(const format::ContainerReader& reader,
     if (wanted.empty() || wanted.back().segment != s) wanted.push_back({s, {}});
     wanted.back().ids.push_back(id);
   }
-  // A batch of segments at a time, read in parallel, each into its own
-  // slot, then moved into place in id order: the table comes out sorted,
-  // with no lock and no node per record, and no more than a batch of
-  // decoded segments is alive beside it.
+  // Moved into place in id order: the table comes out sorted, with no lock
+  // and no node per record.
   size_t found = 0;
   for (const Wanted& want : wanted) found += want.ids.size();
   table.contents_.reserve(found);
-  constexpr size_t kBatch = 64;
-  for (size_t first = 0; first < wanted.size(); first += kBatch) {
-    const size_t n = std::min(kBatch, wanted.size() - first);
-    std::vector<Result<std::vector<format::Content>>> read(
-        n, Status::Corruption("not read"));
-    parallel::ParallelFor(size_t{0}, n, [&](size_t k) {
-      read[k] = reader.ReadContentSegment(wanted[first + k].segment);
-    });
-    for (size_t k = 0; k < n; ++k) {
-      const Wanted& want = wanted[first + k];
-      const uint64_t first_id = x.content_segments[want.segment].first_id;
-      for (uint64_t id : want.ids) {
-        if (!read[k].ok()) {
-          table.errors_.emplace(id, read[k].status());
-          continue;
+  InBatches<std::vector<format::Content>>(
+      wanted.size(),
+      [&](size_t w) { return reader.ReadContentSegment(wanted[w].segment); },
+      [&](size_t w, Result<std::vector<format::Content>>& read) {
+        const Wanted& want = wanted[w];
+        const uint64_t first_id = x.content_segments[want.segment].first_id;
+        for (uint64_t id : want.ids) {
+          if (!read.ok()) {
+            table.errors_.emplace(id, read.status());
+            continue;
+          }
+          table.contents_.emplace_back(
+              id, std::move((*read)[static_cast<size_t>(id - first_id)]));
         }
-        table.contents_.emplace_back(
-            id, std::move((*read[k])[static_cast<size_t>(id - first_id)]));
-      }
-    }
-  }
+      });
   return table;
 }
 
