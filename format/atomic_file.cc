@@ -137,6 +137,7 @@ AtomicFile::AtomicFile(AtomicFile&& o) noexcept
     : fd_(std::move(o.fd_)),
       stage_(std::move(o.stage_)),
       staged_(o.staged_),
+      error_(std::move(o.error_)),
       final_path_(std::move(o.final_path_)),
       temp_path_(std::move(o.temp_path_)),
       overwrite_(o.overwrite_),
@@ -149,7 +150,10 @@ void AtomicFile::FreeAligned::operator()(char* p) const { std::free(p); }
 
 void AtomicFile::PreferDirectWrites() {
   assert(size_ == 0 && "PreferDirectWrites before the first Append");
-  if (stage_ != nullptr || !LocalBlockFilesystem(fd_.get())) return;
+  if (size_ != 0 || stage_ != nullptr || !error_.ok() ||
+      !LocalBlockFilesystem(fd_.get())) {
+    return;
+  }
   // The alignment the kernel asks of this file's direct I/O (Linux 6.1+);
   // without an answer, no direct writes.
   struct statx sx;
@@ -173,10 +177,11 @@ void AtomicFile::PreferDirectWrites() {
 
 Status AtomicFile::Append(std::string_view data) {
   assert(!done_ && "Append after Commit or Abandon");
+  if (!error_.ok()) return error_;
   if (stage_ == nullptr) {
-    Status s = WriteAll(fd_.get(), data, temp_path_);
-    if (s.ok()) size_ += data.size();
-    return s;
+    MIGSTORE_RETURN_IF_ERROR(Fail(WriteAll(fd_.get(), data, temp_path_)));
+    size_ += data.size();
+    return Status::OK();
   }
   while (!data.empty()) {
     size_t n = std::min(data.size(), kStageBytes - staged_);
@@ -186,7 +191,7 @@ Status AtomicFile::Append(std::string_view data) {
     data.remove_prefix(n);
     if (staged_ == kStageBytes) MIGSTORE_RETURN_IF_ERROR(WriteStaged(staged_));
     if (stage_ == nullptr) {
-      MIGSTORE_RETURN_IF_ERROR(WriteAll(fd_.get(), data, temp_path_));
+      MIGSTORE_RETURN_IF_ERROR(Fail(WriteAll(fd_.get(), data, temp_path_)));
       size_ += data.size();
       return Status::OK();
     }
@@ -203,33 +208,41 @@ Status AtomicFile::WriteStaged(size_t n) {
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EINVAL && done == 0) {
-      // The filesystem said yes to O_DIRECT but refuses the write: it
-      // gets ordinary ones from here on.
-      return StopDirect();
+    if (w < 0 && errno == EINVAL) {
+      // The filesystem said yes to O_DIRECT but refuses the write (or a
+      // short write left the offset unaligned): the rest goes the
+      // ordinary way, from the first byte not written.
+      return StopDirect(done);
     }
     if (w == 0) errno = EIO;
-    return Status::FromErrno("cannot write " + temp_path_, errno);
+    return Fail(Status::FromErrno("cannot write " + temp_path_, errno));
   }
   staged_ -= n;
   return Status::OK();
 }
 
-Status AtomicFile::StopDirect() {
+Status AtomicFile::StopDirect(size_t from) {
   int flags = ::fcntl(fd_.get(), F_GETFL);
   if (flags < 0 || ::fcntl(fd_.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
-    return Status::FromErrno("cannot turn off direct writes on " + temp_path_,
-                             errno);
+    return Fail(Status::FromErrno(
+        "cannot turn off direct writes on " + temp_path_, errno));
   }
   Status s =
-      WriteAll(fd_.get(), std::string_view(stage_.get(), staged_), temp_path_);
+      WriteAll(fd_.get(), std::string_view(stage_.get() + from, staged_ - from),
+               temp_path_);
   stage_.reset();
   staged_ = 0;
+  return Fail(std::move(s));
+}
+
+Status AtomicFile::Fail(Status s) {
+  if (!s.ok() && error_.ok()) error_ = s;
   return s;
 }
 
 Status AtomicFile::Commit() {
   assert(!done_ && "Commit after Commit or Abandon");
+  if (!error_.ok()) return error_;
   // The last, partial stage: its whole aligned part still goes direct.
   if (stage_ != nullptr) {
     const size_t aligned = staged_ / kMaxDirectAlign * kMaxDirectAlign;
@@ -238,7 +251,7 @@ Status AtomicFile::Commit() {
       if (stage_ != nullptr && staged_ > 0)
         std::memmove(stage_.get(), stage_.get() + aligned, staged_);
     }
-    if (stage_ != nullptr) MIGSTORE_RETURN_IF_ERROR(StopDirect());
+    if (stage_ != nullptr) MIGSTORE_RETURN_IF_ERROR(StopDirect(0));
   }
   if (::fsync(fd_.get()) != 0) {
     return Status::FromErrno("fsync failed on " + temp_path_, errno);

@@ -78,12 +78,17 @@ class AtomicFile {
   // Writes the stage's first `n` bytes (a multiple of the alignment) with
   // O_DIRECT, or, if the filesystem refuses, switches to ordinary writes.
   Status WriteStaged(size_t n);
-  // Turns O_DIRECT off and writes what is staged the ordinary way.
-  Status StopDirect();
+  // Turns O_DIRECT off and writes the staged bytes from `from` on the
+  // ordinary way.
+  Status StopDirect(size_t from);
+  // Errors are sticky: after a failed write the file's end is unknown, and
+  // writing on could duplicate or skip bytes.
+  Status Fail(Status s);
 
   UniqueFd fd_;
   std::unique_ptr<char, FreeAligned> stage_;  // null: ordinary writes
   size_t staged_ = 0;
+  Status error_;
   std::string final_path_;
   std::string temp_path_;
   bool overwrite_ = false;

@@ -144,11 +144,18 @@ TEST(AtomicFile, DirectWritesKeepEveryByteWhateverTheAppendSizes) {
     TempDir dir(base);
     struct statfs fs;
     ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
-    const bool local = fs.f_type == EXT4_SUPER_MAGIC ||
-                       fs.f_type == XFS_SUPER_MAGIC ||
-                       fs.f_type == BTRFS_SUPER_MAGIC;
     auto f = AtomicFile::Create(dir / "out", false);
     ASSERT_OK(f);
+    // Direct where the filesystem is ext4 or XFS and the kernel tells the
+    // alignment direct I/O needs there (Linux 6.1+; regular files only).
+    struct statx sx;
+    const bool local =
+        (fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC) &&
+        ::statx(AT_FDCWD, f->temp_path().c_str(), 0, STATX_DIOALIGN, &sx) ==
+            0 &&
+        (sx.stx_mask & STATX_DIOALIGN) && sx.stx_dio_offset_align != 0 &&
+        sx.stx_dio_offset_align <= 4096 && sx.stx_dio_mem_align != 0 &&
+        sx.stx_dio_mem_align <= 4096;
     f->PreferDirectWrites();
     if (local) {
       EXPECT_TRUE(f->direct()) << base;
