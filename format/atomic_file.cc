@@ -178,24 +178,22 @@ void AtomicFile::PreferDirectWrites() {
 Status AtomicFile::Append(std::string_view data) {
   assert(!done_ && "Append after Commit or Abandon");
   if (!error_.ok()) return error_;
-  if (stage_ == nullptr) {
-    MIGSTORE_RETURN_IF_ERROR(Fail(WriteAll(fd_.get(), data, temp_path_)));
-    size_ += data.size();
-    return Status::OK();
-  }
-  while (!data.empty()) {
+  // Staged while direct writes are on...
+  while (stage_ != nullptr && !data.empty()) {
     size_t n = std::min(data.size(), kStageBytes - staged_);
     std::memcpy(stage_.get() + staged_, data.data(), n);
     staged_ += n;
     size_ += n;
     data.remove_prefix(n);
-    if (staged_ == kStageBytes) MIGSTORE_RETURN_IF_ERROR(WriteStaged(staged_));
-    if (stage_ == nullptr) {
-      MIGSTORE_RETURN_IF_ERROR(Fail(WriteAll(fd_.get(), data, temp_path_)));
-      size_ += data.size();
-      return Status::OK();
+    if (staged_ == kStageBytes) {
+      MIGSTORE_RETURN_IF_ERROR(WriteStaged(kStageBytes));
+      staged_ = 0;
     }
   }
+  // ...written through otherwise, or from the moment they were refused.
+  if (data.empty()) return Status::OK();
+  MIGSTORE_RETURN_IF_ERROR(Fail(WriteAll(fd_.get(), data, temp_path_)));
+  size_ += data.size();
   return Status::OK();
 }
 
@@ -217,7 +215,6 @@ Status AtomicFile::WriteStaged(size_t n) {
     if (w == 0) errno = EIO;
     return Fail(Status::FromErrno("cannot write " + temp_path_, errno));
   }
-  staged_ -= n;
   return Status::OK();
 }
 
@@ -246,12 +243,8 @@ Status AtomicFile::Commit() {
   // The last, partial stage: its whole aligned part still goes direct.
   if (stage_ != nullptr) {
     const size_t aligned = staged_ / kMaxDirectAlign * kMaxDirectAlign;
-    if (aligned > 0) {
-      MIGSTORE_RETURN_IF_ERROR(WriteStaged(aligned));
-      if (stage_ != nullptr && staged_ > 0)
-        std::memmove(stage_.get(), stage_.get() + aligned, staged_);
-    }
-    if (stage_ != nullptr) MIGSTORE_RETURN_IF_ERROR(StopDirect(0));
+    if (aligned > 0) MIGSTORE_RETURN_IF_ERROR(WriteStaged(aligned));
+    if (stage_ != nullptr) MIGSTORE_RETURN_IF_ERROR(StopDirect(aligned));
   }
   if (::fsync(fd_.get()) != 0) {
     return Status::FromErrno("fsync failed on " + temp_path_, errno);

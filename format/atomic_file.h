@@ -76,7 +76,9 @@ class AtomicFile {
     void operator()(char* p) const;
   };
   // Writes the stage's first `n` bytes (a multiple of the alignment) with
-  // O_DIRECT, or, if the filesystem refuses, switches to ordinary writes.
+  // O_DIRECT, or, if the filesystem refuses, switches to ordinary writes
+  // (StopDirect) for the rest of what is staged. The caller says what is
+  // left staged after a success.
   Status WriteStaged(size_t n);
   // Turns O_DIRECT off and writes the staged bytes from `from` on the
   // ordinary way.

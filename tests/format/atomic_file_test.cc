@@ -137,8 +137,7 @@ TEST(AtomicFile, ReportsAnUnwritableDirectory) {
 // appends, on a filesystem that takes O_DIRECT (the test directory's, ext4
 // on CI) and on one that does not (tmpfs, where writes stay ordinary).
 TEST(AtomicFile, DirectWritesKeepEveryByteWhateverTheAppendSizes) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::vector<std::string> places = {tmp != nullptr && *tmp ? tmp : "/tmp"};
+  std::vector<std::string> places = {testing::DefaultTempBase()};
   if (std::filesystem::is_directory("/dev/shm")) places.push_back("/dev/shm");
   for (const auto& base : places) {
     TempDir dir(base);

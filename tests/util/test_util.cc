@@ -23,12 +23,10 @@ extern char** environ;
 
 namespace migstore::testing {
 
-namespace {
 std::string DefaultTempBase() {
   const char* tmp = std::getenv("TMPDIR");
   return tmp != nullptr && *tmp ? tmp : "/tmp";
 }
-}  // namespace
 
 TempDir::TempDir() : TempDir(DefaultTempBase()) {}
 

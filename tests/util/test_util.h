@@ -37,9 +37,12 @@ std::string Describe(const Result<T>& r) {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it
 // when the object dies.
+// $TMPDIR, else /tmp: where TempDir() makes its directories.
+std::string DefaultTempBase();
+
 class TempDir {
  public:
-  TempDir();  // under $TMPDIR, else /tmp
+  TempDir();  // under DefaultTempBase()
   explicit TempDir(const std::string& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;

@@ -102,15 +102,14 @@ class Applier {
   Status MakeSpecial(size_t index, DirCache* dirs);
   Status SetXattrs(int fd, const std::string& proc_path, const format::Entry& e,
                    const std::string& dest);
-  // Renames `tmp` to item.dest's name in `dir_fd`, without replacing
+  // Renames `tmp` to the name of Dest(item) in `dir_fd`, without replacing
   // anything unless the item says so.
   Status Place(int dir_fd, const std::string& tmp, const Item& item);
-
-  const ApplyOptions o_;
   const std::string& Dest(const Item& item) const {
     return DestOf(item, entries_);
   }
 
+  const ApplyOptions o_;
   const std::vector<format::Entry>& entries_;
   std::vector<Item>& items_;
   ApplyCallbacks cb_;
