@@ -72,16 +72,7 @@ void BlockCodec::Seal(uint64_t number, BlockType type, std::string_view plain,
   ThreadState& tls = Tls();
   Codec codec = Codec::kStored;
   std::string_view encoded = plain;
-  bool try_compress = options.compress && !plain.empty();
-  if (try_compress && options.trial_bytes > 0 &&
-      plain.size() > options.trial_bytes) {
-    if (tls.cctx == nullptr) tls.cctx = ZSTD_createCCtx();
-    size_t bound = ZSTD_compressBound(options.trial_bytes);
-    size_t n = ZSTD_compressCCtx(tls.cctx, tls.Scratch(bound), bound,
-                                 plain.data(), options.trial_bytes, 1);
-    try_compress = !ZSTD_isError(n) && n * 100 <= options.trial_bytes * 97;
-  }
-  if (try_compress) {
+  if (options.compress && !plain.empty()) {
     if (tls.cctx == nullptr) tls.cctx = ZSTD_createCCtx();
     size_t bound = ZSTD_compressBound(plain.size());
     char* dst = tls.Scratch(bound);

@@ -40,11 +40,10 @@ struct SealOptions {
   // false stores the block raw without trying to compress it (data known to
   // be compressed already, or --no-compress).
   bool compress = true;
-  // When non-zero and the block is larger: first compress only this many
-  // leading bytes (at zstd level 1), and store the block raw without
-  // compressing the rest unless that prefix shrank by at least 3%. Saves the
-  // full attempt on data that will not compress (photos, archives).
-  size_t trial_bytes = 0;
+  // No cheaper trial on a prefix first: zstd stores what does not shrink as
+  // raw blocks of its own at several GB/s, while a prefix that fails a trial
+  // would leave every compressible byte after it uncompressed (docs/design.md
+  // "Capture pipeline", seal).
 };
 
 class BlockCodec {

@@ -109,6 +109,33 @@ TEST(Capture, ADemoTreeArrivesWholeWithTheBuiltInRules) {
   }
 }
 
+TEST(Capture, TextPackedAfterAnIncompressibleFileIsStillCompressed) {
+  // Small files share blocks in path order. Here each block holds one
+  // directory: first the random bytes of a file whose name does not say it
+  // is compressed, then as many bytes of text.
+  TempDir dir;
+  const std::string root = dir / "root";
+  MakeLinuxRoot(root);
+  CaptureOptions o = Options(dir, root);
+  o.block_size = 256 << 10;
+  DeterministicRandom gen(7);
+  uint64_t noise = 0, text = 0;
+  for (int i = 10; i < 40; ++i) {
+    const std::string d = root + "/home/alice/Documents/d" + std::to_string(i);
+    const std::string n = gen.Bytes(o.block_size / 2);
+    Put(d + "/a-noise.dat", n);
+    noise += n.size();
+    const std::string t = gen.Text(o.block_size / 2);
+    Put(d + "/b-text.txt", t);
+    text += t.size();
+  }
+  auto report = Capture(o);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->files, 60u);
+  // The text compresses to well under half; stored raw it would not.
+  EXPECT_LT(report->store_size, noise + text / 2);
+}
+
 TEST(Capture, AWindowsVolumeWithTheStockMigUserXml) {
   TempDir dir;
   const std::string root = dir / "root";

@@ -15,7 +15,6 @@ namespace {
 
 constexpr int kReadAttempts = 3;
 constexpr size_t kSmallBatchFiles = 64;
-constexpr size_t kTrialBytes = 64 * 1024;
 constexpr size_t kCompareChunk = 1 << 20;
 
 }  // namespace
@@ -477,7 +476,6 @@ void PackPipeline::Seal(Item* item) {
     format::SealOptions o;
     o.level = options_.level;
     o.compress = options_.compress && !b.raw;
-    o.trial_bytes = kTrialBytes;
     if (!spare_frames_.try_pop(b.frame)) b.frame.clear();
     writer_->codec().Seal(b.number, format::BlockType::kData, b.plain, o,
                           &b.frame);
