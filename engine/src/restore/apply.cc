@@ -213,7 +213,7 @@ void Applier::MakeFolders() {
     if (!s.ok()) {
       Fail(i, s);
       item.action = Action::kRefuse;
-      item.error = s;
+      item.mutable_detail().error = s;
     }
   }
   // Temporaries a killed run left in folders that were already there.

@@ -222,7 +222,7 @@ class Planner {
  private:
   void Refuse(Item* item, Status error) {
     item->action = Action::kRefuse;
-    item->error = std::move(error);
+    item->mutable_detail().error = std::move(error);
   }
 
   void Note(std::string path, std::string what) {
@@ -267,7 +267,8 @@ class Planner {
         } else if (*moved != dest) {
           dest = std::move(moved).value();
           item->moved = true;
-          item->reason = "moved by " + Where(*d.location_modify);
+          item->mutable_detail().reason =
+              "moved by " + Where(*d.location_modify);
         }
       }
     }
@@ -291,10 +292,10 @@ class Planner {
         }
         if (skipped_dirs_.count(std::string(a))) {
           item->action = Action::kSkip;
-          item->dest = dest;
-          item->reason = "its folder " + std::string(a) + " was not restored";
+          item->mutable_detail().reason =
+              "its folder " + std::string(a) + " was not restored";
           if (is_dir) skipped_dirs_.insert(dest);
-          return;
+          return SetDest(e, item, std::move(dest));
         }
         if (a.empty()) break;
       }
@@ -312,19 +313,15 @@ class Planner {
                                              : "a file the store creates at ") +
                              std::string(a)));
     }
-    item->dest = std::move(dest);
     bool duplicate_dir = false;
-    Decide(e, item, merge, &duplicate_dir);
+    Decide(e, item, &dest, merge, &duplicate_dir);
     if (item->action == Action::kRefuse || item->action == Action::kSkip) {
       if (is_dir && item->action == Action::kSkip && !duplicate_dir) {
-        skipped_dirs_.insert(item->dest);
+        skipped_dirs_.insert(dest);
       }
-      return;
+      return SetDest(e, item, std::move(dest));
     }
-    if (item->dest == e.path) {
-      std::string().swap(item->dest);  // frees it
-      item->dest_is_path = true;
-    }
+    SetDest(e, item, std::move(dest));
     ClaimPath(DestOf(*item, *in_.entries), is_dir ? Claim::kDir
                                            : e.type == EntryType::kSymlink
                                                ? Claim::kSymlink
@@ -343,6 +340,16 @@ class Planner {
     }
   }
 
+  // Gives the item its destination: its entry's path, or one of its own
+  // in its detail (where it stays put, as the claims are views of it).
+  static void SetDest(const Entry& e, Item* item, std::string dest) {
+    if (dest == e.path) {
+      item->dest_is_path = true;
+    } else {
+      item->mutable_detail().dest = std::move(dest);
+    }
+  }
+
   // Claims `dest` and the folders above it. `dest` is an item's, final:
   // the claims are views of it.
   void ClaimPath(std::string_view dest, Claim claim) {
@@ -352,15 +359,15 @@ class Planner {
     }
   }
 
-  // Settles what happens at item->dest.
-  void Decide(const Entry& e, Item* item,
+  // Settles what happens at *dest, which a rename may change.
+  void Decide(const Entry& e, Item* item, std::string* dest,
               const std::optional<RestoreDirective>& merge,
               bool* duplicate_dir) {
     const bool is_dir = e.type == EntryType::kDirectory;
-    auto it = claims_.find(item->dest);
+    auto it = claims_.find(*dest);
     if (it != claims_.end() && is_dir && it->second == Claim::kDir) {
       item->action = Action::kSkip;
-      item->reason = "same folder as an earlier entry";
+      item->mutable_detail().reason = "same folder as an earlier entry";
       *duplicate_dir = true;
       return;
     }
@@ -368,12 +375,12 @@ class Planner {
     // to give metadata to; anything else the store put there conflicts.
     if (it != claims_.end() && !(is_dir && it->second == Claim::kParent)) {
       // Two entries of the store meet: the first keeps the name.
-      Conflict(e, item, merge, /*existing=*/nullptr, /*in_store=*/true);
+      Conflict(e, item, dest, merge, /*existing=*/nullptr, /*in_store=*/true);
       return;
     }
-    TargetProbe::Found f = probe_.Probe(item->dest);
+    TargetProbe::Found f = probe_.Probe(*dest);
     if (f.err != 0) {
-      return Refuse(item, WayError(f.err, item->dest));
+      return Refuse(item, WayError(f.err, *dest));
     }
     if (!f.exists) {
       item->action = Action::kWrite;
@@ -383,13 +390,12 @@ class Planner {
       item->action = Action::kMerge;
       return;
     }
-    if (!is_dir &&
-        Identical(f, std::string(NameOf(item->dest)), e, item->content)) {
+    if (!is_dir && Identical(f, std::string(NameOf(*dest)), e, item->content)) {
       item->action = Action::kIdentical;
-      item->reason = "already there";
+      item->mutable_detail().reason = "already there";
       return;
     }
-    Conflict(e, item, merge, &f.st, /*in_store=*/false);
+    Conflict(e, item, dest, merge, &f.st, /*in_store=*/false);
   }
 
   static Status WayError(int err, const std::string& dest) {
@@ -404,12 +410,12 @@ class Planner {
     return Status::FromErrno("cannot look at " + dest + " in the target", err);
   }
 
-  void Conflict(const Entry& e, Item* item,
+  void Conflict(const Entry& e, Item* item, std::string* dest,
                 const std::optional<RestoreDirective>& merge,
                 const struct stat* existing, bool in_store) {
     const bool is_dir = e.type == EntryType::kDirectory;
-    const bool existing_dir = in_store ? IsDirClaim(claims_.at(item->dest))
-                                       : S_ISDIR(existing->st_mode);
+    const bool existing_dir =
+        in_store ? IsDirClaim(claims_.at(*dest)) : S_ISDIR(existing->st_mode);
     Conflicts policy = in_.conflicts;
     std::string pattern(kDefaultRenamePattern);
     std::string why =
@@ -456,20 +462,19 @@ class Planner {
         by = "--on-conflict newer (the target's is as new or newer)";
       }
     }
-    item->reason = why + "; " + by;
+    item->mutable_detail().reason = why + "; " + by;
     switch (policy) {
       case Conflicts::kSkip:
         item->action = Action::kSkip;
         return;
       case Conflicts::kError:
-        return Refuse(
-            item, Status::AlreadyExists(item->dest +
-                                        " already exists (use --overwrite)"));
+        return Refuse(item, Status::AlreadyExists(
+                                *dest + " already exists (use --overwrite)"));
       case Conflicts::kOverwrite:
         if (existing_dir) {
-          return Refuse(
-              item, Status::IOError("a folder is in the way at " + item->dest +
-                                    " (folders are never replaced)"));
+          return Refuse(item,
+                        Status::IOError("a folder is in the way at " + *dest +
+                                        " (folders are never replaced)"));
         }
         item->action = Action::kWrite;
         item->replace = true;
@@ -480,7 +485,7 @@ class Planner {
     }
     // "name (1).ext", "name (2).ext"...: the first free name, or one that
     // holds this very entry from an earlier run.
-    const std::string original = item->dest;
+    const std::string original = *dest;
     const std::string_view parent = ParentOf(original);
     const std::string name(NameOf(original));
     for (uint64_t n = 1; n <= 10000; ++n) {
@@ -489,7 +494,7 @@ class Planner {
       if (claims_.count(candidate)) continue;
       TargetProbe::Found f = probe_.Probe(candidate);
       if (f.err != 0) return Refuse(item, WayError(f.err, candidate));
-      item->dest = candidate;
+      *dest = candidate;
       item->renamed = true;
       if (!f.exists) {
         item->action = Action::kWrite;
@@ -504,7 +509,7 @@ class Planner {
       if (is_dir) redirects_[original] = candidate;
       return;
     }
-    item->dest = original;
+    *dest = original;
     item->renamed = false;
     Refuse(item, Status::IOError("no free name for " + original));
   }
@@ -525,6 +530,31 @@ class Planner {
 }  // namespace
 
 Plan MakePlan(const PlanInput& input) { return Planner(input).Run(); }
+
+// A restore holds an item per entry: a million of them.
+static_assert(sizeof(Item) <= 48, "an Item must stay small");
+
+namespace {
+const std::string& NoString() {
+  static const std::string kNone;
+  return kNone;
+}
+}  // namespace
+
+const std::string& Item::reason() const {
+  return detail != nullptr ? detail->reason : NoString();
+}
+
+const Status& Item::error() const {
+  static const Status kOk;
+  return detail != nullptr ? detail->error : kOk;
+}
+
+const std::string& DestOf(const Item& item,
+                          const std::vector<format::Entry>& entries) {
+  if (item.dest_is_path) return entries[item.entry].path;
+  return item.detail != nullptr ? item.detail->dest : NoString();
+}
 
 const char* ActionName(const Item& item) {
   switch (item.action) {

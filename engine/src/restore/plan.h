@@ -31,6 +31,7 @@
 #define MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,28 +54,42 @@ enum class Action : uint8_t {
   kRefuse,     // cannot be restored: `error` says why
 };
 
+// What few items need: most land at their own path, for no reason worth
+// telling, without error. A million items holding these inline were 112
+// bytes each; kept apart, an item is 48 (docs/performance.md, "Scaling").
+struct ItemDetail {
+  std::string dest;    // where it goes, when not at its entry's path
+  std::string reason;  // for the plan's readers
+  Status error;        // kRefuse
+};
+
 struct Item {
   uint32_t entry = 0;  // index into the catalog's entries
+  uint32_t uid = 0;    // the target's owner and group
+  uint32_t gid = 0;
   Action action = Action::kWrite;
   bool replace = false;  // the write replaces a non-directory
   bool renamed = false;  // a conflict moved it to "name (N).ext"
   bool moved = false;    // a <locationModify> rule moved it
-  // Where it goes below the target: DestOf(). Most entries land at their
-  // own path, which the plan then does not hold a second time.
+  // Where it goes below the target: DestOf(). True: at its entry's path,
+  // which the plan then does not hold a second time.
   bool dest_is_path = false;
-  std::string dest;     // when !dest_is_path
-  std::string reason;   // for the plan's readers
-  Status error;         // kRefuse
   int64_t leader = -1;  // kLink: the item whose file it links to
-  uint32_t uid = 0;     // the target's owner and group
-  uint32_t gid = 0;
   const format::Content* content = nullptr;  // files with data
+  std::unique_ptr<ItemDetail> detail;        // null: nothing to say
+
+  ItemDetail& mutable_detail() {
+    if (detail == nullptr) detail = std::make_unique<ItemDetail>();
+    return *detail;
+  }
+  const std::string& reason() const;
+  const Status& error() const;
 };
 
-inline const std::string& DestOf(const Item& item,
-                                 const std::vector<format::Entry>& entries) {
-  return item.dest_is_path ? entries[item.entry].path : item.dest;
-}
+// Where the item goes below the target; empty for an item refused before
+// its destination was known.
+const std::string& DestOf(const Item& item,
+                          const std::vector<format::Entry>& entries);
 
 // What a restore does when the destination is taken (ConflictPolicy), plus
 // extract's rule: an error unless --overwrite.

@@ -311,8 +311,8 @@ class Run {
       p.type = TypeName(e.type);
       p.size = e.size;
       p.action = restore::ActionName(item);
-      p.reason =
-          item.action == Action::kRefuse ? item.error.ToString() : item.reason;
+      p.reason = item.action == Action::kRefuse ? item.error().ToString()
+                                                : item.reason();
       reporter_.Notify([&](RestoreObserver& ob) { ob.OnPlanned(p); });
       if (item.action == Action::kWrite || item.action == Action::kLink) {
         if (e.type != EntryType::kDirectory) ++files_total;
@@ -327,7 +327,7 @@ class Run {
     for (const Item& item : items) {
       if (item.action != Action::kRefuse) continue;
       MIGSTORE_RETURN_IF_ERROR(
-          EntryError({entries[item.entry].path, item.error}));
+          EntryError({entries[item.entry].path, item.error()}));
     }
     reporter_.SetTotals(files_total, bytes_total);
     if (spec_.dry_run) {
@@ -464,7 +464,8 @@ class Run {
       const Entry& e = entries[item.entry];
       switch (item.action) {
         case Action::kSkip:
-          if (!item.reason.empty() && item.reason.rfind("same folder", 0) != 0)
+          if (!item.reason().empty() &&
+              item.reason().rfind("same folder", 0) != 0)
             ++report_.skipped;
           continue;
         case Action::kIdentical:
