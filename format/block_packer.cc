@@ -25,6 +25,11 @@ Status BlockPacker::Add(std::string_view bytes, std::vector<Chunk>* chunks) {
   while (!bytes.empty()) {
     if (open_.empty()) {
       number_ = writer_->ReserveBlock();
+      if (!spare_.empty()) {
+        open_.swap(spare_.back());
+        spare_.pop_back();
+        open_.clear();
+      }
       open_.reserve(block_size_);
     }
     size_t n = std::min(bytes.size(), block_size_ - open_.size());
@@ -48,6 +53,10 @@ Result<Content> BlockPacker::Pack(std::string_view bytes) {
   c.hash = HashBytes(bytes);
   MIGSTORE_RETURN_IF_ERROR(Add(bytes, &c.chunks));
   return c;
+}
+
+void BlockPacker::Reuse(std::string block) {
+  if (block.capacity() >= block_size_) spare_.push_back(std::move(block));
 }
 
 Status BlockPacker::Flush() {

@@ -42,6 +42,11 @@ class BlockPacker {
   Result<Content> Pack(std::string_view bytes);
   // Sends the partly filled block to the sink. Call before Finish().
   Status Flush();
+  // Takes back a block the sink is done with, to fill again instead of a
+  // new buffer: its pages are mapped already, where a fresh 4 MiB buffer
+  // costs the kernel a page fault and a cleared page every 4 KiB
+  // (docs/performance.md, "Buffers").
+  void Reuse(std::string block);
 
  private:
   ContainerWriter* writer_;
@@ -49,6 +54,7 @@ class BlockPacker {
   Sink sink_;
   uint64_t number_ = 0;  // of the open block, valid when !open_.empty()
   std::string open_;
+  std::vector<std::string> spare_;  // from Reuse
 };
 
 }  // namespace migstore::format

@@ -396,6 +396,33 @@ TEST(ContainerWriter, ContentSegmentsAreCutBySizeAsWellAsCount) {
   EXPECT_EQ(all->files.size(), 200u);
 }
 
+TEST(BlockPacker, AReusedBufferIsFilledAfreshAndNotReallocated) {
+  TempDir dir;
+  auto w = NewWriter(dir / "s.mig");
+  std::vector<std::string> blocks;
+  BlockPacker packer(w.get(), 4096, [&](uint64_t, std::string plain) {
+    blocks.push_back(std::move(plain));
+    return Status::OK();
+  });
+  std::string spent(4096, 'x');  // a sealed block's leftover bytes
+  const char* const memory = spent.data();
+  packer.Reuse(std::move(spent));
+  std::vector<Chunk> chunks;
+  ASSERT_OK(packer.Add("abc", &chunks));
+  ASSERT_OK(packer.Flush());
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0], "abc");
+  EXPECT_EQ(blocks[0].data(), memory);
+  // A buffer too small to hold a block is not kept.
+  packer.Reuse(std::string(10, 'y'));
+  ASSERT_OK(packer.Add(std::string(5000, 'z'), &chunks));
+  ASSERT_OK(packer.Flush());
+  ASSERT_EQ(blocks.size(), 3u);
+  EXPECT_EQ(blocks[1], std::string(4096, 'z'));
+  EXPECT_EQ(blocks[2], std::string(904, 'z'));
+  w->Abandon();
+}
+
 TEST(Container, ReaderChecksWhatThePiecesClaim) {
   TempDir dir;
   const std::string path = dir / "s.mig";

@@ -460,6 +460,8 @@ Status PackPipeline::PackPiece(const FileJob& job, Item* item,
 
 Status PackPipeline::Pack(std::vector<FileJob>& jobs, Item* item,
                           std::vector<FileJob>* retry) {
+  for (std::string spent; spare_plains_.try_pop(spent);)
+    packer_.Reuse(std::move(spent));
   if (item->job != SIZE_MAX) return PackPiece(jobs[item->job], item, retry);
   for (size_t i = 0; i < item->small_count; ++i) {
     SmallFile& f = item->small[i];
@@ -479,7 +481,7 @@ void PackPipeline::Seal(Item* item) {
     if (!spare_frames_.try_pop(b.frame)) b.frame.clear();
     writer_->codec().Seal(b.number, format::BlockType::kData, b.plain, o,
                           &b.frame);
-    std::string().swap(b.plain);
+    spare_plains_.push(std::move(b.plain));
   }
 }
 

@@ -182,6 +182,8 @@ class PackPipeline {
   // so a block costs no allocation or zero-fill (docs/performance.md). At
   // most as many as were ever in flight at once.
   tbb::concurrent_queue<std::string> spare_frames_;
+  // Block contents already sealed, handed back to the packer the same way.
+  tbb::concurrent_queue<std::string> spare_plains_;
 
   // Input-stage cursor.
   size_t next_job_ = 0;
