@@ -16,11 +16,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "bench/dataset.h"
 #include "engine/src/capture/walk.h"
 #include "format/container_reader.h"
+#include "migstore/restore.h"
 #include "tests/util/store_check.h"
 #include "tests/util/test_util.h"
 
@@ -107,6 +109,42 @@ TEST(Capture, ADemoTreeArrivesWholeWithTheBuiltInRules) {
     ASSERT_NE(r->owner_name(0), nullptr);
     EXPECT_EQ(*r->owner_name(0), "root");
   }
+}
+
+TEST(Capture, TimesBeyondTheYear2262AreClampedAndComeBackThere) {
+  // ext4 holds times to 2446, tmpfs further; a store's nanoseconds reach
+  // 2262-04-11. The conversion used to overflow.
+  TempDir dir;
+  const std::string root = dir / "root";
+  MakeLinuxRoot(root);
+  const std::string file = root + "/home/alice/Documents/future.txt";
+  Put(file, "from the future\n");
+  constexpr int64_t k2300 = 10413792000;  // 2300-01-01, in seconds
+  const struct timespec times[2] = {{k2300 + 100, 5}, {k2300, 7}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  if (st.st_mtim.tv_sec != k2300)
+    GTEST_SKIP() << "this filesystem cannot hold the year 2300";
+  CaptureOptions o = Options(dir, root);
+  ASSERT_OK(Capture(o));
+  auto r = OpenStore(o.store_path);
+  ASSERT_NE(r, nullptr);
+  auto e = r->FindEntry(1, "home/alice/Documents/future.txt");
+  ASSERT_OK(e);
+  ASSERT_TRUE(e->has_value());
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ((*e)->mtime_ns, kMax);
+  EXPECT_EQ((*e)->atime_ns, kMax);
+
+  RestoreOptions ro;
+  ro.store_path = o.store_path;
+  ro.target = dir / "t";
+  ASSERT_OK(Restore(ro));
+  ASSERT_EQ(::stat((dir / "t/home/alice/Documents/future.txt").c_str(), &st),
+            0);
+  EXPECT_EQ(st.st_mtim.tv_sec, kMax / 1000000000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, kMax % 1000000000);
 }
 
 TEST(Capture, TextPackedAfterAnIncompressibleFileIsStillCompressed) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "engine/base/time_ns.h"
 #include "format/hash.h"
 
 #include "engine/src/fs/open_beneath.h"
@@ -15,7 +16,7 @@ namespace migstore::capture {
 namespace {
 
 int64_t Nanos(const struct timespec& t) {
-  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+  return NanosFrom(t.tv_sec, t.tv_nsec);
 }
 
 Snapshot ToSnapshot(const struct stat& st) {

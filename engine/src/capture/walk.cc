@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "engine/base/parallel.h"
+#include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
 #include "format/limits.h"
 
@@ -28,7 +29,7 @@ namespace {
 using format::EntryType;
 
 int64_t Nanos(const struct statx_timestamp& t) {
-  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+  return NanosFrom(t.tv_sec, t.tv_nsec);
 }
 
 std::string Join(const std::string& dir, std::string_view name) {

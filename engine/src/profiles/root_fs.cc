@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "engine/base/time_ns.h"
 #include "engine/src/rules/case_fold.h"
 
 namespace migstore::internal {
@@ -64,8 +65,7 @@ bool Exists(const std::string& path) {
 std::optional<int64_t> MtimeNs(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-         st.st_mtim.tv_nsec;
+  return MtimeNanos(st);
 }
 
 std::optional<std::string> FindChildNoCase(const std::string& dir,

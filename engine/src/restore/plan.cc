@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/restore/location_modify.h"
 #include "engine/src/restore/safe_path.h"
@@ -20,11 +21,6 @@ namespace {
 
 using format::Entry;
 using format::EntryType;
-
-int64_t MtimeNs(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-         st.st_mtim.tv_nsec;
-}
 
 // What is at a destination in the target, looked up below the target
 // without following symlinks. Entries come in path order, so the parent
@@ -177,7 +173,7 @@ bool Identical(const TargetProbe::Found& f, const std::string& name,
     case EntryType::kFile:
       if (!S_ISREG(f.st.st_mode) ||
           static_cast<uint64_t>(f.st.st_size) != e.size ||
-          MtimeNs(f.st) != e.mtime_ns) {
+          MtimeNanos(f.st) != e.mtime_ns) {
         return false;
       }
       return content == nullptr || SameData(f.parent_fd, name, *content);
@@ -453,7 +449,7 @@ class Planner {
       policy = Conflicts::kRename;
     }
     if (policy == Conflicts::kNewer) {
-      int64_t theirs = existing != nullptr ? MtimeNs(*existing) : 0;
+      int64_t theirs = existing != nullptr ? MtimeNanos(*existing) : 0;
       if (e.mtime_ns > theirs) {
         policy = Conflicts::kOverwrite;
         by = "--on-conflict newer (the store's is newer)";

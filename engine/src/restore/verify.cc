@@ -15,6 +15,7 @@
 #include <chrono>
 
 #include "engine/base/parallel.h"
+#include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/hardlink/open_store.h"
 #include "engine/src/report/reporter.h"
@@ -84,8 +85,7 @@ Status CheckLinkedFile(int files_fd, int root_fd, const format::Entry& e) {
                               "inode " + std::to_string(st.st_ino) +
                                   ", captured " + std::to_string(*e.inode));
   }
-  const int64_t mtime =
-      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  const int64_t mtime = MtimeNanos(st);
   if (static_cast<uint64_t>(st.st_size) != e.size || mtime != e.mtime_ns) {
     return Status::Corruption(
         "the file changed since it was captured (written through one of "
