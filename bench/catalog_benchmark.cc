@@ -41,7 +41,8 @@ std::vector<Entry> MakeEntries(size_t n) {
     e.ctime_ns = e.mtime_ns;
     e.size = 1 + r.Below(1 << 20);
     e.content = i;
-    if (r.Below(8) == 0) e.xattrs.push_back({"user.origin", "downloads"});
+    if (r.Below(8) == 0)
+      e.mutable_xattrs().push_back({"user.origin", "downloads"});
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(),

@@ -15,6 +15,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,13 +41,56 @@ struct Xattr {
 // as a common Start Menu); 1..N are the profile table's entries in order.
 inline constexpr uint32_t kNoProfile = 0;
 
+// What few entries have, kept out of line (EntryExtras below).
+struct EntryExtra {
+  std::string symlink_target;  // symlinks only; raw bytes
+  std::vector<Xattr> xattrs;   // in the order read; ACLs are xattrs
+  friend bool operator==(const EntryExtra&, const EntryExtra&) = default;
+};
+
+// An EntryExtra behind a pointer that is null while it is empty: copied
+// deeply, compared by value. A restore holds every entry of a store at
+// once; inline, the empty string and vector cost a million entries 56 MB
+// (docs/performance.md, "Scaling").
+class EntryExtras {
+ public:
+  EntryExtras() = default;
+  EntryExtras(const EntryExtras& other)
+      : p_(other.p_ ? std::make_unique<EntryExtra>(*other.p_) : nullptr) {}
+  EntryExtras& operator=(const EntryExtras& other) {
+    EntryExtras copy(other);
+    p_ = std::move(copy.p_);
+    return *this;
+  }
+  EntryExtras(EntryExtras&&) noexcept = default;
+  EntryExtras& operator=(EntryExtras&&) noexcept = default;
+
+  const EntryExtra& get() const {
+    static const EntryExtra kNone;
+    return p_ ? *p_ : kNone;
+  }
+  EntryExtra& mutable_get() {
+    if (!p_) p_ = std::make_unique<EntryExtra>();
+    return *p_;
+  }
+  friend bool operator==(const EntryExtras& a, const EntryExtras& b) {
+    return a.get() == b.get();
+  }
+
+ private:
+  std::unique_ptr<EntryExtra> p_;
+};
+
 struct Entry {
   uint32_t profile = kNoProfile;
-  std::string path;
   EntryType type = EntryType::kFile;
   uint32_t mode = 0;  // permission bits, setuid/setgid/sticky: st_mode & 07777
   uint32_t uid = 0;
   uint32_t gid = 0;
+  // File attribute flags (chattr flags on Linux, FILE_ATTRIBUTE_* bits from a
+  // Windows volume); absent when none were read.
+  std::optional<uint32_t> attributes;
+  std::string path;
   int64_t mtime_ns = 0;  // nanoseconds since the Unix epoch
   std::optional<int64_t> atime_ns;
   std::optional<int64_t>
@@ -64,11 +108,22 @@ struct Entry {
   // container, as it was when captured, so a reader can tell a replaced
   // file from the one captured. Absent in containers.
   std::optional<uint64_t> inode;
-  std::string symlink_target;  // symlinks only; raw bytes
-  std::vector<Xattr> xattrs;   // in the order read; ACLs are xattrs
-  // File attribute flags (chattr flags on Linux, FILE_ATTRIBUTE_* bits from a
-  // Windows volume); absent when none were read.
-  std::optional<uint32_t> attributes;
+  EntryExtras extra;  // symlink_target(), xattrs()
+
+  const std::string& symlink_target() const {
+    return extra.get().symlink_target;
+  }
+  const std::vector<Xattr>& xattrs() const { return extra.get().xattrs; }
+  // Setting an empty value to an entry without extras allocates nothing.
+  void set_symlink_target(std::string target) {
+    if (!target.empty() || !symlink_target().empty())
+      extra.mutable_get().symlink_target = std::move(target);
+  }
+  void set_xattrs(std::vector<Xattr> xattrs) {
+    if (!xattrs.empty() || !this->xattrs().empty())
+      extra.mutable_get().xattrs = std::move(xattrs);
+  }
+  std::vector<Xattr>& mutable_xattrs() { return extra.mutable_get().xattrs; }
 
   friend bool operator==(const Entry&, const Entry&) = default;
 };

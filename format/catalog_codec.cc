@@ -59,13 +59,13 @@ Status CheckEntryShape(const Entry& e, uint64_t fields,
         return Bad("a file with a symlink target");
       break;
     case EntryType::kSymlink:
-      if ((fields & kHasTarget) == 0 || e.symlink_target.empty()) {
+      if ((fields & kHasTarget) == 0 || e.symlink_target().empty()) {
         return Bad("a symlink without a target");
       }
-      if (e.symlink_target.find('\0') != std::string::npos) {
+      if (e.symlink_target().find('\0') != std::string::npos) {
         return Bad("symlink target holds a NUL byte");
       }
-      if (e.size != e.symlink_target.size())
+      if (e.size != e.symlink_target().size())
         return Bad("symlink size is not its target's");
       [[fallthrough]];
     case EntryType::kDirectory:
@@ -88,7 +88,7 @@ uint64_t FieldsOf(const Entry& e) {
   uint64_t f = 0;
   if (e.content) f |= kHasContent;
   if (e.link_group != 0) f |= kHasLinkGroup;
-  if (!e.xattrs.empty()) f |= kHasXattrs;
+  if (!e.xattrs().empty()) f |= kHasXattrs;
   if (e.type == EntryType::kSymlink) f |= kHasTarget;
   if (e.atime_ns) f |= kHasAtime;
   if (e.ctime_ns) f |= kHasCtime;
@@ -133,11 +133,11 @@ Status DecodeEntry(Decoder* d, std::string* path, Entry* e,
       total += x.name.size() + x.value.size();
       if (total > limits::kMaxXattrBytesPerEntry)
         return Bad("xattrs too large in total");
-      e->xattrs.push_back(std::move(x));
+      e->mutable_xattrs().push_back(std::move(x));
     }
   }
   if (fields & kHasTarget)
-    e->symlink_target = d->Bytes(limits::kMaxSymlinkTarget);
+    e->set_symlink_target(std::string(d->Bytes(limits::kMaxSymlinkTarget)));
   if (fields & kHasAtime) e->atime_ns = d->SignedVarint();
   if (fields & kHasCtime) e->ctime_ns = d->SignedVarint();
   if (fields & kHasBtime) e->btime_ns = d->SignedVarint();
@@ -150,6 +150,9 @@ Status DecodeEntry(Decoder* d, std::string* path, Entry* e,
 
 }  // namespace
 
+// A restore holds every entry of a store at once: a million of them.
+static_assert(sizeof(Entry) <= 176, "an Entry must stay small");
+
 uint64_t Content::stored_size() const {
   uint64_t n = 0;
   for (const Chunk& c : chunks) n += c.length;
@@ -160,16 +163,16 @@ Status ValidateEntry(const Entry& e, ContentLocation location) {
   if (e.link_group != 0 && e.type != EntryType::kFile) {
     return Bad("a link group on an entry that is not a file");
   }
-  if (e.symlink_target.size() > limits::kMaxSymlinkTarget) {
+  if (e.symlink_target().size() > limits::kMaxSymlinkTarget) {
     return Bad("symlink target too long");
   }
-  if (e.type != EntryType::kSymlink && !e.symlink_target.empty()) {
+  if (e.type != EntryType::kSymlink && !e.symlink_target().empty()) {
     return Bad("a symlink target on an entry that is not a symlink");
   }
-  if (e.xattrs.size() > limits::kMaxXattrsPerEntry)
+  if (e.xattrs().size() > limits::kMaxXattrsPerEntry)
     return Bad("too many xattrs");
   size_t xattr_bytes = 0;
-  for (const Xattr& x : e.xattrs) {
+  for (const Xattr& x : e.xattrs()) {
     if (x.name.empty() || x.name.size() > limits::kMaxXattrName ||
         x.value.size() > limits::kMaxXattrValue) {
       return Bad("xattr name or value out of range");
@@ -202,13 +205,13 @@ void EncodeEntryBody(const Entry& e, std::string* out) {
   if (fields & kHasContent) PutVarint(out, *e.content);
   if (fields & kHasLinkGroup) PutVarint(out, e.link_group);
   if (fields & kHasXattrs) {
-    PutVarint(out, e.xattrs.size());
-    for (const Xattr& x : e.xattrs) {
+    PutVarint(out, e.xattrs().size());
+    for (const Xattr& x : e.xattrs()) {
       PutBytes(out, x.name);
       PutBytes(out, x.value);
     }
   }
-  if (fields & kHasTarget) PutBytes(out, e.symlink_target);
+  if (fields & kHasTarget) PutBytes(out, e.symlink_target());
   if (fields & kHasAtime) PutSignedVarint(out, *e.atime_ns);
   if (fields & kHasCtime) PutSignedVarint(out, *e.ctime_ns);
   if (fields & kHasBtime) PutSignedVarint(out, *e.btime_ns);
@@ -245,7 +248,7 @@ Result<std::vector<Entry>> DecodeCatalogSegment(std::string_view plain,
     // Prefix compression lets a few bytes stand for a long path: bound what
     // the segment expands to, not only what it occupies.
     path_bytes += e.path.size();
-    xattrs += e.xattrs.size();
+    xattrs += e.xattrs().size();
     if (path_bytes > limits::kMaxPathBytesPerSegment ||
         xattrs > limits::kMaxXattrsPerSegment) {
       return Bad("segment expands beyond the limits");

@@ -270,7 +270,7 @@ Status ContainerWriter::AddEntry(const Entry& e) {
   paths_.append(e.path);
   EncodeEntryBody(e, &bodies_);
   p.body_len = static_cast<uint32_t>(bodies_.size() - p.body_offset);
-  p.xattr_count = static_cast<uint32_t>(e.xattrs.size());
+  p.xattr_count = static_cast<uint32_t>(e.xattrs().size());
   entries_.push_back(p);
   return Status::OK();
 }

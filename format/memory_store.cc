@@ -47,7 +47,7 @@ MemoryFile MakeSymlink(uint32_t profile, std::string path, std::string target) {
   f.entry.type = EntryType::kSymlink;
   f.entry.mode = 0777;
   f.entry.size = target.size();
-  f.entry.symlink_target = std::move(target);
+  f.entry.set_symlink_target(std::move(target));
   return f;
 }
 

@@ -67,7 +67,7 @@ MemoryStore SampleStore() {
   s.files.push_back(std::move(disk));
   s.files.push_back(
       format::MakeFile(2, "home/bob/photo-copy.jpg", photo));  // dedup
-  s.files.back().entry.xattrs = {{"user.origin", "camera"}};
+  s.files.back().entry.set_xattrs({{"user.origin", "camera"}});
   format::NormalizeMemoryStore(&s);
   return s;
 }

@@ -284,7 +284,7 @@ TEST_F(CaptureEdges, XattrsArriveThroughEitherKernelInterface) {
     auto a = r->FindEntry(1, "home/alice/Documents/a.txt");
     ASSERT_OK(a);
     ASSERT_TRUE(a->has_value());
-    const auto& xattrs = (*a)->xattrs;
+    const auto& xattrs = (*a)->xattrs();
     ASSERT_EQ(xattrs.size(), 1u) << (procfs ? "procfs" : "listxattrat");
     EXPECT_EQ(xattrs[0].name, "user.origin");
     EXPECT_EQ(xattrs[0].value, "camera");

@@ -40,8 +40,8 @@ TEST(ListStore, ReportsUsersAndEveryEntryInCatalogOrder) {
     EXPECT_EQ(got.size, want.size);
     EXPECT_EQ(got.mode, want.mode);
     EXPECT_EQ(got.mtime_ns, want.mtime_ns);
-    EXPECT_EQ(got.symlink_target, want.symlink_target);
-    EXPECT_EQ(got.xattrs, want.xattrs.size());
+    EXPECT_EQ(got.symlink_target, want.symlink_target());
+    EXPECT_EQ(got.xattrs, want.xattrs().size());
     EXPECT_EQ(got.link_group, want.link_group);
   }
   auto find = [&](const std::string& path) -> const StoreEntry& {

@@ -198,6 +198,30 @@ TEST(RestoreConflicts, EntriesOfTheStoreThatMeetAreKeptApart) {
   EXPECT_FALSE(Exists(dir / "t/home/bob"));
 }
 
+TEST(RestoreConflicts, ARunAgainTellsWhatIsAlreadyThere) {
+  TempDir dir;
+  MemoryStore s;
+  s.files = {MakeDir(0, "d"), MakeFile(0, "d/a", "a"), MakeFile(0, "d/b", "b")};
+  const std::string store = WriteStore(dir, s);
+  RestoreOptions o = Options(store, dir / "t");
+  ASSERT_OK(Restore(o));
+  struct Plan : RestoreObserver {
+    std::vector<PlannedEntry> entries;
+    void OnPlanned(const PlannedEntry& e) override { entries.push_back(e); }
+  } plan;
+  o.dry_run = true;
+  auto r = Restore(o, &plan);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->identical, 2u);
+  ASSERT_EQ(plan.entries.size(), 3u);
+  EXPECT_STREQ(plan.entries[0].action, "merge");
+  for (size_t i : {1, 2}) {
+    EXPECT_STREQ(plan.entries[i].action, "identical");
+    EXPECT_EQ(plan.entries[i].reason, "already there");
+    EXPECT_EQ(plan.entries[i].destination, plan.entries[i].path);
+  }
+}
+
 TEST(RestoreConflicts, ADryRunPlansEverythingAndWritesNothing) {
   TempDir dir;
   MemoryStore s;

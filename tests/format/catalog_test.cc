@@ -164,15 +164,15 @@ TEST(Entry, ValidationRefusesImpossibleEntries) {
                   .status()
                   .IsCorruption());
   Entry fifo = MakeFifo(1, "p").entry;
-  fifo.symlink_target = "x";
+  fifo.set_symlink_target("x");
   EXPECT_TRUE(bad(fifo));
   Entry x = MakeFile(1, "x", "").entry;
-  x.xattrs = {{"", "v"}};
+  x.set_xattrs({{"", "v"}});
   EXPECT_TRUE(bad(x));
-  x.xattrs = {{"user.a", std::string(limits::kMaxXattrValue + 1, 'v')}};
+  x.set_xattrs({{"user.a", std::string(limits::kMaxXattrValue + 1, 'v')}});
   EXPECT_TRUE(bad(x));
-  x.xattrs.assign(20,
-                  Xattr{"user.big", std::string(limits::kMaxXattrValue, 'v')});
+  x.mutable_xattrs().assign(
+      20, Xattr{"user.big", std::string(limits::kMaxXattrValue, 'v')});
   EXPECT_TRUE(bad(x)) << "xattrs over the per-entry total";
 }
 
@@ -356,7 +356,7 @@ TEST(Decoders, ExpansionIsBoundedNotJustSize) {
   for (int i = 0; i < 70; ++i) {
     Entry e = MakeFile(1, "f" + std::to_string(1000 + i), "").entry;
     for (int k = 0; k < 1000; ++k)
-      e.xattrs.push_back({"u" + std::to_string(k), ""});
+      e.mutable_xattrs().push_back({"u" + std::to_string(k), ""});
     entries.push_back(e);
   }
   EXPECT_TRUE(DecodeCatalogSegment(EncodeCatalogSegment(entries))

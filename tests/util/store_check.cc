@@ -35,10 +35,10 @@ std::string CheckEntry(const format::ContainerReader& r, const format::Entry& e,
     std::string target(4096, '\0');
     ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
     target.resize(n < 0 ? 0 : static_cast<size_t>(n));
-    if (target != e.symlink_target) return "symlink target differs";
+    if (target != e.symlink_target()) return "symlink target differs";
     return "";
   }
-  for (const format::Xattr& x : e.xattrs) {
+  for (const format::Xattr& x : e.xattrs()) {
     std::string v(65536, '\0');
     ssize_t n = ::lgetxattr(path.c_str(), x.name.c_str(), v.data(), v.size());
     if (n < 0 || std::string(v.data(), static_cast<size_t>(n)) != x.value) {

@@ -62,8 +62,8 @@ MemoryStore RichStore() {
   holes.sparse_ranges = std::vector<format::DataRange>{};
   s.files.push_back(std::move(holes));
   MemoryFile attrs = MakeFile(2, "home/bob/attrs.txt", "with xattrs");
-  attrs.entry.xattrs = {{"user.comment", std::string("binary\0value", 12)},
-                        {"system.posix_acl_access", gen.Bytes(28)}};
+  attrs.entry.set_xattrs({{"user.comment", std::string("binary\0value", 12)},
+                          {"system.posix_acl_access", gen.Bytes(28)}});
   attrs.entry.atime_ns = -1;  // before the epoch
   attrs.entry.ctime_ns = 1700000000999999999LL;
   attrs.entry.btime_ns = 1600000000000000001LL;
@@ -105,7 +105,7 @@ MemoryStore GoldenStore() {
   sparse.data.replace(50000, 5, "isle!");
   sparse.sparse_ranges = {{50000, 5}};
   s.files.push_back(std::move(sparse));
-  s.files.back().entry.xattrs = {{"user.note", "kept"}};
+  s.files.back().entry.set_xattrs({{"user.note", "kept"}});
   format::NormalizeMemoryStore(&s);
   return s;
 }
@@ -172,8 +172,8 @@ std::string DescribeStore(const MemoryStore& s) {
     if (e.attributes) out += " attributes=" + std::to_string(*e.attributes);
     if (e.link_group) out += " link=" + std::to_string(e.link_group);
     if (e.type == EntryType::kSymlink)
-      out += " target=" + Escape(e.symlink_target);
-    for (const format::Xattr& x : e.xattrs)
+      out += " target=" + Escape(e.symlink_target());
+    for (const format::Xattr& x : e.xattrs())
       out += " xattr:" + Escape(x.name) + "=" + Escape(x.value);
     if (e.type == EntryType::kFile)
       out += " data=" + Hex(format::HashBytes(f.data));

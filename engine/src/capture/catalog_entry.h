@@ -25,8 +25,8 @@ inline format::Entry ToCatalogEntry(const WalkedEntry& w, uint32_t profile) {
   e.size = w.type == format::EntryType::kFile      ? w.size
            : w.type == format::EntryType::kSymlink ? w.symlink_target().size()
                                                    : 0;
-  e.symlink_target = w.symlink_target();
-  e.xattrs = w.xattrs();
+  e.set_symlink_target(w.symlink_target());
+  e.set_xattrs(w.xattrs());
   return e;
 }
 

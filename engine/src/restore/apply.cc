@@ -304,7 +304,7 @@ Status Applier::Place(int dir_fd, const std::string& tmp, const Item& item) {
 Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
                           const std::string& dest) {
   if (!o_.set_xattrs) return Status::OK();
-  for (const format::Xattr& x : e.xattrs) {
+  for (const format::Xattr& x : e.xattrs()) {
     int r = fd >= 0 ? ::fsetxattr(fd, x.name.c_str(), x.value.data(),
                                   x.value.size(), 0)
                     : ::lsetxattr(proc_path.c_str(), x.name.c_str(),
@@ -588,7 +588,7 @@ Status Applier::MakeSpecial(size_t index, DirCache* dirs) {
   for (int attempt = 0; attempt < 8 && !made; ++attempt) {
     tmp = TempName(NameOf(Dest(item)));
     int r = e.type == EntryType::kSymlink
-                ? ::symlinkat(e.symlink_target.c_str(), dir_fd, tmp.c_str())
+                ? ::symlinkat(e.symlink_target().c_str(), dir_fd, tmp.c_str())
                 : ::mknodat(dir_fd, tmp.c_str(), S_IFIFO | 0600, 0);
     if (r == 0) {
       made = true;

@@ -164,11 +164,11 @@ bool Identical(const TargetProbe::Found& f, const std::string& name,
       return S_ISFIFO(f.st.st_mode);
     case EntryType::kSymlink: {
       if (!S_ISLNK(f.st.st_mode)) return false;
-      std::string target(e.symlink_target.size() + 1, '\0');
+      std::string target(e.symlink_target().size() + 1, '\0');
       ssize_t n =
           ::readlinkat(f.parent_fd, name.c_str(), target.data(), target.size());
-      return n >= 0 && static_cast<size_t>(n) == e.symlink_target.size() &&
-             target.compare(0, static_cast<size_t>(n), e.symlink_target) == 0;
+      return n >= 0 && static_cast<size_t>(n) == e.symlink_target().size() &&
+             target.compare(0, static_cast<size_t>(n), e.symlink_target()) == 0;
     }
     case EntryType::kFile:
       if (!S_ISREG(f.st.st_mode) ||
@@ -363,7 +363,7 @@ class Planner {
     auto it = claims_.find(*dest);
     if (it != claims_.end() && is_dir && it->second == Claim::kDir) {
       item->action = Action::kSkip;
-      item->mutable_detail().reason = "same folder as an earlier entry";
+      item->stock_reason = Item::StockReason::kSameFolder;
       *duplicate_dir = true;
       return;
     }
@@ -388,7 +388,7 @@ class Planner {
     }
     if (!is_dir && Identical(f, std::string(NameOf(*dest)), e, item->content)) {
       item->action = Action::kIdentical;
-      item->mutable_detail().reason = "already there";
+      item->stock_reason = Item::StockReason::kAlreadyThere;
       return;
     }
     Conflict(e, item, dest, merge, &f.st, /*in_store=*/false);
@@ -538,7 +538,18 @@ const std::string& NoString() {
 }  // namespace
 
 const std::string& Item::reason() const {
-  return detail != nullptr ? detail->reason : NoString();
+  if (detail != nullptr && !detail->reason.empty()) return detail->reason;
+  static const std::string kAlreadyThere = "already there";
+  static const std::string kSameFolder = "same folder as an earlier entry";
+  switch (stock_reason) {
+    case StockReason::kNone:
+      break;
+    case StockReason::kAlreadyThere:
+      return kAlreadyThere;
+    case StockReason::kSameFolder:
+      return kSameFolder;
+  }
+  return NoString();
 }
 
 const Status& Item::error() const {

@@ -74,6 +74,11 @@ struct Item {
   // Where it goes below the target: DestOf(). True: at its entry's path,
   // which the plan then does not hold a second time.
   bool dest_is_path = false;
+  // The reasons a whole plan may give every item (a run again over its own
+  // restore finds everything "already there"), kept here rather than as a
+  // detail each: reason() tells them.
+  enum class StockReason : uint8_t { kNone, kAlreadyThere, kSameFolder };
+  StockReason stock_reason = StockReason::kNone;
   int64_t leader = -1;  // kLink: the item whose file it links to
   const format::Content* content = nullptr;  // files with data
   std::unique_ptr<ItemDetail> detail;        // null: nothing to say

@@ -465,7 +465,7 @@ class Run {
       switch (item.action) {
         case Action::kSkip:
           if (!item.reason().empty() &&
-              item.reason().rfind("same folder", 0) != 0)
+              item.stock_reason != Item::StockReason::kSameFolder)
             ++report_.skipped;
           continue;
         case Action::kIdentical:

@@ -75,9 +75,9 @@ Status ListStore(const std::string& store_path, const Key& key,
       if (const std::string* n = reader->owner_name(e.uid)) out.owner = *n;
       if (const std::string* n = reader->group_name(e.gid)) out.group = *n;
       out.mtime_ns = e.mtime_ns;
-      out.symlink_target = std::move(e.symlink_target);
+      out.symlink_target = e.symlink_target();
       out.link_group = e.link_group;
-      out.xattrs = e.xattrs.size();
+      out.xattrs = e.xattrs().size();
       MIGSTORE_RETURN_IF_ERROR(on_entry(out));
     }
   }
