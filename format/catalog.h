@@ -119,9 +119,9 @@ struct Entry {
     if (!target.empty() || !symlink_target().empty())
       extra.mutable_get().symlink_target = std::move(target);
   }
-  void set_xattrs(std::vector<Xattr> xattrs) {
-    if (!xattrs.empty() || !this->xattrs().empty())
-      extra.mutable_get().xattrs = std::move(xattrs);
+  void set_xattrs(std::vector<Xattr> list) {
+    if (!list.empty() || !xattrs().empty())
+      extra.mutable_get().xattrs = std::move(list);
   }
   std::vector<Xattr>& mutable_xattrs() { return extra.mutable_get().xattrs; }
 

@@ -25,8 +25,7 @@ inline format::Entry ToCatalogEntry(const WalkedEntry& w, uint32_t profile) {
   e.size = w.type == format::EntryType::kFile      ? w.size
            : w.type == format::EntryType::kSymlink ? w.symlink_target().size()
                                                    : 0;
-  e.set_symlink_target(w.symlink_target());
-  e.set_xattrs(w.xattrs());
+  e.extra = w.extra;  // the same symlink target and xattrs, null or not
   return e;
 }
 

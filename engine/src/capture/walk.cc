@@ -106,7 +106,8 @@ Status ReadXattrs(int dir_fd, const char* name, WalkedEntry* e) {
       return Status::FromErrno("cannot read extended attribute " + attr, errno);
     }
     value.resize(static_cast<size_t>(v));
-    e->mutable_extra().xattrs.push_back({std::move(attr), std::move(value)});
+    e->extra.mutable_get().xattrs.push_back(
+        {std::move(attr), std::move(value)});
   }
   return Status::OK();
 }
@@ -269,7 +270,8 @@ class Walker {
       }
       target.resize(static_cast<size_t>(n));
       e.size = target.size();
-      if (!target.empty()) e.mutable_extra().symlink_target = std::move(target);
+      if (!target.empty())
+        e.extra.mutable_get().symlink_target = std::move(target);
       if (e.size == 0) {
         local->notes.push_back({path, "symlink with an empty target skipped"});
         return;
@@ -317,47 +319,6 @@ void SortByPath(std::vector<T>* v) {
 }
 
 }  // namespace
-
-WalkedEntry::WalkedEntry(const WalkedEntry& other)
-    : path(other.path),
-      extra(other.extra ? std::make_unique<Extra>(*other.extra) : nullptr),
-      size(other.size),
-      blocks(other.blocks),
-      dev(other.dev),
-      ino(other.ino),
-      mtime_ns(other.mtime_ns),
-      atime_ns(other.atime_ns),
-      ctime_ns(other.ctime_ns),
-      btime_ns(other.btime_ns),
-      store_ino(other.store_ino),
-      mode(other.mode),
-      uid(other.uid),
-      gid(other.gid),
-      nlink(other.nlink),
-      profile(other.profile),
-      type(other.type),
-      taken(other.taken),
-      has_btime(other.has_btime) {}
-
-WalkedEntry& WalkedEntry::operator=(const WalkedEntry& other) {
-  WalkedEntry copy(other);
-  return *this = std::move(copy);
-}
-
-const std::string& WalkedEntry::symlink_target() const {
-  static const std::string kNone;
-  return extra ? extra->symlink_target : kNone;
-}
-
-const std::vector<format::Xattr>& WalkedEntry::xattrs() const {
-  static const std::vector<format::Xattr> kNone;
-  return extra ? extra->xattrs : kNone;
-}
-
-WalkedEntry::Extra& WalkedEntry::mutable_extra() {
-  if (!extra) extra = std::make_unique<Extra>();
-  return *extra;
-}
 
 void FillFromStatx(const struct statx& sx, WalkedEntry* e) {
   e->mode = sx.stx_mode & 07777;

@@ -51,26 +51,18 @@ namespace migstore::capture {
 // is written, so it is kept small (docs/performance.md, "Scaling"): what
 // only symlinks and entries with xattrs carry lives out of line.
 struct WalkedEntry {
-  struct Extra {
-    std::string symlink_target;
-    std::vector<format::Xattr> xattrs;
-  };
-
-  WalkedEntry() = default;
-  WalkedEntry(const WalkedEntry& other);
-  WalkedEntry& operator=(const WalkedEntry& other);
-  WalkedEntry(WalkedEntry&&) = default;
-  WalkedEntry& operator=(WalkedEntry&&) = default;
-
-  const std::string& symlink_target() const;
-  const std::vector<format::Xattr>& xattrs() const;
-  Extra& mutable_extra();
+  const std::string& symlink_target() const {
+    return extra.get().symlink_target;
+  }
+  const std::vector<format::Xattr>& xattrs() const {
+    return extra.get().xattrs;
+  }
   std::optional<int64_t> btime() const {
     return has_btime ? std::optional<int64_t>(btime_ns) : std::nullopt;
   }
 
-  std::string path;              // root-relative, raw bytes
-  std::unique_ptr<Extra> extra;  // null: no symlink target, no xattrs
+  std::string path;           // root-relative, raw bytes
+  format::EntryExtras extra;  // null: no symlink target, no xattrs
   uint64_t size = 0;
   uint64_t blocks = 0;  // 512-byte blocks allocated: tells a sparse file
   uint64_t dev = 0;
