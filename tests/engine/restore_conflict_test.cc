@@ -92,6 +92,12 @@ class Conflicts : public ::testing::Test {
   std::string store_, t_;
 };
 
+// Keeps what a restore plans, entry by entry.
+struct PlanRecorder : RestoreObserver {
+  std::vector<PlannedEntry> entries;
+  void OnPlanned(const PlannedEntry& e) override { entries.push_back(e); }
+};
+
 TEST_F(Conflicts, RenameNumbersLikeUsmtAndRecognisesItsOwnEarlierCopies) {
   auto r = Restore(Options(store_, t_));
   ASSERT_OK(r);
@@ -205,10 +211,7 @@ TEST(RestoreConflicts, ARunAgainTellsWhatIsAlreadyThere) {
   const std::string store = WriteStore(dir, s);
   RestoreOptions o = Options(store, dir / "t");
   ASSERT_OK(Restore(o));
-  struct Plan : RestoreObserver {
-    std::vector<PlannedEntry> entries;
-    void OnPlanned(const PlannedEntry& e) override { entries.push_back(e); }
-  } plan;
+  PlanRecorder plan;
   o.dry_run = true;
   auto r = Restore(o, &plan);
   ASSERT_OK(r);
@@ -232,10 +235,7 @@ TEST(RestoreConflicts, ADryRunPlansEverythingAndWritesNothing) {
   Put(t + "/d/old", "target old", kStoreTime);
   auto before = testing::SnapshotTree(dir.path());
 
-  struct Plan : RestoreObserver {
-    std::vector<PlannedEntry> entries;
-    void OnPlanned(const PlannedEntry& e) override { entries.push_back(e); }
-  } plan;
+  PlanRecorder plan;
   RestoreOptions o = Options(store, t);
   o.dry_run = true;
   auto r = Restore(o, &plan);
@@ -459,6 +459,20 @@ TEST_F(LocationModify, MoveRelativeMoveAndExactMoveSendEntriesElsewhere) {
   EXPECT_EQ(ReadFile(t + "/One/chosen.txt"), "picked");
   EXPECT_FALSE(Exists(t + "/Single/pick.txt"));
   EXPECT_EQ(r->moved, 6u);
+
+  // Run again: what a rule moved is found where it went, and said so.
+  PlanRecorder plan;
+  o.dry_run = true;
+  ASSERT_OK(Restore(o, &plan));
+  bool seen = false;
+  for (const PlannedEntry& e : plan.entries) {
+    if (e.path != "Users/alice/Documents/Reports/q1.txt") continue;
+    seen = true;
+    EXPECT_STREQ(e.action, "identical");
+    EXPECT_EQ(e.reason, "already there");
+    EXPECT_EQ(e.destination, "Users/alice/Desktop/FromDocs/Reports/q1.txt");
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST_F(LocationModify, ARuleThatLeadsOutOfTheTargetIsRefused) {

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cassert>
 #include <cerrno>
 #include <map>
 #include <set>
@@ -201,17 +200,13 @@ class Planner {
   explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
 
   Plan Run() {
-    // Made in place and never moved: claims_ keeps views of the items'
-    // destinations.
+    // Sized once: a million items and no growth slack.
     plan_.items.reserve(in_.order.size());
-    [[maybe_unused]] const size_t capacity = plan_.items.capacity();
     for (uint32_t index : in_.order) {
       Item& item = plan_.items.emplace_back();
       item.entry = index;
       PlanOne((*in_.entries)[index], &item);
     }
-    assert(plan_.items.capacity() == capacity &&
-           "the items must not have moved");
     return std::move(plan_);
   }
 
@@ -514,8 +509,9 @@ class Planner {
   TargetProbe probe_;
   Plan plan_;
   // Every destination the plan gives out, and the folders above them:
-  // views of the items' `dest` (a million entries' paths held twice were a
-  // tenth of a restore's memory).
+  // views of DestOf() — an entry's path or an item's own destination in its
+  // detail, neither of which moves — not copies (a million entries' paths
+  // held twice were a tenth of a restore's memory).
   std::unordered_map<std::string_view, Claim> claims_;
   std::map<std::string, std::string> redirects_;
   std::set<std::string> skipped_dirs_;
@@ -538,7 +534,8 @@ const std::string& NoString() {
 }  // namespace
 
 const std::string& Item::reason() const {
-  if (detail != nullptr && !detail->reason.empty()) return detail->reason;
+  // A stock reason is the decision's, made after any "moved by" a rule
+  // gave: it is what the item comes to.
   static const std::string kAlreadyThere = "already there";
   static const std::string kSameFolder = "same folder as an earlier entry";
   switch (stock_reason) {
@@ -549,7 +546,7 @@ const std::string& Item::reason() const {
     case StockReason::kSameFolder:
       return kSameFolder;
   }
-  return NoString();
+  return detail != nullptr ? detail->reason : NoString();
 }
 
 const Status& Item::error() const {

@@ -25,7 +25,7 @@
 //   8. owners: the target's numbers (target_accounts.h).
 //
 // Thread safety: MakePlan reads the target and the store's tables; call it
-// from one thread. The plan is a plain value.
+// from one thread. The plan is a value (movable, not copyable).
 
 #ifndef MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
 #define MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
@@ -51,7 +51,7 @@ enum class Action : uint8_t {
   kMerge,      // a directory that is already there: only its metadata
   kSkip,       // leave what is there (a conflict kept, a folder skipped)
   kIdentical,  // already there, the same: nothing to do
-  kRefuse,     // cannot be restored: `error` says why
+  kRefuse,     // cannot be restored: error() says why
 };
 
 // What few items need: most land at their own path, for no reason worth
