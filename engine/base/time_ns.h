@@ -29,8 +29,12 @@ inline int64_t NanosFrom(int64_t sec, int64_t nsec) {
   return ns;
 }
 
+inline int64_t NanosFrom(const struct timespec& t) {
+  return NanosFrom(t.tv_sec, t.tv_nsec);
+}
+
 inline int64_t MtimeNanos(const struct stat& st) {
-  return NanosFrom(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+  return NanosFrom(st.st_mtim);
 }
 
 }  // namespace migstore

@@ -15,16 +15,12 @@
 namespace migstore::capture {
 namespace {
 
-int64_t Nanos(const struct timespec& t) {
-  return NanosFrom(t.tv_sec, t.tv_nsec);
-}
-
 Snapshot ToSnapshot(const struct stat& st) {
   Snapshot s;
   s.size = static_cast<uint64_t>(st.st_size);
   s.blocks = static_cast<uint64_t>(st.st_blocks);
-  s.mtime_ns = Nanos(st.st_mtim);
-  s.ctime_ns = Nanos(st.st_ctim);
+  s.mtime_ns = NanosFrom(st.st_mtim);
+  s.ctime_ns = NanosFrom(st.st_ctim);
   return s;
 }
 
@@ -33,7 +29,7 @@ Snapshot ToSnapshot(const struct stat& st) {
 int64_t NowNs() {
   struct timespec t;
   ::clock_gettime(CLOCK_REALTIME, &t);
-  return Nanos(t);
+  return NanosFrom(t);
 }
 
 Result<format::Hash128> HashStored(
