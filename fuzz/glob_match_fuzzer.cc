@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/glob.h"
 #include "engine/src/rules/native_pattern.h"
 #include "engine/src/rules/pattern.h"

@@ -199,13 +199,14 @@ class Arena {
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
 
-  // Runs fn() in the arena on this thread, waiting for it.
+  // Runs fn() in the arena on this thread, waiting for it; returns what fn
+  // returns.
   template <typename Fn>
-  void Execute(const Fn& fn) {
+  auto Execute(const Fn& fn) -> decltype(fn()) {
     TbbCall call;
-    arena_.execute([&fn] {
+    return arena_.execute([&fn] {
       TaskScope scope;
-      fn();
+      return fn();
     });
   }
 

@@ -37,6 +37,19 @@ inline int64_t MtimeNanos(const struct stat& st) {
   return NanosFrom(st.st_mtim);
 }
 
+// The other way, for utimensat: nanoseconds since the epoch as a timespec
+// whose tv_nsec is in [0, 1e9) also before 1970.
+inline struct timespec TimespecFrom(int64_t ns) {
+  struct timespec t;
+  t.tv_sec = static_cast<time_t>(ns / kNanosPerSecond);
+  t.tv_nsec = static_cast<long>(ns % kNanosPerSecond);
+  if (t.tv_nsec < 0) {
+    t.tv_nsec += kNanosPerSecond;
+    t.tv_sec -= 1;
+  }
+  return t;
+}
+
 }  // namespace migstore
 
 #endif  // MIGSTORE_ENGINE_BASE_TIME_NS_H_

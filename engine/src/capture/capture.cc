@@ -47,15 +47,136 @@ std::set<std::pair<uint64_t, uint64_t>> StoreInodes(
   return out;
 }
 
-}  // namespace
+// A container capture once its store is open: the walk, the store's
+// tables, the entries that hold no data, then the files through the pack
+// pipeline in rounds (a file that changed while it was read is read again
+// in the next round). Run() runs in the capture's arena.
+class ContainerCapture {
+ public:
+  ContainerCapture(const CaptureOptions& o, const Selection& sel,
+                   Reporter* reporter, CaptureReport* report,
+                   format::ContainerWriter* w)
+      : o_(o), sel_(sel), reporter_(reporter), report_(report), w_(w) {}
 
-Result<CaptureReport> Capture(const CaptureOptions& o,
-                              CaptureObserver* observer) {
-  const auto start = Clock::now();
-  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
-  if (o.store_path.empty())
-    return Status::InvalidArgument("no store path given");
-  if (o.hardlink) return capture::CaptureHardLinkStore(o, observer, start);
+  Status Run() {
+    reporter_->Phase("Scanning");
+    capture::WalkOptions wopt = WalkOptionsFor(o_, sel_, reporter_);
+    wopt.exclude = StoreInodes(o_.store_path, w_->temp_path());
+    MIGSTORE_ASSIGN_OR_RETURN(
+        entries_, capture::WalkSelection(o_, wopt, reporter_, report_));
+
+    size_t path_bytes = 0;
+    for (const WalkedEntry& e : entries_) path_bytes += e.path.size();
+    w_->ReserveEntries(entries_.size(), path_bytes);
+    MIGSTORE_RETURN_IF_ERROR(capture::WriteStoreTables(
+        o_, sel_, report_->layout, entries_, w_, &profile_number_));
+
+    CapturePlan plan = capture::PlanCapture(entries_, o_.block_size);
+    MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
+    report_->hardlinked_files = plan.hardlinked_files;
+    reporter_->SetTotals(plan.files, plan.data_bytes);
+    return PackFiles(std::move(plan.jobs));
+  }
+
+ private:
+  Status AddEntry(size_t index, std::optional<uint64_t> content,
+                  uint64_t link_group) {
+    const WalkedEntry& we = entries_[index];
+    const uint32_t profile =
+        we.profile >= 0 ? profile_number_[static_cast<size_t>(we.profile)]
+                        : format::kNoProfile;
+    format::Entry e = capture::ToCatalogEntry(we, profile);
+    e.content = content;
+    e.link_group = link_group;
+    MIGSTORE_RETURN_IF_ERROR(w_->AddEntry(e));
+    reporter_->Notify([&](CaptureObserver& ob) { ob.OnEntryStored(we.path); });
+    return Status::OK();
+  }
+
+  // Directories, symlinks and fifos: recorded as they are.
+  Status AddEntriesWithoutData(const CapturePlan& plan) {
+    for (size_t i : plan.others) {
+      const format::EntryType type = entries_[i].type;
+      report_->directories += type == format::EntryType::kDirectory;
+      report_->symlinks += type == format::EntryType::kSymlink;
+      report_->fifos += type == format::EntryType::kFifo;
+      MIGSTORE_RETURN_IF_ERROR(AddEntry(i, std::nullopt, 0));
+    }
+    return Status::OK();
+  }
+
+  Status FileError(const std::string& path, const Status& error) {
+    return capture::FileError(o_, reporter_, report_, path, error);
+  }
+
+  Status PackFiles(std::vector<FileJob> jobs) {
+    auto root_fd = format::UniqueFd(
+        ::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd.valid())
+      return Status::FromErrno("cannot open the root " + o_.root, errno);
+    capture::PipelineOptions popt;
+    popt.root_fd = root_fd.get();
+    popt.block_size = o_.block_size;
+    popt.level = o_.level;
+    popt.compress = o_.compress;
+    popt.continue_on_error = o_.continue_on_error;
+    popt.max_items =
+        std::clamp<size_t>(2 * static_cast<size_t>(Threads(o_)), 4, 24);
+    capture::PipelineSink sink;
+    sink.add_entry = [this](size_t index, std::optional<uint64_t> content,
+                            uint64_t group) {
+      ++report_->files;
+      report_->bytes += entries_[index].size;
+      return AddEntry(index, content, group);
+    };
+    sink.file_error = [this](const std::string& path, const Status& error) {
+      return FileError(path, error);
+    };
+    sink.progress = [this](uint64_t bytes, uint64_t files) {
+      reporter_->Add(bytes, files);
+    };
+    sink.cancelled = [this] { return reporter_->cancelled(); };
+    capture::PackPipeline pipeline(w_, &entries_, popt, sink);
+
+    reporter_->Phase("Saving");
+    for (int round = 0; !jobs.empty(); ++round) {
+      std::vector<FileIssue> unreadable;
+      capture::PrepareLargeJobs(popt.root_fd, entries_, &jobs, &unreadable,
+                                reporter_->cancel_flag());
+      for (const FileIssue& u : unreadable)
+        MIGSTORE_RETURN_IF_ERROR(FileError(u.path, u.status));
+      if (round == kRetryRounds) {
+        for (const FileJob& j : jobs) {
+          MIGSTORE_RETURN_IF_ERROR(
+              FileError(entries_[j.entry].path,
+                        Status::IOError("kept changing while it was captured")));
+        }
+        break;
+      }
+      std::vector<FileJob> retry;
+      MIGSTORE_RETURN_IF_ERROR(pipeline.Run(&jobs, &retry));
+      jobs = std::move(retry);
+    }
+    if (reporter_->cancelled()) return Status::Cancelled("capture cancelled");
+    MIGSTORE_RETURN_IF_ERROR(pipeline.Flush());
+    const capture::PipelineStats& ps = pipeline.stats();
+    report_->duplicate_files = ps.duplicate_files;
+    report_->duplicate_bytes = ps.duplicate_bytes;
+    report_->stored_bytes = ps.stored_bytes;
+    report_->sparse_files = ps.sparse_files;
+    return Status::OK();
+  }
+
+  const CaptureOptions& o_;
+  const Selection& sel_;
+  Reporter* reporter_;
+  CaptureReport* report_;
+  format::ContainerWriter* w_;
+  std::vector<WalkedEntry> entries_;      // sorted by path
+  std::vector<uint32_t> profile_number_;  // WriteStoreTables's
+};
+
+Status CheckKeyChoice(const CaptureOptions& o) {
   if (o.encrypt && !o.key.encrypted()) {
     return Status::InvalidArgument(
         "the store is encrypted by default: give a key file or a password "
@@ -67,10 +188,22 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
     return Status::InvalidArgument(
         "a key was given together with --no-encrypt");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<CaptureReport> Capture(const CaptureOptions& o,
+                              CaptureObserver* observer) {
+  const auto start = Clock::now();
+  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
+  if (o.store_path.empty())
+    return Status::InvalidArgument("no store path given");
+  if (o.hardlink) return capture::CaptureHardLinkStore(o, observer, start);
+  MIGSTORE_RETURN_IF_ERROR(CheckKeyChoice(o));
   Reporter reporter(observer, start);
   reporter.Phase("Initializing");
   MIGSTORE_ASSIGN_OR_RETURN(Selection sel, capture::Select(o));
-
   reporter.Notify([&](CaptureObserver& ob) { ob.OnUsers(sel.users); });
   CaptureReport report = capture::NewReport(o, sel);
 
@@ -81,153 +214,66 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   format::KeySource key =
       o.encrypt ? internal::SourceOf(o.key) : format::KeySource::None();
   MIGSTORE_ASSIGN_OR_RETURN(
-      std::unique_ptr<format::ContainerWriter> writer,
+      std::unique_ptr<format::ContainerWriter> w,
       format::ContainerWriter::Create(o.store_path, key, wo));
-  format::ContainerWriter& w = *writer;
 
-  // Per-file errors: reported; then skipped, or the end of the capture.
-  auto file_error = [&](const std::string& path,
-                        const Status& error) -> Status {
-    return capture::FileError(o, &reporter, &report, path, error);
-  };
-
+  ContainerCapture run(o, sel, &reporter, &report, w.get());
   parallel::Arena arena(Threads(o));
-  Status status;
-  arena.Execute([&] {
-    reporter.Phase("Scanning");
-    capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
-    wopt.exclude = StoreInodes(o.store_path, w.temp_path());
-    auto walked = capture::Walk(wopt);
-    if (!walked.ok()) {
-      status = walked.status();
-      return;
-    }
-    std::vector<WalkedEntry>& entries = walked->entries;
-    for (const capture::WalkNote& n : walked->notes) {
-      FileNote note{n.path, n.what};
-      reporter.Note(note);
-      report.notes.push_back(std::move(note));
-    }
-    for (const capture::WalkError& e : walked->errors) {
-      status = file_error(e.path, e.status);
-      if (!status.ok()) return;
-    }
-
-    size_t path_bytes = 0;
-    for (const WalkedEntry& e : entries) path_bytes += e.path.size();
-    w.ReserveEntries(entries.size(), path_bytes);
-
-    // The store's tables: profiles, owner names, properties.
-    std::vector<uint32_t> profile_number;
-    status = capture::WriteStoreTables(o, sel, report.layout, entries, &w,
-                                       &profile_number);
-    if (!status.ok()) return;
-
-    auto add_entry = [&](size_t index, std::optional<uint64_t> content,
-                         uint64_t link_group) -> Status {
-      const WalkedEntry& we = entries[index];
-      uint32_t profile = we.profile >= 0
-                             ? profile_number[static_cast<size_t>(we.profile)]
-                             : format::kNoProfile;
-      format::Entry e = capture::ToCatalogEntry(we, profile);
-      e.content = content;
-      e.link_group = link_group;
-      MIGSTORE_RETURN_IF_ERROR(w.AddEntry(e));
-      reporter.Notify([&](CaptureObserver& ob) { ob.OnEntryStored(we.path); });
-      return Status::OK();
-    };
-
-    CapturePlan plan = capture::PlanCapture(entries, o.block_size);
-    for (size_t i : plan.others) {
-      const WalkedEntry& e = entries[i];
-      if (e.type == format::EntryType::kDirectory) ++report.directories;
-      if (e.type == format::EntryType::kSymlink) ++report.symlinks;
-      if (e.type == format::EntryType::kFifo) ++report.fifos;
-      status = add_entry(i, std::nullopt, 0);
-      if (!status.ok()) return;
-    }
-    report.hardlinked_files = plan.hardlinked_files;
-    reporter.SetTotals(plan.files, plan.data_bytes);
-
-    capture::PipelineOptions popt;
-    auto root_fd = format::UniqueFd(
-        ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd.valid()) {
-      status = Status::FromErrno("cannot open the root " + o.root, errno);
-      return;
-    }
-    popt.root_fd = root_fd.get();
-    popt.block_size = o.block_size;
-    popt.level = o.level;
-    popt.compress = o.compress;
-    popt.continue_on_error = o.continue_on_error;
-    popt.max_items =
-        std::clamp<size_t>(2 * static_cast<size_t>(Threads(o)), 4, 24);
-    capture::PipelineSink sink;
-    sink.add_entry = [&](size_t index, std::optional<uint64_t> content,
-                         uint64_t group) {
-      ++report.files;
-      report.bytes += entries[index].size;
-      return add_entry(index, content, group);
-    };
-    sink.file_error = file_error;
-    sink.progress = [&](uint64_t bytes, uint64_t files) {
-      reporter.Add(bytes, files);
-    };
-    sink.cancelled = [&] { return reporter.cancelled(); };
-    capture::PackPipeline pipeline(&w, &entries, popt, sink);
-
-    reporter.Phase("Saving");
-    std::vector<FileJob> jobs = std::move(plan.jobs);
-    for (int round = 0; !jobs.empty(); ++round) {
-      std::vector<FileIssue> unreadable;
-      capture::PrepareLargeJobs(popt.root_fd, entries, &jobs, &unreadable,
-                                reporter.cancel_flag());
-      for (const FileIssue& u : unreadable) {
-        status = file_error(u.path, u.status);
-        if (!status.ok()) return;
-      }
-      if (round == kRetryRounds) {
-        for (const FileJob& j : jobs) {
-          status = file_error(
-              entries[j.entry].path,
-              Status::IOError("kept changing while it was captured"));
-          if (!status.ok()) return;
-        }
-        break;
-      }
-      std::vector<FileJob> retry;
-      status = pipeline.Run(&jobs, &retry);
-      if (!status.ok()) return;
-      jobs = std::move(retry);
-    }
-    if (reporter.cancelled()) {
-      status = Status::Cancelled("capture cancelled");
-      return;
-    }
-    status = pipeline.Flush();
-    const capture::PipelineStats& ps = pipeline.stats();
-    report.duplicate_files = ps.duplicate_files;
-    report.duplicate_bytes = ps.duplicate_bytes;
-    report.stored_bytes = ps.stored_bytes;
-    report.sparse_files = ps.sparse_files;
-  });
+  Status status = arena.Execute([&] { return run.Run(); });
   if (status.ok() && reporter.cancelled())
     status = Status::Cancelled("capture cancelled");
   if (!status.ok()) {
-    w.Abandon();
+    w->Abandon();
     return status;
   }
-  MIGSTORE_RETURN_IF_ERROR(w.Finish());
-  report.store_size = w.bytes_written();
+  MIGSTORE_RETURN_IF_ERROR(w->Finish());
+  report.store_size = w->bytes_written();
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   reporter.Phase("Done");
   return report;
 }
 
-}  // namespace migstore
+namespace {
 
-namespace migstore {
+// The estimate's compression sample: the first 64 KiB of up to 512 of the
+// `candidates` (indexes into `entries`), spread evenly over them.
+std::string Sample(const std::string& root,
+                   const std::vector<WalkedEntry>& entries,
+                   const std::vector<size_t>& candidates) {
+  auto root_fd = format::UniqueFd(
+      ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const size_t samples = std::min<size_t>(candidates.size(), 512);
+  std::string sample;
+  for (size_t k = 0; k < samples && root_fd.valid(); ++k) {
+    const WalkedEntry& e = entries[candidates[k * candidates.size() / samples]];
+    auto file = capture::SourceFile::Open(root_fd.get(), e);
+    if (!file.ok()) continue;
+    std::string buf(static_cast<size_t>(std::min<uint64_t>(e.size, 64 * 1024)),
+                    '\0');
+    if (file->ReadAt(0, buf.size(), buf.data()).ok()) sample += buf;
+  }
+  return sample;
+}
+
+// What a capture's blocks would make of `sample`: packed size / size; 1 for
+// an empty sample. Compressed types are not sampled: they count at 1.
+double SampleRatio(const CaptureOptions& o, const std::string& sample) {
+  if (sample.empty()) return 1;
+  format::StoreId id{};
+  format::BlockCodec codec(id, format::SecretBytes());
+  format::SealOptions seal;
+  seal.level = o.level;
+  seal.compress = o.compress;
+  uint64_t packed = 0;
+  for (size_t at = 0; at < sample.size(); at += o.block_size) {
+    std::string_view block = std::string_view(sample).substr(at, o.block_size);
+    packed += codec.Seal(0, format::BlockType::kData, block, seal).size() -
+              format::kFrameHeaderSize - format::kChecksumSize;
+  }
+  return static_cast<double>(packed) / static_cast<double>(sample.size());
+}
+
+}  // namespace
 
 Result<EstimateReport> Estimate(const CaptureOptions& o,
                                 CaptureObserver* observer) {
@@ -242,19 +288,14 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   report.rule_diagnostics = sel.diagnostics;
 
   parallel::Arena arena(Threads(o));
-  Status status;
-  arena.Execute([&] {
-    capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
-    auto walked = capture::Walk(wopt);
-    if (!walked.ok()) {
-      status = walked.status();
-      return;
-    }
-    for (const capture::WalkNote& n : walked->notes)
+  MIGSTORE_RETURN_IF_ERROR(arena.Execute([&]() -> Status {
+    MIGSTORE_ASSIGN_OR_RETURN(capture::WalkResult walked,
+                              capture::Walk(WalkOptionsFor(o, sel, &reporter)));
+    for (const capture::WalkNote& n : walked.notes)
       report.notes.push_back({n.path, n.what});
-    for (const capture::WalkError& e : walked->errors)
+    for (const capture::WalkError& e : walked.errors)
       report.errors.push_back({e.path, e.status});
-    const std::vector<WalkedEntry>& entries = walked->entries;
+    const std::vector<WalkedEntry>& entries = walked.entries;
     CapturePlan plan = capture::PlanCapture(entries, o.block_size);
     for (size_t i : plan.others) {
       const WalkedEntry& e = entries[i];
@@ -265,9 +306,6 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
     report.files = plan.files;
     report.bytes = plan.bytes;
 
-    // The compression ratio from samples: the first 64 KiB of up to 512
-    // files spread evenly over the compressible ones, compressed as a
-    // capture would; compressed types count at 1.
     uint64_t compressible = 0, raw = 0;
     std::vector<size_t> candidates;
     for (const FileJob& j : plan.jobs) {
@@ -276,35 +314,8 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
       (j.raw ? raw : compressible) += data;
       if (!j.raw && data > 0) candidates.push_back(j.entry);
     }
-    auto root_fd = format::UniqueFd(
-        ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    const size_t samples = std::min<size_t>(candidates.size(), 512);
-    std::string sample;
-    for (size_t k = 0; k < samples && root_fd.valid(); ++k) {
-      const WalkedEntry& e =
-          entries[candidates[k * candidates.size() / samples]];
-      auto file = capture::SourceFile::Open(root_fd.get(), e);
-      if (!file.ok()) continue;
-      std::string buf(
-          static_cast<size_t>(std::min<uint64_t>(e.size, 64 * 1024)), '\0');
-      if (file->ReadAt(0, buf.size(), buf.data()).ok()) sample += buf;
-    }
-    double ratio = 1;
-    if (!sample.empty()) {
-      format::StoreId id{};
-      format::BlockCodec codec(id, format::SecretBytes());
-      format::SealOptions seal;
-      seal.level = o.level;
-      seal.compress = o.compress;
-      uint64_t packed = 0;
-      for (size_t at = 0; at < sample.size(); at += o.block_size) {
-        std::string_view block =
-            std::string_view(sample).substr(at, o.block_size);
-        packed += codec.Seal(0, format::BlockType::kData, block, seal).size() -
-                  format::kFrameHeaderSize - format::kChecksumSize;
-      }
-      ratio = static_cast<double>(packed) / static_cast<double>(sample.size());
-    }
+    const std::string sample = Sample(o.root, entries, candidates);
+    const double ratio = SampleRatio(o, sample);
     report.sampled_bytes = sample.size();
     report.compression_ratio = ratio;
     // Blocks cost their frames (and 40 bytes of AEAD when encrypted); the
@@ -315,8 +326,8 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
     report.estimated_store_size =
         format::kHeaderSize + format::kTrailerSize + data +
         blocks * (format::kFrameHeaderSize + 40) + entries.size() * 64;
-  });
-  MIGSTORE_RETURN_IF_ERROR(status);
+    return Status::OK();
+  }));
   if (reporter.cancelled()) return Status::Cancelled("estimate cancelled");
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;

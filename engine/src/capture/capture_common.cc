@@ -113,6 +113,22 @@ Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
   return Status::OK();
 }
 
+Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
+                                               const WalkOptions& wopt,
+                                               CaptureReporter* reporter,
+                                               CaptureReport* report) {
+  MIGSTORE_ASSIGN_OR_RETURN(WalkResult walked, Walk(wopt));
+  for (const WalkNote& n : walked.notes) {
+    FileNote note{n.path, n.what};
+    reporter->Note(note);
+    report->notes.push_back(std::move(note));
+  }
+  for (const WalkError& e : walked.errors) {
+    MIGSTORE_RETURN_IF_ERROR(FileError(o, reporter, report, e.path, e.status));
+  }
+  return std::move(walked.entries);
+}
+
 int Threads(const CaptureOptions& o) {
   if (o.threads > 0) return o.threads;
   return std::max(1, tbb::info::default_concurrency());

@@ -52,6 +52,15 @@ Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
                  CaptureReport* report, const std::string& path,
                  const Status& error);
 
+// The step every capture shares between selecting and storing: walks with
+// `wopt`, adds the walk's notes to the report and passes each per-file
+// error through FileError. Returns the walked entries, sorted by path, or
+// the first error that ends the capture. Runs in the caller's arena.
+Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
+                                               const WalkOptions& wopt,
+                                               CaptureReporter* reporter,
+                                               CaptureReport* report);
+
 // Worker threads: the option, or one per core.
 int Threads(const CaptureOptions& o);
 

@@ -11,6 +11,45 @@
 #include "format/secret.h"
 
 namespace migstore::capture {
+namespace {
+
+// The hard-link store's catalog: the store's tables, then every walked
+// entry, each file with the inode of its link in the store.
+Status WriteCatalog(const CaptureOptions& o, const Selection& sel,
+                    const std::vector<WalkedEntry>& entries,
+                    format::ContainerWriter* writer, CaptureReporter* reporter,
+                    CaptureReport* report) {
+  std::vector<uint32_t> profile_number;
+  MIGSTORE_RETURN_IF_ERROR(WriteStoreTables(o, sel, report->layout, entries,
+                                            writer, &profile_number));
+  for (const WalkedEntry& we : entries) {
+    const uint32_t profile =
+        we.profile >= 0 ? profile_number[static_cast<size_t>(we.profile)]
+                        : format::kNoProfile;
+    format::Entry e = ToCatalogEntry(we, profile);
+    switch (we.type) {
+      case format::EntryType::kFile:
+        e.inode = we.store_ino;
+        ++report->files;
+        report->bytes += we.size;
+        break;
+      case format::EntryType::kDirectory:
+        ++report->directories;
+        break;
+      case format::EntryType::kSymlink:
+        ++report->symlinks;
+        break;
+      case format::EntryType::kFifo:
+        ++report->fifos;
+        break;
+    }
+    MIGSTORE_RETURN_IF_ERROR(writer->AddEntry(e));
+    reporter->Notify([&](CaptureObserver& ob) { ob.OnEntryStored(we.path); });
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 Result<CaptureReport> CaptureHardLinkStore(
     const CaptureOptions& o, CaptureObserver* observer,
@@ -33,11 +72,6 @@ Result<CaptureReport> CaptureHardLinkStore(
       std::unique_ptr<hardlink::StoreBuilder> builder,
       hardlink::StoreBuilder::Create(o.store_path, o.overwrite, id));
 
-  auto file_error = [&](const std::string& path,
-                        const Status& error) -> Status {
-    return capture::FileError(o, &reporter, &report, path, error);
-  };
-
   LinkerOptions lo;
   lo.files_fd = builder->files_fd();
   lo.fallback = o.hardlink_fallback;
@@ -48,9 +82,8 @@ Result<CaptureReport> CaptureHardLinkStore(
   StoreLinker linker(std::move(lo));
 
   parallel::Arena arena(Threads(o));
-  Status status;
   std::unique_ptr<format::ContainerWriter> writer;
-  arena.Execute([&] {
+  Status status = arena.Execute([&]() -> Status {
     reporter.Phase("Linking");
     WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
     wopt.exclude = builder->Exclusions();
@@ -58,71 +91,23 @@ Result<CaptureReport> CaptureHardLinkStore(
     wopt.on_file = [&](int dir_fd, const char* name, WalkedEntry* e) {
       return linker.Add(dir_fd, name, e);
     };
-    auto walked = Walk(wopt);
+    auto entries = WalkSelection(o, wopt, &reporter, &report);
     linker.FlushProgress();
-    if (!walked.ok()) {
-      status = walked.status();
-      return;
-    }
-    for (const WalkNote& n : walked->notes) {
-      FileNote note{n.path, n.what};
-      reporter.Note(note);
-      report.notes.push_back(std::move(note));
-    }
     for (FileNote& n : linker.Notes()) {
       reporter.Note(n);
       report.notes.push_back(std::move(n));
     }
-    for (const WalkError& e : walked->errors) {
-      status = file_error(e.path, e.status);
-      if (!status.ok()) return;
-    }
-    if (reporter.cancelled()) {
-      status = Status::Cancelled("capture cancelled");
-      return;
-    }
+    if (!entries.ok()) return entries.status();
+    if (reporter.cancelled()) return Status::Cancelled("capture cancelled");
 
     reporter.Phase("Saving");
     format::WriterOptions wo;
     wo.content_location = format::ContentLocation::kExternal;
     wo.store_id = id;
-    auto created = format::ContainerWriter::Create(
-        builder->catalog_path(), format::KeySource::None(), wo);
-    if (!created.ok()) {
-      status = created.status();
-      return;
-    }
-    writer = std::move(*created);
-    const std::vector<WalkedEntry>& entries = walked->entries;
-    std::vector<uint32_t> profile_number;
-    status = WriteStoreTables(o, sel, report.layout, entries, writer.get(),
-                              &profile_number);
-    if (!status.ok()) return;
-    for (const WalkedEntry& we : entries) {
-      const uint32_t profile =
-          we.profile >= 0 ? profile_number[static_cast<size_t>(we.profile)]
-                          : format::kNoProfile;
-      format::Entry e = ToCatalogEntry(we, profile);
-      switch (we.type) {
-        case format::EntryType::kFile:
-          e.inode = we.store_ino;
-          ++report.files;
-          report.bytes += we.size;
-          break;
-        case format::EntryType::kDirectory:
-          ++report.directories;
-          break;
-        case format::EntryType::kSymlink:
-          ++report.symlinks;
-          break;
-        case format::EntryType::kFifo:
-          ++report.fifos;
-          break;
-      }
-      status = writer->AddEntry(e);
-      if (!status.ok()) return;
-      reporter.Notify([&](CaptureObserver& ob) { ob.OnEntryStored(we.path); });
-    }
+    MIGSTORE_ASSIGN_OR_RETURN(
+        writer, format::ContainerWriter::Create(builder->catalog_path(),
+                                                format::KeySource::None(), wo));
+    return WriteCatalog(o, sel, *entries, writer.get(), &reporter, &report);
   });
   if (status.ok() && reporter.cancelled())
     status = Status::Cancelled("capture cancelled");

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "engine/base/time_ns.h"
 #include "engine/src/profiles/root_fs.h"
 
 namespace migstore::internal {
@@ -55,7 +56,7 @@ std::map<std::string, int64_t> ParseUtmpRecords(std::string_view bytes) {
     int64_t sec = static_cast<int32_t>(LoadLe32(r + kTvSecOffset));
     int64_t usec = static_cast<int32_t>(LoadLe32(r + kTvUsecOffset));
     if (sec <= 0) continue;
-    int64_t ns = sec * 1000000000 + usec * 1000;
+    int64_t ns = NanosFrom(sec, usec * 1000);
     auto [it, inserted] = newest.emplace(std::string(user, len), ns);
     if (!inserted && ns > it->second) it->second = ns;
   }
@@ -84,7 +85,7 @@ std::optional<int64_t> ReadLastlog(std::string_view root, uint32_t uid) {
   if (n != static_cast<ssize_t>(sizeof(rec))) return std::nullopt;
   int64_t sec = static_cast<int32_t>(LoadLe32(rec));
   if (sec <= 0) return std::nullopt;
-  return sec * 1000000000;
+  return NanosFrom(sec, 0);
 }
 
 std::set<std::string> ReadLoggedOnUsers(std::string_view root) {

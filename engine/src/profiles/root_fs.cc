@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "engine/base/case_fold.h"
 #include "engine/base/time_ns.h"
-#include "engine/src/rules/case_fold.h"
 
 namespace migstore::internal {
 

@@ -6,18 +6,18 @@
 #include <ctime>
 #include <set>
 
+#include "engine/base/case_fold.h"
+#include "engine/base/time_ns.h"
 #include "engine/src/profiles/login_records.h"
-#include "engine/src/rules/case_fold.h"
 
 namespace migstore {
 namespace {
 
-constexpr int64_t kNsPerSecond = 1000000000;
-constexpr int64_t kNsPerDay = 86400 * kNsPerSecond;
+constexpr int64_t kNsPerDay = 86400 * kNanosPerSecond;
 
 std::string FormatTime(int64_t ns) {
   if (ns == 0) return "never";
-  time_t t = static_cast<time_t>(ns / kNsPerSecond);
+  time_t t = static_cast<time_t>(ns / kNanosPerSecond);
   struct tm tm;
   gmtime_r(&t, &tm);
   char buf[32];
@@ -106,7 +106,7 @@ Result<LastUsed> ParseLastUsed(std::string_view text, int64_t now_ns) {
       return Status::InvalidArgument("--last-used: no such date", text);
     }
     out.kind = LastUsed::Kind::kSince;
-    out.not_before_ns = static_cast<int64_t>(t) * kNsPerSecond;
+    out.not_before_ns = static_cast<int64_t>(t) * kNanosPerSecond;
     return out;
   }
   return Status::InvalidArgument(

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "engine/base/parallel.h"
+#include "engine/base/time_ns.h"
 #include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/restore/content_writer.h"
@@ -26,26 +27,15 @@ namespace {
 using format::Entry;
 using format::EntryType;
 
-struct timespec Nanos(int64_t ns) {
-  struct timespec t;
-  t.tv_sec = static_cast<time_t>(ns / 1000000000);
-  t.tv_nsec = static_cast<long>(ns % 1000000000);
-  if (t.tv_nsec < 0) {  // before 1970
-    t.tv_nsec += 1000000000;
-    t.tv_sec -= 1;
-  }
-  return t;
-}
-
 // atime and mtime for utimensat; an unknown atime is left alone.
 void Times(const Entry& e, struct timespec out[2]) {
   if (e.atime_ns) {
-    out[0] = Nanos(*e.atime_ns);
+    out[0] = TimespecFrom(*e.atime_ns);
   } else {
     out[0].tv_sec = 0;
     out[0].tv_nsec = UTIME_OMIT;
   }
-  out[1] = Nanos(e.mtime_ns);
+  out[1] = TimespecFrom(e.mtime_ns);
 }
 
 // Removes a file's temporary unless it was placed.

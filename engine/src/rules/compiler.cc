@@ -7,7 +7,7 @@
 #include <set>
 #include <tuple>
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/conditions.h"
 #include "engine/src/rules/doc_patterns.h"
 #include "engine/src/rules/expand.h"

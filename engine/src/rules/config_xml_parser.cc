@@ -1,6 +1,6 @@
 #include "engine/src/rules/config_xml_parser.h"
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/xml_support.h"
 
 namespace migstore::internal {

@@ -1,6 +1,6 @@
 #include "engine/src/rules/expand.h"
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/native_pattern.h"
 #include "engine/src/rules/usmt_pattern.h"
 

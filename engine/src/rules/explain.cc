@@ -4,7 +4,7 @@
 #include <cassert>
 #include <set>
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/matcher_data.h"
 #include "engine/src/rules/precedence.h"
 #include "migstore/explain.h"

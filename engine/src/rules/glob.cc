@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 
 namespace migstore::internal {
 

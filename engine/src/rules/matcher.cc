@@ -3,7 +3,7 @@
 
 #include "migstore/matcher.h"
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/matcher_data.h"
 #include "engine/src/rules/precedence.h"
 

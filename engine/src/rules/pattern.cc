@@ -1,6 +1,6 @@
 #include "engine/src/rules/pattern.h"
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 
 namespace migstore::internal {
 

@@ -3,7 +3,7 @@
 // (usmt.md §2: "C:\sub\* [*]" beats "C:\* [*]"); among equally specific
 // rules the first loaded wins, so the answer does not depend on threads.
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/matcher_data.h"
 #include "engine/src/rules/precedence.h"
 #include "migstore/matcher.h"

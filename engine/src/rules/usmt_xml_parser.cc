@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 #include "engine/src/rules/script_call.h"
 #include "engine/src/rules/usmt_pattern.h"
 #include "engine/src/rules/variables.h"

@@ -2,8 +2,8 @@
 
 #include <vector>
 
+#include "engine/base/case_fold.h"
 #include "engine/src/profiles/windows_profiles.h"
-#include "engine/src/rules/case_fold.h"
 
 namespace migstore::internal {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/src/rules/case_fold.h"
+#include "engine/base/case_fold.h"
 
 namespace migstore::internal {
 namespace {

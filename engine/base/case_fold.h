@@ -5,8 +5,8 @@
 //
 // Thread safety: pure functions.
 
-#ifndef MIGSTORE_ENGINE_SRC_RULES_CASE_FOLD_H_
-#define MIGSTORE_ENGINE_SRC_RULES_CASE_FOLD_H_
+#ifndef MIGSTORE_ENGINE_BASE_CASE_FOLD_H_
+#define MIGSTORE_ENGINE_BASE_CASE_FOLD_H_
 
 #include <string>
 #include <string_view>
@@ -33,4 +33,4 @@ inline bool EqualsFolded(std::string_view a, std::string_view b) {
 
 }  // namespace migstore::internal
 
-#endif  // MIGSTORE_ENGINE_SRC_RULES_CASE_FOLD_H_
+#endif  // MIGSTORE_ENGINE_BASE_CASE_FOLD_H_
