@@ -147,9 +147,9 @@ class ContainerCapture {
         MIGSTORE_RETURN_IF_ERROR(FileError(u.path, u.status));
       if (round == kRetryRounds) {
         for (const FileJob& j : jobs) {
-          MIGSTORE_RETURN_IF_ERROR(
-              FileError(entries_[j.entry].path,
-                        Status::IOError("kept changing while it was captured")));
+          MIGSTORE_RETURN_IF_ERROR(FileError(
+              entries_[j.entry].path,
+              Status::IOError("kept changing while it was captured")));
         }
         break;
       }
