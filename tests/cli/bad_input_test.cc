@@ -431,6 +431,90 @@ TEST_F(BadInput, RulesNestedThousandsDeepAreRefusedNotACrash) {
   EXPECT_EQ(walk.exit_code, 0) << walk.err;
 }
 
+// Bytes below 0x20 (but the newline that ends a line) or 0x7f.
+bool HasControlBytes(const std::string& text) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n') || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// A crafted store's user, owner and group names, and a rules file's bytes,
+// used to reach the terminal and the logs raw: ESC could clear the screen,
+// CR and LF forge log lines. They are shown like names (docs/cli.md).
+TEST_F(BadInput, ControlCharactersFromAStoreOrARulesFileAreEscaped) {
+  const std::string evil = "ev\x1b[2Jil\r\n2026-01-01 forged\x07";
+  const std::string shown = "ev\\x1b[2Jil\\x0d\\x0a2026-01-01 forged\\x07";
+  format::MemoryStore s;
+  s.profiles = {MakeProfile(evil, "home/evil", 4242)};
+  s.owner_names = {{4242,
+                    "own\x1b]0;title\x07"
+                    "er"}};
+  s.group_names = {{4242, "gr\roup\n"}};
+  s.files = {MakeDir(0, "home/evil"), MakeFile(0, "home/evil/a.txt", "a")};
+  for (format::MemoryFile& f : s.files) f.entry.uid = f.entry.gid = 4242;
+  const std::string store = dir_ / "evil.mig";
+  ASSERT_OK(format::WriteMemoryStore(store, format::KeySource::None(), s,
+                                     QuickOptions()));
+
+  RunResult list = RunMigstore({"list", "--store", store});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(Has(list.out, "user " + shown + " (home/evil)\n")) << list.out;
+  EXPECT_FALSE(HasControlBytes(list.out)) << list.out;
+  RunResult json = RunMigstore({"list", "--store", store, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(Has(json.out, "\"owner\":\"own\\\\x1b]0;title\\\\x07er\""))
+      << json.out;
+  EXPECT_FALSE(HasControlBytes(json.out)) << json.out;
+
+  // As root the owners are looked up in the target's etc/passwd: these are
+  // not there, so notes name them. Otherwise a note says owners are kept.
+  const std::string t = dir_ / "t";
+  RunResult r =
+      RunMigstore({"restore", "--store", store, "--target", t, "--log",
+                   dir_ / "load.log", "--progress-log", dir_ / "progress.log"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(t + "/home/evil/a.txt"), "a");
+  EXPECT_TRUE(Has(r.out, "user " + shown + " (home/evil): restored")) << r.out;
+  const std::string log = ReadFile(dir_ / "load.log");
+  const std::string progress = ReadFile(dir_ / "progress.log");
+  EXPECT_TRUE(Has(log, "User " + shown + " (home/evil): restored")) << log;
+  EXPECT_TRUE(Has(progress, "detectedUser, " + shown + ", ")) << progress;
+  if (::geteuid() == 0) {
+    EXPECT_TRUE(Has(r.err, "note: owner 4242 (own\\x1b]0;title\\x07er)"))
+        << r.err;
+    EXPECT_TRUE(Has(r.err, "note: group 4242 (gr\\x0doup\\x0a)")) << r.err;
+    EXPECT_TRUE(Has(log, "owner 4242 (own\\x1b]0;title\\x07er)")) << log;
+  }
+  for (const std::string* text : std::initializer_list<const std::string*>{
+           &r.out, &r.err, &log, &progress})
+    EXPECT_FALSE(HasControlBytes(*text)) << *text;
+
+  // A rules file's bytes quoted in an error, and in a warning.
+  WriteFile(dir_ / "bad.rules", "bo\x1b[2Jgus\x07 line\n");
+  RunResult bad = RunMigstore(
+      Capture(Store(), {"--no-encrypt", "--rules", dir_ / "bad.rules"}));
+  EXPECT_EQ(bad.exit_code, 11);
+  EXPECT_TRUE(
+      Has(bad.err, "bad.rules:1:1: unknown keyword 'bo\\x1b[2Jgus\\x07'"))
+      << bad.err;
+  EXPECT_FALSE(HasControlBytes(bad.err)) << bad.err;
+  WriteFile(dir_ / "warn.xml",
+            "<migration urlid=\"w\"><component type=\"Documents\">"
+            "<role role=\"Data\"><rules><include><objectSet>"
+            "<pattern type=\"Fi\x1b[2Jle\">x</pattern>"
+            "</objectSet></include></rules></role></component></migration>\n");
+  RunResult warn = RunMigstore(
+      Capture(Store(), {"--no-encrypt", "--rules", dir_ / "warn.xml", "--log",
+                        dir_ / "capture.log"}));
+  EXPECT_EQ(warn.exit_code, 0) << warn.err;
+  EXPECT_TRUE(Has(warn.err, "pattern of unknown type 'Fi\\x1b[2Jle'"))
+      << warn.err;
+  EXPECT_FALSE(HasControlBytes(warn.err)) << warn.err;
+  EXPECT_FALSE(HasControlBytes(ReadFile(dir_ / "capture.log")));
+}
+
 // Files that vanish or grow between the walk and their reading: the walk
 // is over when the "Saving" phase starts, so the observer changes them
 // there, deterministically.
