@@ -35,13 +35,14 @@ class CommandObserver : public CaptureObserver {
   void OnUsers(const std::vector<CaptureUser>& users) override {
     for (const CaptureUser& u : users) {
       if (log_ != nullptr) {
-        log_->Info("User " + u.name + " (" + DisplayBytes(u.home) +
+        log_->Info("User " + DisplayBytes(u.name) + " (" +
+                   DisplayBytes(u.home) +
                    "): " + (u.selected ? "included" : "not included") + ", " +
-                   u.reason);
+                   DisplayBytes(u.reason));
       }
       if (progress_log_ != nullptr) {
         progress_log_->Write(
-            {{"detectedUser", u.name},
+            {{"detectedUser", DisplayBytes(u.name)},
              {"includedInMigration", u.selected ? "Yes" : "No"}});
       }
     }
@@ -233,7 +234,8 @@ int RunCapture(const CaptureCommandOptions& o) {
 
   PrintDiagnostics(report->rule_diagnostics);
   if (out.log) {
-    for (const std::string& d : report->rule_diagnostics) out.log->Warning(d);
+    for (const std::string& d : report->rule_diagnostics)
+      out.log->Warning(DisplayBytes(d));
   }
   if (o.json) {
     JsonWriter j(stdout);

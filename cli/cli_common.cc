@@ -9,7 +9,9 @@
 namespace migstore::cli {
 
 int Fail(const char* command, const Status& s) {
-  std::fprintf(stderr, "migstore %s: %s\n", command, s.ToString().c_str());
+  // Messages quote rules files and stores: escaped like names.
+  std::fprintf(stderr, "migstore %s: %s\n", command,
+               DisplayBytes(s.ToString()).c_str());
   return static_cast<int>(ExitCodeFor(s));
 }
 
@@ -78,12 +80,13 @@ void PrintDiagnostics(const std::vector<std::string>& diagnostics) {
   std::map<std::string, size_t> per_file;
   for (const std::string& d : diagnostics) {
     std::string file = d.substr(0, d.find(':'));
-    if (++per_file[file] <= kPerFile) std::fprintf(stderr, "%s\n", d.c_str());
+    if (++per_file[file] <= kPerFile)
+      std::fprintf(stderr, "%s\n", DisplayBytes(d).c_str());
   }
   for (const auto& [file, n] : per_file) {
     if (n > kPerFile) {
       std::fprintf(stderr, "%s: %zu more notes and warnings not shown\n",
-                   file.c_str(), n - kPerFile);
+                   DisplayBytes(file).c_str(), n - kPerFile);
     }
   }
 }

@@ -20,7 +20,8 @@ namespace migstore::cli {
 
 inline int Code(ExitCode c) { return static_cast<int>(c); }
 
-// Prints "migstore COMMAND: <status>" to stderr; returns its exit code.
+// Prints "migstore COMMAND: <status>" to stderr, the status shown with
+// DisplayBytes; returns its exit code.
 int Fail(const char* command, const Status& s);
 
 // --root, --layout, --rules, --config, --user-include, --user-exclude,
@@ -42,7 +43,8 @@ Result<std::optional<Layout>> ParseLayoutOption(const std::string& text);
 // The user selection, with --last-used counted back from now.
 Result<UserSelection> ParseUserSelection(const SelectionOptions& o);
 
-// Prints rule diagnostics to stderr, at most a few per file.
+// Prints rule diagnostics to stderr (shown with DisplayBytes: they quote the
+// rules files), at most a few per file.
 void PrintDiagnostics(const std::vector<std::string>& diagnostics);
 
 // The command line as one string, for the logs.

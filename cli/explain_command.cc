@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli_common.h"
 #include "migstore/exit_codes.h"
+#include "migstore/explain.h"
 #include "migstore/matcher.h"
 #include "migstore/profiles.h"
 #include "migstore/rules.h"
@@ -32,6 +34,27 @@ std::string RootRelative(const std::string& root, std::string path,
   }
   size_t lead = path.find_first_not_of('/');
   return lead == std::string::npos ? std::string() : path.substr(lead);
+}
+
+// The explanation with every string shown with DisplayBytes: they quote the
+// rules files, the user names and the path as they are.
+Explanation Shown(Explanation e) {
+  auto show = [](std::string* s) { *s = DisplayBytes(*s); };
+  auto show_ref = [&](RuleRef* r) {
+    for (std::string* s : {&r->pattern, &r->expanded, &r->file, &r->component,
+                           &r->user, &r->note}) {
+      show(s);
+    }
+  };
+  show(&e.path);
+  show(&e.user);
+  show(&e.summary);
+  show_ref(&e.decided_by);
+  for (auto* refs : {&e.beaten, &e.also_matched, &e.inactive}) {
+    for (RuleRef& r : *refs) show_ref(&r);
+  }
+  for (std::string& s : e.restore) show(&s);
+  return e;
 }
 
 }  // namespace
@@ -85,8 +108,10 @@ int RunExplain(const ExplainOptions& options) {
               matcher->rule_count());
   for (const UserChoice& c : *users) {
     const UserProfile& p = machine->profiles[c.profile];
-    std::printf("user %s (%s): %s, %s\n", p.name.c_str(), p.home.c_str(),
-                c.selected ? "selected" : "not selected", c.reason.c_str());
+    std::printf("user %s (%s): %s, %s\n", DisplayBytes(p.name).c_str(),
+                DisplayBytes(p.home).c_str(),
+                c.selected ? "selected" : "not selected",
+                DisplayBytes(c.reason).c_str());
   }
   for (const std::string& arg : options.paths) {
     std::string rel = RootRelative(machine->root, arg, machine->layout);
@@ -96,7 +121,7 @@ int RunExplain(const ExplainOptions& options) {
     if (::lstat(full.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) dir = true;
     Explanation e =
         matcher->Explain(rel, dir ? EntryKind::kDirectory : EntryKind::kFile);
-    std::printf("\n%s", FormatExplanation(e).c_str());
+    std::printf("\n%s", FormatExplanation(Shown(std::move(e))).c_str());
   }
   return static_cast<int>(ExitCode::kSuccess);
 }

@@ -38,16 +38,17 @@ class CommandObserver : public RestoreObserver {
     for (const RestoreUser& u : users) {
       std::string where = u.mapped_to.empty()
                               ? std::string()
-                              : " as " + u.mapped_to + " into " +
+                              : " as " + DisplayBytes(u.mapped_to) + " into " +
                                     DisplayBytes(u.destination_home);
       if (log_ != nullptr) {
-        log_->Info("User " + u.name + " (" + DisplayBytes(u.home) +
+        log_->Info("User " + DisplayBytes(u.name) + " (" +
+                   DisplayBytes(u.home) +
                    "): " + (u.selected ? "restored" + where : "not restored") +
-                   ", " + u.reason);
+                   ", " + DisplayBytes(u.reason));
       }
       if (progress_log_ != nullptr) {
         progress_log_->Write(
-            {{"detectedUser", u.name},
+            {{"detectedUser", DisplayBytes(u.name)},
              {"includedInMigration", u.selected ? "Yes" : "No"}});
       }
     }
@@ -62,10 +63,11 @@ class CommandObserver : public RestoreObserver {
     if (!e.destination.empty() && e.destination != e.path) {
       to = " -> " + DisplayBytes(e.destination);
     }
+    // A reason may name store paths ("its folder ... was not restored").
     std::printf("%-9s %-7s %12llu  %s%s%s%s%s\n", e.action, e.type,
                 static_cast<unsigned long long>(e.size),
                 DisplayBytes(e.path).c_str(), to.c_str(),
-                e.reason.empty() ? "" : "  (", e.reason.c_str(),
+                e.reason.empty() ? "" : "  (", DisplayBytes(e.reason).c_str(),
                 e.reason.empty() ? "" : ")");
   }
 
@@ -340,7 +342,8 @@ int RunRestore(const RestoreCommandOptions& o) {
   if (!report.ok()) return out.Finish("restore", report.status(), 0);
   PrintDiagnostics(report->rule_diagnostics);
   if (out.log) {
-    for (const std::string& d : report->rule_diagnostics) out.log->Warning(d);
+    for (const std::string& d : report->rule_diagnostics)
+      out.log->Warning(DisplayBytes(d));
   }
   if (o.json) {
     JsonWriter j(stdout);
@@ -350,9 +353,10 @@ int RunRestore(const RestoreCommandOptions& o) {
     for (const RestoreUser& u : report->users) {
       std::string as;
       if (u.selected && !u.mapped_to.empty()) {
-        as = " as " + u.mapped_to + " into " + DisplayBytes(u.destination_home);
+        as = " as " + DisplayBytes(u.mapped_to) + " into " +
+             DisplayBytes(u.destination_home);
       }
-      std::printf("user %s (%s): %s%s\n", u.name.c_str(),
+      std::printf("user %s (%s): %s%s\n", DisplayBytes(u.name).c_str(),
                   DisplayBytes(u.home).c_str(),
                   u.selected ? "restored" : "not restored", as.c_str());
     }

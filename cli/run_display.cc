@@ -32,7 +32,8 @@ Status RunLogs::Open(const std::string& log_path,
 
 int RunLogs::Finish(const char* command, const Status& status, size_t skipped) {
   if (log)
-    log->Finish(status.ok() ? std::string() : "Failed: " + status.ToString(),
+    log->Finish(status.ok() ? std::string()
+                            : "Failed: " + DisplayBytes(status.ToString()),
                 skipped);
   if (progress) progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
   if (!status.ok()) return Fail(command, status);
@@ -73,11 +74,13 @@ void RunDisplay::Progress(const migstore::Progress& p) {
 void RunDisplay::FileError(const FileIssue& issue) {
   ++errors_;
   line_.Clear();
+  // The status may quote the store (a symlink target, a name).
+  const std::string status = DisplayBytes(issue.status.ToString());
   std::fprintf(stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
-               issue.status.ToString().c_str(), continue_ ? " (skipped)" : "");
+               status.c_str(), continue_ ? " (skipped)" : "");
   if (log_ != nullptr) {
     log_->Error(std::string(words_.error_verb) + " for " +
-                    DisplayBytes(issue.path) + ": " + issue.status.ToString(),
+                    DisplayBytes(issue.path) + ": " + status,
                 issue.status.sys_errno(), !continue_);
   }
   if (progress_log_ != nullptr) {
@@ -87,14 +90,15 @@ void RunDisplay::FileError(const FileIssue& issue) {
          {"action", continue_ ? "Ignore" : "Abort"},
          {"errorCode", std::to_string(issue.status.sys_errno())},
          {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
-         {"message", issue.status.ToString()}});
+         {"message", status}});
   }
 }
 
 void RunDisplay::Note(const FileNote& note) {
-  std::string text = note.path.empty()
-                         ? note.what
-                         : DisplayBytes(note.path) + ": " + note.what;
+  // Notes name owners, groups and users as the store has them.
+  std::string text = note.path.empty() ? DisplayBytes(note.what)
+                                       : DisplayBytes(note.path) + ": " +
+                                             DisplayBytes(note.what);
   line_.Clear();
   std::fprintf(stderr, "migstore: note: %s\n", text.c_str());
   if (log_ != nullptr) log_->Warning(text);

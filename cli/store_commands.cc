@@ -186,7 +186,7 @@ int RunList(const ListOptions& o) {
                     summary.kind == "hardlink" ? "catalog " : "",
                     HumanBytes(summary.file_size).c_str(), summary.entries);
         for (const StoreUser& u : summary.users) {
-          std::printf("user %s (%s)\n", u.name.c_str(),
+          std::printf("user %s (%s)\n", DisplayBytes(u.name).c_str(),
                       DisplayBytes(u.home).c_str());
         }
       }

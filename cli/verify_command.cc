@@ -29,9 +29,9 @@ class VerifyObserver : public RestoreObserver {
                   status.ok() ? "OK" : "CORRUPTED");
     }
     if (!status.ok() && log_ != nullptr) {
-      log_->Error(
-          "Corrupted file " + DisplayBytes(path) + ": " + status.ToString(), 0,
-          false);
+      log_->Error("Corrupted file " + DisplayBytes(path) + ": " +
+                      DisplayBytes(status.ToString()),
+                  0, false);
     }
   }
   void Done() { line_.Clear(); }
@@ -92,12 +92,15 @@ int RunVerify(const VerifyCommandOptions& o) {
   auto report = Verify(v, &observer);
   observer.Done();
   if (!report.ok()) {
-    if (log) log->Finish("Failed: " + report.status().ToString(), 0);
+    if (log) {
+      log->Finish("Failed: " + DisplayBytes(report.status().ToString()), 0);
+    }
     return Fail("verify", report.status());
   }
   for (const std::string& d : report->catalog_damage) {
-    std::fprintf(stderr, "migstore verify: %s\n", d.c_str());
-    if (log) log->Error("Corrupted catalog: " + d, 0, false);
+    const std::string shown = DisplayBytes(d);  // may quote the catalog
+    std::fprintf(stderr, "migstore verify: %s\n", shown.c_str());
+    if (log) log->Error("Corrupted catalog: " + shown, 0, false);
   }
   const char* catalog = report->catalog_intact ? "OK" : "CORRUPTED";
   const int code =

@@ -12,7 +12,9 @@
 #include <filesystem>
 
 #include "bench/dataset.h"
+#include "format/memory_store.h"
 #include "migstore/capture.h"
+#include "tests/util/store_samples.h"
 #include "tests/util/test_util.h"
 #include "tests/util/tree_compare.h"
 
@@ -323,6 +325,194 @@ TEST_F(BadInput, MalformedRulesAreNamedByFileLineAndColumn) {
   EXPECT_TRUE(Has(xml.err, dir_ / "bad.xml:3:")) << xml.err;
   EXPECT_TRUE(Has(xml.err, "not well-formed XML")) << xml.err;
   EXPECT_FALSE(std::filesystem::exists(Store()));
+}
+
+// Every command that reads rules files, with `rules` as one: a capture into
+// `new_store`, a restore of `store` (encrypted with `key`) into `target`.
+std::vector<std::vector<std::string>> RulesCommands(
+    const std::string& root, const std::string& new_store,
+    const std::string& store, const std::string& key, const std::string& target,
+    const std::string& rules) {
+  return {{"capture", "--root", root, "--store", new_store, "--no-encrypt",
+           "--rules", rules},
+          {"estimate", "--root", root, "--rules", rules},
+          {"explain", "--root", root, "--rules", rules, "home/alice"},
+          {"restore", "--store", store, "--key-file", key, "--target", target,
+           "--rules", rules}};
+}
+
+// Elements nested thousands deep used to overflow the readers' stacks
+// (SIGSEGV): components in roles and <conditions> in <conditions> recurse
+// once per level. They are refused at the first element past the limit. A
+// native pattern of 400000 literal folders made the rule index as deep, and
+// the capture overflowed its stack on the first folder of the pattern.
+TEST_F(BadInput, RulesNestedThousandsDeepAreRefusedNotACrash) {
+  CaptureWithKey();
+  const std::string store_before = ReadFile(Store());
+  constexpr int kLevels = 100000;  // 50000 crashed every reader
+  // One element a line: the element at level L starts line L, column 1.
+  std::string components = "<migration urlid=\"deep\">\n";
+  for (int i = 0; i < kLevels; ++i) {
+    components += i % 2 == 0 ? "<component type=\"Documents\">\n"
+                             : "<role role=\"Data\">\n";
+  }
+  for (int i = kLevels - 1; i >= 0; --i)
+    components += i % 2 == 0 ? "</component>" : "</role>";
+  components += "</migration>\n";
+  WriteFile(dir_ / "components.xml", components);
+  std::string conditions =
+      "<migration urlid=\"deep\">\n<component type=\"Documents\">\n"
+      "<role role=\"Data\">\n<rules>\n";
+  for (int i = 0; i < kLevels; ++i) conditions += "<conditions>\n";
+  conditions += "<condition>MigXmlHelper.IsNative64Bit()</condition>";
+  for (int i = 0; i < kLevels; ++i) conditions += "</conditions>";
+  conditions += "</rules></role></component></migration>\n";
+  WriteFile(dir_ / "conditions.xml", conditions);
+  // A million levels: pugixml's parser and its tree's destruction are loops,
+  // so the depth is measured before anything recurses.
+  std::string million = "<migration urlid=\"deep\">\n";
+  for (int i = 0; i < 1000000; ++i) million += "<x>";
+  for (int i = 0; i < 1000000; ++i) million += "</x>";
+  million += "</migration>\n";
+  WriteFile(dir_ / "million.xml", million);
+
+  const std::string t = dir_ / "t";
+  for (const auto& [file, where] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"components.xml", ":101:1: element <role>"},
+           {"conditions.xml", ":101:1: element <conditions>"},
+           {"million.xml", ":2:298: element <x>"}}) {
+    const std::string rules = dir_ / file;
+    for (const auto& args : RulesCommands(root_, dir_ / "new.mig", Store(),
+                                          dir_ / "k.key", t, rules)) {
+      RunResult r = RunMigstore(args);
+      EXPECT_EQ(r.exit_code, 11) << args[0] << " " << file << ": " << r.err;
+      EXPECT_TRUE(Has(r.err, "migstore " + args[0] +
+                                 ": Invalid argument: " + rules + where +
+                                 " is nested deeper than 100 levels"))
+          << args[0] << ": " << r.err;
+    }
+  }
+  // Config.xml components nest too.
+  std::string config = "<Configuration>\n<Applications>\n";
+  for (int i = 0; i < kLevels; ++i)
+    config += "<component displayname=\"c\" migrate=\"yes\">\n";
+  for (int i = 0; i < kLevels; ++i) config += "</component>";
+  config += "</Applications></Configuration>\n";
+  WriteFile(dir_ / "config.xml", config);
+  RunResult c = RunMigstore(Capture(
+      dir_ / "new.mig", {"--no-encrypt", "--config", dir_ / "config.xml"}));
+  EXPECT_EQ(c.exit_code, 11) << c.err;
+  EXPECT_TRUE(Has(c.err, dir_ / "config.xml:101:1: element <component> is "
+                                "nested deeper than 100 levels"))
+      << c.err;
+  // Rules are read before anything is made or opened for writing.
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "new.mig"));
+  EXPECT_FALSE(std::filesystem::exists(t));
+  EXPECT_EQ(ReadFile(Store()), store_before);
+  // 100 levels are read.
+  std::string hundred = "<migration urlid=\"deep\">\n";
+  for (int i = 1; i < 100; ++i) hundred += "<x>";
+  for (int i = 1; i < 100; ++i) hundred += "</x>";
+  hundred += "</migration>\n";
+  WriteFile(dir_ / "hundred.xml", hundred);
+  RunResult ok = RunMigstore(
+      {"explain", "--root", root_, "--rules", dir_ / "hundred.xml", "home"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+
+  std::filesystem::create_directories(root_ + "/a/a");
+  sources_ = SnapshotTree(root_);
+  std::string deep = "include ";
+  for (int i = 0; i < 400000; ++i) deep += "/a";
+  WriteFile(dir_ / "deep.rules", deep + "/b.txt\n");
+  RunResult walk =
+      RunMigstore({"capture", "--root", root_, "--store", dir_ / "new.mig",
+                   "--no-encrypt", "--rules", dir_ / "deep.rules"});
+  EXPECT_EQ(walk.exit_code, 0) << walk.err;
+}
+
+// Bytes below 0x20 (but the newline that ends a line) or 0x7f.
+bool HasControlBytes(const std::string& text) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n') || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// A crafted store's user, owner and group names, and a rules file's bytes,
+// used to reach the terminal and the logs raw: ESC could clear the screen,
+// CR and LF forge log lines. They are shown like names (docs/cli.md).
+TEST_F(BadInput, ControlCharactersFromAStoreOrARulesFileAreEscaped) {
+  const std::string evil = "ev\x1b[2Jil\r\n2026-01-01 forged\x07";
+  const std::string shown = "ev\\x1b[2Jil\\x0d\\x0a2026-01-01 forged\\x07";
+  format::MemoryStore s;
+  s.profiles = {MakeProfile(evil, "home/evil", 4242)};
+  s.owner_names = {{4242,
+                    "own\x1b]0;title\x07"
+                    "er"}};
+  s.group_names = {{4242, "gr\roup\n"}};
+  s.files = {MakeDir(0, "home/evil"), MakeFile(0, "home/evil/a.txt", "a")};
+  for (format::MemoryFile& f : s.files) f.entry.uid = f.entry.gid = 4242;
+  const std::string store = dir_ / "evil.mig";
+  ASSERT_OK(format::WriteMemoryStore(store, format::KeySource::None(), s,
+                                     QuickOptions()));
+
+  RunResult list = RunMigstore({"list", "--store", store});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(Has(list.out, "user " + shown + " (home/evil)\n")) << list.out;
+  EXPECT_FALSE(HasControlBytes(list.out)) << list.out;
+  RunResult json = RunMigstore({"list", "--store", store, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(Has(json.out, "\"owner\":\"own\\\\x1b]0;title\\\\x07er\""))
+      << json.out;
+  EXPECT_FALSE(HasControlBytes(json.out)) << json.out;
+
+  // As root the owners are looked up in the target's etc/passwd: these are
+  // not there, so notes name them. Otherwise a note says owners are kept.
+  const std::string t = dir_ / "t";
+  RunResult r =
+      RunMigstore({"restore", "--store", store, "--target", t, "--log",
+                   dir_ / "load.log", "--progress-log", dir_ / "progress.log"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(t + "/home/evil/a.txt"), "a");
+  EXPECT_TRUE(Has(r.out, "user " + shown + " (home/evil): restored")) << r.out;
+  const std::string log = ReadFile(dir_ / "load.log");
+  const std::string progress = ReadFile(dir_ / "progress.log");
+  EXPECT_TRUE(Has(log, "User " + shown + " (home/evil): restored")) << log;
+  EXPECT_TRUE(Has(progress, "detectedUser, " + shown + ", ")) << progress;
+  if (::geteuid() == 0) {
+    EXPECT_TRUE(Has(r.err, "note: owner 4242 (own\\x1b]0;title\\x07er)"))
+        << r.err;
+    EXPECT_TRUE(Has(r.err, "note: group 4242 (gr\\x0doup\\x0a)")) << r.err;
+    EXPECT_TRUE(Has(log, "owner 4242 (own\\x1b]0;title\\x07er)")) << log;
+  }
+  for (const std::string* text : std::initializer_list<const std::string*>{
+           &r.out, &r.err, &log, &progress})
+    EXPECT_FALSE(HasControlBytes(*text)) << *text;
+
+  // A rules file's bytes quoted in an error, and in a warning.
+  WriteFile(dir_ / "bad.rules", "bo\x1b[2Jgus\x07 line\n");
+  RunResult bad = RunMigstore(
+      Capture(Store(), {"--no-encrypt", "--rules", dir_ / "bad.rules"}));
+  EXPECT_EQ(bad.exit_code, 11);
+  EXPECT_TRUE(
+      Has(bad.err, "bad.rules:1:1: unknown keyword 'bo\\x1b[2Jgus\\x07'"))
+      << bad.err;
+  EXPECT_FALSE(HasControlBytes(bad.err)) << bad.err;
+  WriteFile(dir_ / "warn.xml",
+            "<migration urlid=\"w\"><component type=\"Documents\">"
+            "<role role=\"Data\"><rules><include><objectSet>"
+            "<pattern type=\"Fi\x1b[2Jle\">x</pattern>"
+            "</objectSet></include></rules></role></component></migration>\n");
+  RunResult warn = RunMigstore(
+      Capture(Store(), {"--no-encrypt", "--rules", dir_ / "warn.xml", "--log",
+                        dir_ / "capture.log"}));
+  EXPECT_EQ(warn.exit_code, 0) << warn.err;
+  EXPECT_TRUE(Has(warn.err, "pattern of unknown type 'Fi\\x1b[2Jle'"))
+      << warn.err;
+  EXPECT_FALSE(HasControlBytes(warn.err)) << warn.err;
+  EXPECT_FALSE(HasControlBytes(ReadFile(dir_ / "capture.log")));
 }
 
 // Files that vanish or grow between the walk and their reading: the walk

@@ -594,6 +594,34 @@ TEST(UsmtXmlFiles, SecondFileWithTheSameUrlidIsRefused) {
       << s.ToString();
 }
 
+// Each named detection refers ten times to the next: six levels would make
+// a million conditions (and eight, 10^8: gigabytes) from a 2 KB file.
+TEST(UsmtXmlFiles, NamedDetectionsThatMultiplyAreRefused) {
+  std::string xml = "<migration urlid=\"http://x/laughs\"><namedElements>";
+  for (int level = 0; level < 6; ++level) {
+    xml += "<detects name=\"D" + std::to_string(level) + "\">";
+    for (int i = 0; i < 10; ++i)
+      xml += "<detect name=\"D" + std::to_string(level + 1) + "\"/>";
+    xml += "</detects>";
+  }
+  xml +=
+      "<detects name=\"D6\"><detect><condition>MigXmlHelper.IsNative64Bit()"
+      "</condition></detect></detects></namedElements>\n"
+      "<component type=\"Documents\"><displayName>c</displayName>"
+      "<role role=\"Data\"><detects name=\"D0\"/></role></component>"
+      "</migration>";
+  RuleSet rules;
+  Status s = rules.AddText("laughs.xml", xml);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("laughs.xml:1:"), std::string_view::npos)
+      << s.ToString();
+  EXPECT_NE(s.message().find("the detections hold more than 100000 "
+                             "conditions once <namedElements> references are "
+                             "followed"),
+            std::string_view::npos)
+      << s.ToString();
+}
+
 TEST(UsmtXmlFiles, Utf16FilesLoad) {
   std::string utf8 = UsmtFile(Inc(R"(C:\Folder\* [*])"));
   std::string utf16 = "\xFF\xFE";

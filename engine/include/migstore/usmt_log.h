@@ -15,7 +15,9 @@
 //   22 Nov 2026, 10:00:05 +01:00, 00:00:05, PHASE, Saving
 //
 // Both append to their file, as USMT does, and flush every line, so a log
-// survives a crash up to its last line.
+// survives a crash up to its last line. Text is written as given: callers
+// escape whatever came from a store or an input file (the CLI shows it with
+// DisplayBytes, docs/cli.md "Names"), so a line stays one line.
 //
 // Thread safety: every method may be called from any thread; lines are
 // written whole.

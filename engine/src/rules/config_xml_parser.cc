@@ -8,6 +8,7 @@ namespace {
 
 using Severity = RuleDiagnostic::Severity;
 
+// Recurses once per nested component, as deep as XmlFile::Load allows.
 void ParseConfigComponents(pugi::xml_node list, bool parent_migrates,
                            const XmlFile& xml, RuleSetData* data) {
   for (pugi::xml_node n : list.children()) {

@@ -183,12 +183,23 @@ void PatternIndex::ForAll(const Bucket& b, F& f) const {
 
 template <typename F>
 void PatternIndex::ForSubtreeOf(uint32_t node, F& f) const {
-  for (const auto& [name, child] : nodes_[node].children) {
-    const Node& c = nodes_[child];
-    ForAll(c.exact, f);
-    ForAll(c.subtree, f);
-    for (uint32_t id : c.globs) f(id);
-    ForSubtreeOf(child, f);
+  // A loop, not a recursion: the trie is as deep as the longest literal
+  // pattern in the rules files, and they choose that. The stack is the
+  // thread's and kept, so a walk's directories allocate nothing; `base`
+  // keeps a call made from `f` apart.
+  thread_local std::vector<uint32_t> pending;
+  const size_t base = pending.size();
+  pending.push_back(node);
+  while (pending.size() > base) {
+    const uint32_t n = pending.back();
+    pending.pop_back();
+    for (const auto& [name, child] : nodes_[n].children) {
+      const Node& c = nodes_[child];
+      ForAll(c.exact, f);
+      ForAll(c.subtree, f);
+      for (uint32_t id : c.globs) f(id);
+      if (!c.children.empty()) pending.push_back(child);
+    }
   }
 }
 

@@ -74,7 +74,9 @@ struct Condition {
   SourceLoc loc;
 };
 
-// A tree of conditions; an empty node is true.
+// A tree of conditions; an empty node is true. Copies, destruction and
+// evaluation recurse once per level: the readers keep trees within
+// kMaxXmlDepth (xml_support.h).
 struct ConditionNode {
   enum class Op : uint8_t { kAnd, kOr };
   Op op = Op::kAnd;

@@ -65,6 +65,7 @@ class MigrationParser {
       if (NameIs(n, "component")) {
         MIGSTORE_RETURN_IF_ERROR(
             ParseComponent(n, -1, Context::kUserAndSystem));
+        MIGSTORE_RETURN_IF_ERROR(too_many_conditions_);
       } else if (NameIs(n, "namedElements") || NameIs(n, "environment") ||
                  IsQuietElement(n)) {
         continue;
@@ -88,6 +89,8 @@ class MigrationParser {
     Warn(n, std::string("unknown element <") + n.name() + "> ignored");
   }
 
+  // ParseComponent and ParseRole recurse once per nested component: no
+  // deeper than XmlFile::Load allows (kMaxXmlDepth).
   Status ParseComponent(pugi::xml_node node, int parent, Context inherited) {
     ComponentSpec c;
     c.loc = xml_->Loc(node);
@@ -187,8 +190,22 @@ class MigrationParser {
     return false;
   }
 
+  // Counts a condition or group made; false (with too_many_conditions_ set)
+  // past the limit.
+  bool CountCondition(pugi::xml_node n) {
+    if (++conditions_made_ <= kMaxConditions) return true;
+    if (too_many_conditions_.ok()) {
+      too_many_conditions_ = Status::InvalidArgument(LocatedMessage(
+          *data_, xml_->Loc(n),
+          "the detections hold more than " + std::to_string(kMaxConditions) +
+              " conditions once <namedElements> references are followed"));
+    }
+    return false;
+  }
+
   ConditionNode ParseDetectionBlock(pugi::xml_node n, int depth) {
     ConditionNode node;
+    if (!CountCondition(n)) return node;
     std::string_view ref = Attr(n, "name");
     if (!ref.empty() && !n.first_child() && depth < 8) {
       auto it = named_.find(FoldedCopy(ref));
@@ -224,7 +241,9 @@ class MigrationParser {
     return node;
   }
 
+  // Recurses once per nested <conditions>, as deep as XmlFile::Load allows.
   void AddCondition(pugi::xml_node n, ConditionNode* into) {
+    if (!CountCondition(n)) return;
     if (NameIs(n, "conditions")) {
       ConditionNode group;
       group.op = EqualsFolded(Attr(n, "operation"), "OR")
@@ -432,11 +451,18 @@ class MigrationParser {
     return Status::OK();
   }
 
+  // A named detection may refer to others, each of those to more: eight
+  // levels of ten references each would make 10^8 conditions (gigabytes)
+  // from a 2 KB file. Microsoft's files hold a few thousand.
+  static constexpr size_t kMaxConditions = 100000;
+
   RuleSetData* data_;
   const XmlFile* xml_;
   std::string urlid_;
   std::map<std::string, pugi::xml_node> named_;
   std::vector<EnvVariable> file_env_;
+  size_t conditions_made_ = 0;
+  Status too_many_conditions_;  // the first time past kMaxConditions
 };
 
 }  // namespace

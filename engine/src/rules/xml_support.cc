@@ -75,8 +75,34 @@ Status XmlFile::Load(std::string_view name, std::string_view text,
     return Status::InvalidArgument(LocatedMessage(
         *data, at, std::string("not well-formed XML: ") + r.description()));
   }
+  if (pugi::xml_node deep = FirstTooDeep()) {
+    return Status::InvalidArgument(LocatedMessage(
+        *data, Loc(deep),
+        std::string("element <") + deep.name() + "> is nested deeper than " +
+            std::to_string(kMaxXmlDepth) + " levels, the most migstore reads"));
+  }
   (void)name;
   return Status::OK();
+}
+
+pugi::xml_node XmlFile::FirstTooDeep() const {
+  // Only elements have children; the document element is at depth 1.
+  int depth = 1;
+  pugi::xml_node n = doc_.first_child();
+  while (n) {
+    if (n.type() == pugi::node_element && depth > kMaxXmlDepth) return n;
+    if (n.first_child()) {
+      n = n.first_child();
+      ++depth;
+      continue;
+    }
+    while (n && !n.next_sibling()) {
+      n = n.parent();
+      --depth;
+    }
+    if (n) n = n.next_sibling();
+  }
+  return {};
 }
 
 SourceLoc XmlFile::LocOfOffset(ptrdiff_t offset) const {

@@ -19,10 +19,18 @@
 
 namespace migstore::internal {
 
+// How deep elements may nest in a rules file or Config.xml (docs/rules.md,
+// "USMT migration XML"); Microsoft's files nest about 10 deep. Load refuses
+// deeper files, so the readers that recurse once per level (components in
+// roles, <conditions> in <conditions>, Config.xml components) and the
+// ConditionNode trees they build (evaluated, copied and destroyed
+// recursively) stay within a few hundred stack frames.
+inline constexpr int kMaxXmlDepth = 100;
+
 class XmlFile {
  public:
   // Parses `text`; InvalidArgument "name:line:column: ..." when it is not
-  // well-formed XML.
+  // well-formed XML or nests elements deeper than kMaxXmlDepth.
   Status Load(std::string_view name, std::string_view text, RuleSetData* data,
               uint32_t file);
 
@@ -38,6 +46,10 @@ class XmlFile {
 
  private:
   SourceLoc LocOfOffset(ptrdiff_t offset) const;
+  // The first element (in document order) deeper than kMaxXmlDepth; null
+  // when there is none. A loop, not a recursion: it runs before the depth
+  // is known to be safe.
+  pugi::xml_node FirstTooDeep() const;
 
   std::string utf8_;  // the text parsed, converted to UTF-8 when needed
   std::vector<size_t> line_starts_;
