@@ -295,7 +295,8 @@ typedef struct migstore_restore_options {
   const char* store_path;  /* required */
   const migstore_key* key; /* NULL: for an unencrypted store */
   /* Where the capture root's entries land ("/" for the running system);
-   * required; created when missing (unless dry_run). */
+   * required; created when missing (unless dry_run), once the plan has
+   * passed. */
   const char* target;
   /* "OLD:NEW" pairs (LoadState /mu): the store's user OLD restored as NEW. */
   const char* const* map_users;

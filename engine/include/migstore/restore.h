@@ -91,7 +91,8 @@ struct RestoreOptions {
   std::string store_path;
   Key key;
   // Where the capture root's entries land ("/" for the running system).
-  // Created when missing (unless dry_run).
+  // Created when missing (unless dry_run), once the plan has passed: a run
+  // its plan stops leaves no target behind.
   std::string target;
   std::vector<UserMapping> map_users;
   // Which of the store's users are restored (include beats last-used beats

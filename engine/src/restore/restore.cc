@@ -207,8 +207,8 @@ class Run {
       for (const auto& [key, path] : p.folders) pp.folders.push_back(path);
     }
 
-    // The target as it is; made (when missing) only once the options have
-    // been checked, and never in a dry run.
+    // The target as it is; made (when missing) only once the plan has
+    // passed (no refusal stops the run), and never in a dry run.
     format::UniqueFd target(
         ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!target.valid() && errno != ENOENT) {
@@ -269,20 +269,8 @@ class Run {
       report_.not_selected = entries.size() - order.size();
     }
 
-    if (!target.valid() && !spec_.dry_run) {
-      std::error_code ec;
-      std::filesystem::create_directories(spec_.target, ec);
-      if (ec) {
-        return Status::IOError("cannot make the target " + spec_.target,
-                               ec.message());
-      }
-      target.reset(
-          ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!target.valid()) {
-        return Status::FromErrno("cannot open the target " + spec_.target,
-                                 errno);
-      }
-    }
+    // A missing target is planned as an empty one (target_fd -1), as in a
+    // dry run; it is made below only once the plan has passed.
     in.target_fd = target.get();
 
     std::vector<uint64_t> ids;
@@ -334,6 +322,11 @@ class Run {
       Count(entries, items, [](size_t) { return true; });
       return Status::OK();
     }
+    // Only now, with every refusal behind us, is the target made: a run
+    // stopped by its plan must leave no trace, not even an empty target.
+    if (!target.valid()) {
+      MIGSTORE_ASSIGN_OR_RETURN(target, MakeTarget());
+    }
 
     reporter_.Phase("Applying");
     restore::ApplyOptions ao;
@@ -377,6 +370,22 @@ class Run {
     report_.blocks_opened = applier.blocks_opened();
     Count(entries, items, [&](size_t i) { return applier.done(i); });
     return stop;
+  }
+
+  // Makes the missing target (and the directories above it) and opens it.
+  Result<format::UniqueFd> MakeTarget() const {
+    std::error_code ec;
+    std::filesystem::create_directories(spec_.target, ec);
+    if (ec) {
+      return Status::IOError("cannot make the target " + spec_.target,
+                             ec.message());
+    }
+    format::UniqueFd target(
+        ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!target.valid()) {
+      return Status::FromErrno("cannot open the target " + spec_.target, errno);
+    }
+    return target;
   }
 
   // Restore: the users chosen, and where each one's profile lands.
