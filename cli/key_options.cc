@@ -1,5 +1,6 @@
 #include "key_options.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace migstore::cli {
@@ -18,7 +19,7 @@ void AddKeyOptions(CLI::App* cmd, KeyOptions* o, bool capture) {
   }
 }
 
-Result<Key> ResolveKey(const KeyOptions& o) {
+Result<Key> ResolveKey(const KeyOptions& o, const char* command) {
   int named = !o.key_file.empty() + !o.password_file.empty() +
               (o.password_stdin ? 1 : 0);
   if (named > 1) {
@@ -29,14 +30,22 @@ Result<Key> ResolveKey(const KeyOptions& o) {
     return Status::InvalidArgument(
         "--no-encrypt does not take a key or password");
   }
-  if (!o.key_file.empty()) return Key::FromKeyFile(o.key_file);
-  if (!o.password_file.empty()) return Key::FromPasswordFile(o.password_file);
-  if (o.password_stdin) return Key::FromPasswordDescriptor(0);
-  const char* env = std::getenv("MIGSTORE_PASSWORD");
-  if (!o.no_encrypt && env != nullptr && *env != '\0') {
-    return Key::FromPasswordEnvironment("MIGSTORE_PASSWORD");
+  Result<Key> key = Key();
+  if (!o.key_file.empty()) {
+    key = Key::FromKeyFile(o.key_file);
+  } else if (!o.password_file.empty()) {
+    key = Key::FromPasswordFile(o.password_file);
+  } else if (o.password_stdin) {
+    key = Key::FromPasswordDescriptor(0);
+  } else if (const char* env = std::getenv("MIGSTORE_PASSWORD");
+             !o.no_encrypt && env != nullptr && *env != '\0') {
+    key = Key::FromPasswordEnvironment("MIGSTORE_PASSWORD");
   }
-  return Key();
+  if (key.ok() && !key->warning().empty()) {
+    std::fprintf(stderr, "migstore %s: warning: %s\n", command,
+                 key->warning().c_str());
+  }
+  return key;
 }
 
 }  // namespace migstore::cli

@@ -27,8 +27,10 @@ void AddKeyOptions(CLI::App* cmd, KeyOptions* o, bool capture);
 
 // The key the options name; no key when none is named and MIGSTORE_PASSWORD
 // is unset. InvalidArgument for conflicting options; KeyUnreadable when the
-// named source cannot be read.
-Result<Key> ResolveKey(const KeyOptions& o);
+// named source cannot be read. A key the engine warns about (a key file
+// others may read) is used, and its warning printed on standard error as
+// "migstore <command>: warning: ...".
+Result<Key> ResolveKey(const KeyOptions& o, const char* command);
 
 }  // namespace migstore::cli
 

@@ -297,7 +297,7 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
 }
 
 int RunRestore(const RestoreCommandOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "restore");
   if (!key.ok()) return Fail("restore", key.status());
   RestoreOptions r;
   r.store_path = o.store;
@@ -362,7 +362,7 @@ int RunRestore(const RestoreCommandOptions& o) {
 }
 
 int RunExtract(const ExtractCommandOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "extract");
   if (!key.ok()) return Fail("extract", key.status());
   ExtractOptions e;
   e.store_path = o.store;

@@ -114,7 +114,7 @@ CLI::App* AddKeygenCommand(CLI::App* app, KeygenOptions* o) {
 }
 
 int RunList(const ListOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "list");
   if (!key.ok()) return Fail("list", key.status());
   StoreSummary summary;
   Status s;

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cassert>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "format/atomic_file.h"
@@ -104,12 +106,31 @@ SecretBytes FormatKeyFile(const SecretBytes& secret) {
   return text;
 }
 
-Result<KeySource> KeySource::FromKeyFile(const std::string& path) {
+std::string LoosePermissionsWarning(int fd, std::string_view what,
+                                    const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (st.st_mode & 077) == 0) {
+    return {};
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof(mode), "%04o",
+                static_cast<unsigned>(st.st_mode & 07777));
+  return "permissions " + std::string(mode) + " for '" + path +
+         "' are too open; it is used anyway, but other users may be able to "
+         "read this " +
+         std::string(what) + ": chmod 600 '" + path + "'";
+}
+
+Result<KeySource> KeySource::FromKeyFile(const std::string& path,
+                                         std::string* warning) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return Status::KeyUnreadable("cannot open key file " + path,
                                  std::strerror(errno));
   UniqueFd owned(fd);
+  if (warning != nullptr)
+    *warning = LoosePermissionsWarning(fd, "key file", path);
   SecretBytes buf(kMaxKeyFileBytes + 1);
   size_t len = 0;
   while (len < buf.size()) {

@@ -51,7 +51,10 @@ class KeySource {
     return KeySource(KeyMode::kKeyFile, std::move(secret));
   }
   // Reads and parses a key file (see ParseKeyFile); KeyUnreadable on failure.
-  static Result<KeySource> FromKeyFile(const std::string& path);
+  // *warning (when given) is set to LoosePermissionsWarning's answer: a key
+  // file others can read is used, but the caller should say so.
+  static Result<KeySource> FromKeyFile(const std::string& path,
+                                       std::string* warning = nullptr);
 
   KeyMode mode() const { return mode_; }
   const SecretBytes& secret() const { return secret_; }
@@ -85,6 +88,13 @@ Result<SecretBytes> SetUpKeys(const KeySource& key, const KdfParams& params,
 // WrongKey when the key does not open the store (or the store needs a key
 // and none was given); an empty SecretBytes for an unencrypted store.
 Result<SecretBytes> OpenDataKey(const Header& header, const KeySource& key);
+
+// The warning ssh gives for a private key file that group or others may
+// read or write: "permissions 0644 for 'P' are too open; ...". Empty when
+// `fd` is not a regular file (a pipe, a terminal) or its mode is 0600 or
+// tighter. `what` names the file's role ("key file", "password file").
+std::string LoosePermissionsWarning(int fd, std::string_view what,
+                                    const std::string& path);
 
 }  // namespace migstore::format
 

@@ -93,6 +93,33 @@ TEST_F(BadInput, AWrongKeyWritesNothing) {
   EXPECT_EQ(ReadFile(Store()), before);
 }
 
+TEST_F(BadInput, AKeyFileOthersCanReadIsUsedWithAWarning) {
+  CaptureWithKey();
+  ASSERT_EQ(::chmod((dir_ / "k.key").c_str(), 0644), 0);
+  RunResult r =
+      RunMigstore({"verify", "--store", Store(), "--key-file", dir_ / "k.key"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Has(r.err, "migstore verify: warning: permissions 0644 for '" +
+                             (dir_ / "k.key") +
+                             "' are too open; it is used anyway"))
+      << r.err;
+  ASSERT_EQ(::chmod((dir_ / "k.key").c_str(), 0600), 0);
+  r = RunMigstore({"verify", "--store", Store(), "--key-file", dir_ / "k.key"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(Has(r.err, "warning")) << r.err;
+  // A password file too; the warning comes before whatever the run meets
+  // (here: the store wants a key file, 37).
+  WriteFile(dir_ / "pw", "s3cret\n");
+  ASSERT_EQ(::chmod((dir_ / "pw").c_str(), 0640), 0);
+  r = RunMigstore({"list", "--store", Store(), "--password-file", dir_ / "pw"});
+  EXPECT_EQ(r.exit_code, 37) << r.err;
+  EXPECT_TRUE(Has(r.err, "migstore list: warning: permissions 0640 for '" +
+                             (dir_ / "pw") +
+                             "' are too open; it is used anyway, but other "
+                             "users may be able to read this password file"))
+      << r.err;
+}
+
 TEST_F(BadInput, AnEmptyOrShortKeyFileIsRefusedBeforeAnythingIsWritten) {
   WriteFile(dir_ / "empty.key", "");
   WriteFile(dir_ / "short.key", ReadFile(dir_ / "k.key").substr(0, 30));

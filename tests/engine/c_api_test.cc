@@ -411,6 +411,30 @@ TEST_F(CApiTest, BadStoresGiveTheCommandsCodesAndMessages) {
   EXPECT_NE(Take(err).find("on_conflict"), std::string::npos);
 }
 
+TEST_F(CApiTest, AKeyFileOthersCanReadIsUsedWithAWarning) {
+  // The key file keygen wrote is 0600: nothing to say. Opened to others it
+  // is used, with a warning the caller can show.
+  char* err = nullptr;
+  EXPECT_EQ(migstore_key_warning(key_.key), nullptr);
+  EXPECT_EQ(migstore_key_warning(nullptr), nullptr);
+  ASSERT_EQ(::chmod(key_path().c_str(), 0644), 0);
+  KeyHandle loose;
+  ASSERT_EQ(migstore_key_from_key_file(key_path().c_str(), &loose.key, &err),
+            MIGSTORE_OK)
+      << Take(err);
+  ASSERT_NE(migstore_key_warning(loose.key), nullptr);
+  EXPECT_NE(std::string(migstore_key_warning(loose.key))
+                .find("permissions 0644 for '" + key_path() + "' are too open"),
+            std::string::npos);
+  // Used all the same: it opens the store the tight key locked.
+  Capture();
+  migstore_list_options lo{};
+  lo.struct_size = sizeof lo;
+  lo.store_path = store_.c_str();
+  lo.key = loose.key;
+  EXPECT_EQ(migstore_list(&lo, nullptr, &err), MIGSTORE_OK) << Take(err);
+}
+
 TEST_F(CApiTest, OptionsStructSizeRule) {
   char* err = nullptr;
   // NULL options, struct_size 0, one byte short of the first version.

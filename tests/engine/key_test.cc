@@ -128,5 +128,43 @@ TEST(Key, PasswordFromADescriptorReadsOneLine) {
   ::close(fds[0]);
 }
 
+TEST(Key, KeyAndPasswordFilesOthersMayReadAreUsedWithAWarning) {
+  TempDir dir;
+  ASSERT_OK(WriteKeyFile(dir / "k.key", false));
+  WriteFile(dir / "pw", "s3cret\n");
+  ASSERT_EQ(::chmod((dir / "pw").c_str(), 0600), 0);
+  auto tight = Key::FromKeyFile(dir / "k.key");
+  ASSERT_OK(tight);
+  EXPECT_EQ(tight->warning(), "");
+  auto tight_pw = Key::FromPasswordFile(dir / "pw");
+  ASSERT_OK(tight_pw);
+  EXPECT_EQ(tight_pw->warning(), "");
+
+  ASSERT_EQ(::chmod((dir / "k.key").c_str(), 0644), 0);
+  ASSERT_EQ(::chmod((dir / "pw").c_str(), 0640), 0);
+  auto loose = Key::FromKeyFile(dir / "k.key");
+  ASSERT_OK(loose);
+  EXPECT_EQ(loose->warning(),
+            "permissions 0644 for '" + (dir / "k.key") +
+                "' are too open; it is used anyway, but other users may be "
+                "able to read this key file: chmod 600 '" +
+                (dir / "k.key") + "'");
+  auto loose_pw = Key::FromPasswordFile(dir / "pw");
+  ASSERT_OK(loose_pw);
+  EXPECT_NE(loose_pw->warning().find("permissions 0640 for '" + (dir / "pw") +
+                                     "' are too open"),
+            std::string::npos)
+      << loose_pw->warning();
+  EXPECT_NE(loose_pw->warning().find("this password file"), std::string::npos);
+  // Used all the same: the loose key opens what the tight one locked.
+  EXPECT_OK(ListWith(dir, *tight, *loose));
+  EXPECT_OK(ListWith(dir, *tight_pw, *loose_pw));
+  // Copies share it; a password from memory has nothing to warn about.
+  Key copy = *loose;
+  EXPECT_EQ(copy.warning(), loose->warning());
+  EXPECT_EQ(Key::FromPassword("x")->warning(), "");
+  EXPECT_EQ(Key().warning(), "");
+}
+
 }  // namespace
 }  // namespace migstore

@@ -52,6 +52,10 @@ class Key {
   bool encrypted() const { return rep_ != nullptr; }
   // "none", "key file" or "password": for reports; never the secret.
   const char* kind() const;
+  // What loading it found worth telling the user, though the key is used:
+  // a key file or password file that group or others may read ("permissions
+  // 0644 for 'K' are too open; ...", as ssh says). Empty when nothing.
+  const std::string& warning() const;
 
  private:
   // The engine reaches the secret through internal::KeyAccess

@@ -82,7 +82,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 2
+#define MIGSTORE_C_API_VERSION 3
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -175,6 +175,11 @@ MIGSTORE_EXPORT int migstore_keygen(const char* path, int overwrite,
                                     char** errmsg);
 /* NULL is allowed. A run that was given the key must have returned. */
 MIGSTORE_EXPORT void migstore_key_destroy(migstore_key* key);
+/* What loading the key found worth telling the user, though the key is
+ * used: a key file or password file that group or others may read
+ * ("permissions 0644 for 'K' are too open; ..."); NULL when nothing (and for
+ * a NULL key). Valid until the key is destroyed. API version 3. */
+MIGSTORE_EXPORT const char* migstore_key_warning(const migstore_key* key);
 
 /* ------------------------------------------------------------------------ */
 /* Callbacks                                                                 */

@@ -563,6 +563,11 @@ int migstore_keygen(const char* path, int overwrite, char** errmsg) {
 
 void migstore_key_destroy(migstore_key* key) { delete key; }
 
+const char* migstore_key_warning(const migstore_key* key) {
+  if (key == nullptr || key->key.warning().empty()) return nullptr;
+  return key->key.warning().c_str();
+}
+
 int migstore_capture(const migstore_capture_options* options,
                      migstore_capture_result* result, char** errmsg) {
   return Guarded(errmsg, [&] {

@@ -3,6 +3,8 @@
 #ifndef MIGSTORE_ENGINE_SRC_STORE_KEY_REP_H_
 #define MIGSTORE_ENGINE_SRC_STORE_KEY_REP_H_
 
+#include <string>
+
 #include "format/keys.h"
 #include "migstore/key.h"
 
@@ -10,13 +12,15 @@ namespace migstore::internal {
 
 struct KeyRep {
   format::KeySource source;
+  std::string warning;  // Key::warning()
 };
 
 // The body of a Key, which Key keeps private; null for a Key without one.
 struct KeyAccess {
   static const KeyRep* Rep(const Key& key) { return key.rep_.get(); }
-  static Key Make(format::KeySource source) {
-    return Key(std::make_shared<const KeyRep>(KeyRep{std::move(source)}));
+  static Key Make(format::KeySource source, std::string warning = {}) {
+    return Key(std::make_shared<const KeyRep>(
+        KeyRep{std::move(source), std::move(warning)}));
   }
 };
 
