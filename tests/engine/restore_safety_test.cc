@@ -210,7 +210,7 @@ TEST_F(Malicious, ARefusedRunDoesNotEvenMakeTheTarget) {
   // The target does not exist yet: a run its plan stops must not leave an
   // empty one behind (RestoreAll also checks nothing appeared beside it).
   std::filesystem::remove(target_);
-  target_ = dir_ / "new" / "target";
+  target_ = dir_ / "new/target";
   auto r = RestoreAll({MakeFile(0, "../escaped.txt", "x")},
                       /*continue_on_error=*/false);
   ASSERT_FALSE(r.ok());
