@@ -16,7 +16,22 @@ void AddKeyOptions(CLI::App* cmd, KeyOptions* o, bool capture) {
     cmd->add_flag(
         "--no-encrypt", o->no_encrypt,
         "Write the store unencrypted (it is encrypted unless this is said)");
+    return;
   }
+  cmd->add_flag("--allow-unencrypted", o->allow_unencrypted,
+                "With a key or password, accept a store that is not "
+                "encrypted (refused otherwise, exit 27: the key would "
+                "authenticate nothing)");
+  // The format's own maxima (docs/format.md, "Limits"): a header beyond them
+  // is damaged whatever the reader allows.
+  cmd->add_option("--max-kdf-passes", o->max_kdf_passes,
+                  "Accept a password store whose Argon2id makes up to N "
+                  "passes (default 6)")
+      ->check(CLI::Range(1, 16));
+  cmd->add_option("--max-kdf-memory", o->max_kdf_memory_mib,
+                  "Accept a password store whose Argon2id needs up to MiB "
+                  "mebibytes (default 512)")
+      ->check(CLI::Range(1, 1024));
 }
 
 Result<Key> ResolveKey(const KeyOptions& o, const char* command) {
@@ -46,6 +61,14 @@ Result<Key> ResolveKey(const KeyOptions& o, const char* command) {
                  key->warning().c_str());
   }
   return key;
+}
+
+KeyPolicy PolicyOf(const KeyOptions& o) {
+  KeyPolicy p;
+  p.allow_unencrypted = o.allow_unencrypted;
+  p.max_kdf_passes = o.max_kdf_passes;
+  p.max_kdf_memory = o.max_kdf_memory_mib << 20;
+  return p;
 }
 
 }  // namespace migstore::cli

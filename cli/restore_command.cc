@@ -302,6 +302,7 @@ int RunRestore(const RestoreCommandOptions& o) {
   RestoreOptions r;
   r.store_path = o.store;
   r.key = *key;
+  r.key_policy = PolicyOf(o.key);
   r.target = o.target;
   for (const std::string& m : o.map_users) {
     auto mapping = ParseUserMapping(m);
@@ -367,6 +368,7 @@ int RunExtract(const ExtractCommandOptions& o) {
   ExtractOptions e;
   e.store_path = o.store;
   e.key = *key;
+  e.key_policy = PolicyOf(o.key);
   e.to = o.to;
   e.include = o.include;
   e.exclude = o.exclude;

@@ -84,6 +84,7 @@ int RunVerify(const VerifyCommandOptions& o) {
   VerifyOptions v;
   v.store_path = o.store;
   v.key = *key;
+  v.key_policy = PolicyOf(o.key);
   v.mode = *mode;
   v.threads = o.threads;
   const bool lines =

@@ -29,13 +29,16 @@ struct Header;
 
 // Argon2id cost. Default() is libsodium's "moderate" level (3 passes,
 // 256 MiB, about 0.5-1 s on a desktop core): an offline guesser pays that
-// per guess. Tests use Fast(), which only a test should.
+// per guess. Tests use Fast(), which only a test should. ReaderDefault() is
+// the most a reader spends on a header unless its caller allows more
+// (limits::kReaderKdfOps, kReaderKdfMem).
 struct KdfParams {
   uint64_t opslimit = 3;
   uint64_t memlimit = uint64_t{256} << 20;
 
   static KdfParams Default() { return {}; }
   static KdfParams Fast() { return {1, 8 * 1024}; }
+  static KdfParams ReaderDefault();
 };
 
 // What the user holds: nothing, a password, or a key file's secret.
@@ -87,7 +90,11 @@ Result<SecretBytes> SetUpKeys(const KeySource& key, const KdfParams& params,
 // For an existing store: derives the KEK from `key` and unwraps the data key.
 // WrongKey when the key does not open the store (or the store needs a key
 // and none was given); an empty SecretBytes for an unencrypted store.
-Result<SecretBytes> OpenDataKey(const Header& header, const KeySource& key);
+// Refused, before any key derivation, when a password store's header asks
+// for more Argon2id passes or memory than `most`.
+Result<SecretBytes> OpenDataKey(
+    const Header& header, const KeySource& key,
+    const KdfParams& most = KdfParams::ReaderDefault());
 
 // The warning ssh gives for a private key file that group or others may
 // read or write: "permissions 0644 for 'P' are too open; ...". Empty when

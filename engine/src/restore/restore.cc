@@ -68,6 +68,7 @@ bool EqualFolded(std::string_view a, std::string_view b) {
 struct RunSpec {
   std::string store_path;
   Key key;
+  KeyPolicy key_policy;
   std::string target;
   bool dry_run = false;
   bool continue_on_error = false;
@@ -137,7 +138,8 @@ class Run {
       MIGSTORE_ASSIGN_OR_RETURN(
           hardlink::OpenedStore store,
           hardlink::OpenStoreForReading(spec_.store_path,
-                                        internal::SourceOf(spec_.key)));
+                                        internal::SourceOf(spec_.key),
+                                        spec_.key_policy));
       reader_ = std::move(store.reader);
       store_files_ = std::move(store.files);
     }
@@ -581,6 +583,7 @@ Result<RestoreReport> Restore(const RestoreOptions& o,
   RunSpec spec;
   spec.store_path = o.store_path;
   spec.key = o.key;
+  spec.key_policy = o.key_policy;
   spec.target = o.target;
   spec.dry_run = o.dry_run;
   spec.continue_on_error = o.continue_on_error;
@@ -610,6 +613,7 @@ Result<RestoreReport> Extract(const ExtractOptions& o,
   RunSpec spec;
   spec.store_path = o.store_path;
   spec.key = o.key;
+  spec.key_policy = o.key_policy;
   spec.target = o.to;
   spec.continue_on_error = o.continue_on_error;
   spec.threads = o.threads;

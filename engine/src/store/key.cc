@@ -68,6 +68,13 @@ KeySource SourceOf(const Key& key) {
              : KeySource::KeyFileSecret(std::move(copy));
 }
 
+format::KdfParams MostKdfOf(const KeyPolicy& policy) {
+  format::KdfParams most = format::KdfParams::ReaderDefault();
+  if (policy.max_kdf_passes != 0) most.opslimit = policy.max_kdf_passes;
+  if (policy.max_kdf_memory != 0) most.memlimit = policy.max_kdf_memory;
+  return most;
+}
+
 }  // namespace internal
 
 Key::Key() = default;

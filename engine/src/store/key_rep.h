@@ -27,6 +27,10 @@ struct KeyAccess {
 // The KeySource behind a Key (KeySource::None() for a Key without one).
 format::KeySource SourceOf(const Key& key);
 
+// The most Argon2id cost `policy` lets a reader spend (its zeros replaced
+// by the defaults).
+format::KdfParams MostKdfOf(const KeyPolicy& policy);
+
 }  // namespace migstore::internal
 
 #endif  // MIGSTORE_ENGINE_SRC_STORE_KEY_REP_H_
