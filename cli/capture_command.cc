@@ -218,7 +218,7 @@ CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* o) {
 }
 
 int RunCapture(const CaptureCommandOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "capture");
   if (!key.ok()) return Fail("capture", key.status());
   auto opts = ToCaptureOptions(o);
   if (!opts.ok()) return Fail("capture", opts.status());

@@ -299,11 +299,12 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
 }
 
 int RunRestore(const RestoreCommandOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "restore");
   if (!key.ok()) return Fail("restore", key.status());
   RestoreOptions r;
   r.store_path = o.store;
   r.key = *key;
+  r.key_policy = PolicyOf(o.key);
   r.target = o.target;
   for (const std::string& m : o.map_users) {
     auto mapping = ParseUserMapping(m);
@@ -366,11 +367,12 @@ int RunRestore(const RestoreCommandOptions& o) {
 }
 
 int RunExtract(const ExtractCommandOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "extract");
   if (!key.ok()) return Fail("extract", key.status());
   ExtractOptions e;
   e.store_path = o.store;
   e.key = *key;
+  e.key_policy = PolicyOf(o.key);
   e.to = o.to;
   e.include = o.include;
   e.exclude = o.exclude;

@@ -114,15 +114,16 @@ CLI::App* AddKeygenCommand(CLI::App* app, KeygenOptions* o) {
 }
 
 int RunList(const ListOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "list");
   if (!key.ok()) return Fail("list", key.status());
+  const KeyPolicy policy = PolicyOf(o.key);
   StoreSummary summary;
   Status s;
   if (o.json) {
     // Entries stream as they are read; the header comes from the summary,
     // which is known before the first entry.
     std::unique_ptr<JsonWriter> j;
-    s = ListStore(o.store, *key, &summary, [&](const StoreEntry& e) {
+    s = ListStore(o.store, *key, policy, &summary, [&](const StoreEntry& e) {
       if (!j) {
         j = std::make_unique<JsonWriter>(stdout);
         j->BeginObject();
@@ -173,7 +174,7 @@ int RunList(const ListOptions& o) {
     }
   } else {
     bool header = false;
-    s = ListStore(o.store, *key, &summary, [&](const StoreEntry& e) {
+    s = ListStore(o.store, *key, policy, &summary, [&](const StoreEntry& e) {
       if (!header) {
         header = true;
         const std::string protection =

@@ -69,7 +69,7 @@ CLI::App* AddVerifyCommand(CLI::App* app, VerifyCommandOptions* o) {
 }
 
 int RunVerify(const VerifyCommandOptions& o) {
-  auto key = ResolveKey(o.key);
+  auto key = ResolveKey(o.key, "verify");
   if (!key.ok()) return Fail("verify", key.status());
   auto mode = ParseVerifyMode(o.mode);
   if (!mode.ok()) return Fail("verify", mode.status());
@@ -84,6 +84,7 @@ int RunVerify(const VerifyCommandOptions& o) {
   VerifyOptions v;
   v.store_path = o.store;
   v.key = *key;
+  v.key_policy = PolicyOf(o.key);
   v.mode = *mode;
   v.threads = o.threads;
   const bool lines =

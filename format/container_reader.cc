@@ -46,14 +46,14 @@ const std::string* BlockCache::Put(uint64_t n, std::string plain) {
 }
 
 Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
-    const std::string& path, const KeySource& key) {
+    const std::string& path, const KeySource& key, const KdfParams& most_kdf) {
   MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file,
                             RandomAccessFile::Open(path));
-  return Open(std::move(file), key);
+  return Open(std::move(file), key, most_kdf);
 }
 
 Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
-    RandomAccessFile file, const KeySource& key) {
+    RandomAccessFile file, const KeySource& key, const KdfParams& most_kdf) {
   const std::string path = file.path();
   const uint64_t size = file.size();
   std::string head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderSize)),
@@ -66,8 +66,11 @@ Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
     return Status::Corruption(
         path, "the store is truncated: too short to hold a trailer");
   }
-  auto data_key = OpenDataKey(*header, key);
-  if (!data_key.ok()) return data_key.status();
+  auto data_key = OpenDataKey(*header, key, most_kdf);
+  if (!data_key.ok()) {
+    return data_key.status().IsRefused() ? data_key.status().WithContext(path)
+                                         : data_key.status();
+  }
   BlockCodec codec(header->store_id, std::move(data_key).value());
   std::unique_ptr<ContainerReader> reader(
       new ContainerReader(std::move(file), *header, std::move(codec)));

@@ -9,7 +9,8 @@
 // costs only what lives in the damaged block.
 //
 // Statuses: NotAStore (no signature, not a regular file), NotFound (no such
-// file), UnsupportedVersion, WrongKey, Corruption (damaged or truncated).
+// file), UnsupportedVersion, WrongKey, Refused (a key derivation costlier
+// than allowed), Corruption (damaged or truncated).
 //
 // Thread safety: after Open() returns, every method is const and may be
 // called from any number of threads at once.
@@ -60,11 +61,15 @@ class BlockCache {
 
 class ContainerReader {
  public:
-  static Result<std::unique_ptr<ContainerReader>> Open(const std::string& path,
-                                                       const KeySource& key);
+  // `most_kdf`: the most Argon2id cost a password store's header may ask
+  // for (OpenDataKey); more is Refused before any key derivation.
+  static Result<std::unique_ptr<ContainerReader>> Open(
+      const std::string& path, const KeySource& key,
+      const KdfParams& most_kdf = KdfParams::ReaderDefault());
   // The same, on a file the caller opened.
-  static Result<std::unique_ptr<ContainerReader>> Open(RandomAccessFile file,
-                                                       const KeySource& key);
+  static Result<std::unique_ptr<ContainerReader>> Open(
+      RandomAccessFile file, const KeySource& key,
+      const KdfParams& most_kdf = KdfParams::ReaderDefault());
 
   const Header& header() const { return header_; }
   const StoreIndex& index() const { return index_; }

@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "format/atomic_file.h"
@@ -46,6 +49,32 @@ Result<SecretBytes> DeriveKek(const Header& h, const KeySource& key) {
     }
   }
   return kek;
+}
+
+// "512 MiB", or "8 KiB" for what is not a whole number of MiB.
+std::string MemoryText(uint64_t bytes) {
+  if (bytes % limits::kMiB == 0)
+    return std::to_string(bytes / limits::kMiB) + " MiB";
+  return std::to_string((bytes + 1023) / 1024) + " KiB";
+}
+
+// Refused unless the header's Argon2id cost is within `most`: checked before
+// any derivation, so a crafted header costs nothing to turn down.
+Status CheckKdfCost(const Header& h, const KdfParams& most) {
+  if (h.kdf_opslimit <= most.opslimit && h.kdf_memlimit <= most.memlimit)
+    return Status::OK();
+  const uint64_t mib = (h.kdf_memlimit + limits::kMiB - 1) / limits::kMiB;
+  return Status::Refused(
+      "the store's password needs Argon2id with " +
+      std::to_string(h.kdf_opslimit) + " passes over " +
+      MemoryText(h.kdf_memlimit) +
+      ", more than this reader spends unless told (" +
+      std::to_string(most.opslimit) + " passes, " + MemoryText(most.memlimit) +
+      "): a crafted header could make every open that costly. If the store "
+      "is yours, allow it with --max-kdf-passes " +
+      std::to_string(std::max(h.kdf_opslimit, most.opslimit)) +
+      " --max-kdf-memory " +
+      std::to_string(std::max(mib, most.memlimit / limits::kMiB)));
 }
 
 const char* ModeName(KeyMode m) {
@@ -104,12 +133,35 @@ SecretBytes FormatKeyFile(const SecretBytes& secret) {
   return text;
 }
 
-Result<KeySource> KeySource::FromKeyFile(const std::string& path) {
+KdfParams KdfParams::ReaderDefault() {
+  return {limits::kReaderKdfOps, limits::kReaderKdfMem};
+}
+
+std::string LoosePermissionsWarning(int fd, std::string_view what,
+                                    const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      (st.st_mode & 077) == 0) {
+    return {};
+  }
+  char mode[8];
+  std::snprintf(mode, sizeof(mode), "%04o",
+                static_cast<unsigned>(st.st_mode & 07777));
+  return "permissions " + std::string(mode) + " for '" + path +
+         "' are too open; it is used anyway, but other users may be able to "
+         "read this " +
+         std::string(what) + ": chmod 600 '" + path + "'";
+}
+
+Result<KeySource> KeySource::FromKeyFile(const std::string& path,
+                                         std::string* warning) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return Status::KeyUnreadable("cannot open key file " + path,
                                  std::strerror(errno));
   UniqueFd owned(fd);
+  if (warning != nullptr)
+    *warning = LoosePermissionsWarning(fd, "key file", path);
   SecretBytes buf(kMaxKeyFileBytes + 1);
   size_t len = 0;
   while (len < buf.size()) {
@@ -181,7 +233,8 @@ Result<SecretBytes> SetUpKeys(const KeySource& key, const KdfParams& params,
   return data_key;
 }
 
-Result<SecretBytes> OpenDataKey(const Header& h, const KeySource& key) {
+Result<SecretBytes> OpenDataKey(const Header& h, const KeySource& key,
+                                const KdfParams& most) {
   InitSodium();
   if (h.key_mode == KeyMode::kNone) return SecretBytes();
   if (key.mode() == KeyMode::kNone) {
@@ -194,6 +247,8 @@ Result<SecretBytes> OpenDataKey(const Header& h, const KeySource& key) {
                             ModeName(key.mode()) + " was given");
   }
   if (key.secret().empty()) return Status::WrongKey("the password is empty");
+  if (h.key_mode == KeyMode::kPassword)
+    MIGSTORE_RETURN_IF_ERROR(CheckKdfCost(h, most));
   MIGSTORE_ASSIGN_OR_RETURN(SecretBytes kek, DeriveKek(h, key));
   SecretBytes data_key(kKeySize);
   std::string ad = HeaderWrapAd(h);

@@ -29,13 +29,16 @@ struct Header;
 
 // Argon2id cost. Default() is libsodium's "moderate" level (3 passes,
 // 256 MiB, about 0.5-1 s on a desktop core): an offline guesser pays that
-// per guess. Tests use Fast(), which only a test should.
+// per guess. Tests use Fast(), which only a test should. ReaderDefault() is
+// the most a reader spends on a header unless its caller allows more
+// (limits::kReaderKdfOps, kReaderKdfMem).
 struct KdfParams {
   uint64_t opslimit = 3;
   uint64_t memlimit = uint64_t{256} << 20;
 
   static KdfParams Default() { return {}; }
   static KdfParams Fast() { return {1, 8 * 1024}; }
+  static KdfParams ReaderDefault();
 };
 
 // What the user holds: nothing, a password, or a key file's secret.
@@ -51,7 +54,10 @@ class KeySource {
     return KeySource(KeyMode::kKeyFile, std::move(secret));
   }
   // Reads and parses a key file (see ParseKeyFile); KeyUnreadable on failure.
-  static Result<KeySource> FromKeyFile(const std::string& path);
+  // *warning (when given) is set to LoosePermissionsWarning's answer: a key
+  // file others can read is used, but the caller should say so.
+  static Result<KeySource> FromKeyFile(const std::string& path,
+                                       std::string* warning = nullptr);
 
   KeyMode mode() const { return mode_; }
   const SecretBytes& secret() const { return secret_; }
@@ -84,7 +90,18 @@ Result<SecretBytes> SetUpKeys(const KeySource& key, const KdfParams& params,
 // For an existing store: derives the KEK from `key` and unwraps the data key.
 // WrongKey when the key does not open the store (or the store needs a key
 // and none was given); an empty SecretBytes for an unencrypted store.
-Result<SecretBytes> OpenDataKey(const Header& header, const KeySource& key);
+// Refused, before any key derivation, when a password store's header asks
+// for more Argon2id passes or memory than `most`.
+Result<SecretBytes> OpenDataKey(
+    const Header& header, const KeySource& key,
+    const KdfParams& most = KdfParams::ReaderDefault());
+
+// The warning ssh gives for a private key file that group or others may
+// read or write: "permissions 0644 for 'P' are too open; ...". Empty when
+// `fd` is not a regular file (a pipe, a terminal) or its mode is 0600 or
+// tighter. `what` names the file's role ("key file", "password file").
+std::string LoosePermissionsWarning(int fd, std::string_view what,
+                                    const std::string& path);
 
 }  // namespace migstore::format
 

@@ -56,12 +56,19 @@ inline constexpr size_t kMaxXattrsPerSegment = 65536;
 inline constexpr size_t kMaxPiecesPerContentSegment = size_t{1}
                                                       << 21;  // ranges + chunks
 
-// Argon2id parameters a reader accepts from a header: a crafted header must
-// not make opening a store take minutes or gigabytes.
+// Argon2id parameters a header may hold at all (outside them it is
+// Corruption), and the most a writer may be asked for.
 inline constexpr uint64_t kMinKdfOps = 1;
 inline constexpr uint64_t kMaxKdfOps = 16;
 inline constexpr uint64_t kMinKdfMem = 8 * 1024;     // libsodium's minimum
 inline constexpr uint64_t kMaxKdfMem = 1024 * kMiB;  // 1 GiB
+// The most a reader spends on one header's Argon2id unless its caller
+// allows more (KdfParams::ReaderDefault): 4 times the work of the 3 passes
+// over 256 MiB a writer uses by default. The format's own maximum above is
+// 21 times that (about 11 s and 1 GiB per open), which a crafted store
+// could otherwise make every open, and every wrong guess, pay.
+inline constexpr uint64_t kReaderKdfOps = 6;
+inline constexpr uint64_t kReaderKdfMem = 512 * kMiB;
 
 }  // namespace migstore::format::limits
 

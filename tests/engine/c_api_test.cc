@@ -411,6 +411,123 @@ TEST_F(CApiTest, BadStoresGiveTheCommandsCodesAndMessages) {
   EXPECT_NE(Take(err).find("on_conflict"), std::string::npos);
 }
 
+TEST_F(CApiTest, AKeyRefusesAnUnencryptedStoreUnlessAllowed) {
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.key = nullptr;
+  co.no_encrypt = 1;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+
+  // Given a key, every reading call refuses the store with 27, and a
+  // restore makes no target.
+  migstore_restore_options ro = RestoreOptions(&seen);
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("Refused: " + store() +
+                           ": is not encrypted, but a key was given"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(new_root()));
+  const std::string to = dir_ / "out";
+  migstore_extract_options xo{};
+  xo.struct_size = sizeof xo;
+  xo.store_path = store_.c_str();
+  xo.key = key_.key;
+  xo.to = to.c_str();
+  EXPECT_EQ(migstore_extract(&xo, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("Refused"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(to));
+  migstore_verify_options vo{};
+  vo.struct_size = sizeof vo;
+  vo.store_path = store_.c_str();
+  vo.key = key_.key;
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("Refused"), std::string::npos);
+  migstore_list_options lo{};
+  lo.struct_size = sizeof lo;
+  lo.store_path = store_.c_str();
+  lo.key = key_.key;
+  EXPECT_EQ(migstore_list(&lo, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("Refused"), std::string::npos);
+  // A caller built against the first version of the structs gets the same
+  // safe answer: it cannot have asked for anything else.
+  ro.struct_size =
+      offsetof(migstore_restore_options, cancel) + sizeof(ro.cancel);
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_STORE);
+  Take(err);
+  ro.struct_size = sizeof ro;
+
+  // Said on purpose, it is read.
+  ro.allow_unencrypted = 1;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(ReadFile(new_root() + "/home/alice/.bashrc"), "export EDITOR=vi\n");
+  xo.allow_unencrypted = 1;
+  EXPECT_EQ(migstore_extract(&xo, nullptr, &err), MIGSTORE_OK) << Take(err);
+  vo.allow_unencrypted = 1;
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_OK) << Take(err);
+  lo.allow_unencrypted = 1;
+  EXPECT_EQ(migstore_list(&lo, nullptr, &err), MIGSTORE_OK) << Take(err);
+}
+
+TEST_F(CApiTest, KeyDerivationCostlierThanAllowedIsRefused) {
+  // A password store with a cheap Argon2id (2 passes, 16 KiB).
+  std::string pw = "correct horse";
+  KeyHandle key;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_key_from_password(pw.data(), pw.size(), &key.key, &err),
+            MIGSTORE_OK)
+      << Take(err);
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.key = key.key;
+  co.kdf_opslimit = 2;
+  co.kdf_memlimit = 16 * 1024;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+  migstore_verify_options vo{};
+  vo.struct_size = sizeof vo;
+  vo.store_path = store_.c_str();
+  vo.key = key.key;
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_OK) << Take(err);
+  // Limits below what it asks for (to show the mechanism; the defaults are
+  // 6 passes and 512 MiB): refused with 27 before any derivation.
+  vo.max_kdf_memory = 8 * 1024;
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("Refused: " + store() +
+                           ": the store's password needs Argon2id with 2 "
+                           "passes over 16 KiB"),
+            std::string::npos);
+  vo.max_kdf_memory = 0;
+  vo.max_kdf_passes = 1;
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_INVALID_STORE);
+  Take(err);
+  vo.max_kdf_passes = 2;
+  vo.max_kdf_memory = 16 * 1024;
+  EXPECT_EQ(migstore_verify(&vo, nullptr, &err), MIGSTORE_OK) << Take(err);
+}
+
+TEST_F(CApiTest, AKeyFileOthersCanReadIsUsedWithAWarning) {
+  // The key file keygen wrote is 0600: nothing to say. Opened to others it
+  // is used, with a warning the caller can show.
+  char* err = nullptr;
+  EXPECT_EQ(migstore_key_warning(key_.key), nullptr);
+  EXPECT_EQ(migstore_key_warning(nullptr), nullptr);
+  ASSERT_EQ(::chmod(key_path().c_str(), 0644), 0);
+  KeyHandle loose;
+  ASSERT_EQ(migstore_key_from_key_file(key_path().c_str(), &loose.key, &err),
+            MIGSTORE_OK)
+      << Take(err);
+  ASSERT_NE(migstore_key_warning(loose.key), nullptr);
+  EXPECT_NE(std::string(migstore_key_warning(loose.key))
+                .find("permissions 0644 for '" + key_path() + "' are too open"),
+            std::string::npos);
+  // Used all the same: it opens the store the tight key locked.
+  Capture();
+  migstore_list_options lo{};
+  lo.struct_size = sizeof lo;
+  lo.store_path = store_.c_str();
+  lo.key = loose.key;
+  EXPECT_EQ(migstore_list(&lo, nullptr, &err), MIGSTORE_OK) << Take(err);
+}
+
 TEST_F(CApiTest, OptionsStructSizeRule) {
   char* err = nullptr;
   // NULL options, struct_size 0, one byte short of the first version.

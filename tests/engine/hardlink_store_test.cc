@@ -236,6 +236,36 @@ TEST_F(HardLinkStore, RestoreKeepsTheConflictPolicy) {
             "the report");
 }
 
+TEST_F(HardLinkStore, AKeyRefusesItUnlessAllowed) {
+  // A hard-link store is never encrypted: a key given to read one would
+  // authenticate nothing, so it is refused as an unencrypted container is.
+  ASSERT_OK(Capture(Options()));
+  Key key = *Key::FromPassword("pw");
+  RestoreOptions ro;
+  ro.store_path = Store();
+  ro.target = dir_ / "target";
+  ro.key = key;
+  auto refused = Restore(ro);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsRefused()) << refused.status().ToString();
+  EXPECT_NE(refused.status().ToString().find(
+                Store() + ": is a hard-link store, which is never encrypted, "
+                          "but a key was given"),
+            std::string::npos)
+      << refused.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "target"));
+  VerifyOptions vo;
+  vo.store_path = Store();
+  vo.key = key;
+  EXPECT_TRUE(Verify(vo).status().IsRefused());
+  vo.key_policy.allow_unencrypted = true;
+  EXPECT_OK(Verify(vo));
+  ro.key_policy.allow_unencrypted = true;
+  EXPECT_OK(Restore(ro));
+  EXPECT_EQ(ReadFile(dir_ / "target/home/alice/Documents/report.txt"),
+            "the report");
+}
+
 TEST_F(HardLinkStore, VerifyReportsABrokenOrChangedLink) {
   ASSERT_OK(Capture(Options()));
   // An application saves by writing a new file and renaming it over.

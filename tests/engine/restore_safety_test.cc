@@ -206,5 +206,17 @@ TEST_F(Malicious, WithoutContinueOnErrorNothingIsWrittenAtAll) {
       << "the plan refused before any write";
 }
 
+TEST_F(Malicious, ARefusedRunDoesNotEvenMakeTheTarget) {
+  // The target does not exist yet: a run its plan stops must not leave an
+  // empty one behind (RestoreAll also checks nothing appeared beside it).
+  std::filesystem::remove(target_);
+  target_ = dir_ / "new/target";
+  auto r = RestoreAll({MakeFile(0, "../escaped.txt", "x")},
+                      /*continue_on_error=*/false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsStopped()) << r.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "new"));
+}
+
 }  // namespace
 }  // namespace migstore

@@ -8,6 +8,7 @@
 
 #include "format/coding.h"
 #include "format/header.h"
+#include "format/limits.h"
 #include "tests/util/test_util.h"
 
 namespace migstore::format {
@@ -249,6 +250,47 @@ TEST(Header, RejectsWhatItMustWithTheRightStatus) {
       edit(header::kSalt, good[header::kSalt] ^ 1, false).IsCorruption());
   EXPECT_TRUE(DecodeHeader(good.substr(0, 100)).status().IsCorruption());
   EXPECT_TRUE(DecodeHeader("").status().IsNotAStore());
+}
+
+TEST(Keys, ACostlierKeyDerivationThanTheReaderAllowsIsRefusedFirst) {
+  Header h = NewHeader();
+  const KeySource pw = KeySource::Password(SecretBytes::Copy("pw"));
+  ASSERT_OK(SetUpKeys(KeySource::Password(SecretBytes::Copy("pw")),
+                      {2, 16 * 1024}, &h));
+  EXPECT_OK(OpenDataKey(h, pw));
+  EXPECT_OK(OpenDataKey(h, pw, {2, 16 * 1024}));
+  EXPECT_TRUE(OpenDataKey(h, pw, {1, 16 * 1024}).status().IsRefused());
+  EXPECT_TRUE(OpenDataKey(h, pw, {2, 8 * 1024}).status().IsRefused());
+
+  // The format's maximum, 16 passes over 1 GiB (about 11 s per try): a
+  // reader with the default limits refuses it before deriving anything.
+  // Had it derived, the changed parameters would fail the wrap (WrongKey)
+  // after those seconds; Refused proves it never started.
+  h.kdf_opslimit = limits::kMaxKdfOps;
+  h.kdf_memlimit = limits::kMaxKdfMem;
+  Status s = OpenDataKey(h, pw).status();
+  EXPECT_TRUE(s.IsRefused()) << s.ToString();
+  EXPECT_EQ(s.ToString(),
+            "Refused: the store's password needs Argon2id with 16 passes over "
+            "1024 MiB, more than this reader spends unless told (6 passes, "
+            "512 MiB): a crafted header could make every open that costly. If "
+            "the store is yours, allow it with --max-kdf-passes 16 "
+            "--max-kdf-memory 1024");
+  // Just over the default in either dimension is enough.
+  h.kdf_opslimit = limits::kReaderKdfOps + 1;
+  h.kdf_memlimit = limits::kReaderKdfMem;
+  EXPECT_TRUE(OpenDataKey(h, pw).status().IsRefused());
+  h.kdf_opslimit = limits::kReaderKdfOps;
+  h.kdf_memlimit = limits::kReaderKdfMem + 1024;
+  EXPECT_TRUE(OpenDataKey(h, pw).status().IsRefused());
+  // A key file's store has no Argon2id; the limits do not apply to it.
+  Header k = NewHeader();
+  SecretBytes secret = SecretBytes::Random(kKeySize);
+  ASSERT_OK(
+      SetUpKeys(KeySource::KeyFileSecret(SecretBytes::Copy(secret.view())),
+                KdfParams::Fast(), &k));
+  EXPECT_OK(OpenDataKey(k, KeySource::KeyFileSecret(std::move(secret)),
+                        {1, 8 * 1024}));
 }
 
 TEST(Header, TamperedKeyFieldsFailTheKeyCheck) {

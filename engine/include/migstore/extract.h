@@ -40,7 +40,8 @@ namespace migstore {
 struct ExtractOptions {
   std::string store_path;
   Key key;
-  std::string to;  // created when missing
+  KeyPolicy key_policy;  // as RestoreOptions::key_policy
+  std::string to;        // created when missing
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   bool overwrite = false;  // replace files already under `to` (UsmtUtils /o)

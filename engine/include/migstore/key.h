@@ -12,6 +12,7 @@
 #ifndef MIGSTORE_KEY_H_
 #define MIGSTORE_KEY_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,10 @@ class Key {
   bool encrypted() const { return rep_ != nullptr; }
   // "none", "key file" or "password": for reports; never the secret.
   const char* kind() const;
+  // What loading it found worth telling the user, though the key is used:
+  // a key file or password file that group or others may read ("permissions
+  // 0644 for 'K' are too open; ...", as ssh says). Empty when nothing.
+  const std::string& warning() const;
 
  private:
   // The engine reaches the secret through internal::KeyAccess
@@ -67,6 +72,25 @@ class Key {
 // Writes a new random key file at `path` with mode 0600, atomically.
 // AlreadyExists unless overwrite.
 Status WriteKeyFile(const std::string& path, bool overwrite);
+
+// What a run that reads a store (restore, extract, verify, list) accepts of
+// the store's key fields. The defaults are the safe choice; each field
+// loosens one check, on purpose. Checked where every such run opens its
+// store, before any file is read or written.
+struct KeyPolicy {
+  // With a key (encrypted() is true), a store that is not encrypted — a
+  // container written with --no-encrypt, or a hard-link store — is Refused
+  // (exit 27) unless this is set: whoever can replace the store could hand
+  // over one they wrote, and the key would authenticate nothing.
+  bool allow_unencrypted = false;
+  // The most Argon2id passes and memory (bytes) a password store's header
+  // may ask for; 0: the defaults, 6 passes and 512 MiB (4 times the work of
+  // the 3 passes over 256 MiB a capture writes). A header asking for more
+  // is Refused before any key derivation: a crafted store must not make
+  // every open cost seconds and a gigabyte.
+  uint64_t max_kdf_passes = 0;
+  uint64_t max_kdf_memory = 0;
+};
 
 }  // namespace migstore
 

@@ -61,7 +61,13 @@ struct StoreEntry {
 
 // Opens the store, fills *summary, then calls on_entry for every entry. A
 // non-OK status from on_entry stops the listing and is returned.
-// Errors: NotFound, NotAStore, UnsupportedVersion, WrongKey, Corruption.
+// Errors: NotFound, NotAStore, UnsupportedVersion, WrongKey, Refused (by
+// `policy`: an unencrypted store given a key, a key derivation costlier
+// than allowed), Corruption.
+Status ListStore(const std::string& store_path, const Key& key,
+                 const KeyPolicy& policy, StoreSummary* summary,
+                 const std::function<Status(const StoreEntry&)>& on_entry);
+// The same with the default KeyPolicy.
 Status ListStore(const std::string& store_path, const Key& key,
                  StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry);

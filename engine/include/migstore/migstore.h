@@ -82,7 +82,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 2
+#define MIGSTORE_C_API_VERSION 3
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -175,6 +175,11 @@ MIGSTORE_EXPORT int migstore_keygen(const char* path, int overwrite,
                                     char** errmsg);
 /* NULL is allowed. A run that was given the key must have returned. */
 MIGSTORE_EXPORT void migstore_key_destroy(migstore_key* key);
+/* What loading the key found worth telling the user, though the key is
+ * used: a key file or password file that group or others may read
+ * ("permissions 0644 for 'K' are too open; ..."); NULL when nothing (and for
+ * a NULL key). Valid until the key is destroyed. API version 3. */
+MIGSTORE_EXPORT const char* migstore_key_warning(const migstore_key* key);
 
 /* ------------------------------------------------------------------------ */
 /* Callbacks                                                                 */
@@ -295,7 +300,8 @@ typedef struct migstore_restore_options {
   const char* store_path;  /* required */
   const migstore_key* key; /* NULL: for an unencrypted store */
   /* Where the capture root's entries land ("/" for the running system);
-   * required; created when missing (unless dry_run). */
+   * required; created when missing (unless dry_run), once the plan has
+   * passed. */
   const char* target;
   /* "OLD:NEW" pairs (LoadState /mu): the store's user OLD restored as NEW. */
   const char* const* map_users;
@@ -315,6 +321,19 @@ typedef struct migstore_restore_options {
   migstore_file_error_fn on_file_error;
   void* user_data;
   migstore_cancel* cancel;
+  /* Fields after this line came after version 1 of the struct (API
+   * version 3). They are the reader's key policy (docs/cli.md, "Keys and
+   * passwords"); zero is the safe default, which version 1 did not have: */
+  /* Nonzero: with a key, accept a store that is not encrypted (a container
+   * written without one, or a hard-link store). Zero: such a store is
+   * refused with MIGSTORE_INVALID_STORE (27), since whoever can replace the
+   * store could have written it and the key would authenticate nothing. */
+  int allow_unencrypted;
+  /* The most Argon2id passes and memory (bytes) a password store's header
+   * may ask for; 0: 6 passes, 512 MiB. A header asking for more is refused
+   * (27) before any key derivation. */
+  uint64_t max_kdf_passes;
+  uint64_t max_kdf_memory;
   /* Fields of later API versions are appended here. */
 } migstore_restore_options;
 
@@ -335,6 +354,11 @@ typedef struct migstore_extract_options {
   migstore_file_error_fn on_file_error;
   void* user_data;
   migstore_cancel* cancel;
+  /* Fields after this line came after version 1 of the struct (API
+   * version 3): the reader's key policy, as in migstore_restore_options. */
+  int allow_unencrypted;
+  uint64_t max_kdf_passes;
+  uint64_t max_kdf_memory;
   /* Fields of later API versions are appended here. */
 } migstore_extract_options;
 
@@ -356,8 +380,9 @@ typedef struct migstore_restore_result {
 /* Restores a store below options->target. Nothing is ever written outside
  * target; every file is written under a temporary name and renamed once
  * whole, so running it again after a failure finishes the job. `result` as
- * for migstore_capture. Codes: 0, 3, 2, 11, 27, 33, 37, 42 (damaged index),
- * 61, 71. */
+ * for migstore_capture. Codes: 0, 3, 2, 11, 27 (also: an unencrypted store
+ * given a key, a key derivation costlier than allowed), 33, 37, 42 (damaged
+ * index), 61, 71. */
 MIGSTORE_EXPORT int migstore_restore(const migstore_restore_options* options,
                                      migstore_restore_result* result,
                                      char** errmsg);
@@ -387,6 +412,11 @@ typedef struct migstore_verify_options {
   migstore_file_error_fn on_file_error;
   void* user_data;
   migstore_cancel* cancel;
+  /* Fields after this line came after version 1 of the struct (API
+   * version 3): the reader's key policy, as in migstore_restore_options. */
+  int allow_unencrypted;
+  uint64_t max_kdf_passes;
+  uint64_t max_kdf_memory;
   /* Fields of later API versions are appended here. */
 } migstore_verify_options;
 
@@ -435,6 +465,11 @@ typedef struct migstore_list_options {
   const migstore_key* key;
   migstore_entry_fn on_entry; /* NULL: only the result is filled */
   void* user_data;
+  /* Fields after this line came after version 1 of the struct (API
+   * version 3): the reader's key policy, as in migstore_restore_options. */
+  int allow_unencrypted;
+  uint64_t max_kdf_passes;
+  uint64_t max_kdf_memory;
   /* Fields of later API versions are appended here. */
 } migstore_list_options;
 

@@ -90,8 +90,12 @@ Result<UserMapping> ParseUserMapping(std::string_view text);
 struct RestoreOptions {
   std::string store_path;
   Key key;
+  // What is accepted of the store's encryption (key.h): with a key, an
+  // unencrypted store is refused unless key_policy.allow_unencrypted.
+  KeyPolicy key_policy;
   // Where the capture root's entries land ("/" for the running system).
-  // Created when missing (unless dry_run).
+  // Created when missing (unless dry_run), once the plan has passed: a run
+  // its plan stops leaves no target behind.
   std::string target;
   std::vector<UserMapping> map_users;
   // Which of the store's users are restored (include beats last-used beats
@@ -195,9 +199,10 @@ struct RestoreReport {
 
 // Restores. Errors before anything is written: InvalidArgument (options,
 // rules, an unknown --map-user user), NotFound / NotAStore /
-// UnsupportedVersion (27), WrongKey (37), Corruption of the store's index
-// (42), KeyUnreadable, IOError (the target). During the run: Stopped (first
-// entry error without continue_on_error), Cancelled.
+// UnsupportedVersion / Refused by key_policy (27), WrongKey (37),
+// Corruption of the store's index (42), KeyUnreadable, IOError (the
+// target). During the run: Stopped (first entry error without
+// continue_on_error), Cancelled.
 Result<RestoreReport> Restore(const RestoreOptions& options,
                               RestoreObserver* observer = nullptr);
 

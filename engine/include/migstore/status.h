@@ -59,6 +59,10 @@ class [[nodiscard]] Status {
   // The operation stopped at the first error with one file, as asked (no
   // --continue-on-error); nothing was committed.
   static Status Stopped(std::string_view msg, std::string_view msg2 = {});
+  // The store is well formed, but the caller's policy does not accept it:
+  // an unencrypted store where a key was given, or a key derivation that
+  // costs more than the caller allows (migstore/key.h, KeyPolicy).
+  static Status Refused(std::string_view msg, std::string_view msg2 = {});
 
   bool ok() const { return rep_ == nullptr; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
@@ -74,6 +78,7 @@ class [[nodiscard]] Status {
   bool IsAlreadyExists() const { return code() == Code::kAlreadyExists; }
   bool IsCancelled() const { return code() == Code::kCancelled; }
   bool IsStopped() const { return code() == Code::kStopped; }
+  bool IsRefused() const { return code() == Code::kRefused; }
 
   // The message alone; empty for OK.
   std::string_view message() const;
@@ -100,6 +105,7 @@ class [[nodiscard]] Status {
     kAlreadyExists,
     kCancelled,
     kStopped,
+    kRefused,
   };
   struct Rep {
     Code code;

@@ -38,6 +38,7 @@ Result<VerifyMode> ParseVerifyMode(std::string_view text);
 struct VerifyOptions {
   std::string store_path;
   Key key;
+  KeyPolicy key_policy;  // as RestoreOptions::key_policy
   VerifyMode mode = VerifyMode::kSummary;
   int threads = 0;  // 0: one per core
 };
@@ -61,8 +62,8 @@ struct VerifyReport {
 
 // Verifies. Damage found is in the report, not an error: the call fails only
 // when the store cannot be opened at all (NotFound, NotAStore,
-// UnsupportedVersion, WrongKey, Corruption of the header, index or
-// trailer) or is cancelled. Callers map !intact() to exit 42.
+// UnsupportedVersion, WrongKey, Refused by key_policy, Corruption of the
+// header, index or trailer) or is cancelled. Callers map !intact() to exit 42.
 Result<VerifyReport> Verify(const VerifyOptions& options,
                             RestoreObserver* observer = nullptr);
 

@@ -285,11 +285,23 @@ Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
   return Status::OK();
 }
 
+// The reader's key policy: the same three fields in every reading run's
+// options.
+template <typename COptions>
+KeyPolicy KeyPolicyOf(const COptions& c) {
+  KeyPolicy p;
+  p.allow_unencrypted = c.allow_unencrypted != 0;
+  p.max_kdf_passes = c.max_kdf_passes;
+  p.max_kdf_memory = c.max_kdf_memory;
+  return p;
+}
+
 Status ToRestore(const migstore_restore_options& c, RestoreOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
                             Required(c.store_path, "store_path"));
   MIGSTORE_ASSIGN_OR_RETURN(o->target, Required(c.target, "target"));
   o->key = KeyOf(c.key);
+  o->key_policy = KeyPolicyOf(c);
   MIGSTORE_ASSIGN_OR_RETURN(
       std::vector<std::string> maps,
       Strings(c.map_users, c.map_users_count, "map_users"));
@@ -324,6 +336,7 @@ Status ToExtract(const migstore_extract_options& c, ExtractOptions* o) {
                             Required(c.store_path, "store_path"));
   MIGSTORE_ASSIGN_OR_RETURN(o->to, Required(c.to, "to"));
   o->key = KeyOf(c.key);
+  o->key_policy = KeyPolicyOf(c);
   MIGSTORE_ASSIGN_OR_RETURN(o->include,
                             Strings(c.include, c.include_count, "include"));
   MIGSTORE_ASSIGN_OR_RETURN(o->exclude,
@@ -338,6 +351,7 @@ Status ToVerify(const migstore_verify_options& c, VerifyOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
                             Required(c.store_path, "store_path"));
   o->key = KeyOf(c.key);
+  o->key_policy = KeyPolicyOf(c);
   // Indexed by enum migstore_verify_mode. A summary is kFailures: counts,
   // plus each damaged file for on_file_error.
   static constexpr VerifyMode kModes[] = {VerifyMode::kFailures,
@@ -563,6 +577,11 @@ int migstore_keygen(const char* path, int overwrite, char** errmsg) {
 
 void migstore_key_destroy(migstore_key* key) { delete key; }
 
+const char* migstore_key_warning(const migstore_key* key) {
+  if (key == nullptr || key->key.warning().empty()) return nullptr;
+  return key->key.warning().c_str();
+}
+
 int migstore_capture(const migstore_capture_options* options,
                      migstore_capture_result* result, char** errmsg) {
   return Guarded(errmsg, [&] {
@@ -617,7 +636,7 @@ int migstore_list(const migstore_list_options* options,
       WriteSized(r, result);
     };
     s = migstore::ListStore(
-        path, KeyOf(c.key), &summary,
+        path, KeyOf(c.key), KeyPolicyOf(c), &summary,
         [&](const migstore::StoreEntry& e) -> Status {
           summarise();
           if (c.on_entry == nullptr) return Status::OK();

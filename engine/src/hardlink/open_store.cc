@@ -6,17 +6,43 @@
 #include <cerrno>
 
 #include "engine/src/hardlink/store_layout.h"
+#include "engine/src/store/key_rep.h"
 
 namespace migstore::hardlink {
+namespace {
+
+// A key was given, so the caller expects the store to be authenticated by
+// it; an unencrypted store is authenticated by nothing (its checksums can be
+// recomputed by whoever wrote it).
+Status CheckEncrypted(const std::string& path, const format::KeySource& key,
+                      const KeyPolicy& policy, bool hardlink,
+                      const format::ContainerReader& reader) {
+  if (key.mode() == format::KeyMode::kNone || reader.encrypted() ||
+      policy.allow_unencrypted) {
+    return Status::OK();
+  }
+  return Status::Refused(
+      path, std::string(hardlink ? "is a hard-link store, which is never "
+                                   "encrypted"
+                                 : "is not encrypted") +
+                ", but a key was given: nothing in it is authenticated by "
+                "the key, and whoever could replace it could have written "
+                "it. If an unencrypted store is what you expect, say so "
+                "with --allow-unencrypted (or give no key)");
+}
+
+}  // namespace
 
 Result<OpenedStore> OpenStoreForReading(const std::string& path,
-                                        const format::KeySource& key) {
+                                        const format::KeySource& key,
+                                        const KeyPolicy& policy) {
+  const format::KdfParams most_kdf = internal::MostKdfOf(policy);
   OpenedStore out;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     // A container (or nothing: the reader says which).
-    MIGSTORE_ASSIGN_OR_RETURN(out.reader,
-                              format::ContainerReader::Open(path, key));
+    MIGSTORE_ASSIGN_OR_RETURN(
+        out.reader, format::ContainerReader::Open(path, key, most_kdf));
     if (out.reader->content_location() !=
         format::ContentLocation::kInContainer) {
       return Status::NotAStore(
@@ -24,6 +50,8 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
           "is the catalog of a hard-link store: give the store's "
           "directory instead");
     }
+    MIGSTORE_RETURN_IF_ERROR(
+        CheckEncrypted(path, key, policy, /*hardlink=*/false, *out.reader));
     return out;
   }
   format::UniqueFd dir(
@@ -43,8 +71,8 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
   MIGSTORE_ASSIGN_OR_RETURN(
       format::RandomAccessFile file,
       format::RandomAccessFile::FromFd(std::move(fd), catalog));
-  MIGSTORE_ASSIGN_OR_RETURN(
-      out.reader, format::ContainerReader::Open(std::move(file), key));
+  MIGSTORE_ASSIGN_OR_RETURN(out.reader, format::ContainerReader::Open(
+                                            std::move(file), key, most_kdf));
   if (out.reader->content_location() != format::ContentLocation::kExternal) {
     return Status::Corruption(catalog,
                               "is not the catalog of a hard-link store");
@@ -53,6 +81,8 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
     return Status::Corruption(catalog,
                               "belongs to another store than its marker names");
   }
+  MIGSTORE_RETURN_IF_ERROR(
+      CheckEncrypted(path, key, policy, /*hardlink=*/true, *out.reader));
   out.files.reset(::openat(dir.get(), kFilesName,
                            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!out.files.valid()) {

@@ -1,7 +1,8 @@
 // Opening a store for reading whichever kind it is: a container file, or a
 // hard-link store directory (its marker checked, its catalog opened below
 // it without following symlinks, and the catalog's store id matched with
-// the marker's). Restore, extract, verify and list all start here.
+// the marker's). Restore, extract, verify and list all start here, so the
+// reader's key policy (migstore/key.h, KeyPolicy) is enforced here too.
 //
 // Thread safety: OpenStoreForReading is a function; the result's reader is
 // as thread-safe as format::ContainerReader, and `files` is a plain handle.
@@ -14,6 +15,7 @@
 
 #include "format/container_reader.h"
 #include "format/file_io.h"
+#include "migstore/key.h"
 #include "migstore/result.h"
 
 namespace migstore::hardlink {
@@ -29,9 +31,13 @@ struct OpenedStore {
 // `path` names a container or a hard-link store. A directory that is not a
 // hard-link store is NotAStore; a hard-link store whose catalog does not
 // belong to it (another store id, or not an external-content catalog) is
-// Corruption.
+// Corruption. `policy` is enforced here, for every run that reads a store:
+// with a key, a store that is not encrypted (a hard-link store never is) is
+// Refused unless policy.allow_unencrypted; a password store whose Argon2id
+// cost is over the policy's is Refused before any key derivation.
 Result<OpenedStore> OpenStoreForReading(const std::string& path,
-                                        const format::KeySource& key);
+                                        const format::KeySource& key,
+                                        const KeyPolicy& policy);
 
 }  // namespace migstore::hardlink
 

@@ -68,6 +68,7 @@ bool EqualFolded(std::string_view a, std::string_view b) {
 struct RunSpec {
   std::string store_path;
   Key key;
+  KeyPolicy key_policy;
   std::string target;
   bool dry_run = false;
   bool continue_on_error = false;
@@ -137,7 +138,8 @@ class Run {
       MIGSTORE_ASSIGN_OR_RETURN(
           hardlink::OpenedStore store,
           hardlink::OpenStoreForReading(spec_.store_path,
-                                        internal::SourceOf(spec_.key)));
+                                        internal::SourceOf(spec_.key),
+                                        spec_.key_policy));
       reader_ = std::move(store.reader);
       store_files_ = std::move(store.files);
     }
@@ -207,8 +209,8 @@ class Run {
       for (const auto& [key, path] : p.folders) pp.folders.push_back(path);
     }
 
-    // The target as it is; made (when missing) only once the options have
-    // been checked, and never in a dry run.
+    // The target as it is; made (when missing) only once the plan has
+    // passed (no refusal stops the run), and never in a dry run.
     format::UniqueFd target(
         ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!target.valid() && errno != ENOENT) {
@@ -269,20 +271,8 @@ class Run {
       report_.not_selected = entries.size() - order.size();
     }
 
-    if (!target.valid() && !spec_.dry_run) {
-      std::error_code ec;
-      std::filesystem::create_directories(spec_.target, ec);
-      if (ec) {
-        return Status::IOError("cannot make the target " + spec_.target,
-                               ec.message());
-      }
-      target.reset(
-          ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!target.valid()) {
-        return Status::FromErrno("cannot open the target " + spec_.target,
-                                 errno);
-      }
-    }
+    // A missing target is planned as an empty one (target_fd -1), as in a
+    // dry run; it is made below only once the plan has passed.
     in.target_fd = target.get();
 
     std::vector<uint64_t> ids;
@@ -334,6 +324,11 @@ class Run {
       Count(entries, items, [](size_t) { return true; });
       return Status::OK();
     }
+    // Only now, with every refusal behind us, is the target made: a run
+    // stopped by its plan must leave no trace, not even an empty target.
+    if (!target.valid()) {
+      MIGSTORE_ASSIGN_OR_RETURN(target, MakeTarget());
+    }
 
     reporter_.Phase("Applying");
     restore::ApplyOptions ao;
@@ -377,6 +372,22 @@ class Run {
     report_.blocks_opened = applier.blocks_opened();
     Count(entries, items, [&](size_t i) { return applier.done(i); });
     return stop;
+  }
+
+  // Makes the missing target (and the directories above it) and opens it.
+  Result<format::UniqueFd> MakeTarget() const {
+    std::error_code ec;
+    std::filesystem::create_directories(spec_.target, ec);
+    if (ec) {
+      return Status::IOError("cannot make the target " + spec_.target,
+                             ec.message());
+    }
+    format::UniqueFd target(
+        ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!target.valid()) {
+      return Status::FromErrno("cannot open the target " + spec_.target, errno);
+    }
+    return target;
   }
 
   // Restore: the users chosen, and where each one's profile lands.
@@ -572,6 +583,7 @@ Result<RestoreReport> Restore(const RestoreOptions& o,
   RunSpec spec;
   spec.store_path = o.store_path;
   spec.key = o.key;
+  spec.key_policy = o.key_policy;
   spec.target = o.target;
   spec.dry_run = o.dry_run;
   spec.continue_on_error = o.continue_on_error;
@@ -601,6 +613,7 @@ Result<RestoreReport> Extract(const ExtractOptions& o,
   RunSpec spec;
   spec.store_path = o.store_path;
   spec.key = o.key;
+  spec.key_policy = o.key_policy;
   spec.target = o.to;
   spec.continue_on_error = o.continue_on_error;
   spec.threads = o.threads;

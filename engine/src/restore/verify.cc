@@ -141,7 +141,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   reporter.Phase("Verifying");
   MIGSTORE_ASSIGN_OR_RETURN(
       hardlink::OpenedStore store,
-      hardlink::OpenStoreForReading(o.store_path, internal::SourceOf(o.key)));
+      hardlink::OpenStoreForReading(o.store_path, internal::SourceOf(o.key),
+                                    o.key_policy));
   const auto& reader = store.reader;
   const format::StoreIndex& x = reader->index();
   VerifyReport report;

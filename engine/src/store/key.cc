@@ -22,13 +22,14 @@ constexpr size_t kMaxPasswordBytes = 4096;
 
 // The first line of `text`, without CR/LF: what a password file holds.
 Result<Key> PasswordFromText(const SecretBytes& text, size_t len,
-                             std::string_view where) {
+                             std::string_view where, std::string warning = {}) {
   std::string_view all = text.view().substr(0, len);
   size_t end = all.find_first_of("\r\n");
   std::string_view line = all.substr(0, end);
   if (line.empty())
     return Status::KeyUnreadable(std::string(where), "the password is empty");
-  return Key::FromPassword(line);
+  return internal::KeyAccess::Make(KeySource::Password(SecretBytes::Copy(line)),
+                                   std::move(warning));
 }
 
 // Reads at most kMaxPasswordBytes + 1 bytes from fd into secret memory.
@@ -67,9 +68,21 @@ KeySource SourceOf(const Key& key) {
              : KeySource::KeyFileSecret(std::move(copy));
 }
 
+format::KdfParams MostKdfOf(const KeyPolicy& policy) {
+  format::KdfParams most = format::KdfParams::ReaderDefault();
+  if (policy.max_kdf_passes != 0) most.opslimit = policy.max_kdf_passes;
+  if (policy.max_kdf_memory != 0) most.memlimit = policy.max_kdf_memory;
+  return most;
+}
+
 }  // namespace internal
 
 Key::Key() = default;
+
+const std::string& Key::warning() const {
+  static const std::string kNone;
+  return rep_ == nullptr ? kNone : rep_->warning;
+}
 
 const char* Key::kind() const {
   if (rep_ == nullptr) return "none";
@@ -78,8 +91,10 @@ const char* Key::kind() const {
 }
 
 Result<Key> Key::FromKeyFile(const std::string& path) {
-  MIGSTORE_ASSIGN_OR_RETURN(KeySource source, KeySource::FromKeyFile(path));
-  return internal::KeyAccess::Make(std::move(source));
+  std::string warning;
+  MIGSTORE_ASSIGN_OR_RETURN(KeySource source,
+                            KeySource::FromKeyFile(path, &warning));
+  return internal::KeyAccess::Make(std::move(source), std::move(warning));
 }
 
 Result<Key> Key::FromPassword(std::string_view password) {
@@ -103,10 +118,13 @@ Result<Key> Key::FromPasswordFile(const std::string& path) {
     return Status::KeyUnreadable("cannot open password file " + path,
                                  std::strerror(errno));
   }
+  std::string warning =
+      format::LoosePermissionsWarning(fd.get(), "password file", path);
   SecretBytes buf(kMaxPasswordBytes + 1);
   MIGSTORE_ASSIGN_OR_RETURN(
       size_t len, ReadSecret(fd.get(), &buf, "password file " + path));
-  return PasswordFromText(buf, len, "password file " + path);
+  return PasswordFromText(buf, len, "password file " + path,
+                          std::move(warning));
 }
 
 Result<Key> Key::FromPasswordEnvironment(const char* name) {

@@ -39,9 +39,15 @@ const char* TypeName(format::EntryType t) {
 Status ListStore(const std::string& store_path, const Key& key,
                  StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry) {
-  MIGSTORE_ASSIGN_OR_RETURN(
-      hardlink::OpenedStore store,
-      hardlink::OpenStoreForReading(store_path, internal::SourceOf(key)));
+  return ListStore(store_path, key, KeyPolicy(), summary, on_entry);
+}
+
+Status ListStore(const std::string& store_path, const Key& key,
+                 const KeyPolicy& policy, StoreSummary* summary,
+                 const std::function<Status(const StoreEntry&)>& on_entry) {
+  MIGSTORE_ASSIGN_OR_RETURN(hardlink::OpenedStore store,
+                            hardlink::OpenStoreForReading(
+                                store_path, internal::SourceOf(key), policy));
   const auto& reader = store.reader;
   const format::StoreIndex& x = reader->index();
   *summary = StoreSummary();
