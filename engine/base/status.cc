@@ -68,6 +68,9 @@ Status Status::Cancelled(std::string_view msg, std::string_view msg2) {
 Status Status::Stopped(std::string_view msg, std::string_view msg2) {
   return Status(Code::kStopped, msg, msg2);
 }
+Status Status::Unavailable(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kUnavailable, msg, msg2);
+}
 
 std::string_view Status::message() const {
   return rep_ ? std::string_view(rep_->message) : std::string_view();
@@ -112,6 +115,9 @@ std::string Status::ToString() const {
       break;
     case Code::kStopped:
       name = "Stopped";
+      break;
+    case Code::kUnavailable:
+      name = "Store unavailable";
       break;
   }
   std::string out(name);

@@ -38,6 +38,7 @@ TEST(Status, EachCategoryHasItsOwnPredicate) {
       {Status::AlreadyExists("x"), &Status::IsAlreadyExists, "Already exists"},
       {Status::Cancelled("x"), &Status::IsCancelled, "Cancelled"},
       {Status::Stopped("x"), &Status::IsStopped, "Stopped"},
+      {Status::Unavailable("x"), &Status::IsUnavailable, "Store unavailable"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.s.ok());
@@ -124,6 +125,7 @@ TEST(ExitCodes, FollowUsmtNumbers) {
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::NotFound("x"))), 27);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::AlreadyExists("x"))), 27);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::UnsupportedVersion("x"))), 27);
+  EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Unavailable("x"))), 27);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::KeyUnreadable("x"))), 33);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::WrongKey("x"))), 37);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Corruption("x"))), 42);

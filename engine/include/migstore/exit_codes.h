@@ -18,7 +18,8 @@ enum class ExitCode : int {
   kCancelled = 2,       // stopped on request (Ctrl+C, an observer)
   kDoneWithErrors = 3,  // finished; some files skipped (--continue-on-error)
   kInvalidArguments = 11,
-  kInvalidStore = 27,    // store missing, incomplete, not a store, exists
+  kInvalidStore = 27,    // store missing, incomplete, not a store, exists,
+                         // unreachable, or its server refuses the credentials
   kKeyUnreadable = 33,   // key file or password source unreadable or empty
   kWrongKey = 37,        // the store is encrypted and the key does not open it
   kCorruptedStore = 42,  // damage found in the store

@@ -59,6 +59,10 @@ class [[nodiscard]] Status {
   // The operation stopped at the first error with one file, as asked (no
   // --continue-on-error); nothing was committed.
   static Status Stopped(std::string_view msg, std::string_view msg2 = {});
+  // The store's location cannot be used right now: a network endpoint that
+  // cannot be reached or keeps failing, or a server that refuses the
+  // credentials. Retrying later, or fixing the credentials, may help.
+  static Status Unavailable(std::string_view msg, std::string_view msg2 = {});
 
   bool ok() const { return rep_ == nullptr; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
@@ -74,6 +78,7 @@ class [[nodiscard]] Status {
   bool IsAlreadyExists() const { return code() == Code::kAlreadyExists; }
   bool IsCancelled() const { return code() == Code::kCancelled; }
   bool IsStopped() const { return code() == Code::kStopped; }
+  bool IsUnavailable() const { return code() == Code::kUnavailable; }
 
   // The message alone; empty for OK.
   std::string_view message() const;
@@ -100,6 +105,7 @@ class [[nodiscard]] Status {
     kAlreadyExists,
     kCancelled,
     kStopped,
+    kUnavailable,
   };
   struct Rep {
     Code code;
