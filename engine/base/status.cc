@@ -71,6 +71,9 @@ Status Status::Stopped(std::string_view msg, std::string_view msg2) {
 Status Status::Refused(std::string_view msg, std::string_view msg2) {
   return Status(Code::kRefused, msg, msg2);
 }
+Status Status::Unavailable(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kUnavailable, msg, msg2);
+}
 
 std::string_view Status::message() const {
   return rep_ ? std::string_view(rep_->message) : std::string_view();
@@ -118,6 +121,9 @@ std::string Status::ToString() const {
       break;
     case Code::kRefused:
       name = "Refused";
+      break;
+    case Code::kUnavailable:
+      name = "Store unavailable";
       break;
   }
   std::string out(name);

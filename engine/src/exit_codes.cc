@@ -8,7 +8,7 @@ ExitCode ExitCodeFor(const Status& s) {
   if (s.IsStopped()) return ExitCode::kStoppedOnError;
   if (s.IsInvalidArgument()) return ExitCode::kInvalidArguments;
   if (s.IsNotAStore() || s.IsNotFound() || s.IsAlreadyExists() ||
-      s.IsUnsupportedVersion() || s.IsRefused()) {
+      s.IsUnsupportedVersion() || s.IsRefused() || s.IsUnavailable()) {
     return ExitCode::kInvalidStore;
   }
   if (s.IsKeyUnreadable()) return ExitCode::kKeyUnreadable;

@@ -39,6 +39,7 @@ TEST(Status, EachCategoryHasItsOwnPredicate) {
       {Status::Cancelled("x"), &Status::IsCancelled, "Cancelled"},
       {Status::Stopped("x"), &Status::IsStopped, "Stopped"},
       {Status::Refused("x"), &Status::IsRefused, "Refused"},
+      {Status::Unavailable("x"), &Status::IsUnavailable, "Store unavailable"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.s.ok());
@@ -126,6 +127,7 @@ TEST(ExitCodes, FollowUsmtNumbers) {
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::AlreadyExists("x"))), 27);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::UnsupportedVersion("x"))), 27);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Refused("x"))), 27);
+  EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Unavailable("x"))), 27);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::KeyUnreadable("x"))), 33);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::WrongKey("x"))), 37);
   EXPECT_EQ(static_cast<int>(ExitCodeFor(Status::Corruption("x"))), 42);

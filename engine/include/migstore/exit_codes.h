@@ -19,7 +19,8 @@ enum class ExitCode : int {
   kDoneWithErrors = 3,  // finished; some files skipped (--continue-on-error)
   kInvalidArguments = 11,
   kInvalidStore = 27,    // store missing, incomplete, not a store, exists,
-                         // or refused by the reader's KeyPolicy
+                         // refused by the reader's KeyPolicy, unreachable,
+                         // or its server refuses the credentials
   kKeyUnreadable = 33,   // key file or password source unreadable or empty
   kWrongKey = 37,        // the store is encrypted and the key does not open it
   kCorruptedStore = 42,  // damage found in the store

@@ -63,6 +63,10 @@ class [[nodiscard]] Status {
   // an unencrypted store where a key was given, or a key derivation that
   // costs more than the caller allows (migstore/key.h, KeyPolicy).
   static Status Refused(std::string_view msg, std::string_view msg2 = {});
+  // The store's location cannot be used right now: a network endpoint that
+  // cannot be reached or keeps failing, or a server that refuses the
+  // credentials. Retrying later, or fixing the credentials, may help.
+  static Status Unavailable(std::string_view msg, std::string_view msg2 = {});
 
   bool ok() const { return rep_ == nullptr; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
@@ -79,6 +83,7 @@ class [[nodiscard]] Status {
   bool IsCancelled() const { return code() == Code::kCancelled; }
   bool IsStopped() const { return code() == Code::kStopped; }
   bool IsRefused() const { return code() == Code::kRefused; }
+  bool IsUnavailable() const { return code() == Code::kUnavailable; }
 
   // The message alone; empty for OK.
   std::string_view message() const;
@@ -106,6 +111,7 @@ class [[nodiscard]] Status {
     kCancelled,
     kStopped,
     kRefused,
+    kUnavailable,
   };
   struct Rep {
     Code code;
