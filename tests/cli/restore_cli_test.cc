@@ -286,5 +286,48 @@ TEST_F(RestoreCli, DamageIsNamedAndStaysLocal) {
   EXPECT_EQ(catalog.out, "CATALOG\tOK\n");
 }
 
+// "Hostile input, round two", item 8: a Windows volume captured with the
+// stock MigUser.xml, restored with --map-user (plain and domain-qualified)
+// onto a machine whose new user's Desktop already holds a desktop.ini:
+// MigUser.xml's DestinationPriority keeps it, as it does without the
+// mapping, instead of adding "desktop (1).ini".
+TEST(RestoreCliMapUser, MigUserMergeRulesApplyToTheMappedUser) {
+  TempDir dir;
+  auto windows_root = [](const std::string& root, const std::string& user) {
+    std::filesystem::create_directories(root + "/Windows/System32");
+    std::filesystem::create_directories(root + "/Users/Public/Documents");
+    const std::string h = root + "/Users/" + user;
+    for (const char* f : {"Documents", "Desktop", "AppData/Roaming"})
+      std::filesystem::create_directories(h + "/" + f);
+    WriteFile(h + "/NTUSER.DAT", "hive");
+  };
+  const std::string root = dir / "root";
+  windows_root(root, "alice");
+  WriteFile(root + "/Users/alice/Desktop/desktop.ini", "alice's");
+  WriteFile(root + "/Users/alice/Desktop/todo.txt", "todo");
+  const std::string miguser = SourcePath("tests/golden/usmt-xml/MigUser.xml");
+  const std::string store = dir / "s.mig";
+  RunResult c = RunMigstore({"capture", "--root", root, "--store", store,
+                             "--no-encrypt", "--rules", miguser});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  for (const char* mapping : {"alice:alice2", "CONTOSO\\alice:alice2"}) {
+    SCOPED_TRACE(mapping);
+    const std::string t =
+        dir /
+        (std::string("t-") + (Has(mapping, "CONTOSO") ? "domain" : "plain"));
+    windows_root(t, "alice2");
+    WriteFile(t + "/Users/alice2/Desktop/desktop.ini", "the target's");
+    RunResult r = RunMigstore({"restore", "--store", store, "--target", t,
+                               "--map-user", mapping, "--rules", miguser});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(ReadFile(t + "/Users/alice2/Desktop/desktop.ini"),
+              "the target's");
+    EXPECT_FALSE(
+        std::filesystem::exists(t + "/Users/alice2/Desktop/desktop (1).ini"));
+    EXPECT_EQ(ReadFile(t + "/Users/alice2/Desktop/todo.txt"), "todo");
+    EXPECT_FALSE(std::filesystem::exists(t + "/Users/alice"));
+  }
+}
+
 }  // namespace
 }  // namespace migstore::testing

@@ -239,18 +239,26 @@ class Planner {
       item->content = *c;
     }
 
-    // Where it goes: locationModify, then the user's new profile folder.
+    // Where it goes: the user's new profile folder (--map-user), then
+    // <locationModify>. The rules are bound to the users where they land,
+    // so they are asked about that place, as LoadState asks /mu's new user's
+    // rules (a mapped user's %CSIDL_DESKTOP% is its destination Desktop).
     std::string dest = e.path;
+    const PlanProfile* profile =
+        e.profile < in_.profiles.size() ? &in_.profiles[e.profile] : nullptr;
+    if (profile != nullptr && profile->dest_home != profile->home) {
+      dest = Rebased(dest, profile->home, profile->dest_home, in_.fold);
+    }
     std::optional<RestoreDirective> merge;
     if (in_.rules != nullptr) {
-      RestoreDirectives d = in_.rules->ForRestore(e.path, KindOf(e));
+      RestoreDirectives d = in_.rules->ForRestore(dest, KindOf(e));
       merge = std::move(d.merge);
       if (d.location_modify) {
-        const PlanProfile& p = in_.profiles[e.profile];
-        std::vector<std::string> folders = p.folders;
+        std::vector<std::string> folders;
+        if (profile != nullptr) folders = profile->folders;
         folders.insert(folders.end(), in_.system_folders.begin(),
                        in_.system_folders.end());
-        auto moved = Relocate(*d.location_modify, e.path, folders, in_.fold);
+        auto moved = Relocate(*d.location_modify, dest, folders, in_.fold);
         if (!moved.ok()) {
           Note(e.path,
                "locationModify " + Where(*d.location_modify) +
@@ -261,13 +269,6 @@ class Planner {
           item->mutable_detail().reason =
               "moved by " + Where(*d.location_modify);
         }
-      }
-    }
-    if (e.profile < in_.profiles.size()) {
-      const PlanProfile& p = in_.profiles[e.profile];
-      if (p.dest_home != p.home && IsAtOrBelow(dest, p.home, in_.fold)) {
-        dest = JoinPath(p.dest_home, std::string_view(dest).substr(std::min(
-                                         dest.size(), p.home.size() + 1)));
       }
     }
     if (std::string why = UnsafePathReason(dest); !why.empty()) {

@@ -5,8 +5,11 @@
 // later entries see earlier ones:
 //
 //   1. the store path must be safe (safe_path.h);
-//   2. <locationModify> may send it elsewhere, --map-user moves it into the
-//      new user's profile folder; the result must be safe too;
+//   2. --map-user moves it into the new user's profile folder, and then
+//      <locationModify> may send it elsewhere; the result must be safe too.
+//      The rules are bound to the users where they land (a mapped user's
+//      variables name its destination folders), so they are asked about
+//      the mapped path: a user's rules apply the same mapped or not;
 //   3. a folder an earlier decision renamed or skipped takes its contents
 //      along;
 //   4. the destination must not pass through a symlink or a file the store
@@ -105,7 +108,8 @@ struct PlanProfile {
   bool selected = true;
   std::string home;       // in the store
   std::string dest_home;  // where it lands (differs when mapped)
-  // Known folders and the home, root-relative, for Move's "longest CSIDL".
+  // Known folders and the home where they land (below dest_home when they
+  // were below home), root-relative, for Move's "longest CSIDL".
   std::vector<std::string> folders;
 };
 
@@ -116,7 +120,9 @@ struct PlanInput {
   std::vector<PlanProfile> profiles;
   std::vector<std::string> system_folders;
   bool fold = false;  // windows layout: folders compare case-insensitively
-  const Matcher* rules = nullptr;  // <merge>, <locationModify>; may be null
+  // <merge>, <locationModify>, bound to the users where they land; may be
+  // null.
+  const Matcher* rules = nullptr;
   int target_fd = -1;  // -1: the target does not exist yet (dry run)
   Conflicts conflicts = Conflicts::kRename;
   const ContentTable* contents = nullptr;

@@ -228,8 +228,8 @@ class Run {
         RuleSet rule_set;
         for (const std::string& f : spec_.restore->rules_files)
           MIGSTORE_RETURN_IF_ERROR(rule_set.AddFile(f));
-        MIGSTORE_ASSIGN_OR_RETURN(rules,
-                                  CompileRules(rule_set, machine_, choices_));
+        MIGSTORE_ASSIGN_OR_RETURN(
+            rules, CompileRules(rule_set, MachineWhereUsersLand(in), choices_));
         for (const RuleDiagnostic& d : rules.diagnostics())
           report_.rule_diagnostics.push_back(d.ToString());
         if (!rules.has_restore_rules()) {
@@ -438,11 +438,34 @@ class Run {
           }
         }
         u.destination_home = pp.dest_home;
+        for (std::string& f : pp.folders)
+          f = restore::Rebased(f, p.home, pp.dest_home, fold);
       }
       report_.users.push_back(std::move(u));
     }
     reporter_.Notify([&](RestoreObserver& ob) { ob.OnUsers(report_.users); });
     return Status::OK();
+  }
+
+  // The machine the restore rules are bound to: the store's users where
+  // they land. LoadState runs /mu's NEW user's rules on the destination:
+  // its variables name its own folders, and detection (MigUser.xml's
+  // DoesObjectExist("File","%CSIDL_DESKTOP%")) looks at them, not at the
+  // old user's, which the target need not have. So a mapped user's home
+  // and the known folders in it are moved to where the profile lands;
+  // unmapped users, and folders outside the home, stay as captured.
+  Machine MachineWhereUsersLand(const restore::PlanInput& in) const {
+    Machine m = machine_;
+    const bool fold = m.layout == Layout::kWindows;
+    for (size_t k = 0; k < m.profiles.size(); ++k) {
+      UserProfile& u = m.profiles[k];
+      const std::string& dest_home = in.profiles[k + 1].dest_home;
+      if (dest_home == u.home) continue;
+      for (auto& [key, path] : u.folders)
+        path = restore::Rebased(path, u.home, dest_home, fold);
+      u.home = dest_home;
+    }
+    return m;
   }
 
   // Extract: the entries the globs take, and the folders above them.

@@ -1,5 +1,6 @@
 #include "engine/src/restore/safe_path.h"
 
+#include <algorithm>
 #include <climits>
 
 #include "format/secret.h"
@@ -73,6 +74,13 @@ bool IsAtOrBelow(std::string_view path, std::string_view dir, bool fold) {
   std::string_view head = path.substr(0, dir.size());
   if (fold ? !EqualFold(head, dir) : head != dir) return false;
   return path.size() == dir.size() || path[dir.size()] == '/';
+}
+
+std::string Rebased(std::string_view path, std::string_view from,
+                    std::string_view to, bool fold) {
+  if (!IsAtOrBelow(path, from, fold)) return std::string(path);
+  if (from.empty()) return JoinPath(to, path);
+  return JoinPath(to, path.substr(std::min(path.size(), from.size() + 1)));
 }
 
 std::string NumberedName(std::string_view name, uint64_t n,

@@ -35,6 +35,13 @@ std::string JoinPath(std::string_view dir, std::string_view rest);
 // (windows layouts).
 bool IsAtOrBelow(std::string_view path, std::string_view dir, bool fold);
 
+// `path` moved from below `from` to below `to`: "Users/alice/x" from
+// "Users/alice" to "Users/alice2" is "Users/alice2/x", and `from` itself is
+// `to`. A path not at or below `from` is returned as it is. `fold` as
+// IsAtOrBelow.
+std::string Rebased(std::string_view path, std::string_view from,
+                    std::string_view to, bool fold);
+
 // The name a conflicting file takes, from a USMT FindFilePlaceByPattern
 // pattern: <F> is the name without its extension, <E> the extension, <N>
 // the counter. The default pattern "<F> (<N>).<E>" gives "report (1).docx";
