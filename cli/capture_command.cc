@@ -38,7 +38,7 @@ class CommandObserver : public CaptureObserver {
         log_->Info("User " + DisplayBytes(u.name) + " (" +
                    DisplayBytes(u.home) +
                    "): " + (u.selected ? "included" : "not included") + ", " +
-                   DisplayBytes(u.reason));
+                   DisplayText(u.reason));
       }
       if (progress_log_ != nullptr) {
         progress_log_->Write(
@@ -235,7 +235,7 @@ int RunCapture(const CaptureCommandOptions& o) {
   PrintDiagnostics(report->rule_diagnostics);
   if (out.log) {
     for (const std::string& d : report->rule_diagnostics)
-      out.log->Warning(DisplayBytes(d));
+      out.log->Warning(DisplayText(d));
   }
   if (o.json) {
     JsonWriter j(stdout);

@@ -9,9 +9,9 @@
 namespace migstore::cli {
 
 int Fail(const char* command, const Status& s) {
-  // Messages quote rules files and stores: escaped like names.
+  // Messages quote rules files and stores: no control byte gets through.
   std::fprintf(stderr, "migstore %s: %s\n", command,
-               DisplayBytes(s.ToString()).c_str());
+               DisplayText(s.ToString()).c_str());
   return static_cast<int>(ExitCodeFor(s));
 }
 
@@ -81,7 +81,7 @@ void PrintDiagnostics(const std::vector<std::string>& diagnostics) {
   for (const std::string& d : diagnostics) {
     std::string file = d.substr(0, d.find(':'));
     if (++per_file[file] <= kPerFile)
-      std::fprintf(stderr, "%s\n", DisplayBytes(d).c_str());
+      std::fprintf(stderr, "%s\n", DisplayText(d).c_str());
   }
   for (const auto& [file, n] : per_file) {
     if (n > kPerFile) {
@@ -91,7 +91,9 @@ void PrintDiagnostics(const std::vector<std::string>& diagnostics) {
   }
 }
 
-std::string DisplayBytes(std::string_view b) {
+namespace {
+
+std::string Escaped(std::string_view b, bool double_backslash) {
   std::string out;
   out.reserve(b.size());
   auto hex = [&](unsigned char c) {
@@ -103,7 +105,7 @@ std::string DisplayBytes(std::string_view b) {
   size_t i = 0;
   while (i < b.size()) {
     auto c = static_cast<unsigned char>(b[i]);
-    if (c == '\\') {
+    if (c == '\\' && double_backslash) {
       out += "\\\\";
       ++i;
       continue;
@@ -142,5 +144,11 @@ std::string DisplayBytes(std::string_view b) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string DisplayBytes(std::string_view b) { return Escaped(b, true); }
+
+std::string DisplayText(std::string_view b) { return Escaped(b, false); }
 
 }  // namespace migstore::cli

@@ -57,6 +57,11 @@ std::string ComputerName();
 // backslash is doubled, so the original bytes can always be recovered.
 // Control characters are shown as \xNN too (a newline in a name).
 std::string DisplayBytes(std::string_view bytes);
+// Text to be read rather than recovered — messages, rule patterns — escaped
+// as DisplayBytes does but with backslashes kept as they are, so a Windows
+// pattern reads `C:\Users\* [*]`: no control byte or invalid UTF-8 gets
+// through, though a literal "\x1b" in the text looks like an escaped one.
+std::string DisplayText(std::string_view bytes);
 
 }  // namespace migstore::cli
 

@@ -36,18 +36,20 @@ std::string RootRelative(const std::string& root, std::string path,
   return lead == std::string::npos ? std::string() : path.substr(lead);
 }
 
-// The explanation with every string shown with DisplayBytes: they quote the
-// rules files, the user names and the path as they are.
+// The explanation with every string shown escaped: they quote the rules
+// files, the user names and the path as they are. The path and the user
+// are names (DisplayBytes); rule texts are read, not recovered, and keep
+// their backslashes (DisplayText).
 Explanation Shown(Explanation e) {
-  auto show = [](std::string* s) { *s = DisplayBytes(*s); };
+  auto show = [](std::string* s) { *s = DisplayText(*s); };
   auto show_ref = [&](RuleRef* r) {
     for (std::string* s : {&r->pattern, &r->expanded, &r->file, &r->component,
                            &r->user, &r->note}) {
       show(s);
     }
   };
-  show(&e.path);
-  show(&e.user);
+  e.path = DisplayBytes(e.path);
+  e.user = DisplayBytes(e.user);
   show(&e.summary);
   show_ref(&e.decided_by);
   for (auto* refs : {&e.beaten, &e.also_matched, &e.inactive}) {
@@ -111,7 +113,7 @@ int RunExplain(const ExplainOptions& options) {
     std::printf("user %s (%s): %s, %s\n", DisplayBytes(p.name).c_str(),
                 DisplayBytes(p.home).c_str(),
                 c.selected ? "selected" : "not selected",
-                DisplayBytes(c.reason).c_str());
+                DisplayText(c.reason).c_str());
   }
   for (const std::string& arg : options.paths) {
     std::string rel = RootRelative(machine->root, arg, machine->layout);

@@ -44,7 +44,7 @@ class CommandObserver : public RestoreObserver {
         log_->Info("User " + DisplayBytes(u.name) + " (" +
                    DisplayBytes(u.home) +
                    "): " + (u.selected ? "restored" + where : "not restored") +
-                   ", " + DisplayBytes(u.reason));
+                   ", " + DisplayText(u.reason));
       }
       if (progress_log_ != nullptr) {
         progress_log_->Write(
@@ -67,7 +67,7 @@ class CommandObserver : public RestoreObserver {
     std::printf("%-9s %-7s %12llu  %s%s%s%s%s\n", e.action, e.type,
                 static_cast<unsigned long long>(e.size),
                 DisplayBytes(e.path).c_str(), to.c_str(),
-                e.reason.empty() ? "" : "  (", DisplayBytes(e.reason).c_str(),
+                e.reason.empty() ? "" : "  (", DisplayText(e.reason).c_str(),
                 e.reason.empty() ? "" : ")");
   }
 
@@ -344,7 +344,7 @@ int RunRestore(const RestoreCommandOptions& o) {
   PrintDiagnostics(report->rule_diagnostics);
   if (out.log) {
     for (const std::string& d : report->rule_diagnostics)
-      out.log->Warning(DisplayBytes(d));
+      out.log->Warning(DisplayText(d));
   }
   if (o.json) {
     JsonWriter j(stdout);

@@ -33,7 +33,7 @@ Status RunLogs::Open(const std::string& log_path,
 int RunLogs::Finish(const char* command, const Status& status, size_t skipped) {
   if (log)
     log->Finish(status.ok() ? std::string()
-                            : "Failed: " + DisplayBytes(status.ToString()),
+                            : "Failed: " + DisplayText(status.ToString()),
                 skipped);
   if (progress) progress->Write({{"PHASE", status.ok() ? "Done" : "Failed"}});
   if (!status.ok()) return Fail(command, status);
@@ -75,7 +75,7 @@ void RunDisplay::FileError(const FileIssue& issue) {
   ++errors_;
   line_.Clear();
   // The status may quote the store (a symlink target, a name).
-  const std::string status = DisplayBytes(issue.status.ToString());
+  const std::string status = DisplayText(issue.status.ToString());
   std::fprintf(stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
                status.c_str(), continue_ ? " (skipped)" : "");
   if (log_ != nullptr) {
@@ -96,9 +96,9 @@ void RunDisplay::FileError(const FileIssue& issue) {
 
 void RunDisplay::Note(const FileNote& note) {
   // Notes name owners, groups and users as the store has them.
-  std::string text = note.path.empty() ? DisplayBytes(note.what)
+  std::string text = note.path.empty() ? DisplayText(note.what)
                                        : DisplayBytes(note.path) + ": " +
-                                             DisplayBytes(note.what);
+                                             DisplayText(note.what);
   line_.Clear();
   std::fprintf(stderr, "migstore: note: %s\n", text.c_str());
   if (log_ != nullptr) log_->Warning(text);

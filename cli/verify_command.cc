@@ -30,7 +30,7 @@ class VerifyObserver : public RestoreObserver {
     }
     if (!status.ok() && log_ != nullptr) {
       log_->Error("Corrupted file " + DisplayBytes(path) + ": " +
-                      DisplayBytes(status.ToString()),
+                      DisplayText(status.ToString()),
                   0, false);
     }
   }
@@ -94,7 +94,7 @@ int RunVerify(const VerifyCommandOptions& o) {
   observer.Done();
   if (!report.ok()) {
     if (log) {
-      log->Finish("Failed: " + DisplayBytes(report.status().ToString()), 0);
+      log->Finish("Failed: " + DisplayText(report.status().ToString()), 0);
     }
     return Fail("verify", report.status());
   }
