@@ -293,6 +293,7 @@ class Run {
     restore::ContentTable contents =
         restore::ContentTable::Load(*reader_, std::move(ids));
     in.contents = &contents;
+    in.catalog = &catalog;
     in.order = std::move(order);
 
     restore::Plan plan = restore::MakePlan(in);

@@ -173,11 +173,29 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
           std::to_string(x.content_segments[i].record_count) +
           " file contents): " + segments[i].status().ToString());
     }
-    if (o.mode == VerifyMode::kCatalog) return;
+    if (o.mode == VerifyMode::kCatalog) {
+      // Without the files' verdicts, a link group's damage is the
+      // catalog's.
+      std::vector<uint64_t> groups;
+      for (const auto& [group, status] : catalog.bad_link_groups)
+        groups.push_back(group);
+      std::sort(groups.begin(), groups.end());
+      for (uint64_t g : groups) {
+        report.catalog_intact = false;
+        report.catalog_damage.push_back(
+            catalog.bad_link_groups.at(g).ToString());
+      }
+      return;
+    }
 
-    // Each file's content record, checked against its entry.
+    // Each file's link group, then its content record, checked against its
+    // entry.
     const std::vector<format::Entry>& entries = catalog.entries;
     std::vector<Status> verdict(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].type == format::EntryType::kFile)
+        verdict[i] = catalog.LinkGroupError(entries[i]);
+    }
     if (store.hardlink()) {
       format::UniqueFd root;
       // (Only an absolute root names the same place from here.)
@@ -190,7 +208,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       parallel::ParallelFor(size_t{0}, entries.size(), [&](size_t i) {
         if (entries[i].type != format::EntryType::kFile || reporter.Poll())
           return;
-        verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
+        if (verdict[i].ok())
+          verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
         reporter.Add(0, 1);
       });
       Conclude(o, entries, verdict, &reporter, &report);
@@ -202,7 +221,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
     std::unordered_map<uint64_t, size_t> slot_of;  // content id -> distinct
     for (size_t i = 0; i < entries.size(); ++i) {
       const format::Entry& e = entries[i];
-      if (e.type != format::EntryType::kFile || !e.content) continue;
+      if (e.type != format::EntryType::kFile || !e.content || !verdict[i].ok())
+        continue;
       uint64_t id = *e.content;
       size_t seg = format::ContentSegmentOf(x, id);
       if (!segments[seg].ok()) {
