@@ -15,7 +15,9 @@
 // linked back from the store into the target when they share a filesystem
 // (so the restored file is the captured inode, with its captured metadata
 // set on it), or copied out of the store otherwise. An extract always
-// copies.
+// copies. Each store file is first checked as Verify checks it (the inode
+// captured, with the size and modification time captured): one replaced or
+// written since the capture is a damaged entry (Corruption), never restored.
 //
 // Entries land at their path relative to the capture root ("home/alice/x",
 // "Users/alice/x"). Nothing is ever written outside `target`: paths with

@@ -17,6 +17,7 @@
 #include "engine/base/parallel.h"
 #include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
+#include "engine/src/hardlink/linked_file.h"
 #include "engine/src/restore/content_writer.h"
 #include "engine/src/restore/safe_path.h"
 
@@ -407,33 +408,22 @@ Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e) {
   return Status::OK();
 }
 
-// A file of a hard-link store: the store's file is linked back under a
-// temporary name (through /proc/self/fd, so exactly the inode opened and
-// checked is linked) when allowed and possible, else copied; then given the
+// A file of a hard-link store: the store's file, checked to be the one
+// captured (hardlink::OpenLinkedFile), is linked back under a temporary
+// name (through /proc/self/fd, so exactly the inode opened and checked is
+// linked) when allowed and possible, else copied; then given the
 // entry's metadata and renamed into place like any other file. A link
 // shares its inode with the store, so the metadata set on it is the
 // store's file's too: the same metadata it was captured with.
 Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
   Item& item = items_[index];
   const Entry& e = entries_[item.entry];
+  // The file checked is the descriptor linked or copied from: a store file
+  // replaced or written since the capture is damage, never restored.
+  struct stat st;
   MIGSTORE_ASSIGN_OR_RETURN(
       format::UniqueFd src,
-      fs::OpenBeneath(o_.store_files_fd, e.path, O_RDONLY | O_NOFOLLOW));
-  struct stat st;
-  if (::fstat(src.get(), &st) != 0) {
-    return Status::FromErrno("cannot look at the store's " + e.path, errno);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Status::Corruption(e.path,
-                              "is not a regular file in the hard-link store");
-  }
-  if ((e.inode && st.st_ino != *e.inode) ||
-      static_cast<uint64_t>(st.st_size) != e.size) {
-    cb_.note(Dest(item),
-             "the store's file changed since it was captured (its link was "
-             "replaced, or it was written through another name); restored "
-             "as the store holds it now");
-  }
+      hardlink::OpenLinkedFile(o_.store_files_fd, e, O_RDONLY, &st));
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   const std::string proc = "/proc/self/fd/" + std::to_string(src.get());
   std::string tmp;

@@ -12,8 +12,9 @@
 //      (ContainerReader::ReadContentDataFrom), its owner, mode, extended
 //      attributes and times set on the descriptor, and only then renamed
 //      into place; hard-link members become links to their leader;
-//      (from a hard-link store, each file is linked back from the store,
-//      or copied out of it, instead: WriteFromLinkStore);
+//      (from a hard-link store, each file is checked to be the one
+//      captured and linked back from the store, or copied out of it,
+//      instead: WriteFromLinkStore);
 //   3. symlinks (never followed) and fifos, made under a temporary name,
 //      given their metadata, renamed;
 //   4. the folders' metadata, deepest first.
