@@ -82,7 +82,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 2
+#define MIGSTORE_C_API_VERSION 3
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -315,6 +315,13 @@ typedef struct migstore_restore_options {
   migstore_file_error_fn on_file_error;
   void* user_data;
   migstore_cancel* cancel;
+  /* Fields after this line came after version 1 of the struct; zero keeps
+   * meaning "as version 1 did". */
+  /* Non-zero (API version 3): files are restored without setuid and setgid
+   * bits and without file capabilities (security.capability); zero
+   * reproduces them as captured, as USMT does (docs/security.md, "Restore
+   * as root versus as a user"). Folders keep their setgid bit. */
+  int strip_privileges;
   /* Fields of later API versions are appended here. */
 } migstore_restore_options;
 

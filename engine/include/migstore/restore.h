@@ -108,6 +108,13 @@ struct RestoreOptions {
   std::vector<std::string> rules_files;
   bool dry_run = false;  // plan and report; write nothing
   bool continue_on_error = false;
+  // Files are restored without their setuid and setgid bits and without
+  // file capabilities (security.capability). Off, they are reproduced as
+  // captured. Either way each file that carries them is noted (OnNote),
+  // and one note at the end counts them (docs/security.md, "Restore as
+  // root versus as a user"). Folders keep their setgid bit (it only passes
+  // the group on). Files already in the target are left as they are.
+  bool strip_privileges = false;
   int threads = 0;  // 0: one per core
 };
 
