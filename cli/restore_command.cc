@@ -254,6 +254,9 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
   cmd->add_flag(
       "--continue-on-error", o->continue_on_error,
       "Skip entries that cannot be restored and finish (exit 3), like /c");
+  cmd->add_flag("--strip-privileges", o->strip_privileges,
+                "Restore files without setuid or setgid bits and without "
+                "file capabilities (security.capability)");
   cmd->add_option("--threads", o->threads,
                   "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
@@ -330,6 +333,7 @@ int RunRestore(const RestoreCommandOptions& o) {
   r.rules_files = o.rules;
   r.dry_run = o.dry_run;
   r.continue_on_error = o.continue_on_error;
+  r.strip_privileges = o.strip_privileges;
   r.threads = o.threads;
 
   RunLogs out;

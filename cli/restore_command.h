@@ -25,6 +25,7 @@ struct RestoreCommandOptions {
   std::vector<std::string> rules;
   bool dry_run = false;
   bool continue_on_error = false;
+  bool strip_privileges = false;
   int threads = 0;
   std::string log;
   std::string progress_log;

@@ -292,6 +292,30 @@ Status ContainerReader::CheckContentFor(const Entry& e, const Content& c) {
   return Status::OK();
 }
 
+Status ContainerReader::CheckLinkGroupMember(const Entry& first,
+                                             const Entry& member) {
+  const char* differs = nullptr;
+  if (member.content != first.content) {
+    differs = "content record";
+  } else if (member.size != first.size) {
+    differs = "size";
+  } else if (member.mtime_ns != first.mtime_ns) {
+    differs = "modification time";
+  } else if (member.mode != first.mode) {
+    differs = "mode";
+  } else if (member.uid != first.uid || member.gid != first.gid) {
+    differs = "owner";
+  } else if (member.inode != first.inode) {
+    differs = "inode";
+  }
+  if (differs == nullptr) return Status::OK();
+  return Status::Corruption(
+      "hard-link group " + std::to_string(member.link_group),
+      std::string("the ") + differs + " of " + member.path +
+          " differs from that of " + first.path +
+          ", which the store says is the same file");
+}
+
 Result<Content> ContainerReader::ReadContentFor(const Entry& e) const {
   if (e.type != EntryType::kFile || !e.content) {
     return Status::InvalidArgument(e.path, "has no content");

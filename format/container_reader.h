@@ -119,6 +119,13 @@ class ContainerReader {
   // *e.content in bulk (ReadContentSegment): Corruption unless `c` is the
   // content of file entry `e`.
   static Status CheckContentFor(const Entry& e, const Content& c);
+  // The rule for hard-link groups (docs/format.md, "link_group"): the
+  // members of a group are one file under several names, so they must
+  // agree on what belongs to the file rather than to a name: content
+  // record, size, modification time, mode, owner, group and, in a catalog
+  // with external content, inode. Corruption naming what differs when
+  // `member` disagrees with `first`, an earlier member of its group.
+  static Status CheckLinkGroupMember(const Entry& first, const Entry& member);
 
   // Streams the stored bytes of `content` (its data ranges' bytes, in order)
   // to `sink`, then checks their hash. Bytes reach the sink before the hash

@@ -1,11 +1,13 @@
 // Opens arbitrary bytes as a store (unencrypted, then with a fixed key file
 // secret) and reads everything it lets through: every catalog segment, every
 // content, every data byte. Properties: no crash, no unbounded allocation;
-// an opened store's catalog is internally consistent.
+// an opened store's catalog is internally consistent, and a hard-link
+// group's members pass the group check only when they share content.
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 
 #include "format/container_reader.h"
@@ -22,12 +24,23 @@ using migstore::format::SecretBytes;
 void ReadEverything(const ContainerReader& r) {
   const auto& x = r.index();
   BlockCache cache;
+  // The first member of each hard-link group: a member the group check
+  // lets through has its content and size.
+  std::map<uint64_t, migstore::format::Entry> first_of_group;
   for (size_t i = 0; i < x.catalog_segments.size(); ++i) {
     auto entries = r.ReadCatalogSegment(i);
     if (!entries.ok()) continue;
     FUZZ_ASSERT(entries->size() == x.catalog_segments[i].entry_count);
     for (const auto& e : *entries) {
       FUZZ_ASSERT(e.profile <= x.profiles.size());
+      if (e.link_group != 0) {
+        auto [it, first] = first_of_group.emplace(e.link_group, e);
+        if (!first &&
+            ContainerReader::CheckLinkGroupMember(it->second, e).ok()) {
+          FUZZ_ASSERT(it->second.content == e.content &&
+                      it->second.size == e.size);
+        }
+      }
       if (!e.content) continue;
       FUZZ_ASSERT(*e.content < x.content_count);
       auto c = r.ReadContentFor(e);

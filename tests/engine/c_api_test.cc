@@ -235,6 +235,32 @@ TEST_F(CApiTest, HardLinkCaptureAndRestore) {
   EXPECT_EQ(original.st_nlink, 3u);
 }
 
+// Appended in API version 3: strip_privileges (docs/security.md, "Restore
+// as root versus as a user"). A caller of the first version of the struct
+// gets the bits reproduced, as before.
+TEST_F(CApiTest, StripPrivilegesRestoresWithoutSetuid) {
+  const std::string rel = "/home/alice/.bashrc";
+  ASSERT_EQ(::chmod((old_root() + rel).c_str(), 04755), 0);
+  Capture();
+  Seen seen;
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.strip_privileges = 1;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  struct stat st;
+  ASSERT_EQ(::stat((new_root() + rel).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+
+  target_ = dir_ / "v1";
+  ro = RestoreOptions(&seen);
+  ro.struct_size = offsetof(migstore_restore_options, cancel) +
+                   sizeof(migstore_restore_options::cancel);
+  ro.strip_privileges = 1;  // beyond the caller's struct: not read
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  ASSERT_EQ(::stat((target_ + rel).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+}
+
 TEST_F(CApiTest, ListVerifyAndExtract) {
   Capture();
   struct Listed {

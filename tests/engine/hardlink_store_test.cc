@@ -17,6 +17,7 @@
 #include "migstore/capture.h"
 #include "migstore/delete_store.h"
 #include "migstore/exit_codes.h"
+#include "migstore/extract.h"
 #include "migstore/listing.h"
 #include "migstore/restore.h"
 #include "migstore/verify.h"
@@ -285,6 +286,90 @@ TEST_F(HardLinkStore, VerifyReportsABrokenOrChangedLink) {
   for (const FileIssue& f : report->damaged) damaged.insert(f.path);
   EXPECT_EQ(damaged,
             (std::set<std::string>{"home/alice/.bashrc", "home/bob/notes.md"}));
+}
+
+// Issue "Hostile input, round two", 5: a store file replaced by other
+// content (another inode, of another size or of the same size), or written
+// in place, was restored as the store held it (a note at most); only
+// verify saw it. Now a restore and an extract check each file as verify
+// does and report it as damage, and nothing else lands under its name.
+TEST_F(HardLinkStore, RestoreRefusesAStoreFileReplacedOrWrittenSinceCapture) {
+  ASSERT_OK(Capture(Options()));
+  // The store's directories are 0500: opened up for the tampering, and
+  // closed again.
+  auto replace = [&](const std::string& rel, const std::string& data) {
+    const std::string dir =
+        std::filesystem::path(Linked(rel)).parent_path().string();
+    ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
+    WriteFile(Linked(rel) + ".new", data);
+    ASSERT_EQ(::rename((Linked(rel) + ".new").c_str(), Linked(rel).c_str()), 0);
+    ASSERT_EQ(::chmod(dir.c_str(), 0500), 0);
+  };
+  // Another inode of another size; another inode of the same size.
+  replace("home/alice/Documents/report.txt", "a much longer forged report");
+  replace("home/bob/notes.md", "# NOTES\n");
+  // Written in place through the original's name: the same inode and size,
+  // a new modification time.
+  WriteFile(root_ + "/home/alice/.bashrc", "alias ll='rm -r'\n");
+  struct timespec later[2] = {{0, UTIME_OMIT}, {2000000000, 0}};
+  ASSERT_EQ(
+      ::utimensat(AT_FDCWD, (root_ + "/home/alice/.bashrc").c_str(), later, 0),
+      0);
+  const std::set<std::string> changed = {"home/alice/.bashrc",
+                                         "home/alice/Documents/report.txt",
+                                         "home/bob/notes.md"};
+  std::filesystem::remove_all(root_ + "/home");
+
+  RestoreOptions ro;
+  ro.store_path = Store();
+  ro.target = root_;
+  ro.threads = 2;
+  auto stopped = Restore(ro);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_TRUE(stopped.status().IsStopped()) << stopped.status().ToString();
+
+  ro.continue_on_error = true;
+  auto report = Restore(ro);
+  ASSERT_OK(report);
+  std::set<std::string> named;
+  for (const FileIssue& f : report->errors) {
+    named.insert(f.path);
+    EXPECT_TRUE(f.status.IsCorruption())
+        << f.path << ": " << f.status.ToString();
+  }
+  EXPECT_EQ(named, changed);
+  for (const std::string& rel : changed) {
+    EXPECT_FALSE(std::filesystem::exists(root_ + "/" + rel)) << rel;
+  }
+  EXPECT_EQ(ReadFile(root_ + "/home/alice/Documents/deep/a/b/c.bin"),
+            std::string(200000, 'x'));
+  EXPECT_TRUE(FindTemporaries(root_).empty());
+
+  // An extract copies nothing changed either.
+  ExtractOptions xo;
+  xo.store_path = Store();
+  xo.to = dir_ / "extracted";
+  xo.continue_on_error = true;
+  auto x = Extract(xo);
+  ASSERT_OK(x);
+  named.clear();
+  for (const FileIssue& f : x->errors) named.insert(f.path);
+  EXPECT_EQ(named, changed);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "extracted/home/bob/notes.md"));
+
+  // The command's exit codes: 61, and 3 under --continue-on-error.
+  RunResult stop =
+      RunMigstore({"restore", "--store", Store(), "--target", dir_ / "cli"});
+  EXPECT_EQ(stop.exit_code, 61) << stop.err;
+  EXPECT_NE(stop.err.find("Corruption: its file in the hard-link store"),
+            std::string::npos)
+      << stop.err;
+  RunResult skip = RunMigstore({"restore", "--store", Store(), "--target",
+                                dir_ / "cli", "--continue-on-error"});
+  EXPECT_EQ(skip.exit_code, 3) << skip.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "cli/home/bob/notes.md"));
+  EXPECT_TRUE(std::filesystem::exists(
+      dir_ / "cli/home/alice/Documents/deep/a/b/c.bin"));
 }
 
 TEST_F(HardLinkStore, AFileOnAnotherFilesystemIsCopiedOrRefused) {

@@ -14,7 +14,9 @@
 #include <filesystem>
 
 #include "format/memory_store.h"
+#include "migstore/extract.h"
 #include "migstore/restore.h"
+#include "migstore/verify.h"
 #include "tests/util/store_samples.h"
 #include "tests/util/test_util.h"
 #include "tests/util/tree_compare.h"
@@ -27,6 +29,8 @@ using testing::MakeDir;
 using testing::MakeFile;
 using testing::MakeSymlink;
 using testing::ReadFile;
+using testing::RunMigstore;
+using testing::RunResult;
 using testing::TempDir;
 using testing::WriteFile;
 
@@ -216,6 +220,104 @@ TEST_F(Malicious, ARefusedRunDoesNotEvenMakeTheTarget) {
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsStopped()) << r.status().ToString();
   EXPECT_FALSE(std::filesystem::exists(dir_ / "new"));
+}
+
+// Issue "Hostile input, round two", 4: entries that say they are one file
+// (a hard-link group) but disagree on what the file is. Before, verify
+// called them intact and restore linked the second to the first: one
+// member's content under the other's name.
+TEST_F(Malicious, HardLinkGroupsWhoseMembersDisagreeAreRefused) {
+  auto member = [](std::string path, std::string data, uint64_t group) {
+    format::MemoryFile f = MakeFile(0, std::move(path), std::move(data));
+    f.entry.link_group = group;
+    return f;
+  };
+  std::vector<format::MemoryFile> files = {
+      MakeDir(0, "links"),
+      // Another content record, of another size.
+      member("links/a1.txt", "what a1 holds", 1),
+      member("links/a2.txt", "a secret that is not a1's at all", 1),
+      // The same size, another content record.
+      member("links/b1.txt", "bbbb", 2), member("links/b2.txt", "BBBB", 2),
+      // One content, but a mode and an owner one inode cannot have both of.
+      member("links/c1.txt", "same", 3), member("links/c2.txt", "same", 3),
+      member("links/d1.txt", "same too", 4),
+      member("links/d2.txt", "same too", 4),
+      // Agreeing members: one file under two names.
+      member("links/e1.txt", "one file", 5),
+      member("links/e2.txt", "one file", 5)};
+  files[6].entry.mode = 04755;
+  files[8].entry.uid = 0;
+  const std::vector<std::string> bad = {
+      "links/a1.txt", "links/a2.txt", "links/b1.txt", "links/b2.txt",
+      "links/c1.txt", "links/c2.txt", "links/d1.txt", "links/d2.txt"};
+
+  auto r = RestoreAll(files);
+  ASSERT_OK(r);
+  EXPECT_EQ(ErrorPaths(*r), bad);
+  for (const FileIssue& e : r->errors) {
+    EXPECT_TRUE(e.status.IsCorruption()) << e.path;
+    EXPECT_NE(e.status.ToString().find("hard-link group"), std::string::npos)
+        << e.status.ToString();
+  }
+  EXPECT_EQ(testing::ListDir(target_ + "/links"),
+            (std::vector<std::string>{"e1.txt", "e2.txt"}));
+  struct stat e1, e2;
+  ASSERT_EQ(::stat((target_ + "/links/e1.txt").c_str(), &e1), 0);
+  ASSERT_EQ(::stat((target_ + "/links/e2.txt").c_str(), &e2), 0);
+  EXPECT_EQ(e1.st_ino, e2.st_ino) << "agreeing members are still one file";
+  ExpectHarmlessRestored();
+
+  // Verify names every member; the catalog mode calls the catalog damaged.
+  const std::string store = dir_ / "evil.mig";
+  VerifyOptions vo;
+  vo.store_path = store;
+  auto v = Verify(vo);
+  ASSERT_OK(v);
+  EXPECT_FALSE(v->intact());
+  std::vector<std::string> damaged;
+  for (const FileIssue& f : v->damaged) damaged.push_back(f.path);
+  std::sort(damaged.begin(), damaged.end());
+  EXPECT_EQ(damaged, bad);
+  EXPECT_EQ(v->files_intact, 4u);  // e1, e2, fine.txt, zz-last.txt
+  vo.mode = VerifyMode::kCatalog;
+  auto vc = Verify(vo);
+  ASSERT_OK(vc);
+  EXPECT_FALSE(vc->catalog_intact);
+  EXPECT_EQ(vc->catalog_damage.size(), 4u);
+
+  // An extract refuses them too.
+  ExtractOptions xo;
+  xo.store_path = store;
+  xo.to = dir_ / "target/extracted";
+  xo.continue_on_error = true;
+  auto x = Extract(xo);
+  ASSERT_OK(x);
+  std::vector<std::string> refused;
+  for (const FileIssue& f : x->errors) refused.push_back(f.path);
+  std::sort(refused.begin(), refused.end());
+  EXPECT_EQ(refused, bad);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "target/extracted/links/a2.txt"));
+
+  // The command: 42 for verify, 61 for restore (the first member named),
+  // 3 under --continue-on-error.
+  RunResult verify =
+      RunMigstore({"verify", "--store", store, "--mode", "failures"});
+  EXPECT_EQ(verify.exit_code, 42) << verify.err;
+  EXPECT_NE(verify.out.find("links/a2.txt\tCORRUPTED"), std::string::npos)
+      << verify.out;
+  RunResult stop = RunMigstore(
+      {"restore", "--store", store, "--target", dir_ / "target/again"});
+  EXPECT_EQ(stop.exit_code, 61) << stop.err;
+  EXPECT_NE(stop.err.find("links/a1.txt: Corruption: hard-link group 1"),
+            std::string::npos)
+      << stop.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "target/again/links"));
+  RunResult skip = RunMigstore({"restore", "--store", store, "--target",
+                                dir_ / "target/again", "--continue-on-error"});
+  EXPECT_EQ(skip.exit_code, 3) << skip.err;
+  EXPECT_EQ(testing::ListDir(dir_ / "target/again/links"),
+            (std::vector<std::string>{"e1.txt", "e2.txt"}));
 }
 
 }  // namespace

@@ -334,6 +334,11 @@ typedef struct migstore_restore_options {
    * (27) before any key derivation. */
   uint64_t max_kdf_passes;
   uint64_t max_kdf_memory;
+  /* Non-zero (API version 3): files are restored without setuid and setgid
+   * bits and without file capabilities (security.capability); zero
+   * reproduces them as captured, as USMT does (docs/security.md, "Restore
+   * as root versus as a user"). Folders keep their setgid bit. */
+  int strip_privileges;
   /* Fields of later API versions are appended here. */
 } migstore_restore_options;
 

@@ -15,7 +15,9 @@
 // linked back from the store into the target when they share a filesystem
 // (so the restored file is the captured inode, with its captured metadata
 // set on it), or copied out of the store otherwise. An extract always
-// copies.
+// copies. Each store file is first checked as Verify checks it (the inode
+// captured, with the size and modification time captured): one replaced or
+// written since the capture is a damaged entry (Corruption), never restored.
 //
 // Entries land at their path relative to the capture root ("home/alice/x",
 // "Users/alice/x"). Nothing is ever written outside `target`: paths with
@@ -110,6 +112,13 @@ struct RestoreOptions {
   std::vector<std::string> rules_files;
   bool dry_run = false;  // plan and report; write nothing
   bool continue_on_error = false;
+  // Files are restored without their setuid and setgid bits and without
+  // file capabilities (security.capability). Off, they are reproduced as
+  // captured. Either way each file that carries them is noted (OnNote),
+  // and one note at the end counts them (docs/security.md, "Restore as
+  // root versus as a user"). Folders keep their setgid bit (it only passes
+  // the group on). Files already in the target are left as they are.
+  bool strip_privileges = false;
   int threads = 0;  // 0: one per core
 };
 

@@ -7,6 +7,9 @@
 // each file's content hash compared. A damaged data block costs the files
 // whose data lives in it; a damaged catalog segment costs the entries it
 // held, which cannot even be named (they count against the CATALOG line).
+// A hard-link group whose members disagree (docs/format.md, "link_group")
+// costs every member: each is named damaged (in kCatalog mode, the group
+// is a line of catalog damage).
 //
 // Thread safety: Verify may run concurrently with itself. It calls its
 // observer from one thread at a time.

@@ -328,6 +328,7 @@ Status ToRestore(const migstore_restore_options& c, RestoreOptions* o) {
   o->dry_run = c.dry_run != 0;
   o->continue_on_error = c.continue_on_error != 0;
   MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
+  o->strip_privileges = c.strip_privileges != 0;
   return Status::OK();
 }
 

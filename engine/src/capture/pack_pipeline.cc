@@ -322,7 +322,21 @@ Status PackPipeline::RecordFile(const FileJob& job,
                                 std::optional<uint64_t> content) {
   MIGSTORE_RETURN_IF_ERROR(
       sink_.add_entry(job.entry, content, job.d().link_group));
+  // The other names of the file are recorded with what was read through
+  // the first: one inode has one size, mtime, mode and owner, and a reader
+  // refuses a group whose members disagree (docs/format.md, "link_group").
+  // The walk looked at each name at its own moment, and the file may have
+  // changed in between, or since.
+  const WalkedEntry& first = (*entries_)[job.entry];
   for (size_t link : job.d().links) {
+    WalkedEntry& l = (*entries_)[link];
+    l.size = first.size;
+    l.blocks = first.blocks;
+    l.mtime_ns = first.mtime_ns;
+    l.ctime_ns = first.ctime_ns;
+    l.mode = first.mode;
+    l.uid = first.uid;
+    l.gid = first.gid;
     MIGSTORE_RETURN_IF_ERROR(
         sink_.add_entry(link, content, job.d().link_group));
   }
@@ -344,12 +358,6 @@ Status PackPipeline::PackSmall(const FileJob& job, SmallFile* f, Item* item,
   walked.blocks = f->snapshot.blocks;
   walked.mtime_ns = f->snapshot.mtime_ns;
   walked.ctime_ns = f->snapshot.ctime_ns;
-  for (size_t link : job.d().links) {
-    WalkedEntry& l = (*entries_)[link];
-    l.size = walked.size;
-    l.mtime_ns = walked.mtime_ns;
-    l.ctime_ns = walked.ctime_ns;
-  }
   item->bytes += f->bytes.size();
   item->files += 1 + job.d().links.size();
   if (walked.size == 0) return RecordFile(job, std::nullopt);

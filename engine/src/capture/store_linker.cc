@@ -153,6 +153,12 @@ Status StoreLinker::Copy(PerThread* t, int src_dir, const char* name,
     Status s =
         fs::CopyFileData(src_fd, dst.get(), before->stx_size, e->path, &copied);
     if (!s.ok()) return fail(s);
+    // The owner before the extended attributes: fchown drops file
+    // capabilities (security.capability), as it drops setuid.
+    if (o_.set_owner &&
+        ::fchown(dst.get(), before->stx_uid, before->stx_gid) != 0) {
+      return fail(Status::FromErrno("cannot set its copy's owner", errno));
+    }
     s = fs::CopyXattrs(
         src_fd, dst.get(), e->path, [&](const std::string& attr, int err) {
           t->notes.push_back({e->path, "extended attribute " + attr +
@@ -160,10 +166,6 @@ Status StoreLinker::Copy(PerThread* t, int src_dir, const char* name,
                                            std::strerror(err)});
         });
     if (!s.ok()) return fail(s);
-    if (o_.set_owner &&
-        ::fchown(dst.get(), before->stx_uid, before->stx_gid) != 0) {
-      return fail(Status::FromErrno("cannot set its copy's owner", errno));
-    }
     if (::fchmod(dst.get(), before->stx_mode & 07777) != 0) {
       return fail(Status::FromErrno("cannot set its copy's mode", errno));
     }

@@ -109,7 +109,8 @@ Status CopyFileData(int src, int dst, uint64_t size, const std::string& what,
 
 Status CopyXattrs(
     int src, int dst, const std::string& what,
-    const std::function<void(const std::string& name, int err)>& refused) {
+    const std::function<void(const std::string& name, int err)>& refused,
+    const char* leave_out) {
   std::string names(1024, '\0');
   ssize_t n;
   for (;;) {
@@ -130,7 +131,7 @@ Status CopyXattrs(
     if (end == std::string::npos) end = names.size();
     const std::string name = names.substr(start, end - start);
     start = end + 1;
-    if (name.empty()) continue;
+    if (name.empty() || (leave_out != nullptr && name == leave_out)) continue;
     ssize_t v = ::fgetxattr(src, name.c_str(), nullptr, 0);
     if (v < 0) {
       if (errno == ENODATA) continue;  // removed since it was listed

@@ -27,12 +27,14 @@ namespace migstore::fs {
 Status CopyFileData(int src, int dst, uint64_t size, const std::string& what,
                     uint64_t* copied);
 
-// Copies every extended attribute of `src` to `dst` (ACLs included). An
-// attribute the target refuses (not supported, not permitted) is passed to
-// `refused` with its name and errno, and the copy goes on.
+// Copies every extended attribute of `src` to `dst` (ACLs included) but
+// `leave_out` (when not null). An attribute the target refuses (not
+// supported, not permitted) is passed to `refused` with its name and errno,
+// and the copy goes on.
 Status CopyXattrs(
     int src, int dst, const std::string& what,
-    const std::function<void(const std::string& name, int err)>& refused);
+    const std::function<void(const std::string& name, int err)>& refused,
+    const char* leave_out = nullptr);
 
 }  // namespace migstore::fs
 

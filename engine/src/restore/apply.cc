@@ -18,7 +18,9 @@
 #include "engine/base/time_ns.h"
 #include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
+#include "engine/src/hardlink/linked_file.h"
 #include "engine/src/restore/content_writer.h"
+#include "engine/src/restore/privileges.h"
 #include "engine/src/restore/safe_path.h"
 
 namespace migstore::restore {
@@ -50,6 +52,23 @@ struct TempCleanup {
 
 bool XattrRefused(int err) {
   return err == ENOTSUP || err == EOPNOTSUPP || err == EPERM || err == EACCES;
+}
+
+// The file capabilities on `fd`'s inode into *value; false when it has none
+// (or they cannot be read, which a restore treats alike).
+bool ReadCapability(int fd, std::string* value) {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    ssize_t n = ::fgetxattr(fd, kCapabilityXattr, nullptr, 0);
+    if (n < 0) return false;
+    value->resize(static_cast<size_t>(n));
+    n = ::fgetxattr(fd, kCapabilityXattr, value->data(), value->size());
+    if (n >= 0) {
+      value->resize(static_cast<size_t>(n));
+      return true;
+    }
+    if (errno != ERANGE) return false;  // ERANGE: it grew meanwhile
+  }
+  return false;
 }
 
 }  // namespace
@@ -295,6 +314,7 @@ Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
                           const std::string& dest) {
   if (!o_.set_xattrs) return Status::OK();
   for (const format::Xattr& x : e.xattrs()) {
+    if (o_.strip_privileges && x.name == kCapabilityXattr) continue;
     int r = fd >= 0 ? ::fsetxattr(fd, x.name.c_str(), x.value.data(),
                                   x.value.size(), 0)
                     : ::lsetxattr(proc_path.c_str(), x.name.c_str(),
@@ -375,20 +395,48 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   MIGSTORE_RETURN_IF_ERROR(SetFileMetadata(fd, item, e));
   MIGSTORE_RETURN_IF_ERROR(Place(dir_fd, tmp, item));
   placed = true;
+  NotePrivileges(item, e, false);
   cb_.progress(written, 1);
   return Status::OK();
 }
 
-// Metadata after the data: owner first (chown clears setuid), then mode,
-// extended attributes (ACLs included, as captured), times last.
-Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e) {
+void Applier::NotePrivileges(const Item& item, const Entry& e,
+                             bool store_capability) {
+  if (!o_.note_privileges || e.type != EntryType::kFile) return;
+  const bool root_owned = o_.set_owner ? item.uid == 0 : ::geteuid() == 0;
+  const std::string what =
+      PrivilegesOf(e.mode, root_owned, store_capability || HasCapability(e));
+  if (what.empty()) return;
+  privileged_files_.fetch_add(1, std::memory_order_relaxed);
+  cb_.note(Dest(item), PrivilegeNote(what, o_.strip_privileges));
+}
+
+// Metadata after the data: owner first (chown clears setuid, setgid and
+// file capabilities), then mode, extended attributes (ACLs included, as
+// captured), times last.
+Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e,
+                                const std::string* capability) {
   if (o_.set_owner && ::fchown(fd, item.uid, item.gid) != 0) {
     return Status::FromErrno("cannot set the owner of " + Dest(item), errno);
   }
-  if (::fchmod(fd, e.mode & o_.mode_mask) != 0) {
+  uint32_t mode = e.mode & o_.mode_mask;
+  if (o_.strip_privileges) mode &= ~kPrivilegeModeBits;
+  if (::fchmod(fd, mode) != 0) {
     return Status::FromErrno("cannot set the mode of " + Dest(item), errno);
   }
   MIGSTORE_RETURN_IF_ERROR(SetXattrs(fd, {}, e, Dest(item)));
+  if (capability != nullptr && !o_.strip_privileges &&
+      ::fsetxattr(fd, kCapabilityXattr, capability->data(), capability->size(),
+                  0) != 0) {
+    const int err = errno;
+    if (!XattrRefused(err)) {
+      return Status::FromErrno(std::string("cannot set extended attribute ") +
+                                   kCapabilityXattr + " of " + Dest(item),
+                               err);
+    }
+    cb_.note(Dest(item), std::string("extended attribute ") + kCapabilityXattr +
+                             " not restored: " + std::strerror(err));
+  }
   struct timespec times[2];
   Times(e, times);
   if (::futimens(fd, times) != 0) {
@@ -397,40 +445,36 @@ Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e) {
   return Status::OK();
 }
 
-// A file of a hard-link store: the store's file is linked back under a
-// temporary name (through /proc/self/fd, so exactly the inode opened and
-// checked is linked) when allowed and possible, else copied; then given the
+// A file of a hard-link store: the store's file, checked to be the one
+// captured (hardlink::OpenLinkedFile), is linked back under a temporary
+// name (through /proc/self/fd, so exactly the inode opened and checked is
+// linked) when allowed and possible, else copied; then given the
 // entry's metadata and renamed into place like any other file. A link
 // shares its inode with the store, so the metadata set on it is the
 // store's file's too: the same metadata it was captured with.
 Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
   Item& item = items_[index];
   const Entry& e = entries_[item.entry];
+  // The file checked is the descriptor linked or copied from: a store file
+  // replaced or written since the capture is damage, never restored.
+  struct stat st;
   MIGSTORE_ASSIGN_OR_RETURN(
       format::UniqueFd src,
-      fs::OpenBeneath(o_.store_files_fd, e.path, O_RDONLY | O_NOFOLLOW));
-  struct stat st;
-  if (::fstat(src.get(), &st) != 0) {
-    return Status::FromErrno("cannot look at the store's " + e.path, errno);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Status::Corruption(e.path,
-                              "is not a regular file in the hard-link store");
-  }
-  if ((e.inode && st.st_ino != *e.inode) ||
-      static_cast<uint64_t>(st.st_size) != e.size) {
-    cb_.note(Dest(item),
-             "the store's file changed since it was captured (its link was "
-             "replaced, or it was written through another name); restored "
-             "as the store holds it now");
-  }
+      hardlink::OpenLinkedFile(o_.store_files_fd, e, O_RDONLY, &st));
+  // A hard-link store's file capabilities are on its file, not in the
+  // catalog. A file stripped of its privileges is copied: a link would
+  // strip the store's own file (the original inode) too.
+  std::string capability;
+  const bool has_capability = (o_.set_xattrs || o_.note_privileges) &&
+                              ReadCapability(src.get(), &capability);
+  const bool privileged = has_capability || (e.mode & kPrivilegeModeBits) != 0;
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   const std::string proc = "/proc/self/fd/" + std::to_string(src.get());
   std::string tmp;
   format::UniqueFd copy;
   bool made = false;
   bool linked = false;
-  bool try_link = o_.link_back;
+  bool try_link = o_.link_back && !(o_.strip_privileges && privileged);
   for (int attempt = 0; attempt < 8 && !made; ++attempt) {
     tmp = TempName(NameOf(Dest(item)));
     if (try_link) {
@@ -467,18 +511,26 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
                                               static_cast<uint64_t>(st.st_size),
                                               Dest(item), &written));
     if (o_.set_xattrs) {
+      // All but the capabilities, which go on after the owner.
       MIGSTORE_RETURN_IF_ERROR(fs::CopyXattrs(
           src.get(), copy.get(), Dest(item),
           [&](const std::string& name, int err) {
             cb_.note(Dest(item), "extended attribute " + name +
                                      " not restored: " + std::strerror(err));
-          }));
+          },
+          kCapabilityXattr));
     }
   }
+  // The capabilities are set again where they are gone: on a copy, and on
+  // the link when fchown dropped them from the inode it shares.
+  const bool set_capability =
+      has_capability && o_.set_xattrs && (!linked || o_.set_owner);
   MIGSTORE_RETURN_IF_ERROR(
-      SetFileMetadata(linked ? src.get() : copy.get(), item, e));
+      SetFileMetadata(linked ? src.get() : copy.get(), item, e,
+                      set_capability ? &capability : nullptr));
   MIGSTORE_RETURN_IF_ERROR(Place(dir_fd, tmp, item));
   placed = true;
+  NotePrivileges(item, e, has_capability);
   cb_.progress(written, 1);
   return Status::OK();
 }
@@ -563,7 +615,11 @@ Status Applier::LinkMember(size_t index, DirCache* dirs) {
           "cannot link " + Dest(item) + " to " + Dest(leader), err);
     }
     Status s = Place(dir_fd, tmp, item);
-    if (!s.ok()) ::unlinkat(dir_fd, tmp.c_str(), 0);
+    if (!s.ok()) {
+      ::unlinkat(dir_fd, tmp.c_str(), 0);
+    } else {
+      NotePrivileges(item, entries_[item.entry], false);
+    }
     return s;
   }
   return Status::IOError("no free temporary name for " + Dest(item));

@@ -12,8 +12,9 @@
 //      (ContainerReader::ReadContentDataFrom), its owner, mode, extended
 //      attributes and times set on the descriptor, and only then renamed
 //      into place; hard-link members become links to their leader;
-//      (from a hard-link store, each file is linked back from the store,
-//      or copied out of it, instead: WriteFromLinkStore);
+//      (from a hard-link store, each file is checked to be the one
+//      captured and linked back from the store, or copied out of it,
+//      instead: WriteFromLinkStore);
 //   3. symlinks (never followed) and fifos, made under a temporary name,
 //      given their metadata, renamed;
 //   4. the folders' metadata, deepest first.
@@ -57,6 +58,12 @@ struct ApplyOptions {
   // back when `link_back` and the filesystem allows it, else copied.
   int store_files_fd = -1;
   bool link_back = false;
+  // A restore's: every file written or linked that carries setuid or
+  // setgid bits or file capabilities is noted (privileges.h), and, with
+  // `strip_privileges`, restored without them. An extract's mode_mask and
+  // set_xattrs already leave them out.
+  bool note_privileges = false;
+  bool strip_privileges = false;
 };
 
 struct ApplyCallbacks {
@@ -85,6 +92,9 @@ class Applier {
   bool stopped() const { return stop_.load(); }
   uint64_t blocks_opened() const;
   int temporaries_removed() const { return temporaries_removed_; }
+  // Files restored that carried setuid or setgid bits or file
+  // capabilities (with them, or stripped of them), each noted.
+  uint64_t privileged_files() const { return privileged_files_.load(); }
   // Per item: whether it is in place (or was already), for the report.
   bool done(size_t item) const { return done_[item] != 0; }
 
@@ -97,7 +107,14 @@ class Applier {
   void RemoveStaleTemporaries(const std::string& dir);
   Status WriteFile(size_t index, DirCache* dirs);
   Status WriteFromLinkStore(size_t index, DirCache* dirs);
-  Status SetFileMetadata(int fd, const Item& item, const format::Entry& e);
+  // `capability`: a hard-link store's file's security.capability, set
+  // after the owner (fchown drops it) unless stripped; null: none.
+  Status SetFileMetadata(int fd, const Item& item, const format::Entry& e,
+                         const std::string* capability = nullptr);
+  // Notes file entry `e` at Dest(item) when it carries privileges
+  // (`store_capability`: its file in a hard-link store has capabilities).
+  void NotePrivileges(const Item& item, const format::Entry& e,
+                      bool store_capability);
   Status LinkMember(size_t index, DirCache* dirs);
   Status MakeSpecial(size_t index, DirCache* dirs);
   Status SetXattrs(int fd, const std::string& proc_path, const format::Entry& e,
@@ -122,6 +139,7 @@ class Applier {
   format::UniqueFd target_lock_;
   std::unique_ptr<BlockPool> pool_;
   int temporaries_removed_ = 0;
+  std::atomic<uint64_t> privileged_files_{0};
 };
 
 }  // namespace migstore::restore

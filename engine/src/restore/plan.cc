@@ -228,6 +228,10 @@ class Planner {
     }
     const bool is_dir = e.type == EntryType::kDirectory;
     const bool is_file = e.type == EntryType::kFile;
+    if (is_file && in_.catalog != nullptr) {
+      if (Status s = in_.catalog->LinkGroupError(e); !s.ok())
+        return Refuse(item, std::move(s));
+    }
     if (e.attributes) {
       Note("",
            "file attribute flags recorded in the store (chattr flags or "

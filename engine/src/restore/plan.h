@@ -24,7 +24,8 @@
 //      onto another, ExactMove) are a conflict too: the first keeps the
 //      name, the later one is renamed (or skipped under skip);
 //   7. hard-link groups: the first member written is the leader, the others
-//      become links to it;
+//      become links to it; every member of a group whose members disagree
+//      (Catalog::bad_link_groups) is refused;
 //   8. owners: the target's numbers (target_accounts.h).
 //
 // Thread safety: MakePlan reads the target and the store's tables; call it
@@ -126,6 +127,8 @@ struct PlanInput {
   int target_fd = -1;  // -1: the target does not exist yet (dry run)
   Conflicts conflicts = Conflicts::kRename;
   const ContentTable* contents = nullptr;
+  // The damaged link groups: their members are refused. Null: none.
+  const Catalog* catalog = nullptr;
   OwnerMap* owners = nullptr;  // null: owners are not set
 };
 

@@ -21,6 +21,7 @@
 #include "engine/src/restore/apply.h"
 #include "engine/src/restore/path_filter.h"
 #include "engine/src/restore/plan.h"
+#include "engine/src/restore/privileges.h"
 #include "engine/src/restore/safe_path.h"
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/restore/target_accounts.h"
@@ -283,6 +284,7 @@ class Run {
     restore::ContentTable contents =
         restore::ContentTable::Load(*reader_, std::move(ids));
     in.contents = &contents;
+    in.catalog = &catalog;
     in.order = std::move(order);
 
     restore::Plan plan = restore::MakePlan(in);
@@ -320,7 +322,10 @@ class Run {
           EntryError({entries[item.entry].path, item.error()}));
     }
     reporter_.SetTotals(files_total, bytes_total);
+    const bool strip =
+        spec_.restore != nullptr && spec_.restore->strip_privileges;
     if (spec_.dry_run) {
+      if (spec_.restore != nullptr) NotePrivileges(entries, items, strip);
       Count(entries, items, [](size_t) { return true; });
       return Status::OK();
     }
@@ -343,6 +348,8 @@ class Run {
     // extract copies them, so editing what was extracted never changes the
     // store or the originals.
     ao.link_back = spec_.restore != nullptr;
+    ao.note_privileges = spec_.restore != nullptr;
+    ao.strip_privileges = strip;
     Status stop;
     std::mutex stop_mu;
     restore::ApplyCallbacks cb;
@@ -369,6 +376,8 @@ class Run {
       Note("", "removed " + std::to_string(applier.temporaries_removed()) +
                    " temporary files an interrupted run left behind");
     }
+    if (applier.privileged_files() > 0)
+      Note("", restore::PrivilegeSummary(applier.privileged_files(), strip));
     report_.blocks_opened = applier.blocks_opened();
     Count(entries, items, [&](size_t i) { return applier.done(i); });
     return stop;
@@ -388,6 +397,28 @@ class Run {
       return Status::FromErrno("cannot open the target " + spec_.target, errno);
     }
     return target;
+  }
+
+  // A dry run's notes on the files that would carry setuid or setgid bits
+  // or file capabilities, as far as the catalog tells (a hard-link store's
+  // capabilities are on its files: the applier notes them as it restores).
+  void NotePrivileges(const std::vector<Entry>& entries,
+                      const std::vector<Item>& items, bool strip) {
+    uint64_t n = 0;
+    for (const Item& item : items) {
+      const Entry& e = entries[item.entry];
+      if (e.type != EntryType::kFile ||
+          (item.action != Action::kWrite && item.action != Action::kLink)) {
+        continue;
+      }
+      const bool root_owned = ::geteuid() == 0 && item.uid == 0;
+      const std::string what =
+          restore::PrivilegesOf(e.mode, root_owned, restore::HasCapability(e));
+      if (what.empty()) continue;
+      ++n;
+      Note(restore::DestOf(item, entries), restore::PrivilegeNote(what, strip));
+    }
+    if (n > 0) Note("", restore::PrivilegeSummary(n, strip));
   }
 
   // Restore: the users chosen, and where each one's profile lands.

@@ -46,7 +46,23 @@ Catalog LoadCatalog(const format::ContainerReader& reader) {
         }
         for (format::Entry& e : *read) out.entries.push_back(std::move(e));
       });
+  std::unordered_map<uint64_t, size_t> first_of;  // link group -> entry
+  for (size_t i = 0; i < out.entries.size(); ++i) {
+    const format::Entry& e = out.entries[i];
+    if (e.link_group == 0) continue;
+    auto [it, first] = first_of.emplace(e.link_group, i);
+    if (first || out.bad_link_groups.count(e.link_group)) continue;
+    Status s = format::ContainerReader::CheckLinkGroupMember(
+        out.entries[it->second], e);
+    if (!s.ok()) out.bad_link_groups.emplace(e.link_group, std::move(s));
+  }
   return out;
+}
+
+Status Catalog::LinkGroupError(const format::Entry& e) const {
+  if (e.link_group == 0 || bad_link_groups.empty()) return Status::OK();
+  auto it = bad_link_groups.find(e.link_group);
+  return it == bad_link_groups.end() ? Status::OK() : it->second;
 }
 
 ContentTable ContentTable::Load(const format::ContainerReader& reader,

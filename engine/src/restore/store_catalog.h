@@ -34,9 +34,19 @@ struct LostSegment {
 struct Catalog {
   std::vector<format::Entry> entries;  // catalog order
   std::vector<LostSegment> lost;
+  // Hard-link groups whose members disagree
+  // (ContainerReader::CheckLinkGroupMember), by group number, with the
+  // first disagreement found. Every member of such a group is damaged:
+  // which of its names tells the truth cannot be known, and restoring one
+  // member's content under another's name is what must never happen.
+  std::unordered_map<uint64_t, Status> bad_link_groups;
+
+  // The damage of entry `e`'s link group, or OK.
+  Status LinkGroupError(const format::Entry& e) const;
 };
 
-// Reads every catalog segment (in parallel), keeping the order.
+// Reads every catalog segment (in parallel), keeping the order, and checks
+// the link groups of the entries read.
 Catalog LoadCatalog(const format::ContainerReader& reader);
 
 // Content records by number, for the ids asked for. Each content segment

@@ -15,8 +15,8 @@
 #include <chrono>
 
 #include "engine/base/parallel.h"
-#include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
+#include "engine/src/hardlink/linked_file.h"
 #include "engine/src/hardlink/open_store.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/block_pool.h"
@@ -58,9 +58,10 @@ Result<VerifyMode> ParseVerifyMode(std::string_view text) {
 namespace {
 
 // A hard-link store's file: its name in files/ must still hold the inode
-// captured, unchanged (size and modification time). A link broken by an
-// application that saves by rename, or a file written through either name,
-// fails here: the store no longer holds what was captured.
+// captured, unchanged (hardlink::OpenLinkedFile, the check a restore makes
+// too). A link broken by an application that saves by rename, or a file
+// written through either name, fails there: the store no longer holds what
+// was captured.
 //
 // And where the captured root is still there (`root_fd` >= 0), the
 // original must still be that inode, or gone (wiped for the refresh): an
@@ -68,31 +69,9 @@ namespace {
 // broken (the application saved by writing a new file and renaming it over
 // the old), and the store holds an older version than the machine.
 Status CheckLinkedFile(int files_fd, int root_fd, const format::Entry& e) {
-  auto fd = fs::OpenBeneath(files_fd, e.path, O_PATH | O_NOFOLLOW);
-  if (!fd.ok()) {
-    return Status::Corruption("its link in the store is gone",
-                              fd.status().ToString());
-  }
   struct stat st;
-  if (::fstat(fd->get(), &st) != 0)
-    return Status::FromErrno("cannot look at its link in the store", errno);
-  if (!S_ISREG(st.st_mode)) {
-    return Status::Corruption(
-        "its link in the store is no longer a regular file");
-  }
-  if (e.inode && st.st_ino != *e.inode) {
-    return Status::Corruption("its link in the store was replaced",
-                              "inode " + std::to_string(st.st_ino) +
-                                  ", captured " + std::to_string(*e.inode));
-  }
-  const int64_t mtime = MtimeNanos(st);
-  if (static_cast<uint64_t>(st.st_size) != e.size || mtime != e.mtime_ns) {
-    return Status::Corruption(
-        "the file changed since it was captured (written through one of "
-        "its names)",
-        "size " + std::to_string(st.st_size) + ", captured " +
-            std::to_string(e.size));
-  }
+  MIGSTORE_ASSIGN_OR_RETURN(format::UniqueFd fd,
+                            hardlink::OpenLinkedFile(files_fd, e, O_PATH, &st));
   if (root_fd >= 0) {
     auto original = fs::OpenBeneath(root_fd, e.path, O_PATH | O_NOFOLLOW);
     struct stat ost;
@@ -174,11 +153,29 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
           std::to_string(x.content_segments[i].record_count) +
           " file contents): " + segments[i].status().ToString());
     }
-    if (o.mode == VerifyMode::kCatalog) return;
+    if (o.mode == VerifyMode::kCatalog) {
+      // Without the files' verdicts, a link group's damage is the
+      // catalog's.
+      std::vector<uint64_t> groups;
+      for (const auto& [group, status] : catalog.bad_link_groups)
+        groups.push_back(group);
+      std::sort(groups.begin(), groups.end());
+      for (uint64_t g : groups) {
+        report.catalog_intact = false;
+        report.catalog_damage.push_back(
+            catalog.bad_link_groups.at(g).ToString());
+      }
+      return;
+    }
 
-    // Each file's content record, checked against its entry.
+    // Each file's link group, then its content record, checked against its
+    // entry.
     const std::vector<format::Entry>& entries = catalog.entries;
     std::vector<Status> verdict(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].type == format::EntryType::kFile)
+        verdict[i] = catalog.LinkGroupError(entries[i]);
+    }
     if (store.hardlink()) {
       format::UniqueFd root;
       // (Only an absolute root names the same place from here.)
@@ -191,7 +188,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       parallel::ParallelFor(size_t{0}, entries.size(), [&](size_t i) {
         if (entries[i].type != format::EntryType::kFile || reporter.Poll())
           return;
-        verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
+        if (verdict[i].ok())
+          verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
         reporter.Add(0, 1);
       });
       Conclude(o, entries, verdict, &reporter, &report);
@@ -203,7 +201,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
     std::unordered_map<uint64_t, size_t> slot_of;  // content id -> distinct
     for (size_t i = 0; i < entries.size(); ++i) {
       const format::Entry& e = entries[i];
-      if (e.type != format::EntryType::kFile || !e.content) continue;
+      if (e.type != format::EntryType::kFile || !e.content || !verdict[i].ok())
+        continue;
       uint64_t id = *e.content;
       size_t seg = format::ContentSegmentOf(x, id);
       if (!segments[seg].ok()) {
