@@ -15,6 +15,7 @@
 #include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
 #include "engine/src/store/key_rep.h"
+#include "engine/src/store/open_store.h"
 #include "format/block_codec.h"
 #include "format/container_writer.h"
 #include "format/file_io.h"
@@ -199,6 +200,7 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
   if (o.store_path.empty())
     return Status::InvalidArgument("no store path given");
+  MIGSTORE_RETURN_IF_ERROR(store::CheckNotAnObjectStoreName(o.store_path));
   if (o.hardlink) return capture::CaptureHardLinkStore(o, observer, start);
   MIGSTORE_RETURN_IF_ERROR(CheckKeyChoice(o));
   Reporter reporter(observer, start);

@@ -53,7 +53,7 @@ struct ApplyOptions {
   uint32_t mode_mask = 07777;  // extract drops setuid and setgid
   int threads = 1;
   uint64_t block_memory = uint64_t{256} << 20;  // BlockPool's bound
-  // A hard-link store's files/ (hardlink/open_store.h): file contents come
+  // A hard-link store's files/ (store/open_store.h): file contents come
   // from the files there instead of the container's blocks; each is linked
   // back when `link_back` and the filesystem allows it, else copied.
   int store_files_fd = -1;

@@ -15,7 +15,6 @@
 #include <set>
 
 #include "engine/base/parallel.h"
-#include "engine/src/hardlink/open_store.h"
 #include "engine/src/profiles/windows_profiles.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/apply.h"
@@ -26,6 +25,7 @@
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/restore/target_accounts.h"
 #include "engine/src/store/key_rep.h"
+#include "engine/src/store/open_store.h"
 #include "format/container_reader.h"
 #include "migstore/extract.h"
 #include "migstore/matcher.h"
@@ -137,10 +137,10 @@ class Run {
     reporter_.Phase("Initializing");
     {
       MIGSTORE_ASSIGN_OR_RETURN(
-          hardlink::OpenedStore store,
-          hardlink::OpenStoreForReading(spec_.store_path,
-                                        internal::SourceOf(spec_.key),
-                                        spec_.key_policy));
+          store::OpenedStore store,
+          store::OpenStoreForReading(spec_.store_path,
+                                     internal::SourceOf(spec_.key),
+                                     spec_.key_policy));
       reader_ = std::move(store.reader);
       store_files_ = std::move(store.files);
     }
@@ -151,8 +151,7 @@ class Run {
                             ? spec_.threads
                             : std::max(1, tbb::info::default_concurrency());
     parallel::Arena arena(threads);
-    Status s;
-    arena.Execute([&] { s = Body(threads); });
+    Status s = arena.Execute([&] { return Body(threads); });
     if (s.ok() && reporter_.cancelled()) s = Status::Cancelled("cancelled");
     MIGSTORE_RETURN_IF_ERROR(s);
     report_.store_bytes_read = reader_->bytes_read();
@@ -181,8 +180,62 @@ class Run {
     report_.notes.push_back({std::move(path), std::move(what)});
   }
 
+  // Plan, then apply: the catalog read, the entries chosen (a restore's
+  // users and rules, or an extract's globs), the plan made and announced,
+  // and, unless it refused an entry that stops the run or this is a dry
+  // run, the target made and written.
   Status Body(int threads) {
     restore::Catalog catalog = restore::LoadCatalog(*reader_);
+    MIGSTORE_RETURN_IF_ERROR(ReportLostSegments(catalog));
+    const std::vector<Entry>& entries = catalog.entries;
+    machine_ = StoreMachine(*reader_, spec_.target);
+    restore::PlanInput in = PlanInputFor(entries);
+
+    // The target as it is; made (when missing) only once the plan has
+    // passed (no refusal stops the run), and never in a dry run. A missing
+    // target is planned as an empty one (target_fd -1).
+    format::UniqueFd target(
+        ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!target.valid() && errno != ENOENT) {
+      return Status::FromErrno("cannot open the target " + spec_.target, errno);
+    }
+    in.target_fd = target.get();
+    if (spec_.restore != nullptr) {
+      MIGSTORE_ASSIGN_OR_RETURN(in.order, ChooseForRestore(target, &in));
+    } else {
+      in.order = ExtractOrder(entries);
+      report_.not_selected = entries.size() - in.order.size();
+    }
+    std::vector<uint64_t> ids;
+    for (uint32_t i : in.order) {
+      if (entries[i].type == EntryType::kFile && entries[i].content)
+        ids.push_back(*entries[i].content);
+    }
+    restore::ContentTable contents =
+        restore::ContentTable::Load(*reader_, std::move(ids));
+    in.contents = &contents;
+    in.catalog = &catalog;
+
+    restore::Plan plan = restore::MakePlan(in);
+    MIGSTORE_RETURN_IF_ERROR(Announce(entries, &plan));
+    const bool strip =
+        spec_.restore != nullptr && spec_.restore->strip_privileges;
+    if (spec_.dry_run) {
+      if (spec_.restore != nullptr) NotePrivileges(entries, plan.items, strip);
+      Count(entries, plan.items, [](size_t) { return true; });
+      return Status::OK();
+    }
+    // Only now, with every refusal behind us, is the target made: a run
+    // stopped by its plan must leave no trace, not even an empty target.
+    if (!target.valid()) {
+      MIGSTORE_ASSIGN_OR_RETURN(target, MakeTarget());
+    }
+    return Apply(entries, &plan.items, target.get(), threads, strip);
+  }
+
+  // Catalog segments that cannot be read: each an error for the entries it
+  // held, named by its first path.
+  Status ReportLostSegments(const restore::Catalog& catalog) {
     for (const restore::LostSegment& lost : catalog.lost) {
       MIGSTORE_RETURN_IF_ERROR(
           EntryError({lost.first_path,
@@ -191,13 +244,15 @@ class Run {
                           " (" + std::to_string(lost.entries) +
                           " entries from this path on) cannot be read")}));
     }
-    const std::vector<Entry>& entries = catalog.entries;
-    machine_ = StoreMachine(*reader_, spec_.target);
-    const bool fold = machine_.layout == Layout::kWindows;
+    return Status::OK();
+  }
 
+  // The plan's view of the store: its entries, layout, system folders and
+  // profiles (each landing where it was captured until a mapping moves it).
+  restore::PlanInput PlanInputFor(const std::vector<Entry>& entries) const {
     restore::PlanInput in;
     in.entries = &entries;
-    in.fold = fold;
+    in.fold = machine_.layout == Layout::kWindows;
     in.conflicts = spec_.conflicts;
     for (const auto& [key, path] : machine_.system_folders)
       in.system_folders.push_back(path);
@@ -209,92 +264,86 @@ class Run {
       pp.folders.push_back(p.home);
       for (const auto& [key, path] : p.folders) pp.folders.push_back(path);
     }
+    return in;
+  }
 
-    // The target as it is; made (when missing) only once the plan has
-    // passed (no refusal stops the run), and never in a dry run.
-    format::UniqueFd target(
-        ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!target.valid() && errno != ENOENT) {
-      return Status::FromErrno("cannot open the target " + spec_.target, errno);
-    }
-
-    restore::TargetAccounts accounts;
-    std::optional<restore::OwnerMap> owners;
-    Matcher rules;
+  // A restore's entries: those of the chosen users, with where each lands,
+  // the restore rules compiled for them and owners mapped by name (as
+  // root). Returns the entries in plan order.
+  Result<std::vector<uint32_t>> ChooseForRestore(const format::UniqueFd& target,
+                                                 restore::PlanInput* in) {
+    if (target.valid()) accounts_ = restore::ReadTargetAccounts(target.get());
+    MIGSTORE_RETURN_IF_ERROR(SelectAndMap(accounts_, in));
+    MIGSTORE_RETURN_IF_ERROR(CompileRestoreRules(in));
     std::vector<uint32_t> order;
-    if (spec_.restore != nullptr) {
-      if (target.valid()) accounts = restore::ReadTargetAccounts(target.get());
-      MIGSTORE_RETURN_IF_ERROR(SelectAndMap(accounts, &in));
-      if (!spec_.restore->rules_files.empty()) {
-        RuleSet rule_set;
-        for (const std::string& f : spec_.restore->rules_files)
-          MIGSTORE_RETURN_IF_ERROR(rule_set.AddFile(f));
-        MIGSTORE_ASSIGN_OR_RETURN(
-            rules, CompileRules(rule_set, MachineWhereUsersLand(in), choices_));
-        for (const RuleDiagnostic& d : rules.diagnostics())
-          report_.rule_diagnostics.push_back(d.ToString());
-        if (!rules.has_restore_rules()) {
-          Note("",
-               "the rules files hold no <merge> or <locationModify> "
-               "rule in force for the restored users");
-        }
-        in.rules = &rules;
-      }
-      for (uint32_t i = 0; i < entries.size(); ++i) {
-        if (in.profiles[entries[i].profile].selected) {
-          order.push_back(i);
-        } else {
-          ++report_.not_selected;
-        }
-      }
-      if (::geteuid() == 0) {
-        std::map<std::string, std::string> renamed;
-        std::map<uint32_t, uint32_t> renamed_gids;
-        for (const UserMapping& m : spec_.restore->map_users) {
-          renamed[mapped_store_name_[m.from]] = m.to;
-          const UserProfile& p = machine_.profiles[mapped_profile_[m.from]];
-          if (auto a = accounts.users.find(m.to);
-              a != accounts.users.end() && p.layout == Layout::kLinux) {
-            renamed_gids[p.gid] = a->second.gid;
-          }
-        }
-        owners.emplace(*reader_, accounts, std::move(renamed),
-                       std::move(renamed_gids));
-        in.owners = &*owners;
+    const std::vector<Entry>& entries = *in->entries;
+    for (uint32_t i = 0; i < entries.size(); ++i) {
+      if (in->profiles[entries[i].profile].selected) {
+        order.push_back(i);
       } else {
-        Note("",
-             "not running as root: owners and groups are not restored "
-             "(everything belongs to uid " +
-                 std::to_string(::geteuid()) + ")");
+        ++report_.not_selected;
       }
-    } else {
-      order = ExtractOrder(entries);
-      report_.not_selected = entries.size() - order.size();
     }
+    MapOwners(in);
+    return order;
+  }
 
-    // A missing target is planned as an empty one (target_fd -1), as in a
-    // dry run; it is made below only once the plan has passed.
-    in.target_fd = target.get();
-
-    std::vector<uint64_t> ids;
-    for (uint32_t i : order) {
-      if (entries[i].type == EntryType::kFile && entries[i].content)
-        ids.push_back(*entries[i].content);
+  // The <merge> and <locationModify> rules of --rules, bound to the users
+  // where they land (MachineWhereUsersLand).
+  Status CompileRestoreRules(restore::PlanInput* in) {
+    if (spec_.restore->rules_files.empty()) return Status::OK();
+    RuleSet rule_set;
+    for (const std::string& f : spec_.restore->rules_files)
+      MIGSTORE_RETURN_IF_ERROR(rule_set.AddFile(f));
+    MIGSTORE_ASSIGN_OR_RETURN(
+        rules_, CompileRules(rule_set, MachineWhereUsersLand(*in), choices_));
+    for (const RuleDiagnostic& d : rules_.diagnostics())
+      report_.rule_diagnostics.push_back(d.ToString());
+    if (!rules_.has_restore_rules()) {
+      Note("",
+           "the rules files hold no <merge> or <locationModify> "
+           "rule in force for the restored users");
     }
-    restore::ContentTable contents =
-        restore::ContentTable::Load(*reader_, std::move(ids));
-    in.contents = &contents;
-    in.catalog = &catalog;
-    in.order = std::move(order);
+    in->rules = &rules_;
+    return Status::OK();
+  }
 
-    restore::Plan plan = restore::MakePlan(in);
-    if (owners) {
-      for (const std::string& n : owners->notes()) Note("", n);
+  // As root, owners and groups by name through the target's accounts, a
+  // mapped user's files going to the new user; otherwise a note that they
+  // all belong to whoever runs the restore.
+  void MapOwners(restore::PlanInput* in) {
+    if (::geteuid() != 0) {
+      Note("",
+           "not running as root: owners and groups are not restored "
+           "(everything belongs to uid " +
+               std::to_string(::geteuid()) + ")");
+      return;
     }
-    for (FileNote& n : plan.notes) Note(std::move(n.path), std::move(n.what));
-    std::vector<Item>& items = plan.items;
+    std::map<std::string, std::string> renamed;
+    std::map<uint32_t, uint32_t> renamed_gids;
+    for (const UserMapping& m : spec_.restore->map_users) {
+      renamed[mapped_store_name_[m.from]] = m.to;
+      const UserProfile& p = machine_.profiles[mapped_profile_[m.from]];
+      if (auto a = accounts_.users.find(m.to);
+          a != accounts_.users.end() && p.layout == Layout::kLinux) {
+        renamed_gids[p.gid] = a->second.gid;
+      }
+    }
+    owners_.emplace(*reader_, accounts_, std::move(renamed),
+                    std::move(renamed_gids));
+    in->owners = &*owners_;
+  }
+
+  // The plan told: its notes, each entry to the observer, the totals for
+  // progress, and each refused entry as an error (the end of the run
+  // without --continue-on-error, before anything is written).
+  Status Announce(const std::vector<Entry>& entries, restore::Plan* plan) {
+    if (owners_) {
+      for (const std::string& n : owners_->notes()) Note("", n);
+    }
+    for (FileNote& n : plan->notes) Note(std::move(n.path), std::move(n.what));
     uint64_t files_total = 0, bytes_total = 0;
-    for (const Item& item : items) {
+    for (const Item& item : plan->items) {
       const Entry& e = entries[item.entry];
       PlannedEntry p;
       p.path = e.path;
@@ -316,30 +365,25 @@ class Run {
         }
       }
     }
-    for (const Item& item : items) {
+    for (const Item& item : plan->items) {
       if (item.action != Action::kRefuse) continue;
       MIGSTORE_RETURN_IF_ERROR(
           EntryError({entries[item.entry].path, item.error()}));
     }
     reporter_.SetTotals(files_total, bytes_total);
-    const bool strip =
-        spec_.restore != nullptr && spec_.restore->strip_privileges;
-    if (spec_.dry_run) {
-      if (spec_.restore != nullptr) NotePrivileges(entries, items, strip);
-      Count(entries, items, [](size_t) { return true; });
-      return Status::OK();
-    }
-    // Only now, with every refusal behind us, is the target made: a run
-    // stopped by its plan must leave no trace, not even an empty target.
-    if (!target.valid()) {
-      MIGSTORE_ASSIGN_OR_RETURN(target, MakeTarget());
-    }
+    return Status::OK();
+  }
 
+  // The plan carried out below the target: folders, files, links and
+  // specials, then the folders' metadata. Returns the error that stopped
+  // it, or OK.
+  Status Apply(const std::vector<Entry>& entries, std::vector<Item>* items,
+               int target_fd, int threads, bool strip) {
     reporter_.Phase("Applying");
     restore::ApplyOptions ao;
     ao.reader = reader_.get();
-    ao.target_fd = target.get();
-    ao.set_owner = in.owners != nullptr;
+    ao.target_fd = target_fd;
+    ao.set_owner = owners_.has_value();
     ao.set_xattrs = spec_.restore != nullptr;
     ao.mode_mask = spec_.restore != nullptr ? 07777 : 01777;
     ao.threads = threads;
@@ -354,7 +398,7 @@ class Run {
     std::mutex stop_mu;
     restore::ApplyCallbacks cb;
     cb.error = [&](size_t i, const Status& error) {
-      Status s = EntryError({entries[items[i].entry].path, error});
+      Status s = EntryError({entries[(*items)[i].entry].path, error});
       if (s.ok()) return true;
       std::lock_guard<std::mutex> lock(stop_mu);
       if (stop.ok()) stop = std::move(s);
@@ -367,7 +411,7 @@ class Run {
       reporter_.Add(bytes, files);
     };
     cb.cancelled = [&] { return reporter_.Poll(); };
-    restore::Applier applier(ao, entries, &items, std::move(cb));
+    restore::Applier applier(ao, entries, items, std::move(cb));
     applier.MakeFolders();
     applier.WriteFiles();
     applier.MakeLinksAndSpecials();
@@ -379,7 +423,7 @@ class Run {
     if (applier.privileged_files() > 0)
       Note("", restore::PrivilegeSummary(applier.privileged_files(), strip));
     report_.blocks_opened = applier.blocks_opened();
-    Count(entries, items, [&](size_t i) { return applier.done(i); });
+    Count(entries, *items, [&](size_t i) { return applier.done(i); });
     return stop;
   }
 
@@ -580,6 +624,9 @@ class Run {
   std::vector<UserChoice> choices_;
   std::map<std::string, size_t> mapped_profile_;          // by --map-user OLD
   std::map<std::string, std::string> mapped_store_name_;  // its store spelling
+  restore::TargetAccounts accounts_;  // the target's etc/passwd and group
+  Matcher rules_;                     // a restore's --rules
+  std::optional<restore::OwnerMap> owners_;  // as root, over accounts_
   std::mutex mu_;
   RestoreReport report_;
 };

@@ -17,7 +17,7 @@
 #include "engine/base/parallel.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/hardlink/linked_file.h"
-#include "engine/src/hardlink/open_store.h"
+#include "engine/src/store/open_store.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/block_pool.h"
 #include "engine/src/restore/store_catalog.h"
@@ -109,110 +109,131 @@ void Conclude(const VerifyOptions& o, const std::vector<format::Entry>& entries,
   }
 }
 
-}  // namespace
+using ContentSegments = std::vector<Result<std::vector<format::Content>>>;
 
-Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
-  const auto start = Clock::now();
-  if (o.store_path.empty()) return Status::InvalidArgument("no store given");
-  if (o.threads < 0 || o.threads > 1024)
-    return Status::InvalidArgument("--threads out of range");
-  report::Reporter<RestoreObserver> reporter(observer, start);
-  reporter.Phase("Verifying");
-  MIGSTORE_ASSIGN_OR_RETURN(
-      hardlink::OpenedStore store,
-      hardlink::OpenStoreForReading(o.store_path, internal::SourceOf(o.key),
-                                    o.key_policy));
-  const auto& reader = store.reader;
-  const format::StoreIndex& x = reader->index();
-  VerifyReport report;
-  report.entries = x.entry_count;
-  const int threads =
-      o.threads > 0 ? o.threads : std::max(1, tbb::info::default_concurrency());
-  parallel::Arena arena(threads);
-  arena.Execute([&] {
-    // The catalog: entries, then every content segment.
-    restore::Catalog catalog = restore::LoadCatalog(*reader);
-    for (const restore::LostSegment& lost : catalog.lost) {
-      report.catalog_intact = false;
-      report.entries_lost += lost.entries;
-      report.catalog_damage.push_back(
-          "catalog segment " + std::to_string(lost.segment) + " (" +
-          std::to_string(lost.entries) + " entries from " + lost.first_path +
-          "): " + lost.status.ToString());
-    }
-    std::vector<Result<std::vector<format::Content>>> segments(
-        x.content_segments.size(), Status::Corruption("not read"));
-    parallel::ParallelFor(size_t{0}, segments.size(), [&](size_t i) {
-      segments[i] = reader->ReadContentSegment(i);
-    });
-    for (size_t i = 0; i < segments.size(); ++i) {
-      if (segments[i].ok()) continue;
-      report.catalog_intact = false;
-      report.catalog_damage.push_back(
-          "content segment " + std::to_string(i) + " (" +
-          std::to_string(x.content_segments[i].record_count) +
-          " file contents): " + segments[i].status().ToString());
-    }
-    if (o.mode == VerifyMode::kCatalog) {
-      // Without the files' verdicts, a link group's damage is the
-      // catalog's.
-      std::vector<uint64_t> groups;
-      for (const auto& [group, status] : catalog.bad_link_groups)
-        groups.push_back(group);
-      std::sort(groups.begin(), groups.end());
-      for (uint64_t g : groups) {
-        report.catalog_intact = false;
-        report.catalog_damage.push_back(
-            catalog.bad_link_groups.at(g).ToString());
-      }
+// One verify of an open store: Run() checks the catalog, then the files'
+// link groups and contents (a container's data blocks, or a hard-link
+// store's files), and concludes file by file. Runs in the verify's arena.
+class Verifier {
+ public:
+  Verifier(const VerifyOptions& o, const store::OpenedStore& store,
+           report::Reporter<RestoreObserver>* reporter, VerifyReport* report)
+      : o_(o),
+        store_(store),
+        reader_(*store.reader),
+        x_(reader_.index()),
+        reporter_(reporter),
+        report_(report) {}
+
+  void Run() {
+    const restore::Catalog catalog = restore::LoadCatalog(reader_);
+    const ContentSegments segments = CheckCatalog(catalog);
+    if (o_.mode == VerifyMode::kCatalog) {
+      LinkGroupsAsCatalogDamage(catalog);
       return;
     }
-
-    // Each file's link group, then its content record, checked against its
-    // entry.
+    // Each file's link group, then its content, checked against its entry.
     const std::vector<format::Entry>& entries = catalog.entries;
     std::vector<Status> verdict(entries.size());
     for (size_t i = 0; i < entries.size(); ++i) {
       if (entries[i].type == format::EntryType::kFile)
         verdict[i] = catalog.LinkGroupError(entries[i]);
     }
-    if (store.hardlink()) {
-      format::UniqueFd root;
-      // (Only an absolute root names the same place from here.)
-      if (auto r = reader->property("root"); r && r->starts_with("/")) {
-        root.reset(
-            ::open(std::string(*r).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      }
-      const int root_fd = root.valid() ? root.get() : -1;
-      reporter.SetTotals(entries.size(), 0);
-      parallel::ParallelFor(size_t{0}, entries.size(), [&](size_t i) {
-        if (entries[i].type != format::EntryType::kFile || reporter.Poll())
-          return;
-        if (verdict[i].ok())
-          verdict[i] = CheckLinkedFile(store.files.get(), root_fd, entries[i]);
-        reporter.Add(0, 1);
-      });
-      Conclude(o, entries, verdict, &reporter, &report);
-      return;
+    if (store_.hardlink()) {
+      CheckLinkedFiles(entries, &verdict);
+    } else {
+      CheckContents(entries, segments, &verdict);
     }
-    std::vector<const format::Content*> content_of(entries.size(), nullptr);
+    Conclude(o_, entries, verdict, reporter_, report_);
+  }
+
+ private:
+  // Every catalog segment (read by LoadCatalog) and content segment; the
+  // damaged ones go to the report. Returns the content segments read.
+  ContentSegments CheckCatalog(const restore::Catalog& catalog) {
+    for (const restore::LostSegment& lost : catalog.lost) {
+      report_->catalog_intact = false;
+      report_->entries_lost += lost.entries;
+      report_->catalog_damage.push_back(
+          "catalog segment " + std::to_string(lost.segment) + " (" +
+          std::to_string(lost.entries) + " entries from " + lost.first_path +
+          "): " + lost.status.ToString());
+    }
+    ContentSegments segments(x_.content_segments.size(),
+                             Status::Corruption("not read"));
+    parallel::ParallelFor(size_t{0}, segments.size(), [&](size_t i) {
+      segments[i] = reader_.ReadContentSegment(i);
+    });
+    for (size_t i = 0; i < segments.size(); ++i) {
+      if (segments[i].ok()) continue;
+      report_->catalog_intact = false;
+      report_->catalog_damage.push_back(
+          "content segment " + std::to_string(i) + " (" +
+          std::to_string(x_.content_segments[i].record_count) +
+          " file contents): " + segments[i].status().ToString());
+    }
+    return segments;
+  }
+
+  // Without the files' verdicts (--mode catalog), a link group's damage is
+  // the catalog's.
+  void LinkGroupsAsCatalogDamage(const restore::Catalog& catalog) {
+    std::vector<uint64_t> groups;
+    for (const auto& [group, status] : catalog.bad_link_groups)
+      groups.push_back(group);
+    std::sort(groups.begin(), groups.end());
+    for (uint64_t g : groups) {
+      report_->catalog_intact = false;
+      report_->catalog_damage.push_back(
+          catalog.bad_link_groups.at(g).ToString());
+    }
+  }
+
+  // A hard-link store: each file's link checked (CheckLinkedFile).
+  void CheckLinkedFiles(const std::vector<format::Entry>& entries,
+                        std::vector<Status>* verdict) {
+    format::UniqueFd root;
+    // (Only an absolute root names the same place from here.)
+    if (auto r = reader_.property("root"); r && r->starts_with("/")) {
+      root.reset(
+          ::open(std::string(*r).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    }
+    const int root_fd = root.valid() ? root.get() : -1;
+    reporter_->SetTotals(entries.size(), 0);
+    parallel::ParallelFor(size_t{0}, entries.size(), [&](size_t i) {
+      if (entries[i].type != format::EntryType::kFile || reporter_->Poll())
+        return;
+      if ((*verdict)[i].ok())
+        (*verdict)[i] =
+            CheckLinkedFile(store_.files.get(), root_fd, entries[i]);
+      reporter_->Add(0, 1);
+    });
+  }
+
+  // A container: each file's content record checked against its entry,
+  // then each distinct content read once, in the order of its first block,
+  // through a BlockPool so every data block is opened once.
+  void CheckContents(const std::vector<format::Entry>& entries,
+                     const ContentSegments& segments,
+                     std::vector<Status>* verdict) {
     std::vector<std::vector<size_t>> users_of;  // by distinct content
     std::vector<const format::Content*> distinct;
     std::unordered_map<uint64_t, size_t> slot_of;  // content id -> distinct
     for (size_t i = 0; i < entries.size(); ++i) {
       const format::Entry& e = entries[i];
-      if (e.type != format::EntryType::kFile || !e.content || !verdict[i].ok())
+      if (e.type != format::EntryType::kFile || !e.content ||
+          !(*verdict)[i].ok())
         continue;
       uint64_t id = *e.content;
-      size_t seg = format::ContentSegmentOf(x, id);
+      size_t seg = format::ContentSegmentOf(x_, id);
       if (!segments[seg].ok()) {
-        verdict[i] = segments[seg].status();
+        (*verdict)[i] = segments[seg].status();
         continue;
       }
       const format::Content& c = (*segments[seg])[static_cast<size_t>(
-          id - x.content_segments[seg].first_id)];
+          id - x_.content_segments[seg].first_id)];
       if (Status s = format::ContainerReader::CheckContentFor(e, c); !s.ok()) {
-        verdict[i] = s;
+        (*verdict)[i] = s;
         continue;
       }
       auto [it, fresh] = slot_of.emplace(id, distinct.size());
@@ -222,8 +243,16 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       }
       users_of[it->second].push_back(i);
     }
+    const std::vector<Status> content_verdict = ReadContents(distinct);
+    for (size_t k = 0; k < distinct.size(); ++k) {
+      for (size_t i : users_of[k]) (*verdict)[i] = content_verdict[k];
+    }
+  }
 
-    // Each distinct content once, in the order of its first block.
+  // Each content's data read and checked, in parallel and in block order;
+  // a verdict per content.
+  std::vector<Status> ReadContents(
+      const std::vector<const format::Content*>& distinct) {
     std::vector<size_t> order(distinct.size());
     for (size_t k = 0; k < order.size(); ++k) order[k] = k;
     auto first = [&](size_t k) -> std::pair<uint64_t, uint64_t> {
@@ -240,7 +269,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
       out.erase(std::unique(out.begin(), out.end()), out.end());
       return out;
     };
-    std::vector<uint32_t> uses(reader->block_count(), 0);
+    std::vector<uint32_t> uses(reader_.block_count(), 0);
     for (const format::Content* c : distinct) {
       for (uint64_t b : blocks_of(*c)) {
         if (b < uses.size()) ++uses[b];
@@ -248,31 +277,57 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
     }
     uint64_t total = 0;
     for (const format::Content* c : distinct) total += c->stored_size();
-    reporter.SetTotals(distinct.size(), total);
-    restore::BlockPool pool(*reader, std::move(uses), uint64_t{256} << 20);
+    reporter_->SetTotals(distinct.size(), total);
+    restore::BlockPool pool(reader_, std::move(uses), uint64_t{256} << 20);
     std::vector<Status> content_verdict(distinct.size());
     parallel::ParallelFor(
         tbb::blocked_range<size_t>(0, order.size()),
         [&](const tbb::blocked_range<size_t>& r) {
           for (size_t n = r.begin(); n != r.end(); ++n) {
             const format::Content& c = *distinct[order[n]];
-            if (!reporter.Poll()) {
-              content_verdict[order[n]] = reader->ReadContentDataFrom(
+            if (!reporter_->Poll()) {
+              content_verdict[order[n]] = reader_.ReadContentDataFrom(
                   c, [](std::string_view) { return Status::OK(); },
                   [&](uint64_t b) { return pool.Acquire(b); });
             }
             for (uint64_t b : blocks_of(c)) pool.Release(b);
-            reporter.Add(c.stored_size(), 1);
+            reporter_->Add(c.stored_size(), 1);
           }
         });
-    for (size_t k = 0; k < distinct.size(); ++k) {
-      for (size_t i : users_of[k]) verdict[i] = content_verdict[k];
-    }
-    report.blocks_opened = pool.blocks_opened();
-    Conclude(o, entries, verdict, &reporter, &report);
-  });
+    report_->blocks_opened = pool.blocks_opened();
+    return content_verdict;
+  }
+
+  const VerifyOptions& o_;
+  const store::OpenedStore& store_;
+  const format::ContainerReader& reader_;
+  const format::StoreIndex& x_;
+  report::Reporter<RestoreObserver>* reporter_;
+  VerifyReport* report_;
+};
+
+}  // namespace
+
+Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
+  const auto start = Clock::now();
+  if (o.store_path.empty()) return Status::InvalidArgument("no store given");
+  if (o.threads < 0 || o.threads > 1024)
+    return Status::InvalidArgument("--threads out of range");
+  report::Reporter<RestoreObserver> reporter(observer, start);
+  reporter.Phase("Verifying");
+  MIGSTORE_ASSIGN_OR_RETURN(
+      store::OpenedStore store,
+      store::OpenStoreForReading(o.store_path, internal::SourceOf(o.key),
+                                    o.key_policy));
+  VerifyReport report;
+  report.entries = store.reader->index().entry_count;
+  const int threads =
+      o.threads > 0 ? o.threads : std::max(1, tbb::info::default_concurrency());
+  parallel::Arena arena(threads);
+  Verifier verifier(o, store, &reporter, &report);
+  arena.Execute([&] { verifier.Run(); });
   if (reporter.cancelled()) return Status::Cancelled("verify cancelled");
-  report.store_bytes_read = reader->bytes_read();
+  report.store_bytes_read = store.reader->bytes_read();
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   reporter.Phase("Done");
   return report;

@@ -1,7 +1,7 @@
 #include "migstore/listing.h"
 
-#include "engine/src/hardlink/open_store.h"
 #include "engine/src/store/key_rep.h"
+#include "engine/src/store/open_store.h"
 #include "format/container_reader.h"
 #include "format/layout.h"
 
@@ -45,9 +45,9 @@ Status ListStore(const std::string& store_path, const Key& key,
 Status ListStore(const std::string& store_path, const Key& key,
                  const KeyPolicy& policy, StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry) {
-  MIGSTORE_ASSIGN_OR_RETURN(hardlink::OpenedStore store,
-                            hardlink::OpenStoreForReading(
-                                store_path, internal::SourceOf(key), policy));
+  MIGSTORE_ASSIGN_OR_RETURN(
+      store::OpenedStore store,
+      store::OpenStoreForReading(store_path, internal::SourceOf(key), policy));
   const auto& reader = store.reader;
   const format::StoreIndex& x = reader->index();
   *summary = StoreSummary();

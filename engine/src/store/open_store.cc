@@ -1,4 +1,4 @@
-#include "engine/src/hardlink/open_store.h"
+#include "engine/src/store/open_store.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,8 +8,12 @@
 #include "engine/src/hardlink/store_layout.h"
 #include "engine/src/store/key_rep.h"
 
-namespace migstore::hardlink {
+namespace migstore::store {
 namespace {
+
+using hardlink::kCatalogName;
+using hardlink::kFilesName;
+using hardlink::ReadMarker;
 
 // A key was given, so the caller expects the store to be authenticated by
 // it; an unencrypted store is authenticated by nothing (its checksums can be
@@ -33,9 +37,18 @@ Status CheckEncrypted(const std::string& path, const format::KeySource& key,
 
 }  // namespace
 
+Status CheckNotAnObjectStoreName(const std::string& path) {
+  if (path.rfind("s3://", 0) != 0) return Status::OK();
+  return Status::InvalidArgument(
+      path,
+      "stores in object storage (s3://) are not read or written by this "
+      "version's commands yet; give a local path");
+}
+
 Result<OpenedStore> OpenStoreForReading(const std::string& path,
                                         const format::KeySource& key,
                                         const KeyPolicy& policy) {
+  MIGSTORE_RETURN_IF_ERROR(CheckNotAnObjectStoreName(path));
   const format::KdfParams most_kdf = internal::MostKdfOf(policy);
   OpenedStore out;
   struct stat st;
@@ -91,4 +104,4 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
   return out;
 }
 
-}  // namespace migstore::hardlink
+}  // namespace migstore::store
