@@ -21,7 +21,7 @@ namespace migstore::cli {
 inline int Code(ExitCode c) { return static_cast<int>(c); }
 
 // Prints "migstore COMMAND: <status>" to stderr, the status shown with
-// DisplayBytes; returns its exit code.
+// DisplayText; returns its exit code.
 int Fail(const char* command, const Status& s);
 
 // --root, --layout, --rules, --config, --user-include, --user-exclude,
@@ -43,7 +43,7 @@ Result<std::optional<Layout>> ParseLayoutOption(const std::string& text);
 // The user selection, with --last-used counted back from now.
 Result<UserSelection> ParseUserSelection(const SelectionOptions& o);
 
-// Prints rule diagnostics to stderr (shown with DisplayBytes: they quote the
+// Prints rule diagnostics to stderr (shown with DisplayText: they quote the
 // rules files), at most a few per file.
 void PrintDiagnostics(const std::vector<std::string>& diagnostics);
 

@@ -43,10 +43,11 @@ std::string RootRelative(const std::string& root, std::string path,
 Explanation Shown(Explanation e) {
   auto show = [](std::string* s) { *s = DisplayText(*s); };
   auto show_ref = [&](RuleRef* r) {
-    for (std::string* s : {&r->pattern, &r->expanded, &r->file, &r->component,
-                           &r->user, &r->note}) {
+    for (std::string* s :
+         {&r->pattern, &r->expanded, &r->file, &r->component, &r->note}) {
       show(s);
     }
+    r->user = DisplayBytes(r->user);
   };
   e.path = DisplayBytes(e.path);
   e.user = DisplayBytes(e.user);

@@ -99,7 +99,7 @@ int RunVerify(const VerifyCommandOptions& o) {
     return Fail("verify", report.status());
   }
   for (const std::string& d : report->catalog_damage) {
-    const std::string shown = DisplayBytes(d);  // may quote the catalog
+    const std::string shown = DisplayText(d);  // may quote the catalog
     std::fprintf(stderr, "migstore verify: %s\n", shown.c_str());
     if (log) log->Error("Corrupted catalog: " + shown, 0, false);
   }

@@ -332,6 +332,36 @@ TEST(S3ClientStub, ClientErrorsAreNeverRetried) {
   EXPECT_EQ(stub.request_count(), 2);
 }
 
+// A request whose first attempt was carried out but whose answer was lost
+// (here: answered 503 after the server wrote the object) meets its own
+// object the second time: 412 to If-None-Match. That is success when the
+// object has the size written, and still a failure when it has not.
+TEST(S3ClientStub, AnObjectAnEarlierAttemptPublishedIsSuccess) {
+  for (const uint64_t found : {uint64_t{5}, uint64_t{4}}) {
+    HttpStub stub([found](const HttpRequestRecord& r, int i) {
+      HttpReply reply;
+      if (r.method == "HEAD") {
+        reply.body = std::string(found, 'x');  // only its length is sent
+      } else if (i == 0) {
+        reply.status = 503;
+      } else {
+        reply.status = 412;
+        reply.body = "<Error><Code>PreconditionFailed</Code></Error>";
+      }
+      return reply;
+    });
+    S3Client client(StubConfig(stub));
+    Status s = client.Put(S3Location{"bucket", "k"}, "hello", true);
+    if (found == 5) {
+      EXPECT_OK(s);
+    } else {
+      EXPECT_FALSE(s.ok());
+      EXPECT_TRUE(s.IsAlreadyExists()) << s.ToString();
+    }
+    EXPECT_EQ(stub.request_count(), 3);  // PUT, PUT, HEAD
+  }
+}
+
 TEST(S3ClientStub, CompleteAnsweredWithAnErrorIn200IsRetried) {
   // S3 may answer CompleteMultipartUpload 200 and put the error in the
   // body; that is a failure, and a retryable one.
@@ -343,7 +373,7 @@ TEST(S3ClientStub, CompleteAnsweredWithAnErrorIn200IsRetried) {
   });
   S3Client client(StubConfig(stub));
   ASSERT_OK(client.CompleteMultipartUpload(S3Location{"bucket", "k"}, "id",
-                                           {{1, "\"e\""}}, false));
+                                           {{1, "\"e\""}}, 1, false));
   EXPECT_EQ(stub.request_count(), 2);
   EXPECT_NE(stub.requests()[1].body.find("<ETag>&quot;e&quot;</ETag>"),
             std::string::npos);

@@ -141,7 +141,7 @@ Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
 }  // namespace
 
 // Recurses once per level of the tree: the XML readers build no tree deeper
-// than kMaxXmlDepth (xml_support.h).
+// than about 8 x kMaxXmlDepth (rule_model.h, ConditionNode).
 Truth EvaluateConditions(const ConditionNode& node, const ConditionScope& scope,
                          std::vector<ConditionNote>* notes,
                          std::string* why_false) {

@@ -75,8 +75,9 @@ struct Condition {
 };
 
 // A tree of conditions; an empty node is true. Copies, destruction and
-// evaluation recurse once per level: the readers keep trees within
-// kMaxXmlDepth (xml_support.h).
+// evaluation recurse once per level: the readers keep trees within about
+// 8 x kMaxXmlDepth levels (xml_support.h; <namedElements> references are
+// followed at most 8 deep, each up to kMaxXmlDepth), well within a stack.
 struct ConditionNode {
   enum class Op : uint8_t { kAnd, kOr };
   Op op = Op::kAnd;

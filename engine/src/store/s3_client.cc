@@ -137,6 +137,7 @@ struct S3Client::Response {
   int64_t content_length = -1;
   size_t out_filled = 0;
   bool overflow = false;  // the answer was longer than asked for
+  int attempts = 0;       // how many times the request was sent
 };
 
 namespace {
@@ -373,6 +374,7 @@ Result<S3Client::Response> S3Client::Send(const Request& req) {
     Response resp;
     bool retryable = false;
     Status s = Attempt(req, &resp, &retryable);
+    resp.attempts = attempt;
     if (s.ok()) {
       // S3 may answer 200 to CompleteMultipartUpload and report an error in
       // the body; that is a 5xx in all but status.
@@ -510,7 +512,24 @@ Status S3Client::Put(const S3Location& where, std::string_view body,
   if (if_absent) req.headers.push_back("If-None-Match: *");
   MIGSTORE_ASSIGN_OR_RETURN(Response resp, Send(req));
   if (resp.http >= 200 && resp.http < 300) return Status::OK();
+  if (PublishedByAnEarlierAttempt(where, resp, body.size()))
+    return Status::OK();
   return ErrorFor(req, resp);
+}
+
+bool S3Client::PublishedByAnEarlierAttempt(const S3Location& where,
+                                           const Response& resp,
+                                           uint64_t size) {
+  // A request that was sent again may have been carried out the first time,
+  // its answer lost on the way back: the second time, the object then
+  // exists (412 to If-None-Match) or the upload is gone (NoSuchUpload).
+  // Reporting that as a failure would leave the object written and the
+  // capture failed; an object of the expected size is taken as ours.
+  if (resp.attempts < 2) return false;
+  if (resp.http != 412 && ParseXmlError(resp.body).code != "NoSuchUpload")
+    return false;
+  Result<std::optional<uint64_t>> st = Stat(where);
+  return st.ok() && st->has_value() && **st == size;
 }
 
 Status S3Client::Delete(const S3Location& where) {
@@ -567,7 +586,7 @@ Result<std::string> S3Client::UploadPart(const S3Location& where,
 Status S3Client::CompleteMultipartUpload(const S3Location& where,
                                          const std::string& upload_id,
                                          const std::vector<Part>& parts,
-                                         bool if_absent) {
+                                         uint64_t size, bool if_absent) {
   std::string xml = "<CompleteMultipartUpload>";
   for (const Part& p : parts) {
     xml += "<Part><PartNumber>" + std::to_string(p.number) +
@@ -584,6 +603,7 @@ Status S3Client::CompleteMultipartUpload(const S3Location& where,
   req.body = xml;
   MIGSTORE_ASSIGN_OR_RETURN(Response resp, Send(req));
   if (resp.http >= 200 && resp.http < 300) return Status::OK();
+  if (PublishedByAnEarlierAttempt(where, resp, size)) return Status::OK();
   return ErrorFor(req, resp);
 }
 

@@ -77,10 +77,11 @@ class S3Client {
     int number;
     std::string etag;
   };
-  // `parts` in ascending number order. if_absent as for Put.
+  // `parts` in ascending number order, `size` bytes in all. if_absent as
+  // for Put.
   Status CompleteMultipartUpload(const S3Location& where,
                                  const std::string& upload_id,
-                                 const std::vector<Part>& parts,
+                                 const std::vector<Part>& parts, uint64_t size,
                                  bool if_absent);
   Status AbortMultipartUpload(const S3Location& where,
                               const std::string& upload_id);
@@ -104,6 +105,10 @@ class S3Client {
   // One request, retried as RetryPolicy says.
   Result<Response> Send(const Request& req);
   Status Attempt(const Request& req, Response* resp, bool* retryable);
+  // Whether a non-2xx answer to a request sent more than once means an
+  // earlier attempt already published `where` (`size` bytes).
+  bool PublishedByAnEarlierAttempt(const S3Location& where,
+                                   const Response& resp, uint64_t size);
   // The Status for a final non-2xx answer.
   Status ErrorFor(const Request& req, const Response& resp) const;
   std::string UrlFor(

@@ -1,7 +1,7 @@
 // Where an s3:// store lives and how to reach it: the store name
 // ("s3://bucket/key") and the endpoint, region and credentials, read from
-// the environment the way the AWS tools read them (docs/cli.md, "Stores in
-// object storage").
+// the environment the way the AWS tools read them (docs/design.md, "Store
+// backends").
 //
 // Thread safety: plain values.
 

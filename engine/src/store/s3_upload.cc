@@ -167,7 +167,7 @@ Status S3Upload::Commit() {
         s = Status::IOError(where_.Name(), "a part was not uploaded");
       } else {
         s = client_->CompleteMultipartUpload(where_, upload_id(), parts,
-                                             !options_.overwrite);
+                                             size_.load(), !options_.overwrite);
       }
     }
   }

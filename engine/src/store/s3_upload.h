@@ -68,7 +68,7 @@ class S3Upload {
   void Abandon();
 
   // Bytes appended so far.
-  uint64_t size() const { return size_; }
+  uint64_t size() const { return size_.load(); }
   const S3Location& where() const { return where_; }
   // Bytes of part buffers allocated now, and the most at any moment: the
   // memory bound the tests check (never over max_buffered_parts *
@@ -101,7 +101,7 @@ class S3Upload {
   S3Location where_;
   S3UploadOptions options_;
   std::unique_ptr<Buffer> filling_;
-  uint64_t size_ = 0;
+  std::atomic<uint64_t> size_{0};
   int parts_submitted_ = 0;
   bool done_ = false;
 
