@@ -17,11 +17,11 @@
 #include "engine/base/parallel.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/hardlink/linked_file.h"
-#include "engine/src/store/open_store.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/block_pool.h"
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/store/key_rep.h"
+#include "engine/src/store/open_store.h"
 #include "format/container_reader.h"
 
 namespace migstore {
@@ -318,7 +318,7 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   MIGSTORE_ASSIGN_OR_RETURN(
       store::OpenedStore store,
       store::OpenStoreForReading(o.store_path, internal::SourceOf(o.key),
-                                    o.key_policy));
+                                 o.key_policy));
   VerifyReport report;
   report.entries = store.reader->index().entry_count;
   const int threads =
