@@ -47,6 +47,17 @@ class BadInput : public ::testing::Test {
     args.insert(args.end(), more.begin(), more.end());
     return args;
   }
+  // A reading command on `store` with `more`, and the destination that
+  // restore (--target) and extract (--to) need: dir_/t.
+  std::vector<std::string> Reading(const std::string& command,
+                                   const std::string& store,
+                                   std::vector<std::string> more = {}) const {
+    std::vector<std::string> args = {command, "--store", store};
+    args.insert(args.end(), more.begin(), more.end());
+    if (command == "restore") args.insert(args.end(), {"--target", dir_ / "t"});
+    if (command == "extract") args.insert(args.end(), {"--to", dir_ / "t"});
+    return args;
+  }
   void CaptureWithKey() {
     RunResult c = RunMigstore(Capture(Store(), {"--key-file", dir_ / "k.key"}));
     ASSERT_EQ(c.exit_code, 0) << c.err;
@@ -81,12 +92,8 @@ TEST_F(BadInput, AWrongKeyWritesNothing) {
   const std::string before = ReadFile(Store());
   ASSERT_EQ(RunMigstore({"keygen", "--out", dir_ / "other.key"}).exit_code, 0);
   for (const char* command : {"restore", "verify", "list"}) {
-    std::vector<std::string> args = {command, "--store", Store(), "--key-file",
-                                     dir_ / "other.key"};
-    if (std::string(command) == "restore") {
-      args.insert(args.end(), {"--target", dir_ / "t"});
-    }
-    RunResult r = RunMigstore(args);
+    RunResult r = RunMigstore(
+        Reading(command, Store(), {"--key-file", dir_ / "other.key"}));
     EXPECT_EQ(r.exit_code, 37) << command;
     EXPECT_TRUE(Has(r.err, "Wrong key: wrong key file: it does not open"))
         << r.err;
@@ -107,12 +114,7 @@ TEST_F(BadInput, AKeyRefusesAnUnencryptedStoreUnlessAllowed) {
     for (const std::vector<std::string>& key :
          {std::vector<std::string>{"--key-file", dir_ / "k.key"},
           std::vector<std::string>{"--password-file", dir_ / "pw"}}) {
-      std::vector<std::string> args = {command, "--store", Store()};
-      args.insert(args.end(), key.begin(), key.end());
-      if (std::string(command) == "restore")
-        args.insert(args.end(), {"--target", dir_ / "t"});
-      if (std::string(command) == "extract")
-        args.insert(args.end(), {"--to", dir_ / "t"});
+      std::vector<std::string> args = Reading(command, Store(), key);
       RunResult r = RunMigstore(args);
       EXPECT_EQ(r.exit_code, 27) << command << ": " << r.err;
       EXPECT_TRUE(Has(r.err, std::string("migstore ") + command +
@@ -195,14 +197,9 @@ TEST_F(BadInput, APasswordStoreCostlierThanAllowedIsRefusedBeforeDerivation) {
   EXPECT_EQ(passes.exit_code, 27) << passes.err;
   EXPECT_TRUE(Has(passes.err, "(1 passes, 512 MiB)")) << passes.err;
   for (const char* command : {"list", "restore", "extract"}) {
-    std::vector<std::string> args = {
-        command,     "--store",          Store(), "--password-file",
-        dir_ / "pw", "--max-kdf-passes", "1"};
-    if (std::string(command) == "restore")
-      args.insert(args.end(), {"--target", dir_ / "t"});
-    if (std::string(command) == "extract")
-      args.insert(args.end(), {"--to", dir_ / "t"});
-    RunResult r = RunMigstore(args);
+    RunResult r = RunMigstore(
+        Reading(command, Store(),
+                {"--password-file", dir_ / "pw", "--max-kdf-passes", "1"}));
     EXPECT_EQ(r.exit_code, 27) << command << ": " << r.err;
     EXPECT_TRUE(Has(r.err, "Refused")) << r.err;
     EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
@@ -292,11 +289,7 @@ TEST_F(BadInput, AStoreFromAFutureVersionAsksForANewerMigstore) {
       SourcePath("tests/golden/invalid/future-version.mig");
   const std::string before = ReadFile(future);
   for (const char* command : {"restore", "verify", "list"}) {
-    std::vector<std::string> args = {command, "--store", future};
-    if (std::string(command) == "restore") {
-      args.insert(args.end(), {"--target", dir_ / "t"});
-    }
-    RunResult r = RunMigstore(args);
+    RunResult r = RunMigstore(Reading(command, future));
     EXPECT_EQ(r.exit_code, 27) << command;
     EXPECT_TRUE(Has(r.err,
                     "store format version 2: this build reads version "
