@@ -188,8 +188,9 @@ CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
                           "Capture the selected users' files under --root into "
                           "an encrypted store (ScanState)");
   cmd->add_option("--store", o->store,
-                  "The store file to write (with --hardlink, the store "
-                  "directory)")
+                  "The store to write: a file, s3://BUCKET/KEY (an "
+                  "object; AWS_* variables, docs/cli.md), or with "
+                  "--hardlink a directory")
       ->required();
   AddCaptureCommonOptions(cmd, o);
   cmd->add_flag("--overwrite", o->overwrite,

@@ -218,7 +218,8 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
       "restore",
       "Restore a store's users and files below --target (LoadState)");
   cmd->add_option("--store", o->store,
-                  "The store file, or a hard-link store's directory")
+                  "The store: a file, s3://BUCKET/KEY, or a hard-link "
+                  "store's directory")
       ->required();
   cmd->add_option("--target", o->target,
                   "Where the capture root's entries land: / or a mounted disk")
@@ -274,7 +275,8 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
                           "Copy files out of a store into a directory, as "
                           "plain files (UsmtUtils /extract)");
   cmd->add_option("--store", o->store,
-                  "The store file, or a hard-link store's directory")
+                  "The store: a file, s3://BUCKET/KEY, or a hard-link "
+                  "store's directory")
       ->required();
   cmd->add_option("--to", o->to, "The directory to extract into")->required();
   AddKeyOptions(cmd, &o->key, /*capture=*/false);

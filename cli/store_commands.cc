@@ -98,7 +98,10 @@ void EntryJson(JsonWriter* j, const StoreEntry& e) {
 CLI::App* AddListCommand(CLI::App* app, ListOptions* o) {
   CLI::App* cmd =
       app->add_subcommand("list", "List a store's users and entries");
-  cmd->add_option("--store", o->store, "The store file")->required();
+  cmd->add_option("--store", o->store,
+                  "The store: a file, s3://BUCKET/KEY, or a hard-link "
+                  "store's directory")
+      ->required();
   AddKeyOptions(cmd, &o->key, /*capture=*/false);
   cmd->add_flag("--json", o->json,
                 "Print JSON: {\"store\":…, \"users\":[…], \"entries\":[…]}");

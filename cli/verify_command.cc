@@ -49,7 +49,8 @@ CLI::App* AddVerifyCommand(CLI::App* app, VerifyCommandOptions* o) {
       "verify",
       "Check a store's catalog and every file's data (UsmtUtils /verify)");
   cmd->add_option("--store", o->store,
-                  "The store file, or a hard-link store's directory")
+                  "The store: a file, s3://BUCKET/KEY, or a hard-link "
+                  "store's directory")
       ->required();
   cmd->add_option("--mode", o->mode,
                   "summary (counts), all (every file: path<TAB>OK|CORRUPTED), "

@@ -62,6 +62,14 @@ bool IsTemporaryName(std::string_view name) {
          name.find(kTempMarker) != std::string_view::npos;
 }
 
+Result<std::unique_ptr<StoreSink>> CreateFileSink(const std::string& path,
+                                                  bool overwrite, bool direct) {
+  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file,
+                            AtomicFile::Create(path, overwrite));
+  if (direct) file.PreferDirectWrites();
+  return std::unique_ptr<StoreSink>(new AtomicFile(std::move(file)));
+}
+
 int RemoveStaleTemporaries(const std::string& final_path) {
   auto [dir, name] = SplitPath(final_path);
   const std::string prefix = TempPrefix(name);

@@ -17,6 +17,8 @@
 // reports its direct-I/O alignment (docs/design.md "Direct writes"). What
 // is staged is written by Commit(); an error shows in Append or Commit.
 //
+// AtomicFile is the local file's StoreSink (store_io.h).
+//
 // Thread safety: one thread at a time.
 
 #ifndef MIGSTORE_FORMAT_ATOMIC_FILE_H_
@@ -25,13 +27,15 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "format/file_io.h"
+#include "format/store_io.h"
 #include "migstore/result.h"
 
 namespace migstore::format {
 
-class AtomicFile {
+class AtomicFile final : public StoreSink {
  public:
   // Fails with AlreadyExists when final_path exists and !overwrite, before
   // anything is written.
@@ -41,7 +45,7 @@ class AtomicFile {
   AtomicFile(AtomicFile&& o) noexcept;
   AtomicFile& operator=(AtomicFile&&) = delete;
   AtomicFile(const AtomicFile&) = delete;
-  ~AtomicFile() { Abandon(); }
+  ~AtomicFile() override { Abandon(); }
 
   // Call before the first Append. Keeps ordinary writes where direct ones
   // are not possible or not worth it (network and memory filesystems).
@@ -49,18 +53,21 @@ class AtomicFile {
   // True while appends go through O_DIRECT.
   bool direct() const { return stage_ != nullptr; }
 
-  Status Append(std::string_view data);
-  // Bytes appended so far.
-  uint64_t size() const { return size_; }
+  Status Append(std::string_view data) override;
+  uint64_t size() const override { return size_; }
 
   // REQUIRES: not yet committed or abandoned.
   // An error before the rename leaves nothing under the final name. The one
   // error after it (the directory fsync failing) leaves the complete file in
   // place and says so.
-  Status Commit();
+  Status Commit() override;
   // Removes the temporary file. Safe to call more than once.
-  void Abandon();
+  void Abandon() override;
 
+  const std::string& name() const override { return final_path_; }
+  std::vector<std::string> local_paths() const override {
+    return {final_path_, temp_path_};
+  }
   const std::string& final_path() const { return final_path_; }
   const std::string& temp_path() const { return temp_path_; }
 
@@ -97,6 +104,11 @@ class AtomicFile {
   bool done_ = false;
   uint64_t size_ = 0;
 };
+
+// A store's local file as a sink: an AtomicFile that prefers direct writes
+// when `direct` (a container, written once and not read back soon).
+Result<std::unique_ptr<StoreSink>> CreateFileSink(const std::string& path,
+                                                  bool overwrite, bool direct);
 
 // Removes stale temporary files left for final_path by dead writers.
 // Returns how many were removed. Exposed for tests and for `verify`.

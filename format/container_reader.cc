@@ -49,17 +49,19 @@ Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
     const std::string& path, const KeySource& key, const KdfParams& most_kdf) {
   MIGSTORE_ASSIGN_OR_RETURN(RandomAccessFile file,
                             RandomAccessFile::Open(path));
-  return Open(std::move(file), key, most_kdf);
+  return Open(std::make_unique<RandomAccessFile>(std::move(file)), key,
+              most_kdf);
 }
 
 Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
-    RandomAccessFile file, const KeySource& key, const KdfParams& most_kdf) {
-  const std::string path = file.path();
-  const uint64_t size = file.size();
+    std::unique_ptr<StoreSource> source, const KeySource& key,
+    const KdfParams& most_kdf) {
+  const std::string path = source->name();
+  const uint64_t size = source->size();
   std::string head(static_cast<size_t>(std::min<uint64_t>(size, kHeaderSize)),
                    '\0');
   if (!head.empty())
-    MIGSTORE_RETURN_IF_ERROR(file.ReadAt(0, head.size(), head.data()));
+    MIGSTORE_RETURN_IF_ERROR(source->ReadAt(0, head.size(), head.data()));
   auto header = DecodeHeader(head);
   if (!header.ok()) return header.status().WithContext(path);
   if (size < kMinStoreSize) {
@@ -73,17 +75,17 @@ Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
   }
   BlockCodec codec(header->store_id, std::move(data_key).value());
   std::unique_ptr<ContainerReader> reader(
-      new ContainerReader(std::move(file), *header, std::move(codec)));
+      new ContainerReader(std::move(source), *header, std::move(codec)));
   Status s = reader->LoadIndex();
   if (!s.ok()) return s.WithContext(path);
   return reader;
 }
 
 Status ContainerReader::LoadIndex() {
-  const uint64_t size = file_.size();
+  const uint64_t size = source_->size();
   std::string tail(kTrailerSize, '\0');
   MIGSTORE_RETURN_IF_ERROR(
-      file_.ReadAt(size - kTrailerSize, kTrailerSize, tail.data()));
+      source_->ReadAt(size - kTrailerSize, kTrailerSize, tail.data()));
   MIGSTORE_ASSIGN_OR_RETURN(Trailer t, DecodeTrailer(tail));
   if (t.store_id != header_.store_id) {
     return Status::Corruption("the trailer belongs to another store");
@@ -98,7 +100,7 @@ Status ContainerReader::LoadIndex() {
   }
   std::string frame(t.index_frame_len, '\0');
   MIGSTORE_RETURN_IF_ERROR(
-      file_.ReadAt(t.index_offset, frame.size(), frame.data()));
+      source_->ReadAt(t.index_offset, frame.size(), frame.data()));
   std::string plain;
   FrameHeader fh;
   MIGSTORE_RETURN_IF_ERROR(
@@ -143,7 +145,7 @@ Status ContainerReader::ReadBlock(uint64_t n, std::string* plain) const {
   const BlockInfo& info = index_.blocks[n];
   std::string frame(info.frame_len, '\0');
   MIGSTORE_RETURN_IF_ERROR(
-      file_.ReadAt(offsets_[n], frame.size(), frame.data()));
+      source_->ReadAt(offsets_[n], frame.size(), frame.data()));
   FrameHeader fh;
   MIGSTORE_RETURN_IF_ERROR(codec_.Open(n, frame, plain, &fh));
   if (fh.type != info.type) {

@@ -1,5 +1,7 @@
-// ContainerReader: opens a container file and reads any part of it by
-// position, without reading the rest (docs/format.md).
+// ContainerReader: opens a container and reads any part of it by position,
+// without reading the rest (docs/format.md). The bytes come from a
+// StoreSource (store_io.h): a local file, or anything else that reads by
+// position.
 //
 // Open() checks the header, unwraps the data key (WrongKey when the key does
 // not fit), checks the trailer and loads the index block. After that every
@@ -32,6 +34,7 @@
 #include "format/header.h"
 #include "format/keys.h"
 #include "format/store_index.h"
+#include "format/store_io.h"
 #include "migstore/result.h"
 
 namespace migstore::format {
@@ -66,9 +69,9 @@ class ContainerReader {
   static Result<std::unique_ptr<ContainerReader>> Open(
       const std::string& path, const KeySource& key,
       const KdfParams& most_kdf = KdfParams::ReaderDefault());
-  // The same, on a file the caller opened.
+  // The same, on any source (a file the caller opened, an object).
   static Result<std::unique_ptr<ContainerReader>> Open(
-      RandomAccessFile file, const KeySource& key,
+      std::unique_ptr<StoreSource> source, const KeySource& key,
       const KdfParams& most_kdf = KdfParams::ReaderDefault());
 
   const Header& header() const { return header_; }
@@ -81,9 +84,9 @@ class ContainerReader {
                ? ContentLocation::kExternal
                : ContentLocation::kInContainer;
   }
-  uint64_t file_size() const { return file_.size(); }
-  // Bytes read from the file so far, by every thread.
-  uint64_t bytes_read() const { return file_.bytes_read(); }
+  uint64_t file_size() const { return source_->size(); }
+  // Bytes read from the source so far, by every thread.
+  uint64_t bytes_read() const { return source_->bytes_read(); }
 
   // Blocks before the index block.
   uint64_t block_count() const { return index_.blocks.size(); }
@@ -153,8 +156,9 @@ class ContainerReader {
                                     BlockCache* cache = nullptr) const;
 
  private:
-  ContainerReader(RandomAccessFile file, Header header, BlockCodec codec)
-      : file_(std::move(file)), header_(header), codec_(std::move(codec)) {}
+  ContainerReader(std::unique_ptr<StoreSource> source, Header header,
+                  BlockCodec codec)
+      : source_(std::move(source)), header_(header), codec_(std::move(codec)) {}
 
   Status LoadIndex();
   // The loop both ReadContentData overloads share: chunks in order, each
@@ -165,7 +169,7 @@ class ContainerReader {
       const std::function<Result<const std::string*>(uint64_t)>& block);
   Status ReadTypedBlock(uint64_t n, BlockType type, std::string* plain) const;
 
-  RandomAccessFile file_;
+  std::unique_ptr<StoreSource> source_;
   Header header_;
   BlockCodec codec_;
   StoreIndex index_;

@@ -1,6 +1,7 @@
 #include "format/container_writer.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "format/catalog_codec.h"
 #include "format/coding.h"
@@ -12,6 +13,21 @@ namespace migstore::format {
 Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
     const std::string& path, const KeySource& key,
     const WriterOptions& options) {
+  // A container is written once and read back later, if ever, by another
+  // run: copying gigabytes of it into the page cache on the way was a third
+  // of a capture's CPU (docs/performance.md "Direct writes").
+  MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<StoreSink> sink,
+                            CreateFileSink(path, options.overwrite,
+                                           options.content_location ==
+                                               ContentLocation::kInContainer));
+  return Create(std::move(sink), key, options);
+}
+
+Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
+    std::unique_ptr<StoreSink> sink, const KeySource& key,
+    const WriterOptions& options) {
+  assert(sink != nullptr && sink->size() == 0 &&
+         "the writer must be given an empty sink");
   if (options.contents_per_segment == 0 ||
       options.contents_per_segment > limits::kMaxContentsPerSegment ||
       options.content_segment_bytes == 0 ||
@@ -34,17 +50,10 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
     }
     header.required_features |= kFeatureExternalContent;
   }
-  MIGSTORE_ASSIGN_OR_RETURN(AtomicFile file,
-                            AtomicFile::Create(path, options.overwrite));
-  // A container is written once and read back later, if ever, by another
-  // run: copying gigabytes of it into the page cache on the way was a third
-  // of a capture's CPU (docs/performance.md "Direct writes").
-  if (options.content_location == ContentLocation::kInContainer)
-    file.PreferDirectWrites();
-  MIGSTORE_RETURN_IF_ERROR(file.Append(EncodeHeader(header)));
+  MIGSTORE_RETURN_IF_ERROR(sink->Append(EncodeHeader(header)));
   BlockCodec codec(header.store_id, std::move(data_key));
   return std::unique_ptr<ContainerWriter>(
-      new ContainerWriter(std::move(file), std::move(codec), options));
+      new ContainerWriter(std::move(sink), std::move(codec), options));
 }
 
 ContainerWriter::~ContainerWriter() { Abandon(); }
@@ -86,7 +95,7 @@ Status ContainerWriter::AppendFrame(uint64_t number, std::string_view frame) {
     return Fail(Status::InvalidArgument(
         "a data block in a store whose contents live outside it"));
   }
-  MIGSTORE_RETURN_IF_ERROR(Fail(file_.Append(frame)));
+  MIGSTORE_RETURN_IF_ERROR(Fail(sink_->Append(frame)));
   index_.blocks.push_back({header->type, static_cast<uint32_t>(frame.size())});
   return Status::OK();
 }
@@ -360,15 +369,15 @@ Status ContainerWriter::WriteIndexAndTrailer() {
     return Fail(Status::InvalidArgument("the index block exceeds its limit"));
   }
   Trailer t;
-  t.index_offset = file_.size();
+  t.index_offset = sink_->size();
   t.index_block_number = index_.blocks.size();
   t.store_id = store_id();
   uint64_t n = ReserveBlock();
   std::string frame =
       codec_.Seal(n, BlockType::kIndex, plain, options_.metadata_seal);
   t.index_frame_len = static_cast<uint32_t>(frame.size());
-  MIGSTORE_RETURN_IF_ERROR(Fail(file_.Append(frame)));
-  return Fail(file_.Append(EncodeTrailer(t)));
+  MIGSTORE_RETURN_IF_ERROR(Fail(sink_->Append(frame)));
+  return Fail(sink_->Append(EncodeTrailer(t)));
 }
 
 Status ContainerWriter::Finish() {
@@ -381,13 +390,13 @@ Status ContainerWriter::Finish() {
   MIGSTORE_RETURN_IF_ERROR(WriteContentSegments());
   MIGSTORE_RETURN_IF_ERROR(WriteCatalogSegments());
   MIGSTORE_RETURN_IF_ERROR(WriteIndexAndTrailer());
-  MIGSTORE_RETURN_IF_ERROR(Fail(file_.Commit()));
+  MIGSTORE_RETURN_IF_ERROR(Fail(sink_->Commit()));
   finished_ = true;
   return Status::OK();
 }
 
 void ContainerWriter::Abandon() {
-  if (!finished_) file_.Abandon();
+  if (!finished_) sink_->Abandon();
 }
 
 }  // namespace migstore::format

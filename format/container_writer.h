@@ -2,10 +2,12 @@
 // header, blocks in number order, then at Finish() the catalog and content
 // segments, the index block and the trailer.
 //
-// The file is written under a temporary name and appears under its real name
-// only once it is complete (fsync, rename, directory fsync); Abandon(), or
-// destroying the writer unfinished, removes it. Nothing half-written is ever
-// found under the real name. (Should the final directory fsync fail,
+// The bytes go to a StoreSink (store_io.h): a local file by default, written
+// under a temporary name that appears under its real name only once it is
+// complete (fsync, rename, directory fsync), or any other sink, which
+// publishes as its Commit() says. Abandon(), or destroying the writer
+// unfinished, abandons the sink. Nothing half-written is ever found under
+// the real name. (Should the final directory fsync of a local file fail,
 // Finish() reports it although the complete store is in place: see
 // AtomicFile::Commit.)
 //
@@ -44,6 +46,7 @@
 #include "format/catalog.h"
 #include "format/keys.h"
 #include "format/store_index.h"
+#include "format/store_io.h"
 #include "migstore/result.h"
 
 namespace migstore::format {
@@ -72,8 +75,14 @@ struct WriterOptions {
 
 class ContainerWriter {
  public:
+  // A local file at `path` (options.overwrite says whether one there may be
+  // replaced).
   static Result<std::unique_ptr<ContainerWriter>> Create(
       const std::string& path, const KeySource& key,
+      const WriterOptions& options);
+  // Any sink; options.overwrite is the sink's business then.
+  static Result<std::unique_ptr<ContainerWriter>> Create(
+      std::unique_ptr<StoreSink> sink, const KeySource& key,
       const WriterOptions& options);
   ~ContainerWriter();
   ContainerWriter(const ContainerWriter&) = delete;
@@ -124,10 +133,10 @@ class ContainerWriter {
 
   uint64_t entry_count() const { return entries_.size(); }
   uint64_t content_count() const { return content_sizes_.size(); }
-  // Bytes written to the file so far.
-  uint64_t bytes_written() const { return file_.size(); }
-  // Where the store is being written until Finish() renames it.
-  const std::string& temp_path() const { return file_.temp_path(); }
+  // Bytes written to the sink so far.
+  uint64_t bytes_written() const { return sink_->size(); }
+  // Where the store is being written.
+  const StoreSink& sink() const { return *sink_; }
 
  private:
   // An entry waiting to be sorted: its key and its encoded body.
@@ -140,9 +149,9 @@ class ContainerWriter {
     uint32_t xattr_count;
   };
 
-  ContainerWriter(AtomicFile file, BlockCodec codec,
+  ContainerWriter(std::unique_ptr<StoreSink> sink, BlockCodec codec,
                   const WriterOptions& options)
-      : file_(std::move(file)), codec_(std::move(codec)), options_(options) {}
+      : sink_(std::move(sink)), codec_(std::move(codec)), options_(options) {}
 
   Status Fail(Status s);
   Status WriteContentSegments();
@@ -152,7 +161,7 @@ class ContainerWriter {
     return std::string_view(paths_).substr(e.path_offset, e.path_len);
   }
 
-  AtomicFile file_;
+  std::unique_ptr<StoreSink> sink_;
   BlockCodec codec_;
   WriterOptions options_;
   bool failed() const { return failed_.load(std::memory_order_acquire); }

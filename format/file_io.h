@@ -3,6 +3,8 @@
 // writes, and directory fsync. Every failure becomes an IOError Status that
 // names the file.
 //
+// RandomAccessFile is the local file's StoreSource (store_io.h).
+//
 // Thread safety: ReadAt on one RandomAccessFile may run from many threads at
 // once (pread has no shared offset). A WritableFile is used by one thread.
 
@@ -14,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "format/store_io.h"
 #include "migstore/result.h"
 #include "migstore/status.h"
 
@@ -43,7 +46,7 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-class RandomAccessFile {
+class RandomAccessFile final : public StoreSource {
  public:
   // Opens an existing regular file read-only. A directory or other
   // non-regular file gives NotAStore, since the only callers open stores.
@@ -61,12 +64,12 @@ class RandomAccessFile {
 
   // Reads exactly n bytes at offset into out. A short read (the file ends
   // first) is Corruption: the caller asked for bytes the structure promised.
-  Status ReadAt(uint64_t offset, size_t n, char* out) const;
+  Status ReadAt(uint64_t offset, size_t n, char* out) const override;
 
-  uint64_t size() const { return size_; }
+  uint64_t size() const override { return size_; }
+  const std::string& name() const override { return path_; }
   const std::string& path() const { return path_; }
-  // Bytes read through ReadAt so far: lets tests prove random access.
-  uint64_t bytes_read() const { return bytes_read_.load(); }
+  uint64_t bytes_read() const override { return bytes_read_.load(); }
 
  private:
   RandomAccessFile(UniqueFd fd, std::string path, uint64_t size)

@@ -58,11 +58,10 @@ MemoryFile MakeFifo(uint32_t profile, std::string path) {
   return f;
 }
 
-Status WriteMemoryStore(const std::string& path, const KeySource& key,
-                        const MemoryStore& store,
-                        const MemoryWriteOptions& options) {
-  MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<ContainerWriter> w,
-                            ContainerWriter::Create(path, key, options.writer));
+namespace {
+
+Status WriteTo(ContainerWriter* w, const MemoryStore& store,
+               const MemoryWriteOptions& options) {
   for (const auto& [k, v] : store.properties)
     MIGSTORE_RETURN_IF_ERROR(w->SetProperty(k, v));
   for (const Profile& p : store.profiles)
@@ -73,7 +72,7 @@ Status WriteMemoryStore(const std::string& path, const KeySource& key,
     MIGSTORE_RETURN_IF_ERROR(w->SetGroupName(id, name));
 
   BlockPacker packer =
-      BlockPacker::Serial(w.get(), options.block_size, options.data_seal);
+      BlockPacker::Serial(w, options.block_size, options.data_seal);
   // Candidates for dedup grouped by (size, hash); confirmed byte for byte.
   std::map<std::pair<uint64_t, Hash128>,
            std::vector<std::pair<const MemoryFile*, uint64_t>>>
@@ -111,6 +110,25 @@ Status WriteMemoryStore(const std::string& path, const KeySource& key,
   }
   MIGSTORE_RETURN_IF_ERROR(packer.Flush());
   return w->Finish();
+}
+
+}  // namespace
+
+Status WriteMemoryStore(const std::string& path, const KeySource& key,
+                        const MemoryStore& store,
+                        const MemoryWriteOptions& options) {
+  MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<ContainerWriter> w,
+                            ContainerWriter::Create(path, key, options.writer));
+  return WriteTo(w.get(), store, options);
+}
+
+Status WriteMemoryStore(std::unique_ptr<StoreSink> sink, const KeySource& key,
+                        const MemoryStore& store,
+                        const MemoryWriteOptions& options) {
+  MIGSTORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<ContainerWriter> w,
+      ContainerWriter::Create(std::move(sink), key, options.writer));
+  return WriteTo(w.get(), store, options);
 }
 
 Result<MemoryStore> ReadMemoryStore(const ContainerReader& reader) {

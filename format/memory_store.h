@@ -11,6 +11,7 @@
 #ifndef MIGSTORE_FORMAT_MEMORY_STORE_H_
 #define MIGSTORE_FORMAT_MEMORY_STORE_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "format/container_reader.h"
 #include "format/container_writer.h"
 #include "format/store_index.h"
+#include "format/store_io.h"
 
 namespace migstore::format {
 
@@ -59,6 +61,10 @@ struct MemoryWriteOptions {
 };
 
 Status WriteMemoryStore(const std::string& path, const KeySource& key,
+                        const MemoryStore& store,
+                        const MemoryWriteOptions& options);
+// The same, to any sink (store_io.h).
+Status WriteMemoryStore(std::unique_ptr<StoreSink> sink, const KeySource& key,
                         const MemoryStore& store,
                         const MemoryWriteOptions& options);
 

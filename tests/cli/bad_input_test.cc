@@ -233,21 +233,27 @@ TEST_F(BadInput, AnEmptyOrShortKeyFileIsRefusedBeforeAnythingIsWritten) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
 }
 
-// Object-store names are not served by the commands yet: refused as such,
-// never taken for a local path (a folder "s3:" made beside the caller).
-TEST_F(BadInput, AnObjectStoreNameIsRefusedNotTakenForAPath) {
-  const std::string name = "s3://bucket/pc42.mig";
-  RunResult c = RunMigstore(Capture(name, {"--no-encrypt"}));
-  EXPECT_EQ(c.exit_code, 11) << c.err;
-  EXPECT_TRUE(Has(c.err, "s3://bucket/pc42.mig: stores in object storage"))
-      << c.err;
-  for (const char* command : {"list", "verify"}) {
-    RunResult r = RunMigstore({command, "--store", name});
-    EXPECT_EQ(r.exit_code, 11) << command << ": " << r.err;
+// An object-store name is never taken for a local path (a folder "s3:"
+// made beside the caller): a malformed one is a bad argument (11), a
+// well-formed one without credentials a store that cannot be reached (27).
+TEST_F(BadInput, AnObjectStoreNameIsNeverTakenForAPath) {
+  RunOptions no_credentials;
+  no_credentials.env = {"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="};
+  for (const auto& [name, code] : std::vector<std::pair<std::string, int>>{
+           {"s3://Bad_Bucket/pc42.mig", 11},
+           {"s3://bucket", 11},
+           {"s3://bucket/pc42.mig", 27}}) {
+    RunResult c = RunMigstore(Capture(name, {"--no-encrypt"}), no_credentials);
+    EXPECT_EQ(c.exit_code, code) << name << ": " << c.err;
+    EXPECT_TRUE(Has(c.err, name)) << c.err;
+    for (const char* command : {"list", "verify"}) {
+      RunResult r = RunMigstore({command, "--store", name}, no_credentials);
+      EXPECT_EQ(r.exit_code, code) << command << " " << name << ": " << r.err;
+    }
+    RunResult r = RunMigstore(
+        {"restore", "--store", name, "--target", dir_ / "t"}, no_credentials);
+    EXPECT_EQ(r.exit_code, code) << name << ": " << r.err;
   }
-  RunResult r =
-      RunMigstore({"restore", "--store", name, "--target", dir_ / "t"});
-  EXPECT_EQ(r.exit_code, 11) << r.err;
   EXPECT_FALSE(std::filesystem::exists("s3:"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "t"));
 }

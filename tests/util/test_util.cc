@@ -17,7 +17,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include "tests/util/tree_compare.h"
 
 extern char** environ;
 
@@ -54,10 +57,33 @@ TempDir::~TempDir() {
 }
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  // One allocation of the file's size and plain reads: a stringstream grows
+  // by doubling and copies, which under ASan made the crash tests' checks
+  // (hundreds of megabytes read) most of their time.
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+bool SameBytes(const std::string& a, const std::string& b) {
+  int fa = ::open(a.c_str(), O_RDONLY | O_CLOEXEC);
+  int fb = ::open(b.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool same = SameBytes(fa, fb);
+  if (fa >= 0) ::close(fa);
+  if (fb >= 0) ::close(fb);
+  return same;
 }
 
 void WriteFile(const std::string& path, const std::string& data) {
@@ -79,6 +105,25 @@ std::vector<std::string> ListDir(const std::string& path) {
   return names;
 }
 
+namespace {
+
+// This process's environment with `extra` ("NAME=value") set: a later
+// setting of a name replaces an earlier one (getenv would find the first).
+std::vector<std::string> EnvironmentWith(
+    const std::vector<std::string>& extra) {
+  std::vector<std::string> all;
+  for (char** e = environ; *e != nullptr; ++e) all.emplace_back(*e);
+  all.insert(all.end(), extra.begin(), extra.end());
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (seen.insert(it->substr(0, it->find('='))).second) out.push_back(*it);
+  }
+  return out;
+}
+
+}  // namespace
+
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options) {
   RunResult result;
@@ -91,9 +136,7 @@ RunResult RunMigstore(const std::vector<std::string>& args,
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e) env_s.push_back(*e);
-  env_s.insert(env_s.end(), options.env.begin(), options.env.end());
+  std::vector<std::string> env_s = EnvironmentWith(options.env);
   std::vector<char*> envp;
   for (std::string& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -140,19 +183,24 @@ RunResult RunMigstore(const std::vector<std::string>& args,
   return result;
 }
 
-int SpawnMigstore(const std::vector<std::string>& args) {
+int SpawnMigstore(const std::vector<std::string>& args,
+                  const std::vector<std::string>& env) {
   std::vector<std::string> argv_s = {MIGSTORE_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_s = EnvironmentWith(env);
+  std::vector<char*> envp;
+  for (std::string& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 0);
     ::dup2(null, 1);
     ::dup2(null, 2);
-    ::execve(argv[0], argv.data(), environ);
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(122);
   }
   return pid;

@@ -58,6 +58,10 @@ class TempDir {
 };
 
 std::string ReadFile(const std::string& path);
+// Whether two files hold the same bytes, read through fixed buffers: a
+// check repeated over megabytes (the crash tests) that would spend its time
+// in page faults if every file were read into a fresh string.
+bool SameBytes(const std::string& a, const std::string& b);
 void WriteFile(const std::string& path, const std::string& data);
 // Makes `rel` below `root` (and every folder on the way) with openat, so it
 // may be longer than PATH_MAX together with `root`; writes `data` there.
@@ -89,9 +93,11 @@ struct RunOptions {
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options = {});
 
-// Starts the built migstore with `args` in a child whose standard streams
-// are /dev/null, and returns its pid (for tests that kill it).
-int SpawnMigstore(const std::vector<std::string>& args);
+// Starts the built migstore with `args` (and `env`, as RunOptions::env) in a
+// child whose standard streams are /dev/null, and returns its pid (for
+// tests that kill it).
+int SpawnMigstore(const std::vector<std::string>& args,
+                  const std::vector<std::string>& env = {});
 
 // A tmpfs of `size` (mount's size= syntax, "4m") mounted at `at` for the
 // object's lifetime, where the system lets the test mount (root); else

@@ -33,6 +33,11 @@ std::string CompareTrees(const std::string& expected, const std::string& actual,
 // (".<name>.migtmp-<16 hex>").
 std::vector<std::string> FindTemporaries(const std::string& root);
 
+// Whether two open files hold the same bytes from their current offsets on,
+// read through fixed buffers (no string the size of the file); false when
+// either descriptor is invalid.
+bool SameBytes(int fd_a, int fd_b);
+
 // Relative path -> lstat information of every entry below `root`, for tests
 // that check nothing changed (a directory outside a restore's target).
 struct EntryState {

@@ -14,8 +14,8 @@
 #include "engine/src/capture/hardlink_capture.h"
 #include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
+#include "engine/src/store/backends.h"
 #include "engine/src/store/key_rep.h"
-#include "engine/src/store/open_store.h"
 #include "format/block_codec.h"
 #include "format/container_writer.h"
 #include "format/file_io.h"
@@ -39,9 +39,9 @@ using capture::WalkOptionsFor;
 using Reporter = CaptureReporter;
 
 std::set<std::pair<uint64_t, uint64_t>> StoreInodes(
-    const std::string& final_path, const std::string& temp_path) {
+    const format::StoreSink& sink) {
   std::set<std::pair<uint64_t, uint64_t>> out;
-  for (const std::string& p : {final_path, temp_path}) {
+  for (const std::string& p : sink.local_paths()) {
     struct stat st;
     if (::stat(p.c_str(), &st) == 0) out.insert({st.st_dev, st.st_ino});
   }
@@ -62,7 +62,7 @@ class ContainerCapture {
   Status Run() {
     reporter_->Phase("Scanning");
     capture::WalkOptions wopt = WalkOptionsFor(o_, sel_, reporter_);
-    wopt.exclude = StoreInodes(o_.store_path, w_->temp_path());
+    wopt.exclude = StoreInodes(w_->sink());
     MIGSTORE_ASSIGN_OR_RETURN(
         entries_, capture::WalkSelection(o_, wopt, reporter_, report_));
 
@@ -200,8 +200,11 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
   if (o.store_path.empty())
     return Status::InvalidArgument("no store path given");
-  MIGSTORE_RETURN_IF_ERROR(store::CheckNotAnObjectStoreName(o.store_path));
-  if (o.hardlink) return capture::CaptureHardLinkStore(o, observer, start);
+  if (o.hardlink) {
+    MIGSTORE_RETURN_IF_ERROR(
+        store::CheckLocalStoreName(o.store_path, "a hard-link store"));
+    return capture::CaptureHardLinkStore(o, observer, start);
+  }
   MIGSTORE_RETURN_IF_ERROR(CheckKeyChoice(o));
   Reporter reporter(observer, start);
   reporter.Phase("Initializing");
@@ -210,14 +213,17 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   CaptureReport report = capture::NewReport(o, sel);
 
   format::WriterOptions wo;
-  wo.overwrite = o.overwrite;
   if (o.kdf_opslimit != 0) wo.kdf.opslimit = o.kdf_opslimit;
   if (o.kdf_memlimit != 0) wo.kdf.memlimit = o.kdf_memlimit;
   format::KeySource key =
       o.encrypt ? internal::SourceOf(o.key) : format::KeySource::None();
+  store::SinkOptions so;
+  so.overwrite = o.overwrite;
+  MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<format::StoreSink> sink,
+                            store::CreateStoreSink(o.store_path, so));
   MIGSTORE_ASSIGN_OR_RETURN(
       std::unique_ptr<format::ContainerWriter> w,
-      format::ContainerWriter::Create(o.store_path, key, wo));
+      format::ContainerWriter::Create(std::move(sink), key, wo));
 
   ContainerCapture run(o, sel, &reporter, &report, w.get());
   parallel::Arena arena(Threads(o));

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "engine/src/hardlink/store_layout.h"
+#include "engine/src/store/backends.h"
 #include "engine/src/store/key_rep.h"
 
 namespace migstore::store {
@@ -37,25 +38,20 @@ Status CheckEncrypted(const std::string& path, const format::KeySource& key,
 
 }  // namespace
 
-Status CheckNotAnObjectStoreName(const std::string& path) {
-  if (path.rfind("s3://", 0) != 0) return Status::OK();
-  return Status::InvalidArgument(
-      path,
-      "stores in object storage (s3://) are not read or written by this "
-      "version's commands yet; give a local path");
-}
-
 Result<OpenedStore> OpenStoreForReading(const std::string& path,
                                         const format::KeySource& key,
                                         const KeyPolicy& policy) {
-  MIGSTORE_RETURN_IF_ERROR(CheckNotAnObjectStoreName(path));
   const format::KdfParams most_kdf = internal::MostKdfOf(policy);
   OpenedStore out;
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    // A container (or nothing: the reader says which).
+  if (IsObjectStoreName(path) || ::stat(path.c_str(), &st) != 0 ||
+      !S_ISDIR(st.st_mode)) {
+    // A container (or nothing: the source or the reader says which).
+    MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<format::StoreSource> source,
+                              OpenStoreSource(path));
     MIGSTORE_ASSIGN_OR_RETURN(
-        out.reader, format::ContainerReader::Open(path, key, most_kdf));
+        out.reader,
+        format::ContainerReader::Open(std::move(source), key, most_kdf));
     if (out.reader->content_location() !=
         format::ContentLocation::kInContainer) {
       return Status::NotAStore(
@@ -84,8 +80,11 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
   MIGSTORE_ASSIGN_OR_RETURN(
       format::RandomAccessFile file,
       format::RandomAccessFile::FromFd(std::move(fd), catalog));
-  MIGSTORE_ASSIGN_OR_RETURN(out.reader, format::ContainerReader::Open(
-                                            std::move(file), key, most_kdf));
+  MIGSTORE_ASSIGN_OR_RETURN(
+      out.reader,
+      format::ContainerReader::Open(
+          std::make_unique<format::RandomAccessFile>(std::move(file)), key,
+          most_kdf));
   if (out.reader->content_location() != format::ContentLocation::kExternal) {
     return Status::Corruption(catalog,
                               "is not the catalog of a hard-link store");

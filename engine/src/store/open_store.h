@@ -1,8 +1,9 @@
-// Opening a store for reading whichever kind it is: a container file, or a
-// hard-link store directory (its marker checked, its catalog opened below
-// it without following symlinks, and the catalog's store id matched with
-// the marker's). Restore, extract, verify and list all start here, so the
-// reader's key policy (migstore/key.h, KeyPolicy) is enforced here too.
+// Opening a store for reading whichever kind it is: a container (a local
+// file or an object, backends.h), or a hard-link store directory (its marker
+// checked, its catalog opened below it without following symlinks, and the
+// catalog's store id matched with the marker's). Restore, extract, verify and
+// list all start here, so the reader's key policy (migstore/key.h, KeyPolicy)
+// is enforced here too.
 //
 // Thread safety: OpenStoreForReading is a function; the result's reader is
 // as thread-safe as format::ContainerReader, and `files` is a plain handle.
@@ -28,18 +29,14 @@ struct OpenedStore {
   bool hardlink() const { return files.valid(); }
 };
 
-// `path` names a container or a hard-link store. A directory that is not a
+// `path` names a container (a local file, or "s3://bucket/key") or a
+// hard-link store. A directory that is not a
 // hard-link store is NotAStore; a hard-link store whose catalog does not
 // belong to it (another store id, or not an external-content catalog) is
 // Corruption. `policy` is enforced here, for every run that reads a store:
 // with a key, a store that is not encrypted (a hard-link store never is) is
 // Refused unless policy.allow_unencrypted; a password store whose Argon2id
 // cost is over the policy's is Refused before any key derivation.
-// Object-store names (`s3://bucket/key`) are recognised but not yet opened
-// by the commands (docs/design.md, "Store backends"): InvalidArgument for
-// such a name, so that it is never taken for a local path; OK otherwise.
-Status CheckNotAnObjectStoreName(const std::string& path);
-
 Result<OpenedStore> OpenStoreForReading(const std::string& path,
                                         const format::KeySource& key,
                                         const KeyPolicy& policy);
