@@ -8,16 +8,6 @@
 
 namespace migstore::format {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) reset(o.release());
-  return *this;
-}
-
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 Result<RandomAccessFile> RandomAccessFile::Open(const std::string& path) {
   // O_NONBLOCK: opening a fifo must not wait for a writer; it is refused
   // below as not a regular file.

@@ -1,7 +1,6 @@
-// Thin, checked wrappers over the POSIX calls the container needs: an owned
-// file descriptor, positional reads that count the bytes they read, whole
-// writes, and directory fsync. Every failure becomes an IOError Status that
-// names the file.
+// Thin, checked wrappers over the POSIX calls the container needs: positional
+// reads that count the bytes they read, whole writes, and directory fsync.
+// Every failure becomes an IOError Status that names the file.
 //
 // RandomAccessFile is the local file's StoreSource (store_io.h).
 //
@@ -16,35 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "engine/base/unique_fd.h"
 #include "format/store_io.h"
 #include "migstore/result.h"
 #include "migstore/status.h"
 
 namespace migstore::format {
-
-// An owned file descriptor, closed on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 class RandomAccessFile final : public StoreSource {
  public:

@@ -134,6 +134,12 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return Status();
+  const std::string_view m = rep_->message;
+  if (m.size() >= context.size() &&
+      m.compare(0, context.size(), context) == 0 &&
+      (m.size() == context.size() || m.compare(context.size(), 2, ": ") == 0)) {
+    return *this;
+  }
   return Status(rep_->code, context, rep_->message, rep_->sys_errno);
 }
 

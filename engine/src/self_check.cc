@@ -11,8 +11,8 @@
 #include <set>
 
 #include "engine/base/deterministic_random.h"
+#include "engine/base/unique_fd.h"
 #include "format/container_reader.h"
-#include "format/file_io.h"
 #include "format/memory_store.h"
 #include "migstore/result.h"
 
@@ -101,7 +101,7 @@ Status RoundTrip(const std::string& path, const KeySource& write_key,
 Status FlipByte(const std::string& path, uint64_t offset) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("open " + path, errno);
-  format::UniqueFd owned(fd);
+  UniqueFd owned(fd);
   unsigned char c;
   if (::pread(fd, &c, 1, static_cast<off_t>(offset)) != 1)
     return Status::IOError("pread");

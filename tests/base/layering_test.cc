@@ -110,14 +110,29 @@ TEST(Layering, EngineFoldersIncludeEachOtherWithoutACycle) {
 }
 
 TEST(Layering, FormatKnowsNothingOfTheEngine) {
-  // format/ may use the vocabulary types (Status, Result) and nothing else
-  // of the engine's.
+  // format/ may use the vocabulary types (Status, Result) and the generic
+  // helpers of engine/base/, and nothing else of the engine's.
   const std::set<std::string> allowed = {"migstore/status.h",
                                          "migstore/result.h"};
   for (const Include& inc : QuotedIncludesUnder("format")) {
     const bool engine = inc.target.rfind("engine/", 0) == 0 ||
                         inc.target.rfind("migstore/", 0) == 0;
-    EXPECT_TRUE(!engine || allowed.count(inc.target))
+    const bool base = inc.target.rfind("engine/base/", 0) == 0;
+    EXPECT_TRUE(!engine || base || allowed.count(inc.target))
+        << inc.file << " includes " << inc.target;
+  }
+}
+
+TEST(Layering, BaseIsBelowEverything) {
+  // engine/base/ holds what every layer may use, format/ included, so it
+  // may use only itself and the vocabulary types.
+  const std::set<std::string> allowed = {"migstore/status.h",
+                                         "migstore/result.h"};
+  const std::vector<Include> base = QuotedIncludesUnder("engine/base");
+  ASSERT_FALSE(base.empty());
+  for (const Include& inc : base) {
+    const bool own = inc.target.rfind("engine/base/", 0) == 0;
+    EXPECT_TRUE(own || allowed.count(inc.target))
         << inc.file << " includes " << inc.target;
   }
 }

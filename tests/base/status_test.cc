@@ -58,6 +58,14 @@ TEST(Status, TwoPartMessagesAndContext) {
   EXPECT_TRUE(c.IsCorruption());
   EXPECT_EQ(c.message(), "store.mig: block 3: bad tag");
   EXPECT_TRUE(Status::OK().WithContext("anything").ok());
+  // Already named: not named twice; a longer name that merely starts the
+  // same is still put before.
+  EXPECT_EQ(c.WithContext("store.mig").message(),
+            "store.mig: block 3: bad tag");
+  EXPECT_EQ(Status::IOError("store.mig").WithContext("store.mig").message(),
+            "store.mig");
+  EXPECT_EQ(Status::IOError("store.mig2: x").WithContext("store.mig").message(),
+            "store.mig: store.mig2: x");
 }
 
 TEST(Status, FromErrnoKeepsTheErrno) {

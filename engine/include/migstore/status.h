@@ -89,7 +89,9 @@ class [[nodiscard]] Status {
   std::string_view message() const;
   // "OK", or the category and the message: "Corruption: block 3: bad tag".
   std::string ToString() const;
-  // The same category with "context: " put before the message. OK stays OK.
+  // The same category with "context: " put before the message. OK stays OK,
+  // and a message that already opens with the context (a store's reader
+  // naming the store its source named) is not given it twice.
   Status WithContext(std::string_view context) const;
 
   // The errno behind an IOError made by FromErrno, else 0. Lets callers tell

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "engine/base/parallel.h"
+#include "engine/base/unique_fd.h"
 #include "engine/src/capture/capture_common.h"
 #include "engine/src/capture/catalog_entry.h"
 #include "engine/src/capture/hardlink_capture.h"
@@ -18,7 +19,6 @@
 #include "engine/src/store/key_rep.h"
 #include "format/block_codec.h"
 #include "format/container_writer.h"
-#include "format/file_io.h"
 #include "format/limits.h"
 
 namespace migstore {
@@ -111,8 +111,8 @@ class ContainerCapture {
   }
 
   Status PackFiles(std::vector<FileJob> jobs) {
-    auto root_fd = format::UniqueFd(
-        ::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto root_fd =
+        UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd.valid())
       return Status::FromErrno("cannot open the root " + o_.root, errno);
     capture::PipelineOptions popt;
@@ -248,8 +248,8 @@ namespace {
 std::string Sample(const std::string& root,
                    const std::vector<WalkedEntry>& entries,
                    const std::vector<size_t>& candidates) {
-  auto root_fd = format::UniqueFd(
-      ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto root_fd =
+      UniqueFd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   const size_t samples = std::min<size_t>(candidates.size(), 512);
   std::string sample;
   for (size_t k = 0; k < samples && root_fd.valid(); ++k) {

@@ -8,9 +8,9 @@
 #include <ctime>
 
 #include "engine/base/time_ns.h"
-#include "format/hash.h"
-
 #include "engine/src/fs/open_beneath.h"
+#include "format/file_io.h"
+#include "format/hash.h"
 
 namespace migstore::capture {
 namespace {

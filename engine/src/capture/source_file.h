@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/unique_fd.h"
 #include "engine/src/capture/walk.h"
 #include "format/catalog.h"
-#include "format/file_io.h"
 #include "migstore/result.h"
 
 namespace migstore::capture {
@@ -63,10 +63,10 @@ class SourceFile {
   const std::string& path() const { return path_; }
 
  private:
-  SourceFile(format::UniqueFd fd, std::string path, const Snapshot& opened)
+  SourceFile(UniqueFd fd, std::string path, const Snapshot& opened)
       : fd_(std::move(fd)), path_(std::move(path)), opened_(opened) {}
 
-  format::UniqueFd fd_;
+  UniqueFd fd_;
   std::string path_;
   Snapshot opened_;
 };

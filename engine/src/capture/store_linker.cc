@@ -8,15 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/base/rel_path.h"
 #include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
-#include "engine/src/restore/safe_path.h"
 
 namespace migstore::capture {
 namespace {
-
-using restore::NameOf;
-using restore::ParentOf;
 
 Result<struct statx> StatxAt(int dir_fd, const char* name, int flags) {
   struct statx sx;
@@ -131,7 +128,7 @@ Status StoreLinker::Copy(PerThread* t, int src_dir, const char* name,
     if (errno == ENOENT) return Status::NotFound("gone since it was listed");
     return Status::FromErrno("cannot open it to copy it into the store", errno);
   }
-  format::UniqueFd src(src_fd);
+  UniqueFd src(src_fd);
   for (int attempt = 0; attempt < kCopyAttempts; ++attempt) {
     auto before = StatxAt(src_fd, "", AT_EMPTY_PATH);
     if (!before.ok()) return before.status();
@@ -139,9 +136,9 @@ Status StoreLinker::Copy(PerThread* t, int src_dir, const char* name,
       return Status::NotFound("replaced by something not a file");
     }
     ::unlinkat(dst_dir, base.c_str(), 0);  // an earlier attempt's
-    format::UniqueFd dst(
-        ::openat(dst_dir, base.c_str(),
-                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    UniqueFd dst(::openat(dst_dir, base.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          0600));
     if (!dst.valid()) {
       return Status::FromErrno("cannot create its copy in the store", errno);
     }

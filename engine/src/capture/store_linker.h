@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/base/unique_fd.h"
 #include "engine/src/capture/walk.h"
-#include "format/file_io.h"
 #include "migstore/capture.h"
 #include "migstore/file_issue.h"
 
@@ -67,7 +67,7 @@ class StoreLinker {
  private:
   struct PerThread {
     std::string dir;  // the store directory `dir_fd` is open on
-    format::UniqueFd dir_fd;
+    UniqueFd dir_fd;
     bool have_dir = false;
     std::vector<std::string> made;
     std::vector<FileNote> notes;

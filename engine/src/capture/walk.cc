@@ -344,7 +344,7 @@ Result<WalkResult> Walk(const WalkOptions& o) {
   assert(o.machine != nullptr && o.matcher != nullptr);
   int fd = ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("cannot open the root " + o.root, errno);
-  format::UniqueFd root(fd);
+  UniqueFd root(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0)
     return Status::FromErrno("cannot stat the root " + o.root, errno);

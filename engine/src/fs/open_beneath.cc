@@ -35,7 +35,7 @@ bool ValidRelative(std::string_view p) {
 int OpenByComponents(int dir_fd, std::string_view p, int flags, unsigned mode) {
   if (p.empty()) return ::openat(dir_fd, ".", flags, mode);
   int cur = dir_fd;
-  format::UniqueFd owned;
+  UniqueFd owned;
   size_t start = 0;
   for (;;) {
     size_t end = p.find('/', start);
@@ -56,8 +56,8 @@ int OpenByComponents(int dir_fd, std::string_view p, int flags, unsigned mode) {
 
 int LastOpenErrno() { return last_errno; }
 
-Result<format::UniqueFd> OpenBeneath(int dir_fd, std::string_view relative,
-                                     int flags, unsigned mode) {
+Result<UniqueFd> OpenBeneath(int dir_fd, std::string_view relative, int flags,
+                             unsigned mode) {
   last_errno = 0;
   if (!ValidRelative(relative)) {
     last_errno = EINVAL;
@@ -88,7 +88,7 @@ Result<format::UniqueFd> OpenBeneath(int dir_fd, std::string_view relative,
         "cannot open " + std::string(relative.empty() ? "." : relative),
         last_errno);
   }
-  return format::UniqueFd(fd);
+  return UniqueFd(fd);
 }
 
 }  // namespace migstore::fs

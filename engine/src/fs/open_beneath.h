@@ -12,7 +12,7 @@
 
 #include <string_view>
 
-#include "format/file_io.h"
+#include "engine/base/unique_fd.h"
 #include "migstore/result.h"
 
 namespace migstore::fs {
@@ -22,8 +22,8 @@ namespace migstore::fs {
 // and O_NOFOLLOW are added). A symlink anywhere on the way is ELOOP, which
 // becomes an IOError naming the path; a path that tries to climb out is
 // InvalidArgument.
-Result<format::UniqueFd> OpenBeneath(int dir_fd, std::string_view relative,
-                                     int flags, unsigned mode = 0);
+Result<UniqueFd> OpenBeneath(int dir_fd, std::string_view relative, int flags,
+                             unsigned mode = 0);
 
 // The errno OpenBeneath failed with (0 when it did not), for callers that
 // treat ENOENT or EACCES differently.

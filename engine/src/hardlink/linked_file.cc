@@ -7,12 +7,24 @@
 
 #include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
+#include "engine/src/hardlink/store_layout.h"
 
 namespace migstore::hardlink {
 
-Result<format::UniqueFd> OpenLinkedFile(int files_fd, const format::Entry& e,
-                                        int flags, struct stat* st) {
-  auto fd = fs::OpenBeneath(files_fd, e.path, flags | O_NOFOLLOW);
+Result<LinkedFiles> LinkedFiles::Open(int store_dir,
+                                      const std::string& store_path) {
+  UniqueFd files(::openat(store_dir, kFilesName,
+                          O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!files.valid()) {
+    return Status::FromErrno("cannot open " + store_path + "/" + kFilesName,
+                             errno);
+  }
+  return LinkedFiles(std::move(files));
+}
+
+Result<UniqueFd> LinkedFiles::Open(const format::Entry& e, int flags,
+                                   struct stat* st) const {
+  auto fd = fs::OpenBeneath(files_.get(), e.path, flags | O_NOFOLLOW);
   if (!fd.ok()) {
     return Status::Corruption("its file in the hard-link store is gone",
                               fd.status().ToString());

@@ -12,25 +12,42 @@
 // names (a new modification time) fails; an edit that keeps the size and
 // sets the modification time back cannot be seen.
 //
-// Thread safety: functions; safe from any thread.
+// LinkedFiles is the files/ folder of a hard-link store opened for reading:
+// what a restore or verify of such a store reads contents from, as it reads
+// a container's from its blocks (store/open_store.h opens both kinds).
+//
+// Thread safety: Open() may run from many threads at once.
 
 #ifndef MIGSTORE_ENGINE_SRC_HARDLINK_LINKED_FILE_H_
 #define MIGSTORE_ENGINE_SRC_HARDLINK_LINKED_FILE_H_
 
 #include <sys/stat.h>
 
+#include <string>
+
+#include "engine/base/unique_fd.h"
 #include "format/catalog.h"
-#include "format/file_io.h"
 #include "migstore/result.h"
 
 namespace migstore::hardlink {
 
-// Opens file entry `e`'s file below the store's files/ (`files_fd`) with
-// `flags` (never following a symlink), fills *st, and checks it is the
-// file captured: Corruption saying what changed otherwise (gone, not a
-// regular file, replaced, written).
-Result<format::UniqueFd> OpenLinkedFile(int files_fd, const format::Entry& e,
-                                        int flags, struct stat* st);
+class LinkedFiles {
+ public:
+  // The files/ folder below the hard-link store directory `store_dir`
+  // (opened without following a symlink); `store_path` names it in errors.
+  static Result<LinkedFiles> Open(int store_dir, const std::string& store_path);
+
+  // Opens file entry `e`'s file with `flags` (never following a symlink),
+  // fills *st, and checks it is the file captured: Corruption saying what
+  // changed otherwise (gone, not a regular file, replaced, written).
+  Result<UniqueFd> Open(const format::Entry& e, int flags,
+                        struct stat* st) const;
+
+ private:
+  explicit LinkedFiles(UniqueFd files) : files_(std::move(files)) {}
+
+  UniqueFd files_;  // O_PATH
+};
 
 }  // namespace migstore::hardlink
 

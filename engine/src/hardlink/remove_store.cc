@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/base/unique_fd.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/hardlink/store_layout.h"
-#include "format/file_io.h"
 
 namespace migstore::hardlink {
 namespace {
@@ -101,8 +101,7 @@ Result<Names> ReadNames(int fd, const std::string& rel, uint64_t dev,
 Status Inspect(int root_fd, const std::string& rel, uint64_t dev,
                const std::string& what, StoreTree* tree) {
   MIGSTORE_ASSIGN_OR_RETURN(
-      format::UniqueFd fd,
-      fs::OpenBeneath(root_fd, rel, O_RDONLY | O_DIRECTORY));
+      UniqueFd fd, fs::OpenBeneath(root_fd, rel, O_RDONLY | O_DIRECTORY));
   MIGSTORE_ASSIGN_OR_RETURN(Names names,
                             ReadNames(fd.get(), rel, dev, true, what));
   fd.reset();
@@ -132,8 +131,7 @@ Status Empty(int root_fd, const std::string& rel, StoreTree* removed) {
   std::vector<std::string> dirs;
   {
     MIGSTORE_ASSIGN_OR_RETURN(
-        format::UniqueFd fd,
-        fs::OpenBeneath(root_fd, rel, O_RDONLY | O_DIRECTORY));
+        UniqueFd fd, fs::OpenBeneath(root_fd, rel, O_RDONLY | O_DIRECTORY));
     MIGSTORE_RETURN_IF_ERROR(MakeWritable(fd.get(), rel));
     MIGSTORE_ASSIGN_OR_RETURN(Names names,
                               ReadNames(fd.get(), rel, 0, false, rel));
@@ -150,8 +148,7 @@ Status Empty(int root_fd, const std::string& rel, StoreTree* removed) {
   }
   if (dirs.empty()) return Status::OK();
   MIGSTORE_ASSIGN_OR_RETURN(
-      format::UniqueFd fd,
-      fs::OpenBeneath(root_fd, rel, O_RDONLY | O_DIRECTORY));
+      UniqueFd fd, fs::OpenBeneath(root_fd, rel, O_RDONLY | O_DIRECTORY));
   for (const std::string& sub : dirs) {
     if (::unlinkat(fd.get(), sub.c_str(), AT_REMOVEDIR) != 0 &&
         errno != ENOENT) {
@@ -163,7 +160,7 @@ Status Empty(int root_fd, const std::string& rel, StoreTree* removed) {
 }
 
 struct OpenedStore {
-  format::UniqueFd fd;
+  UniqueFd fd;
   struct stat st;
 };
 
@@ -220,14 +217,13 @@ std::pair<std::string, std::string> Split(const std::string& path) {
   return {slash == 0 ? "/" : p.substr(0, slash), p.substr(slash + 1)};
 }
 
-Result<format::UniqueFd> OpenParent(const std::string& path,
-                                    std::string* name) {
+Result<UniqueFd> OpenParent(const std::string& path, std::string* name) {
   auto [dir, base] = Split(path);
   if (base.empty() || base == "." || base == "..") {
     return Status::InvalidArgument("give the store's path by its name", path);
   }
   *name = base;
-  format::UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return Status::NotFound("no such store", path);
     return Status::FromErrno("cannot open " + dir, errno);
@@ -289,13 +285,13 @@ Result<StoreTree> RemoveStoreAt(int parent_fd, const std::string& name,
 
 Result<StoreTree> InspectStore(const std::string& path) {
   std::string name;
-  MIGSTORE_ASSIGN_OR_RETURN(format::UniqueFd parent, OpenParent(path, &name));
+  MIGSTORE_ASSIGN_OR_RETURN(UniqueFd parent, OpenParent(path, &name));
   return InspectStoreAt(parent.get(), name, path);
 }
 
 Result<StoreTree> RemoveStore(const std::string& path) {
   std::string name;
-  MIGSTORE_ASSIGN_OR_RETURN(format::UniqueFd parent, OpenParent(path, &name));
+  MIGSTORE_ASSIGN_OR_RETURN(UniqueFd parent, OpenParent(path, &name));
   return RemoveStoreAt(parent.get(), name, path);
 }
 

@@ -11,6 +11,7 @@
 
 #include "engine/src/hardlink/remove_store.h"
 #include "engine/src/hardlink/store_layout.h"
+#include "format/file_io.h"
 #include "format/secret.h"
 
 namespace migstore::hardlink {
@@ -51,8 +52,8 @@ void RemoveStaleTemporaries(int parent_fd, const std::string& dir,
   }
   ::closedir(d);
   for (const std::string& c : candidates) {
-    format::UniqueFd fd(::openat(
-        parent_fd, c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::openat(parent_fd, c.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
     (void)RemoveStoreAt(parent_fd, c, dir + "/" + c).status();
   }
@@ -134,7 +135,7 @@ Result<std::unique_ptr<StoreBuilder>> StoreBuilder::Create(
   }
   b->exclusions_.insert({st.st_dev, st.st_ino});
   {
-    format::UniqueFd marker(
+    UniqueFd marker(
         ::openat(fd, kMarkerName,
                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!marker.valid()) {

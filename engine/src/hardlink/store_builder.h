@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "format/file_io.h"
+#include "engine/base/unique_fd.h"
 #include "format/header.h"
 #include "migstore/result.h"
 
@@ -73,9 +73,9 @@ class StoreBuilder {
   std::string final_name_;
   std::string temp_path_;
   std::string temp_name_;
-  format::UniqueFd parent_fd_;
-  format::UniqueFd dir_fd_;  // holds the flock
-  format::UniqueFd files_fd_;
+  UniqueFd parent_fd_;
+  UniqueFd dir_fd_;  // holds the flock
+  UniqueFd files_fd_;
   bool replace_ = false;  // a store is there, to be exchanged out
   dev_t old_dev_ = 0;
   ino_t old_ino_ = 0;

@@ -94,7 +94,7 @@ Result<format::StoreId> ReadMarker(int dir_fd, const std::string& what) {
     }
     return Status::FromErrno("cannot open the marker of " + what, err);
   }
-  format::UniqueFd owned(fd);
+  UniqueFd owned(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     return Status::FromErrno("cannot stat the marker of " + what, errno);

@@ -89,8 +89,7 @@ class Applier::DirCache {
       }
     }
     MIGSTORE_ASSIGN_OR_RETURN(
-        format::UniqueFd fd,
-        fs::OpenBeneath(target_fd_, dir, O_PATH | O_DIRECTORY));
+        UniqueFd fd, fs::OpenBeneath(target_fd_, dir, O_PATH | O_DIRECTORY));
     Slot* slot = nullptr;
     if (slots_.size() < kSlots) {
       slot = &slots_.emplace_back();
@@ -109,7 +108,7 @@ class Applier::DirCache {
   static constexpr size_t kSlots = 8;
   struct Slot {
     std::string path;
-    format::UniqueFd fd;
+    UniqueFd fd;
     uint64_t used = 0;
   };
   int target_fd_;
@@ -162,7 +161,7 @@ Status Applier::EnsureFolder(const std::string& path, bool own, uint32_t mode) {
   std::string_view parent = ParentOf(path);
   MIGSTORE_RETURN_IF_ERROR(EnsureFolder(std::string(parent), false, 0755));
   auto pfd = parent.empty()
-                 ? Result<format::UniqueFd>(format::UniqueFd())
+                 ? Result<UniqueFd>(UniqueFd())
                  : fs::OpenBeneath(o_.target_fd, parent, O_PATH | O_DIRECTORY);
   if (!pfd.ok()) return pfd.status();
   int dir_fd = parent.empty() ? o_.target_fd : pfd->get();
@@ -271,7 +270,7 @@ void Applier::RemoveStaleTemporaries(const std::string& dir) {
     int f = ::openat(dir_fd, name.c_str(),
                      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (f < 0) continue;
-    format::UniqueFd owned(f);
+    UniqueFd owned(f);
     struct stat st, now;
     if (::fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (::flock(f, LOCK_EX | LOCK_NB) != 0) continue;
@@ -333,7 +332,7 @@ Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
 }
 
 Status Applier::WriteFile(size_t index, DirCache* dirs) {
-  if (o_.store_files_fd >= 0) return WriteFromLinkStore(index, dirs);
+  if (o_.store->hardlink()) return WriteFromLinkStore(index, dirs);
   Item& item = items_[index];
   const Entry& e = entries_[item.entry];
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
@@ -350,7 +349,7 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
   }
   if (fd < 0)
     return Status::IOError("no free temporary name for " + Dest(item));
-  format::UniqueFd owned(fd);
+  UniqueFd owned(fd);
   // Whatever happens before the rename, the temporary goes.
   bool placed = false;
   TempCleanup cleanup{dir_fd, tmp, placed};
@@ -368,7 +367,7 @@ Status Applier::WriteFile(size_t index, DirCache* dirs) {
     tbb::this_task_arena::isolate([&] {
       ReadAhead ahead(pool_.get(), c, fd,
                       static_cast<size_t>(std::max(o_.threads, 1)));
-      s = o_.reader->ReadContentDataFrom(
+      s = o_.store->reader->ReadContentDataFrom(
           c,
           [&](std::string_view piece) -> Status {
             if (ahead.Written(out.written(), piece.size())) {
@@ -446,7 +445,7 @@ Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e,
 }
 
 // A file of a hard-link store: the store's file, checked to be the one
-// captured (hardlink::OpenLinkedFile), is linked back under a temporary
+// captured (hardlink::LinkedFiles::Open), is linked back under a temporary
 // name (through /proc/self/fd, so exactly the inode opened and checked is
 // linked) when allowed and possible, else copied; then given the
 // entry's metadata and renamed into place like any other file. A link
@@ -458,9 +457,8 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
   // The file checked is the descriptor linked or copied from: a store file
   // replaced or written since the capture is damage, never restored.
   struct stat st;
-  MIGSTORE_ASSIGN_OR_RETURN(
-      format::UniqueFd src,
-      hardlink::OpenLinkedFile(o_.store_files_fd, e, O_RDONLY, &st));
+  MIGSTORE_ASSIGN_OR_RETURN(UniqueFd src,
+                            o_.store->linked->Open(e, O_RDONLY, &st));
   // A hard-link store's file capabilities are on its file, not in the
   // catalog. A file stripped of its privileges is copied: a link would
   // strip the store's own file (the original inode) too.
@@ -471,7 +469,7 @@ Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   const std::string proc = "/proc/self/fd/" + std::to_string(src.get());
   std::string tmp;
-  format::UniqueFd copy;
+  UniqueFd copy;
   bool made = false;
   bool linked = false;
   bool try_link = o_.link_back && !(o_.strip_privileges && privileged);
@@ -539,7 +537,7 @@ void Applier::WriteFiles() {
   if (ShouldStop()) return;
   // Files with data in the order of their first block, then the rest.
   std::vector<size_t> list;
-  std::vector<uint32_t> uses(o_.reader->block_count(), 0);
+  std::vector<uint32_t> uses(o_.store->reader->block_count(), 0);
   for (size_t i = 0; i < items_.size(); ++i) {
     const Item& item = items_[i];
     if (item.action != Action::kWrite ||
@@ -561,8 +559,8 @@ void Applier::WriteFiles() {
   std::stable_sort(list.begin(), list.end(), [&](size_t a, size_t b) {
     return first_chunk(a) < first_chunk(b);
   });
-  pool_ =
-      std::make_unique<BlockPool>(*o_.reader, std::move(uses), o_.block_memory);
+  pool_ = std::make_unique<BlockPool>(*o_.store->reader, std::move(uses),
+                                      o_.block_memory);
   parallel::ParallelFor(tbb::blocked_range<size_t>(0, list.size()),
                         [&](const tbb::blocked_range<size_t>& r) {
                           DirCache dirs(o_.target_fd);
@@ -594,7 +592,7 @@ Status Applier::LinkMember(size_t index, DirCache* dirs) {
                                            " was not restored");
   }
   MIGSTORE_ASSIGN_OR_RETURN(int leader_dir, dirs->Get(ParentOf(Dest(leader))));
-  format::UniqueFd leader_dir_owned;
+  UniqueFd leader_dir_owned;
   // The cache may evict the leader's handle when the member's is opened.
   int ld = ::dup(leader_dir);
   if (ld < 0) return Status::FromErrno("dup", errno);
@@ -729,7 +727,7 @@ void Applier::FinishFolders() {
     const Entry& e = entries_[item.entry];
     Status s = [&]() -> Status {
       MIGSTORE_ASSIGN_OR_RETURN(
-          format::UniqueFd fd,
+          UniqueFd fd,
           fs::OpenBeneath(o_.target_fd, Dest(item), O_RDONLY | O_DIRECTORY));
       if (o_.set_owner && ::fchown(fd.get(), item.uid, item.gid) != 0) {
         return Status::FromErrno("cannot set the owner of " + Dest(item),

@@ -40,23 +40,21 @@
 
 #include "engine/src/restore/block_pool.h"
 #include "engine/src/restore/plan.h"
-#include "format/container_reader.h"
-#include "format/file_io.h"
+#include "engine/src/store/open_store.h"
 
 namespace migstore::restore {
 
 struct ApplyOptions {
-  const format::ContainerReader* reader = nullptr;
+  // Where the contents come from: a container's blocks, or a hard-link
+  // store's linked files, each linked back when `link_back` and the
+  // filesystem allows it, else copied.
+  const store::OpenedStore* store = nullptr;
   int target_fd = -1;
   bool set_owner = false;      // chown: running as root, and not an extract
   bool set_xattrs = true;      // extract sets none
   uint32_t mode_mask = 07777;  // extract drops setuid and setgid
   int threads = 1;
   uint64_t block_memory = uint64_t{256} << 20;  // BlockPool's bound
-  // A hard-link store's files/ (store/open_store.h): file contents come
-  // from the files there instead of the container's blocks; each is linked
-  // back when `link_back` and the filesystem allows it, else copied.
-  int store_files_fd = -1;
   bool link_back = false;
   // A restore's: every file written or linked that carries setuid or
   // setgid bits or file capabilities is noted (privileges.h), and, with
@@ -136,7 +134,7 @@ class Applier {
   std::set<std::string> preexisting_;  // ... of which were there before
   // LOCK_EX on the target folder, held for the run when no other restore
   // holds it: then every temporary in the target is a dead run's.
-  format::UniqueFd target_lock_;
+  UniqueFd target_lock_;
   std::unique_ptr<BlockPool> pool_;
   int temporaries_removed_ = 0;
   std::atomic<uint64_t> privileged_files_{0};

@@ -91,7 +91,7 @@ class TargetProbe {
   // Whether a component of `dir` is a symlink, looked at one by one from
   // the target down without following any.
   bool SymlinkOnTheWay(std::string_view dir) const {
-    format::UniqueFd cur;
+    UniqueFd cur;
     int at = target_fd_;
     size_t start = 0;
     while (start <= dir.size()) {
@@ -116,7 +116,7 @@ class TargetProbe {
   int target_fd_;
   bool have_parent_ = false;
   std::string parent_;
-  format::UniqueFd owned_;
+  UniqueFd owned_;
   int parent_fd_ = -1;
   int parent_err_ = 0;
 };
@@ -132,7 +132,7 @@ bool SameData(int dir_fd, const std::string& name,
                   O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   }
   if (fd < 0) return false;
-  format::UniqueFd owned(fd);
+  UniqueFd owned(fd);
   std::vector<format::DataRange> dense;
   const std::vector<format::DataRange>* ranges = &content.ranges;
   if (!content.sparse) {

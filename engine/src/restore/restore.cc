@@ -141,8 +141,7 @@ class Run {
           store::OpenStoreForReading(spec_.store_path,
                                      internal::SourceOf(spec_.key),
                                      spec_.key_policy));
-      reader_ = std::move(store.reader);
-      store_files_ = std::move(store.files);
+      store_ = std::move(store);
     }
     report_.store_path = spec_.store_path;
     report_.target = spec_.target;
@@ -154,7 +153,7 @@ class Run {
     Status s = arena.Execute([&] { return Body(threads); });
     if (s.ok() && reporter_.cancelled()) s = Status::Cancelled("cancelled");
     MIGSTORE_RETURN_IF_ERROR(s);
-    report_.store_bytes_read = reader_->bytes_read();
+    report_.store_bytes_read = store_.reader->bytes_read();
     report_.seconds =
         std::chrono::duration<double>(Clock::now() - start_).count();
     reporter_.Phase("Done");
@@ -185,16 +184,16 @@ class Run {
   // and, unless it refused an entry that stops the run or this is a dry
   // run, the target made and written.
   Status Body(int threads) {
-    restore::Catalog catalog = restore::LoadCatalog(*reader_);
+    restore::Catalog catalog = restore::LoadCatalog(*store_.reader);
     MIGSTORE_RETURN_IF_ERROR(ReportLostSegments(catalog));
     const std::vector<Entry>& entries = catalog.entries;
-    machine_ = StoreMachine(*reader_, spec_.target);
+    machine_ = StoreMachine(*store_.reader, spec_.target);
     restore::PlanInput in = PlanInputFor(entries);
 
     // The target as it is; made (when missing) only once the plan has
     // passed (no refusal stops the run), and never in a dry run. A missing
     // target is planned as an empty one (target_fd -1).
-    format::UniqueFd target(
+    UniqueFd target(
         ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!target.valid() && errno != ENOENT) {
       return Status::FromErrno("cannot open the target " + spec_.target, errno);
@@ -212,7 +211,7 @@ class Run {
         ids.push_back(*entries[i].content);
     }
     restore::ContentTable contents =
-        restore::ContentTable::Load(*reader_, std::move(ids));
+        restore::ContentTable::Load(*store_.reader, std::move(ids));
     in.contents = &contents;
     in.catalog = &catalog;
 
@@ -270,7 +269,7 @@ class Run {
   // A restore's entries: those of the chosen users, with where each lands,
   // the restore rules compiled for them and owners mapped by name (as
   // root). Returns the entries in plan order.
-  Result<std::vector<uint32_t>> ChooseForRestore(const format::UniqueFd& target,
+  Result<std::vector<uint32_t>> ChooseForRestore(const UniqueFd& target,
                                                  restore::PlanInput* in) {
     if (target.valid()) accounts_ = restore::ReadTargetAccounts(target.get());
     MIGSTORE_RETURN_IF_ERROR(SelectAndMap(accounts_, in));
@@ -329,7 +328,7 @@ class Run {
         renamed_gids[p.gid] = a->second.gid;
       }
     }
-    owners_.emplace(*reader_, accounts_, std::move(renamed),
+    owners_.emplace(*store_.reader, accounts_, std::move(renamed),
                     std::move(renamed_gids));
     in->owners = &*owners_;
   }
@@ -359,7 +358,7 @@ class Run {
         if (e.type != EntryType::kDirectory) ++files_total;
         if (item.action == Action::kWrite && item.content != nullptr)
           bytes_total += item.content->stored_size();
-        if (item.action == Action::kWrite && store_files_.valid() &&
+        if (item.action == Action::kWrite && store_.hardlink() &&
             e.type == EntryType::kFile) {
           bytes_total += e.size;
         }
@@ -381,13 +380,12 @@ class Run {
                int target_fd, int threads, bool strip) {
     reporter_.Phase("Applying");
     restore::ApplyOptions ao;
-    ao.reader = reader_.get();
+    ao.store = &store_;
     ao.target_fd = target_fd;
     ao.set_owner = owners_.has_value();
     ao.set_xattrs = spec_.restore != nullptr;
     ao.mode_mask = spec_.restore != nullptr ? 07777 : 01777;
     ao.threads = threads;
-    ao.store_files_fd = store_files_.valid() ? store_files_.get() : -1;
     // A restore links a hard-link store's files back (USMT's refresh); an
     // extract copies them, so editing what was extracted never changes the
     // store or the originals.
@@ -428,14 +426,14 @@ class Run {
   }
 
   // Makes the missing target (and the directories above it) and opens it.
-  Result<format::UniqueFd> MakeTarget() const {
+  Result<UniqueFd> MakeTarget() const {
     std::error_code ec;
     std::filesystem::create_directories(spec_.target, ec);
     if (ec) {
       return Status::IOError("cannot make the target " + spec_.target,
                              ec.message());
     }
-    format::UniqueFd target(
+    UniqueFd target(
         ::open(spec_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!target.valid()) {
       return Status::FromErrno("cannot open the target " + spec_.target, errno);
@@ -503,7 +501,7 @@ class Run {
           pp.dest_home = a->second.home;
         } else {
           // The layout's place for a profile: beside the old one.
-          pp.dest_home = restore::JoinPath(restore::ParentOf(p.home), to);
+          pp.dest_home = JoinPath(ParentOf(p.home), to);
           if (pp.selected) {
             Note(p.home,
                  "user " + to +
@@ -514,7 +512,7 @@ class Run {
         }
         u.destination_home = pp.dest_home;
         for (std::string& f : pp.folders)
-          f = restore::Rebased(f, p.home, pp.dest_home, fold);
+          f = Rebased(f, p.home, pp.dest_home, fold);
       }
       report_.users.push_back(std::move(u));
     }
@@ -537,7 +535,7 @@ class Run {
       const std::string& dest_home = in.profiles[k + 1].dest_home;
       if (dest_home == u.home) continue;
       for (auto& [key, path] : u.folders)
-        path = restore::Rebased(path, u.home, dest_home, fold);
+        path = Rebased(path, u.home, dest_home, fold);
       u.home = dest_home;
     }
     return m;
@@ -551,8 +549,8 @@ class Run {
     for (uint32_t i = 0; i < entries.size(); ++i) {
       if (!spec_.filter->Takes(entries[i].path)) continue;
       take[i] = true;
-      for (std::string_view a = restore::ParentOf(entries[i].path); !a.empty();
-           a = restore::ParentOf(a)) {
+      for (std::string_view a = ParentOf(entries[i].path); !a.empty();
+           a = ParentOf(a)) {
         if (!above.insert(std::string(a)).second) break;
       }
     }
@@ -618,8 +616,7 @@ class Run {
   const RunSpec& spec_;
   const Clock::time_point start_;
   report::Reporter<RestoreObserver> reporter_;
-  std::unique_ptr<format::ContainerReader> reader_;
-  format::UniqueFd store_files_;  // a hard-link store's files/
+  store::OpenedStore store_;
   Machine machine_;
   std::vector<UserChoice> choices_;
   std::map<std::string, size_t> mapped_profile_;          // by --map-user OLD

@@ -1,6 +1,5 @@
 #include "engine/src/restore/safe_path.h"
 
-#include <algorithm>
 #include <climits>
 
 #include "format/secret.h"
@@ -11,18 +10,6 @@ namespace {
 constexpr std::string_view kTempMarker = ".migtmp-";
 constexpr size_t kTempHexDigits = 16;
 constexpr size_t kNameMax = 255;
-
-char Fold(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-bool EqualFold(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Fold(a[i]) != Fold(b[i])) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -44,43 +31,6 @@ std::string UnsafePathReason(std::string_view p) {
     start = end + 1;
   }
   return {};
-}
-
-std::string_view ParentOf(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string_view()
-                                         : path.substr(0, slash);
-}
-
-std::string_view NameOf(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string JoinPath(std::string_view dir, std::string_view rest) {
-  if (dir.empty()) return std::string(rest);
-  if (rest.empty()) return std::string(dir);
-  std::string out;
-  out.reserve(dir.size() + 1 + rest.size());
-  out.append(dir);
-  out.push_back('/');
-  out.append(rest);
-  return out;
-}
-
-bool IsAtOrBelow(std::string_view path, std::string_view dir, bool fold) {
-  if (dir.empty()) return true;
-  if (path.size() < dir.size()) return false;
-  std::string_view head = path.substr(0, dir.size());
-  if (fold ? !EqualFold(head, dir) : head != dir) return false;
-  return path.size() == dir.size() || path[dir.size()] == '/';
-}
-
-std::string Rebased(std::string_view path, std::string_view from,
-                    std::string_view to, bool fold) {
-  if (!IsAtOrBelow(path, from, fold)) return std::string(path);
-  if (from.empty()) return JoinPath(to, path);
-  return JoinPath(to, path.substr(std::min(path.size(), from.size() + 1)));
 }
 
 std::string NumberedName(std::string_view name, uint64_t n,

@@ -1,8 +1,8 @@
-// Path arithmetic for restore, where every path comes from a store that may
-// be hostile: which store paths may be written at all, how a path splits
-// into its directory and name, the names USMT gives a file that meets
-// another ("name (1).ext"), and the temporary names files are written under
-// before they are renamed into place.
+// Path rules for restore, where every path comes from a store that may be
+// hostile: which store paths may be written at all, the names USMT gives a
+// file that meets another ("name (1).ext"), and the temporary names files
+// are written under before they are renamed into place. Splitting and
+// joining paths is engine/base/rel_path.h.
 //
 // Paths are target-relative byte strings, '/'-separated, no leading or
 // trailing '/'.
@@ -17,30 +17,14 @@
 #include <string>
 #include <string_view>
 
+#include "engine/base/rel_path.h"  // ParentOf, NameOf, JoinPath, Rebased
+
 namespace migstore::restore {
 
 // Why `path` must not be written below a target, or "" when it may: empty,
 // absolute, a "." or ".." component, an empty component ("a//b", a trailing
 // '/'), a NUL, or longer than PATH_MAX - 1 bytes.
 std::string UnsafePathReason(std::string_view path);
-
-// "a/b/c" -> "a/b"; "c" -> "".
-std::string_view ParentOf(std::string_view path);
-// "a/b/c" -> "c".
-std::string_view NameOf(std::string_view path);
-// JoinPath("a/b", "c") == "a/b/c"; JoinPath("", "c") == "c".
-std::string JoinPath(std::string_view dir, std::string_view rest);
-
-// Whether `path` is `dir` or lies below it. `fold`: ASCII case-insensitive
-// (windows layouts).
-bool IsAtOrBelow(std::string_view path, std::string_view dir, bool fold);
-
-// `path` moved from below `from` to below `to`: "Users/alice/x" from
-// "Users/alice" to "Users/alice2" is "Users/alice2/x", and `from` itself is
-// `to`. A path not at or below `from` is returned as it is. `fold` as
-// IsAtOrBelow.
-std::string Rebased(std::string_view path, std::string_view from,
-                    std::string_view to, bool fold);
 
 // The name a conflicting file takes, from a USMT FindFilePlaceByPattern
 // pattern: <F> is the name without its extension, <E> the extension, <N>

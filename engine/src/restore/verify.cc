@@ -58,8 +58,8 @@ Result<VerifyMode> ParseVerifyMode(std::string_view text) {
 namespace {
 
 // A hard-link store's file: its name in files/ must still hold the inode
-// captured, unchanged (hardlink::OpenLinkedFile, the check a restore makes
-// too). A link broken by an application that saves by rename, or a file
+// captured, unchanged (hardlink::LinkedFiles::Open, the check a restore
+// makes too). A link broken by an application that saves by rename, or a file
 // written through either name, fails there: the store no longer holds what
 // was captured.
 //
@@ -68,10 +68,10 @@ namespace {
 // original of another inode on the store's filesystem means the link was
 // broken (the application saved by writing a new file and renaming it over
 // the old), and the store holds an older version than the machine.
-Status CheckLinkedFile(int files_fd, int root_fd, const format::Entry& e) {
+Status CheckLinkedFile(const hardlink::LinkedFiles& files, int root_fd,
+                       const format::Entry& e) {
   struct stat st;
-  MIGSTORE_ASSIGN_OR_RETURN(format::UniqueFd fd,
-                            hardlink::OpenLinkedFile(files_fd, e, O_PATH, &st));
+  MIGSTORE_ASSIGN_OR_RETURN(UniqueFd fd, files.Open(e, O_PATH, &st));
   if (root_fd >= 0) {
     auto original = fs::OpenBeneath(root_fd, e.path, O_PATH | O_NOFOLLOW);
     struct stat ost;
@@ -192,7 +192,7 @@ class Verifier {
   // A hard-link store: each file's link checked (CheckLinkedFile).
   void CheckLinkedFiles(const std::vector<format::Entry>& entries,
                         std::vector<Status>* verdict) {
-    format::UniqueFd root;
+    UniqueFd root;
     // (Only an absolute root names the same place from here.)
     if (auto r = reader_.property("root"); r && r->starts_with("/")) {
       root.reset(
@@ -204,8 +204,7 @@ class Verifier {
       if (entries[i].type != format::EntryType::kFile || reporter_->Poll())
         return;
       if ((*verdict)[i].ok())
-        (*verdict)[i] =
-            CheckLinkedFile(store_.files.get(), root_fd, entries[i]);
+        (*verdict)[i] = CheckLinkedFile(*store_.linked, root_fd, entries[i]);
       reporter_->Add(0, 1);
     });
   }

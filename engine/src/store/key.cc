@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/base/unique_fd.h"
 #include "engine/src/store/key_rep.h"
-#include "format/file_io.h"
 
 namespace migstore {
 namespace {
@@ -113,7 +113,7 @@ Result<Key> Key::FromKeySecret(std::string_view secret) {
 }
 
 Result<Key> Key::FromPasswordFile(const std::string& path) {
-  format::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return Status::KeyUnreadable("cannot open password file " + path,
                                  std::strerror(errno));

@@ -13,7 +13,6 @@ namespace migstore::store {
 namespace {
 
 using hardlink::kCatalogName;
-using hardlink::kFilesName;
 using hardlink::ReadMarker;
 
 // A key was given, so the caller expects the store to be authenticated by
@@ -63,12 +62,11 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
         CheckEncrypted(path, key, policy, /*hardlink=*/false, *out.reader));
     return out;
   }
-  format::UniqueFd dir(
-      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return Status::FromErrno("cannot open " + path, errno);
   MIGSTORE_ASSIGN_OR_RETURN(format::StoreId id, ReadMarker(dir.get(), path));
   const std::string catalog = path + "/" + kCatalogName;
-  format::UniqueFd fd(
+  UniqueFd fd(
       ::openat(dir.get(), kCatalogName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) {
@@ -95,11 +93,9 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
   }
   MIGSTORE_RETURN_IF_ERROR(
       CheckEncrypted(path, key, policy, /*hardlink=*/true, *out.reader));
-  out.files.reset(::openat(dir.get(), kFilesName,
-                           O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!out.files.valid()) {
-    return Status::FromErrno("cannot open " + path + "/" + kFilesName, errno);
-  }
+  MIGSTORE_ASSIGN_OR_RETURN(hardlink::LinkedFiles linked,
+                            hardlink::LinkedFiles::Open(dir.get(), path));
+  out.linked = std::make_unique<hardlink::LinkedFiles>(std::move(linked));
   return out;
 }
 

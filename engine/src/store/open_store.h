@@ -6,7 +6,8 @@
 // is enforced here too.
 //
 // Thread safety: OpenStoreForReading is a function; the result's reader is
-// as thread-safe as format::ContainerReader, and `files` is a plain handle.
+// as thread-safe as format::ContainerReader, its linked files as
+// hardlink::LinkedFiles (Open from any thread).
 
 #ifndef MIGSTORE_ENGINE_SRC_STORE_OPEN_STORE_H_
 #define MIGSTORE_ENGINE_SRC_STORE_OPEN_STORE_H_
@@ -14,19 +15,22 @@
 #include <memory>
 #include <string>
 
+#include "engine/src/hardlink/linked_file.h"
 #include "format/container_reader.h"
-#include "format/file_io.h"
 #include "migstore/key.h"
 #include "migstore/result.h"
 
 namespace migstore::store {
 
+// A store open for reading, whichever its kind: the reader holds the
+// catalog (and a container's contents); a hard-link store's file contents
+// are its linked files instead.
 struct OpenedStore {
   std::unique_ptr<format::ContainerReader> reader;
-  // Hard-link stores only: an O_PATH handle on STORE/files, where the file
-  // entries' contents are (at their catalog paths); invalid for a container.
-  format::UniqueFd files;
-  bool hardlink() const { return files.valid(); }
+  // Hard-link stores only: STORE/files, where the file entries' contents
+  // are (at their catalog paths); null for a container.
+  std::unique_ptr<hardlink::LinkedFiles> linked;
+  bool hardlink() const { return linked != nullptr; }
 };
 
 // `path` names a container (a local file, or "s3://bucket/key") or a
