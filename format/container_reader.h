@@ -87,6 +87,8 @@ class ContainerReader {
   uint64_t file_size() const { return source_->size(); }
   // Bytes read from the source so far, by every thread.
   uint64_t bytes_read() const { return source_->bytes_read(); }
+  // The source's StoreSource::parallel_reads().
+  int parallel_reads() const { return source_->parallel_reads(); }
 
   // Blocks before the index block.
   uint64_t block_count() const { return index_.blocks.size(); }

@@ -66,6 +66,10 @@ class StoreSource {
   // Bytes read through ReadAt so far, by every thread: lets tests prove
   // random access, and reports say what a run read.
   virtual uint64_t bytes_read() const = 0;
+  // How many reads a reader should keep in flight to hide this source's
+  // latency: 0 when one per core is enough (a local file); a remote source
+  // answers more, since its reads mostly wait.
+  virtual int parallel_reads() const { return 0; }
 };
 
 }  // namespace migstore::format

@@ -9,6 +9,7 @@
 
 #include <oneapi/tbb/info.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -146,9 +147,14 @@ class Run {
     report_.store_path = spec_.store_path;
     report_.target = spec_.target;
     report_.dry_run = spec_.dry_run;
-    const int threads = spec_.threads > 0
-                            ? spec_.threads
-                            : std::max(1, tbb::info::default_concurrency());
+    // Unless told, a thread per core, or more for a remote store whose
+    // reads mostly wait (an object store: its GETs in flight, each worker
+    // blocking on one, hide its latency).
+    const int threads =
+        spec_.threads > 0
+            ? spec_.threads
+            : std::max({1, tbb::info::default_concurrency(),
+                        store_.reader->parallel_reads()});
     parallel::Arena arena(threads);
     Status s = arena.Execute([&] { return Body(threads); });
     if (s.ok() && reporter_.cancelled()) s = Status::Cancelled("cancelled");

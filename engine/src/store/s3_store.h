@@ -84,6 +84,8 @@ class S3Source final : public format::StoreSource {
   const std::string& name() const override { return name_; }
   // Bytes fetched from the object store (windows count whole).
   uint64_t bytes_read() const override { return bytes_read_.load(); }
+  // Each read is a round trip: a restore keeps this many GETs in flight.
+  int parallel_reads() const override { return 8; }
   // GET requests made, and reads served from a window already in memory.
   uint64_t gets() const { return gets_.load(); }
   uint64_t window_hits() const { return window_hits_.load(); }
