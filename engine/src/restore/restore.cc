@@ -150,11 +150,10 @@ class Run {
     // Unless told, a thread per core, or more for a remote store whose
     // reads mostly wait (an object store: its GETs in flight, each worker
     // blocking on one, hide its latency).
-    const int threads =
-        spec_.threads > 0
-            ? spec_.threads
-            : std::max({1, tbb::info::default_concurrency(),
-                        store_.reader->parallel_reads()});
+    const int threads = spec_.threads > 0
+                            ? spec_.threads
+                            : std::max({1, tbb::info::default_concurrency(),
+                                        store_.reader->parallel_reads()});
     parallel::Arena arena(threads);
     Status s = arena.Execute([&] { return Body(threads); });
     if (s.ok() && reporter_.cancelled()) s = Status::Cancelled("cancelled");

@@ -19,9 +19,7 @@ constexpr size_t kMaxAnswerBytes = size_t{4} << 20;
 
 void InitCurlOnce() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-  });
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 // Every uploaded byte is hashed once for its signature, so this is on the
