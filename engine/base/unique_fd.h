@@ -1,6 +1,6 @@
 // An owned file descriptor, closed on destruction. The one fd owner every
 // layer uses (format/ included: engine/base is below everything, see
-// docs/design.md, "Layout").
+// docs/design.md, "Layers").
 //
 // Thread safety: like an int; one UniqueFd is not shared between threads
 // while it is moved or reset.

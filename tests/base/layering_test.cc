@@ -1,4 +1,4 @@
-// The layering rules of docs/design.md ("Layout"), checked on the sources:
+// The layering rules of docs/design.md ("Layers"), checked on the sources:
 // the folders of engine/ include one another without a cycle, format/ knows
 // nothing of the engine, and cli/ uses only the public headers. A cycle is
 // how "where does this live" questions start (profiles/ and rules/ once
