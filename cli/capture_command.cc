@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "json_writer.h"
 #include "migstore/build_info.h"
@@ -190,8 +191,8 @@ CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
   cmd->add_option("--store", o->store,
                   "The store to write: a file, s3://BUCKET/KEY (an "
                   "object; AWS_* variables, docs/cli.md), or with "
-                  "--hardlink a directory")
-      ->required();
+                  "--hardlink a directory; or give --smp");
+  AddSmpStepOptions(cmd, &o->smp, /*retries=*/true);
   AddCaptureCommonOptions(cmd, o);
   cmd->add_flag("--overwrite", o->overwrite,
                 "Replace an existing store (like /o)");
@@ -219,6 +220,14 @@ CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* o) {
 }
 
 int RunCapture(const CaptureCommandOptions& o) {
+  Status choice = CheckStoreChoice(o.store, o.smp, o.key);
+  if (!choice.ok()) return Fail("capture", choice);
+  std::optional<SmpClient> smp;
+  if (!o.smp.server.empty()) {
+    Result<SmpClient> client = ConnectSmp(o.smp, "capture");
+    if (!client.ok()) return Fail("capture", client.status());
+    smp.emplace(std::move(*client));
+  }
   auto key = ResolveKey(o.key, "capture");
   if (!key.ok()) return Fail("capture", key.status());
   auto opts = ToCaptureOptions(o);
@@ -229,7 +238,16 @@ int RunCapture(const CaptureCommandOptions& o) {
   if (!s.ok()) return Fail("capture", s);
   CommandObserver observer(out.log.get(), out.progress.get(), out.list,
                            o.continue_on_error);
-  auto report = Capture(*opts, &observer);
+  // With --smp: Request State Store, capture, Release State Store; the
+  // server makes the store and its key.
+  SmpStore store;
+  Result<CaptureReport> report =
+      smp ? smp->Capture(*opts, &observer, &store) : Capture(*opts, &observer);
+  if (smp && report.ok() && !o.json) {
+    std::printf("state migration point: store %s released (%s -> %s)\n",
+                store.id.c_str(), DisplayText(store.source).c_str(),
+                DisplayText(store.destination).c_str());
+  }
   observer.Done();
   if (!report.ok()) return out.Finish("capture", report.status(), 0);
 

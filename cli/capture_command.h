@@ -11,6 +11,7 @@
 
 #include "cli_common.h"
 #include "key_options.h"
+#include "smp_commands.h"
 
 namespace migstore::cli {
 
@@ -18,6 +19,7 @@ struct CaptureCommandOptions {
   SelectionOptions selection;
   KeyOptions key;
   std::string store;
+  SmpClientOptions smp;  // --smp: the store comes from a state migration point
   bool overwrite = false;
   bool hardlink = false;                   // --hardlink: a hard-link store
   std::string hardlink_fallback = "copy";  // "copy" or "error"

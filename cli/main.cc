@@ -14,6 +14,7 @@
 #include "migstore/build_info.h"
 #include "migstore/self_check.h"
 #include "restore_command.h"
+#include "smp_commands.h"
 #include "store_commands.h"
 #include "verify_command.h"
 
@@ -77,6 +78,10 @@ int main(int argc, char** argv) {
   migstore::cli::VerifyCommandOptions verify_options;
   verify_options.argv.assign(argv, argv + argc);
   CLI::App* verify = migstore::cli::AddVerifyCommand(&app, &verify_options);
+  migstore::cli::ServeCommandOptions serve_options;
+  CLI::App* serve = migstore::cli::AddServeCommand(&app, &serve_options);
+  migstore::cli::SmpCommandOptions smp_options;
+  CLI::App* smp = migstore::cli::AddSmpCommand(&app, &smp_options);
 
   std::string scratch;
   CLI::App* self_check =
@@ -114,6 +119,8 @@ int main(int argc, char** argv) {
     if (verify->parsed()) return migstore::cli::RunVerify(verify_options);
     if (del->parsed()) return migstore::cli::RunDelete(delete_options);
     if (self_check->parsed()) return RunSelfCheck(scratch);
+    if (serve->parsed()) return migstore::cli::RunServe(serve_options);
+    if (smp->parsed()) return migstore::cli::RunSmp(smp, smp_options);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "migstore: out of memory\n");
     return Code(ExitCode::kFatal);

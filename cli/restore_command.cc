@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "cli_common.h"
 #include "json_writer.h"
@@ -219,8 +220,8 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
       "Restore a store's users and files below --target (LoadState)");
   cmd->add_option("--store", o->store,
                   "The store: a file, s3://BUCKET/KEY, or a hard-link "
-                  "store's directory")
-      ->required();
+                  "store's directory; or give --smp");
+  AddSmpStepOptions(cmd, &o->smp, /*retries=*/false);
   cmd->add_option("--target", o->target,
                   "Where the capture root's entries land: / or a mounted disk")
       ->required();
@@ -304,6 +305,14 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
 }
 
 int RunRestore(const RestoreCommandOptions& o) {
+  Status choice = CheckStoreChoice(o.store, o.smp, o.key);
+  if (!choice.ok()) return Fail("restore", choice);
+  std::optional<SmpClient> smp;
+  if (!o.smp.server.empty()) {
+    Result<SmpClient> client = ConnectSmp(o.smp, "restore");
+    if (!client.ok()) return Fail("restore", client.status());
+    smp.emplace(std::move(*client));
+  }
   auto key = ResolveKey(o.key, "restore");
   if (!key.ok()) return Fail("restore", key.status());
   RestoreOptions r;
@@ -344,7 +353,16 @@ int RunRestore(const RestoreCommandOptions& o) {
   CommandObserver observer(out.log.get(), out.progress.get(),
                            o.continue_on_error, o.dry_run && !o.json,
                            o.dry_run && o.json);
-  auto report = Restore(r, &observer);
+  // With --smp: Request State Store for restore, restore; Release State
+  // Store is `migstore smp release`, once the task sequence is done.
+  SmpStore store;
+  Result<RestoreReport> report =
+      smp ? smp->Restore(r, &observer, &store) : Restore(r, &observer);
+  if (smp && report.ok() && !o.json) {
+    std::printf("state migration point: restored store %s (%s -> %s)\n",
+                store.id.c_str(), DisplayText(store.source).c_str(),
+                DisplayText(store.destination).c_str());
+  }
   observer.Done();
   if (!report.ok()) return out.Finish("restore", report.status(), 0);
   PrintDiagnostics(report->rule_diagnostics);

@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "key_options.h"
+#include "smp_commands.h"
 
 namespace migstore::cli {
 
 struct RestoreCommandOptions {
   std::string store;
+  SmpClientOptions smp;  // --smp: the store comes from a state migration point
   KeyOptions key;
   std::string target;
   std::vector<std::string> map_users;

@@ -72,6 +72,10 @@ class Key {
 // Writes a new random key file at `path` with mode 0600, atomically.
 // AlreadyExists unless overwrite.
 Status WriteKeyFile(const std::string& path, bool overwrite);
+// Writes `key` (a key file's secret: FromKeyFile, FromKeySecret) as a key
+// file at `path`, mode 0600, atomically: a key recovered from a state
+// migration point, for a manual restore. InvalidArgument for a password.
+Status WriteKeyFile(const std::string& path, const Key& key, bool overwrite);
 
 // What a run that reads a store (restore, extract, verify, list) accepts of
 // the store's key fields. The defaults are the safe choice; each field

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
 #include "engine/src/store/backends.h"
+#include "engine/src/store/given_store.h"
 #include "engine/src/store/key_rep.h"
 #include "format/block_codec.h"
 #include "format/container_writer.h"
@@ -192,19 +194,12 @@ Status CheckKeyChoice(const CaptureOptions& o) {
   return Status::OK();
 }
 
-}  // namespace
-
-Result<CaptureReport> Capture(const CaptureOptions& o,
-                              CaptureObserver* observer) {
-  const auto start = Clock::now();
-  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
-  if (o.store_path.empty())
-    return Status::InvalidArgument("no store path given");
-  if (o.hardlink) {
-    MIGSTORE_RETURN_IF_ERROR(
-        store::CheckLocalStoreName(o.store_path, "a hard-link store"));
-    return capture::CaptureHardLinkStore(o, observer, start);
-  }
+// A container capture; `sink` is made by `make_sink` once the options and
+// the selection are known to be good, so a bad option creates no store.
+Result<CaptureReport> CaptureContainer(
+    const CaptureOptions& o, CaptureObserver* observer, Clock::time_point start,
+    const std::function<Result<std::unique_ptr<format::StoreSink>>()>&
+        make_sink) {
   MIGSTORE_RETURN_IF_ERROR(CheckKeyChoice(o));
   Reporter reporter(observer, start);
   reporter.Phase("Initializing");
@@ -217,10 +212,8 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   if (o.kdf_memlimit != 0) wo.kdf.memlimit = o.kdf_memlimit;
   format::KeySource key =
       o.encrypt ? internal::SourceOf(o.key) : format::KeySource::None();
-  store::SinkOptions so;
-  so.overwrite = o.overwrite;
   MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<format::StoreSink> sink,
-                            store::CreateStoreSink(o.store_path, so));
+                            make_sink());
   MIGSTORE_ASSIGN_OR_RETURN(
       std::unique_ptr<format::ContainerWriter> w,
       format::ContainerWriter::Create(std::move(sink), key, wo));
@@ -239,6 +232,41 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   reporter.Phase("Done");
   return report;
+}
+
+}  // namespace
+
+Result<CaptureReport> Capture(const CaptureOptions& o,
+                              CaptureObserver* observer) {
+  const auto start = Clock::now();
+  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
+  if (o.store_path.empty())
+    return Status::InvalidArgument("no store path given");
+  if (o.hardlink) {
+    MIGSTORE_RETURN_IF_ERROR(
+        store::CheckLocalStoreName(o.store_path, "a hard-link store"));
+    return capture::CaptureHardLinkStore(o, observer, start);
+  }
+  return CaptureContainer(o, observer, start, [&] {
+    store::SinkOptions so;
+    so.overwrite = o.overwrite;
+    return store::CreateStoreSink(o.store_path, so);
+  });
+}
+
+Result<CaptureReport> internal::CaptureToSink(
+    const CaptureOptions& o, std::unique_ptr<format::StoreSink> sink,
+    CaptureObserver* observer) {
+  const auto start = Clock::now();
+  MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
+  if (o.hardlink) {
+    return Status::InvalidArgument("a hard-link store cannot be written to " +
+                                   sink->name());
+  }
+  return CaptureContainer(o, observer, start,
+                          [&]() -> Result<std::unique_ptr<format::StoreSink>> {
+                            return std::move(sink);
+                          });
 }
 
 namespace {

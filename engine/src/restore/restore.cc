@@ -25,6 +25,7 @@
 #include "engine/src/restore/safe_path.h"
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/restore/target_accounts.h"
+#include "engine/src/store/given_store.h"
 #include "engine/src/store/key_rep.h"
 #include "engine/src/store/open_store.h"
 #include "format/container_reader.h"
@@ -78,6 +79,9 @@ struct RunSpec {
   restore::Conflicts conflicts = restore::Conflicts::kRename;
   const RestoreOptions* restore = nullptr;      // null for an extract
   const restore::PathFilter* filter = nullptr;  // extract
+  // A container opened elsewhere (given_store.h), read instead of
+  // store_path's.
+  mutable std::unique_ptr<format::StoreSource> source;
 };
 
 Layout StoreLayout(const format::ContainerReader& reader) {
@@ -139,9 +143,13 @@ class Run {
     {
       MIGSTORE_ASSIGN_OR_RETURN(
           store::OpenedStore store,
-          store::OpenStoreForReading(spec_.store_path,
-                                     internal::SourceOf(spec_.key),
-                                     spec_.key_policy));
+          spec_.source != nullptr
+              ? store::OpenContainerForReading(std::move(spec_.source),
+                                               internal::SourceOf(spec_.key),
+                                               spec_.key_policy)
+              : store::OpenStoreForReading(spec_.store_path,
+                                           internal::SourceOf(spec_.key),
+                                           spec_.key_policy));
       store_ = std::move(store);
     }
     report_.store_path = spec_.store_path;
@@ -681,8 +689,9 @@ Result<UserMapping> ParseUserMapping(std::string_view text) {
   return m;
 }
 
-Result<RestoreReport> Restore(const RestoreOptions& o,
-                              RestoreObserver* observer) {
+namespace {
+
+RunSpec RestoreSpec(const RestoreOptions& o) {
   RunSpec spec;
   spec.store_path = o.store_path;
   spec.key = o.key;
@@ -706,6 +715,21 @@ Result<RestoreReport> Restore(const RestoreOptions& o,
       break;
   }
   spec.restore = &o;
+  return spec;
+}
+
+}  // namespace
+
+Result<RestoreReport> Restore(const RestoreOptions& o,
+                              RestoreObserver* observer) {
+  return Run(RestoreSpec(o), observer).Go();
+}
+
+Result<RestoreReport> internal::RestoreFromSource(
+    const RestoreOptions& o, std::unique_ptr<format::StoreSource> source,
+    RestoreObserver* observer) {
+  RunSpec spec = RestoreSpec(o);
+  spec.source = std::move(source);
   return Run(spec, observer).Go();
 }
 

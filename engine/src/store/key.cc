@@ -9,6 +9,7 @@
 
 #include "engine/base/unique_fd.h"
 #include "engine/src/store/key_rep.h"
+#include "format/atomic_file.h"
 
 namespace migstore {
 namespace {
@@ -146,6 +147,19 @@ Result<Key> Key::FromPasswordDescriptor(int fd) {
 
 Status WriteKeyFile(const std::string& path, bool overwrite) {
   return format::WriteNewKeyFile(path, overwrite);
+}
+
+Status WriteKeyFile(const std::string& path, const Key& key, bool overwrite) {
+  const format::KeySource source = internal::SourceOf(key);
+  if (source.mode() != format::KeyMode::kKeyFile) {
+    return Status::InvalidArgument(
+        "only a key file's secret can be written to a key file");
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(format::AtomicFile file,
+                            format::AtomicFile::Create(path, overwrite));
+  const format::SecretBytes text = format::FormatKeyFile(source.secret());
+  MIGSTORE_RETURN_IF_ERROR(file.Append(text.view()));
+  return file.Commit();
 }
 
 }  // namespace migstore

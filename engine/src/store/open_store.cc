@@ -37,6 +37,25 @@ Status CheckEncrypted(const std::string& path, const format::KeySource& key,
 
 }  // namespace
 
+Result<OpenedStore> OpenContainerForReading(
+    std::unique_ptr<format::StoreSource> source, const format::KeySource& key,
+    const KeyPolicy& policy) {
+  const std::string path = source->name();
+  OpenedStore out;
+  MIGSTORE_ASSIGN_OR_RETURN(
+      out.reader, format::ContainerReader::Open(std::move(source), key,
+                                                internal::MostKdfOf(policy)));
+  if (out.reader->content_location() != format::ContentLocation::kInContainer) {
+    return Status::NotAStore(
+        path,
+        "is the catalog of a hard-link store: give the store's "
+        "directory instead");
+  }
+  MIGSTORE_RETURN_IF_ERROR(
+      CheckEncrypted(path, key, policy, /*hardlink=*/false, *out.reader));
+  return out;
+}
+
 Result<OpenedStore> OpenStoreForReading(const std::string& path,
                                         const format::KeySource& key,
                                         const KeyPolicy& policy) {
@@ -48,19 +67,7 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
     // A container (or nothing: the source or the reader says which).
     MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<format::StoreSource> source,
                               OpenStoreSource(path));
-    MIGSTORE_ASSIGN_OR_RETURN(
-        out.reader,
-        format::ContainerReader::Open(std::move(source), key, most_kdf));
-    if (out.reader->content_location() !=
-        format::ContentLocation::kInContainer) {
-      return Status::NotAStore(
-          path,
-          "is the catalog of a hard-link store: give the store's "
-          "directory instead");
-    }
-    MIGSTORE_RETURN_IF_ERROR(
-        CheckEncrypted(path, key, policy, /*hardlink=*/false, *out.reader));
-    return out;
+    return OpenContainerForReading(std::move(source), key, policy);
   }
   UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) return Status::FromErrno("cannot open " + path, errno);

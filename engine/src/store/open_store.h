@@ -45,6 +45,12 @@ Result<OpenedStore> OpenStoreForReading(const std::string& path,
                                         const format::KeySource& key,
                                         const KeyPolicy& policy);
 
+// A container whose bytes `source` reads (given_store.h): as above, for a
+// source made elsewhere.
+Result<OpenedStore> OpenContainerForReading(
+    std::unique_ptr<format::StoreSource> source, const format::KeySource& key,
+    const KeyPolicy& policy);
+
 }  // namespace migstore::store
 
 #endif  // MIGSTORE_ENGINE_SRC_STORE_OPEN_STORE_H_
