@@ -1,5 +1,7 @@
 #include "engine/src/smp/smp_http.h"
 
+#include "engine/src/store/curl_transfer.h"
+
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <strings.h>
@@ -16,42 +18,9 @@ namespace {
 // more than this is not the state migration point talking.
 constexpr size_t kMaxAnswerBytes = size_t{64} << 20;
 
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// Connection-level failures a later attempt may not meet.
-bool RetryableCurlError(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // 5xx but 501 (will not change) and 503 (busy: the caller decides).
 bool RetryableHttp(long http) {
   return http >= 500 && http != 501 && http != 503;
-}
-
-std::chrono::milliseconds Backoff(const store::RetryPolicy& p, int n) {
-  int64_t d = p.base_delay.count();
-  for (int i = 1; i < n && d < p.max_delay.count(); ++i) d *= 2;
-  d = std::min<int64_t>(d, p.max_delay.count());
-  thread_local std::minstd_rand rng(std::random_device{}());
-  std::uniform_int_distribution<int64_t> jitter(d / 2, d);
-  return std::chrono::milliseconds(d > 0 ? jitter(rng) : 0);
 }
 
 // The "error" and "kind" of an error body, when it is one.
@@ -109,76 +78,6 @@ struct SmpHttp::Response {
   int attempts = 0;
 };
 
-namespace {
-
-struct Transfer {
-  CURL* handle;
-  char* out;
-  size_t out_len;
-  std::string_view upload;
-  size_t upload_pos;
-  long http;
-  std::string* body;
-  size_t* out_filled;
-  bool* overflow;
-  const std::atomic<bool>* cancel;
-};
-
-size_t OnWrite(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t n = size * nmemb;
-  if (t->http == 0)
-    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &t->http);
-  if (t->out != nullptr && t->http >= 200 && t->http < 300) {
-    if (n > t->out_len - *t->out_filled) {
-      *t->overflow = true;
-      return 0;  // aborts the transfer
-    }
-    std::memcpy(t->out + *t->out_filled, data, n);
-    *t->out_filled += n;
-    return n;
-  }
-  if (t->body->size() + n > kMaxAnswerBytes) {
-    *t->overflow = true;
-    return 0;
-  }
-  t->body->append(data, n);
-  return n;
-}
-
-size_t OnHeader(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t n = size * nmemb;
-  // A new status line (after a 100 Continue, say) starts a new answer.
-  if (n >= 5 && std::memcmp(data, "HTTP/", 5) == 0) t->http = 0;
-  return n;
-}
-
-size_t OnRead(char* buffer, size_t size, size_t nitems, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = std::min(size * nitems, t->upload.size() - t->upload_pos);
-  std::memcpy(buffer, t->upload.data() + t->upload_pos, n);
-  t->upload_pos += n;
-  return n;
-}
-
-int OnSeek(void* user, curl_off_t offset, int origin) {
-  auto* t = static_cast<Transfer*>(user);
-  if (origin != SEEK_SET || offset < 0 ||
-      static_cast<uint64_t>(offset) > t->upload.size()) {
-    return CURL_SEEKFUNC_CANTSEEK;
-  }
-  t->upload_pos = static_cast<size_t>(offset);
-  return CURL_SEEKFUNC_OK;
-}
-
-int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* t = static_cast<Transfer*>(user);
-  return t->cancel != nullptr && t->cancel->load() ? 1 : 0;
-}
-
-}  // namespace
-
 bool IsStoreId(std::string_view id) {
   if (id.size() != 32) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -207,7 +106,7 @@ std::string PathSegment(std::string_view s) {
 }
 
 SmpHttp::SmpHttp(SmpHttpOptions options) : options_(std::move(options)) {
-  InitCurlOnce();
+  store::InitCurlOnce();
   auth_header_ = "Authorization: Bearer " + options_.token;
 }
 
@@ -239,7 +138,8 @@ std::string SmpHttp::Describe(const Request& req) const {
 }
 
 bool SmpHttp::WaitBeforeRetry(int n, const std::atomic<bool>* cancel) const {
-  const auto until = std::chrono::steady_clock::now() + Backoff(retry(), n);
+  const auto until =
+      std::chrono::steady_clock::now() + store::Backoff(retry(), n);
   // In small steps, so that an abandoned upload stops promptly.
   while (std::chrono::steady_clock::now() < until) {
     if (cancel != nullptr && cancel->load()) return false;
@@ -257,7 +157,6 @@ Status SmpHttp::Attempt(const Request& req, Response* resp, bool* retryable) {
   if (h == nullptr) return Status::IOError("cannot start an HTTP request");
   curl_easy_reset(h);
   const std::string url = options_.server + req.path;
-  const std::string method = req.method;
 
   curl_slist* headers = curl_slist_append(nullptr, auth_header_.c_str());
   // No "Expect: 100-continue" before an upload's body: a server that does
@@ -266,8 +165,16 @@ Status SmpHttp::Attempt(const Request& req, Response* resp, bool* retryable) {
   for (const std::string& l : req.headers)
     headers = curl_slist_append(headers, l.c_str());
 
-  Transfer t{h, req.out,     req.out_len,       req.body,        0,
-             0, &resp->body, &resp->out_filled, &resp->overflow, req.cancel};
+  store::CurlTransfer t;
+  t.handle = h;
+  t.out = req.out;
+  t.out_len = req.out_len;
+  t.out_filled = &resp->out_filled;
+  t.body = &resp->body;
+  t.max_body = kMaxAnswerBytes;
+  t.overflow = &resp->overflow;
+  t.upload = req.body;
+  t.cancel = req.cancel;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -281,38 +188,7 @@ Status SmpHttp::Attempt(const Request& req, Response* resp, bool* retryable) {
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                    static_cast<long>(options_.stall_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-  if (req.cancel != nullptr) {
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
-  }
-  if (method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(h, CURLOPT_READDATA, &t);
-    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-                     static_cast<curl_off_t>(req.body.size()));
-  } else if (method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(req.body.size()));
-  } else if (method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method);
-    if (req.has_body) {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(req.body.size()));
-    }
-  }
+  store::ConfigureTransfer(&t, req.method, req.has_body);
 
   requests_sent_.fetch_add(1, std::memory_order_relaxed);
   const CURLcode rc = curl_easy_perform(h);
@@ -339,7 +215,7 @@ Status SmpHttp::Attempt(const Request& req, Response* resp, bool* retryable) {
     resp->cancelled = true;
     return Status::Cancelled(Describe(req), "stopped");
   }
-  *retryable = RetryableCurlError(rc);
+  *retryable = store::RetryableCurlError(rc);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
     // Not retried, and said plainly: the usual cause is a CA file that does
     // not match the server's certificate.

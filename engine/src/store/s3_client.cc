@@ -1,5 +1,7 @@
 #include "engine/src/store/s3_client.h"
 
+#include "engine/src/store/curl_transfer.h"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -16,11 +18,6 @@ namespace {
 // Error answers and the small XML answers of the multipart calls: more than
 // this is not an S3 answer.
 constexpr size_t kMaxAnswerBytes = size_t{4} << 20;
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 // Every uploaded byte is hashed once for its signature, so this is on the
 // capture's path: OpenSSL's SHA-256 uses the CPU's SHA extensions (1.8 GB/s
@@ -66,36 +63,6 @@ std::string XmlEscape(std::string_view s) {
     }
   }
   return out;
-}
-
-// Connection-level failures a later attempt may not meet.
-bool RetryableCurlError(CURLcode rc) {
-  switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// The wait before retry `n` (1, 2, ...): exponential, with jitter so that
-// many clients failing together do not come back together.
-std::chrono::milliseconds Backoff(const RetryPolicy& p, int n) {
-  int64_t d = p.base_delay.count();
-  for (int i = 1; i < n && d < p.max_delay.count(); ++i) d *= 2;
-  d = std::min<int64_t>(d, p.max_delay.count());
-  thread_local std::minstd_rand rng(std::random_device{}());
-  std::uniform_int_distribution<int64_t> jitter(d / 2, d);
-  return std::chrono::milliseconds(d > 0 ? jitter(rng) : 0);
 }
 
 struct XmlError {
@@ -145,83 +112,6 @@ struct S3Client::Response {
   bool overflow = false;  // the answer was longer than asked for
   int attempts = 0;       // how many times the request was sent
 };
-
-namespace {
-
-struct Transfer {
-  CURL* handle;
-  char* out;
-  size_t out_len;
-  std::string_view upload;
-  size_t upload_pos = 0;
-  long http = 0;
-  std::string* body;
-  size_t* out_filled;
-  bool* overflow;
-  std::string* etag;
-};
-
-size_t OnWrite(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t n = size * nmemb;
-  if (t->http == 0)
-    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &t->http);
-  if (t->out != nullptr && t->http >= 200 && t->http < 300) {
-    if (n > t->out_len - *t->out_filled) {
-      *t->overflow = true;
-      return 0;  // aborts the transfer
-    }
-    std::memcpy(t->out + *t->out_filled, data, n);
-    *t->out_filled += n;
-    return n;
-  }
-  if (t->body->size() + n > kMaxAnswerBytes) {
-    *t->overflow = true;
-    return 0;
-  }
-  t->body->append(data, n);
-  return n;
-}
-
-size_t OnHeader(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t n = size * nmemb;
-  std::string_view line(data, n);
-  // A new status line (after a 100 Continue, say) starts a new answer.
-  if (line.substr(0, 5) == "HTTP/") t->http = 0;
-  constexpr std::string_view kEtag = "etag:";
-  if (line.size() > kEtag.size() &&
-      strncasecmp(line.data(), kEtag.data(), kEtag.size()) == 0) {
-    std::string_view v = line.substr(kEtag.size());
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-      v.remove_prefix(1);
-    while (!v.empty() &&
-           (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
-      v.remove_suffix(1);
-    t->etag->assign(v);
-  }
-  return n;
-}
-
-size_t OnRead(char* buffer, size_t size, size_t nitems, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t n = std::min(size * nitems, t->upload.size() - t->upload_pos);
-  std::memcpy(buffer, t->upload.data() + t->upload_pos, n);
-  t->upload_pos += n;
-  return n;
-}
-
-int OnSeek(void* user, curl_off_t offset, int origin) {
-  auto* t = static_cast<Transfer*>(user);
-  if (origin != SEEK_SET || offset < 0 ||
-      static_cast<uint64_t>(offset) > t->upload.size()) {
-    return CURL_SEEKFUNC_CANTSEEK;
-  }
-  t->upload_pos = static_cast<size_t>(offset);
-  return CURL_SEEKFUNC_OK;
-}
-
-}  // namespace
 
 S3Client::S3Client(S3Config config) : config_(std::move(config)) {
   InitCurlOnce();
@@ -300,7 +190,6 @@ Status S3Client::Attempt(const Request& req, Response* resp, bool* retryable) {
   if (h == nullptr) return Status::IOError("cannot start an HTTP request");
   curl_easy_reset(h);
   const std::string url = UrlFor(req.bucket, req.key, req.query);
-  const std::string method = req.method;
 
   curl_slist* headers = nullptr;
   std::vector<std::string> lines = req.headers;
@@ -310,8 +199,16 @@ Status S3Client::Attempt(const Request& req, Response* resp, bool* retryable) {
   for (const std::string& l : lines)
     headers = curl_slist_append(headers, l.c_str());
 
-  Transfer t{h, req.out,     req.out_len,       req.body,        0,
-             0, &resp->body, &resp->out_filled, &resp->overflow, &resp->etag};
+  CurlTransfer t;
+  t.handle = h;
+  t.out = req.out;
+  t.out_len = req.out_len;
+  t.out_filled = &resp->out_filled;
+  t.body = &resp->body;
+  t.max_body = kMaxAnswerBytes;
+  t.overflow = &resp->overflow;
+  t.upload = req.body;
+  t.etag = &resp->etag;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -327,28 +224,7 @@ Status S3Client::Attempt(const Request& req, Response* resp, bool* retryable) {
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                    static_cast<long>(config_.stall_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-  if (method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, OnRead);
-    curl_easy_setopt(h, CURLOPT_READDATA, &t);
-    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, OnSeek);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-                     static_cast<curl_off_t>(req.body.size()));
-  } else if (method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(req.body.size()));
-  } else if (method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method);
-  }
+  ConfigureTransfer(&t, req.method, /*custom_has_body=*/false);
 
   requests_sent_.fetch_add(1, std::memory_order_relaxed);
   const CURLcode rc = curl_easy_perform(h);
