@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "engine/src/smp/db.h"
 
@@ -187,14 +189,27 @@ Result<std::unique_ptr<Db>> OpenSqlite(const std::string& path) {
   }
   auto out = std::make_unique<SqliteDb>(db);
   sqlite3_busy_timeout(db, kBusyWaitMs);
-  char* err = nullptr;
-  if (sqlite3_exec(db,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                   "PRAGMA foreign_keys=ON;",
-                   nullptr, nullptr, &err) != SQLITE_OK) {
+  // Turning a fresh file to write-ahead logging takes an exclusive lock,
+  // and SQLite answers BUSY at once, without its busy handler, when
+  // another process opening the same file holds one: so wait here, as the
+  // busy timeout would.
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyWaitMs);
+  for (;;) {
+    char* err = nullptr;
+    const int set_up =
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                     "PRAGMA foreign_keys=ON;",
+                     nullptr, nullptr, &err);
     const std::string why = err != nullptr ? err : "unknown error";
     sqlite3_free(err);
-    return Status::IOError("cannot set up " + path, why);
+    if (set_up == SQLITE_OK) break;
+    if ((set_up & 0xff) != SQLITE_BUSY ||
+        std::chrono::steady_clock::now() >= give_up) {
+      return Status::IOError("cannot set up " + path, why);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return std::unique_ptr<Db>(std::move(out));
 }
