@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "migstore/display.h"
 #include "migstore/exit_codes.h"
 #include "migstore/profiles.h"
 #include "migstore/result.h"
@@ -52,16 +53,10 @@ std::string JoinArgs(const std::vector<std::string>& args);
 // This machine's host name, for the progress log.
 std::string ComputerName();
 
-// Byte strings for people and machines: valid UTF-8 stays as it is; a byte
-// that is not part of valid UTF-8 becomes the four characters \xNN, and a
-// backslash is doubled, so the original bytes can always be recovered.
-// Control characters are shown as \xNN too (a newline in a name).
-std::string DisplayBytes(std::string_view bytes);
-// Text to be read rather than recovered — messages, rule patterns — escaped
-// as DisplayBytes does but with backslashes kept as they are, so a Windows
-// pattern reads `C:\Users\* [*]`: no control byte or invalid UTF-8 gets
-// through, though a literal "\x1b" in the text looks like an escaped one.
-std::string DisplayText(std::string_view bytes);
+// DisplayBytes and DisplayText, the "Names" escaping, are the engine's
+// (migstore/display.h): the library's JSON uses them too.
+using migstore::DisplayBytes;
+using migstore::DisplayText;
 
 }  // namespace migstore::cli
 

@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "cli_common.h"
-#include "json_writer.h"
 #include "migstore/key.h"
 #include "migstore/smp_server.h"
 
@@ -51,75 +50,39 @@ std::string Users(const std::vector<std::string>& users) {
   return out;
 }
 
-void StoreJson(JsonWriter* j, const SmpStore& s) {
-  j->BeginObject();
-  j->Key("id");
-  j->String(s.id);
-  j->Key("source");
-  j->String(s.source);
-  j->Key("destination");
-  j->String(s.destination);
-  j->Key("users");
-  j->BeginArray();
-  for (const std::string& u : s.users) j->String(u);
-  j->EndArray();
-  j->Key("location");
-  j->String(s.location);
-  j->Key("state");
-  j->String(s.state);
-  j->Key("size");
-  j->Number(s.size);
-  j->Key("sha256");
-  j->String(s.sha256);
-  j->Key("requested_at");
-  j->Number(s.requested_at);
-  j->Key("captured_at");
-  j->Number(s.captured_at);
-  j->Key("released_at");
-  j->Number(s.released_at);
-  j->Key("restored_at");
-  j->Number(s.restored_at);
-  j->Key("delete_after");
-  j->Number(s.delete_after);
-  j->EndObject();
+void PrintMetrics(const SmpMetrics& m, bool json) {
+  if (json) {
+    std::printf("%s\n", m.json.c_str());
+    return;
+  }
+  std::printf("up %.0f s; memory %.1f MiB (peak %.1f MiB)\n", m.uptime_seconds,
+              m.rss_bytes / 1048576.0, m.peak_rss_bytes / 1048576.0);
+  std::printf("%-8s %10s %7s %8s %12s %12s %9s %9s %9s\n", "kind", "requests",
+              "errors", "refused", "MiB in", "MiB out", "p50 ms", "p99 ms",
+              "max ms");
+  for (const SmpRequestStats& r : m.requests) {
+    std::printf(
+        "%-8s %10llu %7llu %8llu %12.1f %12.1f %9.1f %9.1f %9.1f\n",
+        DisplayText(r.kind).c_str(), static_cast<unsigned long long>(r.count),
+        static_cast<unsigned long long>(r.errors),
+        static_cast<unsigned long long>(r.refused), r.bytes_in / 1048576.0,
+        r.bytes_out / 1048576.0, r.p50_ms, r.p99_ms, r.max_ms);
+  }
 }
 
 void PrintListing(const SmpListing& l, bool json) {
   if (json) {
-    JsonWriter j(stdout);
-    j.BeginObject();
-    j.Key("stores");
-    j.BeginArray();
-    for (const SmpStore& s : l.stores) StoreJson(&j, s);
-    j.EndArray();
-    j.Key("associations");
-    j.BeginArray();
-    for (const SmpAssociation& a : l.associations) {
-      j.BeginObject();
-      j.Key("source");
-      j.String(a.source);
-      j.Key("destination");
-      j.String(a.destination);
-      j.Key("users");
-      j.BeginArray();
-      for (const std::string& u : a.users) j.String(u);
-      j.EndArray();
-      j.Key("created_at");
-      j.Number(a.created_at);
-      j.EndObject();
-    }
-    j.EndArray();
-    j.Key("retention_minutes");
-    j.Number(l.retention_minutes);
-    j.Key("restore_only");
-    j.Bool(l.restore_only);
-    j.EndObject();
-    std::printf("\n");
+    std::printf("%s\n", SmpListingToJson(l).c_str());
     return;
   }
-  std::printf("retention %lld minutes; restore-only %s\n",
-              static_cast<long long>(l.retention_minutes),
-              l.restore_only ? "on" : "off");
+  std::printf(
+      "retention %lld minutes; restore-only %s; unfinished captures "
+      "abandoned after %s\n",
+      static_cast<long long>(l.retention_minutes),
+      l.restore_only ? "on" : "off",
+      l.abandon_after_minutes > 0
+          ? (std::to_string(l.abandon_after_minutes) + " minutes").c_str()
+          : "never");
   std::printf("associations: %zu\n", l.associations.size());
   for (const SmpAssociation& a : l.associations) {
     std::printf("  %s -> %s (%s)\n", DisplayText(a.source).c_str(),
@@ -252,8 +215,12 @@ CLI::App* AddServeCommand(CLI::App* app, ServeCommandOptions* o) {
                   "DATA/server.key, made on first start); nodes sharing a "
                   "database share it");
   cmd->add_option("--storage", o->storage,
-                  "A storage folder: DIR[,max-clients=N][,min-free=SIZE]; "
-                  "give it once per folder, in order of preference")
+                  "A storage location: a folder, "
+                  "DIR[,max-clients=N][,min-free=SIZE], or an object store, "
+                  "s3://BUCKET/PREFIX[,max-clients=N] (S3 settings from the "
+                  "environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                  "AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL); give it "
+                  "once per location, in order of preference")
       ->required();
   cmd->add_option("--tls-cert", o->tls_cert, "TLS certificate (PEM)");
   cmd->add_option("--tls-key", o->tls_key, "TLS private key (PEM)");
@@ -357,6 +324,12 @@ CLI::App* AddSmpCommand(CLI::App* app, SmpCommandOptions* o) {
       smp->add_subcommand("list", "Stores, their states, and the associations");
   list->add_flag("--json", o->json, "Machine-readable output");
 
+  CLI::App* metrics = smp->add_subcommand(
+      "metrics",
+      "What the server node has answered since it started: requests, "
+      "latency, memory");
+  metrics->add_flag("--json", o->json, "Machine-readable output");
+
   CLI::App* recover =
       smp->add_subcommand("recover-key",
                           "Write a store's key to a key file for a manual "
@@ -379,6 +352,14 @@ CLI::App* AddSmpCommand(CLI::App* app, SmpCommandOptions* o) {
   CLI::App* ret = smp->add_subcommand(
       "retention", "Minutes a released store is kept before deletion");
   ret->add_option("minutes", o->minutes, "0 deletes at the next cycle")
+      ->required()
+      ->check(CLI::Range(int64_t{0}, int64_t{5270400}));
+
+  CLI::App* abandon = smp->add_subcommand(
+      "abandon-after",
+      "Minutes after its latest request an uncommitted capture is deleted "
+      "(default 2880, two days)");
+  abandon->add_option("minutes", o->minutes, "0 never abandons one")
       ->required()
       ->check(CLI::Range(int64_t{0}, int64_t{5270400}));
   return smp;
@@ -416,6 +397,10 @@ int RunSmp(CLI::App* smp, const SmpCommandOptions& o) {
     Result<SmpListing> l = client->List();
     s = l.status();
     if (l.ok()) PrintListing(*l, o.json);
+  } else if (ran("metrics")) {
+    Result<SmpMetrics> m = client->Metrics();
+    s = m.status();
+    if (m.ok()) PrintMetrics(*m, o.json);
   } else if (ran("recover-key")) {
     Result<Key> key = client->RecoverKey(o.store);
     s = key.ok() ? WriteKeyFile(o.out, *key, o.overwrite) : key.status();
@@ -428,6 +413,13 @@ int RunSmp(CLI::App* smp, const SmpCommandOptions& o) {
   } else if (ran("restore-only")) {
     s = client->SetRestoreOnly(o.on_off == "on");
     if (s.ok()) std::printf("restore-only %s\n", o.on_off.c_str());
+  } else if (ran("abandon-after")) {
+    s = client->SetAbandonAfter(o.minutes);
+    if (s.ok() && o.minutes == 0)
+      std::printf("unfinished captures are never abandoned\n");
+    else if (s.ok())
+      std::printf("unfinished captures abandoned after %lld minutes\n",
+                  static_cast<long long>(o.minutes));
   } else if (ran("retention")) {
     s = client->SetRetention(o.minutes);
     if (s.ok())

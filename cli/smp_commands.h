@@ -56,7 +56,7 @@ struct SmpCommandOptions {
   std::vector<std::string> users;
   std::string store;    // recover-key, delete
   std::string on_off;   // restore-only
-  int64_t minutes = 0;  // retention
+  int64_t minutes = 0;  // retention, abandon-after
   bool json = false;    // list
 };
 

@@ -165,11 +165,13 @@ TEST_P(DbTest, MigratesAnEmptyDatabase) {
   Result<std::vector<Row>> settings =
       QueryOnce(*db, "SELECT name, value FROM settings ORDER BY name");
   ASSERT_OK(settings);
-  ASSERT_EQ(settings->size(), 2u);
-  EXPECT_EQ((*settings)[0].Text(0), "restore_only");
-  EXPECT_EQ((*settings)[0].Int(1), 0);
-  EXPECT_EQ((*settings)[1].Text(0), "retention_minutes");
-  EXPECT_EQ((*settings)[1].Int(1), 1440);
+  ASSERT_EQ(settings->size(), 3u);
+  EXPECT_EQ((*settings)[0].Text(0), "abandon_after_minutes");
+  EXPECT_EQ((*settings)[0].Int(1), 2880);
+  EXPECT_EQ((*settings)[1].Text(0), "restore_only");
+  EXPECT_EQ((*settings)[1].Int(1), 0);
+  EXPECT_EQ((*settings)[2].Text(0), "retention_minutes");
+  EXPECT_EQ((*settings)[2].Int(1), 1440);
 
   // The audit table numbers its rows itself, in order.
   for (int i = 0; i < 3; ++i) {
@@ -216,7 +218,7 @@ TEST_P(DbTest, MigratingAgainChangesNothing) {
   EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM principals WHERE name = $1",
                     {"PC-OLD"}),
             1);
-  EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM settings"), 2);
+  EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM settings"), 3);
 }
 
 TEST_P(DbTest, RefusesASchemaFromANewerProgram) {
@@ -259,7 +261,7 @@ TEST_P(DbTest, TwoNodesMigrateAFreshDatabaseOnce) {
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM schema_migrations"),
             SchemaVersion());
-  EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM settings"), 2);
+  EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM settings"), 3);
 }
 
 TEST_P(DbTest, CommitsWhatTheBodyDidWhenItSucceeds) {
@@ -701,7 +703,10 @@ TEST_F(PostgresDbTest, ALostDeadlockRunsTheBodyAgain) {
   t2.join();
   EXPECT_OK(one);
   EXPECT_OK(two);
-  EXPECT_EQ(runs.load(), 3);
+  // At least the loser's second run; a loaded machine has been seen to
+  // give a fourth (PostgreSQL may pick the loser again on its retry), which
+  // is as correct: what must hold is that each committed exactly once.
+  EXPECT_GE(runs.load(), 3);
   EXPECT_EQ(IntOnce(*db, "SELECT SUM(n) FROM t"), 4);
 }
 

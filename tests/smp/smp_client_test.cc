@@ -9,7 +9,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,25 +46,12 @@ using smp::SmpSource;
 using testing::HttpReply;
 using testing::HttpRequestRecord;
 using testing::HttpStub;
+using testing::Sha256Hex;
 using testing::TempDir;
 using testing::WriteFile;
 
 constexpr char kToken[] = "a1b2c3d4e5f60718293a4b5c6d7e8f90secret-token";
 constexpr char kId[] = "0123456789abcdef0123456789abcdef";
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EXPECT_EQ(
-      EVP_Digest(data.data(), data.size(), d, &len, EVP_sha256(), nullptr), 1);
-  std::string out;
-  char hex[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(hex, sizeof(hex), "%02x", d[i]);
-    out += hex;
-  }
-  return out;
-}
 
 // Quick retries: the tests wait milliseconds, not seconds.
 SmpHttpOptions FastOptions(const std::string& server) {

@@ -84,6 +84,10 @@ bool SmpTestServer::Start() {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env = EnvironmentWith(env_);
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const std::string log = dir_ + "/serve.log";
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -92,7 +96,7 @@ bool SmpTestServer::Start() {
     ::dup2(null, 0);
     ::dup2(out, 1);
     ::dup2(out, 2);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(122);
   }
   const auto deadline =

@@ -25,6 +25,10 @@ class SmpTestServer {
   SmpTestServer(const SmpTestServer&) = delete;
   SmpTestServer& operator=(const SmpTestServer&) = delete;
 
+  // "NAME=value" settings added to the server's environment at every start
+  // (the S3 settings of an object-store storage location).
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
+
   // Starts the server and waits (up to 30 s) until it listens; false with
   // `error()` saying why (its output) otherwise.
   bool Start();
@@ -45,6 +49,7 @@ class SmpTestServer {
  private:
   std::string dir_;
   std::vector<std::string> extra_;
+  std::vector<std::string> env_;
   int port_;
   pid_t pid_ = -1;
   std::string error_;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -105,10 +106,6 @@ std::vector<std::string> ListDir(const std::string& path) {
   return names;
 }
 
-namespace {
-
-// This process's environment with `extra` ("NAME=value") set: a later
-// setting of a name replaces an earlier one (getenv would find the first).
 std::vector<std::string> EnvironmentWith(
     const std::vector<std::string>& extra) {
   std::vector<std::string> all;
@@ -121,8 +118,6 @@ std::vector<std::string> EnvironmentWith(
   }
   return out;
 }
-
-}  // namespace
 
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options) {
@@ -247,6 +242,22 @@ void WriteFileBelow(const std::string& root, const std::string& rel,
     dir = next;
     start = slash + 1;
   }
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), d, &len, EVP_sha256(), nullptr) !=
+      1) {
+    ADD_FAILURE() << "OpenSSL could not hash";
+    return "";
+  }
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back("0123456789abcdef"[d[i] >> 4]);
+    out.push_back("0123456789abcdef"[d[i] & 15]);
+  }
+  return out;
 }
 
 }  // namespace migstore::testing

@@ -89,6 +89,10 @@ struct RunOptions {
   uint64_t file_size_limit = 0;
 };
 
+// This process's environment with `extra` ("NAME=value") set: a later
+// setting of a name replaces an earlier one (getenv would find the first).
+std::vector<std::string> EnvironmentWith(const std::vector<std::string>& extra);
+
 // Runs the built migstore with `args` (no shell).
 RunResult RunMigstore(const std::vector<std::string>& args,
                       const RunOptions& options = {});
@@ -124,6 +128,10 @@ inline bool Has(const std::string& text, const std::string& what) {
 
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);
+
+// The SHA-256 of `data`, as lowercase hex (OpenSSL's): what a client sends
+// at an upload's commit.
+std::string Sha256Hex(std::string_view data);
 
 }  // namespace migstore::testing
 

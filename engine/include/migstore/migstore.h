@@ -1,7 +1,7 @@
 /* migstore.h: the C API of migstore, for programs that embed it as their
  * capture backend (deployment agents in C, C#, PowerShell, Python, Go). It
  * wraps the C++ API of this folder (capture.h, restore.h, extract.h,
- * verify.h, listing.h, key.h) behind opaque handles, plain structs and
+ * verify.h, listing.h, key.h, smp.h) behind opaque handles, plain structs and
  * integer codes, so it can be called through any foreign-function interface
  * and stays binary compatible as it grows. leveldb's include/leveldb/c.h is
  * the model. docs/embedding.md walks through a capture and a restore.
@@ -43,17 +43,18 @@
  *
  * Callbacks and threads
  * ---------------------
- * A run (capture, restore, extract, verify, list) works on many threads. Its
- * callbacks are called one at a time, never concurrently, but not always on
- * the thread that started the run. A callback must return quickly (the run's
- * workers may wait on it), must not call the run that called it, and may call
+ * A run (capture, restore, extract, verify, list, and a state migration
+ * point's capture and restore) works on many threads. Its callbacks are
+ * called one at a time, never concurrently, but not always on the thread
+ * that started the run. A callback must return quickly (the run's workers
+ * may wait on it), must not call the run that called it, and may call
  * migstore_cancel_request(). `user_data` is handed to every callback as is.
  *
  * Every function is safe to call from any thread. Runs may go on concurrently
  * with each other, on different stores and targets. Handles (migstore_key,
- * migstore_cancel) are immutable once created, except for the cancel flag,
- * and may be shared between concurrent runs; destroying a handle while a run
- * uses it is undefined.
+ * migstore_cancel, migstore_smp) are immutable once created, except for the
+ * cancel flag, and may be shared between concurrent runs; destroying a
+ * handle while a run uses it is undefined.
  *
  * Key material
  * ------------
@@ -62,6 +63,13 @@
  * into locked memory and then zeroes (migstore_key_from_password,
  * migstore_key_from_secret). The library's copy is zeroed when the last run
  * using it is done and the key is destroyed. Keys are never logged.
+ * A state migration point's token is a secret too, and handled the same
+ * way: it comes from a token file or from a buffer the library copies and
+ * zeroes (migstore_smp_options); a token the library hands out
+ * (migstore_smp_enroll) is released with migstore_free_secret(), which
+ * zeroes it. A store key escrowed by the server never reaches the caller's
+ * memory: the steps use it inside the library, and migstore_smp_recover_key
+ * writes it to a key file.
  */
 
 #ifndef MIGSTORE_MIGSTORE_H_
@@ -82,7 +90,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 3
+#define MIGSTORE_C_API_VERSION 4
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -115,6 +123,11 @@ MIGSTORE_EXPORT const char* migstore_code_name(int code);
 
 /* Releases a string the library returned (an errmsg). NULL is allowed. */
 MIGSTORE_EXPORT void migstore_free(void* ptr);
+
+/* Releases a secret the library returned as a NUL-terminated string (the
+ * token of migstore_smp_enroll): overwrites it with zeros up to its
+ * terminating NUL, then frees it. NULL is allowed. API version 4. */
+MIGSTORE_EXPORT void migstore_free_secret(char* secret);
 
 /* ------------------------------------------------------------------------ */
 /* Cancellation                                                              */
@@ -493,6 +506,198 @@ typedef struct migstore_list_result {
  * entry is listed. Codes: 0, 2, 11, 27, 33, 37, 42. */
 MIGSTORE_EXPORT int migstore_list(const migstore_list_options* options,
                                   migstore_list_result* result, char** errmsg);
+
+/* ------------------------------------------------------------------------ */
+/* A state migration point (migstore serve; docs/smp.md)                     */
+
+/* API version 4. A state migration point keeps the stores of a fleet and
+ * their keys: the old computer captures into it (Request State Store,
+ * capture, Release State Store, as Configuration Manager's task-sequence
+ * steps), the new computer associated with it restores from it and releases
+ * it, and the server deletes it after its retention time. A migstore_smp is
+ * a connection to one: its address and a token, an enrolled computer's or
+ * the administrator's (the server's DATA/admin.token). The token stays in
+ * the library's memory and is zeroed when the handle is destroyed. A handle
+ * may be used by several threads at once. */
+typedef struct migstore_smp migstore_smp;
+
+typedef struct migstore_smp_options {
+  size_t struct_size; /* sizeof(migstore_smp_options) */
+  /* "https://HOST[:PORT]", or "http://HOST[:PORT]" on a loopback address
+   * only (tokens and keys cross the connection); required. */
+  const char* server;
+  /* The token, from one of two places and never both. A token file: its
+   * first line (`migstore smp enroll --out` writes one, mode 0600). A file
+   * that group or others may read is used, with migstore_smp_warning(). */
+  const char* token_file;
+  /* Or `token_size` bytes at `token`: the token itself, no line ending, not
+   * NUL-terminated. The library copies them and then overwrites the
+   * caller's bytes with zeros, on success and on failure alike (whenever
+   * struct_size lets the library read these fields), as
+   * migstore_key_from_password does. */
+  void* token;
+  size_t token_size;
+  /* https: the CA certificate (PEM) to trust instead of the system's. */
+  const char* ca_file;
+  /* Request State Store, as the task-sequence step's options: how many
+   * more times to ask while the server is busy or cannot be reached (0: 3;
+   * negative: never), and the seconds to wait in between (0: 30; negative:
+   * none). */
+  int retry_count;
+  int retry_delay_seconds;
+  /* Fields of later API versions are appended here. */
+} migstore_smp_options;
+
+/* Checks the address and reads the token; the server is not contacted, so
+ * a token it does not know is refused by the first call that uses it (27).
+ * On success *smp is the caller's (migstore_smp_destroy); NULL otherwise.
+ * Codes: 0; 11 (an address that is not https://HOST[:PORT] or http:// on
+ * loopback, no token or two, a token holding spaces or control characters,
+ * a CA file that cannot be read or that is given for http); 33 (the token
+ * file cannot be read or holds no token). */
+MIGSTORE_EXPORT int migstore_smp_connect(const migstore_smp_options* options,
+                                         migstore_smp** smp, char** errmsg);
+/* NULL is allowed. Every call using the handle must have returned. */
+MIGSTORE_EXPORT void migstore_smp_destroy(migstore_smp* smp);
+/* What reading the token file found worth telling the user, though the
+ * token is used ("permissions 0644 for 'T' are too open; ..."), as
+ * migstore_key_warning(); NULL when nothing. Valid until the handle is
+ * destroyed. */
+MIGSTORE_EXPORT const char* migstore_smp_warning(const migstore_smp* smp);
+
+/* --- The task-sequence steps (a computer's token) ------------------------ */
+
+/* The old computer: Request State Store (asked again while the server is
+ * busy, as migstore_smp_options say), the capture streamed to the server as
+ * it is packed (no copy of the store on this computer; an upload that is
+ * cut off resumes where it stopped), commit, Release State Store.
+ *
+ * `options` and `result` are migstore_capture's, and everything of
+ * migstore_capture applies: the rules, the user selection, the callbacks,
+ * cancellation, continue_on_error and the codes. But the server makes the
+ * store and its key and keeps both: store_path and key must be NULL and
+ * no_encrypt and hardlink 0, else INVALID_ARGUMENTS; overwrite,
+ * hardlink_fallback_error, kdf_opslimit and kdf_memlimit do not apply (a
+ * capture may run again, replacing the upload, until it is released). When
+ * the computer's association names users, only those are taken.
+ *
+ * With a non-NULL `store_id`, *store_id is set on every return: on 0 and 3
+ * to the store's id (32 hex digits; migstore_free), otherwise to NULL.
+ * Codes: 0, 3, 2, 11, 27 (the server refused: a token it does not know,
+ * restore-only mode, the computer's store already released and waiting for
+ * its destination; or it stayed busy or out of reach through the retries),
+ * 42 (the server received other bytes than were sent), 61, 71 (the
+ * server failed). A capture that fails leaves the server's store
+ * unreleased; running it again starts the upload over. */
+MIGSTORE_EXPORT int migstore_smp_capture(
+    migstore_smp* smp, const migstore_capture_options* options,
+    migstore_capture_result* result, char** store_id, char** errmsg);
+
+/* The new computer (or the same one, after a refresh): Request State Store
+ * for restore (asked again as for a capture), the restore read from the
+ * server in ranges, then the server told the store is restored (not after a
+ * dry run, which restored nothing). `options` and `result` are
+ * migstore_restore's, and everything of migstore_restore applies (user
+ * mapping, rules, conflicts, callbacks, the reader's key policy); but the
+ * server hands over the store and its key: store_path and key must be NULL,
+ * else INVALID_ARGUMENTS. A restore may run again until
+ * migstore_smp_release(). `store_id` as for migstore_smp_capture. Codes: as
+ * migstore_restore; 27 also when the server refuses (no store of an
+ * associated computer is ready for this one, or it was released). */
+MIGSTORE_EXPORT int migstore_smp_restore(
+    migstore_smp* smp, const migstore_restore_options* options,
+    migstore_restore_result* result, char** store_id, char** errmsg);
+
+/* Release State Store after restore: the stores this computer restored
+ * are released, and the server deletes them when the retention time has
+ * passed. Codes: 0, 27 (nothing to release), 71. */
+MIGSTORE_EXPORT int migstore_smp_release(migstore_smp* smp, char** errmsg);
+
+/* --- Administration (the administrator's token) --------------------------
+ * A computer's token is refused (27) for everything here but
+ * migstore_smp_list, which shows a computer its own stores. Computer names
+ * are 1 to 64 letters, digits, '-', '_' or '.' (else 11); a store id is 32
+ * hex digits (else 11). */
+
+/* Enrolls `computer` and makes its token; enrolling it again makes a new
+ * one and the old one stops working. On 0, *token is the new token, a
+ * NUL-terminated string the caller owns; NULL otherwise. The token is a
+ * secret (whoever holds it may capture and restore as that computer): hand
+ * it on (a token file of mode 0600, a vault) and release it with
+ * migstore_free_secret(), which zeroes it. Codes: 0, 11, 27, 71. */
+MIGSTORE_EXPORT int migstore_smp_enroll(migstore_smp* smp, const char* computer,
+                                        char** token, char** errmsg);
+
+/* Associates the old computer `source` with the new one `destination`
+ * (both enrolled), replacing the association `source` had; a store not yet
+ * released follows it. `users` (user names, as the capture's users_include
+ * takes them) limit the capture to those users; none: all users. A refresh
+ * (one computer restoring its own store) needs no association. Codes: 0,
+ * 11 (a bad name, source and destination the same), 27 (a computer not
+ * enrolled, not the administrator), 71. */
+MIGSTORE_EXPORT int migstore_smp_associate(migstore_smp* smp,
+                                           const char* source,
+                                           const char* destination,
+                                           const char* const* users,
+                                           size_t users_count, char** errmsg);
+
+/* Removes the association of `source`. Codes: 0, 11, 27 (it has none), 71. */
+MIGSTORE_EXPORT int migstore_smp_unassociate(migstore_smp* smp,
+                                             const char* source, char** errmsg);
+
+/* The stores, the associations and the settings, as the JSON text that
+ * `migstore smp list --json` prints (one line, no line ending):
+ *   {"stores": [STORE, ...],
+ *    "associations": [{"source", "destination", "users": [...],
+ *                      "created_at"}, ...],
+ *    "retention_minutes": N, "restore_only": true|false}
+ * where STORE is docs/smp.md's store object: {"id", "source",
+ * "destination", "users": [...], "location", "state", "size", "sha256",
+ * "requested_at", "captured_at", "released_at", "restored_at",
+ * "delete_after"}, times in seconds since the epoch (0: not yet), "state"
+ * one of "requested", "capturing", "captured", "ready", "restoring",
+ * "restored", "released", "deleted". Strings are shown as the command
+ * shows names (docs/cli.md, "Names"). The administrator sees everything, a
+ * computer only its own stores. On 0, *json is the caller's (migstore_free);
+ * NULL otherwise. Codes: 0, 27, 71. */
+MIGSTORE_EXPORT int migstore_smp_list(migstore_smp* smp, char** json,
+                                      char** errmsg);
+
+/* Recovers the key of store `store_id` from the server (audited there) and
+ * writes it as a key file at `key_path`, mode 0600, atomically, for a
+ * restore by hand (migstore_key_from_key_file, `migstore restore
+ * --key-file`): the key never passes through the caller's memory. Codes: 0,
+ * 11, 27 (not the administrator, no such store, or key_path exists and
+ * overwrite is 0), 71 (the file cannot be written). */
+MIGSTORE_EXPORT int migstore_smp_recover_key(migstore_smp* smp,
+                                             const char* store_id,
+                                             const char* key_path,
+                                             int overwrite, char** errmsg);
+
+/* Deletes store `store_id` now, in any state; deleting a deleted store is
+ * a no-op. Codes: 0, 11, 27, 71. */
+MIGSTORE_EXPORT int migstore_smp_delete(migstore_smp* smp, const char* store_id,
+                                        char** errmsg);
+
+/* Non-zero: restore-only mode, in which the server refuses new captures
+ * (27) and goes on serving restores; zero: captures again. Codes: 0, 27,
+ * 71. */
+MIGSTORE_EXPORT int migstore_smp_set_restore_only(migstore_smp* smp, int on,
+                                                  char** errmsg);
+
+/* The minutes a store is kept after its release after restore before the
+ * server deletes it (0: at the next deletion cycle). It applies to stores
+ * released from now on. Codes: 0, 11 (negative), 27, 71. */
+MIGSTORE_EXPORT int migstore_smp_set_retention(migstore_smp* smp,
+                                               int64_t minutes, char** errmsg);
+
+/* The minutes after its latest request a capture that was never committed
+ * is deleted by the server, freeing its slot and partial upload (0: never;
+ * the default is 2880). Committed captures are never abandoned. Codes: 0,
+ * 11 (negative), 27, 71. */
+MIGSTORE_EXPORT int migstore_smp_set_abandon_after(migstore_smp* smp,
+                                                   int64_t minutes,
+                                                   char** errmsg);
 
 #ifdef __cplusplus
 } /* extern "C" */

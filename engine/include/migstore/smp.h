@@ -89,6 +89,39 @@ struct SmpListing {
   std::vector<SmpAssociation> associations;
   int64_t retention_minutes = 0;
   bool restore_only = false;
+  int64_t abandon_after_minutes = 0;  // 0: never
+};
+
+// A listing as the JSON that `migstore smp list --json` prints and
+// migstore_smp_list() hands out, on one line without a line ending:
+//   {"stores": [store..], "associations": [{"source", "destination",
+//    "users", "created_at"}..], "retention_minutes": N, "restore_only": bool,
+//    "abandon_after_minutes": N}
+// with each store as docs/smp.md's store object. Strings are shown with
+// DisplayBytes (migstore/display.h, docs/cli.md "Names"), as everything
+// the command prints is.
+std::string SmpListingToJson(const SmpListing& listing);
+
+// What a server node has answered since it started (GET /v1/metrics,
+// docs/smp.md "Metrics"): one entry per kind of request.
+struct SmpRequestStats {
+  std::string kind;  // "control", "upload" or "read"
+  uint64_t count = 0;
+  uint64_t errors = 0;   // answered 500 or above
+  uint64_t refused = 0;  // answered 400-499
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+
+struct SmpMetrics {
+  double uptime_seconds = 0;
+  std::vector<SmpRequestStats> requests;
+  uint64_t rss_bytes = 0;
+  uint64_t peak_rss_bytes = 0;
+  std::string json;  // the server's answer as it came, for --json
 };
 
 class SmpClient {
@@ -137,6 +170,12 @@ class SmpClient {
   Status Delete(const std::string& store_id);
   Status SetRestoreOnly(bool on);
   Status SetRetention(int64_t minutes);
+  // Minutes after its latest request a capture never committed is deleted
+  // by the server (0: never).
+  Status SetAbandonAfter(int64_t minutes);
+
+  // What the server node has answered since it started.
+  Result<SmpMetrics> Metrics();
 
   // The server's name for the caller and whether it is the administrator.
   Result<std::string> WhoAmI(bool* admin = nullptr);

@@ -28,10 +28,14 @@
 
 namespace migstore {
 
+// A storage location (docs/smp.md, "Storage"): a folder, or an object-store
+// location "s3://BUCKET/PREFIX" whose S3 settings come from the server's
+// environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+// AWS_REGION, AWS_ENDPOINT_URL).
 struct SmpStorageFolder {
-  std::string path;  // an existing folder, absolute
+  std::string path;  // an existing folder, absolute; or s3://BUCKET/PREFIX
   int64_t max_clients = 100;
-  int64_t min_free_bytes = 0;
+  int64_t min_free_bytes = 0;  // folders only
 };
 
 struct SmpServeOptions {
@@ -53,11 +57,11 @@ struct SmpServeOptions {
 
 class SmpServer {
  public:
-  // Opens (or makes) the state, checks the storage folders and the server
-  // key, writes DATA_DIR/admin.token (0600) on the first start, and
+  // Opens (or makes) the state, checks the storage locations and the
+  // server key, writes DATA_DIR/admin.token (0600) on the first start, and
   // listens. InvalidArgument for bad options; Refused for a server key
   // others may read, or one that is not this database's; Unavailable when
-  // the database or the address cannot be had.
+  // the database, an object-store location or the address cannot be had.
   static Result<SmpServer> Start(const SmpServeOptions& options);
 
   SmpServer(SmpServer&&) noexcept;
@@ -77,7 +81,9 @@ class SmpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// "PATH[,max-clients=N][,min-free=SIZE]" (SIZE: bytes, or with K, M, G, T).
+// "PATH[,max-clients=N][,min-free=SIZE]" (SIZE: bytes, or with K, M, G, T),
+// or "s3://BUCKET/PREFIX[,max-clients=N]" (min-free refused: an object store
+// has no free space to keep).
 Result<SmpStorageFolder> ParseSmpStorageFolder(const std::string& text);
 
 }  // namespace migstore

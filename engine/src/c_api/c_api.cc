@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "engine/src/c_api/sized_struct.h"
@@ -24,6 +26,7 @@
 #include "migstore/key.h"
 #include "migstore/listing.h"
 #include "migstore/restore.h"
+#include "migstore/smp.h"
 #include "migstore/verify.h"
 
 struct migstore_cancel {
@@ -32,6 +35,11 @@ struct migstore_cancel {
 
 struct migstore_key {
   migstore::Key key;
+};
+
+struct migstore_smp {
+  migstore::SmpClient client;
+  std::string warning;  // the token file's, as a key's (migstore_smp_warning)
 };
 
 namespace migstore::c_api {
@@ -200,27 +208,32 @@ class CRestoreObserver final : public CObserver<RestoreObserver> {
   }
 };
 
-// The C observer for each C++ observer interface.
-template <typename Base>
+// The C observer each run's C++ options go with: a capture's, or the
+// RestoreObserver that restore, extract and verify share.
+template <typename Options>
 struct CObserverFor {
-  using type = CObserver<Base>;
+  using type = CRestoreObserver;
 };
 template <>
-struct CObserverFor<RestoreObserver> {
-  using type = CRestoreObserver;
+struct CObserverFor<CaptureOptions> {
+  using type = CObserver<CaptureObserver>;
+};
+
+// Zeroes a secret the caller handed over in its own memory (a password, a
+// key's secret, a token) when the call returns, whatever happened.
+struct ZeroOnReturn {
+  void* p;
+  size_t n;
+  ~ZeroOnReturn() {
+    if (p != nullptr && n != 0) sodium_memzero(p, n);
+  }
 };
 
 // Fills *key from `make`, zeroing the caller's buffer whatever happens.
 template <typename Make>
 int KeyFromBuffer(void* buffer, size_t size, migstore_key** key, char** errmsg,
                   Make make) {
-  struct Zero {
-    void* p;
-    size_t n;
-    ~Zero() {
-      if (p != nullptr && n != 0) sodium_memzero(p, n);
-    }
-  } zero{buffer, size};
+  ZeroOnReturn zero{buffer, size};
   if (key == nullptr) {
     return Finish(errmsg, Status::InvalidArgument("key out-pointer is NULL"));
   }
@@ -249,10 +262,11 @@ int KeyFromPath(const char* path, migstore_key** key, char** errmsg,
   return Finish(errmsg, Status::OK());
 }
 
-Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
+// What a capture takes and how: everything but where the store goes and
+// its key, which migstore_capture's caller gives (ToCapture) and a state
+// migration point makes (ToSmpCapture).
+Status ToCaptureRun(const migstore_capture_options& c, CaptureOptions* o) {
   if (c.root != nullptr) o->root = c.root;
-  MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
-                            Required(c.store_path, "store_path"));
   if (c.layout != nullptr) {
     MIGSTORE_ASSIGN_OR_RETURN(o->layout, ParseLayout(c.layout));
   }
@@ -266,23 +280,41 @@ Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(
       o->users.exclude,
       Strings(c.users_exclude, c.users_exclude_count, "users_exclude"));
+  o->continue_on_error = c.continue_on_error != 0;
+  o->cross_mounts = c.cross_mounts != 0;
+  MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
+  if (c.level != 0) o->level = c.level;
+  o->hardlink = c.hardlink != 0;
+  o->hardlink_fallback = c.hardlink_fallback_error != 0
+                             ? HardLinkFallback::kError
+                             : HardLinkFallback::kCopy;
+  return Status::OK();
+}
+
+Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
+  MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
+                            Required(c.store_path, "store_path"));
   o->key = KeyOf(c.key);
   o->encrypt = c.no_encrypt == 0;
   if (!o->encrypt && c.key != nullptr) {
     return Status::InvalidArgument("no_encrypt is set and a key is given");
   }
   o->overwrite = c.overwrite != 0;
-  o->continue_on_error = c.continue_on_error != 0;
-  o->cross_mounts = c.cross_mounts != 0;
-  MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
-  if (c.level != 0) o->level = c.level;
   o->kdf_opslimit = c.kdf_opslimit;
   o->kdf_memlimit = c.kdf_memlimit;
-  o->hardlink = c.hardlink != 0;
-  o->hardlink_fallback = c.hardlink_fallback_error != 0
-                             ? HardLinkFallback::kError
-                             : HardLinkFallback::kCopy;
-  return Status::OK();
+  return ToCaptureRun(c, o);
+}
+
+// The state migration point makes the store and its key: a caller that
+// names either expects something else to happen, and is told so. (The C++
+// client sets store_path, key, encrypt and overwrite itself.)
+Status ToSmpCapture(const migstore_capture_options& c, CaptureOptions* o) {
+  if (c.store_path != nullptr || c.key != nullptr || c.no_encrypt != 0) {
+    return Status::InvalidArgument(
+        "the state migration point makes and keeps the store and its key: "
+        "store_path and key must be NULL and no_encrypt 0");
+  }
+  return ToCaptureRun(c, o);
 }
 
 // The reader's key policy: the same three fields in every reading run's
@@ -296,11 +328,11 @@ KeyPolicy KeyPolicyOf(const COptions& c) {
   return p;
 }
 
-Status ToRestore(const migstore_restore_options& c, RestoreOptions* o) {
-  MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
-                            Required(c.store_path, "store_path"));
+// What a restore does with a store: everything but the store and its key,
+// which migstore_restore's caller gives (ToRestore) and a state migration
+// point hands over (ToSmpRestore).
+Status ToRestoreRun(const migstore_restore_options& c, RestoreOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(o->target, Required(c.target, "target"));
-  o->key = KeyOf(c.key);
   o->key_policy = KeyPolicyOf(c);
   MIGSTORE_ASSIGN_OR_RETURN(
       std::vector<std::string> maps,
@@ -330,6 +362,22 @@ Status ToRestore(const migstore_restore_options& c, RestoreOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   o->strip_privileges = c.strip_privileges != 0;
   return Status::OK();
+}
+
+Status ToRestore(const migstore_restore_options& c, RestoreOptions* o) {
+  MIGSTORE_ASSIGN_OR_RETURN(o->store_path,
+                            Required(c.store_path, "store_path"));
+  o->key = KeyOf(c.key);
+  return ToRestoreRun(c, o);
+}
+
+Status ToSmpRestore(const migstore_restore_options& c, RestoreOptions* o) {
+  if (c.store_path != nullptr || c.key != nullptr) {
+    return Status::InvalidArgument(
+        "the state migration point hands over the store and its key: "
+        "store_path and key must be NULL");
+  }
+  return ToRestoreRun(c, o);
 }
 
 Status ToExtract(const migstore_extract_options& c, ExtractOptions* o) {
@@ -384,6 +432,7 @@ MIGSTORE_C_V1(migstore_verify_options, cancel);
 MIGSTORE_C_V1(migstore_verify_result, seconds);
 MIGSTORE_C_V1(migstore_list_options, user_data);
 MIGSTORE_C_V1(migstore_list_result, users);
+MIGSTORE_C_V1(migstore_smp_options, retry_delay_seconds);
 #undef MIGSTORE_C_V1
 
 // Everything a run does before it starts: reads the options and checks the
@@ -405,19 +454,19 @@ Status Prepare(const COptions* in, CResult* result, std::string_view name,
 }
 
 // One run through the C API: options read and converted (Prepare), the C++
-// run with the callbacks behind its observer, then `done` turns its report
-// into the caller's result struct and the code.
+// run (`run(options, observer)`: migstore::Capture, or a state migration
+// point's step) with the callbacks behind its observer, then `done` turns
+// its report into the caller's result struct and the code.
 template <typename COptions, typename CResult, typename Options,
-          typename Report, typename ObserverBase>
+          typename Report, typename RunFn>
 int Run(const COptions* options, CResult* result, char** errmsg,
         std::string_view name, Status (*convert)(const COptions&, Options*),
-        Result<Report> (*run)(const Options&, ObserverBase*),
-        int (*done)(const Report&, CResult*, char**)) {
+        RunFn run, int (*done)(const Report&, CResult*, char**)) {
   COptions c;
   Options o;
   Status s = Prepare(options, result, name, convert, &c, &o);
   if (!s.ok()) return Finish(errmsg, s);
-  typename CObserverFor<ObserverBase>::type observer(Callbacks::Of(c));
+  typename CObserverFor<Options>::type observer(Callbacks::Of(c));
   Result<Report> report = run(o, &observer);
   if (!report.ok()) return Finish(errmsg, report.status());
   return done(*report, result, errmsg);
@@ -481,6 +530,94 @@ int VerifyDone(const VerifyReport& report, migstore_verify_result* result,
                     (report.catalog_intact ? "" : "; the catalog is damaged")));
 }
 
+// --- a state migration point ----------------------------------------------
+
+// A name or id the caller may have left NULL, for the client to refuse as
+// empty.
+std::string OrEmpty(const char* s) { return s != nullptr ? s : ""; }
+
+// *out set to a copy of `text` the caller frees.
+Status CopyOutTo(std::string_view text, char** out) {
+  *out = CopyOut(text);
+  return *out != nullptr ? Status::OK() : Status::IOError("out of memory");
+}
+
+Status ToSmpConnection(const migstore_smp_options& c, SmpConnection* o,
+                       std::string* warning) {
+  MIGSTORE_ASSIGN_OR_RETURN(o->server, Required(c.server, "server"));
+  if (c.ca_file != nullptr) o->ca_file = c.ca_file;
+  // Zero keeps the task-sequence step's defaults; negative means none.
+  if (c.retry_count != 0) o->retry_count = std::max(c.retry_count, 0);
+  if (c.retry_delay_seconds != 0) {
+    o->retry_delay_seconds = std::max(c.retry_delay_seconds, 0);
+  }
+  const bool from_file = c.token_file != nullptr && *c.token_file != '\0';
+  const bool from_buffer = c.token != nullptr || c.token_size != 0;
+  if (from_file == from_buffer) {
+    return Status::InvalidArgument(
+        "give the token in token_file or in token and token_size, one of the "
+        "two");
+  }
+  // The token last, so that no refusal of another field leaves it behind
+  // in *o (SmpClient::Connect wipes the copy it is given).
+  if (from_file) {
+    MIGSTORE_ASSIGN_OR_RETURN(o->token,
+                              ReadSmpTokenFile(c.token_file, warning));
+  } else {
+    if (c.token == nullptr || c.token_size == 0) {
+      return Status::InvalidArgument("token is NULL or token_size is 0");
+    }
+    o->token.assign(static_cast<const char*>(c.token), c.token_size);
+  }
+  return Status::OK();
+}
+
+// A call on a state migration point's handle, which must not be NULL.
+// `body(client)` returns the code, or a Status that becomes it.
+template <typename Body>
+int OnSmp(migstore_smp* smp, char** errmsg, Body&& body) {
+  return Guarded(errmsg, [&] {
+    if (smp == nullptr) {
+      return Finish(errmsg,
+                    Status::InvalidArgument("the migstore_smp handle is NULL"));
+    }
+    auto done = body(smp->client);
+    if constexpr (std::is_same_v<decltype(done), int>) {
+      return done;
+    } else {
+      return Finish(errmsg, done);
+    }
+  });
+}
+
+// A task-sequence step with a store through the C API: Run, with the
+// client's step (SmpClient::Capture or Restore) in place of the local run.
+// *store_id, when wanted, is set on every return: to the store's id when
+// the step completed, else to NULL.
+template <typename COptions, typename CResult, typename Options,
+          typename Report, typename ObserverBase>
+int SmpRun(migstore_smp* smp, const COptions* options, CResult* result,
+           char** store_id, char** errmsg, std::string_view name,
+           Status (*convert)(const COptions&, Options*),
+           Result<Report> (SmpClient::*step)(Options, ObserverBase*, SmpStore*),
+           int (*done)(const Report&, CResult*, char**)) {
+  if (store_id != nullptr) *store_id = nullptr;
+  return OnSmp(smp, errmsg, [&](SmpClient& client) {
+    SmpStore store;
+    const int code = Run(
+        options, result, errmsg, name, convert,
+        [&](const Options& o, ObserverBase* observer) {
+          return (client.*step)(o, observer, &store);
+        },
+        done);
+    if (store_id != nullptr &&
+        (code == MIGSTORE_OK || code == MIGSTORE_DONE_WITH_ERRORS)) {
+      *store_id = CopyOut(store.id);
+    }
+    return code;
+  });
+}
+
 }  // namespace
 }  // namespace migstore::c_api
 
@@ -523,6 +660,12 @@ const char* migstore_code_name(int code) {
 }
 
 void migstore_free(void* ptr) { std::free(ptr); }
+
+void migstore_free_secret(char* secret) {
+  if (secret == nullptr) return;
+  sodium_memzero(secret, std::strlen(secret));
+  std::free(secret);
+}
 
 migstore_cancel* migstore_cancel_create(void) {
   return new (std::nothrow) migstore_cancel;
@@ -658,6 +801,140 @@ int migstore_list(const migstore_list_options* options,
         });
     if (s.ok()) summarise();  // a store without entries
     return Finish(errmsg, s);
+  });
+}
+
+int migstore_smp_connect(const migstore_smp_options* options,
+                         migstore_smp** smp, char** errmsg) {
+  return Guarded(errmsg, [&] {
+    migstore_smp_options c;
+    Status s = ReadSized(options, kV1End<migstore_smp_options>,
+                         "state migration point options", &c);
+    // c holds the caller's fields whenever they could be read, and is all
+    // zeros otherwise: the caller's token buffer is zeroed when it was given.
+    ZeroOnReturn zero{c.token, c.token_size};
+    if (smp == nullptr) {
+      return Finish(errmsg, Status::InvalidArgument("smp out-pointer is NULL"));
+    }
+    *smp = nullptr;
+    if (!s.ok()) return Finish(errmsg, s);
+    migstore::SmpConnection connection;
+    std::string warning;
+    s = ToSmpConnection(c, &connection, &warning);
+    if (!s.ok()) return Finish(errmsg, s);
+    migstore::Result<migstore::SmpClient> client =
+        migstore::SmpClient::Connect(std::move(connection));
+    if (!client.ok()) return Finish(errmsg, client.status());
+    *smp = new migstore_smp{std::move(client).value(), std::move(warning)};
+    return Finish(errmsg, Status::OK());
+  });
+}
+
+void migstore_smp_destroy(migstore_smp* smp) { delete smp; }
+
+const char* migstore_smp_warning(const migstore_smp* smp) {
+  if (smp == nullptr || smp->warning.empty()) return nullptr;
+  return smp->warning.c_str();
+}
+
+int migstore_smp_capture(migstore_smp* smp,
+                         const migstore_capture_options* options,
+                         migstore_capture_result* result, char** store_id,
+                         char** errmsg) {
+  return SmpRun(smp, options, result, store_id, errmsg, "capture",
+                &ToSmpCapture, &migstore::SmpClient::Capture, &CaptureDone);
+}
+
+int migstore_smp_restore(migstore_smp* smp,
+                         const migstore_restore_options* options,
+                         migstore_restore_result* result, char** store_id,
+                         char** errmsg) {
+  return SmpRun(smp, options, result, store_id, errmsg, "restore",
+                &ToSmpRestore, &migstore::SmpClient::Restore, &RestoreDone);
+}
+
+int migstore_smp_release(migstore_smp* smp, char** errmsg) {
+  return OnSmp(smp, errmsg, [](migstore::SmpClient& client) {
+    return client.ReleaseRestore().status();
+  });
+}
+
+int migstore_smp_enroll(migstore_smp* smp, const char* computer, char** token,
+                        char** errmsg) {
+  if (token != nullptr) *token = nullptr;
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) -> Status {
+    if (token == nullptr)
+      return Status::InvalidArgument("token out-pointer is NULL");
+    migstore::Result<std::string> made = client.Enroll(OrEmpty(computer));
+    if (!made.ok()) return made.status();
+    ZeroOnReturn zero{made->data(), made->size()};
+    return CopyOutTo(*made, token);
+  });
+}
+
+int migstore_smp_associate(migstore_smp* smp, const char* source,
+                           const char* destination, const char* const* users,
+                           size_t users_count, char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) -> Status {
+    MIGSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                              Strings(users, users_count, "users"));
+    return client.Associate(OrEmpty(source), OrEmpty(destination), names);
+  });
+}
+
+int migstore_smp_unassociate(migstore_smp* smp, const char* source,
+                             char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) {
+    return client.Unassociate(OrEmpty(source));
+  });
+}
+
+int migstore_smp_list(migstore_smp* smp, char** json, char** errmsg) {
+  if (json != nullptr) *json = nullptr;
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) -> Status {
+    if (json == nullptr)
+      return Status::InvalidArgument("json out-pointer is NULL");
+    MIGSTORE_ASSIGN_OR_RETURN(migstore::SmpListing listing, client.List());
+    return CopyOutTo(migstore::SmpListingToJson(listing), json);
+  });
+}
+
+int migstore_smp_recover_key(migstore_smp* smp, const char* store_id,
+                             const char* key_path, int overwrite,
+                             char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) -> Status {
+    // Checked before the server records a recovery that could not be kept.
+    MIGSTORE_ASSIGN_OR_RETURN(std::string path, Required(key_path, "key_path"));
+    MIGSTORE_ASSIGN_OR_RETURN(migstore::Key key,
+                              client.RecoverKey(OrEmpty(store_id)));
+    return migstore::WriteKeyFile(path, key, overwrite != 0);
+  });
+}
+
+int migstore_smp_delete(migstore_smp* smp, const char* store_id,
+                        char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) {
+    return client.Delete(OrEmpty(store_id));
+  });
+}
+
+int migstore_smp_set_restore_only(migstore_smp* smp, int on, char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) {
+    return client.SetRestoreOnly(on != 0);
+  });
+}
+
+int migstore_smp_set_retention(migstore_smp* smp, int64_t minutes,
+                               char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) {
+    return client.SetRetention(minutes);
+  });
+}
+
+int migstore_smp_set_abandon_after(migstore_smp* smp, int64_t minutes,
+                                   char** errmsg) {
+  return OnSmp(smp, errmsg, [&](migstore::SmpClient& client) {
+    return client.SetAbandonAfter(minutes);
   });
 }
 

@@ -10,7 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "format/file_io.h"
+#include "engine/src/smp/metrics.h"
+#include "format/store_io.h"
 
 namespace migstore::smp {
 namespace {
@@ -67,6 +68,12 @@ json StoreJson(const StoreInfo& s) {
               {"released_at", s.released_at},
               {"restored_at", s.restored_at},
               {"delete_after", s.delete_after}};
+}
+
+json SettingsJson(const Settings& s) {
+  return json{{"retention_minutes", s.retention_minutes},
+              {"restore_only", s.restore_only},
+              {"abandon_after_minutes", s.abandon_after_minutes}};
 }
 
 json GrantJson(const StoreGrant& g) {
@@ -158,6 +165,12 @@ struct HttpServer::Impl {
     thread_local std::optional<Principal> who;
     return who;
   }
+  // When this thread's request was routed (steady clock), for its latency.
+  static std::chrono::steady_clock::time_point& RoutedAt() {
+    thread_local std::chrono::steady_clock::time_point at;
+    return at;
+  }
+  RequestMetrics metrics;
 
   // The caller, or a 401 already sent.
   std::optional<Principal> Caller(const httplib::Request&,
@@ -195,6 +208,13 @@ void HttpServer::Impl::Routes() {
                                  const json&) -> Result<json> {
           return json{{"name", who.name}, {"admin", who.admin}};
         }));
+  s.Get("/v1/metrics", Control([this](const Principal& who, const Req&,
+                                      const json&) -> Result<json> {
+          if (!who.admin) {
+            return Status::Refused("metrics", "are the administrator's");
+          }
+          return metrics.Snapshot();
+        }));
   s.Post("/v1/computers", Control([&svc](const Principal& who, const Req&,
                                          const json& b) -> Result<json> {
            MIGSTORE_ASSIGN_OR_RETURN(std::string name, StringField(b, "name"));
@@ -227,9 +247,7 @@ void HttpServer::Impl::Routes() {
           MIGSTORE_ASSIGN_OR_RETURN(Settings settings, svc.GetSettings(who));
           json out{{"stores", json::array()},
                    {"associations", json::array()},
-                   {"settings",
-                    {{"retention_minutes", settings.retention_minutes},
-                     {"restore_only", settings.restore_only}}}};
+                   {"settings", SettingsJson(settings)}};
           for (const StoreInfo& st : stores)
             out["stores"].push_back(StoreJson(st));
           for (const AssociationInfo& a : assocs) {
@@ -319,25 +337,24 @@ void HttpServer::Impl::Routes() {
   // GET (and HEAD, which the library answers from the same handler) of a
   // store's bytes: the library applies the request's Range to the content
   // provider, answering 206 with Content-Range, and reads only what is
-  // asked, straight from the file.
-  s.Get(
-      std::string(kStorePath) + "/data",
-      [this, &svc](const Req& req, httplib::Response& res) {
-        std::optional<Principal> who = Caller(req, res);
-        if (!who) return;
-        Result<StoreBytes> bytes = svc.OpenForRead(*who, req.matches[1].str());
-        if (!bytes.ok()) return SendError(res, bytes.status());
-        auto held = std::make_shared<StoreBytes>(std::move(*bytes));
-        res.set_content_provider(
-            held->size, "application/octet-stream",
-            [held](size_t offset, size_t length, httplib::DataSink& sink) {
-              std::string buf(std::min<size_t>(length, size_t{1} << 20), '\0');
-              Result<size_t> got = format::PreadFull(
-                  held->fd.get(), offset, buf.size(), buf.data(), "store");
-              if (!got.ok() || *got == 0) return false;
-              return sink.write(buf.data(), *got);
-            });
-      });
+  // asked, straight from the file or the object.
+  s.Get(std::string(kStorePath) + "/data",
+        [this, &svc](const Req& req, httplib::Response& res) {
+          std::optional<Principal> who = Caller(req, res);
+          if (!who) return;
+          Result<std::unique_ptr<format::StoreSource>> bytes =
+              svc.OpenForRead(*who, req.matches[1].str());
+          if (!bytes.ok()) return SendError(res, bytes.status());
+          std::shared_ptr<format::StoreSource> held = std::move(*bytes);
+          res.set_content_provider(
+              held->size(), "application/octet-stream",
+              [held](size_t offset, size_t length, httplib::DataSink& sink) {
+                std::string buf(std::min<size_t>(length, 1 << 20), '\0');
+                if (buf.empty()) return false;
+                Status read = held->ReadAt(offset, buf.size(), buf.data());
+                return read.ok() && sink.write(buf.data(), buf.size());
+              });
+        });
   s.Post(std::string(kStorePath) + "/key",
          Control([&svc](const Principal& who, const Req& req,
                         const json&) -> Result<json> {
@@ -350,25 +367,31 @@ void HttpServer::Impl::Routes() {
              MIGSTORE_RETURN_IF_ERROR(svc.Delete(who, req.matches[1].str()));
              return json::object();
            }));
-  s.Put("/v1/settings", Control([&svc](const Principal& who, const Req&,
-                                       const json& b) -> Result<json> {
-          if (auto r = b.find("retention_minutes"); r != b.end()) {
-            if (!r->is_number_integer())
-              return Status::InvalidArgument(
-                  "\"retention_minutes\" is not a number");
-            MIGSTORE_RETURN_IF_ERROR(svc.SetRetention(who, r->get<int64_t>()));
-          }
-          if (auto r = b.find("restore_only"); r != b.end()) {
-            if (!r->is_boolean())
-              return Status::InvalidArgument(
-                  "\"restore_only\" is not true "
-                  "or false");
-            MIGSTORE_RETURN_IF_ERROR(svc.SetRestoreOnly(who, r->get<bool>()));
-          }
-          MIGSTORE_ASSIGN_OR_RETURN(Settings st, svc.GetSettings(who));
-          return json{{"retention_minutes", st.retention_minutes},
-                      {"restore_only", st.restore_only}};
-        }));
+  s.Put(
+      "/v1/settings", Control([&svc](const Principal& who, const Req&,
+                                     const json& b) -> Result<json> {
+        if (auto r = b.find("retention_minutes"); r != b.end()) {
+          if (!r->is_number_integer())
+            return Status::InvalidArgument(
+                "\"retention_minutes\" is not a number");
+          MIGSTORE_RETURN_IF_ERROR(svc.SetRetention(who, r->get<int64_t>()));
+        }
+        if (auto r = b.find("abandon_after_minutes"); r != b.end()) {
+          if (!r->is_number_integer())
+            return Status::InvalidArgument(
+                "\"abandon_after_minutes\" is not a number");
+          MIGSTORE_RETURN_IF_ERROR(svc.SetAbandonAfter(who, r->get<int64_t>()));
+        }
+        if (auto r = b.find("restore_only"); r != b.end()) {
+          if (!r->is_boolean())
+            return Status::InvalidArgument(
+                "\"restore_only\" is not true "
+                "or false");
+          MIGSTORE_RETURN_IF_ERROR(svc.SetRestoreOnly(who, r->get<bool>()));
+        }
+        MIGSTORE_ASSIGN_OR_RETURN(Settings st, svc.GetSettings(who));
+        return SettingsJson(st);
+      }));
 }
 
 void HttpServer::Impl::DeletionCycle() {
@@ -424,6 +447,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(
   // before the library reads an upload's bytes.
   impl->http->set_pre_routing_handler(
       [svc = service](const httplib::Request& req, httplib::Response& res) {
+        Impl::RoutedAt() = std::chrono::steady_clock::now();
         Result<Principal> who = svc->Authenticate(BearerToken(req));
         Impl::Authenticated() =
             who.ok() ? std::optional<Principal>(*who) : std::nullopt;
@@ -433,6 +457,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(
                   401);
         return httplib::Server::HandlerResponse::Handled;
       });
+  impl->http->set_logger([m = &impl->metrics](const httplib::Request& req,
+                                              const httplib::Response& res) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - Impl::RoutedAt());
+    // A store read's body comes from a content provider: its length is in
+    // the header the library set, not in res.body.
+    uint64_t out = res.body.size();
+    if (res.has_header("Content-Length")) {
+      out = std::strtoull(res.get_header_value("Content-Length").c_str(),
+                          nullptr, 10);
+    }
+    m->Record(KindOfRequest(req.method, req.path), res.status,
+              static_cast<uint64_t>(micros.count()), req.body.size(), out);
+  });
   impl->http->set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         SendError(res, Status::IOError("the server failed on this request"));

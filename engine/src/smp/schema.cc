@@ -59,7 +59,8 @@ const std::vector<Migration>& Migrations() {
            "CREATE INDEX stores_by_source ON stores (source, state)",
            "CREATE INDEX stores_by_destination ON stores (destination, state)",
            "CREATE INDEX stores_by_location ON stores (location, state)",
-           // Server-wide settings: retention_minutes, restore_only.
+           // Server-wide settings: retention_minutes, restore_only (and,
+           // from version 2, abandon_after_minutes).
            "CREATE TABLE settings ("
            " name TEXT PRIMARY KEY,"
            " value TEXT NOT NULL)",
@@ -73,6 +74,18 @@ const std::vector<Migration>& Migrations() {
            " action TEXT NOT NULL,"
            " store TEXT NOT NULL DEFAULT '',"
            " detail TEXT NOT NULL DEFAULT '')",
+       }},
+      {2,
+       {
+           // At most one store per source that is not yet released: the
+           // service checks it before it inserts, and this makes two
+           // requests of one computer at once (on two nodes, or a retry
+           // while the first is in flight) insert one store, not two.
+           "CREATE UNIQUE INDEX stores_one_live_per_source ON stores (source)"
+           " WHERE state NOT IN ('released', 'deleted')",
+           // Captures never committed are abandoned after two days.
+           "INSERT INTO settings (name, value) VALUES"
+           " ('abandon_after_minutes', '2880')",
        }},
   };
   return kMigrations;

@@ -307,10 +307,12 @@ Result<Settings> Service::GetSettings(const Principal&) {
   return out;
 }
 
+// Up to ten years: a number past that is a typo, not a policy.
+constexpr int64_t kMaxSettingMinutes = int64_t{10} * 366 * 24 * 60;
+
 Status Service::SetRetention(const Principal& who, int64_t minutes) {
   MIGSTORE_RETURN_IF_ERROR(RequireAdmin(who));
-  // Up to ten years: a number past that is a typo, not a policy.
-  if (minutes < 0 || minutes > int64_t{10} * 366 * 24 * 60) {
+  if (minutes < 0 || minutes > kMaxSettingMinutes) {
     return Status::InvalidArgument("retention " + std::to_string(minutes),
                                    "must be 0 to 5270400 minutes");
   }
@@ -318,6 +320,21 @@ Status Service::SetRetention(const Principal& who, int64_t minutes) {
     MIGSTORE_RETURN_IF_ERROR(
         rows::WriteSetting(tx, "retention_minutes", std::to_string(minutes)));
     return rows::Audit(tx, Now(), who.name, "set retention", "",
+                       std::to_string(minutes) + " minutes");
+  });
+}
+
+Status Service::SetAbandonAfter(const Principal& who, int64_t minutes) {
+  MIGSTORE_RETURN_IF_ERROR(RequireAdmin(who));
+  if (minutes < 0 || minutes > kMaxSettingMinutes) {
+    return Status::InvalidArgument(
+        "abandonment time " + std::to_string(minutes),
+        "must be 0 (never) to 5270400 minutes");
+  }
+  return db_->Transact([&](Tx& tx) -> Status {
+    MIGSTORE_RETURN_IF_ERROR(rows::WriteSetting(tx, "abandon_after_minutes",
+                                                std::to_string(minutes)));
+    return rows::Audit(tx, Now(), who.name, "set abandonment time", "",
                        std::to_string(minutes) + " minutes");
   });
 }

@@ -79,6 +79,9 @@ struct AssociationInfo {
 struct Settings {
   int64_t retention_minutes = 1440;
   bool restore_only = false;
+  // A capture requested and not committed this long after its latest
+  // request is abandoned by the deletion cycle; 0: never (docs/smp.md).
+  int64_t abandon_after_minutes = 2880;
 };
 
 // Where an upload stands: bytes received so far (a resumed upload goes on
@@ -151,7 +154,8 @@ class Service {
   // --- reading a store's bytes ----------------------------------------------
   // The committed store open for reading: its source before release, its
   // destination while restoring or restored, or the administrator.
-  Result<StoreBytes> OpenForRead(const Principal& who, std::string_view id);
+  Result<std::unique_ptr<format::StoreSource>> OpenForRead(const Principal& who,
+                                                           std::string_view id);
 
   // --- administration
   // --------------------------------------------------------- Every store and
@@ -161,16 +165,17 @@ class Service {
   Result<std::vector<AssociationInfo>> ListAssociations(const Principal& who);
   Result<Settings> GetSettings(const Principal& who);
   Status SetRetention(const Principal& who, int64_t minutes);
+  Status SetAbandonAfter(const Principal& who, int64_t minutes);
   Status SetRestoreOnly(const Principal& who, bool on);
   // A store's key for a manual restore (audited).
   Result<StoreGrant> RecoverKey(const Principal& who, std::string_view id);
   // Deletes a store now, in any state.
   Status Delete(const Principal& who, std::string_view id);
 
-  // --- the deletion cycle
-  // ------------------------------------------------------- Deletes every
-  // released store whose retention is over; one node at a time runs it (others
-  // return 0 at once). Returns how many it deleted.
+  // --- the deletion cycle ----------------------------------------------------
+  // Deletes every released store whose retention is over and abandons every
+  // capture left uncommitted past the abandonment time; one node at a time
+  // runs it (others return 0 at once). Returns how many stores it deleted.
   Result<int> RunDeletionCycle();
 
   int64_t Now() const { return clock_(); }
@@ -178,6 +183,9 @@ class Service {
  private:
   // " FOR UPDATE" where rows can be locked (PostgreSQL), else "".
   std::string_view RowLock() const;
+  // One try of RequestCapture: AlreadyExists when another request of the
+  // same computer inserted its store first.
+  Result<StoreGrant> RequestCaptureOnce(const Principal& who);
   // A storage location with room for one more store (store_steps.cc).
   Result<std::string> TakeSlot(Tx& tx);
   // The one upload or removal of a store's bytes at a time in this process

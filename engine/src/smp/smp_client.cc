@@ -21,6 +21,7 @@
 #include "engine/src/store/given_store.h"
 #include "format/keys.h"
 #include "format/secret.h"
+#include "migstore/display.h"
 #include "migstore/smp.h"
 
 namespace migstore {
@@ -134,6 +135,16 @@ int64_t Int(const json& j, const char* field) {
   return 0;
 }
 
+uint64_t U64(const json& j, const char* field) {
+  const int64_t v = Int(j, field);
+  return v < 0 ? 0 : static_cast<uint64_t>(v);
+}
+
+double Double(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
 bool Bool(const json& j, const char* field) {
   auto it = j.find(field);
   return it != j.end() && it->is_boolean() && it->get<bool>();
@@ -224,7 +235,55 @@ Result<Key> TakeKey(json* answer, const std::string& what) {
 
 std::string StorePath(const std::string& id) { return "/v1/stores/" + id; }
 
+// --- the listing as JSON ---------------------------------------------------
+
+// Members in the order written: the order `smp list --json` has always had.
+using ordered_json = nlohmann::ordered_json;
+
+ordered_json Shown(const std::vector<std::string>& strings) {
+  ordered_json out = ordered_json::array();
+  for (const std::string& s : strings) out.push_back(DisplayBytes(s));
+  return out;
+}
+
+ordered_json StoreJson(const SmpStore& s) {
+  return ordered_json{{"id", DisplayBytes(s.id)},
+                      {"source", DisplayBytes(s.source)},
+                      {"destination", DisplayBytes(s.destination)},
+                      {"users", Shown(s.users)},
+                      {"location", DisplayBytes(s.location)},
+                      {"state", DisplayBytes(s.state)},
+                      {"size", s.size},
+                      {"sha256", DisplayBytes(s.sha256)},
+                      {"requested_at", s.requested_at},
+                      {"captured_at", s.captured_at},
+                      {"released_at", s.released_at},
+                      {"restored_at", s.restored_at},
+                      {"delete_after", s.delete_after}};
+}
+
 }  // namespace
+
+std::string SmpListingToJson(const SmpListing& listing) {
+  ordered_json stores = ordered_json::array();
+  for (const SmpStore& s : listing.stores) stores.push_back(StoreJson(s));
+  ordered_json associations = ordered_json::array();
+  for (const SmpAssociation& a : listing.associations) {
+    associations.push_back(
+        ordered_json{{"source", DisplayBytes(a.source)},
+                     {"destination", DisplayBytes(a.destination)},
+                     {"users", Shown(a.users)},
+                     {"created_at", a.created_at}});
+  }
+  // DisplayBytes left only valid UTF-8 without control characters, which
+  // dump() writes as it is: no escaping beyond '"' and '\\'.
+  return ordered_json{{"stores", std::move(stores)},
+                      {"associations", std::move(associations)},
+                      {"retention_minutes", listing.retention_minutes},
+                      {"restore_only", listing.restore_only},
+                      {"abandon_after_minutes", listing.abandon_after_minutes}}
+      .dump();
+}
 
 struct SmpClient::Impl {
   SmpConnection connection;  // server normalized
@@ -313,6 +372,12 @@ Result<std::string> ReadSmpTokenFile(const std::string& path,
 }
 
 Result<SmpClient> SmpClient::Connect(SmpConnection connection) {
+  // This copy of the token is wiped on every return, a refused connection's
+  // included; the one kept is SmpHttp's.
+  struct WipeToken {
+    std::string* token;
+    ~WipeToken() { OPENSSL_cleanse(token->data(), token->size()); }
+  } wipe{&connection.token};
   MIGSTORE_ASSIGN_OR_RETURN(connection.server, CheckServer(connection.server));
   if (connection.token.empty())
     return Status::InvalidArgument("no token given for " + connection.server);
@@ -495,6 +560,7 @@ Result<SmpListing> SmpClient::List() {
   if (settings != answer.end() && settings->is_object()) {
     out.retention_minutes = Int(*settings, "retention_minutes");
     out.restore_only = Bool(*settings, "restore_only");
+    out.abandon_after_minutes = Int(*settings, "abandon_after_minutes");
   }
   return out;
 }
@@ -531,6 +597,37 @@ Status SmpClient::SetRetention(int64_t minutes) {
   return impl_->http
       ->Call("PUT", "/v1/settings", json{{"retention_minutes", minutes}})
       .status();
+}
+
+Status SmpClient::SetAbandonAfter(int64_t minutes) {
+  if (minutes < 0)
+    return Status::InvalidArgument("the abandonment time cannot be negative");
+  return impl_->http
+      ->Call("PUT", "/v1/settings", json{{"abandon_after_minutes", minutes}})
+      .status();
+}
+
+Result<SmpMetrics> SmpClient::Metrics() {
+  MIGSTORE_ASSIGN_OR_RETURN(json answer,
+                            impl_->http->Call("GET", "/v1/metrics"));
+  SmpMetrics out;
+  out.uptime_seconds = Double(answer, "uptime_seconds");
+  out.rss_bytes = U64(answer, "rss_bytes");
+  out.peak_rss_bytes = U64(answer, "peak_rss_bytes");
+  auto requests = answer.find("requests");
+  if (requests == answer.end() || !requests->is_object()) {
+    return Status::IOError("GET " + impl_->Url("/v1/metrics"),
+                           "the server's answer holds no requests");
+  }
+  for (const auto& [kind, r] : requests->items()) {
+    if (!r.is_object()) continue;
+    out.requests.push_back(SmpRequestStats{
+        kind, U64(r, "count"), U64(r, "errors"), U64(r, "refused"),
+        U64(r, "bytes_in"), U64(r, "bytes_out"), Double(r, "p50_ms"),
+        Double(r, "p99_ms"), Double(r, "max_ms")});
+  }
+  out.json = answer.dump();
+  return out;
 }
 
 Result<std::string> SmpClient::WhoAmI(bool* admin) {

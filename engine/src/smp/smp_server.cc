@@ -9,6 +9,7 @@
 #include "engine/src/smp/http_server.h"
 #include "engine/src/smp/key_escrow.h"
 #include "engine/src/smp/service.h"
+#include "engine/src/smp/storage.h"
 #include "format/atomic_file.h"
 
 namespace migstore {
@@ -71,6 +72,7 @@ Result<SmpStorageFolder> ParseSmpStorageFolder(const std::string& text) {
   SmpStorageFolder out;
   size_t at = text.find(',');
   out.path = text.substr(0, at);
+  bool min_free_given = false;
   while (at != std::string::npos) {
     const size_t next = text.find(',', at + 1);
     const std::string item = text.substr(at + 1, next - at - 1);
@@ -88,6 +90,7 @@ Result<SmpStorageFolder> ParseSmpStorageFolder(const std::string& text) {
       out.max_clients = n;
     } else if (name == "min-free") {
       MIGSTORE_ASSIGN_OR_RETURN(out.min_free_bytes, ParseSize(value));
+      min_free_given = true;
     } else {
       return Status::InvalidArgument(
           "--storage " + text,
@@ -96,6 +99,18 @@ Result<SmpStorageFolder> ParseSmpStorageFolder(const std::string& text) {
   }
   if (out.path.empty())
     return Status::InvalidArgument("--storage " + text, "no folder given");
+  if (smp::StorageLocation::IsObjectStore(out.path)) {
+    if (min_free_given) {
+      return Status::InvalidArgument(
+          "--storage " + text,
+          "min-free is a folder's limit: an object store has no free space "
+          "to keep (give max-clients only)");
+    }
+    MIGSTORE_ASSIGN_OR_RETURN(smp::ObjectLocationName name,
+                              smp::ParseObjectLocation(out.path));
+    // One spelling per location: the database knows locations by name.
+    out.path = name.name;
+  }
   return out;
 }
 

@@ -40,6 +40,9 @@ constexpr Move kMoves[] = {
     // clock starts either way (the store stays until then).
     {E::kReleaseRestore, Any(S::kRestoring, S::kRestored), S::kReleased},
     {E::kExpire, Any(S::kReleased), S::kDeleted},
+    // Only what holds no usable store: a committed capture waits for its
+    // release, however long.
+    {E::kAbandon, Any(S::kRequested, S::kCapturing), S::kDeleted},
     // Any state but deleted, which is final: its bytes are gone.
     {E::kDelete,
      Any(S::kRequested, S::kCapturing, S::kCaptured, S::kReady, S::kRestoring,
@@ -76,6 +79,8 @@ std::string_view EventName(StoreEvent e) {
       return "release after restore";
     case StoreEvent::kExpire:
       return "expire";
+    case StoreEvent::kAbandon:
+      return "abandon";
     case StoreEvent::kDelete:
       return "delete";
   }

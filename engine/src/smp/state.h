@@ -12,7 +12,11 @@
 // A capture may start again (a new upload replacing the old) until the
 // source releases it; from `ready` on the store is read-only. A restore may
 // run again until the destination releases. An administrator may delete a
-// store in any state. Anything else is refused.
+// store in any state. A capture that was requested and never committed
+// (the computer was wiped or retired mid-capture) is abandoned after the
+// abandonment time, freeing its slot and its partial upload; a committed
+// capture is never deleted before its release and retention. Anything else
+// is refused.
 //
 // Thread safety: pure functions.
 
@@ -44,6 +48,7 @@ enum class StoreEvent {
   kRestoreDone,      // the destination: the restore finished
   kReleaseRestore,   // the destination: Release State Store after restore
   kExpire,           // the deletion cycle: retention is over
+  kAbandon,          // the deletion cycle: a capture left unfinished
   kDelete,           // an administrator
 };
 

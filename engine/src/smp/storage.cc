@@ -1,35 +1,22 @@
+// The Storage front (storage.h): checks store ids, picks the kind of
+// location, and holds what both kinds share.
+
 #include "engine/src/smp/storage.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <memory>
 
-#include "format/file_io.h"
+#include "engine/src/smp/location_store.h"
+#include "engine/src/store/s3_config.h"
 
 namespace migstore::smp {
 namespace {
 
-constexpr size_t kHashBlock = 1 << 20;
-
-std::string CommittedPath(const std::string& location, std::string_view id) {
-  return location + "/" + std::string(id) + ".mig";
-}
-
-std::string PartialPath(const std::string& location, std::string_view id) {
-  return CommittedPath(location, id) + ".part";
-}
-
-Status CheckId(std::string_view id) {
-  if (Storage::IsStoreId(id)) return Status::OK();
-  return Status::InvalidArgument("not a store id: " + std::string(id));
-}
+// A store's key under its location's prefix: "ID.mig".
+constexpr size_t kStoreNameLength = 32 + 4;
 
 std::string Hex(const unsigned char* p, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -49,30 +36,113 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   });
 }
 
-Result<std::string> Sha256OfFile(int fd, uint64_t size,
-                                 const std::string& what) {
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
-                                                         EVP_MD_CTX_free);
-  if (ctx == nullptr ||
-      EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    return Status::IOError("cannot hash " + what, "OpenSSL failed");
-  std::string buf(kHashBlock, '\0');
-  for (uint64_t at = 0; at < size;) {
-    const size_t n =
-        static_cast<size_t>(std::min<uint64_t>(kHashBlock, size - at));
-    MIGSTORE_ASSIGN_OR_RETURN(size_t got,
-                              format::PreadFull(fd, at, n, buf.data(), what));
-    if (got != n) return Status::Corruption(what, "shorter than it was");
-    EVP_DigestUpdate(ctx.get(), buf.data(), n);
-    at += n;
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  return Hex(digest, len);
+Status CheckId(std::string_view id) {
+  if (Storage::IsStoreId(id)) return Status::OK();
+  return Status::InvalidArgument("not a store id: " + std::string(id));
+}
+
+Result<std::unique_ptr<LocationStore>> NewLocationStore(
+    const StorageLocation& l) {
+  return l.is_object_store() ? NewObjectStore(l) : NewFolderStore(l);
 }
 
 }  // namespace
+
+bool StorageLocation::IsObjectStore(std::string_view path) {
+  return store::IsS3Name(path);
+}
+
+std::string ObjectLocationName::KeyOf(std::string_view id) const {
+  return (prefix.empty() ? "" : prefix + "/") + std::string(id) + ".mig";
+}
+
+Result<ObjectLocationName> ParseObjectLocation(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument("storage location " + std::string(text),
+                                   why);
+  };
+  if (!store::IsS3Name(text)) return bad("is not s3://BUCKET/PREFIX");
+  ObjectLocationName out;
+  const std::string_view rest = text.substr(std::string_view("s3://").size());
+  const size_t slash = rest.find('/');
+  out.bucket = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) {
+    out.prefix = std::string(rest.substr(slash + 1));
+    while (!out.prefix.empty() && out.prefix.back() == '/')
+      out.prefix.pop_back();
+  }
+  out.name =
+      "s3://" + out.bucket + (out.prefix.empty() ? "" : "/" + out.prefix);
+  // The longest name a store gets here is checked as a store name is.
+  Result<store::S3Location> longest = store::ParseS3Name(
+      "s3://" + out.bucket + "/" + out.KeyOf(std::string(32, '0')));
+  if (!longest.ok()) {
+    if (out.prefix.size() + 1 + kStoreNameLength > 1024)
+      return bad("the prefix leaves no room for a store's key (1024 bytes)");
+    return bad("the bucket name must be 3 to 63 of a-z, 0-9, '.' and '-'");
+  }
+  return out;
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()), ok_(ctx_ != nullptr) {
+  ok_ = ok_ && EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(),
+                                 nullptr) == 1;
+}
+
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256Stream::Update(std::string_view bytes) {
+  ok_ = ok_ && EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(),
+                                bytes.size()) == 1;
+}
+
+bool Sha256Stream::Matches(std::string_view sha256) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  ok_ = ok_ &&
+        EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest, &len) == 1;
+  // Hex digits in either case name the same hash.
+  return ok_ && EqualsIgnoringCase(Hex(digest, len), sha256);
+}
+
+Status CheckSha256(uint64_t size, const ReadFn& read, std::string_view sha256,
+                   const std::string& what, size_t block) {
+  Sha256Stream hash;
+  std::string buf(static_cast<size_t>(std::min<uint64_t>(block, size)), '\0');
+  for (uint64_t at = 0; at < size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(block, size - at));
+    MIGSTORE_RETURN_IF_ERROR(read(at, n, buf.data()));
+    hash.Update(std::string_view(buf.data(), n));
+    at += n;
+  }
+  if (hash.Matches(sha256)) return Status::OK();
+  if (!hash.ok())
+    return Status::IOError("cannot hash " + what, "OpenSSL failed");
+  return Status::Corruption(what,
+                            "the bytes that arrived are not the bytes the "
+                            "client sent (SHA-256 differs)");
+}
+
+Status SizeDiffers(std::string_view id, uint64_t arrived, uint64_t sent) {
+  return Status::Corruption("upload of store " + std::string(id),
+                            std::to_string(arrived) +
+                                " bytes arrived, the client sent " +
+                                std::to_string(sent));
+}
+
+Status NotAtTheEnd(std::string_view id, uint64_t offset, uint64_t received) {
+  return Status::InvalidArgument("upload of store " + std::string(id),
+                                 "bytes sent at " + std::to_string(offset) +
+                                     " but " + std::to_string(received) +
+                                     " were received: resume from there");
+}
+
+Status NothingUploaded(std::string_view id) {
+  return Status::InvalidArgument("store " + std::string(id),
+                                 "nothing was uploaded");
+}
 
 bool Storage::IsStoreId(std::string_view id) {
   if (id.size() != 32) return false;
@@ -82,148 +152,84 @@ bool Storage::IsStoreId(std::string_view id) {
   return true;
 }
 
+Storage::Storage(std::vector<StorageLocation> locations)
+    : locations_(std::move(locations)) {}
+Storage::Storage(Storage&&) noexcept = default;
+Storage& Storage::operator=(Storage&&) noexcept = default;
+Storage::~Storage() = default;
+
 Result<Storage> Storage::Open(std::vector<StorageLocation> locations) {
-  if (locations.empty())
-    return Status::InvalidArgument("no storage folder given (--storage DIR)");
-  for (const StorageLocation& l : locations) {
-    if (l.path.empty() || l.path[0] != '/') {
-      return Status::InvalidArgument("storage folder " + l.path,
-                                     "must be an absolute path");
-    }
-    struct stat st;
-    if (::stat(l.path.c_str(), &st) != 0)
-      return Status::FromErrno("storage folder " + l.path, errno);
-    if (!S_ISDIR(st.st_mode))
-      return Status::InvalidArgument("storage folder " + l.path,
-                                     "is not a folder");
-    // A name of its own, made exclusively: two nodes starting at once on
-    // a shared folder do not remove each other's probe, and a link planted
-    // at a fixed name is not followed.
-    std::string probe = l.path + "/.migstore-probe-XXXXXX";
-    UniqueFd fd(::mkostemp(probe.data(), O_CLOEXEC));
-    if (!fd.valid())
-      return Status::FromErrno("storage folder " + l.path + " is not writable",
-                               errno);
-    ::unlink(probe.c_str());
+  if (locations.empty()) {
+    return Status::InvalidArgument(
+        "no storage location given (--storage DIR or s3://BUCKET/PREFIX)");
   }
-  return Storage(std::move(locations));
+  Storage out(std::move(locations));
+  for (const StorageLocation& l : out.locations_) {
+    MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<LocationStore> store,
+                              NewLocationStore(l));
+    MIGSTORE_RETURN_IF_ERROR(store->Check());
+    out.stores_[l.path] = std::move(store);
+  }
+  return out;
+}
+
+Result<std::shared_ptr<LocationStore>> Storage::For(const std::string& location,
+                                                    std::string_view id) const {
+  MIGSTORE_RETURN_IF_ERROR(CheckId(id));
+  auto it = stores_.find(location);
+  if (it != stores_.end()) return it->second;
+  // A store the database places in a location this start was not given:
+  // its bytes are still where they were put.
+  StorageLocation given;
+  given.path = location;
+  MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<LocationStore> store,
+                            NewLocationStore(given));
+  return std::shared_ptr<LocationStore>(std::move(store));
 }
 
 Result<uint64_t> Storage::FreeBytes(const std::string& location) const {
-  struct statvfs vfs;
-  if (::statvfs(location.c_str(), &vfs) != 0)
-    return Status::FromErrno("storage folder " + location, errno);
-  return static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  auto it = stores_.find(location);
+  if (it == stores_.end()) {
+    return Status::InvalidArgument("storage location " + location,
+                                   "is not one this server was given");
+  }
+  return it->second->FreeBytes();
 }
 
 Result<uint64_t> Storage::WritePartial(const std::string& location,
                                        std::string_view id, uint64_t offset,
                                        std::string_view data) const {
-  MIGSTORE_RETURN_IF_ERROR(CheckId(id));
-  const std::string path = PartialPath(location, id);
-  const int flags =
-      O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (offset == 0 ? O_TRUNC : 0);
-  UniqueFd fd(::open(path.c_str(), flags, 0600));
-  if (!fd.valid()) return Status::FromErrno("cannot open " + path, errno);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0)
-    return Status::FromErrno("cannot look at " + path, errno);
-  const auto have = static_cast<uint64_t>(st.st_size);
-  if (offset != have) {
-    return Status::InvalidArgument("upload of store " + std::string(id),
-                                   "bytes sent at " + std::to_string(offset) +
-                                       " but " + std::to_string(have) +
-                                       " were received: resume from there");
-  }
-  for (size_t done = 0; done < data.size();) {
-    const ssize_t n = ::pwrite(fd.get(), data.data() + done, data.size() - done,
-                               static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("cannot write " + path, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return offset + data.size();
+  MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<LocationStore> s,
+                            For(location, id));
+  return s->WritePartial(id, offset, data);
 }
 
 Result<uint64_t> Storage::PartialSize(const std::string& location,
                                       std::string_view id) const {
-  MIGSTORE_RETURN_IF_ERROR(CheckId(id));
-  const std::string path = PartialPath(location, id);
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return uint64_t{0};
-    return Status::FromErrno("cannot look at " + path, errno);
-  }
-  return static_cast<uint64_t>(st.st_size);
+  MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<LocationStore> s,
+                            For(location, id));
+  return s->PartialSize(id);
 }
 
 Status Storage::Publish(const std::string& location, std::string_view id,
                         uint64_t size, std::string_view sha256) const {
-  MIGSTORE_RETURN_IF_ERROR(CheckId(id));
-  const std::string path = PartialPath(location, id);
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) {
-    if (errno == ENOENT) {
-      return Status::InvalidArgument("store " + std::string(id),
-                                     "nothing was uploaded");
-    }
-    return Status::FromErrno("cannot open " + path, errno);
-  }
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0)
-    return Status::FromErrno("cannot look at " + path, errno);
-  if (static_cast<uint64_t>(st.st_size) != size) {
-    return Status::Corruption("upload of store " + std::string(id),
-                              std::to_string(st.st_size) +
-                                  " bytes arrived, the client sent " +
-                                  std::to_string(size));
-  }
-  MIGSTORE_ASSIGN_OR_RETURN(std::string have,
-                            Sha256OfFile(fd.get(), size, path));
-  // Hex digits in either case name the same hash.
-  if (!EqualsIgnoringCase(have, sha256)) {
-    return Status::Corruption("upload of store " + std::string(id),
-                              "the bytes that arrived are not the bytes the "
-                              "client sent (SHA-256 differs)");
-  }
-  if (::fsync(fd.get()) != 0)
-    return Status::FromErrno("cannot sync " + path, errno);
-  const std::string final_path = CommittedPath(location, id);
-  if (::rename(path.c_str(), final_path.c_str()) != 0)
-    return Status::FromErrno("cannot publish " + final_path, errno);
-  return format::SyncParentDir(final_path);
+  MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<LocationStore> s,
+                            For(location, id));
+  return s->Publish(id, size, sha256);
 }
 
-Result<StoreBytes> Storage::OpenCommitted(const std::string& location,
-                                          std::string_view id) const {
-  MIGSTORE_RETURN_IF_ERROR(CheckId(id));
-  const std::string path = CommittedPath(location, id);
-  StoreBytes out;
-  out.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!out.fd.valid()) {
-    if (errno == ENOENT) {
-      return Status::NotFound("store " + std::string(id),
-                              "its bytes are missing from " + location);
-    }
-    return Status::FromErrno("cannot open " + path, errno);
-  }
-  struct stat st;
-  if (::fstat(out.fd.get(), &st) != 0)
-    return Status::FromErrno("cannot look at " + path, errno);
-  out.size = static_cast<uint64_t>(st.st_size);
-  return out;
+Result<std::unique_ptr<format::StoreSource>> Storage::OpenCommitted(
+    const std::string& location, std::string_view id,
+    uint64_t committed_size) const {
+  MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<LocationStore> s,
+                            For(location, id));
+  return s->OpenCommitted(id, committed_size);
 }
 
 Status Storage::Remove(const std::string& location, std::string_view id) const {
-  MIGSTORE_RETURN_IF_ERROR(CheckId(id));
-  for (const std::string& path :
-       {CommittedPath(location, id), PartialPath(location, id)}) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      return Status::FromErrno("cannot remove " + path, errno);
-  }
-  return format::SyncParentDir(CommittedPath(location, id));
+  MIGSTORE_ASSIGN_OR_RETURN(std::shared_ptr<LocationStore> s,
+                            For(location, id));
+  return s->Remove(id);
 }
 
 }  // namespace migstore::smp

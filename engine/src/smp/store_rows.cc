@@ -85,6 +85,8 @@ Result<Settings> ReadSettings(Tx& tx) {
       s.retention_minutes = std::strtoll(value.c_str(), nullptr, 10);
     } else if (name == "restore_only") {
       s.restore_only = value == "1";
+    } else if (name == "abandon_after_minutes") {
+      s.abandon_after_minutes = std::strtoll(value.c_str(), nullptr, 10);
     }
   }
   return s;

@@ -66,6 +66,15 @@ std::mutex& Service::BytesLock(std::string_view id) {
 
 Result<StoreGrant> Service::RequestCapture(const Principal& who) {
   MIGSTORE_RETURN_IF_ERROR(RequireComputer(who));
+  // Two requests of one computer at once both find no store and both
+  // insert one; the database's one-store-per-source index lets the first
+  // in, and the second, asked again, finds that store and is handed it.
+  Result<StoreGrant> grant = RequestCaptureOnce(who);
+  if (grant.ok() || !grant.status().IsAlreadyExists()) return grant;
+  return RequestCaptureOnce(who);
+}
+
+Result<StoreGrant> Service::RequestCaptureOnce(const Principal& who) {
   StoreInfo store;
   std::string wrapped;
   MIGSTORE_RETURN_IF_TX_FAILS(db_->Transact([&](Tx& tx) -> Status {
@@ -88,6 +97,13 @@ Result<StoreGrant> Service::RequestCapture(const Principal& who) {
           std::vector<Row> key,
           tx.Query("SELECT wrapped_key FROM stores WHERE id = $1", {store.id}));
       wrapped = key.empty() ? "" : key[0].Text(0);
+      // The abandonment time runs from the latest request.
+      if (store.state != StoreState::kCaptured) {
+        store.requested_at = Now();
+        MIGSTORE_RETURN_IF_ERROR(
+            tx.Exec("UPDATE stores SET requested_at = $1 WHERE id = $2",
+                    {store.requested_at, store.id}));
+      }
       return rows::Audit(tx, Now(), who.name, "request capture (again)",
                          store.id);
     }
@@ -137,7 +153,8 @@ Result<StoreGrant> Service::RequestCapture(const Principal& who) {
 }
 
 // The first storage location, in the order given, with a free client slot
-// and more free space than its minimum. With PostgreSQL the location's row
+// and, for a folder, more free space than its minimum (an object store has
+// no free space to measure). With PostgreSQL the location's row
 // is locked while its slots are counted and one taken, so two nodes never
 // hand out the same slot; a location another node is counting right now
 // is skipped (SKIP LOCKED) and tried again, waiting, only when no other has
@@ -152,6 +169,7 @@ Result<std::string> Service::TakeSlot(Tx& tx) {
                  " 'restoring', 'restored')",
                  {l.path}));
     if (!held.empty() && held[0].Int(0) >= l.max_clients) return false;
+    if (l.is_object_store()) return true;
     MIGSTORE_ASSIGN_OR_RETURN(uint64_t free, storage_.FreeBytes(l.path));
     return free > static_cast<uint64_t>(l.min_free_bytes);
   };
@@ -180,7 +198,8 @@ Result<std::string> Service::TakeSlot(Tx& tx) {
   }
   return Status::Unavailable(
       "the state migration point is busy",
-      "no storage folder has a free client slot and its minimum free space; "
+      "no storage location has a free client slot (and, for a folder, its "
+      "minimum free space); "
       "ask again later");
 }
 
@@ -208,8 +227,10 @@ Result<UploadState> Service::WriteUpload(const Principal& who,
     MIGSTORE_ASSIGN_OR_RETURN(out.store, rows::ReadStore(tx, id, RowLock()));
     MIGSTORE_RETURN_IF_ERROR(RequireSource(who, out.store));
     if (out.store.state == StoreState::kCapturing) return Status::OK();
-    MIGSTORE_RETURN_IF_ERROR(
-        rows::Move(tx, out.store, StoreEvent::kUploadStarted));
+    // The first chunk: the abandonment time starts over with it too.
+    MIGSTORE_RETURN_IF_ERROR(rows::Move(tx, out.store,
+                                        StoreEvent::kUploadStarted,
+                                        "requested_at = $3", {Now()}));
     return rows::Audit(tx, Now(), who.name, "upload", out.store.id);
   }));
   std::lock_guard<std::mutex> lock(BytesLock(id));
@@ -344,8 +365,8 @@ Result<std::vector<StoreInfo>> Service::ReleaseRestore(const Principal& who) {
   return released;
 }
 
-Result<StoreBytes> Service::OpenForRead(const Principal& who,
-                                        std::string_view id) {
+Result<std::unique_ptr<format::StoreSource>> Service::OpenForRead(
+    const Principal& who, std::string_view id) {
   StoreInfo store;
   MIGSTORE_RETURN_IF_TX_FAILS(db_->Transact([&](Tx& tx) -> Status {
     MIGSTORE_ASSIGN_OR_RETURN(store, rows::ReadStore(tx, id, ""));
@@ -368,7 +389,18 @@ Result<StoreBytes> Service::OpenForRead(const Principal& who,
                            "has no committed bytes while it is " +
                                std::string(StateName(store.state)));
   }
-  return storage_.OpenCommitted(store.location, id);
+  // A capture run again replaces an object when its upload completes,
+  // before the read-back has checked it: until the commit, the object under
+  // the store's key is not the committed one (a folder keeps the committed
+  // file until the checked partial is renamed over it).
+  if (store.state == StoreState::kCapturing &&
+      StorageLocation::IsObjectStore(store.location)) {
+    return Status::Refused("store " + store.id,
+                           "is being captured again: its bytes are being "
+                           "replaced");
+  }
+  return storage_.OpenCommitted(store.location, id,
+                                static_cast<uint64_t>(store.size));
 }
 
 Result<StoreGrant> Service::RecoverKey(const Principal& who,
@@ -430,6 +462,29 @@ Result<int> Service::RunDeletionCycle() {
       MIGSTORE_RETURN_IF_ERROR(rows::Move(tx, s, StoreEvent::kExpire));
       MIGSTORE_RETURN_IF_ERROR(
           rows::Audit(tx, Now(), "retention", "delete", s.id));
+      ++deleted;
+    }
+    // Captures requested and never committed (the computer was wiped or
+    // retired mid-capture): their slot and partial upload go after the
+    // abandonment time since the latest request. A request again, or the
+    // first chunk, starts the time over (requested_at).
+    MIGSTORE_ASSIGN_OR_RETURN(Settings settings, rows::ReadSettings(tx));
+    if (settings.abandon_after_minutes <= 0) return Status::OK();
+    MIGSTORE_ASSIGN_OR_RETURN(
+        std::vector<StoreInfo> abandoned,
+        rows::ReadStores(tx,
+                         "state IN ('requested', 'capturing') AND"
+                         " requested_at <= $1",
+                         {Now() - settings.abandon_after_minutes * 60}));
+    for (StoreInfo& s : abandoned) {
+      // Not while a chunk of it is being written on this node.
+      std::lock_guard<std::mutex> lock(BytesLock(s.id));
+      MIGSTORE_RETURN_IF_ERROR(storage_.Remove(s.location, s.id));
+      MIGSTORE_RETURN_IF_ERROR(rows::Move(tx, s, StoreEvent::kAbandon));
+      MIGSTORE_RETURN_IF_ERROR(
+          rows::Audit(tx, Now(), "retention", "abandon", s.id,
+                      "requested at " + std::to_string(s.requested_at) +
+                          ", never committed"));
       ++deleted;
     }
     return Status::OK();

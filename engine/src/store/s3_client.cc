@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <pugixml.hpp>
@@ -521,6 +522,50 @@ S3Client::ListMultipartUploads(const std::string& bucket,
   for (pugi::xml_node u :
        doc.child("ListMultipartUploadsResult").children("Upload")) {
     out.emplace_back(u.child_value("Key"), u.child_value("UploadId"));
+  }
+  return out;
+}
+
+Result<std::vector<S3Client::ListedPart>> S3Client::ListParts(
+    const S3Location& where, const std::string& upload_id) {
+  std::vector<ListedPart> out;
+  std::string marker;
+  for (;;) {
+    Request req;
+    req.bucket = where.bucket;
+    req.key = where.key;
+    req.query = {{"uploadId", upload_id}};
+    if (!marker.empty()) req.query.emplace_back("part-number-marker", marker);
+    MIGSTORE_ASSIGN_OR_RETURN(Response resp, Send(req));
+    if (resp.http < 200 || resp.http >= 300) {
+      if (ParseXmlError(resp.body).code == "NoSuchUpload") {
+        return Status::NotFound("no such upload", where.Name());
+      }
+      return ErrorFor(req, resp);
+    }
+    pugi::xml_document doc;
+    if (!doc.load_buffer(resp.body.data(), resp.body.size())) {
+      return Status::IOError(where.Name(),
+                             "the server's list of parts is not XML");
+    }
+    // AWS names the root ListPartsResult, moto 5.2 ListPartsResponse: the
+    // parts are its children either way.
+    pugi::xml_node result = doc.document_element();
+    for (pugi::xml_node p : result.children("Part")) {
+      out.push_back({std::atoi(p.child_value("PartNumber")),
+                     p.child_value("ETag"),
+                     std::strtoull(p.child_value("Size"), nullptr, 10)});
+    }
+    if (std::string_view(result.child_value("IsTruncated")) != "true") break;
+    // A page that says there is more but not past where this one ended
+    // would be asked for forever.
+    const std::string next = result.child_value("NextPartNumberMarker");
+    if (std::atoi(next.c_str()) <= std::atoi(marker.c_str())) {
+      return Status::IOError(where.Name(),
+                             "the server's list of parts is cut short without "
+                             "saying where it goes on");
+    }
+    marker = next;
   }
   return out;
 }

@@ -89,6 +89,16 @@ class S3Client {
   // starts with prefix (the first 1000).
   Result<std::vector<std::pair<std::string, std::string>>> ListMultipartUploads(
       const std::string& bucket, const std::string& prefix);
+  struct ListedPart {
+    int number;
+    std::string etag;
+    uint64_t size;
+  };
+  // The parts an unfinished upload holds, in ascending number order (every
+  // page of the listing: up to 10,000). NotFound when there is no such
+  // upload (never made, aborted or completed).
+  Result<std::vector<ListedPart>> ListParts(const S3Location& where,
+                                            const std::string& upload_id);
 
   Status CreateBucket(const std::string& bucket);
 

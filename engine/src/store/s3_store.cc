@@ -19,9 +19,14 @@ Result<std::unique_ptr<S3Sink>> S3Sink::Create(std::shared_ptr<S3Client> client,
 Result<std::unique_ptr<S3Source>> S3Source::Open(
     std::shared_ptr<S3Client> client, S3Location where,
     const S3SourceOptions& options) {
-  assert(options.window > 0 && options.windows > 0 &&
-         "a source must keep at least one window");
   MIGSTORE_ASSIGN_OR_RETURN(uint64_t size, client->Head(where));
+  return OpenKnownSize(std::move(client), std::move(where), size, options);
+}
+
+std::unique_ptr<S3Source> S3Source::OpenKnownSize(
+    std::shared_ptr<S3Client> client, S3Location where, uint64_t size,
+    const S3SourceOptions& options) {
+  assert(options.window > 0 && "a source's windows hold at least a byte");
   return std::unique_ptr<S3Source>(
       new S3Source(std::move(client), std::move(where), size, options));
 }
@@ -67,7 +72,8 @@ Status S3Source::ReadAt(uint64_t offset, size_t n, char* out) const {
                               "promises");
   }
   if (n == 0) return Status::OK();
-  if (n >= options_.window / 2) return Fetch(offset, n, out);
+  if (n >= options_.window / 2 || options_.windows == 0)
+    return Fetch(offset, n, out);
   // A short read spans one window, or two when it crosses a boundary.
   while (n > 0) {
     const uint64_t w = offset / options_.window;

@@ -67,7 +67,9 @@ struct S3SourceOptions {
   // Reads shorter than half a window are served from windows of this size,
   // aligned on multiples of it; longer ones are fetched as they are.
   size_t window = size_t{1} << 20;
-  // Windows kept, least recently used dropped first.
+  // Windows kept, least recently used dropped first. 0: none, every read is
+  // one GET of exactly its bytes (for a source that serves one read and
+  // goes, where a window would fetch bytes nobody asked for).
   size_t windows = 8;
 };
 
@@ -77,6 +79,11 @@ class S3Source final : public format::StoreSource {
   // endpoint cannot be reached or refuses the credentials.
   static Result<std::unique_ptr<S3Source>> Open(
       std::shared_ptr<S3Client> client, S3Location where,
+      const S3SourceOptions& options = {});
+  // The same for an object whose size the caller knows (a store whose size
+  // a database recorded when it was checked): no request is made.
+  static std::unique_ptr<S3Source> OpenKnownSize(
+      std::shared_ptr<S3Client> client, S3Location where, uint64_t size,
       const S3SourceOptions& options = {});
 
   uint64_t size() const override { return size_; }
