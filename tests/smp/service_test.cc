@@ -134,6 +134,22 @@ TEST_P(ServiceTest, AnUnfinishedCaptureIsAbandonedAfterTheTime) {
   EXPECT_EQ(Store(next).state, StoreState::kRequested);
 }
 
+TEST_P(ServiceTest, AnUploadGoingOnIsNotAbandoned) {
+  const std::string id = Request();
+  std::string data = "first";
+  ASSERT_OK(service_->WriteUpload(pc_, id, 0, data));
+  // A chunk every 1000 minutes, for ten days.
+  for (int i = 0; i < 15; ++i) {
+    now_ += 1000 * kMinute;
+    ASSERT_OK(service_->WriteUpload(pc_, id, data.size(), "more"));
+    data += "more";
+    EXPECT_EQ(*service_->RunDeletionCycle(), 0);
+  }
+  EXPECT_EQ(Store(id).state, StoreState::kCapturing);
+  now_ += 2880 * kMinute;
+  EXPECT_EQ(*service_->RunDeletionCycle(), 1);
+}
+
 TEST_P(ServiceTest, ARequestAgainStartsTheTimeOver) {
   const std::string id = Request();
   now_ += 2000 * kMinute;
@@ -156,6 +172,15 @@ TEST_P(ServiceTest, ACommittedCaptureIsNeverAbandoned) {
   EXPECT_EQ(*service_->RunDeletionCycle(), 0);
   EXPECT_EQ(Store(id).state, StoreState::kCaptured);
   EXPECT_EQ(ListDir(folder_).size(), 1u);
+
+  // Run again and left unfinished, it is capturing again: still not
+  // abandoned, its committed bytes kept.
+  EXPECT_EQ(Request(), id);
+  ASSERT_OK(service_->WriteUpload(pc_, id, 0, "again"));
+  EXPECT_EQ(Store(id).state, StoreState::kCapturing);
+  now_ += int64_t{10} * 366 * 24 * 60 * kMinute;
+  EXPECT_EQ(*service_->RunDeletionCycle(), 0);
+  EXPECT_TRUE(fs::exists(folder_ + "/" + id + ".mig"));
 }
 
 TEST_P(ServiceTest, ZeroNeverAbandons) {

@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "engine/src/smp/metrics.h"
 #include "format/store_io.h"
@@ -165,9 +167,11 @@ struct HttpServer::Impl {
     thread_local std::optional<Principal> who;
     return who;
   }
-  // When this thread's request was routed (steady clock), for its latency.
-  static std::chrono::steady_clock::time_point& RoutedAt() {
-    thread_local std::chrono::steady_clock::time_point at;
+  // When this thread's request was routed (steady clock), for its latency;
+  // none for a request the library answered itself before routing (a
+  // malformed one), whose latency is not counted.
+  static std::optional<std::chrono::steady_clock::time_point>& RoutedAt() {
+    thread_local std::optional<std::chrono::steady_clock::time_point> at;
     return at;
   }
   RequestMetrics metrics;
@@ -459,17 +463,26 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Create(
       });
   impl->http->set_logger([m = &impl->metrics](const httplib::Request& req,
                                               const httplib::Response& res) {
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - Impl::RoutedAt());
+    std::optional<std::chrono::steady_clock::time_point> routed =
+        std::exchange(Impl::RoutedAt(), std::nullopt);
+    uint64_t micros = 0;
+    if (routed) {
+      micros = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::steady_clock::now() - *routed)
+              .count());
+    }
     // A store read's body comes from a content provider: its length is in
-    // the header the library set, not in res.body.
+    // the header the library set, not in res.body. A HEAD sends none.
     uint64_t out = res.body.size();
-    if (res.has_header("Content-Length")) {
+    if (req.method == "HEAD") {
+      out = 0;
+    } else if (res.has_header("Content-Length")) {
       out = std::strtoull(res.get_header_value("Content-Length").c_str(),
                           nullptr, 10);
     }
-    m->Record(KindOfRequest(req.method, req.path), res.status,
-              static_cast<uint64_t>(micros.count()), req.body.size(), out);
+    m->Record(KindOfRequest(req.method, req.path), res.status, micros,
+              req.body.size(), out);
   });
   impl->http->set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -83,7 +83,10 @@ const std::vector<Migration>& Migrations() {
            // while the first is in flight) insert one store, not two.
            "CREATE UNIQUE INDEX stores_one_live_per_source ON stores (source)"
            " WHERE state NOT IN ('released', 'deleted')",
-           // Captures never committed are abandoned after two days.
+           // The latest request or upload activity of a store not yet
+           // committed: captures never committed are abandoned two days
+           // after it.
+           "ALTER TABLE stores ADD COLUMN active_at BIGINT",
            "INSERT INTO settings (name, value) VALUES"
            " ('abandon_after_minutes', '2880')",
        }},

@@ -53,10 +53,16 @@ class RunningHashes {
     std::shared_ptr<Entry> e;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto& slot = hashes_[std::string(id)];
-      if (offset == 0) slot = std::make_shared<Entry>();
-      e = slot;
+      if (offset == 0) {
+        // A fresh partial, as this write found it (truncated).
+        e = std::make_shared<Entry>();
+        e->look = before;
+        hashes_[std::string(id)] = e;
+      } else if (auto it = hashes_.find(std::string(id)); it != hashes_.end()) {
+        e = it->second;
+      }
     }
+    // Not started here: its commit reads it back.
     if (e == nullptr) return;
     std::lock_guard<std::mutex> lock(e->mu);
     if (!e->valid || !(e->look == before) || before.size != offset) {
@@ -86,7 +92,7 @@ class RunningHashes {
   struct Entry {
     std::mutex mu;
     Sha256Stream hash;
-    PartialLook look;  // of a fresh partial: empty
+    PartialLook look;  // after this process's latest write
     bool valid = true;
   };
   std::shared_ptr<Entry> Take(std::string_view id) {

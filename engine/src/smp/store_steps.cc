@@ -24,6 +24,12 @@ namespace {
 
 constexpr char kLiveCaptureStates[] = "('requested', 'capturing', 'captured')";
 constexpr char kHandedOverStates[] = "('ready', 'restoring', 'restored')";
+// A store to abandon ($1: the cutoff time): a capture never committed (a
+// committed one run again is `capturing` too, and keeps its bytes until its
+// release) whose latest activity is older than the cutoff.
+constexpr char kAbandoned[] =
+    "state IN ('requested', 'capturing') AND COALESCE(captured_at, 0) = 0"
+    " AND COALESCE(active_at, requested_at) <= $1";
 
 std::string NewStoreId() {
   unsigned char raw[16];
@@ -97,13 +103,9 @@ Result<StoreGrant> Service::RequestCaptureOnce(const Principal& who) {
           std::vector<Row> key,
           tx.Query("SELECT wrapped_key FROM stores WHERE id = $1", {store.id}));
       wrapped = key.empty() ? "" : key[0].Text(0);
-      // The abandonment time runs from the latest request.
-      if (store.state != StoreState::kCaptured) {
-        store.requested_at = Now();
-        MIGSTORE_RETURN_IF_ERROR(
-            tx.Exec("UPDATE stores SET requested_at = $1 WHERE id = $2",
-                    {store.requested_at, store.id}));
-      }
+      // The abandonment time runs from the latest activity.
+      MIGSTORE_RETURN_IF_ERROR(tx.Exec(
+          "UPDATE stores SET active_at = $1 WHERE id = $2", {Now(), store.id}));
       return rows::Audit(tx, Now(), who.name, "request capture (again)",
                          store.id);
     }
@@ -226,11 +228,16 @@ Result<UploadState> Service::WriteUpload(const Principal& who,
   MIGSTORE_RETURN_IF_TX_FAILS(db_->Transact([&](Tx& tx) -> Status {
     MIGSTORE_ASSIGN_OR_RETURN(out.store, rows::ReadStore(tx, id, RowLock()));
     MIGSTORE_RETURN_IF_ERROR(RequireSource(who, out.store));
-    if (out.store.state == StoreState::kCapturing) return Status::OK();
-    // The first chunk: the abandonment time starts over with it too.
-    MIGSTORE_RETURN_IF_ERROR(rows::Move(tx, out.store,
-                                        StoreEvent::kUploadStarted,
-                                        "requested_at = $3", {Now()}));
+    if (out.store.state == StoreState::kCapturing) {
+      // An upload going on is not abandoned: its activity is noted, once a
+      // minute at most.
+      return tx.Exec(
+          "UPDATE stores SET active_at = $1 WHERE id = $2 AND"
+          " COALESCE(active_at, 0) < $3",
+          {Now(), out.store.id, Now() - 60});
+    }
+    MIGSTORE_RETURN_IF_ERROR(rows::Move(
+        tx, out.store, StoreEvent::kUploadStarted, "active_at = $3", {Now()}));
     return rows::Audit(tx, Now(), who.name, "upload", out.store.id);
   }));
   std::lock_guard<std::mutex> lock(BytesLock(id));
@@ -449,8 +456,11 @@ Status Service::Delete(const Principal& who, std::string_view id) {
 
 Result<int> Service::RunDeletionCycle() {
   int deleted = 0;
+  std::vector<std::string> abandoned;
+  int64_t cutoff = 0;
   MIGSTORE_RETURN_IF_TX_FAILS(db_->Transact([&](Tx& tx) -> Status {
     deleted = 0;
+    abandoned.clear();
     MIGSTORE_ASSIGN_OR_RETURN(bool mine, tx.TryClusterLock(kDeletionCycleLock));
     if (!mine) return Status::OK();
     MIGSTORE_ASSIGN_OR_RETURN(
@@ -466,29 +476,43 @@ Result<int> Service::RunDeletionCycle() {
     }
     // Captures requested and never committed (the computer was wiped or
     // retired mid-capture): their slot and partial upload go after the
-    // abandonment time since the latest request. A request again, or the
-    // first chunk, starts the time over (requested_at).
+    // abandonment time since their latest activity (a request, a chunk).
     MIGSTORE_ASSIGN_OR_RETURN(Settings settings, rows::ReadSettings(tx));
     if (settings.abandon_after_minutes <= 0) return Status::OK();
+    cutoff = Now() - settings.abandon_after_minutes * 60;
     MIGSTORE_ASSIGN_OR_RETURN(
-        std::vector<StoreInfo> abandoned,
-        rows::ReadStores(tx,
-                         "state IN ('requested', 'capturing') AND"
-                         " requested_at <= $1",
-                         {Now() - settings.abandon_after_minutes * 60}));
-    for (StoreInfo& s : abandoned) {
-      // Not while a chunk of it is being written on this node.
-      std::lock_guard<std::mutex> lock(BytesLock(s.id));
-      MIGSTORE_RETURN_IF_ERROR(storage_.Remove(s.location, s.id));
-      MIGSTORE_RETURN_IF_ERROR(rows::Move(tx, s, StoreEvent::kAbandon));
-      MIGSTORE_RETURN_IF_ERROR(
-          rows::Audit(tx, Now(), "retention", "abandon", s.id,
-                      "requested at " + std::to_string(s.requested_at) +
-                          ", never committed"));
-      ++deleted;
-    }
+        std::vector<Row> found,
+        tx.Query(std::string("SELECT id FROM stores WHERE ") + kAbandoned,
+                 {cutoff}));
+    for (const Row& r : found) abandoned.push_back(r.Text(0));
     return Status::OK();
   }));
+  for (const std::string& id : abandoned) {
+    // The bytes lock before the transaction, as everywhere else (a chunk
+    // being written on this node finishes first), and the store checked
+    // again under its row lock: a request, a chunk or a commit since the
+    // list was read keeps it.
+    std::lock_guard<std::mutex> lock(BytesLock(id));
+    bool gone = false;
+    MIGSTORE_RETURN_IF_TX_FAILS(db_->Transact([&](Tx& tx) -> Status {
+      gone = false;
+      MIGSTORE_ASSIGN_OR_RETURN(StoreInfo s,
+                                rows::ReadStore(tx, id, RowLock()));
+      MIGSTORE_ASSIGN_OR_RETURN(
+          std::vector<Row> still,
+          tx.Query(std::string("SELECT id FROM stores WHERE id = $2 AND ") +
+                       kAbandoned,
+                   {cutoff, id}));
+      if (still.empty()) return Status::OK();
+      MIGSTORE_RETURN_IF_ERROR(storage_.Remove(s.location, s.id));
+      MIGSTORE_RETURN_IF_ERROR(rows::Move(tx, s, StoreEvent::kAbandon));
+      gone = true;
+      return rows::Audit(tx, Now(), "retention", "abandon", s.id,
+                         "requested at " + std::to_string(s.requested_at) +
+                             ", never committed");
+    }));
+    if (gone) ++deleted;
+  }
   return deleted;
 }
 
