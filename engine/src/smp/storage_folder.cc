@@ -65,7 +65,9 @@ class RunningHashes {
     // Not started here: its commit reads it back.
     if (e == nullptr) return;
     std::lock_guard<std::mutex> lock(e->mu);
-    if (!e->valid || !(e->look == before) || before.size != offset) {
+    // (WritePartial refused a write anywhere but the end, so `before` is
+    // the look this entry recorded exactly when nobody else wrote since.)
+    if (!e->valid || !(e->look == before)) {
       e->valid = false;  // a gap this process did not see
       return;
     }
