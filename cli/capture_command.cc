@@ -284,7 +284,9 @@ int RunCapture(const CaptureCommandOptions& o) {
                {"stored_bytes", report->stored_bytes},
                {"store_size", report->store_size},
                {"linked_files", report->linked_files},
-               {"copied_files", report->copied_files}});
+               {"copied_files", report->copied_files},
+               {"registry_keys", report->registry_keys},
+               {"registry_values", report->registry_values}});
     j.Key("seconds");
     j.Number(report->seconds);
     WriteIssuesJson(&j, report->errors, report->notes);
@@ -322,6 +324,11 @@ int RunCapture(const CaptureCommandOptions& o) {
           HumanBytes(report->duplicate_bytes).c_str(),
           HumanBytes(report->store_size).c_str(), protection.c_str(),
           report->seconds);
+    }
+    if (report->registry_keys + report->registry_values > 0) {
+      std::printf("  settings: %llu registry values, %llu keys\n",
+                  static_cast<unsigned long long>(report->registry_values),
+                  static_cast<unsigned long long>(report->registry_keys));
     }
     if (!report->errors.empty()) {
       std::printf(

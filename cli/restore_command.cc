@@ -130,6 +130,8 @@ void WriteReportJson(JsonWriter* j, const char* command, const RestoreReport& r,
               {"identical", r.identical},
               {"moved", r.moved},
               {"not_selected", r.not_selected},
+              {"registry_keys", r.registry_keys},
+              {"registry_values", r.registry_values},
               {"blocks_opened", r.blocks_opened},
               {"store_bytes_read", r.store_bytes_read}});
   j->Key("seconds");
@@ -205,6 +207,11 @@ void PrintSummary(const char* verb, const RestoreReport& r) {
       static_cast<unsigned long long>(r.skipped),
       static_cast<unsigned long long>(r.identical),
       static_cast<unsigned long long>(r.moved), r.seconds);
+  if (r.registry_keys + r.registry_values > 0) {
+    std::printf("  settings: %llu registry values, %llu keys\n",
+                static_cast<unsigned long long>(r.registry_values),
+                static_cast<unsigned long long>(r.registry_keys));
+  }
   if (r.dry_run) std::printf("  nothing was written\n");
   if (!r.errors.empty()) {
     std::printf("  %zu entries could not be %s and were skipped (see above)\n",
@@ -291,6 +298,12 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
       ->allow_extra_args(false);
   cmd->add_flag("--overwrite", o->overwrite,
                 "Replace files already there (like /o)");
+  cmd->add_option("--reg", o->reg_file,
+                  "Also write the store's registry settings to this .reg "
+                  "file, as regedit imports it");
+  cmd->add_option("--reg-user", o->reg_user,
+                  "Whose HKCU settings go into the .reg file as "
+                  "HKEY_CURRENT_USER (needed when several users have some)");
   cmd->add_flag("--continue-on-error", o->continue_on_error,
                 "Skip entries that cannot be extracted and finish (exit 3)");
   cmd->add_option("--threads", o->threads,
@@ -403,6 +416,8 @@ int RunExtract(const ExtractCommandOptions& o) {
   e.overwrite = o.overwrite;
   e.continue_on_error = o.continue_on_error;
   e.threads = o.threads;
+  e.reg_file = o.reg_file;
+  e.reg_user = o.reg_user;
   RunLogs out;
   Status s = out.Open(o.log, o.progress_log, "migstore extract", o.argv);
   if (!s.ok()) return Fail("extract", s);

@@ -44,6 +44,8 @@ struct ExtractCommandOptions {
   bool overwrite = false;
   bool continue_on_error = false;
   int threads = 0;
+  std::string reg_file;
+  std::string reg_user;
   std::string log;
   std::string progress_log;
   bool json = false;

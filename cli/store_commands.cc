@@ -52,6 +52,27 @@ void UserJson(JsonWriter* j, const StoreUser& u) {
   j->EndObject();
 }
 
+void SettingJson(JsonWriter* j, const StoreSetting& x) {
+  j->BeginObject();
+  if (!x.user.empty()) {
+    j->Key("user");
+    j->String(x.user);
+  }
+  j->Key("key");
+  j->String(x.key);
+  if (x.is_value) {
+    j->Key("value");
+    j->String(x.name);
+    j->Key("type");
+    j->String(x.type);
+    j->Key("size");
+    j->Number(x.size);
+    j->Key("data");
+    j->String(x.text);
+  }
+  j->EndObject();
+}
+
 void EntryJson(JsonWriter* j, const StoreEntry& e) {
   j->BeginObject();
   j->Key("path");
@@ -126,81 +147,103 @@ int RunList(const ListOptions& o) {
     // Entries stream as they are read; the header comes from the summary,
     // which is known before the first entry.
     std::unique_ptr<JsonWriter> j;
-    s = ListStore(o.store, *key, policy, &summary, [&](const StoreEntry& e) {
-      if (!j) {
-        j = std::make_unique<JsonWriter>(stdout);
-        j->BeginObject();
-        j->Key("store");
-        j->BeginObject();
-        j->Key("path");
-        j->String(o.store);
-        j->Key("kind");
-        j->String(summary.kind);
-        j->Key("format_version");
-        j->Number(static_cast<uint64_t>(summary.format_version));
-        j->Key("encryption");
-        j->String(summary.encryption);
-        j->Key("size");
-        j->Number(summary.file_size);
-        j->Key("entries");
-        j->Number(summary.entries);
-        j->Key("contents");
-        j->Number(summary.contents);
-        for (const auto& [k, v] : summary.properties) {
-          j->Key(k);
-          j->String(v);
-        }
-        j->EndObject();
-        j->Key("users");
-        j->BeginArray();
-        for (const StoreUser& u : summary.users) UserJson(j.get(), u);
-        j->EndArray();
-        j->Key("entries");
-        j->BeginArray();
-      }
-      EntryJson(j.get(), e);
-      return Status::OK();
-    });
-    if (s.ok() && !j) {  // a store with no entries
+    auto open = [&] {
       j = std::make_unique<JsonWriter>(stdout);
       j->BeginObject();
+      j->Key("store");
+      j->BeginObject();
+      j->Key("path");
+      j->String(o.store);
+      j->Key("kind");
+      j->String(summary.kind);
+      j->Key("format_version");
+      j->Number(static_cast<uint64_t>(summary.format_version));
+      j->Key("encryption");
+      j->String(summary.encryption);
+      j->Key("size");
+      j->Number(summary.file_size);
+      j->Key("entries");
+      j->Number(summary.entries);
+      j->Key("contents");
+      j->Number(summary.contents);
+      for (const auto& [k, v] : summary.properties) {
+        j->Key(k);
+        j->String(v);
+      }
+      j->EndObject();
       j->Key("users");
       j->BeginArray();
       for (const StoreUser& u : summary.users) UserJson(j.get(), u);
       j->EndArray();
       j->Key("entries");
       j->BeginArray();
-    }
+    };
+    std::vector<StoreSetting> settings;
+    auto keep_setting = [&](const StoreSetting& x) {
+      settings.push_back(x);
+      return Status::OK();
+    };
+    s = ListStore(
+        o.store, *key, policy, &summary,
+        [&](const StoreEntry& e) {
+          if (!j) open();
+          EntryJson(j.get(), e);
+          return Status::OK();
+        },
+        keep_setting);
+    if (s.ok() && !j) open();  // a store with no entries
     if (j && s.ok()) {
+      j->EndArray();
+      j->Key("settings");
+      j->BeginArray();
+      for (const StoreSetting& x : settings) SettingJson(j.get(), x);
       j->EndArray();
       j->EndObject();
     }
   } else {
     bool header = false;
-    s = ListStore(o.store, *key, policy, &summary, [&](const StoreEntry& e) {
-      if (!header) {
-        header = true;
-        const std::string protection =
-            summary.encryption == "none"
-                ? "not encrypted"
-                : "encrypted with a " + summary.encryption;
-        std::printf("%s %s: format %d, %s, %s%s, %" PRIu64 " entries\n",
-                    summary.kind == "hardlink" ? "hard-link store" : "store",
-                    o.store.c_str(), summary.format_version, protection.c_str(),
-                    summary.kind == "hardlink" ? "catalog " : "",
-                    HumanBytes(summary.file_size).c_str(), summary.entries);
-        for (const StoreUser& u : summary.users) {
-          std::printf("user %s (%s)\n", DisplayBytes(u.name).c_str(),
-                      DisplayBytes(u.home).c_str());
-        }
-      }
-      std::printf("%-7s %04o %12" PRIu64 " %s  %s%s%s\n", e.type, e.mode,
-                  e.size, Time(e.mtime_ns).c_str(),
-                  DisplayBytes(e.path).c_str(),
-                  e.symlink_target.empty() ? "" : " -> ",
-                  DisplayBytes(e.symlink_target).c_str());
-      return Status::OK();
-    });
+    s = ListStore(
+        o.store, *key, policy, &summary,
+        [&](const StoreEntry& e) {
+          if (!header) {
+            header = true;
+            const std::string protection =
+                summary.encryption == "none"
+                    ? "not encrypted"
+                    : "encrypted with a " + summary.encryption;
+            std::printf(
+                "%s %s: format %d, %s, %s%s, %" PRIu64 " entries\n",
+                summary.kind == "hardlink" ? "hard-link store" : "store",
+                o.store.c_str(), summary.format_version, protection.c_str(),
+                summary.kind == "hardlink" ? "catalog " : "",
+                HumanBytes(summary.file_size).c_str(), summary.entries);
+            for (const StoreUser& u : summary.users) {
+              std::printf("user %s (%s)\n", DisplayBytes(u.name).c_str(),
+                          DisplayBytes(u.home).c_str());
+            }
+          }
+          std::printf("%-7s %04o %12" PRIu64 " %s  %s%s%s\n", e.type, e.mode,
+                      e.size, Time(e.mtime_ns).c_str(),
+                      DisplayBytes(e.path).c_str(),
+                      e.symlink_target.empty() ? "" : " -> ",
+                      DisplayBytes(e.symlink_target).c_str());
+          return Status::OK();
+        },
+        [](const StoreSetting& x) {
+          // setting  HKCU\Control Panel\Desktop [Wallpaper]  REG_SZ  C:\a.bmp
+          // (alice)
+          std::string user = x.user.empty() ? "" : "  (" + x.user + ")";
+          if (x.is_value) {
+            std::printf("setting %s [%s]  %s  %s%s\n",
+                        DisplayBytes(x.key).c_str(),
+                        DisplayBytes(x.name).c_str(), x.type.c_str(),
+                        DisplayBytes(x.text).c_str(), user.c_str());
+          } else {
+            std::printf("key     %s%s\n", DisplayBytes(x.key).c_str(),
+                        user.c_str());
+          }
+          return Status::OK();
+        });
   }
   if (!s.ok()) return Fail("list", s);
   return Code(ExitCode::kSuccess);

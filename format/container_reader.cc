@@ -187,6 +187,40 @@ const std::string* ContainerReader::group_name(uint32_t gid) const {
   return LookUp(index_.group_names, gid);
 }
 
+bool ContainerReader::has_registry() const {
+  for (const BlockInfo& b : index_.blocks) {
+    if (b.type == static_cast<uint8_t>(BlockType::kRegistrySegment))
+      return true;
+  }
+  return false;
+}
+
+Result<std::vector<RegistryRecord>> ContainerReader::ReadRegistry() const {
+  std::vector<RegistryRecord> all;
+  for (uint64_t n = 0; n < index_.blocks.size(); ++n) {
+    if (index_.blocks[n].type !=
+        static_cast<uint8_t>(BlockType::kRegistrySegment)) {
+      continue;
+    }
+    std::string plain;
+    MIGSTORE_RETURN_IF_ERROR(
+        ReadTypedBlock(n, BlockType::kRegistrySegment, &plain));
+    auto records = DecodeRegistrySegment(plain);
+    if (!records.ok())
+      return records.status().WithContext("block " + std::to_string(n));
+    for (RegistryRecord& r : *records) {
+      if (r.profile > index_.profiles.size() ||
+          (!all.empty() && !RegistryRecordLess(all.back(), r))) {
+        return Status::Corruption(
+            "registry segment in block " + std::to_string(n),
+            "a record names no profile of the store, or is out of order");
+      }
+      all.push_back(std::move(r));
+    }
+  }
+  return all;
+}
+
 Result<std::vector<Entry>> ContainerReader::ReadCatalogSegment(size_t i) const {
   if (i >= index_.catalog_segments.size()) {
     return Status::InvalidArgument("no catalog segment " + std::to_string(i));

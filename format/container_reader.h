@@ -33,6 +33,7 @@
 #include "format/file_io.h"
 #include "format/header.h"
 #include "format/keys.h"
+#include "format/registry.h"
 #include "format/store_index.h"
 #include "format/store_io.h"
 #include "migstore/result.h"
@@ -113,6 +114,12 @@ class ContainerReader {
   // catalog segment.
   Result<std::optional<Entry>> FindEntry(uint32_t profile,
                                          std::string_view path) const;
+
+  // Every registry record the store holds (docs/format.md "Registry
+  // segment"), in key order; empty for a store without any. Reads every
+  // registry segment, checking order across them and the profile numbers.
+  Result<std::vector<RegistryRecord>> ReadRegistry() const;
+  bool has_registry() const;
 
   Result<std::vector<Content>> ReadContentSegment(size_t i) const;
   // Content record `id`, as stored: it does not know the entry it is for.

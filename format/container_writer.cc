@@ -360,6 +360,56 @@ Status ContainerWriter::WriteCatalogSegments() {
   return Status::OK();
 }
 
+Status ContainerWriter::AddRegistryRecords(
+    std::vector<RegistryRecord> records) {
+  if (failed()) return status();
+  for (RegistryRecord& r : records) {
+    MIGSTORE_RETURN_IF_ERROR(Fail(ValidateRegistryRecord(r)));
+    if (r.profile > index_.profiles.size()) {
+      return Fail(Status::InvalidArgument("registry record " + r.key,
+                                          "names a profile the store lacks"));
+    }
+    registry_.push_back(std::move(r));
+  }
+  return Status::OK();
+}
+
+Status ContainerWriter::WriteRegistrySegments() {
+  std::sort(registry_.begin(), registry_.end(), RegistryRecordLess);
+  // Segments well inside a block: a record is at most ~1.1 MiB.
+  constexpr size_t kSegmentBytes = 4 * limits::kMiB;
+  std::vector<RegistryRecord> segment;
+  size_t bytes = 0;
+  auto flush = [&]() -> Status {
+    if (segment.empty()) return Status::OK();
+    std::string plain = EncodeRegistrySegment(segment);
+    MIGSTORE_RETURN_IF_ERROR(
+        AppendBlock(BlockType::kRegistrySegment, plain, options_.metadata_seal)
+            .status());
+    segment.clear();
+    bytes = 0;
+    return Status::OK();
+  };
+  for (size_t i = 1; i < registry_.size(); ++i) {
+    if (!RegistryRecordLess(registry_[i - 1], registry_[i])) {
+      return Fail(Status::InvalidArgument(
+          "the same registry key or value given twice", registry_[i].key));
+    }
+  }
+  for (size_t i = 0; i < registry_.size(); ++i) {
+    bytes += registry_[i].key.size() + registry_[i].name.size() +
+             registry_[i].data.size() + 16;
+    segment.push_back(std::move(registry_[i]));
+    if (bytes >= kSegmentBytes ||
+        segment.size() >= limits::kMaxRegistryRecordsPerSegment) {
+      MIGSTORE_RETURN_IF_ERROR(flush());
+    }
+  }
+  MIGSTORE_RETURN_IF_ERROR(flush());
+  registry_.clear();
+  return Status::OK();
+}
+
 Status ContainerWriter::WriteIndexAndTrailer() {
   index_.properties.assign(properties_.begin(), properties_.end());
   index_.owner_names.assign(owners_.begin(), owners_.end());
@@ -389,6 +439,7 @@ Status ContainerWriter::Finish() {
   }
   MIGSTORE_RETURN_IF_ERROR(WriteContentSegments());
   MIGSTORE_RETURN_IF_ERROR(WriteCatalogSegments());
+  MIGSTORE_RETURN_IF_ERROR(WriteRegistrySegments());
   MIGSTORE_RETURN_IF_ERROR(WriteIndexAndTrailer());
   MIGSTORE_RETURN_IF_ERROR(Fail(sink_->Commit()));
   finished_ = true;

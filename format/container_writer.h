@@ -45,6 +45,7 @@
 #include "format/block_codec.h"
 #include "format/catalog.h"
 #include "format/keys.h"
+#include "format/registry.h"
 #include "format/store_index.h"
 #include "format/store_io.h"
 #include "migstore/result.h"
@@ -120,6 +121,10 @@ class ContainerWriter {
   // Records an entry. Any order; Finish() sorts them. Its profile and
   // content must already be added, and the content's size must match.
   Status AddEntry(const Entry& entry);
+  // Adds registry records (docs/format.md "Registry segment"), written at
+  // Finish() in key order. Each is checked as it comes; a key or value given
+  // twice fails Finish().
+  Status AddRegistryRecords(std::vector<RegistryRecord> records);
   // Room for `entries` more entries whose paths total `path_bytes`, made at
   // once: a capture that knows its count spares the catalog's tables the
   // doubling (and the copy beside the old table) of growing one by one.
@@ -156,6 +161,7 @@ class ContainerWriter {
   Status Fail(Status s);
   Status WriteContentSegments();
   Status WriteCatalogSegments();
+  Status WriteRegistrySegments();
   Status WriteIndexAndTrailer();
   std::string_view PathOf(const PendingEntry& e) const {
     return std::string_view(paths_).substr(e.path_offset, e.path_len);
@@ -178,6 +184,7 @@ class ContainerWriter {
   std::map<std::string, std::string> properties_;
   std::map<uint32_t, std::string> owners_;
   std::map<uint32_t, std::string> groups_;
+  std::vector<RegistryRecord> registry_;
 
   // Content records, encoded, by segment, until Finish() writes them.
   struct PendingSegment {

@@ -84,11 +84,12 @@ enum class BlockType : uint8_t {
   kCatalogSegment = 0x02,
   kContentSegment = 0x03,
   kIndex = 0x04,
+  kRegistrySegment = 0x05,  // docs/format.md "Registry segment"
 };
-// 0x05-0x7f: reserved; a reader must reject a store that holds one.
+// 0x06-0x7f: reserved; a reader must reject a store that holds one.
 // 0x80-0xff: reserved; a reader must skip them.
 inline constexpr uint8_t kFirstSkippableBlockType = 0x80;
-inline constexpr bool IsKnownBlockType(uint8_t t) { return t >= 1 && t <= 4; }
+inline constexpr bool IsKnownBlockType(uint8_t t) { return t >= 1 && t <= 5; }
 inline constexpr bool IsSkippableBlockType(uint8_t t) {
   return t >= kFirstSkippableBlockType;
 }

@@ -47,6 +47,14 @@ inline constexpr size_t kMaxRangesPerContent = size_t{1} << 20;
 inline constexpr size_t kMaxChunksPerContent = size_t{1} << 21;
 inline constexpr uint32_t kMaxMode = 07777;
 inline constexpr uint64_t kMaxFileSize = uint64_t{1} << 62;
+// Registry records (docs/format.md "Registry segment"). Windows allows key
+// names of 255 characters, 512 levels deep, and value names of 16383
+// characters; a value's data above 1 MiB is not a setting (the capture
+// reports and skips it).
+inline constexpr size_t kMaxRegistryKeyBytes = 65536;
+inline constexpr size_t kMaxRegistryNameBytes = 65536;
+inline constexpr size_t kMaxRegistryData = 1 * kMiB;
+inline constexpr size_t kMaxRegistryRecordsPerSegment = 65536;
 
 // Decoding amplifies: prefix-compressed paths expand, and every decoded
 // element costs more memory than its bytes. These totals per decoded block

@@ -24,7 +24,7 @@ const fs::path kSource = MIGSTORE_SOURCE_DIR;
 // One `#include "…"` of one file.
 struct Include {
   std::string file;  // relative to the source root, e.g. engine/src/rules/x.cc
-  std::string target;  // as written, e.g. engine/src/profiles/root_fs.h
+  std::string target;  // as written, e.g. engine/src/fs/root_fs.h
 };
 
 std::vector<Include> QuotedIncludesUnder(const std::string& folder) {

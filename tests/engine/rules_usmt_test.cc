@@ -311,7 +311,17 @@ TEST_F(UsmtXml, GenerateUserPatterns) {
       "<include><objectSet><script>MigXmlHelper.GenerateUserPatterns "
       "(\"Registry\", "
       "\"HKCU\\Software\\* [*]\", \"TRUE\")</script></objectSet></include>";
-  EXPECT_TRUE(HasDiagnostic(System(registry).diagnostics(), "not applicable"));
+  // In either context, each user's pattern applies to that user's hive.
+  Matcher users = User(registry);
+  // Two runs (one per user), each generating a pattern per user.
+  EXPECT_EQ(users.registry_rule_count(), 4u)
+      << AllDiagnostics(users.diagnostics());
+  ASSERT_GE(machine_.profiles.size(), 2u);
+  const std::string theme = "Theme";
+  for (int32_t p = 0; p < static_cast<int32_t>(machine_.profiles.size()); ++p) {
+    EXPECT_TRUE(users.DecideRegistry("HKCU\\Software\\App", p, &theme).taken);
+  }
+  EXPECT_FALSE(users.DecideRegistry("HKCU\\Control Panel", 0, &theme).taken);
 }
 
 TEST_F(UsmtXml, GenerateDocPatterns) {
@@ -525,7 +535,8 @@ TEST_F(UsmtXml, NotApplicableAndUnknownThingsAreReportedWithTheirLine) {
       "</migration>\n";
   Matcher m = CompileTexts(machine_, {{"r.xml", xml}});
   const auto& ds = m.diagnostics();
-  EXPECT_TRUE(HasDiagnostic(ds, "Registry pattern not applicable", 7))
+  EXPECT_TRUE(
+      HasDiagnostic(ds, "HKCU pattern in a System-context component", 7))
       << AllDiagnostics(ds);
   EXPECT_TRUE(HasDiagnostic(ds, "Ini pattern not applicable", 8))
       << AllDiagnostics(ds);

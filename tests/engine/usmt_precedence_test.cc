@@ -205,28 +205,50 @@ TEST_F(Precedence, ConfigMigrateNoKeepsOtherComponentsRules) {
       << e.inactive[0].note;
 }
 
-TEST_F(Precedence, RegistryTableRowsAreNotApplicableToFiles) {
-  // The registry rows of the page cannot be decided by a file capture; the
-  // patterns are reported, and the file rules beside them still work.
-  std::string rules =
-      "<include><objectSet><pattern "
-      "type=\"Registry\">HKLM\\Software\\Microsoft\\Command "
-      "Processor\\* [*]</pattern><pattern type=\"File\">C:\\Dir1\\* "
-      "[*]</pattern></objectSet>"
-      "</include><exclude><objectSet><pattern "
-      "type=\"Registry\">HKLM\\Software\\Microsoft\\"
-      "Command Processor [DefaultColor]</pattern></objectSet></exclude>";
-  Matcher m = One(rules);
+// The page's registry rows (usmt.md, "Precedence"), on registry values:
+// the same precedence as files.
+std::string RegRule(const std::string& element, const std::string& pattern) {
+  return "<" + element + "><objectSet><pattern type=\"Registry\">" + pattern +
+         "</pattern></objectSet></" + element + ">";
+}
+
+constexpr char kCmd[] = "HKLM\\Software\\Microsoft\\Command Processor";
+
+bool TakesValue(const Matcher& m, const std::string& key,
+                const std::string& value) {
+  return m.DecideRegistry(key, -1, &value).taken;
+}
+
+TEST_F(Precedence, RegistryTableRows) {
+  const std::string all = std::string(kCmd) + "\\* [*]";
+  const std::string color = std::string(kCmd) + " [DefaultColor]";
+  // Include everything, exclude DefaultColor: everything but DefaultColor;
+  // the file rules beside them still work.
+  Matcher m = One(RegRule("include", all) + Inc(R"(C:\Dir1\* [*])") +
+                  RegRule("exclude", color));
   EXPECT_TRUE(TakesFile(m, "Dir1/a.txt"));
-  int registry_notes = 0;
-  for (const RuleDiagnostic& d : m.diagnostics()) {
-    if (d.message.find("Registry pattern not applicable") !=
-        std::string::npos) {
-      ++registry_notes;
-      EXPECT_GT(d.line, 0);
-    }
-  }
-  EXPECT_EQ(registry_notes, 2);
+  EXPECT_FALSE(TakesValue(m, kCmd, "DefaultColor"));
+  EXPECT_TRUE(TakesValue(m, kCmd, "CompletionChar"));
+  EXPECT_TRUE(TakesValue(m, std::string(kCmd) + "\\Sub", "DefaultColor"));
+  EXPECT_TRUE(TakesValue(m, "hklm\\SOFTWARE\\microsoft\\command processor",
+                         "completionchar"));  // names compare without case
+  EXPECT_FALSE(TakesValue(m, "HKLM\\Software\\Other", "X"));
+  EXPECT_EQ(m.registry_rule_count(), 2u);
+  // The reverse pair: only DefaultColor.
+  Matcher reverse = One(RegRule("include", color) + RegRule("exclude", all));
+  EXPECT_TRUE(TakesValue(reverse, kCmd, "DefaultColor"));
+  EXPECT_FALSE(TakesValue(reverse, kCmd, "CompletionChar"));
+  // Both DefaultColor: nothing (exclude wins ties).
+  Matcher both = One(RegRule("include", color) + RegRule("exclude", color));
+  EXPECT_FALSE(TakesValue(both, kCmd, "DefaultColor"));
+  // The first pair split across components: everything.
+  Matcher split = Many({RegRule("include", all), RegRule("exclude", color)});
+  EXPECT_TRUE(TakesValue(split, kCmd, "DefaultColor"));
+  EXPECT_TRUE(TakesValue(split, kCmd, "CompletionChar"));
+  // Pruning: nothing below an unrelated key can be taken.
+  EXPECT_FALSE(m.MayTakeBelowRegistry("HKLM\\Software\\Other", -1));
+  EXPECT_TRUE(m.MayTakeBelowRegistry("HKLM\\Software", -1));
+  EXPECT_FALSE(m.MayTakeBelowRegistry("HKLM\\SYSTEM", -1));
 }
 
 TEST_F(Precedence, LocationModifyInAnotherComponentIsKeptForRestore) {

@@ -261,7 +261,7 @@ TEST(StoreIndexCodec, RoundTrips) {
 
 TEST(StoreIndexCodec, RejectsBlocksItMustNotSkipAndInconsistentTables) {
   StoreIndex x = SampleIndex();
-  x.blocks[2].type = 0x05;
+  x.blocks[2].type = 0x06;
   Status s = DecodeStoreIndex(EncodeStoreIndex(x), Span(x)).status();
   EXPECT_TRUE(s.IsUnsupportedVersion()) << s.ToString();
   x.blocks[2].type = 0x7f;

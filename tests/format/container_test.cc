@@ -460,7 +460,7 @@ TEST(Container, ReaderChecksWhatThePiecesClaim) {
 TEST(Container, SkippableBlocksAreSkippedAndOthersRefused) {
   TempDir dir;
   for (uint8_t type :
-       {uint8_t{0x80}, uint8_t{0xfe}, uint8_t{0x05}, uint8_t{0x7f}}) {
+       {uint8_t{0x80}, uint8_t{0xfe}, uint8_t{0x06}, uint8_t{0x7f}}) {
     const std::string path = dir / ("s" + std::to_string(type));
     auto w = NewWriter(path);
     BlockPacker packer = BlockPacker::Serial(w.get(), 4096, SealOptions{});

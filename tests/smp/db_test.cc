@@ -33,6 +33,7 @@
 #include "tests/util/test_util.h"
 
 namespace migstore::smp {
+
 namespace {
 
 using testing::Has;
@@ -262,6 +263,152 @@ TEST_P(DbTest, TwoNodesMigrateAFreshDatabaseOnce) {
   EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM schema_migrations"),
             SchemaVersion());
   EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM settings"), 3);
+}
+
+// A database of schema version 1 could hold two stores not released for
+// one source (two requests at once, the race migration 2's unique index
+// closes). Migration 2 keeps one per source live and releases the others,
+// auditing each, so that the index can be made; nothing is deleted.
+TEST_P(DbTest, MigrationTwoReleasesASourcesExtraLiveStores) {
+  std::unique_ptr<Db> db = OpenRaw();
+  ASSERT_NE(db, nullptr);
+  ASSERT_OK(MigrateSchemaTo(db.get(), 1));
+  EXPECT_EQ(IntOnce(*db, "SELECT MAX(version) FROM schema_migrations"), 1);
+  ASSERT_OK(ExecOnce(*db,
+                     "INSERT INTO storage (location, max_clients,"
+                     " min_free_bytes) VALUES ('/srv/smp', 100, 0)"));
+  constexpr int64_t kT = 1765000000;
+  struct Made {
+    const char* id;
+    const char* source;
+    const char* state;
+    int64_t requested_at;
+    int64_t captured_at;  // 0: NULL
+  };
+  const std::vector<Made> made = {
+      // Two captures requested: the newer is kept.
+      {"a1000000000000000000000000000000", "PC-A", "requested", kT, 0},
+      {"a2000000000000000000000000000000", "PC-A", "requested", kT + 5, 0},
+      // The race's orphan, newer, never displaces the store that holds the
+      // capture...
+      {"b1000000000000000000000000000000", "PC-B", "captured", kT, kT + 1},
+      {"b2000000000000000000000000000000", "PC-B", "requested", kT + 9, 0},
+      // ...nor one handed over to the destination.
+      {"c1000000000000000000000000000000", "PC-C", "capturing", kT + 9, 0},
+      {"c2000000000000000000000000000000", "PC-C", "ready", kT, kT + 1},
+      // Requested at the same second: the first by id, as the service
+      // lists them; stores already released or deleted are left alone.
+      {"d3000000000000000000000000000000", "PC-D", "requested", kT, 0},
+      {"d1000000000000000000000000000000", "PC-D", "requested", kT, 0},
+      {"d2000000000000000000000000000000", "PC-D", "capturing", kT, 0},
+      {"d4000000000000000000000000000000", "PC-D", "released", kT + 9, kT},
+      {"d5000000000000000000000000000000", "PC-D", "deleted", kT + 9, kT},
+      // One live store: nothing to do.
+      {"e1000000000000000000000000000000", "PC-E", "captured", kT, kT + 1},
+      {"e2000000000000000000000000000000", "PC-E", "released", kT + 9, kT},
+  };
+  for (const Made& m : made) {
+    ASSERT_OK(ExecOnce(
+        *db,
+        "INSERT INTO stores (id, source, destination, location, state,"
+        " wrapped_key, requested_at, captured_at, delete_after)"
+        " VALUES ($1, $2, 'PC-NEW', '/srv/smp', $3, '00', $4, $5, $6)",
+        {m.id, m.source, m.state, m.requested_at,
+         m.captured_at == 0 ? Value() : Value(m.captured_at),
+         std::string_view(m.state) == "released" ? Value(kT + 100) : Value()}));
+  }
+  // Retention set by the administrator: the released ones go after it.
+  ASSERT_OK(ExecOnce(*db,
+                     "UPDATE settings SET value = '60'"
+                     " WHERE name = 'retention_minutes'"));
+
+  ASSERT_OK(MigrateSchema(db.get()));
+  EXPECT_EQ(IntOnce(*db, "SELECT MAX(version) FROM schema_migrations"),
+            SchemaVersion());
+  const int64_t migrated_at = IntOnce(
+      *db, "SELECT applied_at FROM schema_migrations WHERE version = 2");
+
+  // Nothing deleted; one store not released per source, the right one.
+  EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM stores"),
+            static_cast<int64_t>(made.size()));
+  Result<std::vector<Row>> live =
+      QueryOnce(*db,
+                "SELECT source, id, state FROM stores"
+                " WHERE state NOT IN ('released', 'deleted') ORDER BY source");
+  ASSERT_OK(live);
+  ASSERT_EQ(live->size(), 5u);
+  const std::vector<std::vector<std::string>> kept = {
+      {"PC-A", "a2000000000000000000000000000000", "requested"},
+      {"PC-B", "b1000000000000000000000000000000", "captured"},
+      {"PC-C", "c2000000000000000000000000000000", "ready"},
+      {"PC-D", "d1000000000000000000000000000000", "requested"},
+      {"PC-E", "e1000000000000000000000000000000", "captured"},
+  };
+  for (size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ((*live)[i].Text(0), kept[i][0]);
+    EXPECT_EQ((*live)[i].Text(1), kept[i][1]) << kept[i][0];
+    EXPECT_EQ((*live)[i].Text(2), kept[i][2]) << kept[i][0];
+  }
+
+  // The others are released, to be deleted by the retention's cycle after
+  // the retention time from the migration; each one audited, naming the
+  // store kept and the state it was in.
+  const std::vector<std::vector<std::string>> released = {
+      {"a1000000000000000000000000000000", "requested",
+       "a2000000000000000000000000000000"},
+      {"b2000000000000000000000000000000", "requested",
+       "b1000000000000000000000000000000"},
+      {"c1000000000000000000000000000000", "capturing",
+       "c2000000000000000000000000000000"},
+      {"d2000000000000000000000000000000", "capturing",
+       "d1000000000000000000000000000000"},
+      {"d3000000000000000000000000000000", "requested",
+       "d1000000000000000000000000000000"},
+  };
+  Result<std::vector<Row>> audit = QueryOnce(
+      *db, "SELECT at, actor, action, store, detail FROM audit ORDER BY seq");
+  ASSERT_OK(audit);
+  ASSERT_EQ(audit->size(), released.size());
+  for (size_t i = 0; i < released.size(); ++i) {
+    const std::string& id = released[i][0];
+    EXPECT_EQ(IntOnce(*db,
+                      "SELECT COUNT(*) FROM stores WHERE id = $1 AND"
+                      " state = 'released' AND delete_after = $2",
+                      {id, migrated_at + 60 * 60}),
+              1)
+        << id;
+    const Row& row = (*audit)[i];
+    EXPECT_EQ(row.Int(0), migrated_at);
+    EXPECT_EQ(row.Text(1), "migration");
+    EXPECT_EQ(row.Text(2), "release duplicate");
+    EXPECT_EQ(row.Text(3), id);
+    EXPECT_TRUE(Has(row.Text(4), "was " + released[i][1])) << row.Text(4);
+    EXPECT_TRUE(Has(row.Text(4), released[i][2])) << row.Text(4);
+  }
+  // Stores released before are as they were.
+  EXPECT_EQ(IntOnce(*db,
+                    "SELECT COUNT(*) FROM stores WHERE id IN ($1, $2) AND"
+                    " delete_after = $3",
+                    {"d4000000000000000000000000000000",
+                     "e2000000000000000000000000000000", kT + 100}),
+            2);
+  EXPECT_EQ(
+      IntOnce(*db, "SELECT COUNT(*) FROM stores WHERE state = $1", {"deleted"}),
+      1);
+
+  // The index is in place: a second live store of a source is refused.
+  Status second = ExecOnce(
+      *db,
+      "INSERT INTO stores (id, source, destination, location, state,"
+      " wrapped_key, requested_at) VALUES ($1, 'PC-A', 'PC-NEW', '/srv/smp',"
+      " 'requested', '00', $2)",
+      {"a3000000000000000000000000000000", kT + 20});
+  EXPECT_TRUE(second.IsAlreadyExists()) << second.ToString();
+
+  // Migrating again changes nothing.
+  ASSERT_OK(MigrateSchema(db.get()));
+  EXPECT_EQ(IntOnce(*db, "SELECT COUNT(*) FROM audit"),
+            static_cast<int64_t>(released.size()));
 }
 
 TEST_P(DbTest, CommitsWhatTheBodyDidWhenItSucceeds) {

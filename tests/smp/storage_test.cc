@@ -229,6 +229,52 @@ TEST_F(StorageTest, PublishWithNothingUploaded) {
   EXPECT_EQ((*bytes)->size(), 0u);
 }
 
+TEST_F(StorageTest, ACommitSentAgainChecksThePublishedFile) {
+  // The server died (or the client's commit request timed out) between
+  // the rename and the database's record: the commit, sent again, finds no
+  // partial but the committed file, and checks it.
+  const std::string data = Bytes(300000, 8);
+  const std::string committed = folder_ + "/" + kId + ".mig";
+  ASSERT_OK(storage_->WritePartial(folder_, kId, 0, data));
+  ASSERT_OK(storage_->Publish(folder_, kId, data.size(), Sha256Hex(data)));
+  ASSERT_OK(storage_->Publish(folder_, kId, data.size(), Sha256Hex(data)));
+  // Also on a node that did not write it (a restart, another node).
+  Result<Storage> restarted = Storage::Open({{folder_, 10, 0}});
+  ASSERT_OK(restarted);
+  ASSERT_OK(restarted->Publish(folder_, kId, data.size(), Sha256Hex(data)));
+
+  // A length or hash that is not the file's is refused as at the first
+  // commit; the file is kept (it may be a capture committed before the
+  // capture was run again) and still commits with the right ones.
+  std::string other = data;
+  other[12345] ^= 1;
+  Status wrong_hash =
+      storage_->Publish(folder_, kId, data.size(), Sha256Hex(other));
+  EXPECT_TRUE(wrong_hash.IsCorruption()) << wrong_hash.ToString();
+  EXPECT_TRUE(Has(wrong_hash.ToString(), "SHA-256")) << wrong_hash.ToString();
+  Status wrong_size =
+      storage_->Publish(folder_, kId, data.size() + 1, Sha256Hex(data));
+  EXPECT_TRUE(wrong_size.IsCorruption()) << wrong_size.ToString();
+  EXPECT_EQ(testing::ReadFile(committed), data);
+  EXPECT_EQ(ListDir(folder_),
+            std::vector<std::string>{std::string(kId) + ".mig"});
+  ASSERT_OK(storage_->Publish(folder_, kId, data.size(), Sha256Hex(data)));
+  ASSERT_OK(storage_->OpenCommitted(folder_, kId, data.size()));
+
+  // A link planted at the committed name is not followed.
+  ASSERT_OK(storage_->Remove(folder_, kId));
+  const std::string outside = dir_ / "victim";
+  testing::WriteFile(outside, data);
+  ASSERT_EQ(::symlink(outside.c_str(), committed.c_str()), 0);
+  EXPECT_FALSE(
+      storage_->Publish(folder_, kId, data.size(), Sha256Hex(data)).ok());
+  ASSERT_EQ(::unlink(committed.c_str()), 0);
+  ASSERT_EQ(::unlink(outside.c_str()), 0);
+  // Nothing published, nothing uploaded.
+  EXPECT_TRUE(storage_->Publish(folder_, kId, data.size(), Sha256Hex(data))
+                  .IsInvalidArgument());
+}
+
 TEST_F(StorageTest, ANewUploadReplacesAPublishedOne) {
   // A capture run again before release.
   const std::string first = Bytes(2000, 5), second = Bytes(700, 6);

@@ -147,6 +147,10 @@ struct CaptureReport {
   uint64_t sparse_files = 0;
   uint64_t stored_bytes = 0;  // distinct file bytes put in the store
   uint64_t store_size = 0;    // bytes of the store file
+  // Settings taken from the root's offline registry hives (Windows roots
+  // with registry rules): keys, and values.
+  uint64_t registry_keys = 0;
+  uint64_t registry_values = 0;
   // Hard-link stores: files linked, and files copied because they could not
   // be (their bytes are stored_bytes); store_size is the catalog's size
   // plus the bytes copied.

@@ -47,6 +47,13 @@ struct ExtractOptions {
   bool overwrite = false;  // replace files already under `to` (UsmtUtils /o)
   bool continue_on_error = false;
   int threads = 0;
+  // Also write the store's registry settings (docs/rules.md, "Registry") to
+  // this .reg file, as regedit imports it: HKLM's, and the HKCU of
+  // `reg_user` as HKEY_CURRENT_USER (import it as that user). `reg_user`
+  // may be left empty when the settings hold one user's HKCU or none.
+  // Replaces an existing file only with `overwrite`.
+  std::string reg_file;
+  std::string reg_user;
 };
 
 // Errors as Restore's; InvalidArgument for a malformed glob.

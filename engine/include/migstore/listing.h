@@ -59,6 +59,19 @@ struct StoreEntry {
   size_t xattrs = 0;        // number of extended attributes
 };
 
+// A registry key or value the store holds (docs/rules.md, "Registry").
+struct StoreSetting {
+  std::string user;  // whose HKCU; empty for HKLM
+  std::string key;   // "HKCU\Software\Contoso"
+  bool is_value = false;
+  std::string name;   // the value's name; "" its key's default value
+  std::string type;   // "REG_SZ", "REG_DWORD", ...
+  uint64_t size = 0;  // data bytes
+  // The data as a person reads it: strings decoded, numbers in decimal,
+  // anything else in hex.
+  std::string text;
+};
+
 // Opens the store, fills *summary, then calls on_entry for every entry. A
 // non-OK status from on_entry stops the listing and is returned.
 // Errors: NotFound, NotAStore, UnsupportedVersion, WrongKey, Refused (by
@@ -71,6 +84,12 @@ Status ListStore(const std::string& store_path, const Key& key,
 Status ListStore(const std::string& store_path, const Key& key,
                  StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry);
+// ListStore, then on_setting for every registry key and value, in key
+// order (after every entry).
+Status ListStore(const std::string& store_path, const Key& key,
+                 const KeyPolicy& policy, StoreSummary* summary,
+                 const std::function<Status(const StoreEntry&)>& on_entry,
+                 const std::function<Status(const StoreSetting&)>& on_setting);
 
 }  // namespace migstore
 

@@ -96,6 +96,19 @@ class Matcher {
   // nothing taken; never false for one that holds something.
   bool MayTakeBelow(std::string_view dir) const;
 
+  // Registry keys and values of an offline Windows root (docs/rules.md,
+  // "Registry"). `key` is the key's full path, "HKCU\Software\Foo" or
+  // "HKLM\SOFTWARE\Foo"; `profile` is the Machine::profiles index of the
+  // user whose hive holds an HKCU key (ignored for HKLM). With `value` null
+  // the question is about the key itself (an empty key a rule names is
+  // kept); else about its value of that name ("" the default value).
+  Decision DecideRegistry(std::string_view key, int32_t profile,
+                          const std::string* value) const;
+  // As MayTakeBelow, for the subkeys and values of `key`.
+  bool MayTakeBelowRegistry(std::string_view key, int32_t profile) const;
+  // Registry rules in force; 0 when no rule names the registry.
+  size_t registry_rule_count() const;
+
   // The decision with its reasons. Slower than Decide; allocates.
   Explanation Explain(std::string_view path, EntryKind kind) const;
 

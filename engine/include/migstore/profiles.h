@@ -47,7 +47,7 @@ struct UserProfile {
   Layout layout = Layout::kLinux;
   uint32_t uid = 0;  // linux only
   uint32_t gid = 0;  // linux only
-  std::string sid;   // windows SID when known (not read from offline hives)
+  std::string sid;   // windows SID, from the SOFTWARE hive's ProfileList
   // Last use in ns since the Unix epoch; 0 when nothing tells.
   int64_t last_use_ns = 0;
   // What last_use_ns was read from: "NTUSER.DAT mtime", "wtmp", "lastlog",

@@ -189,12 +189,16 @@ struct RestoreReport {
   uint64_t hardlinks = 0;  // files restored as links to an earlier member
   uint64_t bytes = 0;      // logical bytes of the files written
   // Conflicts and how they ended.
-  uint64_t renamed = 0;           // restored beside as "name (N).ext"
-  uint64_t overwritten = 0;       // replaced what was there
-  uint64_t skipped = 0;           // left what was there (policy or merge rule)
-  uint64_t identical = 0;         // already there, identical: nothing to do
-  uint64_t moved = 0;             // sent elsewhere by a <locationModify> rule
-  uint64_t not_selected = 0;      // entries of users not selected
+  uint64_t renamed = 0;       // restored beside as "name (N).ext"
+  uint64_t overwritten = 0;   // replaced what was there
+  uint64_t skipped = 0;       // left what was there (policy or merge rule)
+  uint64_t identical = 0;     // already there, identical: nothing to do
+  uint64_t moved = 0;         // sent elsewhere by a <locationModify> rule
+  uint64_t not_selected = 0;  // entries of users not selected
+  // Settings written into the target's offline registry hives (restore of
+  // a store holding any): keys created, values set.
+  uint64_t registry_keys = 0;
+  uint64_t registry_values = 0;
   std::vector<FileIssue> errors;  // entries not restored
   std::vector<FileNote> notes;
   std::vector<std::string> rule_diagnostics;

@@ -73,6 +73,8 @@ class ContainerCapture {
     w_->ReserveEntries(entries_.size(), path_bytes);
     MIGSTORE_RETURN_IF_ERROR(capture::WriteStoreTables(
         o_, sel_, report_->layout, entries_, w_, &profile_number_));
+    MIGSTORE_RETURN_IF_ERROR(capture::CaptureSettings(o_, sel_, profile_number_,
+                                                      w_, reporter_, report_));
 
     CapturePlan plan = capture::PlanCapture(entries_, o_.block_size);
     MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));

@@ -11,6 +11,7 @@
 
 #include "engine/src/capture/owner_names.h"
 #include "engine/src/profiles/catalog_profile.h"
+#include "engine/src/registry/registry_capture.h"
 #include "format/file_io.h"
 #include "format/limits.h"
 #include "migstore/build_info.h"
@@ -172,6 +173,25 @@ Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
     MIGSTORE_RETURN_IF_ERROR(w->SetProperty(k, std::move(v)));
   }
   return Status::OK();
+}
+
+Status CaptureSettings(const CaptureOptions& o, const Selection& sel,
+                       const std::vector<uint32_t>& profile_number,
+                       format::ContainerWriter* w, CaptureReporter* reporter,
+                       CaptureReport* report) {
+  registry::RegistryCaptureResult r =
+      registry::CaptureRegistry(sel.machine, sel.matcher, profile_number);
+  for (registry::HiveIssue& n : r.notes) {
+    FileNote note{std::move(n.path), std::move(n.what)};
+    reporter->Note(note);
+    report->notes.push_back(std::move(note));
+  }
+  for (const registry::HiveIssue& e : r.errors) {
+    MIGSTORE_RETURN_IF_ERROR(FileError(o, reporter, report, e.path, e.status));
+  }
+  report->registry_keys = r.keys;
+  report->registry_values = r.values;
+  return w->AddRegistryRecords(std::move(r.records));
 }
 
 }  // namespace migstore::capture

@@ -73,6 +73,15 @@ Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
                         format::ContainerWriter* w,
                         std::vector<uint32_t>* profile_number);
 
+// The settings (docs/rules.md, "Registry"): the registry keys and values
+// the rules take from the root's offline hives, added to `w`. A hive that
+// cannot be read goes through FileError; absent hives are notes. Counts go
+// to report->registry_keys and registry_values.
+Status CaptureSettings(const CaptureOptions& o, const Selection& sel,
+                       const std::vector<uint32_t>& profile_number,
+                       format::ContainerWriter* w, CaptureReporter* reporter,
+                       CaptureReport* report);
+
 }  // namespace migstore::capture
 
 #endif  // MIGSTORE_ENGINE_SRC_CAPTURE_CAPTURE_COMMON_H_

@@ -22,6 +22,8 @@ Status WriteCatalog(const CaptureOptions& o, const Selection& sel,
   std::vector<uint32_t> profile_number;
   MIGSTORE_RETURN_IF_ERROR(WriteStoreTables(o, sel, report->layout, entries,
                                             writer, &profile_number));
+  MIGSTORE_RETURN_IF_ERROR(
+      CaptureSettings(o, sel, profile_number, writer, reporter, report));
   for (const WalkedEntry& we : entries) {
     const uint32_t profile =
         we.profile >= 0 ? profile_number[static_cast<size_t>(we.profile)]

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "engine/src/fs/root_fs.h"
 #include "engine/src/profiles/linux_profiles.h"
-#include "engine/src/profiles/root_fs.h"
 #include "engine/src/profiles/windows_profiles.h"
 #include "migstore/profiles.h"
 

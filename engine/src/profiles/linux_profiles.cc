@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
+#include "engine/src/fs/root_fs.h"
 #include "engine/src/profiles/login_records.h"
-#include "engine/src/profiles/root_fs.h"
 
 namespace migstore::internal {
 namespace {

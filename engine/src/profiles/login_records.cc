@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "engine/base/time_ns.h"
-#include "engine/src/profiles/root_fs.h"
+#include "engine/src/fs/root_fs.h"
 
 namespace migstore::internal {
 namespace {

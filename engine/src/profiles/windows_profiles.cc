@@ -1,7 +1,9 @@
 #include "engine/src/profiles/windows_profiles.h"
 
 #include "engine/base/case_fold.h"
-#include "engine/src/profiles/root_fs.h"
+#include "engine/src/fs/root_fs.h"
+#include "engine/src/registry/hive_files.h"
+#include "engine/src/registry/reg_text.h"
 
 namespace migstore::internal {
 
@@ -89,6 +91,64 @@ bool IsWindowsSystemProfileName(std::string_view name) {
   return false;
 }
 
+namespace {
+
+// "C:\Users\alice" or "%SystemDrive%\Users\alice" as a root-relative path
+// ("Users/alice"), or "" for a path on another drive.
+std::string ProfileImageRel(std::string_view image) {
+  if (image.size() >= 2 && image[1] == ':') {
+    if (image[0] != 'C' && image[0] != 'c') return {};
+    image.remove_prefix(2);
+  } else if (image.size() >= 13 &&
+             EqualsFolded(image.substr(0, 13), "%SystemDrive%")) {
+    image.remove_prefix(13);
+  } else {
+    return {};
+  }
+  std::string rel;
+  for (char c : image) rel.push_back(c == '\\' ? '/' : c);
+  while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+  while (!rel.empty() && rel.back() == '/') rel.pop_back();
+  return rel;
+}
+
+// SIDs from the SOFTWARE hive's ProfileList: each SID's ProfileImagePath
+// names a profile folder. A root without the hive, or a hive that cannot be
+// read, leaves the SIDs unknown (a note in `skipped`): discovery goes on
+// from the folders alone.
+void ReadProfileList(const std::string& root, Machine* machine) {
+  const registry::HiveFile f = registry::SoftwareHive(root);
+  auto hive = registry::Hive::Open(JoinRoot(root, f.rel), false);
+  if (!hive.ok()) {
+    if (!hive.status().IsNotFound()) {
+      machine->skipped.push_back("SIDs not read: " + hive.status().ToString());
+    }
+    return;
+  }
+  registry::Hive::Node node = hive->root();
+  for (const char* name :
+       {"Microsoft", "Windows NT", "CurrentVersion", "ProfileList"}) {
+    auto child = hive->Child(node, name);
+    if (!child.ok() || *child == 0) return;
+    node = *child;
+  }
+  auto sids = hive->Children(node);
+  if (!sids.ok()) return;
+  for (registry::Hive::Node sid : *sids) {
+    auto name = hive->Name(sid);
+    registry::Hive::ValueData image;
+    auto found = hive->Find(sid, "ProfileImagePath", &image);
+    if (!name.ok() || !found.ok() || !*found) continue;
+    std::string rel = ProfileImageRel(registry::Utf16ToUtf8(image.data));
+    if (rel.empty()) continue;
+    for (UserProfile& p : machine->profiles) {
+      if (EqualsFolded(p.home, rel)) p.sid = *name;
+    }
+  }
+}
+
+}  // namespace
+
 Status DiscoverWindows(const std::string& root, Machine* machine) {
   for (const FolderDefault& f : WindowsSystemFolderDefaults()) {
     machine->system_folders.emplace_back(f.key, ResolveNoCase(root, f.rel));
@@ -128,6 +188,7 @@ Status DiscoverWindows(const std::string& root, Machine* machine) {
     }
     machine->profiles.push_back(std::move(p));
   }
+  ReadProfileList(root, machine);
   return Status::OK();
 }
 

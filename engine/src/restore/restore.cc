@@ -17,6 +17,8 @@
 
 #include "engine/base/parallel.h"
 #include "engine/src/profiles/windows_profiles.h"
+#include "engine/src/registry/reg_text.h"
+#include "engine/src/registry/registry_apply.h"
 #include "engine/src/report/reporter.h"
 #include "engine/src/restore/apply.h"
 #include "engine/src/restore/path_filter.h"
@@ -28,6 +30,7 @@
 #include "engine/src/store/given_store.h"
 #include "engine/src/store/key_rep.h"
 #include "engine/src/store/open_store.h"
+#include "format/atomic_file.h"
 #include "format/container_reader.h"
 #include "migstore/extract.h"
 #include "migstore/matcher.h"
@@ -79,6 +82,7 @@ struct RunSpec {
   restore::Conflicts conflicts = restore::Conflicts::kRename;
   const RestoreOptions* restore = nullptr;      // null for an extract
   const restore::PathFilter* filter = nullptr;  // extract
+  const ExtractOptions* extract = nullptr;      // null for a restore
   // A container opened elsewhere (given_store.h), read instead of
   // store_path's.
   mutable std::unique_ptr<format::StoreSource> source;
@@ -230,19 +234,100 @@ class Run {
 
     restore::Plan plan = restore::MakePlan(in);
     MIGSTORE_RETURN_IF_ERROR(Announce(entries, &plan));
+    MIGSTORE_RETURN_IF_ERROR(ExportSettings());
     const bool strip =
         spec_.restore != nullptr && spec_.restore->strip_privileges;
     if (spec_.dry_run) {
       if (spec_.restore != nullptr) NotePrivileges(entries, plan.items, strip);
       Count(entries, plan.items, [](size_t) { return true; });
-      return Status::OK();
+      return RestoreSettings(in, -1);
     }
     // Only now, with every refusal behind us, is the target made: a run
     // stopped by its plan must leave no trace, not even an empty target.
     if (!target.valid()) {
       MIGSTORE_ASSIGN_OR_RETURN(target, MakeTarget());
     }
-    return Apply(entries, &plan.items, target.get(), threads, strip);
+    MIGSTORE_RETURN_IF_ERROR(
+        Apply(entries, &plan.items, target.get(), threads, strip));
+    return RestoreSettings(in, target.get());
+  }
+
+  // extract --reg: the store's settings as a .reg file, HKLM's and one
+  // user's HKCU (ExtractOptions::reg_file).
+  Status ExportSettings() {
+    if (spec_.extract == nullptr || spec_.extract->reg_file.empty())
+      return Status::OK();
+    const ExtractOptions& o = *spec_.extract;
+    MIGSTORE_ASSIGN_OR_RETURN(std::vector<format::RegistryRecord> records,
+                              store_.reader->ReadRegistry());
+    const auto& profiles = store_.reader->index().profiles;
+    std::set<uint32_t> users;
+    for (const format::RegistryRecord& r : records) {
+      if (r.profile != format::kNoProfile) users.insert(r.profile);
+    }
+    uint32_t chosen = format::kNoProfile;
+    if (!o.reg_user.empty()) {
+      for (size_t k = 0; k < profiles.size(); ++k) {
+        if (EqualFolded(profiles[k].name, o.reg_user))
+          chosen = static_cast<uint32_t>(k + 1);
+      }
+      if (chosen == format::kNoProfile) {
+        return Status::InvalidArgument("--reg-user " + o.reg_user,
+                                       "no such user in the store");
+      }
+    } else if (users.size() == 1) {
+      chosen = *users.begin();
+    } else if (users.size() > 1) {
+      std::string names;
+      for (uint32_t u : users)
+        names += (names.empty() ? "" : ", ") + profiles[u - 1].name;
+      return Status::InvalidArgument(
+          "the store holds the settings of " + names +
+          ": say whose go into the .reg file as HKEY_CURRENT_USER with "
+          "--reg-user");
+    }
+    std::vector<format::RegistryRecord> taken;
+    for (format::RegistryRecord& r : records) {
+      if (r.profile != format::kNoProfile && r.profile != chosen) continue;
+      ++(r.has_value ? report_.registry_values : report_.registry_keys);
+      taken.push_back(std::move(r));
+    }
+    MIGSTORE_ASSIGN_OR_RETURN(
+        format::AtomicFile f,
+        format::AtomicFile::Create(o.reg_file, o.overwrite));
+    MIGSTORE_RETURN_IF_ERROR(f.Append(registry::RegFile(taken)));
+    return f.Commit();
+  }
+
+  // The store's registry settings into the target's offline hives, for the
+  // users restored, where they land (registry_apply.h). A restore only: an
+  // extract exports them instead (--reg). target_fd -1: a dry run.
+  Status RestoreSettings(const restore::PlanInput& in, int target_fd) {
+    if (spec_.restore == nullptr || !store_.reader->has_registry())
+      return Status::OK();
+    auto records = store_.reader->ReadRegistry();
+    if (!records.ok()) {
+      return EntryError(
+          {"registry", records.status().WithContext(
+                           "the store's registry settings cannot be read")});
+    }
+    registry::RegistryApplyInput ri;
+    ri.target = spec_.target;
+    ri.target_fd = target_fd;
+    ri.dry_run = target_fd < 0;
+    ri.records = &*records;
+    ri.dest_home.resize(in.profiles.size());
+    for (size_t k = 1; k < in.profiles.size(); ++k) {
+      if (in.profiles[k].selected) ri.dest_home[k] = in.profiles[k].dest_home;
+    }
+    registry::RegistryApplyResult r = registry::ApplyRegistry(ri);
+    report_.registry_keys = r.keys;
+    report_.registry_values = r.values;
+    for (registry::HiveIssue& n : r.notes) Note(n.path, n.what);
+    for (registry::HiveIssue& e : r.errors) {
+      MIGSTORE_RETURN_IF_ERROR(EntryError({e.path, e.status}));
+    }
+    return Status::OK();
   }
 
   // Catalog segments that cannot be read: each an error for the entries it
@@ -747,6 +832,7 @@ Result<RestoreReport> Extract(const ExtractOptions& o,
   spec.conflicts =
       o.overwrite ? restore::Conflicts::kOverwrite : restore::Conflicts::kError;
   spec.filter = &filter;
+  spec.extract = &o;
   return Run(spec, observer).Go();
 }
 

@@ -13,6 +13,7 @@
 #include "engine/src/rules/expand.h"
 #include "engine/src/rules/matcher_data.h"
 #include "engine/src/rules/native_pattern.h"
+#include "engine/src/rules/registry_pattern.h"
 #include "engine/src/rules/script_call.h"
 #include "engine/src/rules/usmt_pattern.h"
 #include "migstore/matcher.h"
@@ -30,8 +31,9 @@ bool IsTrue(std::string_view s) {
 // One concrete pattern a rule source stands for in a scope.
 struct Generated {
   std::string expanded;
-  int32_t profile = -1;  // whose variables
-  int32_t scope = -1;    // the run it belongs to; -1: the same in every run
+  int32_t profile = -1;   // whose variables
+  int32_t scope = -1;     // the run it belongs to; -1: the same in every run
+  bool registry = false;  // parts are on registry_pattern.h's paths
   std::vector<PatternParts> parts;
 };
 
@@ -66,12 +68,16 @@ class RuleCompiler {
       if (out_->fold) home = FoldedCopy(home);
       out_->active.MarkHome(home, static_cast<int32_t>(i),
                             out_->choices[i].selected);
+      out_->registry.MarkHome(RegistryHome(static_cast<int32_t>(i)),
+                              static_cast<int32_t>(i),
+                              out_->choices[i].selected);
     }
     WarnMigUserWithMigDocs();
     for (size_t ci = 0; ci < rs_.components.size(); ++ci) CompileComponent(ci);
     ReportUnusedConfig();
     for (const CompiledRule& r : out_->rules) {
-      if (r.inactive.empty()) ++out_->active_rules;
+      if (!r.inactive.empty()) continue;
+      ++(r.registry ? out_->registry_rules : out_->active_rules);
     }
     return out_;
   }
@@ -212,10 +218,12 @@ class RuleCompiler {
     std::vector<Generated> generated;
     Generate(r.pattern, c, profile, &generated);
     for (Generated& gen : generated) {
-      auto key =
-          std::make_tuple(comp, static_cast<int>(r.action),
-                          out_->fold ? FoldedCopy(gen.expanded) : gen.expanded,
-                          inactive.empty(), gen.scope);
+      // A registry pattern's text is the same for every user whose hive it
+      // names ("HKCU\..."): its profile tells them apart.
+      auto key = std::make_tuple(
+          comp, static_cast<int>(r.action),
+          out_->fold ? FoldedCopy(gen.expanded) : gen.expanded,
+          inactive.empty(), gen.scope, gen.registry ? gen.profile : -2);
       if (!rules_seen_.insert(key).second) continue;
       CompiledRule rule;
       rule.action = r.action;
@@ -228,9 +236,13 @@ class RuleCompiler {
       rule.scope = gen.scope;
       rule.filter = r.filter;
       rule.inactive = inactive;
+      rule.registry = gen.registry;
       auto id = static_cast<uint32_t>(out_->rules.size());
       out_->rules.push_back(std::move(rule));
-      PatternIndex& index = inactive.empty() ? out_->active : out_->inactive;
+      PatternIndex& index =
+          gen.registry
+              ? (inactive.empty() ? out_->registry : out_->registry_inactive)
+              : (inactive.empty() ? out_->active : out_->inactive);
       for (PatternParts& parts : gen.parts) {
         index.Add(MakePattern(std::move(parts), out_->fold, id));
       }
@@ -258,6 +270,12 @@ class RuleCompiler {
     std::vector<Generated> generated;
     Generate(r.pattern, c, profile, &generated);
     for (Generated& gen : generated) {
+      if (gen.registry) {
+        Diagnose(Severity::kNote, r.pattern.loc,
+                 "a <merge> or <locationModify> of registry values is not "
+                 "applied: the captured value replaces the target's");
+        continue;
+      }
       RestoreRule rule;
       rule.kind = r.kind;
       rule.script = r.script;
@@ -325,15 +343,65 @@ class RuleCompiler {
     out->push_back(std::move(g));
   }
 
+  void AddRegistry(const PatternSource& src, const std::string& expanded,
+                   int32_t profile, std::vector<Generated>* out) {
+    std::string text, why;
+    if (!RegistryPatternText(expanded, profile, &text, &why)) {
+      Diagnose(Severity::kNote, src.loc, why + ": " + expanded);
+      return;
+    }
+    Generated g;
+    g.profile = profile;
+    g.registry = true;
+    PatternParts parts;
+    UsmtPatternError error;
+    if (!ParseUsmtPattern(text, &parts, &error, true)) {
+      Diagnose(Severity::kWarning, src.loc, error.message + ": " + expanded);
+      return;
+    }
+    g.expanded = expanded;
+    g.parts.push_back(std::move(parts));
+    out->push_back(std::move(g));
+  }
+
+  // `text` with the run's variables, or false (reported) when one is
+  // missing.
+  bool Expand(const ComponentSpec& c, const PatternSource& src,
+              std::string_view text, const UserProfile* profile,
+              std::string* expanded) {
+    Variables vars(m_, profile);
+    std::string missing;
+    if (ExpandUsmt(text, vars, c.env, expanded, &missing)) return true;
+    Missing(c, src, profile, missing);
+    return false;
+  }
+
+  void ExpandAndAddRegistry(const ComponentSpec& c, const PatternSource& src,
+                            std::string_view text, const UserProfile* profile,
+                            std::vector<Generated>* out) {
+    std::string expanded;
+    if (!Expand(c, src, text, profile, &expanded)) return;
+    std::string_view rest;
+    if (profile == nullptr &&
+        RegistryRootOf(expanded, &rest) == RegistryRoot::kCurrentUser) {
+      // A User and System component meets its HKCU patterns in its user
+      // runs; a System-only one never does.
+      if (!HasUser(c.context)) {
+        Diagnose(Severity::kWarning, src.loc,
+                 "HKCU pattern in a System-context component; rule not "
+                 "applied: " +
+                     expanded);
+      }
+      return;
+    }
+    AddRegistry(src, expanded, ProfileIndex(profile), out);
+  }
+
   void ExpandAndAddUsmt(const ComponentSpec& c, const PatternSource& src,
                         std::string_view text, const UserProfile* profile,
                         std::vector<Generated>* out) {
-    Variables vars(m_, profile);
-    std::string expanded, missing;
-    if (!ExpandUsmt(text, vars, c.env, &expanded, &missing)) {
-      Missing(c, src, profile, missing);
-      return;
-    }
+    std::string expanded;
+    if (!Expand(c, src, text, profile, &expanded)) return;
     AddUsmt(src, std::move(expanded), ProfileIndex(profile), out);
   }
 
@@ -351,6 +419,11 @@ class RuleCompiler {
         return ExpandNative(src.text, system, &expanded, &missing);
       case PatternSource::Kind::kUsmt:
         return ExpandUsmt(src.text, system, c.env, &expanded, &missing);
+      case PatternSource::Kind::kRegistry: {
+        std::string_view rest;
+        return ExpandUsmt(src.text, system, c.env, &expanded, &missing) &&
+               RegistryRootOf(expanded, &rest) != RegistryRoot::kCurrentUser;
+      }
       case PatternSource::Kind::kDrivePatterns:
         return true;
       case PatternSource::Kind::kUserPatterns:
@@ -393,6 +466,9 @@ class RuleCompiler {
       case PatternSource::Kind::kUsmt:
         ExpandAndAddUsmt(c, src, src.text, profile, out);
         return;
+      case PatternSource::Kind::kRegistry:
+        ExpandAndAddRegistry(c, src, src.text, profile, out);
+        return;
       case PatternSource::Kind::kDrivePatterns: {
         if (!EqualsFolded(src.args[1], "Fixed")) {
           Diagnose(Severity::kNote, src.loc,
@@ -409,9 +485,14 @@ class RuleCompiler {
       }
       case PatternSource::Kind::kUserPatterns: {
         bool current = IsTrue(src.args[2]);
+        const bool registry = EqualsFolded(src.args[0], "Registry");
         for (const UserProfile* q : selected_) {
           if (!current && q == profile) continue;
-          ExpandAndAddUsmt(c, src, src.args[1], q, out);
+          if (registry) {
+            ExpandAndAddRegistry(c, src, src.args[1], q, out);
+          } else {
+            ExpandAndAddUsmt(c, src, src.args[1], q, out);
+          }
         }
         return;
       }
@@ -436,7 +517,8 @@ class RuleCompiler {
   const std::vector<UserChoice>& users_;
   std::shared_ptr<MatcherData> out_;
   std::vector<const UserProfile*> selected_;
-  std::set<std::tuple<uint32_t, int, std::string, bool, int32_t>> rules_seen_;
+  std::set<std::tuple<uint32_t, int, std::string, bool, int32_t, int32_t>>
+      rules_seen_;
   std::set<std::tuple<uint32_t, int, int, std::string>> diag_seen_;
   std::set<const ConfigEntry*> used_config_;
 };

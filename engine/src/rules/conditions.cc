@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include "engine/base/case_fold.h"
-#include "engine/src/profiles/root_fs.h"
+#include "engine/src/fs/root_fs.h"
 #include "engine/src/rules/expand.h"
 #include "engine/src/rules/usmt_pattern.h"
 

@@ -1,7 +1,7 @@
 #include "engine/src/rules/doc_patterns.h"
 
 #include "engine/base/case_fold.h"
-#include "engine/src/profiles/root_fs.h"
+#include "engine/src/fs/root_fs.h"
 #include "engine/src/rules/usmt_pattern.h"
 
 namespace migstore::internal {

@@ -6,6 +6,7 @@
 #include "engine/base/case_fold.h"
 #include "engine/src/rules/matcher_data.h"
 #include "engine/src/rules/precedence.h"
+#include "engine/src/rules/registry_pattern.h"
 
 namespace migstore {
 namespace {
@@ -15,6 +16,7 @@ using internal::RuleAction;
 
 struct Scratch {
   std::string path;                // slashed, folded
+  std::string name;                // a registry value's name, folded
   std::vector<uint32_t> matched;   // rule ids
   std::vector<uint32_t> covering;  // rule ids
 };
@@ -53,25 +55,24 @@ Matcher& Matcher::operator=(Matcher&&) noexcept = default;
 Matcher::Matcher(std::shared_ptr<const internal::MatcherData> data)
     : data_(std::move(data)) {}
 
-Decision Matcher::Decide(std::string_view path, EntryKind kind) const {
+namespace {
+
+// The decision for the entry `name` in directory `dir` (both slashed and
+// folded as `index` wants them), or for the directory `dir` itself when
+// `name` is null.
+Decision DecideIn(const internal::MatcherData& m,
+                  const internal::PatternIndex& index, Scratch& s,
+                  std::string_view dir, const std::string_view* name) {
   Decision d;
-  if (!data_) return d;
-  const internal::MatcherData& m = *data_;
-  Scratch& s = ThreadScratch();
-  Slash(path, m.fold, &s.path);
-  if (s.path.empty()) return d;  // the root itself is never an entry
   s.matched.clear();
   internal::PathOwner owner;
   auto collect = [&](uint32_t pid) {
-    s.matched.push_back(m.active.pattern(pid).rule);
+    s.matched.push_back(index.pattern(pid).rule);
   };
-  if (kind == EntryKind::kDirectory) {
-    m.active.ForDirectory(s.path, &owner, collect);
+  if (name == nullptr) {
+    index.ForDirectory(dir, &owner, collect);
   } else {
-    size_t slash = s.path.rfind('/');
-    std::string_view full = s.path;
-    m.active.ForFile(full.substr(0, slash), full.substr(slash + 1), &owner,
-                     collect);
+    index.ForFile(dir, *name, &owner, collect);
   }
   if (owner.profile >= 0 && !owner.selected) return d;
   d.profile = owner.profile;
@@ -79,14 +80,12 @@ Decision Matcher::Decide(std::string_view path, EntryKind kind) const {
   return d;
 }
 
-bool Matcher::MayTakeBelow(std::string_view dir) const {
-  if (!data_) return false;
-  const internal::MatcherData& m = *data_;
-  Scratch& s = ThreadScratch();
-  Slash(dir, m.fold, &s.path);
+// MayTakeBelow on `index`, for the slashed, folded s.path.
+bool MayTakeBelowIn(const internal::MatcherData& m,
+                    const internal::PatternIndex& index, Scratch& s) {
   s.covering.clear();
-  m.active.ForCovering(s.path, [&](uint32_t pid) {
-    s.covering.push_back(m.active.pattern(pid).rule);
+  index.ForCovering(s.path, [&](uint32_t pid) {
+    s.covering.push_back(index.pattern(pid).rule);
   });
   for (uint32_t r : s.covering) {
     if (m.rules[r].action == RuleAction::kUnconditionalExclude) return false;
@@ -96,9 +95,9 @@ bool Matcher::MayTakeBelow(std::string_view dir) const {
   // applies in every run the include takes part in).
   bool may = false;
   internal::PathOwner owner;
-  m.active.ForReachable(s.path, &owner, [&](uint32_t pid) {
+  index.ForReachable(s.path, &owner, [&](uint32_t pid) {
     if (may) return;
-    const CompiledRule& inc = m.rules[m.active.pattern(pid).rule];
+    const CompiledRule& inc = m.rules[index.pattern(pid).rule];
     if (inc.action != RuleAction::kInclude) return;
     for (uint32_t e : s.covering) {
       const CompiledRule& exc = m.rules[e];
@@ -113,6 +112,62 @@ bool Matcher::MayTakeBelow(std::string_view dir) const {
   });
   if (owner.profile >= 0 && !owner.selected) return false;
   return may;
+}
+
+// A registry key's matcher path into s.path: registry_pattern.h's form,
+// folded (Windows compares key and value names without case).
+bool RegistryPath(std::string_view key, int32_t profile, Scratch& s) {
+  s.path = internal::RegistryMatchPath(key, profile);
+  for (char& c : s.path) c = internal::FoldAscii(c);
+  return !s.path.empty();
+}
+
+}  // namespace
+
+Decision Matcher::Decide(std::string_view path, EntryKind kind) const {
+  if (!data_) return {};
+  const internal::MatcherData& m = *data_;
+  Scratch& s = ThreadScratch();
+  Slash(path, m.fold, &s.path);
+  if (s.path.empty()) return {};  // the root itself is never an entry
+  if (kind == EntryKind::kDirectory)
+    return DecideIn(m, m.active, s, s.path, nullptr);
+  size_t slash = s.path.rfind('/');
+  std::string_view full = s.path;
+  std::string_view name = full.substr(slash + 1);
+  return DecideIn(m, m.active, s, full.substr(0, slash), &name);
+}
+
+bool Matcher::MayTakeBelow(std::string_view dir) const {
+  if (!data_) return false;
+  Scratch& s = ThreadScratch();
+  Slash(dir, data_->fold, &s.path);
+  return MayTakeBelowIn(*data_, data_->active, s);
+}
+
+Decision Matcher::DecideRegistry(std::string_view key, int32_t profile,
+                                 const std::string* value) const {
+  if (!data_) return {};
+  Scratch& s = ThreadScratch();
+  if (!RegistryPath(key, profile, s)) return {};
+  if (value == nullptr)
+    return DecideIn(*data_, data_->registry, s, s.path, nullptr);
+  s.name = *value;
+  for (char& c : s.name) c = internal::FoldAscii(c);
+  std::string_view name = s.name;
+  return DecideIn(*data_, data_->registry, s, s.path, &name);
+}
+
+bool Matcher::MayTakeBelowRegistry(std::string_view key,
+                                   int32_t profile) const {
+  if (!data_ || data_->registry_rules == 0) return false;
+  Scratch& s = ThreadScratch();
+  if (!RegistryPath(key, profile, s)) return false;
+  return MayTakeBelowIn(*data_, data_->registry, s);
+}
+
+size_t Matcher::registry_rule_count() const {
+  return data_ ? data_->registry_rules : 0;
 }
 
 const std::vector<RuleDiagnostic>& Matcher::diagnostics() const {

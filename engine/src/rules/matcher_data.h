@@ -32,8 +32,9 @@ struct CompiledRule {
   // pass produced it, or -1 for a rule that is the same in every run (no
   // per-user variable). Precedence is decided within one run.
   int32_t scope = -1;
-  std::string filter;    // USMT include filter, kept for restore
-  std::string inactive;  // why the rule is not in force; "" when it is
+  bool registry = false;  // a registry pattern (MatcherData::registry)
+  std::string filter;     // USMT include filter, kept for restore
+  std::string inactive;   // why the rule is not in force; "" when it is
 };
 
 // A <merge> or <locationModify> rule, kept for restore.
@@ -70,6 +71,11 @@ struct MatcherData {
   size_t active_rules = 0;
   PatternIndex active;    // patterns of rules in force
   PatternIndex inactive;  // patterns of rules switched off
+  // Registry patterns in force, on registry_pattern.h's paths, and those
+  // switched off.
+  PatternIndex registry;
+  PatternIndex registry_inactive;
+  size_t registry_rules = 0;  // in force
   std::vector<RestoreRule> restore_rules;
   PatternIndex restore;  // pattern.rule indexes restore_rules
   std::vector<RuleDiagnostic> diagnostics;

@@ -40,9 +40,10 @@ struct PatternSource {
   enum class Kind : uint8_t {
     kNative,         // a native-language glob
     kUsmt,           // <pattern type="File">Node [Leaf]</pattern>
+    kRegistry,       // <pattern type="Registry">HKCU\Key [Value]</pattern>
     kDrivePatterns,  // MigXmlHelper.GenerateDrivePatterns(pattern, driveType)
     kUserPatterns,   // MigXmlHelper.GenerateUserPatterns(type, pattern,
-                     // processCurrent)
+                     // processCurrent); args[0] "File" or "Registry"
     kDocPatterns,    // MigXmlHelper.GenerateDocPatterns(programFiles, include,
                      // systemDrive)
   };

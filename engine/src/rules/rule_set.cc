@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-#include "engine/src/profiles/root_fs.h"
+#include "engine/src/fs/root_fs.h"
 #include "engine/src/rules/config_xml_parser.h"
 #include "engine/src/rules/native_rules_parser.h"
 #include "engine/src/rules/rule_model.h"

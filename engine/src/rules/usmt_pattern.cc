@@ -56,7 +56,7 @@ std::string UsmtPathOf(std::string_view rel) {
 }
 
 bool ParseUsmtPattern(std::string_view text, PatternParts* out,
-                      UsmtPatternError* error) {
+                      UsmtPatternError* error, bool registry) {
   std::vector<Char> chars;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '^') {
@@ -100,12 +100,12 @@ bool ParseUsmtPattern(std::string_view text, PatternParts* out,
         return Fail(error, c.offset,
                     "unescaped bracket in a leaf; write ^[ or ^]");
       }
-      if (!c.escaped && (c.c == '\\' || c.c == '/')) {
+      if (!registry && !c.escaped && (c.c == '\\' || c.c == '/')) {
         return Fail(error, c.offset,
                     "a leaf is a file name and cannot hold a separator");
       }
     }
-    if (leaf.empty()) {
+    if (leaf.empty() && !registry) {
       return Fail(error, chars[open].offset,
                   "empty leaf [] (a registry default value) matches no file");
     }
@@ -113,7 +113,7 @@ bool ParseUsmtPattern(std::string_view text, PatternParts* out,
   Trim(&node);
 
   // The drive: C: is the root; another letter is not part of the capture.
-  if (node.size() >= 2 && !node[1].escaped && node[1].c == ':') {
+  if (!registry && node.size() >= 2 && !node[1].escaped && node[1].c == ':') {
     char d = node[0].c;
     if (!((d >= 'A' && d <= 'Z') || (d >= 'a' && d <= 'z'))) {
       return Fail(error, node[0].offset, "bad drive letter");
@@ -136,8 +136,14 @@ bool ParseUsmtPattern(std::string_view text, PatternParts* out,
     cur.clear();
   };
   for (const Char& c : node) {
-    if (!c.escaped && (c.c == '\\' || c.c == '/')) {
+    if (!c.escaped && c.c == '\\') {
       push();
+    } else if (!c.escaped && c.c == '/') {
+      if (registry) {
+        cur.push_back({kRegistrySlash, true, c.offset});
+      } else {
+        push();
+      }
     } else {
       cur.push_back(c);
     }
@@ -189,6 +195,10 @@ bool ParseUsmtPattern(std::string_view text, PatternParts* out,
       cleaned.push_back(std::move(t));
   }
   out->leaf = std::move(cleaned);
+  // "[]": the default value, an exact (empty) name.
+  if (out->has_leaf && out->leaf.empty()) {
+    out->leaf.push_back(GlobToken::Literal(""));
+  }
 
   const auto depth = static_cast<uint32_t>(comps.size());
   out->spec.names_directory = depth > 0;

@@ -27,8 +27,17 @@ struct UsmtPatternError {
   bool other_drive = false;  // well-formed, but names a drive other than C:
 };
 
+// With `registry` the node is a registry key path below a root the caller
+// has already turned into plain components (registry_pattern.h): '/' is a
+// character of a key name (kept as kRegistrySlash), the leaf is a value
+// name that may hold '\' and '/', and the empty leaf "[]" is the key's
+// default value.
 bool ParseUsmtPattern(std::string_view text, PatternParts* out,
-                      UsmtPatternError* error);
+                      UsmtPatternError* error, bool registry = false);
+
+// How a '/' inside a registry key name is kept in a matcher path, whose
+// separator is '/'. Windows allows neither this byte nor '\' in key names.
+inline constexpr char kRegistrySlash = '\x1f';
 
 // Puts '^' before '[', ']', '^' and '*' so that `s` is literal in a pattern.
 std::string EscapeUsmt(std::string_view s);

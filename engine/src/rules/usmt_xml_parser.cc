@@ -365,7 +365,8 @@ class MigrationParser {
     return Status::OK();
   }
 
-  Status CheckPattern(std::string_view text, const SourceLoc& loc) {
+  Status CheckPattern(std::string_view text, const SourceLoc& loc,
+                      bool registry = false) {
     std::string placeholder(text);
     size_t pos = 0, b, e;
     while (NextVariable(text, pos, &b, &e)) {
@@ -374,7 +375,8 @@ class MigrationParser {
     }
     PatternParts parts;
     UsmtPatternError error;
-    if (ParseUsmtPattern(placeholder, &parts, &error) || error.other_drive) {
+    if (ParseUsmtPattern(placeholder, &parts, &error, registry) ||
+        error.other_drive) {
       return Status::OK();
     }
     SourceLoc at = loc;
@@ -385,21 +387,25 @@ class MigrationParser {
   Status ParsePattern(pugi::xml_node p, std::vector<PatternSource>* out) {
     std::string_view type = Attr(p, "type");
     std::string text = TextOf(p);
-    if (EqualsFolded(type, "Registry") || EqualsFolded(type, "Ini")) {
-      Note(p, std::string(type) +
-                  " pattern not applicable to a file capture: " + text);
+    if (EqualsFolded(type, "Ini")) {
+      Note(p,
+           "Ini pattern not applicable: migstore does not read .ini files "
+           "by section: " +
+               text);
       return Status::OK();
     }
-    if (!EqualsFolded(type, "File")) {
+    const bool registry = EqualsFolded(type, "Registry");
+    if (!registry && !EqualsFolded(type, "File")) {
       Warn(p, "pattern of unknown type '" + std::string(type) +
                   "' ignored: " + text);
       return Status::OK();
     }
     PatternSource s;
-    s.kind = PatternSource::Kind::kUsmt;
+    s.kind =
+        registry ? PatternSource::Kind::kRegistry : PatternSource::Kind::kUsmt;
     s.text = std::move(text);
     s.loc = xml_->TextLoc(p);
-    MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.text, s.loc));
+    MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.text, s.loc, registry));
     out->push_back(std::move(s));
     return Status::OK();
   }
@@ -429,13 +435,14 @@ class MigrationParser {
       MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.args[0], s.loc));
     } else if (call.function == "GenerateUserPatterns") {
       MIGSTORE_RETURN_IF_ERROR(arity(3));
-      if (!EqualsFolded(s.args[0], "File")) {
+      const bool registry = EqualsFolded(s.args[0], "Registry");
+      if (!registry && !EqualsFolded(s.args[0], "File")) {
         Note(p, "GenerateUserPatterns of type " + s.args[0] +
                     " not applicable: " + s.text);
         return Status::OK();
       }
       s.kind = PatternSource::Kind::kUserPatterns;
-      MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.args[1], s.loc));
+      MIGSTORE_RETURN_IF_ERROR(CheckPattern(s.args[1], s.loc, registry));
     } else if (call.function == "GenerateDocPatterns") {
       s.kind = PatternSource::Kind::kDocPatterns;
       const char* defaults[] = {"FALSE", "TRUE", "FALSE"};

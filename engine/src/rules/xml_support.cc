@@ -3,53 +3,9 @@
 #include <algorithm>
 
 #include "engine/base/case_fold.h"
+#include "engine/base/utf16.h"
 
 namespace migstore::internal {
-namespace {
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// UTF-16 (after its BOM) to UTF-8; unpaired surrogates become U+FFFD.
-std::string Utf16ToUtf8(std::string_view bytes, bool little_endian) {
-  std::string out;
-  auto unit = [&](size_t i) -> uint32_t {
-    auto b0 = static_cast<unsigned char>(bytes[i]);
-    auto b1 = static_cast<unsigned char>(bytes[i + 1]);
-    return little_endian ? (b0 | b1 << 8) : (b0 << 8 | b1);
-  };
-  for (size_t i = 0; i + 1 < bytes.size(); i += 2) {
-    uint32_t u = unit(i);
-    if (u >= 0xD800 && u < 0xDC00 && i + 3 < bytes.size()) {
-      uint32_t lo = unit(i + 2);
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        AppendUtf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), &out);
-        i += 2;
-        continue;
-      }
-    }
-    AppendUtf8(u >= 0xD800 && u < 0xE000 ? 0xFFFD : u, &out);
-  }
-  return out;
-}
-
-}  // namespace
-
 Status XmlFile::Load(std::string_view name, std::string_view text,
                      RuleSetData* data, uint32_t file) {
   file_ = file;

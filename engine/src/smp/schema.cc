@@ -1,18 +1,47 @@
 #include "engine/src/smp/schema.h"
 
+#include <ctime>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace migstore::smp {
+
 namespace {
 
 // Each migration is a list of statements. "{serial}" becomes the dialect's
-// auto-numbered primary key. Times are integer seconds since the epoch;
-// bytes are hex text. docs/smp.md describes each table.
+// auto-numbered primary key, "{now}" the time the migration runs. Times are
+// integer seconds since the epoch; bytes are hex text. docs/smp.md
+// describes each table.
 struct Migration {
   int64_t version;
-  std::vector<const char*> statements;
+  std::vector<std::string> statements;
 };
+
+// Migration 2's one live store per source (stores_one_live_per_source): a
+// database of version 1 may hold several for one source (the race that
+// index closes). kKeptStore is the id of the one kept among the live
+// stores of `stores.source` (the outer statement's row); the others are
+// released.
+//
+// The store furthest on in its life cycle is kept, so that a store nobody
+// ever uploaded to (the orphan of the race) never displaces one holding a
+// capture, nor one a destination restores: handed over to the destination,
+// then holding committed bytes (a capture run again keeps them), then the
+// rest. Among equals the newest request is kept, ties by id, in the order
+// the service's reads list stores (store_rows.cc), so the store kept is
+// the one the service was handing out.
+constexpr char kKeptStore[] =
+    "(SELECT t.id FROM stores t WHERE t.source = stores.source AND"
+    " t.state NOT IN ('released', 'deleted') ORDER BY CASE WHEN t.state IN"
+    " ('ready', 'restoring', 'restored') THEN 0 WHEN COALESCE(t.captured_at,"
+    " 0) <> 0 THEN 1 ELSE 2 END, t.requested_at DESC, t.id LIMIT 1)";
+// The outer statement's row is a live store that is not the one kept.
+std::string ReleasedDuplicate() {
+  return std::string(
+             "stores.state NOT IN ('released', 'deleted') AND stores.id <> ") +
+         kKeptStore;
+}
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
@@ -77,6 +106,25 @@ const std::vector<Migration>& Migrations() {
        }},
       {2,
        {
+           // A source's live stores but one (ReleasedDuplicate) are
+           // released, so the index below can be made: nothing is deleted
+           // now; the retention's deletion cycle deletes them after the
+           // retention time, as it does a store released after restore,
+           // and until then the administrator may still read them and
+           // recover their keys. Each one is audited first, naming the
+           // store kept.
+           "INSERT INTO audit (at, actor, action, store, detail)"
+           " SELECT {now}, 'migration', 'release duplicate', stores.id,"
+           " 'was ' || stores.state || ' beside store ' || " +
+               std::string(kKeptStore) +
+               " || ' of ' || stores.source || ', which is kept (schema 2"
+               " allows one store not released per source); deleted after"
+               " the retention time' FROM stores WHERE " +
+               ReleasedDuplicate() + " ORDER BY stores.id",
+           "UPDATE stores SET state = 'released', delete_after = {now} + 60 *"
+           " COALESCE((SELECT CAST(value AS BIGINT) FROM settings WHERE"
+           " name = 'retention_minutes'), 1440) WHERE " +
+               ReleasedDuplicate(),
            // At most one store per source that is not yet released: the
            // service checks it before it inserts, and this makes two
            // requests of one computer at once (on two nodes, or a retry
@@ -94,16 +142,21 @@ const std::vector<Migration>& Migrations() {
   return kMigrations;
 }
 
-std::string ForDialect(std::string_view dialect, std::string sql) {
-  const std::string serial = dialect == "postgresql"
-                                 ? "BIGINT GENERATED ALWAYS AS IDENTITY "
-                                   "PRIMARY KEY"
-                                 : "INTEGER PRIMARY KEY AUTOINCREMENT";
-  const std::string marker = "{serial}";
+// Every `marker` in `sql` replaced by `with`.
+void ReplaceAll(std::string& sql, std::string_view marker,
+                const std::string& with) {
   for (size_t at = sql.find(marker); at != std::string::npos;
-       at = sql.find(marker, at)) {
-    sql.replace(at, marker.size(), serial);
+       at = sql.find(marker, at + with.size())) {
+    sql.replace(at, marker.size(), with);
   }
+}
+
+std::string ForDialect(std::string_view dialect, int64_t now, std::string sql) {
+  ReplaceAll(sql, "{serial}",
+             dialect == "postgresql"
+                 ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+                 : "INTEGER PRIMARY KEY AUTOINCREMENT");
+  ReplaceAll(sql, "{now}", std::to_string(now));
   return sql;
 }
 
@@ -122,7 +175,9 @@ Result<int64_t> CurrentVersion(Tx& tx) {
 
 int64_t SchemaVersion() { return Migrations().back().version; }
 
-Status MigrateSchema(Db* db) {
+Status MigrateSchema(Db* db) { return MigrateSchemaTo(db, SchemaVersion()); }
+
+Status MigrateSchemaTo(Db* db, int64_t version) {
   const std::string dialect(db->dialect());
   return db->Transact([&](Tx& tx) -> Status {
     // Every node may start at once: the first takes the lock and migrates;
@@ -140,15 +195,16 @@ Status MigrateSchema(Db* db) {
                               std::to_string(SchemaVersion()) +
                               ": run a newer migstore");
     }
+    const int64_t now = static_cast<int64_t>(::time(nullptr));
     for (const Migration& m : Migrations()) {
-      if (m.version <= have) continue;
-      for (const char* statement : m.statements) {
-        MIGSTORE_RETURN_IF_ERROR(tx.Exec(ForDialect(dialect, statement)));
+      if (m.version <= have || m.version > version) continue;
+      for (const std::string& statement : m.statements) {
+        MIGSTORE_RETURN_IF_ERROR(tx.Exec(ForDialect(dialect, now, statement)));
       }
       MIGSTORE_RETURN_IF_ERROR(
           tx.Exec("INSERT INTO schema_migrations (version, applied_at)"
                   " VALUES ($1, $2)",
-                  {m.version, static_cast<int64_t>(::time(nullptr))}));
+                  {m.version, now}));
     }
     return Status::OK();
   });

@@ -23,6 +23,9 @@ int64_t SchemaVersion();
 
 // Applies every migration `db` lacks, in order.
 Status MigrateSchema(Db* db);
+// The same, only up to schema `version`: a database as an older program
+// left it, for the tests of a migration.
+Status MigrateSchemaTo(Db* db, int64_t version);
 
 // Cluster-wide lock keys (Tx::TryClusterLock).
 inline constexpr int64_t kMigrationLock = 0x6d69677374720001;  // "migstr" 1

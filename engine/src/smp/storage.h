@@ -101,8 +101,13 @@ class Storage {
   // for the client to resend; an object store keeps its upload when the
   // received length is wrong, and deletes the object when the bytes read
   // back are not the ones the client sent (the client starts over).
-  // InvalidArgument when nothing was uploaded, or a part of an object
-  // store's upload that is not the last is under S3's 5 MiB minimum.
+  // A commit sent again after a crash (or a commit request that timed out)
+  // that came between publishing and the database's record finds no upload
+  // but the published store: its length and SHA-256 are checked the same
+  // way, OK when they match (a folder keeps its file on a mismatch, an
+  // object store deletes its object). InvalidArgument when nothing was
+  // uploaded or published, or a part of an object store's upload that is
+  // not the last is under S3's 5 MiB minimum.
   Status Publish(const std::string& location, std::string_view id,
                  uint64_t size, std::string_view sha256) const;
   // The committed store open for reading, from any number of threads.

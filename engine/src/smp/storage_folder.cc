@@ -110,6 +110,16 @@ class RunningHashes {
   std::map<std::string, std::shared_ptr<Entry>> hashes_;
 };
 
+// Reads of the file open as `fd` at `path`, for CheckSha256.
+ReadFn ReadOf(int fd, const std::string& path) {
+  return [fd, &path](uint64_t at, size_t n, char* out) -> Status {
+    MIGSTORE_ASSIGN_OR_RETURN(size_t got,
+                              format::PreadFull(fd, at, n, out, path));
+    if (got != n) return Status::Corruption(path, "shorter than it was");
+    return Status::OK();
+  };
+}
+
 class FolderStore final : public LocationStore {
  public:
   explicit FolderStore(std::string folder) : folder_(std::move(folder)) {}
@@ -132,6 +142,10 @@ class FolderStore final : public LocationStore {
   std::string PartialPath(std::string_view id) const {
     return CommittedPath(id) + ".part";
   }
+  // Publish's answer when there is no partial: the committed file, if
+  // any, checked against `size` and `sha256`.
+  Status CheckPublished(std::string_view id, uint64_t size,
+                        std::string_view sha256);
 
   std::string folder_;
   RunningHashes hashes_;
@@ -216,7 +230,7 @@ Status FolderStore::Publish(std::string_view id, uint64_t size,
   const std::string path = PartialPath(id);
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
-    if (errno == ENOENT) return NothingUploaded(id);
+    if (errno == ENOENT) return CheckPublished(id, size, sha256);
     return Status::FromErrno("cannot open " + path, errno);
   }
   struct stat st;
@@ -229,15 +243,8 @@ Status FolderStore::Publish(std::string_view id, uint64_t size,
   // partial back, so a stale or partial view here never refuses an upload
   // that arrived whole.
   if (hashes_.Matches(id, LookOf(st), sha256) != std::optional<bool>(true)) {
-    MIGSTORE_RETURN_IF_ERROR(CheckSha256(
-        size,
-        [&](uint64_t at, size_t n, char* out) -> Status {
-          MIGSTORE_ASSIGN_OR_RETURN(
-              size_t got, format::PreadFull(fd.get(), at, n, out, path));
-          if (got != n) return Status::Corruption(path, "shorter than it was");
-          return Status::OK();
-        },
-        sha256, "upload of store " + std::string(id)));
+    MIGSTORE_RETURN_IF_ERROR(CheckSha256(size, ReadOf(fd.get(), path), sha256,
+                                         "upload of store " + std::string(id)));
   }
   if (::fsync(fd.get()) != 0)
     return Status::FromErrno("cannot sync " + path, errno);
@@ -245,6 +252,34 @@ Status FolderStore::Publish(std::string_view id, uint64_t size,
   if (::rename(path.c_str(), final_path.c_str()) != 0)
     return Status::FromErrno("cannot publish " + final_path, errno);
   return format::SyncParentDir(final_path);
+}
+
+Status FolderStore::CheckPublished(std::string_view id, uint64_t size,
+                                   std::string_view sha256) {
+  // No partial: a commit sent again after a crash (or a commit request
+  // that timed out) that came between the rename and the database's record
+  // finds the committed file instead, and checks it as the partial would
+  // have been checked. On a mismatch the file is kept, as a partial is: it
+  // may be a capture's committed before the capture was run again, and
+  // nothing is served before the database records a commit.
+  const std::string path = CommittedPath(id);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return NothingUploaded(id);
+    return Status::FromErrno("cannot open " + path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0)
+    return Status::FromErrno("cannot look at " + path, errno);
+  if (!S_ISREG(st.st_mode))
+    return Status::Corruption(path, "is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) != size)
+    return SizeDiffers(id, static_cast<uint64_t>(st.st_size), size);
+  MIGSTORE_RETURN_IF_ERROR(CheckSha256(size, ReadOf(fd.get(), path), sha256,
+                                       "upload of store " + std::string(id)));
+  // The crash may have come before the rename reached the disk (the file's
+  // bytes did: they were synced before it).
+  return format::SyncParentDir(path);
 }
 
 Result<std::unique_ptr<format::StoreSource>> FolderStore::OpenCommitted(

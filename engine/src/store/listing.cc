@@ -1,5 +1,6 @@
 #include "migstore/listing.h"
 
+#include "engine/src/registry/reg_text.h"
 #include "engine/src/store/key_rep.h"
 #include "engine/src/store/open_store.h"
 #include "format/container_reader.h"
@@ -45,6 +46,13 @@ Status ListStore(const std::string& store_path, const Key& key,
 Status ListStore(const std::string& store_path, const Key& key,
                  const KeyPolicy& policy, StoreSummary* summary,
                  const std::function<Status(const StoreEntry&)>& on_entry) {
+  return ListStore(store_path, key, policy, summary, on_entry, nullptr);
+}
+
+Status ListStore(const std::string& store_path, const Key& key,
+                 const KeyPolicy& policy, StoreSummary* summary,
+                 const std::function<Status(const StoreEntry&)>& on_entry,
+                 const std::function<Status(const StoreSetting&)>& on_setting) {
   MIGSTORE_ASSIGN_OR_RETURN(
       store::OpenedStore store,
       store::OpenStoreForReading(store_path, internal::SourceOf(key), policy));
@@ -86,6 +94,23 @@ Status ListStore(const std::string& store_path, const Key& key,
       out.xattrs = e.xattrs().size();
       MIGSTORE_RETURN_IF_ERROR(on_entry(out));
     }
+  }
+  if (!on_setting || !reader->has_registry()) return Status::OK();
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<format::RegistryRecord> records,
+                            reader->ReadRegistry());
+  for (const format::RegistryRecord& r : records) {
+    StoreSetting out;
+    if (r.profile != format::kNoProfile)
+      out.user = x.profiles[r.profile - 1].name;
+    out.key = r.key;
+    out.is_value = r.has_value;
+    if (r.has_value) {
+      out.name = r.name;
+      out.type = registry::RegTypeName(r.type);
+      out.size = r.data.size();
+      out.text = registry::RegDataText(r.type, r.data);
+    }
+    MIGSTORE_RETURN_IF_ERROR(on_setting(out));
   }
   return Status::OK();
 }

@@ -5,8 +5,8 @@
 //
 // Thread safety: pure functions over the filesystem.
 
-#ifndef MIGSTORE_ENGINE_SRC_PROFILES_ROOT_FS_H_
-#define MIGSTORE_ENGINE_SRC_PROFILES_ROOT_FS_H_
+#ifndef MIGSTORE_ENGINE_SRC_FS_ROOT_FS_H_
+#define MIGSTORE_ENGINE_SRC_FS_ROOT_FS_H_
 
 #include <cstdint>
 #include <optional>
@@ -58,4 +58,4 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes);
 
 }  // namespace migstore::internal
 
-#endif  // MIGSTORE_ENGINE_SRC_PROFILES_ROOT_FS_H_
+#endif  // MIGSTORE_ENGINE_SRC_FS_ROOT_FS_H_

@@ -1,4 +1,4 @@
-#include "engine/src/profiles/root_fs.h"
+#include "engine/src/fs/root_fs.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,0 +1,178 @@
+#include "engine/src/registry/hive.h"
+
+#include <fcntl.h>
+#include <hivex.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/base/case_fold.h"
+#include "engine/base/unique_fd.h"
+#include "format/file_io.h"
+
+namespace migstore::registry {
+
+struct Hive::Handle {
+  hive_h* h = nullptr;
+  ~Handle() {
+    if (h != nullptr) hivex_close(h);
+  }
+};
+
+namespace {
+
+// hivex returns malloc'd memory.
+struct Freer {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+using Owned = std::unique_ptr<T, Freer>;
+
+}  // namespace
+
+Hive::Hive(std::unique_ptr<Handle> h, std::string path)
+    : h_(std::move(h)), path_(std::move(path)) {}
+Hive::Hive(Hive&&) noexcept = default;
+Hive& Hive::operator=(Hive&&) noexcept = default;
+Hive::~Hive() = default;
+
+Result<Hive> Hive::Open(const std::string& path, bool writable) {
+  auto h = std::make_unique<Handle>();
+  errno = 0;
+  h->h = hivex_open(path.c_str(), writable ? HIVEX_OPEN_WRITE : 0);
+  if (h->h == nullptr) {
+    int e = errno;
+    if (e == ENOENT) return Status::NotFound(path, "no such hive file");
+    if (e == EACCES || e == EIO || e == EMFILE || e == ENOMEM)
+      return Status::FromErrno(path, e);
+    return Status::Corruption(
+        path, "not a registry hive hivex can read (" +
+                  std::string(e != 0 ? std::strerror(e) : "unknown") + ")");
+  }
+  return Hive(std::move(h), path);
+}
+
+Status Hive::Error(const std::string& what) const {
+  int e = errno;
+  return Status::Corruption(
+      path_, what + (e != 0 ? std::string(": ") + std::strerror(e) : ""));
+}
+
+Hive::Node Hive::root() const { return hivex_root(h_->h); }
+
+Result<std::string> Hive::Name(Node node) const {
+  errno = 0;
+  Owned<char> name(hivex_node_name(h_->h, node));
+  if (!name) return Error("unreadable key name");
+  return std::string(name.get());
+}
+
+Result<std::vector<Hive::Node>> Hive::Children(Node node) const {
+  errno = 0;
+  Owned<hive_node_h> list(hivex_node_children(h_->h, node));
+  if (!list) return Error("unreadable subkey list");
+  std::vector<Node> out;
+  for (hive_node_h* p = list.get(); *p != 0; ++p) out.push_back(*p);
+  return out;
+}
+
+Result<Hive::Node> Hive::Child(Node node, const std::string& name) const {
+  errno = 0;
+  hive_node_h child = hivex_node_get_child(h_->h, node, name.c_str());
+  if (child == 0 && errno != 0) return Error("unreadable subkey list");
+  return static_cast<Node>(child);
+}
+
+Result<std::vector<Hive::Value>> Hive::Values(Node node) const {
+  errno = 0;
+  Owned<hive_value_h> list(hivex_node_values(h_->h, node));
+  if (!list) return Error("unreadable value list");
+  std::vector<Value> out;
+  for (hive_value_h* p = list.get(); *p != 0; ++p) out.push_back(*p);
+  return out;
+}
+
+Result<Hive::ValueData> Hive::Read(Value value) const {
+  ValueData v;
+  errno = 0;
+  Owned<char> key(hivex_value_key(h_->h, value));
+  if (!key) return Error("unreadable value name");
+  v.name = key.get();
+  hive_type t;
+  size_t len = 0;
+  errno = 0;
+  Owned<char> data(hivex_value_value(h_->h, value, &t, &len));
+  if (!data) return Error("unreadable value " + v.name);
+  v.type = static_cast<uint32_t>(t);
+  v.data.assign(data.get(), len);
+  return v;
+}
+
+Result<bool> Hive::Find(Node node, const std::string& name,
+                        ValueData* out) const {
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Value> values, Values(node));
+  for (Value value : values) {
+    MIGSTORE_ASSIGN_OR_RETURN(ValueData v, Read(value));
+    if (internal::EqualsFolded(v.name, name)) {
+      *out = std::move(v);
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<Hive::Node> Hive::AddChild(Node node, const std::string& name) {
+  MIGSTORE_ASSIGN_OR_RETURN(Node existing, Child(node, name));
+  if (existing != 0) return existing;
+  errno = 0;
+  hive_node_h child = hivex_node_add_child(h_->h, node, name.c_str());
+  if (child == 0) return Error("cannot add key " + name);
+  return static_cast<Node>(child);
+}
+
+Status Hive::SetValue(Node node, const ValueData& value) {
+  hive_set_value v;
+  std::string key = value.name;
+  std::string data = value.data;
+  v.key = key.data();
+  v.t = static_cast<hive_type>(value.type);
+  v.len = data.size();
+  v.value = data.data();
+  errno = 0;
+  if (hivex_node_set_value(h_->h, node, &v, 0) != 0)
+    return Error("cannot set value " + value.name);
+  return Status::OK();
+}
+
+Status Hive::CommitTo(const std::string& target) {
+  struct stat old {};
+  const bool had = ::stat(target.c_str(), &old) == 0;
+  const std::string tmp =
+      target + ".migstore-" + std::to_string(::getpid()) + ".tmp";
+  ::unlink(tmp.c_str());
+  errno = 0;
+  if (hivex_commit(h_->h, tmp.c_str(), 0) != 0) {
+    Status s = Status::FromErrno("writing hive " + target, errno);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  auto fail = [&](const char* what) {
+    Status s = Status::FromErrno(std::string(what) + " " + tmp, errno);
+    ::unlink(tmp.c_str());
+    return s;
+  };
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail("opening");
+    if (had && ::fchmod(fd.get(), old.st_mode & 07777) != 0)
+      return fail("chmod");
+    if (::fsync(fd.get()) != 0) return fail("fsync");
+  }
+  if (::rename(tmp.c_str(), target.c_str()) != 0) return fail("renaming");
+  return format::SyncParentDir(target);
+}
+
+}  // namespace migstore::registry

@@ -1,0 +1,79 @@
+// Hive: one offline Windows registry hive file (NTUSER.DAT, SOFTWARE,
+// SYSTEM), read and written through Debian's libhivex (docs/design.md,
+// "Libraries"), never parsed by hand. A hive from a captured volume is
+// untrusted input: hivex checks its cells as it opens it, and every error
+// it reports becomes a Status naming the file.
+//
+// Writing changes the hive in memory; CommitTo writes the whole hive under
+// a temporary name beside the target, fsyncs it and renames it over the
+// target, so a crash leaves the old hive or the new one, never half.
+//
+// Thread safety: a Hive is used by one thread at a time (hivex handles are
+// not thread-safe).
+
+#ifndef MIGSTORE_ENGINE_SRC_REGISTRY_HIVE_H_
+#define MIGSTORE_ENGINE_SRC_REGISTRY_HIVE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "migstore/result.h"
+
+namespace migstore::registry {
+
+class Hive {
+ public:
+  using Node = size_t;   // hivex's hive_node_h; 0 is "none"
+  using Value = size_t;  // hivex's hive_value_h
+
+  struct ValueData {
+    std::string name;  // UTF-8; "" is the key's default value
+    uint32_t type = 0;
+    std::string data;  // raw bytes
+  };
+
+  // Opens `path`. With `writable` the hive is read into memory and may be
+  // changed, then committed. NotFound when there is no such file,
+  // Corruption when hivex refuses the file as a hive.
+  static Result<Hive> Open(const std::string& path, bool writable);
+
+  Hive(Hive&&) noexcept;
+  Hive& operator=(Hive&&) noexcept;
+  ~Hive();
+
+  const std::string& path() const { return path_; }
+  Node root() const;
+
+  Result<std::string> Name(Node node) const;
+  Result<std::vector<Node>> Children(Node node) const;
+  // The child called `name` (compared case-insensitively, as Windows
+  // does), or 0.
+  Result<Node> Child(Node node, const std::string& name) const;
+  Result<std::vector<Value>> Values(Node node) const;
+  Result<ValueData> Read(Value value) const;
+
+  // The value `name` of `node`, if it has one.
+  Result<bool> Find(Node node, const std::string& name, ValueData* out) const;
+
+  // The child `name` of `node`, created when missing.
+  Result<Node> AddChild(Node node, const std::string& name);
+  // Sets (adds or replaces) one value of `node`.
+  Status SetValue(Node node, const ValueData& value);
+  // Writes the hive to `target` atomically (see above).
+  Status CommitTo(const std::string& target);
+
+ private:
+  struct Handle;
+  Hive(std::unique_ptr<Handle> h, std::string path);
+  Status Error(const std::string& what) const;
+
+  std::unique_ptr<Handle> h_;
+  std::string path_;
+};
+
+}  // namespace migstore::registry
+
+#endif  // MIGSTORE_ENGINE_SRC_REGISTRY_HIVE_H_

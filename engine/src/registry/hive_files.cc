@@ -1,0 +1,65 @@
+#include "engine/src/registry/hive_files.h"
+
+#include <cstdio>
+
+#include "engine/base/case_fold.h"
+#include "engine/src/fs/root_fs.h"
+
+namespace migstore::registry {
+namespace {
+
+HiveFile Resolved(std::string_view root, std::string mount,
+                  std::string_view rel) {
+  return {std::move(mount), internal::ResolveNoCase(root, rel)};
+}
+
+bool StartsFolded(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() &&
+         internal::EqualsFolded(s.substr(0, prefix.size()), prefix) &&
+         (s.size() == prefix.size() || s[prefix.size()] == '\\');
+}
+
+}  // namespace
+
+HiveFile SoftwareHive(std::string_view root) {
+  return Resolved(root, "HKLM\\SOFTWARE", "Windows/System32/config/SOFTWARE");
+}
+
+HiveFile SystemHive(std::string_view root) {
+  return Resolved(root, "HKLM\\SYSTEM", "Windows/System32/config/SYSTEM");
+}
+
+HiveFile UserHive(std::string_view root, std::string_view home) {
+  return Resolved(root, "HKCU", std::string(home) + "/NTUSER.DAT");
+}
+
+Result<std::string> CurrentControlSet(const Hive& system) {
+  MIGSTORE_ASSIGN_OR_RETURN(Hive::Node select,
+                            system.Child(system.root(), "Select"));
+  if (select == 0) return std::string();
+  Hive::ValueData v;
+  MIGSTORE_ASSIGN_OR_RETURN(bool found, system.Find(select, "Current", &v));
+  if (!found || v.data.size() < 4) return std::string();
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i)
+    n |= static_cast<uint32_t>(static_cast<unsigned char>(v.data[i]))
+         << (8 * i);
+  if (n == 0 || n > 999) return std::string();
+  char name[32];
+  std::snprintf(name, sizeof(name), "ControlSet%03u", n);
+  return std::string(name);
+}
+
+bool SplitMount(std::string_view key, std::string* mount, std::string* below) {
+  for (std::string_view m : {"HKLM\\SOFTWARE", "HKLM\\SYSTEM", "HKCU"}) {
+    if (!StartsFolded(key, m)) continue;
+    *mount = std::string(m);
+    std::string_view rest = key.substr(m.size());
+    if (!rest.empty()) rest.remove_prefix(1);
+    *below = std::string(rest);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace migstore::registry

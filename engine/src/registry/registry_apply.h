@@ -1,0 +1,50 @@
+// ApplyRegistry: the settings half of a restore. Writes the registry
+// records of a store into the target's offline hives (hive_files.h): HKLM
+// into its SOFTWARE and SYSTEM hives (CurrentControlSet into the target's
+// current control set), each user's HKCU into the NTUSER.DAT of the profile
+// the user lands in (--map-user moves it with the files). The source value
+// replaces the target's, as USMT does for registry values without a
+// <merge> rule; missing keys are created.
+//
+// A user whose target profile has no NTUSER.DAT starts from a copy of the
+// target's Default profile hive (what Windows gives a new profile); without
+// one, that user's settings are an error. Every hive is opened below the
+// target without following symlinks, changed in memory and replaced
+// atomically (Hive::CommitTo).
+//
+// Thread safety: one call at a time per target.
+
+#ifndef MIGSTORE_ENGINE_SRC_REGISTRY_REGISTRY_APPLY_H_
+#define MIGSTORE_ENGINE_SRC_REGISTRY_REGISTRY_APPLY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/src/registry/registry_capture.h"
+#include "format/registry.h"
+
+namespace migstore::registry {
+
+struct RegistryApplyInput {
+  std::string target;  // the target directory, as given
+  int target_fd = -1;  // open on it
+  // By store profile number (index 0 unused): where the user's profile
+  // lands, root-relative, or "" when the user is not restored.
+  std::vector<std::string> dest_home;
+  const std::vector<format::RegistryRecord>* records = nullptr;
+  bool dry_run = false;  // count only; no hive is touched
+};
+
+struct RegistryApplyResult {
+  uint64_t keys = 0;
+  uint64_t values = 0;
+  std::vector<HiveIssue> notes;
+  std::vector<HiveIssue> errors;  // per hive: what was not applied
+};
+
+RegistryApplyResult ApplyRegistry(const RegistryApplyInput& in);
+
+}  // namespace migstore::registry
+
+#endif  // MIGSTORE_ENGINE_SRC_REGISTRY_REGISTRY_APPLY_H_

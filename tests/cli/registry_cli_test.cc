@@ -1,0 +1,444 @@
+// Settings from offline registry hives (issue 20, docs/rules.md
+// "Registry"), end to end through the CLI: an offline Windows root with
+// real hive files (made with hivex through tests/util/hive_fixture), a
+// capture with the stock MigUser.xml and an application's rules in
+// MigApp's style, and a restore onto another root with --map-user that
+// writes the values into the target's hives.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "format/container_reader.h"
+#include "format/registry.h"
+#include "tests/util/hive_fixture.h"
+#include "tests/util/test_util.h"
+
+namespace migstore::testing {
+namespace {
+
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// The application's rules: registry patterns as MigApp.xml writes them
+// (per user and per machine, include and exclude in one component, a
+// variable for a key, a value excluded from a recursive include).
+constexpr char kAppXml[] = R"(<?xml version="1.0" encoding="UTF-8"?>
+<migration urlid="http://www.microsoft.com/migration/1.0/migxmlext/contosoapp">
+  <component type="Application" context="UserAndSystem">
+    <displayName>Contoso App</displayName>
+    <environment>
+      <variable name="ContosoMachineKey">
+        <text>HKLM\SOFTWARE\Contoso</text>
+      </variable>
+    </environment>
+    <role role="Settings">
+      <rules context="User">
+        <include>
+          <objectSet>
+            <pattern type="Registry">HKCU\Control Panel\Desktop [Wallpaper]</pattern>
+            <pattern type="Registry">HKCU\Software\Microsoft\Command Processor\* [*]</pattern>
+            <pattern type="Registry">HKCU\Software\Contoso\* [*]</pattern>
+            <pattern type="Registry">HKCU\Software\Contoso\Empty\*</pattern>
+          </objectSet>
+        </include>
+        <exclude>
+          <objectSet>
+            <pattern type="Registry">HKCU\Software\Microsoft\Command Processor [DefaultColor]</pattern>
+            <pattern type="Registry">HKCU\Software\Contoso\App\Cache\* [*]</pattern>
+          </objectSet>
+        </exclude>
+      </rules>
+      <rules context="System">
+        <include>
+          <objectSet>
+            <pattern type="Registry">%ContosoMachineKey%\* [*]</pattern>
+            <pattern type="Registry">HKLM\SYSTEM\CurrentControlSet\Control\TimeZoneInformation [TimeZoneKeyName]</pattern>
+            <pattern type="Registry">HKLM\SOFTWARE\Classes\.contoso []</pattern>
+          </objectSet>
+        </include>
+      </rules>
+    </role>
+  </component>
+</migration>
+)";
+
+constexpr char kProfileList[] =
+    "Microsoft\\Windows NT\\CurrentVersion\\ProfileList";
+constexpr char kAliceSid[] = "S-1-5-21-1004336348-1177238915-682003330-1001";
+constexpr char kBobSid[] = "S-1-5-21-1004336348-1177238915-682003330-1002";
+
+class RegistryCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = dir_ / "source";
+    MakeWindowsRoot(source_, {"alice", "bob"});
+    const std::string alice = source_ + "/Users/alice/NTUSER.DAT";
+    PutHiveValues(
+        alice,
+        {{"Control Panel\\Desktop", "Wallpaper", 1, RegSz("C:\\sea.bmp")},
+         {"Control Panel\\Desktop", "ScreenSaveActive", 1, RegSz("1")},
+         {"Software\\Microsoft\\Command Processor", "DefaultColor", 4,
+          RegDword(7)},
+         {"Software\\Microsoft\\Command Processor", "CompletionChar", 4,
+          RegDword(9)},
+         {"Software\\Microsoft\\Command Processor\\Sub", "Deep", 1,
+          RegSz("deep")},
+         {"Software\\Contoso\\App", "", 1, RegSz("default value")},
+         {"Software\\Contoso\\App", "Theme", 1, RegSz("dark")},
+         {"Software\\Contoso\\App", "C:\\odd\\value/name", 3, "\x01\x02"},
+         {"Software\\Contoso\\App\\Cache", "Junk", 3, std::string(100, 'j')},
+         {"Software\\Contoso\\a/b", "Slash", 4, RegDword(1)},
+         {"Software\\Contoso\\Empty\\Leaf", "", 0, "", true},
+         {"Software\\Other", "X", 1, RegSz("not taken")}});
+    PutHiveValues(source_ + "/Users/bob/NTUSER.DAT",
+                  {{"Software\\Contoso\\App", "Theme", 1, RegSz("bob's")}});
+    PutHiveValues(
+        source_ + "/Windows/System32/config/SOFTWARE",
+        {{"Contoso\\Machine", "License", 1, RegSz("ABC-123")},
+         {"Classes\\.contoso", "", 1, RegSz("Contoso.Doc")},
+         {"Classes\\.contoso", "Content Type", 1, RegSz("x")},
+         {"Microsoft\\Windows", "Other", 1, RegSz("no")},
+         {std::string(kProfileList) + "\\" + kAliceSid, "ProfileImagePath", 2,
+          RegSz("%SystemDrive%\\Users\\alice")},
+         {std::string(kProfileList) + "\\" + kBobSid, "ProfileImagePath", 2,
+          RegSz("C:\\Users\\bob")},
+         {std::string(kProfileList) + "\\S-1-5-18", "ProfileImagePath", 2,
+          RegSz("%systemroot%\\system32\\config\\systemprofile")}});
+    PutHiveValues(source_ + "/Windows/System32/config/SYSTEM",
+                  {{"Select", "Current", 4, RegDword(1)},
+                   {"ControlSet001\\Control\\TimeZoneInformation",
+                    "TimeZoneKeyName", 1, RegSz("W. Europe Standard Time")},
+                   {"ControlSet002\\Control\\TimeZoneInformation",
+                    "TimeZoneKeyName", 1, RegSz("stale")}});
+    WriteFile(dir_ / "app.xml", kAppXml);
+  }
+
+  static void MakeWindowsRoot(const std::string& root,
+                              const std::vector<std::string>& users,
+                              bool notes = true) {
+    std::filesystem::create_directories(root + "/Windows/System32/config");
+    std::filesystem::create_directories(root + "/Users/Public/Documents");
+    for (const std::string& u : users) {
+      for (const char* f : {"Documents", "Desktop", "AppData/Roaming"})
+        std::filesystem::create_directories(root + "/Users/" + u + "/" + f);
+      if (notes) {
+        WriteFile(root + "/Users/" + u + "/Documents/notes.txt",
+                  u + "'s notes");
+      }
+    }
+  }
+
+  RunResult Capture(std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {
+        "capture", "--root",
+        source_,   "--store",
+        Store(),   "--no-encrypt",
+        "--rules", SourcePath("tests/golden/usmt-xml/MigUser.xml"),
+        "--rules", dir_ / "app.xml"};
+    args.insert(args.end(), more.begin(), more.end());
+    return RunMigstore(args);
+  }
+
+  std::string Store() const { return dir_ / "s.mig"; }
+
+  std::vector<format::RegistryRecord> StoredRecords() {
+    auto r = format::ContainerReader::Open(Store(), format::KeySource::None());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    auto records = (*r)->ReadRegistry();
+    EXPECT_TRUE(records.ok()) << records.status().ToString();
+    return records.ok() ? *records : std::vector<format::RegistryRecord>{};
+  }
+
+  TempDir dir_;
+  std::string source_;
+};
+
+std::set<std::string> Names(const std::vector<format::RegistryRecord>& rs) {
+  std::set<std::string> out;
+  for (const format::RegistryRecord& r : rs) {
+    out.insert(std::to_string(r.profile) + " " + r.key +
+               (r.has_value ? " [" + r.name + "]" : ""));
+  }
+  return out;
+}
+
+TEST_F(RegistryCli, CaptureTakesWhatTheRulesSelectWithUsmtPrecedence) {
+  RunResult c = Capture({"--user-exclude", "bob", "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err << c.out;
+  EXPECT_TRUE(Has(c.out, "\"registry_values\":10")) << c.out;
+  std::set<std::string> names = Names(StoredRecords());
+  const std::set<std::string> expected = {
+      // alice (profile 1); bob is not captured.
+      "1 HKCU\\Control Panel\\Desktop [Wallpaper]",
+      // A recursive node takes its own key too ("C:\\Data\\* [*]" takes
+      // the Data folder).
+      "1 HKCU\\Software\\Microsoft\\Command Processor",
+      "1 HKCU\\Software\\Microsoft\\Command Processor [CompletionChar]",
+      "1 HKCU\\Software\\Microsoft\\Command Processor\\Sub",
+      "1 HKCU\\Software\\Microsoft\\Command Processor\\Sub [Deep]",
+      "1 HKCU\\Software\\Contoso",
+      "1 HKCU\\Software\\Contoso\\App",
+      "1 HKCU\\Software\\Contoso\\App []",
+      "1 HKCU\\Software\\Contoso\\App [Theme]",
+      "1 HKCU\\Software\\Contoso\\App [C:\\odd\\value/name]",
+      "1 HKCU\\Software\\Contoso\\a/b",
+      "1 HKCU\\Software\\Contoso\\a/b [Slash]",
+      "1 HKCU\\Software\\Contoso\\Empty",
+      "1 HKCU\\Software\\Contoso\\Empty\\Leaf",
+      // The machine: the variable's key, the current control set only,
+      // the default value of one key and not its other values.
+      "0 HKLM\\SOFTWARE\\Contoso",
+      "0 HKLM\\SOFTWARE\\Contoso\\Machine",
+      "0 HKLM\\SOFTWARE\\Contoso\\Machine [License]",
+      "0 HKLM\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation "
+      "[TimeZoneKeyName]",
+      "0 HKLM\\SOFTWARE\\Classes\\.contoso []",
+  };
+  EXPECT_EQ(names, expected);
+  // The data is the hive's, bytes for bytes.
+  for (const format::RegistryRecord& r : StoredRecords()) {
+    if (r.name == "TimeZoneKeyName") {
+      EXPECT_EQ(r.data, RegSz("W. Europe Standard Time"));
+    }
+    if (r.name == "CompletionChar") {
+      EXPECT_EQ(r.type, 4u);
+      EXPECT_EQ(r.data, RegDword(9));
+    }
+  }
+}
+
+TEST_F(RegistryCli, RestoreWritesTheValuesIntoTheMappedUsersHive) {
+  RunResult c = Capture({"--user-exclude", "bob"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(Has(c.out, "settings: 10 registry values, 9 keys")) << c.out;
+
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {"alice2"}, false);
+  const std::string hive = target + "/Users/alice2/NTUSER.DAT";
+  PutHiveValues(hive,
+                {{"Control Panel\\Desktop", "Wallpaper", 1, RegSz("old")},
+                 {"Control Panel\\Desktop", "Kept", 1, RegSz("target's")}});
+  PutHiveValues(target + "/Windows/System32/config/SOFTWARE",
+                {{"Microsoft\\Windows", "Target", 1, RegSz("t")}});
+  // The target's current control set is another: values follow it.
+  PutHiveValues(target + "/Windows/System32/config/SYSTEM",
+                {{"Select", "Current", 4, RegDword(2)},
+                 {"ControlSet002\\Control", "", 0, "", true}});
+
+  RunResult r = RunMigstore({"restore", "--store", Store(), "--target", target,
+                             "--map-user", "alice:alice2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_TRUE(Has(r.out, "settings: 10 registry values")) << r.out;
+  uint32_t type = 0;
+  std::string data;
+  ASSERT_TRUE(
+      GetHiveValue(hive, "Control Panel\\Desktop", "Wallpaper", &type, &data));
+  EXPECT_EQ(data, RegSz("C:\\sea.bmp"));  // the source's value replaces
+  ASSERT_TRUE(
+      GetHiveValue(hive, "Control Panel\\Desktop", "Kept", &type, &data));
+  EXPECT_EQ(data, RegSz("target's"));  // what it did not capture stays
+  EXPECT_FALSE(GetHiveValue(hive, "Control Panel\\Desktop", "ScreenSaveActive",
+                            &type, &data));
+  ASSERT_TRUE(GetHiveValue(hive, "Software\\Contoso\\App",
+                           "C:\\odd\\value/name", &type, &data));
+  EXPECT_EQ(type, 3u);
+  EXPECT_EQ(data, "\x01\x02");
+  ASSERT_TRUE(GetHiveValue(hive, "Software\\Contoso\\App", "", &type, &data));
+  EXPECT_EQ(data, RegSz("default value"));
+  ASSERT_TRUE(
+      GetHiveValue(hive, "Software\\Contoso\\a/b", "Slash", &type, &data));
+  EXPECT_TRUE(HiveHasKey(hive, "Software\\Contoso\\Empty\\Leaf"));
+  EXPECT_FALSE(HiveHasKey(hive, "Software\\Contoso\\App\\Cache"));
+  EXPECT_FALSE(GetHiveValue(hive, "Software\\Microsoft\\Command Processor",
+                            "DefaultColor", &type, &data));
+  const std::string software = target + "/Windows/System32/config/SOFTWARE";
+  ASSERT_TRUE(
+      GetHiveValue(software, "Contoso\\Machine", "License", &type, &data));
+  EXPECT_EQ(data, RegSz("ABC-123"));
+  EXPECT_TRUE(
+      GetHiveValue(software, "Microsoft\\Windows", "Target", &type, &data));
+  const std::string system = target + "/Windows/System32/config/SYSTEM";
+  ASSERT_TRUE(GetHiveValue(system,
+                           "ControlSet002\\Control\\TimeZoneInformation",
+                           "TimeZoneKeyName", &type, &data));
+  EXPECT_EQ(data, RegSz("W. Europe Standard Time"));
+  EXPECT_FALSE(HiveHasKey(system, "CurrentControlSet"));
+  // And the files came along.
+  EXPECT_EQ(ReadFile(target + "/Users/alice2/Documents/notes.txt"),
+            "alice's notes");
+}
+
+TEST_F(RegistryCli,
+       ANewProfileStartsFromTheDefaultHiveAndADryRunWritesNothing) {
+  ASSERT_EQ(Capture({"--user-exclude", "bob"}).exit_code, 0);
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {});
+  PutHiveValues(target + "/Users/Default/NTUSER.DAT",
+                {{"Control Panel\\Desktop", "FromDefault", 1, RegSz("d")}});
+  PutHiveValues(target + "/Windows/System32/config/SOFTWARE", {});
+  PutHiveValues(target + "/Windows/System32/config/SYSTEM",
+                {{"Select", "Current", 4, RegDword(1)}});
+  const std::string software = target + "/Windows/System32/config/SOFTWARE";
+  const std::string before = ReadFile(software);
+
+  RunResult dry = RunMigstore({"restore", "--store", Store(), "--target",
+                               target, "--dry-run", "--json"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_TRUE(Has(dry.out, "\"registry_values\":10")) << dry.out;
+  EXPECT_EQ(ReadFile(software), before);
+  EXPECT_FALSE(std::filesystem::exists(target + "/Users/alice/NTUSER.DAT"));
+
+  RunResult r =
+      RunMigstore({"restore", "--store", Store(), "--target", target});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string hive = target + "/Users/alice/NTUSER.DAT";
+  uint32_t type = 0;
+  std::string data;
+  EXPECT_TRUE(GetHiveValue(hive, "Control Panel\\Desktop", "FromDefault", &type,
+                           &data));
+  EXPECT_TRUE(
+      GetHiveValue(hive, "Control Panel\\Desktop", "Wallpaper", &type, &data));
+  EXPECT_TRUE(Has(r.err + r.out, "Default profile hive")) << r.err << r.out;
+}
+
+TEST_F(RegistryCli, AHardLinkStoreKeepsTheSettingsInItsCatalog) {
+  const std::string store = dir_ / "hl";
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", store,
+                             "--hardlink", "--user-exclude", "bob", "--rules",
+                             SourcePath("tests/golden/usmt-xml/MigUser.xml"),
+                             "--rules", dir_ / "app.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(Has(c.out, "settings: 10 registry values, 9 keys")) << c.out;
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {"alice"}, false);
+  PutHiveValues(target + "/Users/alice/NTUSER.DAT", {});
+  PutHiveValues(target + "/Windows/System32/config/SOFTWARE", {});
+  PutHiveValues(target + "/Windows/System32/config/SYSTEM", {});
+  RunResult r = RunMigstore({"restore", "--store", store, "--target", target});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  uint32_t type = 0;
+  std::string data;
+  EXPECT_TRUE(GetHiveValue(target + "/Users/alice/NTUSER.DAT",
+                           "Software\\Contoso\\App", "Theme", &type, &data));
+  EXPECT_EQ(data, RegSz("dark"));
+}
+
+// The ASCII text of a UTF-16LE .reg file (its byte-order mark dropped).
+std::string Ascii(const std::string& utf16) {
+  std::string out;
+  for (size_t i = 2; i + 1 < utf16.size(); i += 2) out.push_back(utf16[i]);
+  return out;
+}
+
+TEST_F(RegistryCli, ListShowsTheSettingsAndExtractWritesARegFile) {
+  ASSERT_EQ(Capture().exit_code, 0);  // alice and bob
+  RunResult list = RunMigstore({"list", "--store", Store()});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  // Keys and value names are names: their backslashes are doubled, as a
+  // path's are (docs/cli.md, "Names").
+  EXPECT_TRUE(Has(list.out,
+                  "setting HKCU\\\\Control Panel\\\\Desktop [Wallpaper]  "
+                  "REG_SZ  C:\\\\sea.bmp  (alice)"))
+      << list.out;
+  EXPECT_TRUE(Has(list.out, "[Theme]  REG_SZ  bob's  (bob)")) << list.out;
+  EXPECT_TRUE(Has(list.out, "[CompletionChar]  REG_DWORD  9  (alice)"));
+  EXPECT_TRUE(
+      Has(list.out, "key     HKLM\\\\SOFTWARE\\\\Contoso\\\\Machine\n"));
+  RunResult json = RunMigstore({"list", "--store", Store(), "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const std::string bs = "\\\\\\\\";  // a backslash, doubled, JSON-escaped
+  EXPECT_TRUE(Has(json.out, "{\"user\":\"alice\",\"key\":\"HKCU" + bs +
+                                "Software" + bs + "Contoso" + bs +
+                                "App\",\"value\":\"Theme\",\"type\":\"REG_SZ\","
+                                "\"size\":10,\"data\":\"dark\"}"))
+      << json.out;
+
+  // Two users have settings: whose HKCU goes into the file must be said.
+  const std::string reg = dir_ / "settings.reg";
+  RunResult ambiguous = RunMigstore(
+      {"extract", "--store", Store(), "--to", dir_ / "x1", "--reg", reg});
+  EXPECT_EQ(ambiguous.exit_code, 11) << ambiguous.err;
+  EXPECT_TRUE(Has(ambiguous.err, "--reg-user")) << ambiguous.err;
+  EXPECT_FALSE(std::filesystem::exists(reg));
+
+  RunResult x = RunMigstore({"extract", "--store", Store(), "--to", dir_ / "x2",
+                             "--reg", reg, "--reg-user", "alice"});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
+  const std::string bytes = ReadFile(reg);
+  ASSERT_GE(bytes.size(), 2u);
+  EXPECT_EQ(bytes.substr(0, 2), "\xff\xfe");
+  const std::string text = Ascii(bytes);
+  EXPECT_EQ(text.rfind("Windows Registry Editor Version 5.00\r\n", 0), 0u);
+  for (const char* line :
+       {"[HKEY_CURRENT_USER\\Control Panel\\Desktop]\r\n"
+        "\"Wallpaper\"=\"C:\\\\sea.bmp\"\r\n",
+        "\"CompletionChar\"=dword:00000009\r\n",
+        "[HKEY_CURRENT_USER\\Software\\Contoso\\App]\r\n"
+        "@=\"default value\"\r\n",
+        "\"C:\\\\odd\\\\value/name\"=hex:01,02\r\n",
+        "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\"
+        "TimeZoneInformation]\r\n",
+        "[HKEY_CURRENT_USER\\Software\\Contoso\\Empty\\Leaf]\r\n"}) {
+    EXPECT_TRUE(Has(text, line)) << line << "\n" << text;
+  }
+  EXPECT_FALSE(Has(text, "bob's"));
+  EXPECT_TRUE(Has(x.out, "settings: 10 registry values")) << x.out;
+}
+
+TEST_F(RegistryCli, UsersAreKnownByTheSidsOfProfileList) {
+  RunResult c = Capture({"--user-exclude", kBobSid, "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(
+      Has(c.out, std::string("excluded by --user-exclude '") + kBobSid + "'"))
+      << c.out;
+  RunResult list = RunMigstore({"list", "--store", Store(), "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(Has(list.out, std::string("\"sid\":\"") + kAliceSid + "\""))
+      << list.out;
+  // The setting's user is alice; bob's hive was never read.
+  EXPECT_FALSE(Has(list.out, "bob's"));
+}
+
+TEST_F(RegistryCli, ADamagedHiveIsAnErrorOfThatHiveOnly) {
+  std::string bytes = ReadFile(source_ + "/Users/alice/NTUSER.DAT");
+  bytes[0x30] ^= 1;  // header checksum
+  WriteFile(source_ + "/Users/alice/NTUSER.DAT", bytes);
+  RunResult stop = Capture({"--user-exclude", "bob"});
+  EXPECT_NE(stop.exit_code, 0);
+  EXPECT_TRUE(Has(stop.err, "NTUSER.DAT")) << stop.err;
+  EXPECT_FALSE(std::filesystem::exists(Store()));
+  RunResult go = Capture({"--user-exclude", "bob", "--continue-on-error"});
+  EXPECT_EQ(go.exit_code, 3) << go.err;
+  // The machine's settings are still taken; alice's are not.
+  std::set<std::string> names = Names(StoredRecords());
+  EXPECT_TRUE(names.count("0 HKLM\\SOFTWARE\\Contoso\\Machine [License]"));
+  for (const std::string& n : names) EXPECT_FALSE(Has(n, "HKCU")) << n;
+}
+
+TEST_F(RegistryCli, AHiveReachedThroughASymlinkIsNotWritten) {
+  ASSERT_EQ(Capture({"--user-exclude", "bob"}).exit_code, 0);
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {});
+  const std::string outside = dir_ / "outside";
+  PutHiveValues(outside + "/NTUSER.DAT", {});
+  PutHiveValues(target + "/Windows/System32/config/SOFTWARE", {});
+  PutHiveValues(target + "/Windows/System32/config/SYSTEM", {});
+  // Windows/System32/config swapped for a link out of the target.
+  std::filesystem::remove_all(target + "/Windows/System32/config");
+  std::filesystem::create_directory_symlink(
+      outside, target + "/Windows/System32/config");
+  PutHiveValues(outside + "/SOFTWARE", {});
+  const std::string before = ReadFile(outside + "/SOFTWARE");
+  RunResult r = RunMigstore({"restore", "--store", Store(), "--target", target,
+                             "--continue-on-error"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(ReadFile(outside + "/SOFTWARE"), before);
+  EXPECT_TRUE(Has(r.err, "not restored")) << r.err;
+}
+
+}  // namespace
+}  // namespace migstore::testing
