@@ -259,6 +259,12 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
          "A USMT migration XML whose <merge> and <locationModify> rules apply; "
          "repeatable")
       ->allow_extra_args(false);
+  cmd->add_flag("--machine-settings", o->machine_settings,
+                "Also write the store's machine settings (HKLM) into the "
+                "target's SOFTWARE and SYSTEM hives");
+  cmd->add_option("--config", o->config,
+                  "A USMT Config.xml whose <ErrorControl> decides which "
+                  "errors skip an entry and which stop the restore");
   cmd->add_flag("--dry-run", o->dry_run, "Print the plan and write nothing");
   cmd->add_flag(
       "--continue-on-error", o->continue_on_error,
@@ -355,6 +361,8 @@ int RunRestore(const RestoreCommandOptions& o) {
   if (!policy.ok()) return Fail("restore", policy.status());
   r.on_conflict = *policy;
   r.rules_files = o.rules;
+  r.config_file = o.config;
+  r.machine_settings = o.machine_settings;
   r.dry_run = o.dry_run;
   r.continue_on_error = o.continue_on_error;
   r.strip_privileges = o.strip_privileges;

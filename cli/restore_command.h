@@ -25,6 +25,8 @@ struct RestoreCommandOptions {
   std::string last_used;
   std::string on_conflict = "rename";
   std::vector<std::string> rules;
+  std::string config;
+  bool machine_settings = false;
   bool dry_run = false;
   bool continue_on_error = false;
   bool strip_privileges = false;

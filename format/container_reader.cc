@@ -197,6 +197,7 @@ bool ContainerReader::has_registry() const {
 
 Result<std::vector<RegistryRecord>> ContainerReader::ReadRegistry() const {
   std::vector<RegistryRecord> all;
+  uint64_t total = 0;
   for (uint64_t n = 0; n < index_.blocks.size(); ++n) {
     if (index_.blocks[n].type !=
         static_cast<uint8_t>(BlockType::kRegistrySegment)) {
@@ -205,6 +206,11 @@ Result<std::vector<RegistryRecord>> ContainerReader::ReadRegistry() const {
     std::string plain;
     MIGSTORE_RETURN_IF_ERROR(
         ReadTypedBlock(n, BlockType::kRegistrySegment, &plain));
+    total += plain.size();
+    if (total > limits::kMaxRegistryTotal) {
+      return Status::Corruption("registry segments",
+                                "more settings than a store may hold");
+    }
     auto records = DecodeRegistrySegment(plain);
     if (!records.ok())
       return records.status().WithContext("block " + std::to_string(n));

@@ -55,6 +55,10 @@ inline constexpr size_t kMaxRegistryKeyBytes = 65536;
 inline constexpr size_t kMaxRegistryNameBytes = 65536;
 inline constexpr size_t kMaxRegistryData = 1 * kMiB;
 inline constexpr size_t kMaxRegistryRecordsPerSegment = 65536;
+// Plain bytes of all of a store's registry segments together (a capture
+// takes at most 1 GiB of settings), so that a crafted store of many small
+// blocks that each decode to 16 MiB cannot make a reader hold gigabytes.
+inline constexpr uint64_t kMaxRegistryTotal = uint64_t{1} << 30;
 
 // Decoding amplifies: prefix-compressed paths expand, and every decoded
 // element costs more memory than its bytes. These totals per decoded block

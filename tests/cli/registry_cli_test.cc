@@ -6,6 +6,7 @@
 // writes the values into the target's hives.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <set>
@@ -229,8 +230,9 @@ TEST_F(RegistryCli, RestoreWritesTheValuesIntoTheMappedUsersHive) {
                 {{"Select", "Current", 4, RegDword(2)},
                  {"ControlSet002\\Control", "", 0, "", true}});
 
-  RunResult r = RunMigstore({"restore", "--store", Store(), "--target", target,
-                             "--map-user", "alice:alice2"});
+  RunResult r =
+      RunMigstore({"restore", "--store", Store(), "--target", target,
+                   "--map-user", "alice:alice2", "--machine-settings"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_TRUE(Has(r.out, "settings: 10 registry values")) << r.out;
   uint32_t type = 0;
@@ -285,15 +287,16 @@ TEST_F(RegistryCli,
   const std::string software = target + "/Windows/System32/config/SOFTWARE";
   const std::string before = ReadFile(software);
 
-  RunResult dry = RunMigstore({"restore", "--store", Store(), "--target",
-                               target, "--dry-run", "--json"});
+  RunResult dry =
+      RunMigstore({"restore", "--store", Store(), "--target", target,
+                   "--dry-run", "--json", "--machine-settings"});
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_TRUE(Has(dry.out, "\"registry_values\":10")) << dry.out;
   EXPECT_EQ(ReadFile(software), before);
   EXPECT_FALSE(std::filesystem::exists(target + "/Users/alice/NTUSER.DAT"));
 
-  RunResult r =
-      RunMigstore({"restore", "--store", Store(), "--target", target});
+  RunResult r = RunMigstore({"restore", "--store", Store(), "--target", target,
+                             "--machine-settings"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string hive = target + "/Users/alice/NTUSER.DAT";
   uint32_t type = 0;
@@ -325,6 +328,100 @@ TEST_F(RegistryCli, AHardLinkStoreKeepsTheSettingsInItsCatalog) {
   EXPECT_TRUE(GetHiveValue(target + "/Users/alice/NTUSER.DAT",
                            "Software\\Contoso\\App", "Theme", &type, &data));
   EXPECT_EQ(data, RegSz("dark"));
+}
+
+TEST_F(RegistryCli, MachineSettingsAreRestoredOnlyWhenAskedFor) {
+  ASSERT_EQ(Capture({"--user-exclude", "bob"}).exit_code, 0);
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {"alice"}, false);
+  PutHiveValues(target + "/Users/alice/NTUSER.DAT", {});
+  const std::string software = target + "/Windows/System32/config/SOFTWARE";
+  PutHiveValues(software, {});
+  const std::string before = ReadFile(software);
+  RunResult r = RunMigstore(
+      {"restore", "--store", Store(), "--target", target, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Has(r.out, "\"registry_values\":7")) << r.out;  // alice's
+  EXPECT_TRUE(Has(r.out, "say --machine-settings")) << r.out;
+  EXPECT_EQ(ReadFile(software), before);
+}
+
+// Makes a hive "dirty": its header's sequence numbers differ, as when
+// Windows has changes in the transaction logs not yet in the file (the
+// header checksum made right again).
+void MakeDirty(const std::string& path) {
+  std::string h = ReadFile(path);
+  h[8] = static_cast<char>(h[4] + 1);
+  uint32_t sum = 0;
+  for (size_t i = 0; i < 0x1FC; i += 4) {
+    uint32_t w = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      w |= static_cast<uint32_t>(static_cast<unsigned char>(h[i + k]))
+           << (8 * k);
+    }
+    sum ^= w;
+  }
+  for (size_t k = 0; k < 4; ++k)
+    h[0x1FC + k] = static_cast<char>(sum >> (8 * k));
+  WriteFile(path, h);
+}
+
+TEST_F(RegistryCli, HivesAreWrittenSafely) {
+  // A key with many values, and a value too large for one hive cell.
+  std::vector<HiveValue> many;
+  for (int i = 0; i < 1500; ++i) {
+    many.push_back({"Software\\Contoso\\Many", "v" + std::to_string(i), 3,
+                    std::string(300, static_cast<char>('a' + i % 26))});
+  }
+  many.push_back({"Software\\Contoso\\Big", "big", 3, std::string(20000, 'b')});
+  PutHiveValues(source_ + "/Users/alice/NTUSER.DAT", many);
+  ASSERT_EQ(Capture({"--user-exclude", "bob"}).exit_code, 0);
+
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {"alice"}, false);
+  const std::string hive = target + "/Users/alice/NTUSER.DAT";
+  PutHiveValues(hive, {});
+  RunResult r =
+      RunMigstore({"restore", "--store", Store(), "--target", target});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Set one by one, 1500 values would leave ~1500^2/2 dead cells (about
+  // 300 MB); set at once the hive stays near the size of its data.
+  EXPECT_LT(std::filesystem::file_size(hive), 4u << 20);
+  uint32_t type = 0;
+  std::string data;
+  EXPECT_TRUE(
+      GetHiveValue(hive, "Software\\Contoso\\Many", "v1499", &type, &data));
+  EXPECT_FALSE(
+      GetHiveValue(hive, "Software\\Contoso\\Big", "big", &type, &data));
+  EXPECT_TRUE(Has(r.err + r.out, "16,344 bytes")) << r.err << r.out;
+
+  // A target hive with changes still in its transaction logs is not
+  // changed: writing it would drop them.
+  const std::string dirty = dir_ / "dirty";
+  MakeWindowsRoot(dirty, {"alice"}, false);
+  PutHiveValues(dirty + "/Users/alice/NTUSER.DAT", {});
+  MakeDirty(dirty + "/Users/alice/NTUSER.DAT");
+  const std::string before = ReadFile(dirty + "/Users/alice/NTUSER.DAT");
+  RunResult d = RunMigstore({"restore", "--store", Store(), "--target", dirty});
+  EXPECT_EQ(d.exit_code, 61) << d.err;
+  EXPECT_TRUE(Has(d.err, "transaction logs")) << d.err;
+  EXPECT_EQ(ReadFile(dirty + "/Users/alice/NTUSER.DAT"), before);
+}
+
+TEST_F(RegistryCli, AHiveThatIsNotAFileIsAnErrorNotAHang) {
+  const std::string hive = source_ + "/Users/alice/NTUSER.DAT";
+  std::filesystem::remove(hive);
+  ASSERT_EQ(::mkfifo(hive.c_str(), 0644), 0);
+  RunResult c = Capture({"--user-exclude", "bob"});
+  EXPECT_EQ(c.exit_code, 61) << c.err;
+  EXPECT_TRUE(Has(c.err, "not a regular file")) << c.err;
+  // A dirty source hive is captured, with a note that it may be stale.
+  std::filesystem::remove(hive);
+  PutHiveValues(hive, {{"Software\\Contoso\\App", "Theme", 1, RegSz("x")}});
+  MakeDirty(hive);
+  RunResult d = Capture({"--user-exclude", "bob"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(Has(d.err, "transaction logs")) << d.err;
 }
 
 // The ASCII text of a UTF-16LE .reg file (its byte-order mark dropped).
@@ -434,7 +531,7 @@ TEST_F(RegistryCli, AHiveReachedThroughASymlinkIsNotWritten) {
   PutHiveValues(outside + "/SOFTWARE", {});
   const std::string before = ReadFile(outside + "/SOFTWARE");
   RunResult r = RunMigstore({"restore", "--store", Store(), "--target", target,
-                             "--continue-on-error"});
+                             "--continue-on-error", "--machine-settings"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(ReadFile(outside + "/SOFTWARE"), before);
   EXPECT_TRUE(Has(r.err, "not restored")) << r.err;

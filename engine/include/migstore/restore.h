@@ -110,6 +110,14 @@ struct RestoreOptions {
   // exclude rules do not choose anything again: the store holds what the
   // capture took.
   std::vector<std::string> rules_files;
+  // A USMT Config.xml: its <ErrorControl> decides which errors skip an
+  // entry and which stop the restore (docs/rules.md, "Error control").
+  std::string config_file;
+  // Also write the store's machine settings (HKLM) into the target's
+  // SOFTWARE and SYSTEM hives; off, they are counted in a note and left
+  // out (docs/rules.md, "Registry": what a foreign store would aim at).
+  // Users' settings (HKCU) are always restored with their users.
+  bool machine_settings = false;
   bool dry_run = false;  // plan and report; write nothing
   bool continue_on_error = false;
   // Files are restored without their setuid and setgid bits and without

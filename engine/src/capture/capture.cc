@@ -66,7 +66,7 @@ class ContainerCapture {
     capture::WalkOptions wopt = WalkOptionsFor(o_, sel_, reporter_);
     wopt.exclude = StoreInodes(w_->sink());
     MIGSTORE_ASSIGN_OR_RETURN(
-        entries_, capture::WalkSelection(o_, wopt, reporter_, report_));
+        entries_, capture::WalkSelection(o_, sel_, wopt, reporter_, report_));
 
     size_t path_bytes = 0;
     for (const WalkedEntry& e : entries_) path_bytes += e.path.size();
@@ -111,7 +111,7 @@ class ContainerCapture {
   }
 
   Status FileError(const std::string& path, const Status& error) {
-    return capture::FileError(o_, reporter_, report_, path, error);
+    return capture::FileError(o_, sel_, reporter_, report_, path, error);
   }
 
   Status PackFiles(std::vector<FileJob> jobs) {

@@ -72,6 +72,12 @@ Result<Selection> Select(const CaptureOptions& o) {
   for (const RuleDiagnostic& diag : s.matcher.diagnostics()) {
     s.diagnostics.push_back(diag.ToString());
   }
+  std::vector<RuleDiagnostic> ec_diagnostics;
+  s.error_control =
+      internal::ErrorControl::Compile(rules, s.machine, &ec_diagnostics);
+  for (const RuleDiagnostic& diag : ec_diagnostics) {
+    s.diagnostics.push_back(diag.ToString());
+  }
   for (const UserChoice& c : s.choices) {
     const UserProfile& p = s.machine.profiles[c.profile];
     s.users.push_back({p.name, p.home, c.selected, c.reason});
@@ -101,12 +107,20 @@ CaptureReport NewReport(const CaptureOptions& o, const Selection& sel) {
   return report;
 }
 
-Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
-                 CaptureReport* report, const std::string& path,
-                 const Status& error) {
+namespace {
+
+// An error, with the <ErrorControl> verdict on it.
+Status Decide(const CaptureOptions& o, const internal::ErrorControl::Verdict& v,
+              CaptureReporter* reporter, CaptureReport* report,
+              const std::string& path, const Status& error) {
+  using Kind = internal::ErrorControl::Kind;
   FileIssue issue{path, error};
   reporter->Error(issue);
-  if (!o.continue_on_error) {
+  if (v.kind == Kind::kFatal) {
+    return Status::Stopped(path + ": " + error.ToString() + " (fatal by " +
+                           v.rule + ")");
+  }
+  if (v.kind != Kind::kNonFatal && !o.continue_on_error) {
     return Status::Stopped(path + ": " + error.ToString() +
                            " (use --continue-on-error to skip such files)");
   }
@@ -114,7 +128,17 @@ Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
   return Status::OK();
 }
 
+}  // namespace
+
+Status FileError(const CaptureOptions& o, const Selection& sel,
+                 CaptureReporter* reporter, CaptureReport* report,
+                 const std::string& path, const Status& error) {
+  return Decide(o, sel.error_control.ForFile(path, error), reporter, report,
+                path, error);
+}
+
 Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
+                                               const Selection& sel,
                                                const WalkOptions& wopt,
                                                CaptureReporter* reporter,
                                                CaptureReport* report) {
@@ -125,7 +149,8 @@ Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
     report->notes.push_back(std::move(note));
   }
   for (const WalkError& e : walked.errors) {
-    MIGSTORE_RETURN_IF_ERROR(FileError(o, reporter, report, e.path, e.status));
+    MIGSTORE_RETURN_IF_ERROR(
+        FileError(o, sel, reporter, report, e.path, e.status));
   }
   return std::move(walked.entries);
 }
@@ -186,8 +211,12 @@ Status CaptureSettings(const CaptureOptions& o, const Selection& sel,
     reporter->Note(note);
     report->notes.push_back(std::move(note));
   }
+  // A hive that cannot be read is a registry error (<registryError>) of
+  // the part of the registry it holds.
   for (const registry::HiveIssue& e : r.errors) {
-    MIGSTORE_RETURN_IF_ERROR(FileError(o, reporter, report, e.path, e.status));
+    MIGSTORE_RETURN_IF_ERROR(
+        Decide(o, sel.error_control.ForRegistry(e.key, e.profile, e.status),
+               reporter, report, e.path, e.status));
   }
   report->registry_keys = r.keys;
   report->registry_values = r.values;

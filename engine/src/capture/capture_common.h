@@ -16,6 +16,7 @@
 
 #include "engine/src/capture/walk.h"
 #include "engine/src/report/reporter.h"
+#include "engine/src/rules/error_control.h"
 #include "format/container_writer.h"
 #include "migstore/capture.h"
 #include "migstore/matcher.h"
@@ -36,6 +37,8 @@ struct Selection {
   Matcher matcher;
   std::vector<CaptureUser> users;
   std::vector<std::string> diagnostics;
+  // Config.xml's <ErrorControl>: which errors are skipped or stop the run.
+  internal::ErrorControl error_control;
 };
 Result<Selection> Select(const CaptureOptions& o);
 
@@ -45,18 +48,20 @@ WalkOptions WalkOptionsFor(const CaptureOptions& o, const Selection& sel,
 // The report's start: store, root, layout, users, rule diagnostics.
 CaptureReport NewReport(const CaptureOptions& o, const Selection& sel);
 
-// A file that cannot be captured: reported; then, with continue_on_error,
-// recorded in the report and skipped (OK), else the end of the capture
-// (Stopped, exit 61).
-Status FileError(const CaptureOptions& o, CaptureReporter* reporter,
-                 CaptureReport* report, const std::string& path,
-                 const Status& error);
+// A file that cannot be captured: reported; then recorded in the report
+// and skipped (OK) when Config.xml's <ErrorControl> says it is non-fatal,
+// or no rule decides and continue_on_error is set; else the end of the
+// capture (Stopped, exit 61), as always when a rule says it is fatal.
+Status FileError(const CaptureOptions& o, const Selection& sel,
+                 CaptureReporter* reporter, CaptureReport* report,
+                 const std::string& path, const Status& error);
 
 // The step every capture shares between selecting and storing: walks with
 // `wopt`, adds the walk's notes to the report and passes each per-file
 // error through FileError. Returns the walked entries, sorted by path, or
 // the first error that ends the capture. Runs in the caller's arena.
 Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
+                                               const Selection& sel,
                                                const WalkOptions& wopt,
                                                CaptureReporter* reporter,
                                                CaptureReport* report);

@@ -93,7 +93,7 @@ Result<CaptureReport> CaptureHardLinkStore(
     wopt.on_file = [&](int dir_fd, const char* name, WalkedEntry* e) {
       return linker.Add(dir_fd, name, e);
     };
-    auto entries = WalkSelection(o, wopt, &reporter, &report);
+    auto entries = WalkSelection(o, sel, wopt, &reporter, &report);
     linker.FlushProgress();
     for (FileNote& n : linker.Notes()) {
       reporter.Note(n);

@@ -1,6 +1,9 @@
 #include "engine/src/profiles/windows_profiles.h"
 
+#include <fcntl.h>
+
 #include "engine/base/case_fold.h"
+#include "engine/base/unique_fd.h"
 #include "engine/src/fs/root_fs.h"
 #include "engine/src/registry/hive_files.h"
 #include "engine/src/registry/reg_text.h"
@@ -118,7 +121,9 @@ std::string ProfileImageRel(std::string_view image) {
 // from the folders alone.
 void ReadProfileList(const std::string& root, Machine* machine) {
   const registry::HiveFile f = registry::SoftwareHive(root);
-  auto hive = registry::Hive::Open(JoinRoot(root, f.rel), false);
+  UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return;
+  auto hive = registry::Hive::OpenBeneath(root_fd.get(), f.rel, false);
   if (!hive.ok()) {
     if (!hive.status().IsNotFound()) {
       machine->skipped.push_back("SIDs not read: " + hive.status().ToString());
@@ -136,6 +141,8 @@ void ReadProfileList(const std::string& root, Machine* machine) {
   if (!sids.ok()) return;
   for (registry::Hive::Node sid : *sids) {
     auto name = hive->Name(sid);
+    // "SID.bak": the profile service's backup of an entry, not the user's.
+    if (!name.ok() || name->find('.') != std::string::npos) continue;
     registry::Hive::ValueData image;
     auto found = hive->Find(sid, "ProfileImagePath", &image);
     if (!name.ok() || !found.ok() || !*found) continue;

@@ -11,7 +11,7 @@
 
 #include "engine/base/case_fold.h"
 #include "engine/base/unique_fd.h"
-#include "format/file_io.h"
+#include "engine/src/fs/open_beneath.h"
 
 namespace migstore::registry {
 
@@ -55,6 +55,31 @@ Result<Hive> Hive::Open(const std::string& path, bool writable) {
   return Hive(std::move(h), path);
 }
 
+Result<Hive> Hive::OpenBeneath(int dir_fd, const std::string& rel,
+                               bool writable) {
+  auto fd = fs::OpenBeneath(dir_fd, rel, O_RDONLY | O_NONBLOCK);
+  if (!fd.ok()) {
+    if (fs::LastOpenErrno() == ENOENT)
+      return Status::NotFound(rel, "no such hive file");
+    return fd.status();
+  }
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(rel, errno);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::InvalidArgument(rel, "not a regular file");
+  }
+  // The header's sequence numbers (bytes 4..11): hivex does not say them.
+  unsigned char head[12] = {};
+  const bool dirty =
+      ::pread(fd->get(), head, sizeof(head), 0) == sizeof(head) &&
+      std::memcmp(head + 4, head + 8, 4) != 0;
+  MIGSTORE_ASSIGN_OR_RETURN(
+      Hive hive, Open("/proc/self/fd/" + std::to_string(fd->get()), writable));
+  hive.path_ = rel;
+  hive.dirty_ = dirty;
+  return hive;
+}
+
 Status Hive::Error(const std::string& what) const {
   int e = errno;
   return Status::Corruption(
@@ -95,12 +120,16 @@ Result<std::vector<Hive::Value>> Hive::Values(Node node) const {
   return out;
 }
 
-Result<Hive::ValueData> Hive::Read(Value value) const {
-  ValueData v;
+Result<std::string> Hive::ValueName(Value value) const {
   errno = 0;
   Owned<char> key(hivex_value_key(h_->h, value));
   if (!key) return Error("unreadable value name");
-  v.name = key.get();
+  return std::string(key.get());
+}
+
+Result<Hive::ValueData> Hive::Read(Value value) const {
+  ValueData v;
+  MIGSTORE_ASSIGN_OR_RETURN(v.name, ValueName(value));
   hive_type t;
   size_t len = 0;
   errno = 0;
@@ -147,32 +176,83 @@ Status Hive::SetValue(Node node, const ValueData& value) {
   return Status::OK();
 }
 
-Status Hive::CommitTo(const std::string& target) {
-  struct stat old {};
-  const bool had = ::stat(target.c_str(), &old) == 0;
-  const std::string tmp =
-      target + ".migstore-" + std::to_string(::getpid()) + ".tmp";
-  ::unlink(tmp.c_str());
+Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
+  if (values.empty()) return Status::OK();
+  // The key's values as they are, then each new one replacing the value of
+  // its name (Windows compares value names without case) or added.
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<Value> old, Values(node));
+  std::vector<ValueData> all;
+  for (Value value : old) {
+    MIGSTORE_ASSIGN_OR_RETURN(ValueData v, Read(value));
+    all.push_back(std::move(v));
+  }
+  for (const ValueData& v : values) {
+    bool replaced = false;
+    for (ValueData& a : all) {
+      if (internal::EqualsFolded(a.name, v.name)) {
+        a = v;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) all.push_back(v);
+  }
+  std::vector<hive_set_value> set(all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    set[i].key = all[i].name.data();
+    set[i].t = static_cast<hive_type>(all[i].type);
+    set[i].len = all[i].data.size();
+    set[i].value = all[i].data.data();
+  }
   errno = 0;
-  if (hivex_commit(h_->h, tmp.c_str(), 0) != 0) {
-    Status s = Status::FromErrno("writing hive " + target, errno);
-    ::unlink(tmp.c_str());
+  if (hivex_node_set_values(h_->h, node, set.size(), set.data(), 0) != 0)
+    return Error("cannot set the values of a key");
+  return Status::OK();
+}
+
+Status Hive::CommitTo(const std::string& target) {
+  const size_t slash = target.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : target.substr(0, slash + 1);
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return Status::FromErrno(dir, errno);
+  return CommitTo(dir_fd.get(), slash == std::string::npos
+                                    ? target
+                                    : target.substr(slash + 1));
+}
+
+Status Hive::CommitTo(int dir_fd, const std::string& name) {
+  struct stat old {};
+  const bool had =
+      ::fstatat(dir_fd, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
+  const std::string tmp =
+      name + ".migstore-" + std::to_string(::getpid()) + ".tmp";
+  ::unlinkat(dir_fd, tmp.c_str(), 0);
+  const std::string via = "/proc/self/fd/" + std::to_string(dir_fd) + "/";
+  errno = 0;
+  if (hivex_commit(h_->h, (via + tmp).c_str(), 0) != 0) {
+    Status s = Status::FromErrno("writing hive " + name, errno);
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
     return s;
   }
   auto fail = [&](const char* what) {
     Status s = Status::FromErrno(std::string(what) + " " + tmp, errno);
-    ::unlink(tmp.c_str());
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
     return s;
   };
   {
-    UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(
+        ::openat(dir_fd, tmp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) return fail("opening");
     if (had && ::fchmod(fd.get(), old.st_mode & 07777) != 0)
       return fail("chmod");
     if (::fsync(fd.get()) != 0) return fail("fsync");
   }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) return fail("renaming");
-  return format::SyncParentDir(target);
+  if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0)
+    return fail("renaming");
+  if (::fsync(dir_fd) != 0)
+    return Status::FromErrno("fsync of the folder of " + name, errno);
+  return Status::OK();
 }
 
 }  // namespace migstore::registry

@@ -39,6 +39,17 @@ class Hive {
   // changed, then committed. NotFound when there is no such file,
   // Corruption when hivex refuses the file as a hive.
   static Result<Hive> Open(const std::string& path, bool writable);
+  // Opens `rel` below the directory `dir_fd` without following a symlink
+  // on the way (fs::OpenBeneath); InvalidArgument when it is not a regular
+  // file (a FIFO would block). What capture and restore use: a hive comes
+  // from an untrusted volume and goes into the target only.
+  static Result<Hive> OpenBeneath(int dir_fd, const std::string& rel,
+                                  bool writable);
+
+  // Windows wrote changes to the hive's transaction logs (.LOG1, .LOG2)
+  // that are not yet in the file (its header's two sequence numbers
+  // differ): the file alone is older than what Windows last saw.
+  bool dirty() const { return dirty_; }
 
   Hive(Hive&&) noexcept;
   Hive& operator=(Hive&&) noexcept;
@@ -54,6 +65,7 @@ class Hive {
   Result<Node> Child(Node node, const std::string& name) const;
   Result<std::vector<Value>> Values(Node node) const;
   Result<ValueData> Read(Value value) const;
+  Result<std::string> ValueName(Value value) const;
 
   // The value `name` of `node`, if it has one.
   Result<bool> Find(Node node, const std::string& name, ValueData* out) const;
@@ -62,8 +74,15 @@ class Hive {
   Result<Node> AddChild(Node node, const std::string& name);
   // Sets (adds or replaces) one value of `node`.
   Status SetValue(Node node, const ValueData& value);
+  // Sets several values of `node` at once, keeping its others: hivex
+  // rewrites a key's whole value list on every change and never reuses
+  // the cells it frees, so a key's values are set in one call, not one by
+  // one (which grows the hive with the square of their number).
+  Status SetValues(Node node, const std::vector<ValueData>& values);
   // Writes the hive to `target` atomically (see above).
   Status CommitTo(const std::string& target);
+  // The same, for `name` in the directory `dir_fd`.
+  Status CommitTo(int dir_fd, const std::string& name);
 
  private:
   struct Handle;
@@ -72,6 +91,7 @@ class Hive {
 
   std::unique_ptr<Handle> h_;
   std::string path_;
+  bool dirty_ = false;
 };
 
 }  // namespace migstore::registry

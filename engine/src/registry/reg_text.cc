@@ -62,6 +62,17 @@ std::string HexList(uint32_t type, std::string_view data, size_t name_len) {
   return out;
 }
 
+// Whether REG_SZ data is exactly its text and one terminating NUL, so that
+// a quoted string in a .reg file gives back the same bytes; else it is
+// written as hex(1).
+bool RoundTrips(std::string_view data) {
+  if (data.size() < 2 || data.size() % 2 != 0) return false;
+  std::string again;
+  internal::AppendUtf16Le(internal::Utf16ToUtf8(data, true, true), &again);
+  again.append(2, '\0');
+  return again == data;
+}
+
 std::string RootName(std::string_view key) {
   if (key.size() >= 4 && internal::EqualsFolded(key.substr(0, 4), "HKCU"))
     return "HKEY_CURRENT_USER" + std::string(key.substr(4));
@@ -158,7 +169,7 @@ std::string RegFile(const std::vector<format::RegistryRecord>& records) {
     }
     std::string name = r.name.empty() ? "@" : Quoted(r.name);
     std::string value;
-    if (r.type == format::kRegSz && r.data.size() % 2 == 0) {
+    if (r.type == format::kRegSz && RoundTrips(r.data)) {
       value = Quoted(Utf16ToUtf8(r.data));
     } else if (r.type == format::kRegDword && r.data.size() == 4) {
       char b[16];

@@ -16,6 +16,10 @@
 namespace migstore::registry {
 namespace {
 
+// The largest value hivex can write so that Windows reads it back: above
+// it Windows expects a big-data record, which hivex does not write.
+constexpr size_t kMaxCellValue = 16344;
+
 // The records one hive receives.
 struct HiveGroup {
   HiveFile file;
@@ -52,58 +56,104 @@ class Applier {
 
   Status Apply(const HiveGroup& g) {
     // The hive's directory, opened below the target without following a
-    // symlink; hivex then reaches it through /proc/self/fd.
+    // symlink; the hive itself the same way, and replaced in it.
     MIGSTORE_ASSIGN_OR_RETURN(
         UniqueFd dir, fs::OpenBeneath(in_.target_fd, ParentOf(g.file.rel),
                                       O_RDONLY | O_DIRECTORY));
     const std::string name = NameOf(g.file.rel);
-    const std::string via = "/proc/self/fd/" + std::to_string(dir.get());
-    struct stat st {};
-    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT || g.file.mount != "HKCU")
-        return Status::FromErrno(g.file.rel, errno);
+    auto opened = Hive::OpenBeneath(dir.get(), name, true);
+    if (!opened.ok() && opened.status().IsNotFound() &&
+        g.file.mount == "HKCU") {
       MIGSTORE_RETURN_IF_ERROR(StartFromDefault(g.file.rel, dir.get(), name));
-    } else if (!S_ISREG(st.st_mode)) {
-      return Status::InvalidArgument(g.file.rel, "not a regular file");
+      opened = Hive::OpenBeneath(dir.get(), name, true);
     }
-    MIGSTORE_ASSIGN_OR_RETURN(Hive hive, Hive::Open(via + "/" + name, true));
+    if (!opened.ok()) return opened.status().WithContext(g.file.rel);
+    Hive& hive = *opened;
+    if (hive.dirty()) {
+      return Status::InvalidArgument(
+          g.file.rel,
+          "the hive has changes in its transaction logs (.LOG1, .LOG2) not "
+          "yet in the file (Windows did not shut down cleanly); writing it "
+          "would lose them: start Windows and shut it down, then restore "
+          "again");
+    }
     std::string control_set;
     if (g.file.mount == "HKLM\\SYSTEM") {
       MIGSTORE_ASSIGN_OR_RETURN(control_set, CurrentControlSet(hive));
     }
+    // Records come in key order: each key's values are set in one call.
+    Hive::Node node = 0;
+    std::string node_key;
+    std::vector<Hive::ValueData> pending;
+    uint64_t keys = 0, values = 0;
+    auto flush = [&]() -> Status {
+      values += pending.size();
+      Status s = hive.SetValues(node, pending);
+      pending.clear();
+      return s;
+    };
     for (const format::RegistryRecord* r : g.records) {
-      std::string mount, below;
-      SplitMount(r->key, &mount, &below);
-      Hive::Node node = hive.root();
-      std::vector<std::string> parts = SplitKey(below);
-      for (size_t i = 0; i < parts.size(); ++i) {
-        std::string part = parts[i];
-        if (i == 0 && !control_set.empty() &&
-            internal::EqualsFolded(part, "CurrentControlSet")) {
-          part = control_set;
-        }
-        MIGSTORE_ASSIGN_OR_RETURN(node, hive.AddChild(node, part));
+      if (r->key != node_key || node == 0) {
+        MIGSTORE_RETURN_IF_ERROR(flush());
+        MIGSTORE_ASSIGN_OR_RETURN(node, KeyFor(&hive, r->key, control_set));
+        node_key = r->key;
       }
-      if (r->has_value) {
-        MIGSTORE_RETURN_IF_ERROR(
-            hive.SetValue(node, {r->name, r->type, r->data}));
-        ++out_->values;
-      } else {
-        ++out_->keys;
+      if (!r->has_value) {
+        ++keys;
+        continue;
       }
+      if (r->data.size() > kMaxCellValue) {
+        out_->notes.push_back(HiveIssue::Note(
+            r->key + " [" + r->name + "]",
+            "value of " + std::to_string(r->data.size()) +
+                " bytes not restored: Windows reads values above 16,344 "
+                "bytes only from big-data records, which hivex does not "
+                "write (extract --reg exports it)"));
+        continue;
+      }
+      pending.push_back({r->name, r->type, r->data});
     }
-    return hive.CommitTo(via + "/" + name);
+    MIGSTORE_RETURN_IF_ERROR(flush());
+    MIGSTORE_RETURN_IF_ERROR(hive.CommitTo(dir.get(), name));
+    out_->keys += keys;
+    out_->values += values;
+    return Status::OK();
   }
 
  private:
+  // The key of record key `key` in `hive`, made when missing.
+  Result<Hive::Node> KeyFor(Hive* hive, const std::string& key,
+                            const std::string& control_set) {
+    std::string mount, below;
+    SplitMount(key, &mount, &below);
+    Hive::Node node = hive->root();
+    std::vector<std::string> parts = SplitKey(below);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      std::string part = parts[i];
+      if (i == 0 && mount == "HKLM\\SYSTEM" &&
+          internal::EqualsFolded(part, "CurrentControlSet")) {
+        if (control_set.empty()) {
+          return Status::InvalidArgument(
+              hive->path(),
+              "the target's SYSTEM hive has no Select\\Current: its current "
+              "control set is unknown");
+        }
+        part = control_set;
+      }
+      MIGSTORE_ASSIGN_OR_RETURN(node, hive->AddChild(node, part));
+    }
+    return node;
+  }
+
   // The new profile's hive: a copy of the target's Default profile hive.
   Status StartFromDefault(const std::string& rel, int dir_fd,
                           const std::string& name) {
     const std::string def = internal::ResolveNoCase(
         in_.target,
         internal::ResolveNoCase(in_.target, "Users/Default") + "/NTUSER.DAT");
-    auto src = fs::OpenBeneath(in_.target_fd, def, O_RDONLY);
-    if (!src.ok()) {
+    auto src = fs::OpenBeneath(in_.target_fd, def, O_RDONLY | O_NONBLOCK);
+    struct stat st {};
+    if (!src.ok() || ::fstat(src->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       return Status::NotFound(
           rel,
           "the target profile has no NTUSER.DAT and the target no "
@@ -121,7 +171,7 @@ class Applier {
     MIGSTORE_RETURN_IF_ERROR(f.Append(bytes));
     MIGSTORE_RETURN_IF_ERROR(f.Commit());
     out_->notes.push_back(
-        {rel, Status::OK(), "started from the target's Default profile hive"});
+        HiveIssue::Note(rel, "started from the target's Default profile hive"));
     return Status::OK();
   }
 
@@ -134,26 +184,39 @@ class Applier {
 RegistryApplyResult ApplyRegistry(const RegistryApplyInput& in) {
   RegistryApplyResult out;
   std::map<std::pair<std::string, uint32_t>, HiveGroup> groups;
+  uint64_t machine = 0;
   for (const format::RegistryRecord& r : *in.records) {
     std::string mount, below;
     if (!SplitMount(r.key, &mount, &below)) {
-      out.notes.push_back({r.key, Status::OK(),
-                           "under no hive migstore restores; not applied"});
+      out.notes.push_back(HiveIssue::Note(
+          r.key, "under no hive migstore restores; not applied"));
       continue;
     }
-    uint32_t profile = mount == "HKCU" ? r.profile : 0;
-    if (mount == "HKCU" &&
+    const bool user = mount == "HKCU";
+    if (!user && !in.machine_settings) {
+      ++machine;
+      continue;
+    }
+    uint32_t profile = user ? r.profile : 0;
+    if (user &&
         (profile >= in.dest_home.size() || in.dest_home[profile].empty())) {
       continue;  // a user not restored
     }
     HiveGroup& g = groups[{mount, profile}];
     if (g.records.empty()) {
       g.profile = profile;
-      g.file = mount == "HKCU" ? UserHive(in.target, in.dest_home[profile])
+      g.file = user ? UserHive(in.target, in.dest_home[profile])
                : mount == "HKLM\\SOFTWARE" ? SoftwareHive(in.target)
                                            : SystemHive(in.target);
     }
     g.records.push_back(&r);
+  }
+  if (machine > 0) {
+    out.notes.push_back(HiveIssue::Note(
+        "HKLM", std::to_string(machine) +
+                    " machine settings (HKLM keys and values) not restored: "
+                    "say --machine-settings to write them into the target's "
+                    "SOFTWARE and SYSTEM hives"));
   }
   Applier applier(in, &out);
   for (auto& [key, g] : groups) {
@@ -162,16 +225,14 @@ RegistryApplyResult ApplyRegistry(const RegistryApplyInput& in) {
         ++(r->has_value ? out.values : out.keys);
       continue;
     }
-    const uint64_t keys = out.keys, values = out.values;
     Status s = applier.Apply(g);
     if (!s.ok()) {
-      out.keys = keys;
-      out.values = values;
-      out.errors.push_back(
-          {g.file.rel,
-           s.WithContext(std::to_string(g.records.size()) + " settings of " +
-                         g.file.mount + " not restored"),
-           ""});
+      out.errors.push_back(HiveIssue::Error(
+          g.file.rel,
+          s.WithContext(std::to_string(g.records.size()) + " settings of " +
+                        g.file.mount + " not restored"),
+          g.file.mount,
+          g.profile == 0 ? -1 : static_cast<int32_t>(g.profile) - 1));
     }
   }
   return out;

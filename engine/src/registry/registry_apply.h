@@ -6,6 +6,12 @@
 // replaces the target's, as USMT does for registry values without a
 // <merge> rule; missing keys are created.
 //
+// A value larger than 16,344 bytes is noted and left out: hivex writes
+// every value in one cell, and Windows reads values above that size only
+// from big-data records. A target hive whose transaction logs hold changes
+// not yet in the file (Windows did not shut down cleanly) is not changed:
+// writing it would throw those changes away.
+//
 // A user whose target profile has no NTUSER.DAT starts from a copy of the
 // target's Default profile hive (what Windows gives a new profile); without
 // one, that user's settings are an error. Every hive is opened below the
@@ -34,6 +40,11 @@ struct RegistryApplyInput {
   std::vector<std::string> dest_home;
   const std::vector<format::RegistryRecord>* records = nullptr;
   bool dry_run = false;  // count only; no hive is touched
+  // HKLM's settings too. Off, they are counted in a note and left out: a
+  // machine's settings (services, drivers, what runs at boot) are what a
+  // crafted or foreign store would aim at, so the administrator asks for
+  // them (restore --machine-settings).
+  bool machine_settings = false;
 };
 
 struct RegistryApplyResult {

@@ -1,7 +1,12 @@
 #include "engine/src/registry/registry_capture.h"
 
+#include <fcntl.h>
+
+#include <algorithm>
+#include <unordered_set>
+
 #include "engine/base/case_fold.h"
-#include "engine/src/fs/root_fs.h"
+#include "engine/base/unique_fd.h"
 #include "engine/src/registry/hive_files.h"
 #include "format/limits.h"
 
@@ -23,11 +28,12 @@ bool IsControlSet(std::string_view name) {
 class HiveWalk {
  public:
   HiveWalk(const Hive& hive, const Matcher& matcher, int32_t profile,
-           uint32_t store_profile, RegistryCaptureResult* out)
+           uint32_t store_profile, uint64_t* bytes, RegistryCaptureResult* out)
       : hive_(hive),
         matcher_(matcher),
         profile_(profile),
         store_profile_(store_profile),
+        bytes_(bytes),
         out_(out) {}
 
   // SYSTEM only: its current control set, shown as CurrentControlSet; the
@@ -36,29 +42,19 @@ class HiveWalk {
 
   Status Walk(Hive::Node node, const std::string& key, int depth) {
     if (!matcher_.MayTakeBelowRegistry(key, profile_)) return Status::OK();
-    if (depth > kMaxDepth) {
+    // A crafted hive may list a key below itself: every key is walked once.
+    if (!visited_.insert(node).second) {
+      return Status::Corruption(hive_.path(),
+                                "the keys under " + key + " form a cycle");
+    }
+    if (depth > kMaxDepth ||
+        key.size() > format::limits::kMaxRegistryKeyBytes) {
       return Status::Corruption(hive_.path(),
                                 "keys nested deeper than Windows allows");
     }
     MIGSTORE_ASSIGN_OR_RETURN(std::vector<Hive::Value> values,
                               hive_.Values(node));
-    for (Hive::Value value : values) {
-      MIGSTORE_ASSIGN_OR_RETURN(Hive::ValueData v, hive_.Read(value));
-      if (!matcher_.DecideRegistry(key, profile_, &v.name).taken) continue;
-      if (v.data.size() > format::limits::kMaxRegistryData) {
-        out_->notes.push_back({key + " [" + v.name + "]", Status::OK(),
-                               "value larger than 1 MiB not captured"});
-        continue;
-      }
-      format::RegistryRecord r;
-      r.profile = store_profile_;
-      r.key = key;
-      r.has_value = true;
-      r.name = std::move(v.name);
-      r.type = v.type;
-      r.data = std::move(v.data);
-      MIGSTORE_RETURN_IF_ERROR(Add(std::move(r)));
-    }
+    for (Hive::Value value : values) TakeValue(key, value);
     MIGSTORE_ASSIGN_OR_RETURN(std::vector<Hive::Node> children,
                               hive_.Children(node));
     for (Hive::Node child : children) {
@@ -85,57 +81,123 @@ class HiveWalk {
   }
 
  private:
+  // One value: its name decides before its data is read, and a value that
+  // cannot be read is a note (the rest of the hive is still taken).
+  void TakeValue(const std::string& key, Hive::Value value) {
+    auto name = hive_.ValueName(value);
+    if (!name.ok()) {
+      Note(key, "a value name cannot be read (" + name.status().ToString() +
+                    "); that value is not captured");
+      return;
+    }
+    if (!matcher_.DecideRegistry(key, profile_, &*name).taken) return;
+    auto v = hive_.Read(value);
+    if (!v.ok()) {
+      Note(key + " [" + *name + "]",
+           "cannot be read (" + v.status().ToString() + "); not captured");
+      return;
+    }
+    if (v->data.size() > format::limits::kMaxRegistryData) {
+      Note(key + " [" + *name + "]", "value larger than 1 MiB not captured");
+      return;
+    }
+    format::RegistryRecord r;
+    r.profile = store_profile_;
+    r.key = key;
+    r.has_value = true;
+    r.name = std::move(v->name);
+    r.type = v->type;
+    r.data = std::move(v->data);
+    if (Status s = Add(std::move(r)); !s.ok()) {
+      Note(key + " [" + *name + "]", s.ToString() + "; not captured");
+    }
+  }
+
   Status Add(format::RegistryRecord r) {
     MIGSTORE_RETURN_IF_ERROR(format::ValidateRegistryRecord(r));
-    bytes_ += r.key.size() + r.name.size() + r.data.size();
-    if (bytes_ > kMaxTotalBytes) {
+    *bytes_ += r.key.size() + r.name.size() + r.data.size();
+    if (*bytes_ > kMaxTotalBytes) {
       return Status::InvalidArgument(hive_.path(),
                                      "more than 1 GiB of settings taken");
     }
-    ++(r.has_value ? out_->values : out_->keys);
     out_->records.push_back(std::move(r));
     return Status::OK();
+  }
+
+  void Note(std::string where, std::string what) {
+    out_->notes.push_back(HiveIssue::Note(std::move(where), std::move(what)));
   }
 
   const Hive& hive_;
   const Matcher& matcher_;
   const int32_t profile_;
   const uint32_t store_profile_;
+  uint64_t* bytes_;
   RegistryCaptureResult* out_;
   std::string control_set_;
-  uint64_t bytes_ = 0;
+  std::unordered_set<Hive::Node> visited_;
 };
 
+bool SameRecord(const format::RegistryRecord& a,
+                const format::RegistryRecord& b) {
+  return !format::RegistryRecordLess(a, b) && !format::RegistryRecordLess(b, a);
+}
+
 // Walks one hive file into `out`; a missing file is a note.
-void CaptureHive(const Machine& m, const Matcher& matcher, const HiveFile& f,
-                 int32_t profile, uint32_t store_profile,
+void CaptureHive(int root_fd, const Matcher& matcher, const HiveFile& f,
+                 int32_t profile, uint32_t store_profile, uint64_t* bytes,
                  RegistryCaptureResult* out) {
   if (!matcher.MayTakeBelowRegistry(f.mount, profile)) return;
-  const std::string path = internal::JoinRoot(m.root, f.rel);
-  auto hive = Hive::Open(path, false);
+  auto error = [&](Status s) {
+    out->errors.push_back(
+        HiveIssue::Error(f.rel, std::move(s), f.mount, profile));
+  };
+  auto hive = Hive::OpenBeneath(root_fd, f.rel, false);
   if (!hive.ok()) {
     if (hive.status().IsNotFound()) {
-      out->notes.push_back(
-          {f.rel, Status::OK(),
-           "no hive file: the settings of " + f.mount + " are not captured"});
+      out->notes.push_back(HiveIssue::Note(
+          f.rel,
+          "no hive file: the settings of " + f.mount + " are not captured"));
     } else {
-      out->errors.push_back({f.rel, hive.status(), ""});
+      error(hive.status());
     }
     return;
   }
-  HiveWalk walk(*hive, matcher, profile, store_profile, out);
+  if (hive->dirty()) {
+    out->notes.push_back(HiveIssue::Note(
+        f.rel,
+        "the hive has changes in its transaction logs (.LOG1, .LOG2) "
+        "that are not in the file: Windows did not shut down cleanly, "
+        "and the settings captured may be older than it last saw"));
+  }
+  HiveWalk walk(*hive, matcher, profile, store_profile, bytes, out);
   if (f.mount == "HKLM\\SYSTEM") {
     auto set = CurrentControlSet(*hive);
-    if (!set.ok()) {
-      out->errors.push_back({f.rel, set.status(), ""});
-      return;
+    if (!set.ok()) return error(set.status());
+    if (set->empty()) {
+      out->notes.push_back(HiveIssue::Note(
+          f.rel,
+          "no Select\\Current: the current control set is unknown, "
+          "and HKLM\\SYSTEM\\CurrentControlSet is not captured"));
     }
     walk.SetControlSet(*set);
   }
+  const size_t first = out->records.size();
   // A damaged hive loses what it had not yet given; what it gave is kept
   // (records are whole keys and values).
   Status s = walk.Walk(hive->root(), f.mount, 0);
-  if (!s.ok()) out->errors.push_back({f.rel, s, ""});
+  if (!s.ok()) error(s);
+  // A crafted hive can list a key or value twice (names that differ only
+  // after a NUL, a subkey listed twice): each is kept once.
+  auto begin = out->records.begin() + static_cast<std::ptrdiff_t>(first);
+  std::sort(begin, out->records.end(), format::RegistryRecordLess);
+  auto end = std::unique(begin, out->records.end(), SameRecord);
+  if (end != out->records.end()) {
+    out->notes.push_back(HiveIssue::Note(
+        f.rel, std::to_string(out->records.end() - end) +
+                   " keys or values listed twice in the hive; kept once"));
+    out->records.erase(end, out->records.end());
+  }
 }
 
 }  // namespace
@@ -148,17 +210,27 @@ RegistryCaptureResult CaptureRegistry(
       matcher.registry_rule_count() == 0) {
     return out;
   }
-  CaptureHive(machine, matcher, SoftwareHive(machine.root), -1,
-              format::kNoProfile, &out);
-  CaptureHive(machine, matcher, SystemHive(machine.root), -1,
-              format::kNoProfile, &out);
+  UniqueFd root(
+      ::open(machine.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) {
+    out.errors.push_back(HiveIssue::Error(
+        machine.root, Status::FromErrno(machine.root, errno), "HKLM", -1));
+    return out;
+  }
+  uint64_t bytes = 0;
+  CaptureHive(root.get(), matcher, SoftwareHive(machine.root), -1,
+              format::kNoProfile, &bytes, &out);
+  CaptureHive(root.get(), matcher, SystemHive(machine.root), -1,
+              format::kNoProfile, &bytes, &out);
   for (size_t i = 0; i < machine.profiles.size(); ++i) {
     if (i >= store_profile.size() || store_profile[i] == format::kNoProfile)
       continue;
-    CaptureHive(machine, matcher,
+    CaptureHive(root.get(), matcher,
                 UserHive(machine.root, machine.profiles[i].home),
-                static_cast<int32_t>(i), store_profile[i], &out);
+                static_cast<int32_t>(i), store_profile[i], &bytes, &out);
   }
+  for (const format::RegistryRecord& r : out.records)
+    ++(r.has_value ? out.values : out.keys);
   return out;
 }
 

@@ -29,6 +29,26 @@ struct HiveIssue {
   std::string path;  // root-relative hive file, or a key
   Status status;     // errors
   std::string what;  // notes
+  // The part of the registry concerned ("HKCU", "HKLM\SOFTWARE") and, for
+  // HKCU, the Machine::profiles index of its user (-1 otherwise).
+  std::string key;
+  int32_t profile = -1;
+
+  static HiveIssue Note(std::string path, std::string what) {
+    HiveIssue n;
+    n.path = std::move(path);
+    n.what = std::move(what);
+    return n;
+  }
+  static HiveIssue Error(std::string path, Status status, std::string key,
+                         int32_t profile) {
+    HiveIssue e;
+    e.path = std::move(path);
+    e.status = std::move(status);
+    e.key = std::move(key);
+    e.profile = profile;
+    return e;
+  }
 };
 
 struct RegistryCaptureResult {

@@ -27,6 +27,7 @@
 #include "engine/src/restore/safe_path.h"
 #include "engine/src/restore/store_catalog.h"
 #include "engine/src/restore/target_accounts.h"
+#include "engine/src/rules/error_control.h"
 #include "engine/src/store/given_store.h"
 #include "engine/src/store/key_rep.h"
 #include "engine/src/store/open_store.h"
@@ -179,14 +180,44 @@ class Run {
 
  private:
   // An entry that cannot be restored: reported; then skipped, or the end.
+  // Config.xml's <ErrorControl> decides first: non-fatal skips, fatal
+  // stops even with --continue-on-error.
   Status EntryError(FileIssue issue) {
+    auto verdict = error_control_.ForFile(issue.path, issue.status);
+    return Decide(std::move(issue), verdict);
+  }
+  Status RegistryError(FileIssue issue, const std::string& key,
+                       int32_t profile) {
+    auto verdict = error_control_.ForRegistry(key, profile, issue.status);
+    return Decide(std::move(issue), verdict);
+  }
+  Status Decide(FileIssue issue, const internal::ErrorControl::Verdict& v) {
+    using Kind = internal::ErrorControl::Kind;
     reporter_.Error(issue);
-    if (!spec_.continue_on_error) {
+    if (v.kind == Kind::kFatal) {
+      return Status::Stopped(issue.path + ": " + issue.status.ToString() +
+                             " (fatal by " + v.rule + ")");
+    }
+    if (v.kind != Kind::kNonFatal && !spec_.continue_on_error) {
       return Status::Stopped(issue.path + ": " + issue.status.ToString() +
                              " (use --continue-on-error to skip such files)");
     }
     std::lock_guard<std::mutex> lock(mu_);
     report_.errors.push_back(std::move(issue));
+    return Status::OK();
+  }
+
+  // --config: the Config.xml's <ErrorControl>, bound to the store's users.
+  Status CompileErrorControl() {
+    if (spec_.restore == nullptr || spec_.restore->config_file.empty())
+      return Status::OK();
+    RuleSet rules;
+    MIGSTORE_RETURN_IF_ERROR(rules.SetConfigFile(spec_.restore->config_file));
+    std::vector<RuleDiagnostic> diagnostics;
+    error_control_ =
+        internal::ErrorControl::Compile(rules, machine_, &diagnostics);
+    for (const RuleDiagnostic& d : diagnostics)
+      report_.rule_diagnostics.push_back(d.ToString());
     return Status::OK();
   }
 
@@ -202,9 +233,10 @@ class Run {
   // run, the target made and written.
   Status Body(int threads) {
     restore::Catalog catalog = restore::LoadCatalog(*store_.reader);
+    machine_ = StoreMachine(*store_.reader, spec_.target);
+    MIGSTORE_RETURN_IF_ERROR(CompileErrorControl());
     MIGSTORE_RETURN_IF_ERROR(ReportLostSegments(catalog));
     const std::vector<Entry>& entries = catalog.entries;
-    machine_ = StoreMachine(*store_.reader, spec_.target);
     restore::PlanInput in = PlanInputFor(entries);
 
     // The target as it is; made (when missing) only once the plan has
@@ -315,6 +347,7 @@ class Run {
     ri.target = spec_.target;
     ri.target_fd = target_fd;
     ri.dry_run = target_fd < 0;
+    ri.machine_settings = spec_.restore->machine_settings;
     ri.records = &*records;
     ri.dest_home.resize(in.profiles.size());
     for (size_t k = 1; k < in.profiles.size(); ++k) {
@@ -325,7 +358,8 @@ class Run {
     report_.registry_values = r.values;
     for (registry::HiveIssue& n : r.notes) Note(n.path, n.what);
     for (registry::HiveIssue& e : r.errors) {
-      MIGSTORE_RETURN_IF_ERROR(EntryError({e.path, e.status}));
+      MIGSTORE_RETURN_IF_ERROR(
+          RegistryError({e.path, e.status}, e.key, e.profile));
     }
     return Status::OK();
   }
@@ -716,6 +750,7 @@ class Run {
   report::Reporter<RestoreObserver> reporter_;
   store::OpenedStore store_;
   Machine machine_;
+  internal::ErrorControl error_control_;  // --config's <ErrorControl>
   std::vector<UserChoice> choices_;
   std::map<std::string, size_t> mapped_profile_;          // by --map-user OLD
   std::map<std::string, std::string> mapped_store_name_;  // its store spelling

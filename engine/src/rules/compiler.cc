@@ -181,6 +181,7 @@ class RuleCompiler {
     if (inactive.empty()) inactive = Evaluate(c.detection, c, profile);
     for (const RuleGroup& g : c.groups) {
       if (profile ? !HasUser(g.context) : !HasSystem(g.context)) continue;
+      group_has_user_runs_ = HasUser(c.context) && HasUser(g.context);
       std::string group_inactive = inactive;
       if (group_inactive.empty()) {
         group_inactive = Evaluate(g.conditions, c, profile);
@@ -351,7 +352,11 @@ class RuleCompiler {
       return;
     }
     Generated g;
-    g.profile = profile;
+    // An HKLM pattern is the same for every user: one rule, not one each.
+    std::string_view rest;
+    g.profile = RegistryRootOf(expanded, &rest) == RegistryRoot::kCurrentUser
+                    ? profile
+                    : -1;
     g.registry = true;
     PatternParts parts;
     UsmtPatternError error;
@@ -384,9 +389,9 @@ class RuleCompiler {
     std::string_view rest;
     if (profile == nullptr &&
         RegistryRootOf(expanded, &rest) == RegistryRoot::kCurrentUser) {
-      // A User and System component meets its HKCU patterns in its user
-      // runs; a System-only one never does.
-      if (!HasUser(c.context)) {
+      // Rules that also run per user meet their HKCU patterns there; rules
+      // that run only in the system context never do.
+      if (!group_has_user_runs_) {
         Diagnose(Severity::kWarning, src.loc,
                  "HKCU pattern in a System-context component; rule not "
                  "applied: " +
@@ -517,6 +522,8 @@ class RuleCompiler {
   const std::vector<UserChoice>& users_;
   std::shared_ptr<MatcherData> out_;
   std::vector<const UserProfile*> selected_;
+  // Whether the rule group being compiled also runs once per user.
+  bool group_has_user_runs_ = false;
   std::set<std::tuple<uint32_t, int, std::string, bool, int32_t, int32_t>>
       rules_seen_;
   std::set<std::tuple<uint32_t, int, int, std::string>> diag_seen_;

@@ -121,7 +121,8 @@ const std::vector<Migration>& Migrations() {
                " allows one store not released per source); deleted after"
                " the retention time' FROM stores WHERE " +
                ReleasedDuplicate() + " ORDER BY stores.id",
-           "UPDATE stores SET state = 'released', delete_after = {now} + 60 *"
+           "UPDATE stores SET state = 'released', released_at = {now},"
+           " delete_after = {now} + 60 *"
            " COALESCE((SELECT CAST(value AS BIGINT) FROM settings WHERE"
            " name = 'retention_minutes'), 1440) WHERE " +
                ReleasedDuplicate(),
