@@ -74,6 +74,26 @@ Result<UserSelection> ParseUserSelection(const SelectionOptions& o) {
   return selection;
 }
 
+Result<CompiledSelection> CompileSelection(const SelectionOptions& o) {
+  CompiledSelection c;
+  DiscoverOptions discover;
+  discover.root = o.root;
+  MIGSTORE_ASSIGN_OR_RETURN(discover.layout, ParseLayoutOption(o.layout));
+  MIGSTORE_ASSIGN_OR_RETURN(c.machine, DiscoverMachine(discover));
+  MIGSTORE_ASSIGN_OR_RETURN(UserSelection selection, ParseUserSelection(o));
+  MIGSTORE_ASSIGN_OR_RETURN(c.users, SelectUsers(c.machine, selection));
+  for (const std::string& f : o.rules)
+    MIGSTORE_RETURN_IF_ERROR(c.rules.AddFile(f));
+  if (o.rules.empty()) c.rules.AddBuiltIn(c.machine.layout);
+  if (!o.config.empty())
+    MIGSTORE_RETURN_IF_ERROR(c.rules.SetConfigFile(o.config));
+  MIGSTORE_ASSIGN_OR_RETURN(c.matcher,
+                            CompileRules(c.rules, c.machine, c.users));
+  for (const RuleDiagnostic& d : c.matcher.diagnostics())
+    c.diagnostics.push_back(d.ToString());
+  return c;
+}
+
 void PrintDiagnostics(const std::vector<std::string>& diagnostics) {
   // MigApp.xml alone holds thousands of registry patterns: a few per file.
   constexpr size_t kPerFile = 10;

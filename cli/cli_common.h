@@ -12,6 +12,7 @@
 
 #include "migstore/display.h"
 #include "migstore/exit_codes.h"
+#include "migstore/matcher.h"
 #include "migstore/profiles.h"
 #include "migstore/result.h"
 #include "migstore/rules.h"
@@ -43,6 +44,17 @@ void AddSelectionOptions(CLI::App* cmd, SelectionOptions* o);
 Result<std::optional<Layout>> ParseLayoutOption(const std::string& text);
 // The user selection, with --last-used counted back from now.
 Result<UserSelection> ParseUserSelection(const SelectionOptions& o);
+
+// The machine under --root, its users as selected, and the rules compiled
+// for them: what explain and genconfig look at.
+struct CompiledSelection {
+  Machine machine;
+  std::vector<UserChoice> users;
+  RuleSet rules;
+  Matcher matcher;
+  std::vector<std::string> diagnostics;  // rule diagnostics, as text
+};
+Result<CompiledSelection> CompileSelection(const SelectionOptions& o);
 
 // Prints rule diagnostics to stderr (shown with DisplayText: they quote the
 // rules files), at most a few per file.

@@ -75,34 +75,12 @@ CLI::App* AddExplainCommand(CLI::App* app, ExplainOptions* o) {
 
 int RunExplain(const ExplainOptions& options) {
   const SelectionOptions& o = options.selection;
-  DiscoverOptions discover;
-  discover.root = o.root;
-  Result<std::optional<Layout>> layout = ParseLayoutOption(o.layout);
-  if (!layout.ok()) return Fail(layout.status());
-  discover.layout = *layout;
-  Result<Machine> machine = DiscoverMachine(discover);
-  if (!machine.ok()) return Fail(machine.status());
-  Result<UserSelection> selection = ParseUserSelection(o);
-  if (!selection.ok()) return Fail(selection.status());
-  Result<std::vector<UserChoice>> users = SelectUsers(*machine, *selection);
-  if (!users.ok()) return Fail(users.status());
-
-  RuleSet rules;
-  for (const std::string& f : o.rules) {
-    Status s = rules.AddFile(f);
-    if (!s.ok()) return Fail(s);
-  }
-  if (o.rules.empty()) rules.AddBuiltIn(machine->layout);
-  if (!o.config.empty()) {
-    Status s = rules.SetConfigFile(o.config);
-    if (!s.ok()) return Fail(s);
-  }
-  Result<Matcher> matcher = CompileRules(rules, *machine, *users);
-  if (!matcher.ok()) return Fail(matcher.status());
-  std::vector<std::string> diagnostics;
-  for (const RuleDiagnostic& d : matcher->diagnostics())
-    diagnostics.push_back(d.ToString());
-  PrintDiagnostics(diagnostics);
+  Result<CompiledSelection> compiled = CompileSelection(o);
+  if (!compiled.ok()) return Fail(compiled.status());
+  PrintDiagnostics(compiled->diagnostics);
+  const Machine* machine = &compiled->machine;
+  const std::vector<UserChoice>* users = &compiled->users;
+  const Matcher* matcher = &compiled->matcher;
 
   std::printf("root: %s (%s layout)\n", machine->root.c_str(),
               LayoutName(machine->layout));

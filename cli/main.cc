@@ -11,6 +11,7 @@
 #include "capture_command.h"
 #include "cli_common.h"
 #include "explain_command.h"
+#include "genconfig_command.h"
 #include "migstore/build_info.h"
 #include "migstore/self_check.h"
 #include "restore_command.h"
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   CLI::App* keygen = migstore::cli::AddKeygenCommand(&app, &keygen_options);
   migstore::cli::ExplainOptions explain_options;
   CLI::App* explain = migstore::cli::AddExplainCommand(&app, &explain_options);
+  migstore::cli::GenConfigOptions genconfig_options;
+  CLI::App* genconfig =
+      migstore::cli::AddGenConfigCommand(&app, &genconfig_options);
   migstore::cli::RestoreCommandOptions restore_options;
   restore_options.argv.assign(argv, argv + argc);
   CLI::App* restore = migstore::cli::AddRestoreCommand(&app, &restore_options);
@@ -114,6 +118,8 @@ int main(int argc, char** argv) {
     if (list->parsed()) return migstore::cli::RunList(list_options);
     if (keygen->parsed()) return migstore::cli::RunKeygen(keygen_options);
     if (explain->parsed()) return migstore::cli::RunExplain(explain_options);
+    if (genconfig->parsed())
+      return migstore::cli::RunGenConfig(genconfig_options);
     if (restore->parsed()) return migstore::cli::RunRestore(restore_options);
     if (extract->parsed()) return migstore::cli::RunExtract(extract_options);
     if (verify->parsed()) return migstore::cli::RunVerify(verify_options);

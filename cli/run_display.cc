@@ -45,6 +45,14 @@ void RunDisplay::Progress(const migstore::Progress& p) {
                p.bytes_total, p.seconds);
   if (progress_log_ == nullptr) return;
   if (phase_ != p.phase) {
+    // The work phase is over, and it ended well (a failed run ends without
+    // another phase): the log's percentage reaches 100 however coarse the
+    // progress reports were.
+    if (phase_ == words_.work_phase && percent_ != 100) {
+      percent_ = 100;
+      progress_log_->Write({{"totalPercentageCompleted", "100"}});
+      progress_log_->Write({{"totalMinutesRemaining", "0"}});
+    }
     phase_ = p.phase;
     if (phase_ == "Done") return;  // the command writes the last phase itself
     progress_log_->Write({{"PHASE", phase_}});

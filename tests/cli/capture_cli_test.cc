@@ -180,6 +180,10 @@ TEST_F(CaptureCli, UnreadableFilesStopTheRunOrAreSkippedAndReported) {
   EXPECT_TRUE(Has(log, "| No ")) << log;
   std::string progress = ReadFile(dir_ / "progress.log");
   EXPECT_TRUE(Has(progress, ", PHASE, Saving")) << progress;
+  // The percentage reaches 100 before Done, however coarse the progress.
+  EXPECT_TRUE(Has(progress, ", totalPercentageCompleted, 100\n")) << progress;
+  EXPECT_LT(progress.find(", totalPercentageCompleted, 100\n"),
+            progress.find(", PHASE, Done"));
   EXPECT_TRUE(
       Has(progress,
           ", error, UnableToCopy, objectName, home/alice/Documents/secret.txt, "

@@ -109,6 +109,7 @@ TEST_F(RestoreCli, RestoreVerifyAndExtractWithAKeyFile) {
   EXPECT_TRUE(Has(progress, ", detectedUser, alice, includedInMigration, Yes"))
       << progress;
   EXPECT_TRUE(Has(progress, ", PHASE, Applying")) << progress;
+  EXPECT_TRUE(Has(progress, ", totalPercentageCompleted, 100\n")) << progress;
   EXPECT_TRUE(Has(progress, ", totalSizeInMBToTransfer, ")) << progress;
   EXPECT_TRUE(Has(progress, ", PHASE, Done")) << progress;
 

@@ -129,6 +129,7 @@ class Matcher {
  private:
   friend Result<Matcher> CompileRules(const RuleSet&, const Machine&,
                                       const std::vector<UserChoice>&);
+  friend std::string GenerateConfigXml(const RuleSet&, const Matcher&);
   explicit Matcher(std::shared_ptr<const internal::MatcherData> data);
 
   std::shared_ptr<const internal::MatcherData> data_;
@@ -141,6 +142,16 @@ class Matcher {
 // built-in rules explicitly).
 Result<Matcher> CompileRules(const RuleSet& rules, const Machine& machine,
                              const std::vector<UserChoice>& users);
+
+// What ScanState /genconfig writes (docs/rules.md, "Generating Config.xml"):
+// a Config.xml listing every USMT component of `rules` present on the
+// machine `matcher` was compiled for (detected, and not switched off),
+// nested as the rules nest them, each migrate="yes", under Applications,
+// Documents or WindowsComponents by its type, with the Policies and
+// ProfileControl sections commented as USMT writes them. Given back as
+// --config it selects what the rules alone select; set migrate="no" to
+// leave a component out. Native rules have no components and add none.
+std::string GenerateConfigXml(const RuleSet& rules, const Matcher& matcher);
 
 }  // namespace migstore
 

@@ -104,6 +104,8 @@ struct EnvVariable {
 struct ComponentSpec {
   std::string name;  // displayName, or the native component's name
   std::string id;    // USMT: "urlid/displayname/role", lower case; "" native
+  std::string type;  // USMT: "Application", "Documents", "System", ...; ""
+                     // native or unset
   Context context = Context::kUserAndSystem;
   bool native = false;  // native-language rules (patterns are kNative)
   SourceLoc loc;

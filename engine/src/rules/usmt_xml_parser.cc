@@ -96,6 +96,7 @@ class MigrationParser {
     c.loc = xml_->Loc(node);
     c.parent = parent;
     c.context = ParseContext(Attr(node, "context"), inherited);
+    c.type = std::string(Attr(node, "type"));
     c.env = file_env_;
     std::string role;
     for (pugi::xml_node n : node.children()) {
