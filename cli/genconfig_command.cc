@@ -64,6 +64,14 @@ CLI::App* AddGenConfigCommand(CLI::App* app, GenConfigOptions* o) {
 }
 
 int RunGenConfig(const GenConfigOptions& options) {
+  // A component a Config.xml switches off would be left out of the new
+  // file, and a component not listed migrates: written again, the file
+  // would switch it back on.
+  if (!options.selection.config.empty()) {
+    return Fail(Status::InvalidArgument(
+        "genconfig writes a Config.xml from the rules alone: give no "
+        "--config (edit the file it writes instead)"));
+  }
   Result<CompiledSelection> c = CompileSelection(options.selection);
   if (!c.ok()) return Fail(c.status());
   PrintDiagnostics(c->diagnostics);

@@ -150,6 +150,14 @@ TEST_F(ErrorControlCli, RegistryErrorsFollowRegistryErrorRules) {
                    "--config", dir_ / "Restore.xml", "--machine-settings"});
   EXPECT_EQ(r2.exit_code, 3) << r2.err;
   EXPECT_TRUE(Has(r2.err, "HKLM\\SOFTWARE not restored")) << r2.err;
+  // The folder there, the hive not: a missing file is error 2 all the same.
+  PutHiveValues(target + "/Windows/System32/config/SYSTEM",
+                {{"Select", "Current", 4, RegDword(1)}});
+  RunResult r3 =
+      RunMigstore({"restore", "--store", Store(), "--target", target,
+                   "--config", dir_ / "Restore.xml", "--machine-settings"});
+  EXPECT_EQ(r3.exit_code, 3) << r3.err;
+  EXPECT_TRUE(Has(r3.err, "no such hive file")) << r3.err;
 }
 
 TEST_F(ErrorControlCli, BadRulesAreReportedNotApplied) {

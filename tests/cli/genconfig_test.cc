@@ -144,6 +144,11 @@ TEST_F(GenConfig, ListsThePresentComponentsAndGivenBackSelectsTheSame) {
                 .exit_code,
             0);
   EXPECT_EQ(ReadFile(config), xml);
+  // genconfig takes no --config: what it switches off would come back.
+  RunResult with = Run({"genconfig", "--root", root_, "--out",
+                        dir_ / "other.xml", "--config", config});
+  EXPECT_EQ(with.exit_code, 11) << with.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "other.xml"));
 }
 
 }  // namespace

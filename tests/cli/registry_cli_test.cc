@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 
+#include "engine/src/registry/hive.h"
 #include "format/container_reader.h"
 #include "format/registry.h"
 #include "tests/util/hive_fixture.h"
@@ -220,8 +221,10 @@ TEST_F(RegistryCli, RestoreWritesTheValuesIntoTheMappedUsersHive) {
   const std::string target = dir_ / "target";
   MakeWindowsRoot(target, {"alice2"}, false);
   const std::string hive = target + "/Users/alice2/NTUSER.DAT";
+  // The target spells the value's name in another case: it is replaced,
+  // not doubled, and what the store does not hold stays.
   PutHiveValues(hive,
-                {{"Control Panel\\Desktop", "Wallpaper", 1, RegSz("old")},
+                {{"Control Panel\\Desktop", "WALLPAPER", 1, RegSz("old")},
                  {"Control Panel\\Desktop", "Kept", 1, RegSz("target's")}});
   PutHiveValues(target + "/Windows/System32/config/SOFTWARE",
                 {{"Microsoft\\Windows", "Target", 1, RegSz("t")}});
@@ -245,6 +248,17 @@ TEST_F(RegistryCli, RestoreWritesTheValuesIntoTheMappedUsersHive) {
   EXPECT_EQ(data, RegSz("target's"));  // what it did not capture stays
   EXPECT_FALSE(GetHiveValue(hive, "Control Panel\\Desktop", "ScreenSaveActive",
                             &type, &data));
+  {
+    auto h = registry::Hive::Open(hive, false);
+    ASSERT_TRUE(h.ok());
+    auto cp = h->Child(h->root(), "Control Panel");
+    ASSERT_TRUE(cp.ok() && *cp != 0);
+    auto desktop = h->Child(*cp, "Desktop");
+    ASSERT_TRUE(desktop.ok() && *desktop != 0);
+    auto values = h->Values(*desktop);
+    ASSERT_TRUE(values.ok());
+    EXPECT_EQ(values->size(), 2u);  // Wallpaper (once) and Kept
+  }
   ASSERT_TRUE(GetHiveValue(hive, "Software\\Contoso\\App",
                            "C:\\odd\\value/name", &type, &data));
   EXPECT_EQ(type, 3u);
@@ -380,7 +394,11 @@ TEST_F(RegistryCli, HivesAreWrittenSafely) {
   const std::string target = dir_ / "target";
   MakeWindowsRoot(target, {"alice"}, false);
   const std::string hive = target + "/Users/alice/NTUSER.DAT";
-  PutHiveValues(hive, {});
+  // A key of the target that already holds a value too large for one cell
+  // is left alone: hivex would rewrite that value in a form Windows does
+  // not read.
+  PutHiveValues(
+      hive, {{"Software\\Contoso\\App", "Cache", 3, std::string(20000, 'c')}});
   RunResult r =
       RunMigstore({"restore", "--store", Store(), "--target", target});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -394,6 +412,12 @@ TEST_F(RegistryCli, HivesAreWrittenSafely) {
   EXPECT_FALSE(
       GetHiveValue(hive, "Software\\Contoso\\Big", "big", &type, &data));
   EXPECT_TRUE(Has(r.err + r.out, "16,344 bytes")) << r.err << r.out;
+  EXPECT_FALSE(
+      GetHiveValue(hive, "Software\\Contoso\\App", "Theme", &type, &data));
+  ASSERT_TRUE(
+      GetHiveValue(hive, "Software\\Contoso\\App", "Cache", &type, &data));
+  EXPECT_EQ(data, std::string(20000, 'c'));
+  EXPECT_TRUE(Has(r.err, "which hivex would rewrite")) << r.err;
 
   // A target hive with changes still in its transaction logs is not
   // changed: writing it would drop them.

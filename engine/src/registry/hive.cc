@@ -2,15 +2,18 @@
 
 #include <fcntl.h>
 #include <hivex.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "engine/base/case_fold.h"
 #include "engine/base/unique_fd.h"
+#include "engine/src/fs/copy_file.h"
 #include "engine/src/fs/open_beneath.h"
 
 namespace migstore::registry {
@@ -183,8 +186,22 @@ Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
   MIGSTORE_ASSIGN_OR_RETURN(std::vector<Value> old, Values(node));
   std::vector<ValueData> all;
   for (Value value : old) {
-    MIGSTORE_ASSIGN_OR_RETURN(ValueData v, Read(value));
-    all.push_back(std::move(v));
+    // hivex writes the whole list back, each value in one cell: a value it
+    // cannot read, or one Windows keeps in a big-data record, would come
+    // back damaged. The key is left as it is.
+    auto v = Read(value);
+    if (!v.ok()) {
+      return Status::Refused(path_, "a key holds a value hivex cannot read (" +
+                                        v.status().ToString() + ")");
+    }
+    if (v->data.size() > kMaxCellValue) {
+      return Status::Refused(path_, "a key holds a value of " +
+                                        std::to_string(v->data.size()) +
+                                        " bytes (" + v->name +
+                                        "), which hivex would rewrite in a "
+                                        "form Windows does not read");
+    }
+    all.push_back(std::move(*v));
   }
   for (const ValueData& v : values) {
     bool replaced = false;
@@ -225,31 +242,47 @@ Status Hive::CommitTo(int dir_fd, const std::string& name) {
   struct stat old {};
   const bool had =
       ::fstatat(dir_fd, name.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
-  const std::string tmp =
-      name + ".migstore-" + std::to_string(::getpid()) + ".tmp";
-  ::unlinkat(dir_fd, tmp.c_str(), 0);
-  const std::string via = "/proc/self/fd/" + std::to_string(dir_fd) + "/";
-  errno = 0;
-  if (hivex_commit(h_->h, (via + tmp).c_str(), 0) != 0) {
-    Status s = Status::FromErrno("writing hive " + name, errno);
-    ::unlinkat(dir_fd, tmp.c_str(), 0);
-    return s;
-  }
-  auto fail = [&](const char* what) {
-    Status s = Status::FromErrno(std::string(what) + " " + tmp, errno);
+  // The temporary is made here, exclusively and without following a link,
+  // under a name no one can guess; hivex then writes through its fd.
+  unsigned char random[8];
+  if (sodium_init() < 0) return Status::IOError("libsodium cannot start");
+  randombytes_buf(random, sizeof(random));
+  char suffix[17];
+  for (size_t i = 0; i < sizeof(random); ++i)
+    std::snprintf(suffix + 2 * i, 3, "%02x", random[i]);
+  const std::string tmp = name + ".migstore-" + suffix + ".tmp";
+  UniqueFd fd(::openat(dir_fd, tmp.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0600));
+  if (!fd.valid()) return Status::FromErrno("creating " + tmp, errno);
+  auto fail = [&](Status s) {
     ::unlinkat(dir_fd, tmp.c_str(), 0);
     return s;
   };
-  {
-    UniqueFd fd(
-        ::openat(dir_fd, tmp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) return fail("opening");
-    if (had && ::fchmod(fd.get(), old.st_mode & 07777) != 0)
-      return fail("chmod");
-    if (::fsync(fd.get()) != 0) return fail("fsync");
+  errno = 0;
+  if (hivex_commit(h_->h, ("/proc/self/fd/" + std::to_string(fd.get())).c_str(),
+                   0) != 0) {
+    return fail(Status::FromErrno("writing hive " + name, errno));
   }
+  if (had) {
+    // The hive keeps what the old file had: mode, owner, and its extended
+    // attributes (an NTFS volume's ACL and attribute flags live there).
+    if (::fchmod(fd.get(), old.st_mode & 07777) != 0)
+      return fail(Status::FromErrno("chmod " + tmp, errno));
+    if (::fchown(fd.get(), old.st_uid, old.st_gid) != 0 && errno != EPERM)
+      return fail(Status::FromErrno("chown " + tmp, errno));
+    UniqueFd src(::openat(dir_fd, name.c_str(),
+                          O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (src.valid()) {
+      Status x = fs::CopyXattrs(src.get(), fd.get(), name,
+                                [](const std::string&, int) {});
+      if (!x.ok()) return fail(x);
+    }
+  }
+  if (::fsync(fd.get()) != 0)
+    return fail(Status::FromErrno("fsync " + tmp, errno));
   if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0)
-    return fail("renaming");
+    return fail(Status::FromErrno("renaming " + tmp, errno));
   if (::fsync(dir_fd) != 0)
     return Status::FromErrno("fsync of the folder of " + name, errno);
   return Status::OK();

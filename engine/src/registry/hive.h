@@ -26,7 +26,10 @@ namespace migstore::registry {
 
 class Hive {
  public:
-  using Node = size_t;   // hivex's hive_node_h; 0 is "none"
+  using Node = size_t;  // hivex's hive_node_h; 0 is "none"
+  // The largest value hivex writes so that Windows reads it back: above
+  // it Windows expects a big-data record, which hivex does not write.
+  static constexpr size_t kMaxCellValue = 16344;
   using Value = size_t;  // hivex's hive_value_h
 
   struct ValueData {
@@ -77,7 +80,9 @@ class Hive {
   // Sets several values of `node` at once, keeping its others: hivex
   // rewrites a key's whole value list on every change and never reuses
   // the cells it frees, so a key's values are set in one call, not one by
-  // one (which grows the hive with the square of their number).
+  // one (which grows the hive with the square of their number). Refused,
+  // with the key unchanged, when the key already holds a value hivex cannot
+  // read or one larger than kMaxCellValue (it would come back damaged).
   Status SetValues(Node node, const std::vector<ValueData>& values);
   // Writes the hive to `target` atomically (see above).
   Status CommitTo(const std::string& target);

@@ -16,10 +16,6 @@
 namespace migstore::registry {
 namespace {
 
-// The largest value hivex can write so that Windows reads it back: above
-// it Windows expects a big-data record, which hivex does not write.
-constexpr size_t kMaxCellValue = 16344;
-
 // The records one hive receives.
 struct HiveGroup {
   HiveFile file;
@@ -87,8 +83,16 @@ class Applier {
     std::vector<Hive::ValueData> pending;
     uint64_t keys = 0, values = 0;
     auto flush = [&]() -> Status {
-      values += pending.size();
       Status s = hive.SetValues(node, pending);
+      if (s.IsRefused()) {
+        // That key only: the rest of the hive is still restored.
+        out_->notes.push_back(HiveIssue::Note(
+            node_key, std::to_string(pending.size()) +
+                          " values not restored: " + std::string(s.message())));
+        s = Status::OK();
+      } else if (s.ok()) {
+        values += pending.size();
+      }
       pending.clear();
       return s;
     };
@@ -102,7 +106,7 @@ class Applier {
         ++keys;
         continue;
       }
-      if (r->data.size() > kMaxCellValue) {
+      if (r->data.size() > Hive::kMaxCellValue) {
         out_->notes.push_back(HiveIssue::Note(
             r->key + " [" + r->name + "]",
             "value of " + std::to_string(r->data.size()) +
@@ -164,6 +168,15 @@ class Applier {
         std::string bytes,
         format::ReadSmallFile("/proc/self/fd/" + std::to_string(src->get()),
                               size_t{256} << 20));
+    // The header's sequence numbers (bytes 4..11) differ: the Default hive
+    // has changes only in its logs, and a copy without them is stale.
+    if (bytes.size() < 12 || bytes.compare(4, 4, bytes, 8, 4) != 0) {
+      return Status::InvalidArgument(
+          rel,
+          "the target's Users/Default/NTUSER.DAT is not a clean hive "
+          "(changes in its transaction logs, or too short): no profile "
+          "hive is started from it");
+    }
     const std::string via = "/proc/self/fd/" + std::to_string(dir_fd);
     MIGSTORE_ASSIGN_OR_RETURN(
         format::AtomicFile f,

@@ -42,11 +42,24 @@ class HiveWalk {
 
   Status Walk(Hive::Node node, const std::string& key, int depth) {
     if (!matcher_.MayTakeBelowRegistry(key, profile_)) return Status::OK();
-    // A crafted hive may list a key below itself: every key is walked once.
-    if (!visited_.insert(node).second) {
+    // A crafted hive may list a key below itself (a cycle: Corruption), or
+    // list one key twice (walked once, noted).
+    if (on_path_.count(node) != 0) {
       return Status::Corruption(hive_.path(),
                                 "the keys under " + key + " form a cycle");
     }
+    if (!visited_.insert(node).second) {
+      Note(key, "listed twice in its parent; taken once");
+      return Status::OK();
+    }
+    on_path_.insert(node);
+    Status s = WalkKey(node, key, depth);
+    on_path_.erase(node);
+    return s;
+  }
+
+ private:
+  Status WalkKey(Hive::Node node, const std::string& key, int depth) {
     if (depth > kMaxDepth ||
         key.size() > format::limits::kMaxRegistryKeyBytes) {
       return Status::Corruption(hive_.path(),
@@ -54,7 +67,8 @@ class HiveWalk {
     }
     MIGSTORE_ASSIGN_OR_RETURN(std::vector<Hive::Value> values,
                               hive_.Values(node));
-    for (Hive::Value value : values) TakeValue(key, value);
+    for (Hive::Value value : values)
+      MIGSTORE_RETURN_IF_ERROR(TakeValue(key, value));
     MIGSTORE_ASSIGN_OR_RETURN(std::vector<Hive::Node> children,
                               hive_.Children(node));
     for (Hive::Node child : children) {
@@ -80,26 +94,27 @@ class HiveWalk {
     return Status::OK();
   }
 
- private:
   // One value: its name decides before its data is read, and a value that
-  // cannot be read is a note (the rest of the hive is still taken).
-  void TakeValue(const std::string& key, Hive::Value value) {
+  // cannot be read is a note (the rest of the hive is still taken). Only
+  // the capture's cap on settings ends the walk.
+  Status TakeValue(const std::string& key, Hive::Value value) {
     auto name = hive_.ValueName(value);
     if (!name.ok()) {
       Note(key, "a value name cannot be read (" + name.status().ToString() +
                     "); that value is not captured");
-      return;
+      return Status::OK();
     }
-    if (!matcher_.DecideRegistry(key, profile_, &*name).taken) return;
+    if (!matcher_.DecideRegistry(key, profile_, &*name).taken)
+      return Status::OK();
     auto v = hive_.Read(value);
     if (!v.ok()) {
       Note(key + " [" + *name + "]",
            "cannot be read (" + v.status().ToString() + "); not captured");
-      return;
+      return Status::OK();
     }
     if (v->data.size() > format::limits::kMaxRegistryData) {
       Note(key + " [" + *name + "]", "value larger than 1 MiB not captured");
-      return;
+      return Status::OK();
     }
     format::RegistryRecord r;
     r.profile = store_profile_;
@@ -108,9 +123,11 @@ class HiveWalk {
     r.name = std::move(v->name);
     r.type = v->type;
     r.data = std::move(v->data);
-    if (Status s = Add(std::move(r)); !s.ok()) {
+    if (Status s = format::ValidateRegistryRecord(r); !s.ok()) {
       Note(key + " [" + *name + "]", s.ToString() + "; not captured");
+      return Status::OK();
     }
+    return Add(std::move(r));
   }
 
   Status Add(format::RegistryRecord r) {
@@ -136,6 +153,7 @@ class HiveWalk {
   RegistryCaptureResult* out_;
   std::string control_set_;
   std::unordered_set<Hive::Node> visited_;
+  std::unordered_set<Hive::Node> on_path_;  // the keys being walked
 };
 
 bool SameRecord(const format::RegistryRecord& a,
@@ -190,7 +208,7 @@ void CaptureHive(int root_fd, const Matcher& matcher, const HiveFile& f,
   // A crafted hive can list a key or value twice (names that differ only
   // after a NUL, a subkey listed twice): each is kept once.
   auto begin = out->records.begin() + static_cast<std::ptrdiff_t>(first);
-  std::sort(begin, out->records.end(), format::RegistryRecordLess);
+  std::stable_sort(begin, out->records.end(), format::RegistryRecordLess);
   auto end = std::unique(begin, out->records.end(), SameRecord);
   if (end != out->records.end()) {
     out->notes.push_back(HiveIssue::Note(

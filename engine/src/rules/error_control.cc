@@ -15,6 +15,9 @@ namespace migstore::internal {
 
 uint32_t WindowsErrorOf(const Status& status) {
   if (status.IsCorruption()) return 1392;  // ERROR_FILE_CORRUPT
+  // Statuses made without an errno still say what happened.
+  if (status.IsNotFound()) return 2;        // ERROR_FILE_NOT_FOUND
+  if (status.IsAlreadyExists()) return 80;  // ERROR_FILE_EXISTS
   switch (status.sys_errno()) {
     case ENOENT:
       return 2;  // ERROR_FILE_NOT_FOUND
