@@ -21,11 +21,11 @@ namespace {
 class CommandObserver : public CaptureObserver {
  public:
   CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log,
-                  std::FILE* list_files, bool continue_on_error)
+                  std::FILE* list_files)
       : log_(log),
         progress_log_(progress_log),
         list_files_(list_files),
-        display_(log, progress_log, continue_on_error, RunDisplay::kCapture) {}
+        display_(log, progress_log, RunDisplay::kCapture) {}
 
   void OnProgress(const CaptureProgress& p) override { display_.Progress(p); }
 
@@ -236,8 +236,7 @@ int RunCapture(const CaptureCommandOptions& o) {
   Outputs out;
   Status s = OpenOutputs(o, "migstore capture", &out);
   if (!s.ok()) return Fail("capture", s);
-  CommandObserver observer(out.log.get(), out.progress.get(), out.list,
-                           o.continue_on_error);
+  CommandObserver observer(out.log.get(), out.progress.get(), out.list);
   // With --smp: Request State Store, capture, Release State Store; the
   // server makes the store and its key.
   SmpStore store;
@@ -347,7 +346,7 @@ int RunEstimate(const CaptureCommandOptions& o) {
   Outputs out;
   Status s = OpenOutputs(o, "migstore estimate", &out);
   if (!s.ok()) return Fail("estimate", s);
-  CommandObserver observer(out.log.get(), out.progress.get(), nullptr, true);
+  CommandObserver observer(out.log.get(), out.progress.get(), nullptr);
   auto report = Estimate(*opts, &observer);
   observer.Done();
   if (!report.ok()) return out.Finish("estimate", report.status(), 0);

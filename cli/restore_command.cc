@@ -21,13 +21,13 @@ namespace {
 // plan of a dry run.
 class CommandObserver : public RestoreObserver {
  public:
-  CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log,
-                  bool continue_on_error, bool print_plan, bool keep_plan)
+  CommandObserver(UsmtLog* log, UsmtProgressLog* progress_log, bool print_plan,
+                  bool keep_plan)
       : log_(log),
         progress_log_(progress_log),
         print_plan_(print_plan),
         keep_plan_(keep_plan),
-        display_(log, progress_log, continue_on_error, RunDisplay::kRestore) {}
+        display_(log, progress_log, RunDisplay::kRestore) {}
 
   void OnProgress(const RestoreProgress& p) override { display_.Progress(p); }
 
@@ -372,8 +372,7 @@ int RunRestore(const RestoreCommandOptions& o) {
   Status s = out.Open(o.log, o.progress_log, "migstore restore", o.argv);
   if (!s.ok()) return Fail("restore", s);
   CommandObserver observer(out.log.get(), out.progress.get(),
-                           o.continue_on_error, o.dry_run && !o.json,
-                           o.dry_run && o.json);
+                           o.dry_run && !o.json, o.dry_run && o.json);
   // With --smp: Request State Store for restore, restore; Release State
   // Store is `migstore smp release`, once the task sequence is done.
   SmpStore store;
@@ -429,8 +428,7 @@ int RunExtract(const ExtractCommandOptions& o) {
   RunLogs out;
   Status s = out.Open(o.log, o.progress_log, "migstore extract", o.argv);
   if (!s.ok()) return Fail("extract", s);
-  CommandObserver observer(out.log.get(), out.progress.get(),
-                           o.continue_on_error, false, false);
+  CommandObserver observer(out.log.get(), out.progress.get(), false, false);
   auto report = Extract(e, &observer);
   observer.Done();
   if (!report.ok()) return out.Finish("extract", report.status(), 0);

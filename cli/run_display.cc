@@ -81,23 +81,26 @@ void RunDisplay::Progress(const migstore::Progress& p) {
 
 void RunDisplay::FileError(const FileIssue& issue) {
   ++errors_;
+  // Whether the run goes on is the engine's to say: --continue-on-error
+  // decides, unless a Config.xml <ErrorControl> rule does.
+  const bool skipped = issue.skipped;
   line_.Clear();
   // The status may quote the store (a symlink target, a name).
   const std::string status = DisplayText(issue.status.ToString());
   std::fprintf(stderr, "migstore: %s: %s%s\n", DisplayBytes(issue.path).c_str(),
-               status.c_str(), continue_ ? " (skipped)" : "");
+               status.c_str(), skipped ? " (skipped)" : "");
   if (log_ != nullptr) {
     log_->Error(std::string(words_.error_verb) + " for " +
                     DisplayBytes(issue.path) + ": " + status,
-                issue.status.sys_errno(), !continue_);
+                issue.status.sys_errno(), !skipped);
   }
   if (progress_log_ != nullptr) {
     progress_log_->Write(
         {{"error", words_.error_kind},
          {"objectName", DisplayBytes(issue.path)},
-         {"action", continue_ ? "Ignore" : "Abort"},
+         {"action", skipped ? "Ignore" : "Abort"},
          {"errorCode", std::to_string(issue.status.sys_errno())},
-         {"numberOfIgnoredErrors", std::to_string(continue_ ? errors_ : 0)},
+         {"numberOfIgnoredErrors", std::to_string(ignored_ += skipped)},
          {"message", status}});
   }
 }

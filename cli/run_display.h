@@ -45,13 +45,10 @@ class RunDisplay {
   static constexpr Words kRestore = {"Applying", "UnableToApply",
                                      "Apply error"};
 
-  // `log` and `progress_log` may be null.
-  RunDisplay(UsmtLog* log, UsmtProgressLog* progress_log,
-             bool continue_on_error, Words words)
-      : log_(log),
-        progress_log_(progress_log),
-        continue_(continue_on_error),
-        words_(words) {}
+  // `log` and `progress_log` may be null. Whether each error stops the run
+  // comes with it (FileIssue::skipped).
+  RunDisplay(UsmtLog* log, UsmtProgressLog* progress_log, Words words)
+      : log_(log), progress_log_(progress_log), words_(words) {}
 
   void Progress(const migstore::Progress& p);
   void FileError(const FileIssue& issue);
@@ -62,12 +59,12 @@ class RunDisplay {
  private:
   UsmtLog* log_;
   UsmtProgressLog* progress_log_;
-  bool continue_;
   Words words_;
   ProgressLine line_;
   std::string phase_;
   int percent_ = -1;
   size_t errors_ = 0;
+  size_t ignored_ = 0;  // errors the run went on past
 };
 
 }  // namespace migstore::cli

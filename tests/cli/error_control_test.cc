@@ -88,10 +88,15 @@ TEST_F(ErrorControlCli, ANonFatalRuleSkipsTheErrorsItNames) {
   EXPECT_EQ(plain.exit_code, 61) << plain.err;
 
   RunResult skip = Capture(
-      Config("<nonFatal errorCode=\"206\">C:\\Users\\* [*]</nonFatal>\n"));
+      Config("<nonFatal errorCode=\"206\">C:\\Users\\* [*]</nonFatal>\n"),
+      {"--progress-log", dir_ / "progress.log"});
   EXPECT_EQ(skip.exit_code, 3) << skip.err;
   EXPECT_TRUE(std::filesystem::exists(Store()));
-  EXPECT_TRUE(Has(skip.err, "File name too long")) << skip.err;
+  EXPECT_TRUE(Has(skip.err, "File name too long (skipped)")) << skip.err;
+  // The logs say what the rule did, not what --continue-on-error would.
+  const std::string progress = ReadFile(dir_ / "progress.log");
+  EXPECT_TRUE(Has(progress, ", action, Ignore,")) << progress;
+  EXPECT_TRUE(Has(progress, ", numberOfIgnoredErrors, 1,")) << progress;
 
   // Another code, or another place: the rule does not apply.
   RunResult code = Capture(

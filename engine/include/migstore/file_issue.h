@@ -16,6 +16,9 @@ namespace migstore {
 struct FileIssue {
   std::string path;  // root-relative (a store path, or a target path)
   Status status;
+  // The run goes on without it (--continue-on-error, or a Config.xml
+  // <ErrorControl> nonFatal rule); false: the run stops here.
+  bool skipped = false;
 };
 
 struct FileNote {

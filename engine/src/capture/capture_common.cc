@@ -115,6 +115,8 @@ Status Decide(const CaptureOptions& o, const internal::ErrorControl::Verdict& v,
               const std::string& path, const Status& error) {
   using Kind = internal::ErrorControl::Kind;
   FileIssue issue{path, error};
+  issue.skipped = v.kind == Kind::kNonFatal ||
+                  (v.kind == Kind::kDefault && o.continue_on_error);
   reporter->Error(issue);
   if (v.kind == Kind::kFatal) {
     return Status::Stopped(path + ": " + error.ToString() + " (fatal by " +

@@ -193,6 +193,8 @@ class Run {
   }
   Status Decide(FileIssue issue, const internal::ErrorControl::Verdict& v) {
     using Kind = internal::ErrorControl::Kind;
+    issue.skipped = v.kind == Kind::kNonFatal ||
+                    (v.kind == Kind::kDefault && spec_.continue_on_error);
     reporter_.Error(issue);
     if (v.kind == Kind::kFatal) {
       return Status::Stopped(issue.path + ": " + issue.status.ToString() +
