@@ -1,5 +1,6 @@
 #include "capture_command.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -216,6 +217,11 @@ CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* o) {
                           "Count what a capture would take and estimate the "
                           "store's size (ScanState /p)");
   AddCaptureCommonOptions(cmd, o);
+  cmd->add_option("--premigration", o->premigration,
+                  "Also write the estimate as ScanState /p:FILE's "
+                  "<PreMigration> XML");
+  cmd->add_flag("--overwrite", o->overwrite,
+                "Replace an existing --premigration file");
   return cmd;
 }
 
@@ -338,6 +344,36 @@ int RunCapture(const CaptureCommandOptions& o) {
   return out.Finish("capture", Status::OK(), report->errors.size());
 }
 
+namespace {
+
+// ScanState /p:File's XML (usmt.md §1): the store's estimated size, with
+// the cluster size of the filesystem the file goes to, and the temporary
+// space the capture needs, which is none: a store is written in place.
+std::string PreMigrationXml(const EstimateReport& r, const std::string& path) {
+  struct statvfs fs {};
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const unsigned long cluster =
+      ::statvfs(dir.c_str(), &fs) == 0 && fs.f_bsize > 0 ? fs.f_bsize : 4096;
+  char xml[512];
+  std::snprintf(xml, sizeof(xml),
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<PreMigration>\n"
+                "  <storeSize>\n"
+                "    <size clusterSize=\"%lu\">%llu</size>\n"
+                "  </storeSize>\n"
+                "  <temporarySpace>\n"
+                "    <size>0</size>\n"
+                "  </temporarySpace>\n"
+                "</PreMigration>\n",
+                cluster,
+                static_cast<unsigned long long>(r.estimated_store_size));
+  return xml;
+}
+
+}  // namespace
+
 int RunEstimate(const CaptureCommandOptions& o) {
   CaptureCommandOptions without_key = o;
   without_key.key.no_encrypt = true;
@@ -351,6 +387,11 @@ int RunEstimate(const CaptureCommandOptions& o) {
   observer.Done();
   if (!report.ok()) return out.Finish("estimate", report.status(), 0);
   PrintDiagnostics(report->rule_diagnostics);
+  if (!o.premigration.empty()) {
+    s = WriteWhole(o.premigration, PreMigrationXml(*report, o.premigration),
+                   o.overwrite);
+    if (!s.ok()) return out.Finish("estimate", s, 0);
+  }
   if (o.json) {
     JsonWriter j(stdout);
     j.BeginObject();

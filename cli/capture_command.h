@@ -31,6 +31,7 @@ struct CaptureCommandOptions {
   std::string log;
   std::string progress_log;
   std::string list_files;
+  std::string premigration;  // estimate: ScanState /p:File's XML
   bool json = false;
   std::vector<std::string> argv;  // for the logs' command line
 };

@@ -1,7 +1,9 @@
 #include "cli_common.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -72,6 +74,42 @@ Result<UserSelection> ParseUserSelection(const SelectionOptions& o) {
                               ParseLastUsed(o.last_used, now));
   }
   return selection;
+}
+
+// Writes `text` to `path` under a temporary name, fsyncs and renames it, so
+// a reader never finds half a file. An existing file is kept unless
+// `overwrite`.
+Status WriteWhole(const std::string& path, const std::string& text,
+                  bool overwrite) {
+  if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
+    return Status::AlreadyExists(path, "exists; say --overwrite to replace it");
+  }
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("cannot create " + tmp, errno);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = Status::FromErrno("cannot write " + tmp, errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    Status s = Status::FromErrno("cannot write " + tmp, errno);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = Status::FromErrno("cannot rename " + tmp, errno);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::OK();
 }
 
 Result<CompiledSelection> CompileSelection(const SelectionOptions& o) {

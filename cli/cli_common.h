@@ -56,6 +56,12 @@ struct CompiledSelection {
 };
 Result<CompiledSelection> CompileSelection(const SelectionOptions& o);
 
+// Writes `text` to `path` under a temporary name, fsyncs and renames it, so
+// a reader never finds half a file. An existing file is kept
+// (AlreadyExists) unless `overwrite`.
+Status WriteWhole(const std::string& path, const std::string& text,
+                  bool overwrite);
+
 // Prints rule diagnostics to stderr (shown with DisplayText: they quote the
 // rules files), at most a few per file.
 void PrintDiagnostics(const std::vector<std::string>& diagnostics);

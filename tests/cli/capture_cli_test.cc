@@ -219,6 +219,31 @@ TEST_F(CaptureCli, EstimateWritesNothingAndSaysHowBig) {
   EXPECT_TRUE(Has(e.out, "\"estimated_store_size\":")) << e.out;
   EXPECT_TRUE(Has(e.out, "\"compression_ratio\":"));
   EXPECT_EQ(ListDir(dir_.path()), (std::vector<std::string>{"k.key", "root"}));
+
+  // ScanState /p:FILE: the same estimate as <PreMigration> XML.
+  const std::string xml = dir_ / "pre.xml";
+  RunResult p = RunMigstore(
+      {"estimate", "--root", root_, "--json", "--premigration", xml});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const std::string size = [&] {
+    size_t at = p.out.find("\"estimated_store_size\":") + 23;
+    return p.out.substr(at, p.out.find_first_of(",}", at) - at);
+  }();
+  const std::string text = ReadFile(xml);
+  EXPECT_TRUE(Has(text,
+                  "<PreMigration>\n  <storeSize>\n    <size "
+                  "clusterSize=\""))
+      << text;
+  EXPECT_TRUE(Has(text, "\">" + size + "</size>")) << text << size;
+  EXPECT_TRUE(Has(text, "<temporarySpace>\n    <size>0</size>")) << text;
+  // Kept unless --overwrite.
+  EXPECT_EQ(RunMigstore({"estimate", "--root", root_, "--premigration", xml})
+                .exit_code,
+            27);
+  EXPECT_EQ(RunMigstore({"estimate", "--root", root_, "--premigration", xml,
+                         "--overwrite"})
+                .exit_code,
+            0);
 }
 
 }  // namespace
