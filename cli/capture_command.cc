@@ -108,6 +108,7 @@ Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
   }
   c.continue_on_error = o.continue_on_error;
   c.cross_mounts = o.cross_mounts;
+  c.local_only = o.local_only;
   c.threads = o.threads;
   c.level = o.level;
   c.compress = !o.no_compress;
@@ -169,6 +170,9 @@ void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* o) {
       "Skip files that cannot be read and finish (exit 3), like ScanState /c");
   cmd->add_flag("--cross-mounts", o->cross_mounts,
                 "Cross mount points below profile homes");
+  cmd->add_flag("--local-only", o->local_only,
+                "Enter no mount point of a network or removable filesystem "
+                "(like /localonly)");
   cmd->add_option("--threads", o->threads,
                   "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));

@@ -25,6 +25,7 @@ struct CaptureCommandOptions {
   std::string hardlink_fallback = "copy";  // "copy" or "error"
   bool continue_on_error = false;
   bool cross_mounts = false;
+  bool local_only = false;
   int threads = 0;
   int level = 3;
   bool no_compress = false;

@@ -539,6 +539,14 @@ TEST(Capture, MountPointsBelowAProfileAreNotCrossedUnlessAsked) {
   r = OpenStore(o.store_path);
   ASSERT_NE(r, nullptr);
   EXPECT_TRUE(r->FindEntry(1, "home/alice/usb/b.txt")->has_value());
+
+  // A tmpfs is local: --local-only still enters it (network and removable
+  // filesystems are told apart in locality_test).
+  o.local_only = true;
+  ASSERT_OK(Capture(o));
+  r = OpenStore(o.store_path);
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(r->FindEntry(1, "home/alice/usb/b.txt")->has_value());
 }
 
 TEST(Capture, RulesAndOptionsAreChecked) {

@@ -88,8 +88,11 @@ struct CaptureOptions {
 
   bool continue_on_error = false;
   bool cross_mounts = false;  // cross mount points below profile homes
-  int threads = 0;            // 0: one per core
-  int level = 3;              // zstd level
+  // Enter no mount point whose filesystem is on the network or removable
+  // (ScanState /localonly); each one left out is a note.
+  bool local_only = false;
+  int threads = 0;  // 0: one per core
+  int level = 3;    // zstd level
   bool compress = true;
   size_t block_size = size_t{4} << 20;
   // Argon2id cost for password stores: 0 means the default (3 passes,

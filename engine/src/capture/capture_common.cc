@@ -92,6 +92,7 @@ WalkOptions WalkOptionsFor(const CaptureOptions& o, const Selection& sel,
   w.machine = &sel.machine;
   w.matcher = &sel.matcher;
   w.cross_mounts = o.cross_mounts;
+  w.local_only = o.local_only;
   w.cancel = reporter->cancel_flag();
   w.tick = [reporter] { reporter->Poll(); };
   return w;

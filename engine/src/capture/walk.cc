@@ -20,6 +20,7 @@
 
 #include "engine/base/parallel.h"
 #include "engine/base/time_ns.h"
+#include "engine/src/fs/locality.h"
 #include "engine/src/fs/open_beneath.h"
 #include "format/limits.h"
 
@@ -27,6 +28,18 @@ namespace migstore::capture {
 namespace {
 
 using format::EntryType;
+
+// The locality of the filesystem mounted on directory `name` in `dir_fd`
+// (opened without following a link); local when it cannot be opened (the
+// walk then reports the directory as it would).
+fs::Locality MountLocality(int dir_fd, const char* name) {
+  const int fd =
+      ::openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return fs::Locality::kLocal;
+  const fs::Locality l = fs::LocalityOf(fd);
+  ::close(fd);
+  return l;
+}
 
 int64_t Nanos(const struct statx_timestamp& t) {
   return NanosFrom(t.tv_sec, t.tv_nsec);
@@ -234,6 +247,16 @@ class Walker {
         local->notes.push_back(
             {path, "mount point not crossed (use --cross-mounts)"});
         descend = false;
+      }
+      if (e.dev != parent_dev && descend && o_.local_only) {
+        const fs::Locality where = MountLocality(dir_fd, d->d_name);
+        if (where != fs::Locality::kLocal) {
+          local->notes.push_back(
+              {path, std::string("mount point of a ") +
+                         fs::LocalityName(where) +
+                         " filesystem not crossed (--local-only)"});
+          descend = false;
+        }
       }
       if (decision.taken) {
         Status s = ReadXattrs(dir_fd, d->d_name, &e);

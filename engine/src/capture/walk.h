@@ -105,6 +105,9 @@ struct WalkOptions {
   const Machine* machine = nullptr;
   const Matcher* matcher = nullptr;
   bool cross_mounts = false;
+  // Enter no mount point whose filesystem is on the network or removable
+  // (fs/locality.h; ScanState /localonly).
+  bool local_only = false;
   // (device, inode) of entries never to take or enter: the store and its
   // temporary.
   std::set<std::pair<uint64_t, uint64_t>> exclude;
