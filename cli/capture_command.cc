@@ -109,6 +109,7 @@ Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
   c.continue_on_error = o.continue_on_error;
   c.cross_mounts = o.cross_mounts;
   c.local_only = o.local_only;
+  c.min_free_bytes = o.min_free;
   c.threads = o.threads;
   c.level = o.level;
   c.compress = !o.no_compress;
@@ -201,6 +202,10 @@ CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
   AddCaptureCommonOptions(cmd, o);
   cmd->add_flag("--overwrite", o->overwrite,
                 "Replace an existing store (like /o)");
+  cmd->add_option("--min-free", o->min_free,
+                  "Refuse to start (exit 29) when the store's filesystem has "
+                  "less free space than SIZE (\"250MB\", \"1G\")")
+      ->transform(CLI::AsSizeValue(false));
   cmd->add_flag("--hardlink", o->hardlink,
                 "Make a hard-link store: a directory of hard links to the "
                 "captured files and an unencrypted catalog (ScanState "

@@ -26,6 +26,7 @@ struct CaptureCommandOptions {
   bool continue_on_error = false;
   bool cross_mounts = false;
   bool local_only = false;
+  uint64_t min_free = 0;
   int threads = 0;
   int level = 3;
   bool no_compress = false;

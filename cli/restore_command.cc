@@ -259,6 +259,10 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
          "A USMT migration XML whose <merge> and <locationModify> rules apply; "
          "repeatable")
       ->allow_extra_args(false);
+  cmd->add_option("--min-free", o->min_free,
+                  "Refuse to start (exit 29) when the target's filesystem has "
+                  "less free space than SIZE (\"250MB\", \"1G\")")
+      ->transform(CLI::AsSizeValue(false));
   cmd->add_flag("--machine-settings", o->machine_settings,
                 "Also write the store's machine settings (HKLM) into the "
                 "target's SOFTWARE and SYSTEM hives");
@@ -363,6 +367,7 @@ int RunRestore(const RestoreCommandOptions& o) {
   r.rules_files = o.rules;
   r.config_file = o.config;
   r.machine_settings = o.machine_settings;
+  r.min_free_bytes = o.min_free;
   r.dry_run = o.dry_run;
   r.continue_on_error = o.continue_on_error;
   r.strip_privileges = o.strip_privileges;

@@ -27,6 +27,7 @@ struct RestoreCommandOptions {
   std::vector<std::string> rules;
   std::string config;
   bool machine_settings = false;
+  uint64_t min_free = 0;
   bool dry_run = false;
   bool continue_on_error = false;
   bool strip_privileges = false;

@@ -75,6 +75,10 @@ Status Status::Unavailable(std::string_view msg, std::string_view msg2) {
   return Status(Code::kUnavailable, msg, msg2);
 }
 
+Status Status::NoSpace(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kNoSpace, msg, msg2);
+}
+
 std::string_view Status::message() const {
   return rep_ ? std::string_view(rep_->message) : std::string_view();
 }
@@ -124,6 +128,9 @@ std::string Status::ToString() const {
       break;
     case Code::kUnavailable:
       name = "Store unavailable";
+      break;
+    case Code::kNoSpace:
+      name = "Not enough free space";
       break;
   }
   std::string out(name);

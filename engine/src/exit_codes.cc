@@ -14,6 +14,7 @@ ExitCode ExitCodeFor(const Status& s) {
   if (s.IsKeyUnreadable()) return ExitCode::kKeyUnreadable;
   if (s.IsWrongKey()) return ExitCode::kWrongKey;
   if (s.IsCorruption()) return ExitCode::kCorruptedStore;
+  if (s.IsNoSpace()) return ExitCode::kFailedStartup;
   return ExitCode::kFatal;
 }
 

@@ -213,6 +213,33 @@ TEST_F(CaptureCli, TheStoreInsideTheCapturedTreeIsLeftOut) {
   EXPECT_FALSE(Has(l.out, "migtmp")) << "captured its own temporary";
 }
 
+TEST_F(CaptureCli, TooLittleFreeSpaceIsCode29BeforeAnythingIsWritten) {
+  // No filesystem here has an exabyte free.
+  RunResult c = RunMigstore({"capture", "--root", root_, "--store", Store(),
+                             "--no-encrypt", "--min-free", "1EB"});
+  EXPECT_EQ(c.exit_code, 29) << c.err;
+  EXPECT_TRUE(Has(c.err, "below the")) << c.err;
+  EXPECT_FALSE(std::filesystem::exists(Store()));
+  RunResult ok = RunMigstore({"capture", "--root", root_, "--store", Store(),
+                              "--no-encrypt", "--min-free", "1MB"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const std::string target = dir_ / "not/yet";
+  RunResult r = RunMigstore(
+      {"restore", "--store", Store(), "--target", target, "--min-free", "1EB"});
+  EXPECT_EQ(r.exit_code, 29) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "not"));
+  EXPECT_EQ(RunMigstore({"restore", "--store", Store(), "--target", target,
+                         "--min-free", "1MB"})
+                .exit_code,
+            0);
+  // An object store has no filesystem to check.
+  EXPECT_EQ(
+      RunMigstore({"capture", "--root", root_, "--store", "s3://bucket/s.mig",
+                   "--no-encrypt", "--min-free", "1MB"})
+          .exit_code,
+      11);
+}
+
 TEST_F(CaptureCli, EstimateWritesNothingAndSaysHowBig) {
   RunResult e = RunMigstore({"estimate", "--root", root_, "--json"});
   ASSERT_EQ(e.exit_code, 0) << e.err;

@@ -160,6 +160,8 @@ TEST(CApi, VersionAndCodeNames) {
   EXPECT_EQ(migstore_c_api_version(), MIGSTORE_C_API_VERSION);
   EXPECT_STREQ(migstore_code_name(MIGSTORE_OK), "ok");
   EXPECT_STREQ(migstore_code_name(37), "wrong key");
+  EXPECT_STREQ(migstore_code_name(MIGSTORE_FAILED_STARTUP),
+               "not enough free space");
   EXPECT_STREQ(migstore_code_name(5), "unknown");
 }
 

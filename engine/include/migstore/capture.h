@@ -73,6 +73,9 @@ struct CaptureOptions {
 
   // The store file to write; it appears only when the capture succeeds.
   std::string store_path;
+  // Refuse to start (NoSpace, exit 29) when the store's filesystem has less
+  // free space than this; 0: no check. Not for s3:// stores.
+  uint64_t min_free_bytes = 0;
   // Encrypted with `key` unless encrypt is false. An encrypted capture
   // without a key is InvalidArgument: encryption is only ever turned off
   // by saying so.

@@ -23,6 +23,8 @@ enum class ExitCode : int {
                          // or its server refuses the credentials
   kKeyUnreadable = 33,   // key file or password source unreadable or empty
   kWrongKey = 37,        // the store is encrypted and the key does not open it
+  kFailedStartup = 29,   // less free space than --min-free asks for; nothing
+                         // was written (USMT_FAILED_MIGSTARTUP)
   kCorruptedStore = 42,  // damage found in the store
   kStoppedOnError = 61,  // stopped at a per-file error (no --continue-on-error)
   kFatal = 71,           // the operating environment failed (I/O, memory)

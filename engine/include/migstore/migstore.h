@@ -103,6 +103,7 @@ enum migstore_code {
   MIGSTORE_INVALID_ARGUMENTS = 11, /* options, rules, a NULL that must not be */
   MIGSTORE_INVALID_STORE = 27,  /* missing, not a store, newer format, exists */
   MIGSTORE_KEY_UNREADABLE = 33, /* key or password source unreadable, empty */
+  MIGSTORE_FAILED_STARTUP = 29, /* less free space than min_free asks for */
   MIGSTORE_WRONG_KEY = 37,      /* the key does not open the store, or none */
   MIGSTORE_CORRUPTED_STORE = 42,  /* damage found in the store */
   MIGSTORE_STOPPED_ON_ERROR = 61, /* stopped at a file error (no continue) */

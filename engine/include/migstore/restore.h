@@ -118,6 +118,9 @@ struct RestoreOptions {
   // out (docs/rules.md, "Registry": what a foreign store would aim at).
   // Users' settings (HKCU) are always restored with their users.
   bool machine_settings = false;
+  // Refuse to start (NoSpace, exit 29) when the target's filesystem has
+  // less free space than this; 0: no check.
+  uint64_t min_free_bytes = 0;
   bool dry_run = false;  // plan and report; write nothing
   bool continue_on_error = false;
   // Files are restored without their setuid and setgid bits and without

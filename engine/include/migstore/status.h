@@ -67,6 +67,9 @@ class [[nodiscard]] Status {
   // cannot be reached or keeps failing, or a server that refuses the
   // credentials. Retrying later, or fixing the credentials, may help.
   static Status Unavailable(std::string_view msg, std::string_view msg2 = {});
+  // Less free space than the run was told to keep (--min-free): nothing
+  // was written.
+  static Status NoSpace(std::string_view msg, std::string_view msg2 = {});
 
   bool ok() const { return rep_ == nullptr; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
@@ -84,6 +87,7 @@ class [[nodiscard]] Status {
   bool IsStopped() const { return code() == Code::kStopped; }
   bool IsRefused() const { return code() == Code::kRefused; }
   bool IsUnavailable() const { return code() == Code::kUnavailable; }
+  bool IsNoSpace() const { return code() == Code::kNoSpace; }
 
   // The message alone; empty for OK.
   std::string_view message() const;
@@ -114,6 +118,7 @@ class [[nodiscard]] Status {
     kStopped,
     kRefused,
     kUnavailable,
+    kNoSpace,
   };
   struct Rep {
     Code code;

@@ -644,6 +644,8 @@ const char* migstore_code_name(int code) {
       return "invalid store";
     case MIGSTORE_KEY_UNREADABLE:
       return "key unreadable";
+    case MIGSTORE_FAILED_STARTUP:
+      return "not enough free space";
     case MIGSTORE_WRONG_KEY:
       return "wrong key";
     case MIGSTORE_CORRUPTED_STORE:

@@ -16,6 +16,7 @@
 #include "engine/src/capture/hardlink_capture.h"
 #include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
+#include "engine/src/fs/free_space.h"
 #include "engine/src/store/backends.h"
 #include "engine/src/store/given_store.h"
 #include "engine/src/store/key_rep.h"
@@ -244,6 +245,14 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
   MIGSTORE_RETURN_IF_ERROR(ValidateCommon(o));
   if (o.store_path.empty())
     return Status::InvalidArgument("no store path given");
+  if (o.min_free_bytes > 0) {
+    if (o.store_path.rfind("s3://", 0) == 0) {
+      return Status::InvalidArgument(
+          "--min-free checks a filesystem; an s3:// store has none");
+    }
+    MIGSTORE_RETURN_IF_ERROR(
+        fs::CheckFreeSpace(o.store_path, o.min_free_bytes, "the store"));
+  }
   if (o.hardlink) {
     MIGSTORE_RETURN_IF_ERROR(
         store::CheckLocalStoreName(o.store_path, "a hard-link store"));

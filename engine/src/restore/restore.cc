@@ -16,6 +16,7 @@
 #include <set>
 
 #include "engine/base/parallel.h"
+#include "engine/src/fs/free_space.h"
 #include "engine/src/profiles/windows_profiles.h"
 #include "engine/src/registry/reg_text.h"
 #include "engine/src/registry/registry_apply.h"
@@ -144,6 +145,10 @@ class Run {
       return Status::InvalidArgument("no target directory given");
     if (spec_.threads < 0 || spec_.threads > 1024)
       return Status::InvalidArgument("--threads out of range");
+    if (spec_.restore != nullptr) {
+      MIGSTORE_RETURN_IF_ERROR(fs::CheckFreeSpace(
+          spec_.target, spec_.restore->min_free_bytes, "the target"));
+    }
     reporter_.Phase("Initializing");
     {
       MIGSTORE_ASSIGN_OR_RETURN(
