@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -101,15 +102,28 @@ void PutHiveValues(const std::string& path,
   }
   auto hive = registry::Hive::Open(path, true);
   ASSERT_TRUE(hive.ok()) << hive.status().ToString();
+  // Each key's values in one call, as restore sets them: one by one, hivex
+  // would grow the hive with the square of their number.
+  std::vector<std::pair<std::string, std::vector<registry::Hive::ValueData>>>
+      keys;
   for (const HiveValue& v : values) {
+    auto it = std::find_if(keys.begin(), keys.end(),
+                           [&](const auto& k) { return k.first == v.key; });
+    if (it == keys.end()) {
+      keys.push_back({v.key, {}});
+      it = keys.end() - 1;
+    }
+    if (!v.key_only) it->second.push_back({v.name, v.type, v.data});
+  }
+  for (const auto& [key, key_values] : keys) {
     registry::Hive::Node node = hive->root();
-    for (const std::string& part : Split(v.key)) {
+    for (const std::string& part : Split(key)) {
       auto child = hive->AddChild(node, part);
       ASSERT_TRUE(child.ok()) << child.status().ToString();
       node = *child;
     }
-    if (v.key_only) continue;
-    ASSERT_TRUE(hive->SetValue(node, {v.name, v.type, v.data}).ok());
+    Status set = hive->SetValues(node, key_values);
+    ASSERT_TRUE(set.ok()) << set.ToString();
   }
   Status s = hive->CommitTo(path);
   ASSERT_TRUE(s.ok()) << s.ToString();

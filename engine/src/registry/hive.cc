@@ -165,20 +165,6 @@ Result<Hive::Node> Hive::AddChild(Node node, const std::string& name) {
   return static_cast<Node>(child);
 }
 
-Status Hive::SetValue(Node node, const ValueData& value) {
-  hive_set_value v;
-  std::string key = value.name;
-  std::string data = value.data;
-  v.key = key.data();
-  v.t = static_cast<hive_type>(value.type);
-  v.len = data.size();
-  v.value = data.data();
-  errno = 0;
-  if (hivex_node_set_value(h_->h, node, &v, 0) != 0)
-    return Error("cannot set value " + value.name);
-  return Status::OK();
-}
-
 Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
   if (values.empty()) return Status::OK();
   // The key's values as they are, then each new one replacing the value of

@@ -75,8 +75,6 @@ class Hive {
 
   // The child `name` of `node`, created when missing.
   Result<Node> AddChild(Node node, const std::string& name);
-  // Sets (adds or replaces) one value of `node`.
-  Status SetValue(Node node, const ValueData& value);
   // Sets several values of `node` at once, keeping its others: hivex
   // rewrites a key's whole value list on every change and never reuses
   // the cells it frees, so a key's values are set in one call, not one by
