@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "engine/src/registry/hive.h"
+#include "engine/src/registry/hive_files.h"
 
 namespace migstore::testing {
 namespace {
@@ -25,18 +26,6 @@ uint32_t Get32(const std::string& s, size_t at) {
     v |= static_cast<uint32_t>(static_cast<unsigned char>(s[at + i]))
          << (8 * i);
   return v;
-}
-
-std::vector<std::string> Split(const std::string& key) {
-  std::vector<std::string> parts;
-  size_t b = 0;
-  while (b < key.size()) {
-    size_t e = key.find('\\', b);
-    if (e == std::string::npos) e = key.size();
-    if (e > b) parts.push_back(key.substr(b, e - b));
-    b = e + 1;
-  }
-  return parts;
 }
 
 }  // namespace
@@ -117,7 +106,7 @@ void PutHiveValues(const std::string& path,
   }
   for (const auto& [key, key_values] : keys) {
     registry::Hive::Node node = hive->root();
-    for (const std::string& part : Split(key)) {
+    for (const std::string& part : registry::KeyNames(key)) {
       auto child = hive->AddChild(node, part);
       ASSERT_TRUE(child.ok()) << child.status().ToString();
       node = *child;
@@ -149,7 +138,7 @@ namespace {
 registry::Hive::Node FindKey(const registry::Hive& hive,
                              const std::string& key) {
   registry::Hive::Node node = hive.root();
-  for (const std::string& part : Split(key)) {
+  for (const std::string& part : registry::KeyNames(key)) {
     auto child = hive.Child(node, part);
     if (!child.ok() || *child == 0) return 0;
     node = *child;

@@ -50,6 +50,18 @@ Result<std::string> CurrentControlSet(const Hive& system) {
   return std::string(name);
 }
 
+std::vector<std::string> KeyNames(std::string_view below) {
+  std::vector<std::string> names;
+  size_t b = 0;
+  while (b < below.size()) {
+    size_t e = below.find('\\', b);
+    if (e == std::string_view::npos) e = below.size();
+    if (e > b) names.emplace_back(below.substr(b, e - b));
+    b = e + 1;
+  }
+  return names;
+}
+
 bool SplitMount(std::string_view key, std::string* mount, std::string* below) {
   for (std::string_view m : {"HKLM\\SOFTWARE", "HKLM\\SYSTEM", "HKCU"}) {
     if (!StartsFolded(key, m)) continue;

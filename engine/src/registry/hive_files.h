@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/src/registry/hive.h"
 #include "migstore/result.h"
@@ -35,6 +36,10 @@ HiveFile UserHive(std::string_view root, std::string_view home);
 // The key name of SYSTEM's current control set ("ControlSet001"), from
 // Select\Current; "" when the hive has no such value.
 Result<std::string> CurrentControlSet(const Hive& system);
+
+// The names of a '\'-separated key path below a hive's root ("Software\Foo"
+// gives "Software", "Foo"); empty names are skipped.
+std::vector<std::string> KeyNames(std::string_view below);
 
 // Splits a record's key "HKLM\SOFTWARE\Foo\Bar" into the mount it lives
 // under ("HKLM\SOFTWARE") and the path below it ("Foo\Bar"). False for a

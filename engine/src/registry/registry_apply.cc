@@ -23,18 +23,6 @@ struct HiveGroup {
   std::vector<const format::RegistryRecord*> records;
 };
 
-std::vector<std::string> SplitKey(const std::string& below) {
-  std::vector<std::string> parts;
-  size_t b = 0;
-  while (b < below.size()) {
-    size_t e = below.find('\\', b);
-    if (e == std::string::npos) e = below.size();
-    parts.push_back(below.substr(b, e - b));
-    b = e + 1;
-  }
-  return parts;
-}
-
 std::string ParentOf(const std::string& rel) {
   size_t slash = rel.rfind('/');
   return slash == std::string::npos ? std::string() : rel.substr(0, slash);
@@ -131,7 +119,7 @@ class Applier {
     std::string mount, below;
     SplitMount(key, &mount, &below);
     Hive::Node node = hive->root();
-    std::vector<std::string> parts = SplitKey(below);
+    std::vector<std::string> parts = KeyNames(below);
     for (size_t i = 0; i < parts.size(); ++i) {
       std::string part = parts[i];
       if (i == 0 && mount == "HKLM\\SYSTEM" &&
