@@ -114,19 +114,10 @@ namespace {
 Status Decide(const CaptureOptions& o, const internal::ErrorControl::Verdict& v,
               CaptureReporter* reporter, CaptureReport* report,
               const std::string& path, const Status& error) {
-  using Kind = internal::ErrorControl::Kind;
   FileIssue issue{path, error};
-  issue.skipped = v.kind == Kind::kNonFatal ||
-                  (v.kind == Kind::kDefault && o.continue_on_error);
+  issue.skipped = v.Skips(o.continue_on_error);
   reporter->Error(issue);
-  if (v.kind == Kind::kFatal) {
-    return Status::Stopped(path + ": " + error.ToString() + " (fatal by " +
-                           v.rule + ")");
-  }
-  if (v.kind != Kind::kNonFatal && !o.continue_on_error) {
-    return Status::Stopped(path + ": " + error.ToString() +
-                           " (use --continue-on-error to skip such files)");
-  }
+  if (!issue.skipped) return v.Stop(path, error);
   report->errors.push_back(std::move(issue));
   return Status::OK();
 }

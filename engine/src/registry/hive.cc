@@ -71,16 +71,20 @@ Result<Hive> Hive::OpenBeneath(int dir_fd, const std::string& rel,
   if (!S_ISREG(st.st_mode)) {
     return Status::InvalidArgument(rel, "not a regular file");
   }
-  // The header's sequence numbers (bytes 4..11): hivex does not say them.
-  unsigned char head[12] = {};
+  // The header's sequence numbers: hivex does not say them.
+  char head[12] = {};
   const bool dirty =
       ::pread(fd->get(), head, sizeof(head), 0) == sizeof(head) &&
-      std::memcmp(head + 4, head + 8, 4) != 0;
+      DirtyHeader(std::string_view(head, sizeof(head)));
   MIGSTORE_ASSIGN_OR_RETURN(
       Hive hive, Open("/proc/self/fd/" + std::to_string(fd->get()), writable));
   hive.path_ = rel;
   hive.dirty_ = dirty;
   return hive;
+}
+
+bool Hive::DirtyHeader(std::string_view head) {
+  return head.size() < 12 || head.substr(4, 4) != head.substr(8, 4);
 }
 
 Status Hive::Error(const std::string& what) const {

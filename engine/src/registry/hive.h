@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "migstore/result.h"
@@ -48,6 +49,11 @@ class Hive {
   // from an untrusted volume and goes into the target only.
   static Result<Hive> OpenBeneath(int dir_fd, const std::string& rel,
                                   bool writable);
+
+  // Whether a hive file's first bytes say it is dirty (see dirty()): its
+  // header's two sequence numbers (bytes 4..11) differ, or the header is
+  // too short to tell.
+  static bool DirtyHeader(std::string_view head);
 
   // Windows wrote changes to the hive's transaction logs (.LOG1, .LOG2)
   // that are not yet in the file (its header's two sequence numbers

@@ -156,9 +156,8 @@ class Applier {
         std::string bytes,
         format::ReadSmallFile("/proc/self/fd/" + std::to_string(src->get()),
                               size_t{256} << 20));
-    // The header's sequence numbers (bytes 4..11) differ: the Default hive
-    // has changes only in its logs, and a copy without them is stale.
-    if (bytes.size() < 12 || bytes.compare(4, 4, bytes, 8, 4) != 0) {
+    // The Default hive has changes only in its logs: a copy is stale.
+    if (Hive::DirtyHeader(bytes)) {
       return Status::InvalidArgument(
           rel,
           "the target's Users/Default/NTUSER.DAT is not a clean hive "

@@ -197,18 +197,9 @@ class Run {
     return Decide(std::move(issue), verdict);
   }
   Status Decide(FileIssue issue, const internal::ErrorControl::Verdict& v) {
-    using Kind = internal::ErrorControl::Kind;
-    issue.skipped = v.kind == Kind::kNonFatal ||
-                    (v.kind == Kind::kDefault && spec_.continue_on_error);
+    issue.skipped = v.Skips(spec_.continue_on_error);
     reporter_.Error(issue);
-    if (v.kind == Kind::kFatal) {
-      return Status::Stopped(issue.path + ": " + issue.status.ToString() +
-                             " (fatal by " + v.rule + ")");
-    }
-    if (v.kind != Kind::kNonFatal && !spec_.continue_on_error) {
-      return Status::Stopped(issue.path + ": " + issue.status.ToString() +
-                             " (use --continue-on-error to skip such files)");
-    }
+    if (!issue.skipped) return v.Stop(issue.path, issue.status);
     std::lock_guard<std::mutex> lock(mu_);
     report_.errors.push_back(std::move(issue));
     return Status::OK();

@@ -47,6 +47,22 @@ class ErrorControl {
   struct Verdict {
     Kind kind = Kind::kDefault;
     std::string rule;  // "Config.xml:12: <nonFatal errorCode="5">..."
+
+    // Whether the run goes on past the error: a nonFatal rule says so, or
+    // no rule decides and --continue-on-error is given.
+    bool Skips(bool continue_on_error) const {
+      return kind == Kind::kNonFatal ||
+             (kind == Kind::kDefault && continue_on_error);
+    }
+    // The Stopped status that ends the run at an error it does not skip,
+    // naming the rule or the option.
+    Status Stop(const std::string& path, const Status& error) const {
+      return Status::Stopped(path + ": " + error.ToString() +
+                             (kind == Kind::kFatal
+                                  ? " (fatal by " + rule + ")"
+                                  : " (use --continue-on-error to skip such "
+                                    "files)"));
+    }
   };
 
   // No rules: every verdict is kDefault.
