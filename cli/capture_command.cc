@@ -55,9 +55,13 @@ class CommandObserver : public CaptureObserver {
   void OnEntryStored(const std::string& path) override {
     if (list_files_ != nullptr)
       std::fprintf(list_files_, "%s\n", DisplayBytes(path).c_str());
+    display_.Stored(path);
   }
 
   void Done() { display_.Clear(); }
+  void set_windows_objects(bool windows, const std::string& root) {
+    display_.set_windows_objects(windows, root);
+  }
 
  private:
   UsmtLog* log_;
@@ -79,13 +83,24 @@ Status OpenOutputs(const CaptureCommandOptions& o, const char* program,
   if (!o.log.empty() && o.log == o.store) {
     return Status::InvalidArgument("the log cannot be the store");
   }
-  MIGSTORE_RETURN_IF_ERROR(out->Open(o.log, o.progress_log, program, o.argv));
+  MIGSTORE_RETURN_IF_ERROR(
+      out->Open(o.log, o.progress_log, program, o.argv, o.verbosity));
   if (!o.list_files.empty()) {
     out->list = std::fopen(o.list_files.c_str(), "we");
     if (out->list == nullptr)
       return Status::FromErrno("cannot create " + o.list_files, errno);
   }
   return Status::OK();
+}
+
+// Whether the verbose log names objects in Windows form: the layout asked
+// for, else the one the capture will find on the root.
+bool WindowsRoot(const SelectionOptions& s) {
+  if (s.layout != "auto") return s.layout == "windows";
+  DiscoverOptions d;
+  d.root = s.root;
+  Result<Machine> m = DiscoverMachine(d);
+  return m.ok() && m->layout == Layout::kWindows;
 }
 
 Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
@@ -109,6 +124,7 @@ Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
   c.continue_on_error = o.continue_on_error;
   c.cross_mounts = o.cross_mounts;
   c.local_only = o.local_only;
+  c.allow_processing = o.allow_processing;
   c.min_free_bytes = o.min_free;
   c.threads = o.threads;
   c.level = o.level;
@@ -174,6 +190,9 @@ void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* o) {
   cmd->add_flag("--local-only", o->local_only,
                 "Enter no mount point of a network or removable filesystem "
                 "(like /localonly)");
+  cmd->add_flag("--allow-processing", o->allow_processing,
+                "Run the command lines of the rules' <externalProcess> steps "
+                "(pre-scan, scan-success, post-scan)");
   cmd->add_option("--threads", o->threads,
                   "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
@@ -183,8 +202,10 @@ void AddCaptureCommonOptions(CLI::App* cmd, CaptureCommandOptions* o) {
   cmd->add_flag("--no-compress", o->no_compress,
                 "Store file data without compressing it");
   cmd->add_option("--log", o->log, "Main log in ScanState's format (appended)");
+  AddVerbosityOption(cmd, &o->verbosity);
   cmd->add_option("--progress-log", o->progress_log,
                   "Progress log in ScanState's format");
+  AddAutoOption(cmd, &o->auto_rules);
   cmd->add_flag("--json", o->json,
                 "Print a machine-readable report on standard output");
 }
@@ -234,7 +255,11 @@ CLI::App* AddEstimateCommand(CLI::App* app, CaptureCommandOptions* o) {
   return cmd;
 }
 
-int RunCapture(const CaptureCommandOptions& o) {
+int RunCapture(const CaptureCommandOptions& given) {
+  CaptureCommandOptions o = given;
+  Status automatic =
+      ApplyAutoOption(o.auto_rules, &o.selection.rules, &o.verbosity);
+  if (!automatic.ok()) return Fail("capture", automatic);
   Status choice = CheckStoreChoice(o.store, o.smp, o.key);
   if (!choice.ok()) return Fail("capture", choice);
   std::optional<SmpClient> smp;
@@ -252,6 +277,9 @@ int RunCapture(const CaptureCommandOptions& o) {
   Status s = OpenOutputs(o, "migstore capture", &out);
   if (!s.ok()) return Fail("capture", s);
   CommandObserver observer(out.log.get(), out.progress.get(), out.list);
+  if (out.verbose()) {
+    observer.set_windows_objects(WindowsRoot(o.selection), o.selection.root);
+  }
   // With --smp: Request State Store, capture, Release State Store; the
   // server makes the store and its key.
   SmpStore store;
@@ -383,7 +411,11 @@ std::string PreMigrationXml(const EstimateReport& r, const std::string& path) {
 
 }  // namespace
 
-int RunEstimate(const CaptureCommandOptions& o) {
+int RunEstimate(const CaptureCommandOptions& given) {
+  CaptureCommandOptions o = given;
+  Status automatic =
+      ApplyAutoOption(o.auto_rules, &o.selection.rules, &o.verbosity);
+  if (!automatic.ok()) return Fail("estimate", automatic);
   CaptureCommandOptions without_key = o;
   without_key.key.no_encrypt = true;
   auto opts = ToCaptureOptions(without_key);
@@ -391,6 +423,7 @@ int RunEstimate(const CaptureCommandOptions& o) {
   Outputs out;
   Status s = OpenOutputs(o, "migstore estimate", &out);
   if (!s.ok()) return Fail("estimate", s);
+  // An estimate stores nothing: its log names no object.
   CommandObserver observer(out.log.get(), out.progress.get(), nullptr);
   auto report = Estimate(*opts, &observer);
   observer.Done();

@@ -26,12 +26,15 @@ struct CaptureCommandOptions {
   bool continue_on_error = false;
   bool cross_mounts = false;
   bool local_only = false;
+  bool allow_processing = false;
   uint64_t min_free = 0;
   int threads = 0;
   int level = 3;
   bool no_compress = false;
   std::string log;
   std::string progress_log;
+  int verbosity = -1;     // --verbosity: -1 when not given
+  AutoOption auto_rules;  // --auto [DIR]
   std::string list_files;
   std::string premigration;  // estimate: ScanState /p:File's XML
   bool json = false;

@@ -40,6 +40,26 @@ struct SelectionOptions {
 
 void AddSelectionOptions(CLI::App* cmd, SelectionOptions* o);
 
+// --verbosity N (-v N): ScanState's /v, which lines the main log gets
+// (docs/cli.md, "Logs"). Left at -1 when not given; a value USMT refuses
+// ("invalid verbosity sum") is a parse error, exit 11.
+void AddVerbosityOption(CLI::App* cmd, int* verbosity);
+
+// --auto [DIR]: ScanState's and LoadState's /auto (docs/cli.md, "--auto").
+struct AutoOption {
+  CLI::Option* option = nullptr;  // set by AddAutoOption
+  std::string dir;
+  bool given() const { return option != nullptr && option->count() > 0; }
+};
+void AddAutoOption(CLI::App* cmd, AutoOption* o);
+// When --auto was given: adds DIR's MigDocs.xml and MigApp.xml (names
+// matched case-insensitively) to `rules`, after those given, and sets
+// `*verbosity` to 5 unless --verbosity was given. InvalidArgument (exit 11,
+// as a --rules file that cannot be read) without DIR, or when DIR lacks
+// one of the two.
+Status ApplyAutoOption(const AutoOption& o, std::vector<std::string>* rules,
+                       int* verbosity);
+
 // The layout asked for: nullopt for "auto".
 Result<std::optional<Layout>> ParseLayoutOption(const std::string& text);
 // The user selection, with --last-used counted back from now.

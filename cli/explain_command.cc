@@ -2,8 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "cli_common.h"
 #include "migstore/exit_codes.h"
@@ -49,7 +51,8 @@ Explanation Shown(Explanation e) {
     }
     r->user = DisplayBytes(r->user);
   };
-  e.path = DisplayBytes(e.path);
+  // A registry path keeps its backslashes (it is read, like a rule text).
+  e.path = e.registry ? DisplayText(e.path) : DisplayBytes(e.path);
   e.user = DisplayBytes(e.user);
   show(&e.summary);
   show_ref(&e.decided_by);
@@ -58,6 +61,35 @@ Explanation Shown(Explanation e) {
   }
   for (std::string& s : e.restore) show(&s);
   return e;
+}
+
+// A registry object: "HKCU\Software\Foo" (the key) or "HKLM\SOFTWARE\Foo
+// [Value]" ("[]" the default value). False for anything else (a path).
+bool RegistryObject(const std::string& arg, bool* user, std::string* key,
+                    std::optional<std::string>* value) {
+  auto starts = [&](std::string_view root) {
+    if (arg.size() < root.size()) return false;
+    for (size_t i = 0; i < root.size(); ++i) {
+      if (std::toupper(static_cast<unsigned char>(arg[i])) != root[i])
+        return false;
+    }
+    return arg.size() == root.size() || arg[root.size()] == '\\' ||
+           arg[root.size()] == ' ' || arg[root.size()] == '[';
+  };
+  *user = starts("HKCU") || starts("HKEY_CURRENT_USER");
+  if (!*user && !starts("HKLM") && !starts("HKEY_LOCAL_MACHINE")) return false;
+  *key = arg;
+  value->reset();
+  if (!arg.empty() && arg.back() == ']') {
+    size_t open = arg.rfind('[');
+    if (open != std::string::npos) {
+      *value = arg.substr(open + 1, arg.size() - open - 2);
+      key->resize(open);
+    }
+  }
+  while (!key->empty() && (key->back() == ' ' || key->back() == '\\'))
+    key->pop_back();
+  return true;
 }
 
 }  // namespace
@@ -69,7 +101,11 @@ CLI::App* AddExplainCommand(CLI::App* app, ExplainOptions* o) {
                           "capture takes it, the rule that "
                           "decided (file:line) and the rules it beat");
   AddSelectionOptions(cmd, &o->selection);
-  cmd->add_option("PATH", o->paths, "Paths relative to the root")->required();
+  cmd->add_option("PATH", o->paths,
+                  "Paths relative to the root, or registry keys and values "
+                  "(\"HKCU\\Software\\App [Theme]\": for each selected "
+                  "user)")
+      ->required();
   return cmd;
 }
 
@@ -95,6 +131,32 @@ int RunExplain(const ExplainOptions& options) {
                 DisplayText(c.reason).c_str());
   }
   for (const std::string& arg : options.paths) {
+    bool user = false;
+    std::string key;
+    std::optional<std::string> value;
+    if (RegistryObject(arg, &user, &key, &value)) {
+      const std::string* v = value ? &*value : nullptr;
+      if (!user) {
+        std::printf("\n%s", FormatExplanation(
+                                Shown(matcher->ExplainRegistry(key, -1, v)))
+                                .c_str());
+        continue;
+      }
+      bool any = false;
+      for (const UserChoice& c : *users) {
+        if (!c.selected) continue;
+        any = true;
+        std::printf("\n%s", FormatExplanation(
+                                Shown(matcher->ExplainRegistry(
+                                    key, static_cast<int32_t>(c.profile), v)))
+                                .c_str());
+      }
+      if (!any) {
+        std::printf("\n%s: no selected user has an HKCU\n",
+                    DisplayBytes(arg).c_str());
+      }
+      continue;
+    }
     std::string rel = RootRelative(machine->root, arg, machine->layout);
     bool dir = !rel.empty() && rel.back() == '/';
     std::string full = machine->root + "/" + rel;

@@ -12,6 +12,7 @@
 #include "cli_common.h"
 #include "explain_command.h"
 #include "genconfig_command.h"
+#include "genmigxml_command.h"
 #include "migstore/build_info.h"
 #include "migstore/self_check.h"
 #include "restore_command.h"
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
   migstore::cli::GenConfigOptions genconfig_options;
   CLI::App* genconfig =
       migstore::cli::AddGenConfigCommand(&app, &genconfig_options);
+  migstore::cli::GenMigXmlOptions genmigxml_options;
+  CLI::App* genmigxml =
+      migstore::cli::AddGenMigXmlCommand(&app, &genmigxml_options);
   migstore::cli::RestoreCommandOptions restore_options;
   restore_options.argv.assign(argv, argv + argc);
   CLI::App* restore = migstore::cli::AddRestoreCommand(&app, &restore_options);
@@ -120,6 +124,8 @@ int main(int argc, char** argv) {
     if (explain->parsed()) return migstore::cli::RunExplain(explain_options);
     if (genconfig->parsed())
       return migstore::cli::RunGenConfig(genconfig_options);
+    if (genmigxml->parsed())
+      return migstore::cli::RunGenMigXml(genmigxml_options);
     if (restore->parsed()) return migstore::cli::RunRestore(restore_options);
     if (extract->parsed()) return migstore::cli::RunExtract(extract_options);
     if (verify->parsed()) return migstore::cli::RunVerify(verify_options);

@@ -1,6 +1,13 @@
 #include "restore_command.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 
@@ -58,6 +65,7 @@ class CommandObserver : public RestoreObserver {
   void OnNote(const FileNote& note) override { display_.Note(note); }
 
   void OnPlanned(const PlannedEntry& e) override {
+    display_.Planned(e);
     if (keep_plan_) plan_.push_back(e);
     if (!print_plan_) return;
     std::string to;
@@ -73,6 +81,7 @@ class CommandObserver : public RestoreObserver {
   }
 
   void Done() { display_.Clear(); }
+  void set_windows_objects(bool w) { display_.set_windows_objects(w); }
   const std::vector<PlannedEntry>& plan() const { return plan_; }
 
  private:
@@ -188,6 +197,74 @@ void WriteReportJson(JsonWriter* j, const char* command, const RestoreReport& r,
   j->EndObject();
 }
 
+// Zeroes a string's whole buffer, not only its size()'s, then empties it.
+void WipeString(std::string* s) {
+  s->resize(s->capacity());  // within the buffer: never reallocates
+  ::explicit_bzero(s->data(), s->size());
+  s->clear();
+}
+
+// --account-password-file: the first line of the file, its line ending
+// dropped, as --password-file reads a store's password (key.h; that one
+// stays in a Key, which hands no password back). Unreadable, empty or
+// longer than 4096 bytes: KeyUnreadable, exit 33; a file others may read
+// is used with a warning. Written straight into *out: a string returned or
+// moved would leave copies (a short one's bytes stay in the moved-from
+// object) that nothing wipes.
+Status ReadAccountPassword(const std::string& path, std::string* out) {
+  const std::string what = "account password file " + path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::KeyUnreadable("cannot open " + what, std::strerror(errno));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    std::fprintf(stderr,
+                 "migstore restore: warning: permissions %04o for '%s' are "
+                 "too open; it is used anyway, but other users may be able "
+                 "to read this account password file: chmod 600 '%s'\n",
+                 static_cast<unsigned>(st.st_mode & 07777), path.c_str(),
+                 path.c_str());
+  }
+  constexpr size_t kMax = 4096;
+  std::string text(kMax + 1, '\0');
+  size_t len = 0;
+  int err = 0;
+  while (len < text.size()) {
+    ssize_t n = ::read(fd, text.data() + len, text.size() - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    len += static_cast<size_t>(n);
+    if (text.find('\n') < len) break;
+  }
+  ::close(fd);
+  const size_t line = std::min(len, text.find_first_of("\r\n"));
+  Status bad;
+  if (err != 0) {
+    bad = Status::KeyUnreadable("cannot read " + what, std::strerror(err));
+  } else if (line > kMax) {
+    bad = Status::KeyUnreadable(what, "too long to be a password");
+  } else if (line == 0) {
+    bad = Status::KeyUnreadable(what, "the password is empty");
+  } else {
+    WipeString(out);
+    out->reserve(kMax);  // never grown again: no copy left behind
+    out->assign(text.data(), line);
+  }
+  WipeString(&text);
+  return bad;
+}
+
+// Whether the verbose log names objects in Windows form: when the target
+// is a Windows root (as --layout auto tells one; an empty target is not).
+bool WindowsTarget(const std::string& target) {
+  DiscoverOptions d;
+  d.root = target;
+  Result<Machine> m = DiscoverMachine(d);
+  return m.ok() && m->layout == Layout::kWindows;
+}
+
 void PrintSummary(const char* verb, const RestoreReport& r) {
   std::printf(
       "%s%s %llu files (%s), %llu directories, %llu symlinks, %llu fifos into "
@@ -238,6 +315,21 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
                   "profile folder "
                   "(like /mu); repeatable")
       ->allow_extra_args(false);
+  cmd->add_option("--map-domain", o->map_domains,
+                  "OLD:NEW: restore the store's users of domain OLD "
+                  "(OLD\\alice, alice@OLD) as the same users of NEW (like "
+                  "/md); '*' in OLD matches any run; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_flag("--create-accounts", o->create_accounts,
+                "Create the local accounts the target's etc/passwd lacks, "
+                "locked (like /lac); without it such users stop the restore "
+                "(exit 14)");
+  cmd->add_flag("--enable-accounts", o->enable_accounts,
+                "Enable the accounts created (like /lae); needs "
+                "--create-accounts and --account-password-file");
+  cmd->add_option("--account-password-file", o->account_password_file,
+                  "A file whose first line is the password of the accounts "
+                  "created (like /lac:password)");
   cmd->add_option("--user-include", o->user_include,
                   "Always restore users matching GLOB (like /ui)")
       ->allow_extra_args(false);
@@ -273,6 +365,9 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
   cmd->add_flag(
       "--continue-on-error", o->continue_on_error,
       "Skip entries that cannot be restored and finish (exit 3), like /c");
+  cmd->add_flag("--allow-processing", o->allow_processing,
+                "Run the command lines of the rules' <externalProcess> steps "
+                "(pre-apply, apply-success, post-apply)");
   cmd->add_flag("--strip-privileges", o->strip_privileges,
                 "Restore files without setuid or setgid bits and without "
                 "file capabilities (security.capability)");
@@ -280,6 +375,8 @@ CLI::App* AddRestoreCommand(CLI::App* app, RestoreCommandOptions* o) {
                   "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--log", o->log, "Main log in LoadState's format (appended)");
+  AddVerbosityOption(cmd, &o->verbosity);
+  AddAutoOption(cmd, &o->auto_rules);
   cmd->add_option("--progress-log", o->progress_log,
                   "Progress log in LoadState's format");
   cmd->add_flag("--json", o->json,
@@ -320,6 +417,7 @@ CLI::App* AddExtractCommand(CLI::App* app, ExtractCommandOptions* o) {
                   "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--log", o->log, "Main log in USMT's format (appended)");
+  AddVerbosityOption(cmd, &o->verbosity);
   cmd->add_option("--progress-log", o->progress_log,
                   "Progress log in USMT's format");
   cmd->add_flag("--json", o->json,
@@ -348,6 +446,24 @@ int RunRestore(const RestoreCommandOptions& o) {
     if (!mapping.ok()) return Fail("restore", mapping.status());
     r.map_users.push_back(*mapping);
   }
+  for (const std::string& m : o.map_domains) {
+    auto mapping = ParseDomainMapping(m);
+    if (!mapping.ok()) return Fail("restore", mapping.status());
+    r.map_domains.push_back(*mapping);
+  }
+  r.create_accounts = o.create_accounts;
+  r.enable_accounts = o.enable_accounts;
+  // The account password leaves memory with the options (the engine wipes
+  // its own copies).
+  struct Wipe {
+    std::string* s;
+    ~Wipe() { WipeString(s); }
+  } wipe{&r.account_password};
+  if (!o.account_password_file.empty()) {
+    Status read =
+        ReadAccountPassword(o.account_password_file, &r.account_password);
+    if (!read.ok()) return Fail("restore", read);
+  }
   SelectionOptions selection;
   selection.user_include = o.user_include;
   selection.user_exclude = o.user_exclude;
@@ -364,25 +480,33 @@ int RunRestore(const RestoreCommandOptions& o) {
   auto policy = ParseConflictPolicy(o.on_conflict);
   if (!policy.ok()) return Fail("restore", policy.status());
   r.on_conflict = *policy;
+  // --auto: MigDocs.xml and MigApp.xml after --rules, and verbosity 5.
+  int verbosity = o.verbosity;
   r.rules_files = o.rules;
+  Status automatic = ApplyAutoOption(o.auto_rules, &r.rules_files, &verbosity);
+  if (!automatic.ok()) return Fail("restore", automatic);
   r.config_file = o.config;
   r.machine_settings = o.machine_settings;
   r.min_free_bytes = o.min_free;
   r.dry_run = o.dry_run;
   r.continue_on_error = o.continue_on_error;
+  r.allow_processing = o.allow_processing;
   r.strip_privileges = o.strip_privileges;
   r.threads = o.threads;
 
   RunLogs out;
-  Status s = out.Open(o.log, o.progress_log, "migstore restore", o.argv);
+  Status s =
+      out.Open(o.log, o.progress_log, "migstore restore", o.argv, verbosity);
   if (!s.ok()) return Fail("restore", s);
   CommandObserver observer(out.log.get(), out.progress.get(),
                            o.dry_run && !o.json, o.dry_run && o.json);
+  if (out.verbose()) observer.set_windows_objects(WindowsTarget(o.target));
   // With --smp: Request State Store for restore, restore; Release State
   // Store is `migstore smp release`, once the task sequence is done.
   SmpStore store;
   Result<RestoreReport> report =
       smp ? smp->Restore(r, &observer, &store) : Restore(r, &observer);
+  WipeString(&r.account_password);  // planned and hashed: no longer needed
   if (smp && report.ok() && !o.json) {
     std::printf("state migration point: restored store %s (%s -> %s)\n",
                 store.id.c_str(), DisplayText(store.source).c_str(),
@@ -431,7 +555,8 @@ int RunExtract(const ExtractCommandOptions& o) {
   e.reg_file = o.reg_file;
   e.reg_user = o.reg_user;
   RunLogs out;
-  Status s = out.Open(o.log, o.progress_log, "migstore extract", o.argv);
+  Status s =
+      out.Open(o.log, o.progress_log, "migstore extract", o.argv, o.verbosity);
   if (!s.ok()) return Fail("extract", s);
   CommandObserver observer(out.log.get(), out.progress.get(), false, false);
   auto report = Extract(e, &observer);

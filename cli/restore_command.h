@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.h"
 #include "key_options.h"
 #include "smp_commands.h"
 
@@ -20,6 +21,12 @@ struct RestoreCommandOptions {
   KeyOptions key;
   std::string target;
   std::vector<std::string> map_users;
+  std::vector<std::string> map_domains;
+  // Local accounts (LoadState /lac[:password], /lae): the password only
+  // ever comes from a file.
+  bool create_accounts = false;
+  bool enable_accounts = false;
+  std::string account_password_file;
   std::vector<std::string> user_include;
   std::vector<std::string> user_exclude;
   std::string last_used;
@@ -30,10 +37,13 @@ struct RestoreCommandOptions {
   uint64_t min_free = 0;
   bool dry_run = false;
   bool continue_on_error = false;
+  bool allow_processing = false;
   bool strip_privileges = false;
   int threads = 0;
   std::string log;
   std::string progress_log;
+  int verbosity = -1;     // --verbosity: -1 when not given
+  AutoOption auto_rules;  // --auto [DIR]
   bool json = false;
   std::vector<std::string> argv;  // for the logs' command line
 };
@@ -51,6 +61,7 @@ struct ExtractCommandOptions {
   std::string reg_user;
   std::string log;
   std::string progress_log;
+  int verbosity = -1;  // --verbosity: -1 when not given
   bool json = false;
   std::vector<std::string> argv;
 };

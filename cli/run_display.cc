@@ -1,5 +1,7 @@
 #include "run_display.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
 #include "cli_common.h"
@@ -9,9 +11,11 @@ namespace migstore::cli {
 
 Status RunLogs::Open(const std::string& log_path,
                      const std::string& progress_path, const char* program,
-                     const std::vector<std::string>& argv) {
+                     const std::vector<std::string>& argv, int verbosity) {
   if (!log_path.empty()) {
     MIGSTORE_ASSIGN_OR_RETURN(log, UsmtLog::Open(log_path));
+    log->SetVerbosity(verbosity < 0 ? UsmtLog::kDefaultVerbosity
+                                    : static_cast<unsigned>(verbosity));
   }
   if (!progress_path.empty()) {
     MIGSTORE_ASSIGN_OR_RETURN(progress, UsmtProgressLog::Open(progress_path));
@@ -43,6 +47,12 @@ int RunLogs::Finish(const char* command, const Status& status, size_t skipped) {
 void RunDisplay::Progress(const migstore::Progress& p) {
   line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
                p.bytes_total, p.seconds);
+  // The main log's Status lines: each phase as it starts (the closing
+  // lines say how the run ended).
+  if (log_ != nullptr && logged_phase_ != p.phase) {
+    logged_phase_ = p.phase;
+    if (logged_phase_ != "Done") log_->Status("Phase: " + logged_phase_);
+  }
   if (progress_log_ == nullptr) return;
   if (phase_ != p.phase) {
     // The work phase is over, and it ended well (a failed run ends without
@@ -103,6 +113,55 @@ void RunDisplay::FileError(const FileIssue& issue) {
          {"numberOfIgnoredErrors", std::to_string(ignored_ += skipped)},
          {"message", status}});
   }
+}
+
+std::string LogObjectName(std::string_view path, bool windows, bool folder) {
+  if (!windows) return DisplayBytes(path);
+  std::string_view dir = path, name;
+  if (!folder) {
+    const size_t slash = path.rfind('/');
+    dir = slash == std::string_view::npos ? std::string_view()
+                                          : path.substr(0, slash);
+    name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  }
+  // Each name shown on its own, so a '\' in a name is doubled and tells
+  // from the separator.
+  std::string out = "C:";
+  if (dir.empty()) out += '\\';
+  while (!dir.empty()) {
+    const size_t slash = dir.find('/');
+    out += '\\';
+    out += DisplayBytes(dir.substr(0, slash));
+    dir = slash == std::string_view::npos ? std::string_view()
+                                          : dir.substr(slash + 1);
+  }
+  if (!folder) out += " [" + DisplayBytes(name) + "]";
+  return out;
+}
+
+void RunDisplay::Stored(const std::string& path) {
+  if (log_ == nullptr || !log_->verbose()) return;
+  bool folder = false;
+  if (windows_objects_ && !objects_root_.empty()) {
+    struct stat st;
+    folder = ::lstat((objects_root_ + "/" + path).c_str(), &st) == 0 &&
+             S_ISDIR(st.st_mode);
+  }
+  log_->Info("Store " + LogObjectName(path, windows_objects_, folder));
+}
+
+void RunDisplay::Planned(const PlannedEntry& e) {
+  if (log_ == nullptr || !log_->verbose()) return;
+  const bool folder = std::string_view(e.type) == "dir";
+  std::string text =
+      "Apply " + LogObjectName(e.destination.empty() ? e.path : e.destination,
+                               windows_objects_, folder);
+  if (!e.destination.empty() && e.destination != e.path)
+    text += " from " + DisplayBytes(e.path);
+  text += std::string(": ") + e.action;
+  // A reason may name store paths ("its folder ... was not restored").
+  if (!e.reason.empty()) text += " (" + DisplayText(e.reason) + ")";
+  log_->Info(text);
 }
 
 void RunDisplay::Note(const FileNote& note) {

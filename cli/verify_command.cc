@@ -13,22 +13,30 @@
 namespace migstore::cli {
 namespace {
 
-// Prints UsmtUtils' `name<TAB>OK|CORRUPTED` lines as verdicts arrive.
+// Prints UsmtUtils' `name<TAB>OK|CORRUPTED` lines as verdicts arrive (all
+// of them, or only the corrupted), and logs them.
 class VerifyObserver : public RestoreObserver {
  public:
-  VerifyObserver(bool print, UsmtLog* log) : print_(print), log_(log) {}
+  VerifyObserver(bool print, bool print_failures_only, UsmtLog* log)
+      : print_(print), failures_only_(print_failures_only), log_(log) {}
 
   void OnProgress(const RestoreProgress& p) override {
     line_.Update(p.phase, p.files_done, p.files_total, p.bytes_done,
                  p.bytes_total, p.seconds);
+    if (log_ != nullptr && phase_ != p.phase) {
+      phase_ = p.phase;
+      if (phase_ != "Done") log_->Status("Phase: " + phase_);
+    }
   }
   void OnVerified(const std::string& path, const Status& status) override {
     line_.Clear();
-    if (print_) {
+    if (print_ && (!failures_only_ || !status.ok())) {
       std::printf("%s\t%s\n", DisplayBytes(path).c_str(),
                   status.ok() ? "OK" : "CORRUPTED");
     }
-    if (!status.ok() && log_ != nullptr) {
+    if (status.ok() && log_ != nullptr && log_->verbose()) {
+      log_->Info("Verify " + DisplayBytes(path) + ": OK");
+    } else if (!status.ok() && log_ != nullptr) {
       log_->Error("Corrupted file " + DisplayBytes(path) + ": " +
                       DisplayText(status.ToString()),
                   0, false);
@@ -38,8 +46,10 @@ class VerifyObserver : public RestoreObserver {
 
  private:
   bool print_;
+  bool failures_only_;
   UsmtLog* log_;
   ProgressLine line_;
+  std::string phase_;
 };
 
 }  // namespace
@@ -64,6 +74,7 @@ CLI::App* AddVerifyCommand(CLI::App* app, VerifyCommandOptions* o) {
                   "Worker threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--log", o->log, "Main log in USMT's format (appended)");
+  AddVerbosityOption(cmd, &o->verbosity);
   cmd->add_flag("--json", o->json,
                 "Print a machine-readable report on standard output");
   return cmd;
@@ -79,6 +90,8 @@ int RunVerify(const VerifyCommandOptions& o) {
     auto opened = UsmtLog::Open(o.log);
     if (!opened.ok()) return Fail("verify", opened.status());
     log = std::move(opened).value();
+    log->SetVerbosity(o.verbosity < 0 ? UsmtLog::kDefaultVerbosity
+                                      : static_cast<unsigned>(o.verbosity));
     log->Info(std::string("migstore verify ") + Version() + " (migstore)");
     log->Info("Command line: " + JoinArgs(o.argv));
   }
@@ -87,10 +100,18 @@ int RunVerify(const VerifyCommandOptions& o) {
   v.key = *key;
   v.key_policy = PolicyOf(o.key);
   v.mode = *mode;
+  // A verbose log records every file verified: the engine reports each
+  // verdict in mode all only (the same reads, more calls). Any log records
+  // each corrupted file, which mode summary does not report: failures then.
+  if (log && log->verbose() && *mode != VerifyMode::kCatalog) {
+    v.mode = VerifyMode::kAll;
+  } else if (log && *mode == VerifyMode::kSummary) {
+    v.mode = VerifyMode::kFailures;
+  }
   v.threads = o.threads;
   const bool lines =
       !o.json && (*mode == VerifyMode::kAll || *mode == VerifyMode::kFailures);
-  VerifyObserver observer(lines, log.get());
+  VerifyObserver observer(lines, *mode == VerifyMode::kFailures, log.get());
   auto report = Verify(v, &observer);
   observer.Done();
   if (!report.ok()) {

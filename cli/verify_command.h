@@ -18,6 +18,7 @@ struct VerifyCommandOptions {
   std::string mode = "summary";
   int threads = 0;
   std::string log;
+  int verbosity = -1;  // --verbosity: -1 when not given
   bool json = false;
   std::vector<std::string> argv;
 };

@@ -79,6 +79,10 @@ Status Status::NoSpace(std::string_view msg, std::string_view msg2) {
   return Status(Code::kNoSpace, msg, msg2);
 }
 
+Status Status::NoAccount(std::string_view msg, std::string_view msg2) {
+  return Status(Code::kNoAccount, msg, msg2);
+}
+
 std::string_view Status::message() const {
   return rep_ ? std::string_view(rep_->message) : std::string_view();
 }
@@ -131,6 +135,9 @@ std::string Status::ToString() const {
       break;
     case Code::kNoSpace:
       name = "Not enough free space";
+      break;
+    case Code::kNoAccount:
+      name = "Account missing";
       break;
   }
   std::string out(name);

@@ -15,6 +15,7 @@ ExitCode ExitCodeFor(const Status& s) {
   if (s.IsWrongKey()) return ExitCode::kWrongKey;
   if (s.IsCorruption()) return ExitCode::kCorruptedStore;
   if (s.IsNoSpace()) return ExitCode::kFailedStartup;
+  if (s.IsNoAccount()) return ExitCode::kUseLac;
   return ExitCode::kFatal;
 }
 

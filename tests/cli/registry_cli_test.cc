@@ -540,6 +540,187 @@ TEST_F(RegistryCli, ADamagedHiveIsAnErrorOfThatHiveOnly) {
   for (const std::string& n : names) EXPECT_FALSE(Has(n, "HKCU")) << n;
 }
 
+// MigApp.xml detects applications by their registry keys: the conditions
+// read the root's hives (docs/rules.md, "Detection"), HKLM once and HKCU
+// per user, and a component whose key is absent takes nothing.
+TEST_F(RegistryCli, RegistryConditionsDecideDetection) {
+  for (const char* f :
+       {"Present/p.txt", "Absent/a.txt", "Value/v.txt", "Zone/z.txt",
+        "Anyone/y.txt", "Unreadable/u.txt", "Nobody/n.txt", "OtherValue/o.txt",
+        "StaleZone/s.txt"}) {
+    WriteFileBelow(source_, f, "x");
+  }
+  auto component = [](const std::string& name, const std::string& context,
+                      const std::string& condition, const std::string& take) {
+    return "<component type=\"Application\" context=\"" + context +
+           "\"><displayName>" + name +
+           "</displayName><role role=\"Settings\"><detection><conditions>"
+           "<condition>" +
+           condition +
+           "</condition></conditions></detection><rules><include>"
+           "<objectSet><pattern type=\"File\">" +
+           take + "</pattern></objectSet></include></rules></role></component>";
+  };
+  const std::string xml =
+      "<?xml version=\"1.0\"?><migration urlid=\"http://test/detect\">" +
+      component("Present", "System",
+                "MigXmlHelper.DoesObjectExist(\"Registry\",\"HKLM\\SOFTWARE\\"
+                "Contoso\\Machine [License]\")",
+                "C:\\Present\\* [*]") +
+      component("Absent", "System",
+                "MigXmlHelper.DoesObjectExist(\"Registry\",\"HKLM\\SOFTWARE\\"
+                "Contoso\\Missing\")",
+                "C:\\Absent\\* [*]") +
+      component("Value", "System",
+                "MigXmlHelper.DoesStringContentEqual(\"Registry\",\"HKLM\\"
+                "SOFTWARE\\Contoso\\Machine [License]\",\"ABC-123\")",
+                "C:\\Value\\* [*]") +
+      component("Zone", "System",
+                "MigXmlHelper.DoesStringContentContain(\"Registry\",\"HKLM\\"
+                "SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation "
+                "[TimeZoneKeyName]\",\"Europe\")",
+                "C:\\Zone\\* [*]") +
+      // Per user: alice's theme is dark, bob's is not.
+      component("Dark theme", "User",
+                "MigXmlHelper.DoesStringContentEqual(\"Registry\",\"HKCU\\"
+                "Software\\Contoso\\App [Theme]\",\"dark\")",
+                "%CSIDL_PERSONAL%\\* [*]") +
+      // HKCU in system context: true when true for one selected user
+      // (alice has the key, bob does not), false when true for none.
+      component("Anyone", "System",
+                "MigXmlHelper.DoesObjectExist(\"Registry\",\"HKCU\\Software\\"
+                "Microsoft\\Command Processor [CompletionChar]\")",
+                "C:\\Anyone\\* [*]") +
+      component("Nobody", "System",
+                "MigXmlHelper.DoesObjectExist(\"Registry\",\"HKCU\\Software\\"
+                "Nobody\")",
+                "C:\\Nobody\\* [*]") +
+      // The false sides: another text, and the stale control set's value.
+      component("Other value", "System",
+                "MigXmlHelper.DoesStringContentEqual(\"Registry\",\"HKLM\\"
+                "SOFTWARE\\Contoso\\Machine [License]\",\"XYZ\")",
+                "C:\\OtherValue\\* [*]") +
+      component("Stale zone", "System",
+                "MigXmlHelper.DoesStringContentContain(\"Registry\",\"HKLM\\"
+                "SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation "
+                "[TimeZoneKeyName]\",\"stale\")",
+                "C:\\StaleZone\\* [*]") +
+      // A wildcard in the key cannot be decided: taken as true, with a note.
+      component("Unreadable", "System",
+                "MigXmlHelper.DoesObjectExist(\"Registry\",\"HKLM\\SOFTWARE\\"
+                "*\\Machine\")",
+                "C:\\Unreadable\\* [*]") +
+      "</migration>";
+  WriteFile(dir_ / "detect.xml", xml);
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", Store(),
+                             "--no-encrypt", "--rules", dir_ / "detect.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(Has(c.err, "taken as true")) << c.err;
+  RunResult l = RunMigstore({"list", "--store", Store()});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_TRUE(Has(l.out, "Present/p.txt")) << l.out;
+  EXPECT_FALSE(Has(l.out, "Absent/a.txt")) << l.out;
+  EXPECT_TRUE(Has(l.out, "Value/v.txt")) << l.out;
+  EXPECT_TRUE(Has(l.out, "Zone/z.txt")) << l.out;
+  EXPECT_TRUE(Has(l.out, "Users/alice/Documents/notes.txt")) << l.out;
+  EXPECT_FALSE(Has(l.out, "Users/bob/Documents/notes.txt")) << l.out;
+  EXPECT_TRUE(Has(l.out, "Anyone/y.txt")) << l.out;
+  EXPECT_FALSE(Has(l.out, "Nobody/n.txt")) << l.out;
+  EXPECT_FALSE(Has(l.out, "OtherValue/o.txt")) << l.out;
+  EXPECT_FALSE(Has(l.out, "StaleZone/s.txt")) << l.out;
+  EXPECT_TRUE(Has(l.out, "Unreadable/u.txt")) << l.out;
+  // explain says why a component is not there.
+  RunResult e = RunMigstore({"explain", "--root", source_, "--rules",
+                             dir_ / "detect.xml", "Absent/a.txt"});
+  EXPECT_TRUE(Has(e.out, "not detected")) << e.out << e.err;
+}
+
+TEST_F(RegistryCli, ExplainTellsWhichRuleDecidedAValue) {
+  RunResult e = RunMigstore(
+      {"explain", "--root", source_, "--rules", dir_ / "app.xml",
+       "--user-exclude", "bob",
+       "HKCU\\Software\\Microsoft\\Command Processor [DefaultColor]",
+       "HKCU\\Software\\Microsoft\\Command Processor [CompletionChar]",
+       "HKLM\\SOFTWARE\\Contoso\\Machine [License]", "HKLM\\SOFTWARE\\Other"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  // One explanation per argument (HKCU: per selected user, alice only).
+  const std::string& out = e.out;
+  size_t color = out.find("[DefaultColor]");
+  size_t completion = out.find("[CompletionChar]");
+  size_t license = out.find("[License]");
+  size_t other = out.find("HKLM\\SOFTWARE\\Other");
+  ASSERT_NE(color, std::string::npos) << out;
+  ASSERT_NE(completion, std::string::npos) << out;
+  ASSERT_NE(license, std::string::npos) << out;
+  ASSERT_NE(other, std::string::npos) << out;
+  const std::string color_part = out.substr(color, completion - color);
+  EXPECT_TRUE(Has(color_part, "not taken")) << color_part;
+  EXPECT_TRUE(Has(color_part, "Command Processor [DefaultColor]"))
+      << color_part;
+  EXPECT_TRUE(Has(color_part, "app.xml:")) << color_part;
+  const std::string completion_part =
+      out.substr(completion, license - completion);
+  EXPECT_TRUE(Has(completion_part, "taken by an include")) << completion_part;
+  EXPECT_TRUE(Has(out.substr(license, other - license), "taken by an include"))
+      << out;
+  EXPECT_TRUE(Has(out.substr(other), "not taken")) << out;
+}
+
+// HKCU\Software\Classes is the user's UsrClass.dat (docs/rules.md,
+// "Registry"): captured from it, restored into the target profile's.
+TEST_F(RegistryCli, UserClassesComeFromUsrClassDat) {
+  const std::string classes = "/AppData/Local/Microsoft/Windows/UsrClass.dat";
+  PutHiveValues(
+      source_ + "/Users/alice" + classes,
+      {{".contoso", "", 1, RegSz("Contoso.Doc")},
+       {"Contoso.Doc\\shell\\open\\command", "", 1, RegSz("contoso.exe %1")}});
+  // A key of that name in NTUSER.DAT is not what Windows shows there.
+  PutHiveValues(source_ + "/Users/alice/NTUSER.DAT",
+                {{"Software\\Classes\\.stale", "", 1, RegSz("stale")}});
+  const std::string xml =
+      "<?xml version=\"1.0\"?><migration urlid=\"http://test/classes\">"
+      "<component type=\"Application\" context=\"User\"><displayName>C"
+      "</displayName><role role=\"Settings\"><rules><include><objectSet>"
+      "<pattern type=\"Registry\">HKCU\\Software\\Classes\\* [*]</pattern>"
+      "</objectSet></include></rules></role></component></migration>";
+  WriteFile(dir_ / "classes.xml", xml);
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", Store(),
+                             "--no-encrypt", "--user-exclude", "bob", "--rules",
+                             dir_ / "classes.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  std::set<std::string> names = Names(StoredRecords());
+  EXPECT_TRUE(names.count("1 HKCU\\Software\\Classes\\.contoso []"))
+      << ::testing::PrintToString(names);
+  EXPECT_TRUE(names.count(
+      "1 HKCU\\Software\\Classes\\Contoso.Doc\\shell\\open\\command []"));
+  for (const std::string& n : names) EXPECT_FALSE(Has(n, ".stale")) << n;
+
+  // A target profile without UsrClass.dat: an error that says what to do.
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {"alice"}, false);
+  RunResult none = RunMigstore({"restore", "--store", Store(), "--target",
+                                target, "--continue-on-error"});
+  EXPECT_EQ(none.exit_code, 3) << none.err;
+  EXPECT_TRUE(Has(none.err, "first logon")) << none.err;
+
+  PutHiveValues(target + "/Users/alice" + classes,
+                {{".txt", "", 1, RegSz("txtfile")}});
+  RunResult r =
+      RunMigstore({"restore", "--store", Store(), "--target", target});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  uint32_t type = 0;
+  std::string data;
+  const std::string hive = target + "/Users/alice" + classes;
+  ASSERT_TRUE(GetHiveValue(hive, ".contoso", "", &type, &data));
+  EXPECT_EQ(data, RegSz("Contoso.Doc"));
+  ASSERT_TRUE(GetHiveValue(hive, "Contoso.Doc\\shell\\open\\command", "", &type,
+                           &data));
+  ASSERT_TRUE(GetHiveValue(hive, ".txt", "", &type, &data));
+  EXPECT_EQ(data, RegSz("txtfile"));
+  EXPECT_FALSE(HiveHasKey(target + "/Users/alice/NTUSER.DAT",
+                          "Software\\Classes\\.contoso"));
+}
+
 TEST_F(RegistryCli, AHiveReachedThroughASymlinkIsNotWritten) {
   ASSERT_EQ(Capture({"--user-exclude", "bob"}).exit_code, 0);
   const std::string target = dir_ / "target";

@@ -2,10 +2,15 @@
 // uses it: a capture and a restore round trip with callbacks, extract, list
 // and verify; keys from a file, a password buffer and a secret buffer (both
 // zeroed); cancellation from another thread; the command's codes and
-// messages for bad stores, wrong keys and bad options; the struct_size rule.
+// messages for bad stores, wrong keys and bad options; the struct_size rule;
+// the options and counts of API version 5 (free-space minimum, local-only,
+// processing, last use, registry settings, ErrorControl, local accounts,
+// domain mapping), each seen to take effect, and a version-4 caller.
 
 #include "migstore/migstore.h"
 
+#include <crypt.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +21,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -23,6 +29,7 @@
 #include <vector>
 
 #include "migstore/version.h"
+#include "tests/util/hive_fixture.h"
 #include "tests/util/test_util.h"
 #include "tests/util/tree_compare.h"
 
@@ -30,10 +37,20 @@ namespace migstore {
 namespace {
 
 using testing::CompareTrees;
+using testing::Field;
 using testing::FindTemporaries;
+using testing::GetHiveValue;
+using testing::LineOf;
+using testing::PutHiveValues;
 using testing::ReadFile;
+using testing::RegSz;
 using testing::TempDir;
 using testing::WriteFile;
+using testing::WriteFileBelow;
+
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 // A machine root with one account (alice) and `extra` more small files in
 // her Documents.
@@ -158,10 +175,13 @@ class CApiTest : public ::testing::Test {
 TEST(CApi, VersionAndCodeNames) {
   EXPECT_STREQ(migstore_version(), MIGSTORE_VERSION_STRING);
   EXPECT_EQ(migstore_c_api_version(), MIGSTORE_C_API_VERSION);
+  EXPECT_EQ(MIGSTORE_C_API_VERSION, 5);
   EXPECT_STREQ(migstore_code_name(MIGSTORE_OK), "ok");
   EXPECT_STREQ(migstore_code_name(37), "wrong key");
   EXPECT_STREQ(migstore_code_name(MIGSTORE_FAILED_STARTUP),
                "not enough free space");
+  EXPECT_EQ(MIGSTORE_USE_LAC, 14);
+  EXPECT_STREQ(migstore_code_name(MIGSTORE_USE_LAC), "local account missing");
   EXPECT_STREQ(migstore_code_name(5), "unknown");
 }
 
@@ -261,6 +281,412 @@ TEST_F(CApiTest, StripPrivilegesRestoresWithoutSetuid) {
   ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
   ASSERT_EQ(::stat((target_ + rel).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04755u);
+}
+
+// --- API version 5 ---------------------------------------------------------
+
+// Where version 4 of each struct ended: what a caller built against that
+// header passes as struct_size. Version 4 of the restore options ended in
+// padding after strip_privileges (an int after a uint64_t); version 5's
+// first field is a pointer, which starts past that padding, so no field of
+// version 5 lies inside a version-4 caller's struct.
+constexpr size_t kV4CaptureOptions =
+    offsetof(migstore_capture_options, local_only);
+constexpr size_t kV4CaptureResult =
+    offsetof(migstore_capture_result, registry_keys);
+constexpr size_t kV4RestoreOptions =
+    offsetof(migstore_restore_options, config_file);
+constexpr size_t kV4RestoreResult =
+    offsetof(migstore_restore_result, registry_keys);
+// sizeof a struct whose last field ends at `end`: rounded up to its
+// alignment.
+constexpr size_t SizeEndingAt(size_t end, size_t align) {
+  return (end + align - 1) / align * align;
+}
+static_assert(kV4CaptureOptions ==
+              SizeEndingAt(offsetof(migstore_capture_options,
+                                    hardlink_fallback_error) +
+                               sizeof(int),
+                           alignof(migstore_capture_options)));
+static_assert(kV4RestoreOptions ==
+              SizeEndingAt(offsetof(migstore_restore_options,
+                                    strip_privileges) +
+                               sizeof(int),
+                           alignof(migstore_restore_options)));
+
+// An offline Windows root's folders: alice's profile, the hives' folder.
+void MakeWindowsRoot(const std::string& root) {
+  std::filesystem::create_directories(root + "/Windows/System32/config");
+  std::filesystem::create_directories(root + "/Users/alice/Documents");
+}
+
+// A USMT migration XML of one component holding `rules`.
+std::string MigrationXml(const std::string& rules) {
+  return testing::OneComponentMigration(rules, "http://test/c_api");
+}
+
+// A linux target whose accounts are root's only (etc/passwd, group,
+// shadow, gshadow): alice, uid 1000 in the store, has none there.
+void MakeTargetWithoutAlice(const std::string& t) {
+  std::filesystem::create_directories(t + "/etc");
+  WriteFile(t + "/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+  WriteFile(t + "/etc/group", "root:x:0:\nshadow:x:42:\n");
+  WriteFile(t + "/etc/shadow", "root:*:19000:0:99999:7:::\n");
+  WriteFile(t + "/etc/gshadow", "root:*::\nshadow:*::\n");
+  ASSERT_EQ(::chmod((t + "/etc/shadow").c_str(), 0640), 0);
+}
+
+// Less free space than min_free_bytes asks for: 29, before anything is
+// written, on the store's side and on the target's.
+TEST_F(CApiTest, MinFreeBytesRefusesToStartWithNothingWritten) {
+  constexpr uint64_t kExbibyte = uint64_t{1} << 60;
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.min_free_bytes = kExbibyte;
+  char* err = nullptr;
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_FAILED_STARTUP);
+  EXPECT_TRUE(Has(Take(err), "below the"));
+  EXPECT_FALSE(std::filesystem::exists(store()));
+  co.min_free_bytes = 1 << 20;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+
+  target_ = dir_ / "not/yet";
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.min_free_bytes = kExbibyte;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_FAILED_STARTUP);
+  EXPECT_TRUE(Has(Take(err), "the target"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "not"));
+  ro.min_free_bytes = 1 << 20;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(ReadFile(target_ + "/home/alice/.bashrc"), "export EDITOR=vi\n");
+}
+
+// no_compress: the store holds a compressible file's bytes as they are.
+// local_only: accepted (the root has no mount point to leave out; which
+// filesystems are network or removable is locality_test's).
+TEST_F(CApiTest, NoCompressStoresTheBytesAsTheyAreAndLocalOnlyIsAccepted) {
+  WriteFile(old_root() + "/home/alice/Documents/log.txt",
+            std::string(100000, 'a'));
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.local_only = 1;
+  migstore_capture_result packed{};
+  packed.struct_size = sizeof packed;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, &packed, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(packed.files, 5u);
+
+  co.overwrite = 1;
+  co.local_only = 0;
+  co.no_compress = 1;
+  migstore_capture_result raw{};
+  raw.struct_size = sizeof raw;
+  ASSERT_EQ(migstore_capture(&co, &raw, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(raw.files, 5u);
+  EXPECT_GT(raw.store_size, packed.store_size + 90000);
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(
+      CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
+}
+
+// last_used (ScanState /uel): alice's profile was last used in May 2008
+// (the newest modification time at the top of her home, on a root without
+// wtmp or lastlog); the store keeps that, and a restore chooses by it too.
+TEST_F(CApiTest, LastUsedChoosesUsersAtCaptureAndRestore) {
+  const struct timespec may_2008[2] = {{1210852800, 0}, {1210852800, 0}};
+  for (const char* rel : {"", "/Documents", "/.bashrc"}) {
+    const std::string path = old_root() + "/home/alice" + rel;
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), may_2008, 0), 0) << path;
+  }
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.last_used = "30";
+  migstore_capture_result cr{};
+  cr.struct_size = sizeof cr;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(cr.users_selected, 0u);
+  EXPECT_EQ(cr.files, 0u);
+  co.overwrite = 1;
+  co.last_used = "lately";
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_TRUE(Has(Take(err), "lately"));
+  co.last_used = "2008/05/01";
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(cr.users_selected, 1u);
+  EXPECT_EQ(cr.files, 4u);
+
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.last_used = "0";  // who is logged on is no store's to say
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_TRUE(Has(Take(err), "logged on now"));
+  ro.last_used = "30";
+  migstore_restore_result rr{};
+  rr.struct_size = sizeof rr;
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(rr.files, 0u);
+  EXPECT_FALSE(std::filesystem::exists(new_root() + "/home/alice/.bashrc"));
+  ro.last_used = "2008-05-01";
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(rr.files, 4u);
+  EXPECT_EQ(ReadFile(new_root() + "/home/alice/.bashrc"), "export EDITOR=vi\n");
+}
+
+// A rules file's <externalProcess> command lines run only with
+// allow_processing: at capture (pre-scan, in the root) and at restore
+// (pre-apply, in the target).
+TEST_F(CApiTest, AllowProcessingRunsTheRulesCommandLines) {
+  root_ = dir_ / "win";
+  target_ = dir_ / "win-target";
+  for (const std::string& r : {root_, target_}) {
+    MakeWindowsRoot(r);
+    PutHiveValues(r + "/Windows/System32/config/SOFTWARE",
+                  {{"Microsoft", "", 0, "", true}});
+  }
+  WriteFileBelow(root_, "Data/d.txt", "d");
+  const std::string log = dir_ / "steps.log";
+  auto step = [&](const std::string& when) {
+    return "<externalProcess when=\"" + when +
+           "\"><commandLine>echo \"$MIGSTORE_PHASE $(pwd)\" &gt;&gt; " + log +
+           "</commandLine></externalProcess>\n";
+  };
+  const std::string rules = dir_ / "rules.xml";
+  WriteFile(rules,
+            MigrationXml("<rules context=\"System\">\n<include><objectSet>"
+                         "<pattern type=\"File\">C:\\Data\\* [*]</pattern>"
+                         "</objectSet></include>\n" +
+                         step("pre-scan") + step("pre-apply") + "</rules>\n"));
+  const char* rules_files[] = {rules.c_str()};
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.rules_files = rules_files;
+  co.rules_files_count = 1;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_FALSE(std::filesystem::exists(log)) << "ran without being allowed";
+  co.overwrite = 1;
+  co.allow_processing = 1;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+  const std::string root = std::filesystem::canonical(root_).string();
+  EXPECT_EQ(ReadFile(log), "pre-scan " + root + "\n");
+
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.rules_files = rules_files;
+  ro.rules_files_count = 1;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(ReadFile(log), "pre-scan " + root + "\n");
+  ro.allow_processing = 1;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  const std::string target = std::filesystem::canonical(target_).string();
+  EXPECT_EQ(ReadFile(log), "pre-scan " + root + "\npre-apply " + target + "\n");
+  EXPECT_EQ(ReadFile(target_ + "/Data/d.txt"), "d");
+}
+
+// Settings from a Windows root's offline hives: counted at capture and at
+// restore; the machine's (HKLM) written only with machine_settings; a
+// missing target hive an error that a Config.xml's <ErrorControl> (as
+// restore --config) makes one to skip.
+TEST_F(CApiTest, RegistrySettingsMachineSettingsAndErrorControl) {
+  root_ = dir_ / "win";
+  target_ = dir_ / "win-target";
+  MakeWindowsRoot(root_);
+  WriteFile(root_ + "/Users/alice/Documents/a.txt", "a");
+  PutHiveValues(root_ + "/Users/alice/NTUSER.DAT",
+                {{"Software\\App", "Theme", 1, RegSz("dark")}});
+  PutHiveValues(root_ + "/Windows/System32/config/SOFTWARE",
+                {{"App", "License", 1, RegSz("L")}});
+  const std::string rules = dir_ / "settings.xml";
+  WriteFile(
+      rules,
+      MigrationXml(
+          "<rules>\n<include><objectSet>\n"
+          "<pattern type=\"Registry\">HKCU\\Software\\App\\* [*]</pattern>\n"
+          "<pattern type=\"Registry\">HKLM\\SOFTWARE\\App\\* [*]</pattern>\n"
+          "<pattern type=\"File\">%CSIDL_PERSONAL%\\* [*]</pattern>\n"
+          "</objectSet></include>\n</rules>\n"));
+  const char* rules_files[] = {rules.c_str()};
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.rules_files = rules_files;
+  co.rules_files_count = 1;
+  migstore_capture_result cr{};
+  cr.struct_size = sizeof cr;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(cr.registry_values, 2u);
+  EXPECT_GT(cr.registry_keys, 0u);
+  EXPECT_EQ(cr.files, 1u);
+
+  // A target with alice's hive and no SOFTWARE hive.
+  MakeWindowsRoot(target_);
+  PutHiveValues(target_ + "/Users/alice/NTUSER.DAT", {});
+  const std::string software = target_ + "/Windows/System32/config/SOFTWARE";
+  migstore_restore_options ro = RestoreOptions(&seen);
+  migstore_restore_result rr{};
+  rr.struct_size = sizeof rr;
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(rr.registry_values, 1u) << "alice's; the machine's left out";
+  EXPECT_GT(rr.registry_keys, 0u);
+  uint32_t type = 0;
+  std::string data;
+  ASSERT_TRUE(GetHiveValue(target_ + "/Users/alice/NTUSER.DAT", "Software\\App",
+                           "Theme", &type, &data));
+  EXPECT_EQ(data, RegSz("dark"));
+  EXPECT_FALSE(std::filesystem::exists(software));
+
+  // Asked for, the machine's settings need the SOFTWARE hive: error 2.
+  ro.machine_settings = 1;
+  EXPECT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_STOPPED_ON_ERROR);
+  Take(err);
+  const std::string config = dir_ / "Config.xml";
+  WriteFile(config,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Configuration>\n"
+            "<Policies>\n<ErrorControl>\n<registryError>\n"
+            "<nonFatal errorCode=\"2\">HKLM\\* [*]</nonFatal>\n"
+            "</registryError>\n</ErrorControl>\n</Policies>\n"
+            "</Configuration>\n");
+  ro.config_file = config.c_str();
+  EXPECT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_DONE_WITH_ERRORS);
+  Take(err);
+  EXPECT_FALSE(std::filesystem::exists(software));
+
+  // With the hive there, they are written.
+  PutHiveValues(software, {});
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(rr.registry_values, 2u);
+  ASSERT_TRUE(GetHiveValue(software, "App", "License", &type, &data));
+  EXPECT_EQ(data, RegSz("L"));
+}
+
+// Local accounts (LoadState /lac, /lae): a linux target without alice's
+// account stops the restore (14) unless create_accounts; the password is
+// the caller's string, hashed, never in a message, and not changed.
+TEST_F(CApiTest, LocalAccountsAreCreatedOnlyWhenAsked) {
+  Capture();
+  target_ = dir_ / "t";
+  MakeTargetWithoutAlice(target_);
+  const std::string passwd = ReadFile(target_ + "/etc/passwd");
+  Seen seen;
+  migstore_restore_options ro = RestoreOptions(&seen);
+  char* err = nullptr;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_USE_LAC);
+  EXPECT_TRUE(Has(Take(err), "no account for alice"));
+  EXPECT_FALSE(std::filesystem::exists(target_ + "/home"));
+  EXPECT_EQ(ReadFile(target_ + "/etc/passwd"), passwd);
+  // A caller of version 4 cannot have asked for accounts: the same 14.
+  ro.struct_size = kV4RestoreOptions;
+  ro.create_accounts = 1;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_USE_LAC);
+  Take(err);
+  ro.struct_size = sizeof ro;
+
+  // Refused before anything is written: a password without
+  // create_accounts, enable_accounts without it or without a password.
+  char password[] = "Corr3ct horse";
+  ro.create_accounts = 0;
+  ro.account_password = password;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_FALSE(Has(Take(err), "Corr3ct")) << "the password is in no message";
+  ro.account_password = nullptr;
+  ro.enable_accounts = 1;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+  ro.create_accounts = 1;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_TRUE(Has(Take(err), "empty password"));
+  EXPECT_FALSE(std::filesystem::exists(target_ + "/home"));
+
+  // Created, locked.
+  ro.enable_accounts = 0;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(LineOf(target_, "passwd", "alice"),
+            "alice:x:1000:1000::/home/alice:/bin/sh");
+  EXPECT_EQ(LineOf(target_, "group", "alice"), "alice:x:1000:");
+  EXPECT_EQ(Field(LineOf(target_, "shadow", "alice"), 1), "!");
+  EXPECT_EQ(ReadFile(target_ + "/home/alice/.bashrc"), "export EDITOR=vi\n");
+
+  // Enabled with the password: its hash (SHA-512: the target's login.defs
+  // names no ENCRYPT_METHOD), to be changed at first login.
+  target_ = dir_ / "t2";
+  MakeTargetWithoutAlice(target_);
+  ro = RestoreOptions(&seen);
+  ro.create_accounts = 1;
+  ro.enable_accounts = 1;
+  ro.account_password = password;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  const std::string shadow = LineOf(target_, "shadow", "alice");
+  const std::string hash = Field(shadow, 1);
+  ASSERT_EQ(hash.compare(0, 3, "$6$"), 0) << shadow;
+  auto data = std::make_unique<crypt_data>();
+  const char* again =
+      ::crypt_rn("Corr3ct horse", hash.c_str(), data.get(), sizeof(*data));
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(std::string(again), hash) << "the hash of the caller's password";
+  EXPECT_EQ(Field(shadow, 2), "0");
+  EXPECT_STREQ(password, "Corr3ct horse") << "borrowed: the caller's to wipe";
+}
+
+// map_domains (LoadState /md): sssd's alice@OLD restored as alice@NEW,
+// into NEW's home; a malformed pair is 11.
+TEST_F(CApiTest, MapDomainsRestoresDomainUsersAsTheNewDomains) {
+  root_ = dir_ / "domain";
+  std::filesystem::create_directories(root_ + "/etc");
+  WriteFile(root_ + "/etc/passwd",
+            "carol@old.example:x:1500:1500::/home/carol@old.example:"
+            "/bin/sh\n");
+  WriteFileBelow(root_, "home/carol@old.example/Documents/c.txt", "c");
+  Capture();
+  Seen seen;
+  migstore_restore_options ro = RestoreOptions(&seen);
+  const char* bad[] = {"old.example"};
+  ro.map_domains = bad;
+  ro.map_domains_count = 1;
+  char* err = nullptr;
+  EXPECT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  Take(err);
+  EXPECT_FALSE(std::filesystem::exists(new_root()));
+  const char* domains[] = {"OLD.example:new.example"};
+  ro.map_domains = domains;
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(ReadFile(new_root() + "/home/carol@new.example/Documents/c.txt"),
+            "c");
+  EXPECT_FALSE(std::filesystem::exists(new_root() + "/home/carol@old.example"));
+}
+
+// A caller built against version 4 of the header: its structs end before
+// version 5's fields, which are neither read (options) nor written
+// (results) whatever the memory beyond holds, and take their defaults.
+TEST_F(CApiTest, AVersion4CallerGetsTheDefaultsOfVersion5) {
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.struct_size = kV4CaptureOptions;
+  co.min_free_bytes = uint64_t{1} << 60;  // would be 29
+  co.last_used = "not a date";            // would be 11
+  migstore_capture_result cr{};
+  cr.struct_size = kV4CaptureResult;
+  cr.registry_keys = 77;
+  cr.registry_values = 77;
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(cr.files, 4u);
+  EXPECT_EQ(cr.registry_keys, 77u) << "not the library's to write";
+  EXPECT_EQ(cr.registry_values, 77u);
+
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ro.struct_size = kV4RestoreOptions;
+  ro.min_free_bytes = uint64_t{1} << 60;  // would be 29
+  ro.map_domains_count = 1;               // a NULL array: would be 11
+  migstore_restore_result rr{};
+  rr.struct_size = kV4RestoreResult;
+  rr.registry_keys = 77;
+  rr.registry_values = 77;
+  ASSERT_EQ(migstore_restore(&ro, &rr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(rr.files, 4u);
+  EXPECT_EQ(rr.registry_keys, 77u);
+  EXPECT_EQ(rr.registry_values, 77u);
+  EXPECT_EQ(
+      CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
 }
 
 TEST_F(CApiTest, ListVerifyAndExtract) {

@@ -233,15 +233,21 @@ class RestoreUsers : public ::testing::Test {
     ASSERT_OK(CaptureTree(dir_, src_, store()));
   }
   std::string store() const { return dir_ / "s.mig"; }
-  // A target that already has accounts: alice is 2000 there, alice2 3000.
+  // A target that already has accounts: alice is 2000 there, alice2 3000;
+  // bob and carol have theirs too (a restore onto a target that lacks a
+  // user's account stops, exit 14: accounts_cli_test.cc).
   std::string TargetWithAccounts() {
     const std::string t = dir_ / "dst";
     std::filesystem::create_directories(t + "/etc");
     WriteFile(
         t + "/etc/passwd",
         "root:x:0:0::/root:/bin/sh\nalice:x:2000:2000::/home/alice:/bin/sh\n"
-        "alice2:x:3000:3001::/srv/people/alice2:/bin/sh\n");
-    WriteFile(t + "/etc/group", "root:x:0:\nalice:x:2000:\nalice2:x:3001:\n");
+        "alice2:x:3000:3001::/srv/people/alice2:/bin/sh\n"
+        "bob:x:2001:2001::/home/bob:/bin/sh\n"
+        "carol:x:2002:2002::/home/carol:/bin/sh\n");
+    WriteFile(t + "/etc/group",
+              "root:x:0:\nalice:x:2000:\nalice2:x:3001:\nbob:x:2001:\n"
+              "carol:x:2002:\n");
     return t;
   }
 

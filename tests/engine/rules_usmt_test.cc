@@ -475,7 +475,9 @@ TEST_F(UsmtXml, UndecidableConditionsDoNotStopAComponent) {
       Inc(R"(C:\Folder\* [*])") + "</rules></role></component>");
   Matcher m = CompileTexts(machine_, {{"t.xml", xml}});
   EXPECT_TRUE(TakesFile(m, "Folder/a.mp3"));
-  EXPECT_TRUE(HasDiagnostic(m.diagnostics(), "cannot be decided from files"));
+  // The root has no SOFTWARE hive to read.
+  EXPECT_TRUE(HasDiagnostic(m.diagnostics(), "taken as true"))
+      << AllDiagnostics(m.diagnostics());
 }
 
 TEST_F(UsmtXml, FiltersAndRestoreRulesAreKept) {
@@ -507,9 +509,28 @@ TEST_F(UsmtXml, FiltersAndRestoreRulesAreKept) {
       "<pattern type=\"File\">C:\\Folder\\* "
       "[*]</pattern></objectSet></include>";
   Matcher p = System(props);
-  EXPECT_TRUE(TakesFile(p, "Folder/a.mp3"));
-  EXPECT_TRUE(
-      HasDiagnostic(p.diagnostics(), "is not applied when choosing files"));
+  // FileProperties decides from the file's properties: asked without them,
+  // the matcher says it needs them; with them, it applies the filter.
+  Decision unknown = p.Decide("Folder/a.mp3", EntryKind::kFile);
+  EXPECT_FALSE(unknown.taken);
+  EXPECT_TRUE(unknown.needs_facts);
+  FileFacts small;
+  small.size = 1000;
+  FileFacts big;
+  big.size = 1u << 20;
+  EXPECT_TRUE(p.Decide("Folder/a.mp3", EntryKind::kFile, &small).taken);
+  EXPECT_FALSE(p.Decide("Folder/a.mp3", EntryKind::kFile, &big).taken);
+  EXPECT_FALSE(p.Decide("Folder/Sub", EntryKind::kDirectory).needs_facts);
+  EXPECT_TRUE(p.diagnostics().empty()) << AllDiagnostics(p.diagnostics());
+  std::string unknown_filter =
+      "<include filter='MigXmlHelper.AnswerNo()'><objectSet>"
+      "<pattern type=\"File\">C:\\Folder\\* "
+      "[*]</pattern></objectSet></include>";
+  Matcher u = System(unknown_filter);
+  EXPECT_TRUE(TakesFile(u, "Folder/a.mp3"));
+  EXPECT_TRUE(HasDiagnostic(u.diagnostics(),
+                            "not applied: the rule takes every object"))
+      << AllDiagnostics(u.diagnostics());
 }
 
 TEST_F(UsmtXml, NotApplicableAndUnknownThingsAreReportedWithTheirLine) {
@@ -527,7 +548,7 @@ TEST_F(UsmtXml, NotApplicableAndUnknownThingsAreReportedWithTheirLine) {
       "<pattern type=\"File\">C:\\Folder\\* [*]</pattern>\n"           // 10
       "</objectSet></include>\n"                                       // 11
       "<frobnicate/>\n"                                                // 12
-      "<destinationCleanup><objectSet/></destinationCleanup>\n"        // 13
+      "<addObjects><objectSet/></addObjects>\n"                        // 13
       "</rules>\n"
       "</role>\n"
       "</component>\n"
@@ -543,8 +564,7 @@ TEST_F(UsmtXml, NotApplicableAndUnknownThingsAreReportedWithTheirLine) {
   EXPECT_TRUE(
       HasDiagnostic(ds, "MigSysHelper.GetUserShellFolders is not run", 9));
   EXPECT_TRUE(HasDiagnostic(ds, "unknown element <frobnicate>", 12));
-  EXPECT_TRUE(
-      HasDiagnostic(ds, "<destinationCleanup> acts at restore time", 13));
+  EXPECT_TRUE(HasDiagnostic(ds, "<addObjects> acts at restore time", 13));
   EXPECT_TRUE(HasDiagnostic(ds, "unknown element <whatever>", 17));
   EXPECT_TRUE(TakesFile(m, "Folder/a.mp3"));
 }

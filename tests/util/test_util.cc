@@ -217,6 +217,41 @@ std::string SourcePath(const std::string& relative) {
   return std::string(MIGSTORE_SOURCE_DIR) + "/" + relative;
 }
 
+std::string LineOf(const std::string& target, const std::string& name,
+                   const std::string& user) {
+  const std::string text = ReadFile(target + "/etc/" + name);
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) eol = text.size();
+    std::string line = text.substr(at, eol - at);
+    if (line.compare(0, user.size() + 1, user + ":") == 0) return line;
+    at = eol + 1;
+  }
+  return "";
+}
+
+std::string Field(const std::string& line, int n) {
+  size_t start = 0;
+  for (int i = 0; i < n; ++i) {
+    start = line.find(':', start);
+    if (start == std::string::npos) return "";
+    ++start;
+  }
+  return line.substr(start, line.find(':', start) - start);
+}
+
+std::string OneComponentMigration(const std::string& role_xml,
+                                  const std::string& urlid) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<migration urlid=\"" +
+         urlid +
+         "\">\n"
+         "<component type=\"Documents\" context=\"UserAndSystem\">\n"
+         "<displayName>Test</displayName>\n<role role=\"Data\">\n" +
+         role_xml + "</role>\n</component>\n</migration>\n";
+}
+
 void WriteFileBelow(const std::string& root, const std::string& rel,
                     const std::string& data) {
   int dir = ::open(root.c_str(), O_RDONLY | O_DIRECTORY);

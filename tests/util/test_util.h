@@ -129,6 +129,17 @@ inline bool Has(const std::string& text, const std::string& what) {
 // Path of a file in the source tree, e.g. "tests/golden/valid".
 std::string SourcePath(const std::string& relative);
 
+// A USMT migration XML of one UserAndSystem component whose role holds
+// `role_xml` (its <rules> elements), under `urlid`.
+std::string OneComponentMigration(const std::string& role_xml,
+                                  const std::string& urlid);
+
+// The line of etc/NAME below `target` for `user` ("user:..."), "" when none.
+std::string LineOf(const std::string& target, const std::string& name,
+                   const std::string& user);
+// Field `n` (0-based) of a ':'-separated line; "" past the last.
+std::string Field(const std::string& line, int n);
+
 // The SHA-256 of `data`, as lowercase hex (OpenSSL's): what a client sends
 // at an upload's commit.
 std::string Sha256Hex(std::string_view data);

@@ -94,6 +94,10 @@ struct CaptureOptions {
   // Enter no mount point whose filesystem is on the network or removable
   // (ScanState /localonly); each one left out is a note.
   bool local_only = false;
+  // Run the command lines of the rules' <externalProcess> steps (pre-scan,
+  // scan-success, post-scan; docs/rules.md, "Processing"). Off, each is a
+  // note: a rules file must not run commands on its own.
+  bool allow_processing = false;
   int threads = 0;  // 0: one per core
   int level = 3;    // zstd level
   bool compress = true;

@@ -18,6 +18,9 @@ enum class ExitCode : int {
   kCancelled = 2,       // stopped on request (Ctrl+C, an observer)
   kDoneWithErrors = 3,  // finished; some files skipped (--continue-on-error)
   kInvalidArguments = 11,
+  kUseLac = 14,          // local accounts missing on the target and no
+                         // --create-accounts; nothing was written
+                         // (USMT_ERROR_USE_LAC)
   kInvalidStore = 27,    // store missing, incomplete, not a store, exists,
                          // refused by the reader's KeyPolicy, unreachable,
                          // or its server refuses the credentials

@@ -29,7 +29,8 @@ struct RuleRef {
 
 struct Explanation {
   std::string path;
-  bool is_directory = false;
+  bool is_directory = false;  // or, with `registry`, a key (not a value)
+  bool registry = false;      // path is a registry "KEY [VALUE]" or "KEY"
   bool taken = false;
   std::string user;     // owning selected profile's name, "" if none
   std::string summary;  // one line: "taken by an include in component ..."

@@ -47,11 +47,25 @@ enum class EntryKind : uint8_t {
   kDirectory,  // the directory entry itself (kept even when empty)
 };
 
+// What a FileProperties filter reads of a file (docs/rules.md, "Filters").
+struct FileFacts {
+  uint64_t size = 0;
+  // Birth time where the filesystem records one, else the change time; ns
+  // since the Unix epoch, as the others.
+  int64_t created_ns = 0;
+  int64_t modified_ns = 0;
+  int64_t accessed_ns = 0;
+};
+
 struct Decision {
   bool taken = false;
   // Index into Machine::profiles of the selected profile whose home holds
   // the path, or -1 for a path outside every selected profile.
   int32_t profile = -1;
+  // Not taken yet, but would be if the file's properties pass a
+  // FileProperties filter of an include that matches it: ask again with
+  // its FileFacts. Only ever set for files, and only when asked without.
+  bool needs_facts = false;
 };
 
 // A USMT <merge> or <locationModify> rule as restore applies it to one
@@ -73,6 +87,25 @@ struct RestoreDirective {
 struct RestoreDirectives {
   std::optional<RestoreDirective> merge;
   std::optional<RestoreDirective> location_modify;
+  // <contentModify>: registry values only (ForRestoreRegistry).
+  std::optional<RestoreDirective> content_modify;
+};
+
+// A <processing> or <externalProcess> step of an active component
+// (docs/rules.md, "Processing"): run before or after a capture or restore,
+// and only when the user allows it.
+struct ProcessingStep {
+  // "pre-scan", "scan-success", "post-scan" (capture); "pre-apply",
+  // "apply-success", "post-apply" (restore).
+  std::string when;
+  bool command = false;  // a command line; else a helper script call
+  // The command line or the script call, as written.
+  std::string text;
+  std::string function;  // the script's helper ("KillExplorer"); "" for a
+                         // command
+  std::string component;
+  std::string file;
+  int line = 0;
 };
 
 namespace internal {
@@ -89,7 +122,11 @@ class Matcher {
   Matcher(Matcher&&) noexcept;
   Matcher& operator=(Matcher&&) noexcept;
 
-  Decision Decide(std::string_view path, EntryKind kind) const;
+  // `facts`, when given, are the file's, for the includes that carry a
+  // FileProperties filter; without them such an include only sets
+  // Decision::needs_facts (so the walk stats only the files it concerns).
+  Decision Decide(std::string_view path, EntryKind kind,
+                  const FileFacts* facts = nullptr) const;
 
   // False only when no entry strictly below `dir` can be taken, so the walk
   // may skip the subtree. May say true for a subtree that turns out to hold
@@ -111,12 +148,51 @@ class Matcher {
 
   // The decision with its reasons. Slower than Decide; allocates.
   Explanation Explain(std::string_view path, EntryKind kind) const;
+  // The same for a registry key (`value` null) or value, with
+  // DecideRegistry's arguments; the explanation's path is "KEY [VALUE]".
+  Explanation ExplainRegistry(std::string_view key, int32_t profile,
+                              const std::string* value) const;
 
   // The <merge> and <locationModify> rules restore applies to `path` (the
   // most specific of each kind), from components that are active. Allocates.
   RestoreDirectives ForRestore(std::string_view path, EntryKind kind) const;
   // Whether any <merge> or <locationModify> rule is in force.
   bool has_restore_rules() const;
+
+  // Whether restore leaves `path` out: it is taken only by includes whose
+  // filter is NeverRestore() (an include without one, in any component,
+  // restores it). `facts` are the entry's as captured, for includes that
+  // filter by FileProperties (null: such an include counts as taking it).
+  // Call only when has_never_restore().
+  bool NeverRestored(std::string_view path, EntryKind kind,
+                     const FileFacts* facts = nullptr) const;
+  // Whether any include in force carries NeverRestore().
+  bool has_never_restore() const;
+  // Whether any rule acts at restore: the above, contentModify,
+  // destinationCleanup or a processing step.
+  bool has_restore_time_rules() const;
+
+  // The registry's <merge> and <contentModify> rules for value `value` of
+  // `key` (DecideRegistry's arguments), the most specific of each kind.
+  RestoreDirectives ForRestoreRegistry(std::string_view key, int32_t profile,
+                                       const std::string& value) const;
+  bool has_registry_restore_rules() const;
+
+  // <destinationCleanup>: whether restore deletes this object of the target
+  // before it applies the store (taken == deleted), and whether anything
+  // below a folder or key may be; as Decide and MayTakeBelow. Only target
+  // objects that exist before the restore are asked about.
+  Decision CleansUp(std::string_view path, EntryKind kind) const;
+  bool MayCleanUpBelow(std::string_view dir) const;
+  Decision CleansUpRegistry(std::string_view key, int32_t profile,
+                            const std::string* value) const;
+  bool MayCleanUpBelowRegistry(std::string_view key, int32_t profile) const;
+  size_t cleanup_rule_count() const;           // of files
+  size_t registry_cleanup_rule_count() const;  // of the registry
+
+  // The <processing> and <externalProcess> steps to run at `when`, in the
+  // order the rules files list them, each once.
+  std::vector<ProcessingStep> Processing(std::string_view when) const;
 
   // Diagnostics from reading the rules and from binding them to the
   // machine (variables undefined on this layout, conditions that files
@@ -152,6 +228,25 @@ Result<Matcher> CompileRules(const RuleSet& rules, const Machine& machine,
 // --config it selects what the rules alone select; set migrate="no" to
 // leave a component out. Native rules have no components and add none.
 std::string GenerateConfigXml(const RuleSet& rules, const Matcher& matcher);
+
+// What ScanState /genmigxml writes (docs/rules.md, "Generating a migration
+// XML"): the document finder's file rules, that is what MigDocs.xml's
+// MigXmlHelper.GenerateDocPatterns selects on `machine` for the users
+// `users` selects (SelectUsers' output), as a USMT migration XML with a
+// System-context and a User-context component of <include> and <exclude>
+// File patterns. A path in a known folder or a profile is written with its
+// variable (%CSIDL_PERSONAL%, %USERPROFILE%), so the User component holds
+// what every selected user's run generates. Given back as a rules file in
+// place of MigDocs.xml, it selects the same files on this machine.
+struct GeneratedMigXml {
+  std::string xml;
+  // What the file does not say as found: a folder name that would read
+  // as a %VARIABLE% is written with '*' for its '%' (broader, never
+  // narrower).
+  std::vector<std::string> notes;
+};
+GeneratedMigXml GenerateMigXml(const Machine& machine,
+                               const std::vector<UserChoice>& users);
 
 }  // namespace migstore
 

@@ -70,6 +70,12 @@
  * zeroes it. A store key escrowed by the server never reaches the caller's
  * memory: the steps use it inside the library, and migstore_smp_recover_key
  * writes it to a key file.
+ * One password is not a key and comes as a C string: a restore's
+ * account_password, the password of the local accounts it creates
+ * (migstore_restore_options, API version 5). The library copies it for
+ * the run, never logs it nor puts it in a message or a callback's text,
+ * and zeroes its copy before the call returns; the string stays the
+ * caller's, who zeroes it once the call has returned.
  */
 
 #ifndef MIGSTORE_MIGSTORE_H_
@@ -90,7 +96,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 4
+#define MIGSTORE_C_API_VERSION 5
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -101,9 +107,13 @@ enum migstore_code {
   MIGSTORE_CANCELLED = 2,          /* stopped through a migstore_cancel */
   MIGSTORE_DONE_WITH_ERRORS = 3,   /* completed; files skipped (see callback) */
   MIGSTORE_INVALID_ARGUMENTS = 11, /* options, rules, a NULL that must not be */
+  /* API version 5: a restore onto a linux target whose etc/passwd lacks the
+   * local account of a user it restores, without create_accounts; nothing
+   * was written (LoadState's USMT_ERROR_USE_LAC). */
+  MIGSTORE_USE_LAC = 14,
   MIGSTORE_INVALID_STORE = 27,  /* missing, not a store, newer format, exists */
   MIGSTORE_KEY_UNREADABLE = 33, /* key or password source unreadable, empty */
-  MIGSTORE_FAILED_STARTUP = 29, /* less free space than min_free asks for */
+  MIGSTORE_FAILED_STARTUP = 29, /* less free space than min_free_bytes asks */
   MIGSTORE_WRONG_KEY = 37,      /* the key does not open the store, or none */
   MIGSTORE_CORRUPTED_STORE = 42,  /* damage found in the store */
   MIGSTORE_STOPPED_ON_ERROR = 61, /* stopped at a file error (no continue) */
@@ -268,6 +278,34 @@ typedef struct migstore_capture_options {
    * copies it into the store with a note; non-zero makes it a per-file error
    * (continue_on_error decides what follows). */
   int hardlink_fallback_error;
+  /* Fields after this line came after version 4 of the API (they are API
+   * version 5's); zero keeps meaning "as version 4 did". */
+  /* Non-zero: enter no mount point of a network filesystem (NFS, CIFS...)
+   * or of a removable one (ScanState /localonly, capture --local-only);
+   * each one left out is a note. Zero: local or not, a mount point is
+   * entered as cross_mounts says. */
+  int local_only;
+  /* Non-zero: run the command lines of the rules' <externalProcess> steps
+   * (pre-scan, scan-success, post-scan; docs/rules.md, "Processing"), as
+   * capture --allow-processing. A command that fails is a file error
+   * (continue_on_error decides what follows). Zero: none runs, each is a
+   * note: a rules file never runs commands on its own. */
+  int allow_processing;
+  /* Non-zero: the store's data is not compressed (capture --no-compress);
+   * level does not apply. */
+  int no_compress;
+  /* Refuse to start, with MIGSTORE_FAILED_STARTUP (29) and nothing
+   * written, when the store's filesystem has fewer free bytes than this
+   * (capture --min-free); 0: no check. INVALID_ARGUMENTS for an s3://
+   * store, which has no filesystem; it does not apply to
+   * migstore_smp_capture (the server keeps the store). */
+  uint64_t min_free_bytes;
+  /* Only users who used the machine lately (ScanState /uel, capture
+   * --last-used): "DAYS" (in the last DAYS days), "YYYY-MM-DD" or
+   * "YYYY/MM/DD" (since that local date), or "0" (logged on now; linux
+   * roots only). users_include beats it, and it beats users_exclude.
+   * NULL or "": no such limit. Anything else: INVALID_ARGUMENTS. */
+  const char* last_used;
   /* Fields of later API versions are appended here. */
 } migstore_capture_options;
 
@@ -286,6 +324,12 @@ typedef struct migstore_capture_result {
   /* Fields after this line came after version 1 of the struct. */
   uint64_t linked_files; /* hard-link stores: files linked into the store */
   uint64_t copied_files; /* hard-link stores: files copied (not linkable) */
+  /* Fields after this line came after version 4 of the API (API version
+   * 5). Settings taken from the root's offline registry hives (a windows
+   * root and rules with Registry patterns; docs/rules.md, "Registry"):
+   * keys, and values. */
+  uint64_t registry_keys;
+  uint64_t registry_values;
   /* Fields of later API versions are appended here. */
 } migstore_capture_result;
 
@@ -293,7 +337,8 @@ typedef struct migstore_capture_result {
  * appears at store_path only when the capture succeeds (code 0 or 3);
  * otherwise nothing is left behind. `result` may be NULL; when not, it is
  * filled on 0 and 3 and zeroed (but for struct_size) otherwise.
- * Codes: 0, 3, 2, 11 (options, rules), 27 (store exists), 33, 61, 71. */
+ * Codes: 0, 3, 2, 11 (options, rules), 27 (store exists), 29 (less free
+ * space than min_free_bytes), 33, 61, 71. */
 MIGSTORE_EXPORT int migstore_capture(const migstore_capture_options* options,
                                      migstore_capture_result* result,
                                      char** errmsg);
@@ -325,7 +370,11 @@ typedef struct migstore_restore_options {
   const char* const* users_exclude;
   size_t users_exclude_count;
   int on_conflict; /* enum migstore_conflict */
-  /* USMT XML whose <merge> and <locationModify> rules apply. */
+  /* USMT migration XML whose restore-time rules apply (docs/rules.md,
+   * "Restore-time rules"): <merge>, <locationModify>, <contentModify>,
+   * <destinationCleanup>, the NeverRestore() filter and the processing
+   * steps (these only with allow_processing). Their include and exclude
+   * rules choose nothing again: the store holds what the capture took. */
   const char* const* rules_files;
   size_t rules_files_count;
   int dry_run;           /* nonzero: plan and report, write nothing */
@@ -353,6 +402,65 @@ typedef struct migstore_restore_options {
    * reproduces them as captured, as USMT does (docs/security.md, "Restore
    * as root versus as a user"). Folders keep their setgid bit. */
   int strip_privileges;
+  /* Fields after this line came after version 4 of the API (they are API
+   * version 5's); zero keeps meaning "as version 4 did", but for the local
+   * accounts: see create_accounts. */
+  /* A USMT Config.xml: its <ErrorControl> decides which errors skip an
+   * entry and which stop the restore (docs/rules.md, "Error control"), as
+   * restore --config. NULL: none. */
+  const char* config_file;
+  /* "OLD:NEW" pairs (LoadState /md, restore --map-domain): a store user
+   * whose name carries the domain OLD ("OLD\alice", or "alice@OLD" as sssd
+   * spells it) is restored as the same user of NEW. Domains compare ASCII
+   * case-insensitively; '*' in OLD stands for any run of characters. They
+   * apply to users no map_users pair names; the first that matches wins.
+   * A malformed pair is INVALID_ARGUMENTS. */
+  const char* const* map_domains;
+  size_t map_domains_count;
+  /* As migstore_capture_options' last_used, against the last use the
+   * store recorded; "0" is INVALID_ARGUMENTS (a store does not say who is
+   * logged on). NULL or "": no such limit. */
+  const char* last_used;
+  /* The password of the local accounts create_accounts creates (LoadState
+   * /lac:password): a NUL-terminated password, NOT a path to a file.
+   * NULL or "": none (accounts created locked, without one). It needs
+   * create_accounts (else INVALID_ARGUMENTS). The library copies it for
+   * the run, hashes it as the target's login.defs ENCRYPT_METHOD asks
+   * (yescrypt or SHA-512 crypt), never logs it nor puts it in a
+   * message, and zeroes its copy before returning; the string stays the
+   * caller's, who should zero it once the call has returned. */
+  const char* account_password;
+  /* Refuse to start, with MIGSTORE_FAILED_STARTUP (29) and nothing
+   * written, when the target's filesystem has fewer free bytes than this
+   * (restore --min-free); 0: no check. */
+  uint64_t min_free_bytes;
+  /* Non-zero: also write the store's machine settings (HKLM) into the
+   * target's SOFTWARE and SYSTEM hives (restore --machine-settings). Zero:
+   * they are left out, counted in a note. Users' settings (HKCU) are
+   * always restored with their users. */
+  int machine_settings;
+  /* Non-zero: run the command lines of the rules' <externalProcess> steps
+   * (pre-apply, apply-success, post-apply), as restore --allow-processing;
+   * a command that fails is an entry error. Zero: none runs, each is a
+   * note. */
+  int allow_processing;
+  /* Local accounts (LoadState /lac; docs/security.md, "Accounts"). On a
+   * target with etc/passwd, a selected linux user who lands (after
+   * map_users and map_domains) as a local name the target does not know
+   * stops the restore before anything is written, with MIGSTORE_USE_LAC
+   * (14), unless create_accounts is non-zero: then the account is added to
+   * the target's etc/passwd, group, shadow (and gshadow), locked unless
+   * enable_accounts. A target without etc/passwd is a plain folder: nothing
+   * is looked for. Non-zero on a Windows target is INVALID_ARGUMENTS (no
+   * SAM account is made offline). The 14 applies to callers of older
+   * versions too, whose struct ends before this field, rather than leave
+   * files owned by a number a later useradd would hand to someone else. */
+  int create_accounts;
+  /* Non-zero (LoadState /lae): the accounts created are enabled, with
+   * account_password, which must be changed at first login. Needs
+   * create_accounts and a non-empty account_password (else
+   * INVALID_ARGUMENTS). */
+  int enable_accounts;
   /* Fields of later API versions are appended here. */
 } migstore_restore_options;
 
@@ -394,14 +502,22 @@ typedef struct migstore_restore_result {
   uint64_t identical;    /* already there and identical */
   uint64_t files_failed; /* entries not restored (continue_on_error) */
   double seconds;
+  /* Fields after this line came after version 1 of the struct (API
+   * version 5). Settings written into the target's offline registry hives
+   * (a restore of a store holding any; 0 from migstore_extract): keys
+   * created, and values set (in a dry run, to be). */
+  uint64_t registry_keys;
+  uint64_t registry_values;
+  /* Fields of later API versions are appended here. */
 } migstore_restore_result;
 
 /* Restores a store below options->target. Nothing is ever written outside
  * target; every file is written under a temporary name and renamed once
  * whole, so running it again after a failure finishes the job. `result` as
- * for migstore_capture. Codes: 0, 3, 2, 11, 27 (also: an unencrypted store
- * given a key, a key derivation costlier than allowed), 33, 37, 42 (damaged
- * index), 61, 71. */
+ * for migstore_capture. Codes: 0, 3, 2, 11, 14 (local accounts missing on
+ * the target; see create_accounts), 27 (also: an unencrypted store given a
+ * key, a key derivation costlier than allowed), 29 (less free space than
+ * min_free_bytes), 33, 37, 42 (damaged index), 61, 71. */
 MIGSTORE_EXPORT int migstore_restore(const migstore_restore_options* options,
                                      migstore_restore_result* result,
                                      char** errmsg);
@@ -578,7 +694,8 @@ MIGSTORE_EXPORT const char* migstore_smp_warning(const migstore_smp* smp);
  * cancellation, continue_on_error and the codes. But the server makes the
  * store and its key and keeps both: store_path and key must be NULL and
  * no_encrypt and hardlink 0, else INVALID_ARGUMENTS; overwrite,
- * hardlink_fallback_error, kdf_opslimit and kdf_memlimit do not apply (a
+ * hardlink_fallback_error, kdf_opslimit, kdf_memlimit and min_free_bytes
+ * do not apply (a
  * capture may run again, replacing the upload, until it is released). When
  * the computer's association names users, only those are taken.
  *

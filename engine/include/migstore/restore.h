@@ -77,15 +77,33 @@ const char* ConflictPolicyName(ConflictPolicy policy);
 Result<ConflictPolicy> ParseConflictPolicy(std::string_view text);
 
 // --map-user OLD:NEW (LoadState /mu): the store's user OLD is restored as
-// the target's user NEW: into NEW's profile folder, owned by NEW.
+// the target's user NEW: into NEW's profile folder, owned by NEW. OLD
+// names the store user of that name, else the one store user whose name
+// is OLD with a domain added or dropped ("carol" and "OLD\carol" find
+// the store's OLD\carol; "CONTOSO\bob" finds bob); one that may be
+// several is InvalidArgument.
 struct UserMapping {
   std::string from;
   std::string to;
 };
-// Parses "OLD:NEW". A "DOMAIN\" before either name is accepted and
-// dropped (an offline store does not know domains). InvalidArgument when
+// Parses "OLD:NEW". A "DOMAIN\" before NEW is accepted and dropped (the
+// user lands as that local name); OLD keeps it. InvalidArgument when
 // malformed or when a name could not be a folder name.
 Result<UserMapping> ParseUserMapping(std::string_view text);
+
+// --map-domain OLD:NEW (LoadState /md): a store user whose name carries the
+// domain OLD ("OLD\alice", or "alice@OLD" as sssd spells it) is restored
+// as the same user of NEW ("NEW\alice", "alice@NEW"), as if a UserMapping
+// named it. Domains compare ASCII case-insensitively; '*' in OLD stands
+// for any run of characters.
+struct DomainMapping {
+  std::string from;
+  std::string to;
+};
+// Parses "OLD:NEW". InvalidArgument when malformed: not one ':', an empty
+// side, a character a domain name does not hold ('*' only in OLD), or a
+// NEW that is "." or ".." or starts with '-'.
+Result<DomainMapping> ParseDomainMapping(std::string_view text);
 
 // What to restore and where. The C API's migstore_restore_options
 // (migstore.h) maps onto it.
@@ -100,15 +118,20 @@ struct RestoreOptions {
   // its plan stops leaves no target behind.
   std::string target;
   std::vector<UserMapping> map_users;
+  // Applied to users no map_users entry names; the first that matches a
+  // user wins (as /md's). One matching no user is noted.
+  std::vector<DomainMapping> map_domains;
   // Which of the store's users are restored (include beats last-used beats
   // exclude, as at capture; last use is the one recorded in the store).
   // Entries outside every profile are always restored.
   UserSelection users;
   ConflictPolicy on_conflict = ConflictPolicy::kRename;
-  // USMT migration XML whose <merge> and <locationModify> rules apply
-  // (native rules files are accepted and have none). Their include and
-  // exclude rules do not choose anything again: the store holds what the
-  // capture took.
+  // USMT migration XML whose restore-time rules apply (native rules files
+  // are accepted and have none): <merge>, <locationModify>,
+  // <contentModify>, <destinationCleanup>, the NeverRestore() filter and
+  // the processing steps (docs/rules.md, "Restore-time rules"). Their
+  // include and exclude rules do not choose anything again: the store
+  // holds what the capture took.
   std::vector<std::string> rules_files;
   // A USMT Config.xml: its <ErrorControl> decides which errors skip an
   // entry and which stop the restore (docs/rules.md, "Error control").
@@ -123,6 +146,9 @@ struct RestoreOptions {
   uint64_t min_free_bytes = 0;
   bool dry_run = false;  // plan and report; write nothing
   bool continue_on_error = false;
+  // Run the command lines of the rules' <externalProcess> steps
+  // (pre-apply, apply-success, post-apply); off, each is a note.
+  bool allow_processing = false;
   // Files are restored without their setuid and setgid bits and without
   // file capabilities (security.capability). Off, they are reproduced as
   // captured. Either way each file that carries them is noted (OnNote),
@@ -130,6 +156,21 @@ struct RestoreOptions {
   // root versus as a user"). Folders keep their setgid bit (it only passes
   // the group on). Files already in the target are left as they are.
   bool strip_privileges = false;
+  // Local accounts (LoadState /lac, /lae; docs/security.md, "Accounts").
+  // On a target with etc/passwd, a selected linux user who lands (after
+  // map_users and map_domains) as a local name the target does not know
+  // stops the restore before anything is written (NoAccount, exit 14),
+  // unless create_accounts: then the account is added to the target's
+  // etc/passwd, group, shadow (and gshadow), locked unless
+  // enable_accounts. enable_accounts needs create_accounts and a
+  // password; account_password (never logged) is the one password of
+  // every account created, hashed as the target's login.defs
+  // ENCRYPT_METHOD says (yescrypt or SHA-512), and wiped from the engine's
+  // own copies once hashed. create_accounts on a Windows target is
+  // InvalidArgument: no SAM account is made offline.
+  bool create_accounts = false;
+  bool enable_accounts = false;
+  std::string account_password;
   int threads = 0;  // 0: one per core
 };
 
@@ -225,7 +266,8 @@ struct RestoreReport {
 // rules, an unknown --map-user user), NotFound / NotAStore /
 // UnsupportedVersion / Refused by key_policy (27), WrongKey (37),
 // Corruption of the store's index (42), KeyUnreadable, IOError (the
-// target). During the run: Stopped (first entry error without
+// target), NoAccount (14: local accounts the target lacks, without
+// create_accounts). During the run: Stopped (first entry error without
 // continue_on_error), Cancelled.
 Result<RestoreReport> Restore(const RestoreOptions& options,
                               RestoreObserver* observer = nullptr);

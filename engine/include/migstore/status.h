@@ -70,6 +70,10 @@ class [[nodiscard]] Status {
   // Less free space than the run was told to keep (--min-free): nothing
   // was written.
   static Status NoSpace(std::string_view msg, std::string_view msg2 = {});
+  // A restore would give files to local accounts the target does not have,
+  // and was not told to create them (--create-accounts, LoadState's /lac):
+  // nothing was written.
+  static Status NoAccount(std::string_view msg, std::string_view msg2 = {});
 
   bool ok() const { return rep_ == nullptr; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
@@ -88,6 +92,7 @@ class [[nodiscard]] Status {
   bool IsRefused() const { return code() == Code::kRefused; }
   bool IsUnavailable() const { return code() == Code::kUnavailable; }
   bool IsNoSpace() const { return code() == Code::kNoSpace; }
+  bool IsNoAccount() const { return code() == Code::kNoAccount; }
 
   // The message alone; empty for OK.
   std::string_view message() const;
@@ -119,6 +124,7 @@ class [[nodiscard]] Status {
     kRefused,
     kUnavailable,
     kNoSpace,
+    kNoAccount,
   };
   struct Rep {
     Code code;

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -55,10 +57,13 @@ static_assert(MIGSTORE_DONE_WITH_ERRORS ==
               static_cast<int>(ExitCode::kDoneWithErrors));
 static_assert(MIGSTORE_INVALID_ARGUMENTS ==
               static_cast<int>(ExitCode::kInvalidArguments));
+static_assert(MIGSTORE_USE_LAC == static_cast<int>(ExitCode::kUseLac));
 static_assert(MIGSTORE_INVALID_STORE ==
               static_cast<int>(ExitCode::kInvalidStore));
 static_assert(MIGSTORE_KEY_UNREADABLE ==
               static_cast<int>(ExitCode::kKeyUnreadable));
+static_assert(MIGSTORE_FAILED_STARTUP ==
+              static_cast<int>(ExitCode::kFailedStartup));
 static_assert(MIGSTORE_WRONG_KEY == static_cast<int>(ExitCode::kWrongKey));
 static_assert(MIGSTORE_CORRUPTED_STORE ==
               static_cast<int>(ExitCode::kCorruptedStore));
@@ -148,6 +153,38 @@ Result<int> Threads(int threads) {
   if (threads < 0) return Status::InvalidArgument("threads is negative");
   return threads;
 }
+
+// A last_used option ("DAYS", "YYYY-MM-DD"...) with its days counted back
+// from now; none for NULL or "".
+Result<std::optional<LastUsed>> LastUsedOf(const char* text) {
+  if (text == nullptr || *text == '\0') return std::optional<LastUsed>();
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  MIGSTORE_ASSIGN_OR_RETURN(LastUsed last_used, ParseLastUsed(text, now));
+  return std::optional<LastUsed>(std::move(last_used));
+}
+
+// Zeroes every byte of a string's buffer, not only its size()'s, then
+// empties it.
+void WipeString(std::string* s) {
+  s->resize(s->capacity());  // within the buffer: never reallocates
+  sodium_memzero(s->data(), s->size());
+  s->clear();
+}
+
+// What a run's C++ options hold of a secret the caller passed as a C
+// string, zeroed when the run is done (Run): a restore's account password.
+// Keys live in the library's locked memory instead (migstore_key).
+template <typename Options>
+struct WipeSecretsOnReturn {
+  Options* o;
+  ~WipeSecretsOnReturn() {
+    if constexpr (std::is_same_v<Options, RestoreOptions>) {
+      WipeString(&o->account_password);
+    }
+  }
+};
 
 // The callbacks every run takes, behind the C++ observer interfaces.
 struct Callbacks {
@@ -280,10 +317,14 @@ Status ToCaptureRun(const migstore_capture_options& c, CaptureOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(
       o->users.exclude,
       Strings(c.users_exclude, c.users_exclude_count, "users_exclude"));
+  MIGSTORE_ASSIGN_OR_RETURN(o->users.last_used, LastUsedOf(c.last_used));
   o->continue_on_error = c.continue_on_error != 0;
   o->cross_mounts = c.cross_mounts != 0;
+  o->local_only = c.local_only != 0;
+  o->allow_processing = c.allow_processing != 0;
   MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   if (c.level != 0) o->level = c.level;
+  o->compress = c.no_compress == 0;
   o->hardlink = c.hardlink != 0;
   o->hardlink_fallback = c.hardlink_fallback_error != 0
                              ? HardLinkFallback::kError
@@ -300,6 +341,7 @@ Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
     return Status::InvalidArgument("no_encrypt is set and a key is given");
   }
   o->overwrite = c.overwrite != 0;
+  o->min_free_bytes = c.min_free_bytes;
   o->kdf_opslimit = c.kdf_opslimit;
   o->kdf_memlimit = c.kdf_memlimit;
   return ToCaptureRun(c, o);
@@ -342,11 +384,24 @@ Status ToRestoreRun(const migstore_restore_options& c, RestoreOptions* o) {
     o->map_users.push_back(std::move(mapping));
   }
   MIGSTORE_ASSIGN_OR_RETURN(
+      std::vector<std::string> domains,
+      Strings(c.map_domains, c.map_domains_count, "map_domains"));
+  for (const std::string& m : domains) {
+    MIGSTORE_ASSIGN_OR_RETURN(DomainMapping mapping, ParseDomainMapping(m));
+    o->map_domains.push_back(std::move(mapping));
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(
       o->users.include,
       Strings(c.users_include, c.users_include_count, "users_include"));
   MIGSTORE_ASSIGN_OR_RETURN(
       o->users.exclude,
       Strings(c.users_exclude, c.users_exclude_count, "users_exclude"));
+  MIGSTORE_ASSIGN_OR_RETURN(o->users.last_used, LastUsedOf(c.last_used));
+  if (o->users.last_used &&
+      o->users.last_used->kind == LastUsed::Kind::kLoggedOnNow) {
+    return Status::InvalidArgument(
+        "last_used \"0\" (logged on now) means nothing for a store");
+  }
   // Indexed by enum migstore_conflict.
   static constexpr ConflictPolicy kPolicies[] = {
       ConflictPolicy::kRename, ConflictPolicy::kOverwrite,
@@ -357,10 +412,18 @@ Status ToRestoreRun(const migstore_restore_options& c, RestoreOptions* o) {
   MIGSTORE_ASSIGN_OR_RETURN(
       o->rules_files,
       Strings(c.rules_files, c.rules_files_count, "rules_files"));
+  if (c.config_file != nullptr) o->config_file = c.config_file;
+  o->machine_settings = c.machine_settings != 0;
+  o->min_free_bytes = c.min_free_bytes;
   o->dry_run = c.dry_run != 0;
   o->continue_on_error = c.continue_on_error != 0;
+  o->allow_processing = c.allow_processing != 0;
   MIGSTORE_ASSIGN_OR_RETURN(o->threads, Threads(c.threads));
   o->strip_privileges = c.strip_privileges != 0;
+  o->create_accounts = c.create_accounts != 0;
+  o->enable_accounts = c.enable_accounts != 0;
+  // Last, and zeroed by Run whatever happens (WipeSecretsOnReturn).
+  if (c.account_password != nullptr) o->account_password = c.account_password;
   return Status::OK();
 }
 
@@ -464,6 +527,7 @@ int Run(const COptions* options, CResult* result, char** errmsg,
         RunFn run, int (*done)(const Report&, CResult*, char**)) {
   COptions c;
   Options o;
+  WipeSecretsOnReturn<Options> wipe{&o};
   Status s = Prepare(options, result, name, convert, &c, &o);
   if (!s.ok()) return Finish(errmsg, s);
   typename CObserverFor<Options>::type observer(Callbacks::Of(c));
@@ -488,6 +552,8 @@ int CaptureDone(const CaptureReport& report, migstore_capture_result* result,
   r.seconds = report.seconds;
   r.linked_files = report.linked_files;
   r.copied_files = report.copied_files;
+  r.registry_keys = report.registry_keys;
+  r.registry_values = report.registry_values;
   WriteSized(r, result);
   return Completed(errmsg, report.errors.size(), "files");
 }
@@ -507,6 +573,8 @@ int RestoreDone(const RestoreReport& report, migstore_restore_result* result,
   r.identical = report.identical;
   r.files_failed = report.errors.size();
   r.seconds = report.seconds;
+  r.registry_keys = report.registry_keys;
+  r.registry_values = report.registry_values;
   WriteSized(r, result);
   return Completed(errmsg, report.errors.size(), "entries");
 }
@@ -640,6 +708,8 @@ const char* migstore_code_name(int code) {
       return "done with errors";
     case MIGSTORE_INVALID_ARGUMENTS:
       return "invalid arguments";
+    case MIGSTORE_USE_LAC:
+      return "local account missing";
     case MIGSTORE_INVALID_STORE:
       return "invalid store";
     case MIGSTORE_KEY_UNREADABLE:

@@ -221,17 +221,24 @@ Result<CaptureReport> CaptureContainer(
       std::unique_ptr<format::ContainerWriter> w,
       format::ContainerWriter::Create(std::move(sink), key, wo));
 
-  ContainerCapture run(o, sel, &reporter, &report, w.get());
-  parallel::Arena arena(Threads(o));
-  Status status = arena.Execute([&] { return run.Run(); });
+  // The rules' processing steps: pre-scan once the store could be made,
+  // the others once it is finished or abandoned (capture_common.h).
+  Status status = capture::Process(o, sel, "pre-scan", &reporter, &report);
+  if (status.ok()) {
+    ContainerCapture run(o, sel, &reporter, &report, w.get());
+    parallel::Arena arena(Threads(o));
+    status = arena.Execute([&] { return run.Run(); });
+  }
   if (status.ok() && reporter.cancelled())
     status = Status::Cancelled("capture cancelled");
+  if (status.ok()) status = w->Finish();
   if (!status.ok()) {
     w->Abandon();
+    capture::AfterCapture(o, sel, false, &reporter, &report);
     return status;
   }
-  MIGSTORE_RETURN_IF_ERROR(w->Finish());
   report.store_size = w->bytes_written();
+  capture::AfterCapture(o, sel, true, &reporter, &report);
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   reporter.Phase("Done");
   return report;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/src/capture/owner_names.h"
+#include "engine/src/processing/run_processing.h"
 #include "engine/src/profiles/catalog_profile.h"
 #include "engine/src/registry/registry_capture.h"
 #include "format/file_io.h"
@@ -215,6 +216,46 @@ Status CaptureSettings(const CaptureOptions& o, const Selection& sel,
   report->registry_keys = r.keys;
   report->registry_values = r.values;
   return w->AddRegistryRecords(std::move(r.records));
+}
+
+namespace {
+
+// The steps at `when`: notes to the report; the errors returned.
+std::vector<FileIssue> RunSteps(const CaptureOptions& o, const Selection& sel,
+                                std::string_view when,
+                                CaptureReporter* reporter,
+                                CaptureReport* report) {
+  processing::ProcessingResult r =
+      processing::Run(sel.matcher, when, o.root, o.allow_processing);
+  for (FileNote& n : r.notes) {
+    reporter->Note(n);
+    report->notes.push_back(std::move(n));
+  }
+  return std::move(r.errors);
+}
+
+}  // namespace
+
+Status Process(const CaptureOptions& o, const Selection& sel,
+               std::string_view when, CaptureReporter* reporter,
+               CaptureReport* report) {
+  for (FileIssue& e : RunSteps(o, sel, when, reporter, report)) {
+    MIGSTORE_RETURN_IF_ERROR(
+        FileError(o, sel, reporter, report, e.path, e.status));
+  }
+  return Status::OK();
+}
+
+void AfterCapture(const CaptureOptions& o, const Selection& sel, bool succeeded,
+                  CaptureReporter* reporter, CaptureReport* report) {
+  for (const char* when : {"scan-success", "post-scan"}) {
+    if (!succeeded && std::string_view(when) == "scan-success") continue;
+    for (FileIssue& e : RunSteps(o, sel, when, reporter, report)) {
+      e.skipped = true;
+      reporter->Error(e);
+      report->errors.push_back(std::move(e));
+    }
+  }
 }
 
 }  // namespace migstore::capture

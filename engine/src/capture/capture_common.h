@@ -66,6 +66,18 @@ Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
                                                CaptureReporter* reporter,
                                                CaptureReport* report);
 
+// The rules' <processing> and <externalProcess> steps (run_processing.h)
+// at `when`: notes to the report, a failed command through FileError.
+Status Process(const CaptureOptions& o, const Selection& sel,
+               std::string_view when, CaptureReporter* reporter,
+               CaptureReport* report);
+// Once the store is finished (`succeeded`) or abandoned: scan-success when
+// it succeeded, then post-scan either way. Nothing can be undone by then:
+// a step that fails is an error of the report (exit 3), never the end of a
+// capture whose store is already in place.
+void AfterCapture(const CaptureOptions& o, const Selection& sel, bool succeeded,
+                  CaptureReporter* reporter, CaptureReport* report);
+
 // Worker threads: the option, or one per core.
 int Threads(const CaptureOptions& o);
 

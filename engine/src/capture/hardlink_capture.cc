@@ -85,42 +85,51 @@ Result<CaptureReport> CaptureHardLinkStore(
 
   parallel::Arena arena(Threads(o));
   std::unique_ptr<format::ContainerWriter> writer;
-  Status status = arena.Execute([&]() -> Status {
-    reporter.Phase("Linking");
-    WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
-    wopt.exclude = builder->Exclusions();
-    wopt.file_xattrs = false;  // the link carries them
-    wopt.on_file = [&](int dir_fd, const char* name, WalkedEntry* e) {
-      return linker.Add(dir_fd, name, e);
-    };
-    auto entries = WalkSelection(o, sel, wopt, &reporter, &report);
-    linker.FlushProgress();
-    for (FileNote& n : linker.Notes()) {
-      reporter.Note(n);
-      report.notes.push_back(std::move(n));
-    }
-    if (!entries.ok()) return entries.status();
-    if (reporter.cancelled()) return Status::Cancelled("capture cancelled");
+  // The rules' processing steps: pre-scan once the store could be made,
+  // the others once it is committed or abandoned (capture_common.h).
+  Status status = Process(o, sel, "pre-scan", &reporter, &report);
+  if (status.ok())
+    status = arena.Execute([&]() -> Status {
+      reporter.Phase("Linking");
+      WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
+      wopt.exclude = builder->Exclusions();
+      wopt.file_xattrs = false;  // the link carries them
+      wopt.on_file = [&](int dir_fd, const char* name, WalkedEntry* e) {
+        return linker.Add(dir_fd, name, e);
+      };
+      auto entries = WalkSelection(o, sel, wopt, &reporter, &report);
+      linker.FlushProgress();
+      for (FileNote& n : linker.Notes()) {
+        reporter.Note(n);
+        report.notes.push_back(std::move(n));
+      }
+      if (!entries.ok()) return entries.status();
+      if (reporter.cancelled()) return Status::Cancelled("capture cancelled");
 
-    reporter.Phase("Saving");
-    format::WriterOptions wo;
-    wo.content_location = format::ContentLocation::kExternal;
-    wo.store_id = id;
-    MIGSTORE_ASSIGN_OR_RETURN(
-        writer, format::ContainerWriter::Create(builder->catalog_path(),
-                                                format::KeySource::None(), wo));
-    return WriteCatalog(o, sel, *entries, writer.get(), &reporter, &report);
-  });
+      reporter.Phase("Saving");
+      format::WriterOptions wo;
+      wo.content_location = format::ContentLocation::kExternal;
+      wo.store_id = id;
+      MIGSTORE_ASSIGN_OR_RETURN(
+          writer, format::ContainerWriter::Create(
+                      builder->catalog_path(), format::KeySource::None(), wo));
+      return WriteCatalog(o, sel, *entries, writer.get(), &reporter, &report);
+    });
   if (status.ok() && reporter.cancelled())
     status = Status::Cancelled("capture cancelled");
   if (!status.ok()) {
     if (writer) writer->Abandon();
     builder->Abandon();
+    AfterCapture(o, sel, false, &reporter, &report);
     return status;
   }
-  MIGSTORE_RETURN_IF_ERROR(writer->Finish());
   std::string note;
-  MIGSTORE_RETURN_IF_ERROR(builder->Commit(linker.Directories(), &note));
+  status = writer->Finish();
+  if (status.ok()) status = builder->Commit(linker.Directories(), &note);
+  if (!status.ok()) {
+    AfterCapture(o, sel, false, &reporter, &report);
+    return status;
+  }
   if (!note.empty()) {
     FileNote n{o.store_path, note};
     reporter.Note(n);
@@ -130,6 +139,7 @@ Result<CaptureReport> CaptureHardLinkStore(
   report.copied_files = linker.copied();
   report.stored_bytes = linker.copied_bytes();
   report.store_size = writer->bytes_written() + linker.copied_bytes();
+  AfterCapture(o, sel, true, &reporter, &report);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -45,6 +45,18 @@ int64_t Nanos(const struct statx_timestamp& t) {
   return NanosFrom(t.tv_sec, t.tv_nsec);
 }
 
+// What a FileProperties filter reads (matcher.h): the birth time where the
+// filesystem records one, else the change time.
+FileFacts FactsOf(const struct statx& sx) {
+  FileFacts f;
+  f.size = sx.stx_size;
+  f.modified_ns = Nanos(sx.stx_mtime);
+  f.accessed_ns = Nanos(sx.stx_atime);
+  f.created_ns = (sx.stx_mask & STATX_BTIME) != 0 ? Nanos(sx.stx_btime)
+                                                  : Nanos(sx.stx_ctime);
+  return f;
+}
+
 std::string Join(const std::string& dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
   std::string out;
@@ -270,9 +282,17 @@ class Walker {
     }
 
     Decision decision = o_.matcher->Decide(path, EntryKind::kFile);
+    bool stated = !known;
+    if (!decision.taken && decision.needs_facts) {
+      // An include filters by FileProperties: its answer needs the stat.
+      if (!stated && !do_stat()) return;
+      stated = true;
+      const FileFacts facts = FactsOf(sx);
+      decision = o_.matcher->Decide(path, EntryKind::kFile, &facts);
+    }
     if (!decision.taken) return;
     if (too_long()) return;
-    if (known && !do_stat()) return;
+    if (!stated && !do_stat()) return;
     WalkedEntry e;
     e.path = path;
     e.profile = decision.profile;

@@ -169,10 +169,7 @@ Result<Hive::Node> Hive::AddChild(Node node, const std::string& name) {
   return static_cast<Node>(child);
 }
 
-Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
-  if (values.empty()) return Status::OK();
-  // The key's values as they are, then each new one replacing the value of
-  // its name (Windows compares value names without case) or added.
+Result<std::vector<Hive::ValueData>> Hive::ValuesToRewrite(Node node) const {
   MIGSTORE_ASSIGN_OR_RETURN(std::vector<Value> old, Values(node));
   std::vector<ValueData> all;
   for (Value value : old) {
@@ -193,6 +190,28 @@ Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
     }
     all.push_back(std::move(*v));
   }
+  return all;
+}
+
+Status Hive::WriteValues(Node node, const std::vector<ValueData>& all) {
+  std::vector<hive_set_value> set(all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    set[i].key = const_cast<char*>(all[i].name.data());
+    set[i].t = static_cast<hive_type>(all[i].type);
+    set[i].len = all[i].data.size();
+    set[i].value = const_cast<char*>(all[i].data.data());
+  }
+  errno = 0;
+  if (hivex_node_set_values(h_->h, node, set.size(), set.data(), 0) != 0)
+    return Error("cannot set the values of a key");
+  return Status::OK();
+}
+
+Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
+  if (values.empty()) return Status::OK();
+  // The key's values as they are, then each new one replacing the value of
+  // its name (Windows compares value names without case) or added.
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<ValueData> all, ValuesToRewrite(node));
   for (const ValueData& v : values) {
     bool replaced = false;
     for (ValueData& a : all) {
@@ -204,16 +223,27 @@ Status Hive::SetValues(Node node, const std::vector<ValueData>& values) {
     }
     if (!replaced) all.push_back(v);
   }
-  std::vector<hive_set_value> set(all.size());
-  for (size_t i = 0; i < all.size(); ++i) {
-    set[i].key = all[i].name.data();
-    set[i].t = static_cast<hive_type>(all[i].type);
-    set[i].len = all[i].data.size();
-    set[i].value = all[i].data.data();
-  }
+  return WriteValues(node, all);
+}
+
+Status Hive::RemoveValues(Node node, const std::vector<std::string>& names) {
+  if (names.empty()) return Status::OK();
+  MIGSTORE_ASSIGN_OR_RETURN(std::vector<ValueData> all, ValuesToRewrite(node));
+  std::erase_if(all, [&](const ValueData& v) {
+    for (const std::string& n : names) {
+      if (internal::EqualsFolded(v.name, n)) return true;
+    }
+    return false;
+  });
+  return WriteValues(node, all);
+}
+
+Status Hive::DeleteKey(Node node) {
+  if (node == root())
+    return Status::InvalidArgument(path_, "the root key stays");
   errno = 0;
-  if (hivex_node_set_values(h_->h, node, set.size(), set.data(), 0) != 0)
-    return Error("cannot set the values of a key");
+  if (hivex_node_delete_child(h_->h, node) != 0)
+    return Error("cannot delete a key");
   return Status::OK();
 }
 

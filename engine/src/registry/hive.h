@@ -88,6 +88,11 @@ class Hive {
   // with the key unchanged, when the key already holds a value hivex cannot
   // read or one larger than kMaxCellValue (it would come back damaged).
   Status SetValues(Node node, const std::vector<ValueData>& values);
+  // Removes the values of those names (compared without case); Refused as
+  // SetValues when the key holds a value hivex would damage.
+  Status RemoveValues(Node node, const std::vector<std::string>& names);
+  // Deletes a key with everything below it. Never the root.
+  Status DeleteKey(Node node);
   // Writes the hive to `target` atomically (see above).
   Status CommitTo(const std::string& target);
   // The same, for `name` in the directory `dir_fd`.
@@ -96,6 +101,10 @@ class Hive {
  private:
   struct Handle;
   Hive(std::unique_ptr<Handle> h, std::string path);
+  // A key's values, to be written back with changes (Refused when that
+  // would damage one), and the writing.
+  Result<std::vector<ValueData>> ValuesToRewrite(Node node) const;
+  Status WriteValues(Node node, const std::vector<ValueData>& all);
   Status Error(const std::string& what) const;
 
   std::unique_ptr<Handle> h_;

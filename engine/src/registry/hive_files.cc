@@ -33,6 +33,16 @@ HiveFile UserHive(std::string_view root, std::string_view home) {
   return Resolved(root, "HKCU", std::string(home) + "/NTUSER.DAT");
 }
 
+HiveFile ClassesHive(std::string_view root, std::string_view home) {
+  return Resolved(
+      root, std::string(kUserClasses),
+      std::string(home) + "/AppData/Local/Microsoft/Windows/UsrClass.dat");
+}
+
+bool IsUserMount(std::string_view mount) {
+  return mount == "HKCU" || mount == kUserClasses;
+}
+
 Result<std::string> CurrentControlSet(const Hive& system) {
   MIGSTORE_ASSIGN_OR_RETURN(Hive::Node select,
                             system.Child(system.root(), "Select"));
@@ -63,7 +73,10 @@ std::vector<std::string> KeyNames(std::string_view below) {
 }
 
 bool SplitMount(std::string_view key, std::string* mount, std::string* below) {
-  for (std::string_view m : {"HKLM\\SOFTWARE", "HKLM\\SYSTEM", "HKCU"}) {
+  // The user's classes before the rest of HKCU: the longer mount wins.
+  for (std::string_view m :
+       {std::string_view("HKLM\\SOFTWARE"), std::string_view("HKLM\\SYSTEM"),
+        kUserClasses, std::string_view("HKCU")}) {
     if (!StartsFolded(key, m)) continue;
     *mount = std::string(m);
     std::string_view rest = key.substr(m.size());

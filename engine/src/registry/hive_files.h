@@ -5,6 +5,10 @@
 //   Windows/System32/config/SYSTEM     HKLM\SYSTEM (its current control set
 //                                      is HKLM\SYSTEM\CurrentControlSet)
 //   <profile home>/NTUSER.DAT          HKCU of that user
+//   <profile home>/AppData/Local/Microsoft/Windows/UsrClass.dat
+//                                      HKCU\Software\Classes of that user
+//                                      (Windows links it there at logon;
+//                                      offline it is a hive of its own)
 //
 // Names are found case-insensitively (a Windows disk copied to a
 // case-sensitive filesystem may spell them any way).
@@ -32,6 +36,12 @@ struct HiveFile {
 HiveFile SoftwareHive(std::string_view root);
 HiveFile SystemHive(std::string_view root);
 HiveFile UserHive(std::string_view root, std::string_view home);
+HiveFile ClassesHive(std::string_view root, std::string_view home);
+
+// The mount of a user's class hive.
+inline constexpr std::string_view kUserClasses = "HKCU\\Software\\Classes";
+// Whether a mount is one of a user's hives (HKCU or its classes).
+bool IsUserMount(std::string_view mount);
 
 // The key name of SYSTEM's current control set ("ControlSet001"), from
 // Select\Current; "" when the hive has no such value.

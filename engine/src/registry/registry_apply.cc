@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <map>
 
 #include "engine/base/case_fold.h"
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/fs/root_fs.h"
+#include "engine/src/registry/content_modify.h"
 #include "engine/src/registry/hive_files.h"
+#include "engine/src/registry/registry_cleanup.h"
 #include "format/atomic_file.h"
 #include "format/file_io.h"
 
@@ -41,15 +44,31 @@ class Applier {
   Status Apply(const HiveGroup& g) {
     // The hive's directory, opened below the target without following a
     // symlink; the hive itself the same way, and replaced in it.
-    MIGSTORE_ASSIGN_OR_RETURN(
-        UniqueFd dir, fs::OpenBeneath(in_.target_fd, ParentOf(g.file.rel),
-                                      O_RDONLY | O_DIRECTORY));
+    // UsrClass.dat has no Default to start from: Windows makes it (and its
+    // folder) at the user's first logon.
+    auto no_classes = [&] {
+      return Status::NotFound(
+          g.file.rel,
+          "the target profile has no UsrClass.dat (Windows makes it at the "
+          "user's first logon); log the user on once on the target, then "
+          "restore again");
+    };
+    auto dir = fs::OpenBeneath(in_.target_fd, ParentOf(g.file.rel),
+                               O_RDONLY | O_DIRECTORY);
+    if (!dir.ok() && dir.status().sys_errno() == ENOENT &&
+        g.file.mount == kUserClasses) {
+      return no_classes();
+    }
+    if (!dir.ok()) return dir.status();
     const std::string name = NameOf(g.file.rel);
-    auto opened = Hive::OpenBeneath(dir.get(), name, true);
-    if (!opened.ok() && opened.status().IsNotFound() &&
-        g.file.mount == "HKCU") {
-      MIGSTORE_RETURN_IF_ERROR(StartFromDefault(g.file.rel, dir.get(), name));
-      opened = Hive::OpenBeneath(dir.get(), name, true);
+    auto opened = Hive::OpenBeneath(dir->get(), name, true);
+    if (!opened.ok() && opened.status().IsNotFound()) {
+      if (g.file.mount == kUserClasses) return no_classes();
+      if (g.file.mount == "HKCU") {
+        MIGSTORE_RETURN_IF_ERROR(
+            StartFromDefault(g.file.rel, dir->get(), name));
+        opened = Hive::OpenBeneath(dir->get(), name, true);
+      }
     }
     if (!opened.ok()) return opened.status().WithContext(g.file.rel);
     Hive& hive = *opened;
@@ -64,6 +83,18 @@ class Applier {
     std::string control_set;
     if (g.file.mount == "HKLM\\SYSTEM") {
       MIGSTORE_ASSIGN_OR_RETURN(control_set, CurrentControlSet(hive));
+    }
+    // The rules' profile: the matcher's index of the user (store profile
+    // numbers start at 1), -1 for the machine's hives.
+    const int32_t who =
+        IsUserMount(g.file.mount) ? static_cast<int32_t>(g.profile) - 1 : -1;
+    if (in_.rules != nullptr) {
+      CleanupResult cleaned;
+      MIGSTORE_RETURN_IF_ERROR(CleanUpHive(&hive, g.file.mount, control_set,
+                                           *in_.rules, who, &cleaned));
+      out_->cleaned_keys += cleaned.keys;
+      out_->cleaned_values += cleaned.values;
+      for (HiveIssue& n : cleaned.notes) out_->notes.push_back(std::move(n));
     }
     // Records come in key order: each key's values are set in one call.
     Hive::Node node = 0;
@@ -94,25 +125,82 @@ class Applier {
         ++keys;
         continue;
       }
-      if (r->data.size() > Hive::kMaxCellValue) {
+      Hive::ValueData v{r->name, r->type, r->data};
+      if (in_.rules != nullptr && in_.rules->has_registry_restore_rules()) {
+        MIGSTORE_ASSIGN_OR_RETURN(bool keep, Directed(hive, node, *r, who, &v));
+        if (!keep) continue;
+      }
+      if (v.data.size() > Hive::kMaxCellValue) {
         out_->notes.push_back(HiveIssue::Note(
             r->key + " [" + r->name + "]",
-            "value of " + std::to_string(r->data.size()) +
+            "value of " + std::to_string(v.data.size()) +
                 " bytes not restored: Windows reads values above 16,344 "
                 "bytes only from big-data records, which hivex does not "
                 "write (extract --reg exports it)"));
         continue;
       }
-      pending.push_back({r->name, r->type, r->data});
+      pending.push_back(std::move(v));
     }
     MIGSTORE_RETURN_IF_ERROR(flush());
-    MIGSTORE_RETURN_IF_ERROR(hive.CommitTo(dir.get(), name));
+    MIGSTORE_RETURN_IF_ERROR(hive.CommitTo(dir->get(), name));
     out_->keys += keys;
     out_->values += values;
     return Status::OK();
   }
 
  private:
+  // The restore's <merge> and <contentModify> rules for one value: false
+  // when the target's value stays (DestinationPriority()); else *v is what
+  // is written.
+  Result<bool> Directed(const Hive& hive, Hive::Node node,
+                        const format::RegistryRecord& r, int32_t who,
+                        Hive::ValueData* v) {
+    RestoreDirectives d = in_.rules->ForRestoreRegistry(r.key, who, r.name);
+    if (!d.merge && !d.content_modify) return true;
+    Hive::ValueData existing;
+    const std::string where = r.key + " [" + r.name + "]";
+    auto found = hive.Find(node, r.name, &existing);
+    if (!found.ok()) {
+      // As a key SetValues refuses: noted, the rest of the hive goes on.
+      out_->notes.push_back(HiveIssue::Note(
+          where, "the target's values of this key cannot be read (" +
+                     found.status().ToString() +
+                     "); its <merge> and <contentModify> rules are not "
+                     "applied"));
+      return true;
+    }
+    const bool exists = *found;
+    if (d.merge) {
+      if (internal::EqualsFolded(d.merge->function, "DestinationPriority")) {
+        if (exists) {
+          ++out_->kept;
+          return false;
+        }
+      } else if (!internal::EqualsFolded(d.merge->function, "SourcePriority")) {
+        out_->notes.push_back(HiveIssue::Note(
+            where, "merge " + d.merge->script + " (" + d.merge->file + ":" +
+                       std::to_string(d.merge->line) +
+                       ") is not a registry merge; the captured value "
+                       "replaces the target's"));
+      }
+    }
+    if (d.content_modify) {
+      auto changed =
+          ModifyContent(*d.content_modify, *v, exists ? &existing : nullptr);
+      if (!changed.ok()) {
+        out_->notes.push_back(
+            HiveIssue::Note(where,
+                            "contentModify not applied, the captured value is "
+                            "written: " +
+                                changed.status().ToString()));
+      } else {
+        *v = std::move(changed).value();
+        ++out_->modified;
+      }
+    }
+    return true;
+  }
+
   // The key of record key `key` in `hive`, made when missing.
   Result<Hive::Node> KeyFor(Hive* hive, const std::string& key,
                             const std::string& control_set) {
@@ -192,7 +280,7 @@ RegistryApplyResult ApplyRegistry(const RegistryApplyInput& in) {
           r.key, "under no hive migstore restores; not applied"));
       continue;
     }
-    const bool user = mount == "HKCU";
+    const bool user = IsUserMount(mount);
     if (!user && !in.machine_settings) {
       ++machine;
       continue;
@@ -205,7 +293,8 @@ RegistryApplyResult ApplyRegistry(const RegistryApplyInput& in) {
     HiveGroup& g = groups[{mount, profile}];
     if (g.records.empty()) {
       g.profile = profile;
-      g.file = user ? UserHive(in.target, in.dest_home[profile])
+      g.file = mount == "HKCU" ? UserHive(in.target, in.dest_home[profile])
+               : user          ? ClassesHive(in.target, in.dest_home[profile])
                : mount == "HKLM\\SOFTWARE" ? SoftwareHive(in.target)
                                            : SystemHive(in.target);
     }

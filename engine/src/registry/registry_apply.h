@@ -4,7 +4,8 @@
 // current control set), each user's HKCU into the NTUSER.DAT of the profile
 // the user lands in (--map-user moves it with the files). The source value
 // replaces the target's, as USMT does for registry values without a
-// <merge> rule; missing keys are created.
+// <merge> rule; missing keys are created. The restore's rules may clean
+// the target first, keep target values and change values (`rules`).
 //
 // A value larger than 16,344 bytes is noted and left out: hivex writes
 // every value in one cell, and Windows reads values above that size only
@@ -29,6 +30,7 @@
 
 #include "engine/src/registry/registry_capture.h"
 #include "format/registry.h"
+#include "migstore/matcher.h"
 
 namespace migstore::registry {
 
@@ -45,11 +47,20 @@ struct RegistryApplyInput {
   // crafted or foreign store would aim at, so the administrator asks for
   // them (restore --machine-settings).
   bool machine_settings = false;
+  // The restore's rules (restore --rules), bound to the users where they
+  // land: <destinationCleanup> deletes target values and keys before the
+  // store's are written; <merge> DestinationPriority() keeps a target's
+  // value; <contentModify> changes a value on its way in. Null: none.
+  const Matcher* rules = nullptr;
 };
 
 struct RegistryApplyResult {
   uint64_t keys = 0;
   uint64_t values = 0;
+  uint64_t kept = 0;            // target values a DestinationPriority() kept
+  uint64_t modified = 0;        // values a <contentModify> changed
+  uint64_t cleaned_keys = 0;    // deleted by <destinationCleanup>
+  uint64_t cleaned_values = 0;  // deleted by <destinationCleanup>
   std::vector<HiveIssue> notes;
   std::vector<HiveIssue> errors;  // per hive: what was not applied
 };

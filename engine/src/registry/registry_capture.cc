@@ -83,6 +83,10 @@ class HiveWalk {
         name = "CurrentControlSet";
       }
       std::string sub = key + "\\" + name;
+      // HKCU\Software\Classes is the user's UsrClass.dat, walked as a hive
+      // of its own; a key of that name in NTUSER.DAT is not what Windows
+      // shows there.
+      if (internal::EqualsFolded(sub, kUserClasses)) continue;
       if (matcher_.DecideRegistry(sub, profile_, nullptr).taken) {
         format::RegistryRecord r;
         r.profile = store_profile_;
@@ -243,9 +247,12 @@ RegistryCaptureResult CaptureRegistry(
   for (size_t i = 0; i < machine.profiles.size(); ++i) {
     if (i >= store_profile.size() || store_profile[i] == format::kNoProfile)
       continue;
-    CaptureHive(root.get(), matcher,
-                UserHive(machine.root, machine.profiles[i].home),
-                static_cast<int32_t>(i), store_profile[i], &bytes, &out);
+    for (const HiveFile& f :
+         {UserHive(machine.root, machine.profiles[i].home),
+          ClassesHive(machine.root, machine.profiles[i].home)}) {
+      CaptureHive(root.get(), matcher, f, static_cast<int32_t>(i),
+                  store_profile[i], &bytes, &out);
+    }
   }
   for (const format::RegistryRecord& r : out.records)
     ++(r.has_value ? out.values : out.keys);

@@ -204,7 +204,11 @@ bool IsDirClaim(Claim c) { return c == Claim::kDir || c == Claim::kParent; }
 
 class Planner {
  public:
-  explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
+  explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {
+    struct stat st {};
+    if (in.target_fd >= 0 && ::fstat(in.target_fd, &st) == 0)
+      target_dev_ = st.st_dev;
+  }
 
   Plan Run() {
     // Sized once: a million items and no growth slack.
@@ -262,6 +266,23 @@ class Planner {
     }
     std::optional<RestoreDirective> merge;
     if (in_.rules != nullptr) {
+      FileFacts facts;
+      facts.size = e.size;
+      facts.modified_ns = e.mtime_ns;
+      facts.accessed_ns = e.atime_ns.value_or(e.mtime_ns);
+      facts.created_ns = e.btime_ns.value_or(e.ctime_ns.value_or(e.mtime_ns));
+      if (in_.rules->has_never_restore() &&
+          in_.rules->NeverRestored(dest, KindOf(e), &facts)) {
+        // Stored, never applied (usmt.md §5): only what lies below it may
+        // still be restored, each entry by its own rules.
+        Note(e.path,
+             "entries taken only by includes with the NeverRestore() filter "
+             "are not restored");
+        item->action = Action::kSkip;
+        item->mutable_detail().reason =
+            "not restored: its include has the NeverRestore() filter";
+        return SetDest(e, item, std::move(dest));
+      }
       RestoreDirectives d = in_.rules->ForRestore(dest, KindOf(e));
       merge = std::move(d.merge);
       if (d.location_modify) {
@@ -387,6 +408,15 @@ class Planner {
     }
     if (!f.exists) {
       item->action = Action::kWrite;
+      return;
+    }
+    // <destinationCleanup> deletes that file before anything is written.
+    if (!S_ISDIR(f.st.st_mode) && f.st.st_dev == target_dev_ &&
+        in_.rules != nullptr && in_.rules->cleanup_rule_count() > 0 &&
+        in_.rules->CleansUp(*dest, EntryKind::kFile).taken) {
+      item->action = Action::kWrite;
+      item->mutable_detail().reason =
+          "replaces a file <destinationCleanup> deletes first";
       return;
     }
     if (is_dir && S_ISDIR(f.st.st_mode)) {
@@ -519,6 +549,7 @@ class Planner {
 
   const PlanInput& in_;
   TargetProbe probe_;
+  dev_t target_dev_ = 0;  // the cleanup never leaves the target's mount
   Plan plan_;
   // Every destination the plan gives out, and the folders above them:
   // views of DestOf() — an entry's path or an item's own destination in its

@@ -11,17 +11,24 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 
+#include "engine/base/case_fold.h"
 #include "engine/base/parallel.h"
 #include "engine/src/fs/free_space.h"
+#include "engine/src/processing/run_processing.h"
 #include "engine/src/profiles/windows_profiles.h"
 #include "engine/src/registry/reg_text.h"
 #include "engine/src/registry/registry_apply.h"
 #include "engine/src/report/reporter.h"
+#include "engine/src/restore/account_names.h"
 #include "engine/src/restore/apply.h"
+#include "engine/src/restore/create_accounts.h"
+#include "engine/src/restore/destination_cleanup.h"
 #include "engine/src/restore/path_filter.h"
 #include "engine/src/restore/plan.h"
 #include "engine/src/restore/privileges.h"
@@ -88,7 +95,17 @@ struct RunSpec {
   // A container opened elsewhere (given_store.h), read instead of
   // store_path's.
   mutable std::unique_ptr<format::StoreSource> source;
+  // The caller's own copy of restore->account_password, wiped once the
+  // accounts are planned (given_store.h); null when it keeps none.
+  std::string* password_copy = nullptr;
 };
+
+// Zeroes a string's whole buffer, not only its size()'s, then empties it.
+void WipeString(std::string* s) {
+  s->resize(s->capacity());  // within the buffer: never reallocates
+  ::explicit_bzero(s->data(), s->size());
+  s->clear();
+}
 
 Layout StoreLayout(const format::ContainerReader& reader) {
   if (auto l = reader.property("layout")) {
@@ -270,6 +287,8 @@ class Run {
     if (spec_.dry_run) {
       if (spec_.restore != nullptr) NotePrivileges(entries, plan.items, strip);
       Count(entries, plan.items, [](size_t) { return true; });
+      for (FileIssue& e : CleanUpFiles(in, target.get()))
+        MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
       return RestoreSettings(in, -1);
     }
     // Only now, with every refusal behind us, is the target made: a run
@@ -277,9 +296,81 @@ class Run {
     if (!target.valid()) {
       MIGSTORE_ASSIGN_OR_RETURN(target, MakeTarget());
     }
-    MIGSTORE_RETURN_IF_ERROR(
-        Apply(entries, &plan.items, target.get(), threads, strip));
-    return RestoreSettings(in, target.get());
+    // pre-apply may stop the run; what comes after the apply cannot undo
+    // it, so its steps' failures are errors of the report (exit 3).
+    Status status = Process(in, "pre-apply");
+    std::vector<FileIssue> cleanup_errors;
+    if (status.ok()) {
+      status = [&]() -> Status {
+        MIGSTORE_RETURN_IF_ERROR(CreateAccounts(target.get()));
+        cleanup_errors = CleanUpFiles(in, target.get());
+        MIGSTORE_RETURN_IF_ERROR(
+            Apply(entries, &plan.items, target.get(), threads, strip));
+        MIGSTORE_RETURN_IF_ERROR(RestoreSettings(in, target.get()));
+        // A file the cleanup could not delete is told after the apply:
+        // stopping between the two would leave a target emptied of what
+        // the cleanup took and without what the store brings.
+        for (FileIssue& e : cleanup_errors)
+          MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
+        return Status::OK();
+      }();
+    }
+    if (status.ok()) Finally(in, "apply-success");
+    Finally(in, "post-apply");
+    return status;
+  }
+
+  // The rules' <processing> and <externalProcess> steps at `when`
+  // (run_processing.h), in the target; a failed command goes through
+  // EntryError.
+  Status Process(const restore::PlanInput& in, std::string_view when) {
+    for (FileIssue& e : RunSteps(in, when))
+      MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
+    return Status::OK();
+  }
+  // The same once the apply is over: a failure is an error of the report.
+  void Finally(const restore::PlanInput& in, std::string_view when) {
+    for (FileIssue& e : RunSteps(in, when)) {
+      e.skipped = true;
+      reporter_.Error(e);
+      std::lock_guard<std::mutex> lock(mu_);
+      report_.errors.push_back(std::move(e));
+    }
+  }
+  std::vector<FileIssue> RunSteps(const restore::PlanInput& in,
+                                  std::string_view when) {
+    if (in.rules == nullptr || spec_.restore == nullptr) return {};
+    processing::ProcessingResult r = processing::Run(
+        *in.rules, when, spec_.target, spec_.restore->allow_processing);
+    for (FileNote& n : r.notes) Note(std::move(n.path), std::move(n.what));
+    return std::move(r.errors);
+  }
+
+  // <destinationCleanup> of the target's files, before anything is written
+  // (destination_cleanup.h); a dry run counts what would go. The store
+  // itself is never a candidate, wherever it lies. Returns the files that
+  // could not be deleted.
+  std::vector<FileIssue> CleanUpFiles(const restore::PlanInput& in,
+                                      int target_fd) {
+    if (in.rules == nullptr || in.rules->cleanup_rule_count() == 0 ||
+        target_fd < 0) {
+      return {};
+    }
+    restore::FileIds keep;
+    struct stat st {};
+    if (::stat(spec_.store_path.c_str(), &st) == 0)
+      keep.insert({st.st_dev, st.st_ino});
+    restore::CleanupReport r =
+        restore::CleanUpTarget(target_fd, *in.rules, keep, spec_.dry_run);
+    for (const std::string& p : r.paths)
+      Note(p, spec_.dry_run ? "would be deleted by <destinationCleanup>"
+                            : "deleted by <destinationCleanup>");
+    if (r.deleted > r.paths.size()) {
+      Note("", std::to_string(r.deleted) + " files " +
+                   (spec_.dry_run ? "would be" : "were") +
+                   " deleted by <destinationCleanup> in all");
+    }
+    return std::move(r.errors);
   }
 
   // extract --reg: the store's settings as a .reg file, HKLM's and one
@@ -347,6 +438,7 @@ class Run {
     ri.dry_run = target_fd < 0;
     ri.machine_settings = spec_.restore->machine_settings;
     ri.records = &*records;
+    ri.rules = in.rules;
     ri.dest_home.resize(in.profiles.size());
     for (size_t k = 1; k < in.profiles.size(); ++k) {
       if (in.profiles[k].selected) ri.dest_home[k] = in.profiles[k].dest_home;
@@ -354,6 +446,21 @@ class Run {
     registry::RegistryApplyResult r = registry::ApplyRegistry(ri);
     report_.registry_keys = r.keys;
     report_.registry_values = r.values;
+    if (r.cleaned_keys + r.cleaned_values > 0) {
+      Note("registry", "destinationCleanup deleted " +
+                           std::to_string(r.cleaned_values) + " values and " +
+                           std::to_string(r.cleaned_keys) +
+                           " keys of the target's hives");
+    }
+    if (r.kept > 0) {
+      Note("registry", std::to_string(r.kept) +
+                           " values of the target kept by a <merge> "
+                           "DestinationPriority()");
+    }
+    if (r.modified > 0) {
+      Note("registry",
+           std::to_string(r.modified) + " values changed by a <contentModify>");
+    }
     for (registry::HiveIssue& n : r.notes) Note(n.path, n.what);
     for (registry::HiveIssue& e : r.errors) {
       MIGSTORE_RETURN_IF_ERROR(
@@ -403,6 +510,7 @@ class Run {
                                                  restore::PlanInput* in) {
     if (target.valid()) accounts_ = restore::ReadTargetAccounts(target.get());
     MIGSTORE_RETURN_IF_ERROR(SelectAndMap(accounts_, in));
+    MIGSTORE_RETURN_IF_ERROR(PlanAccounts(target, *in));
     MIGSTORE_RETURN_IF_ERROR(CompileRestoreRules(in));
     std::vector<uint32_t> order;
     const std::vector<Entry>& entries = *in->entries;
@@ -428,10 +536,11 @@ class Run {
         rules_, CompileRules(rule_set, MachineWhereUsersLand(*in), choices_));
     for (const RuleDiagnostic& d : rules_.diagnostics())
       report_.rule_diagnostics.push_back(d.ToString());
-    if (!rules_.has_restore_rules()) {
+    if (!rules_.has_restore_time_rules()) {
       Note("",
-           "the rules files hold no <merge> or <locationModify> "
-           "rule in force for the restored users");
+           "the rules files hold no rule that acts at restore (<merge>, "
+           "<locationModify>, <contentModify>, <destinationCleanup>, "
+           "NeverRestore(), processing) in force for the restored users");
     }
     in->rules = &rules_;
     return Status::OK();
@@ -450,7 +559,7 @@ class Run {
     }
     std::map<std::string, std::string> renamed;
     std::map<uint32_t, uint32_t> renamed_gids;
-    for (const UserMapping& m : spec_.restore->map_users) {
+    for (const UserMapping& m : map_users_) {
       renamed[mapped_store_name_[m.from]] = m.to;
       const UserProfile& p = machine_.profiles[mapped_profile_[m.from]];
       if (auto a = accounts_.users.find(m.to);
@@ -600,23 +709,66 @@ class Run {
     const bool fold = machine_.layout == Layout::kWindows;
     MIGSTORE_ASSIGN_OR_RETURN(choices_, SelectUsers(machine_, o.users));
     std::vector<std::string> mapped_to(machine_.profiles.size());
-    for (const UserMapping& m : o.map_users) {
-      size_t found = machine_.profiles.size();
-      for (size_t k = 0; k < machine_.profiles.size(); ++k) {
-        const std::string& name = machine_.profiles[k].name;
-        if (fold ? EqualFolded(name, m.from) : name == m.from) found = k;
-      }
-      if (found == machine_.profiles.size()) {
+    MapDomains();
+    std::vector<std::string> names;
+    for (const UserProfile& p : machine_.profiles) names.push_back(p.name);
+    // Whether a user's mapping is a --map-user of its own (map_users_
+    // holds those first), not one --map-domain made.
+    std::vector<bool> asked(machine_.profiles.size(), false);
+    for (size_t i = 0; i < map_users_.size(); ++i) {
+      const UserMapping& m = map_users_[i];
+      std::vector<size_t> matches;
+      std::optional<size_t> k =
+          restore::FindStoreUser(names, m.from, fold, &matches);
+      if (!k && matches.empty()) {
         return Status::InvalidArgument("--map-user " + m.from + ":" + m.to +
                                        ": the store has no user " + m.from);
       }
+      if (!k) {
+        std::string several;
+        for (size_t m2 : matches)
+          several += (several.empty() ? "" : ", ") + names[m2];
+        return Status::InvalidArgument(
+            "--map-user " + m.from + ":" + m.to + ": " + m.from +
+                " may be any of the store's users " + several,
+            "name one with its domain (DOMAIN\\user)");
+      }
+      const size_t found = *k;
       if (!mapped_to[found].empty()) {
         return Status::InvalidArgument("--map-user: " + m.from +
                                        " is mapped twice");
       }
       mapped_to[found] = m.to;
+      asked[found] = i < o.map_users.size();
       mapped_profile_[m.from] = found;
       mapped_store_name_[m.from] = machine_.profiles[found].name;
+    }
+    // Two users restored as one name merge into one profile, one owner.
+    // Asked for with --map-user (USMT's /mu onto a user who migrates too),
+    // that is noted; brought about by --map-domain (OLD\alice moved onto
+    // the store's NEW\alice), refused, as nobody chose it.
+    std::map<std::string, size_t> landing;
+    for (size_t k = 0; k < machine_.profiles.size(); ++k) {
+      if (!choices_[k].selected) continue;
+      std::string as = mapped_to[k].empty() ? names[k] : mapped_to[k];
+      if (fold) as = internal::FoldedCopy(as);
+      auto [it, fresh] = landing.try_emplace(std::move(as), k);
+      if (fresh) continue;
+      const size_t j = it->second;
+      const std::string to = mapped_to[k].empty() ? names[k] : mapped_to[k];
+      const std::string both = "the store's users " + names[j] + " and " +
+                               names[k] + " would both be restored as " + to;
+      auto chosen = [&](size_t u) { return mapped_to[u].empty() || asked[u]; };
+      if (!chosen(j) || !chosen(k)) {
+        return Status::InvalidArgument(
+            both + " (by --map-domain)",
+            "map one of them elsewhere with --map-user, or leave one out "
+            "with --user-exclude");
+      }
+      Note("", "the store's users " + names[j] + " and " + names[k] +
+                   " are both restored as " + to +
+                   " (--map-user): their profiles merge, entries that "
+                   "meet kept apart");
     }
     for (size_t k = 0; k < machine_.profiles.size(); ++k) {
       const UserProfile& p = machine_.profiles[k];
@@ -631,7 +783,7 @@ class Run {
           pp.dest_home = a->second.home;
         } else {
           // The layout's place for a profile: beside the old one.
-          pp.dest_home = JoinPath(ParentOf(p.home), to);
+          pp.dest_home = restore::MappedHome(p.home, p.name, to);
           if (pp.selected) {
             Note(p.home,
                  "user " + to +
@@ -647,6 +799,74 @@ class Run {
       report_.users.push_back(std::move(u));
     }
     reporter_.Notify([&](RestoreObserver& ob) { ob.OnUsers(report_.users); });
+    return Status::OK();
+  }
+
+  // --map-domain (LoadState /md): the mappings in force, --map-user's and
+  // one for each store user whose domain moves; a domain that moves no one
+  // is noted (/md ignores a misspelt one silently).
+  void MapDomains() {
+    const RestoreOptions& o = *spec_.restore;
+    std::vector<std::string> names;
+    for (const UserProfile& p : machine_.profiles) names.push_back(p.name);
+    std::vector<size_t> unused;
+    map_users_ =
+        restore::MappingsInForce(o.map_users, o.map_domains, names,
+                                 machine_.layout == Layout::kWindows, &unused);
+    for (size_t k : unused) {
+      Note("", "--map-domain " + o.map_domains[k].from + ":" +
+                   o.map_domains[k].to + ": no user of the store is in " +
+                   o.map_domains[k].from);
+    }
+  }
+
+  // --create-accounts (LoadState /lac): the selected users who land as
+  // local accounts the target's etc/passwd lacks stop the restore here
+  // (exit 14) or are planned, and the plan's accounts join accounts_ so
+  // that MapOwners gives their files the new numbers. Written by
+  // CreateAccounts once the whole plan has passed.
+  Status PlanAccounts(const UniqueFd& target, const restore::PlanInput& in) {
+    const RestoreOptions& o = *spec_.restore;
+    std::vector<restore::LandingUser> users;
+    for (size_t k = 0; k < machine_.profiles.size(); ++k) {
+      const UserProfile& p = machine_.profiles[k];
+      if (!in.profiles[k + 1].selected) continue;
+      const std::string& to = report_.users[k].mapped_to;
+      const std::string* gid_name = store_.reader->group_name(p.gid);
+      users.push_back({p.name, to.empty() ? p.name : to,
+                       in.profiles[k + 1].dest_home, p.layout == Layout::kLinux,
+                       p.uid, p.gid, gid_name != nullptr ? *gid_name : ""});
+    }
+    restore::AccountRequest request;
+    request.create = o.create_accounts;
+    request.enable = o.enable_accounts;
+    request.password = o.account_password;
+    request.target = spec_.target;
+    request.target_fd = target.get();
+    request.accounts = &accounts_;
+    std::vector<std::string> notes;
+    Result<restore::AccountPlan> planned =
+        restore::PlanAccounts(request, users, &notes);
+    // Hashed, or never to be: the engine's own copy of the password (an
+    // SMP restore's options) goes now rather than when the restore ends.
+    if (spec_.password_copy != nullptr) WipeString(spec_.password_copy);
+    MIGSTORE_ASSIGN_OR_RETURN(new_accounts_, std::move(planned));
+    for (std::string& n : notes) Note("etc/passwd", std::move(n));
+    restore::AddPlannedAccounts(new_accounts_, &accounts_);
+    if (spec_.dry_run) {
+      for (const restore::NewAccount& a : new_accounts_.accounts)
+        Note("etc/passwd",
+             "would create account " + restore::DescribeAccount(a));
+    }
+    return Status::OK();
+  }
+
+  // The planned accounts written into the target's etc files, each noted.
+  Status CreateAccounts(int target_fd) {
+    if (spec_.restore == nullptr) return Status::OK();
+    MIGSTORE_RETURN_IF_ERROR(restore::WriteAccounts(target_fd, new_accounts_));
+    for (const restore::NewAccount& a : new_accounts_.accounts)
+      Note("etc/passwd", "created account " + restore::DescribeAccount(a));
     return Status::OK();
   }
 
@@ -752,8 +972,10 @@ class Run {
   std::vector<UserChoice> choices_;
   std::map<std::string, size_t> mapped_profile_;          // by --map-user OLD
   std::map<std::string, std::string> mapped_store_name_;  // its store spelling
-  restore::TargetAccounts accounts_;  // the target's etc/passwd and group
-  Matcher rules_;                     // a restore's --rules
+  std::vector<UserMapping> map_users_;  // --map-user's, then --map-domain's
+  restore::AccountPlan new_accounts_;   // --create-accounts
+  restore::TargetAccounts accounts_;    // the target's etc/passwd and group
+  Matcher rules_;                       // a restore's --rules
   std::optional<restore::OwnerMap> owners_;  // as root, over accounts_
   std::mutex mu_;
   RestoreReport report_;
@@ -790,11 +1012,15 @@ Result<UserMapping> ParseUserMapping(std::string_view text) {
       text.find(':', colon + 1) != std::string_view::npos) {
     return Status::InvalidArgument("--map-user takes OLD:NEW", text);
   }
+  // OLD keeps its domain: it tells OLD\carol from NEW\carol in a store
+  // that has both, and a name without one still finds a store user with
+  // one (restore::FindStoreUser). NEW's is dropped: the user lands as the
+  // local name.
   auto user_part = [](std::string_view s) {
     size_t bs = s.rfind('\\');
     return bs == std::string_view::npos ? s : s.substr(bs + 1);
   };
-  UserMapping m{std::string(user_part(text.substr(0, colon))),
+  UserMapping m{std::string(text.substr(0, colon)),
                 std::string(user_part(text.substr(colon + 1)))};
   for (const std::string& name : {m.from, m.to}) {
     if (name.empty() || name == "." || name == ".." ||
@@ -803,6 +1029,43 @@ Result<UserMapping> ParseUserMapping(std::string_view text) {
       return Status::InvalidArgument(
           "--map-user: not a user name that can name a folder", text);
     }
+  }
+  return m;
+}
+
+Result<DomainMapping> ParseDomainMapping(std::string_view text) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos ||
+      text.find(':', colon + 1) != std::string_view::npos) {
+    return Status::InvalidArgument("--map-domain takes OLD:NEW", text);
+  }
+  DomainMapping m{std::string(text.substr(0, colon)),
+                  std::string(text.substr(colon + 1))};
+  // A NetBIOS name or a DNS domain; '*' (any run) in OLD only.
+  auto valid = [](std::string_view d, bool star) {
+    if (d.empty() || d.size() > 255) return false;
+    for (char c : d) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+            (star && c == '*'))) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!valid(m.from, true) || !valid(m.to, false)) {
+    return Status::InvalidArgument(
+        "--map-domain: OLD and NEW are domain names (letters, digits, '.', "
+        "'-', '_'; '*' in OLD)",
+        text);
+  }
+  // NEW names a folder (home/NEW/alice) and may reach a command line: not
+  // "." or "..", nor what reads as an option.
+  if (m.to == "." || m.to == ".." || m.to[0] == '-') {
+    return Status::InvalidArgument(
+        "--map-domain: NEW is not a domain name: it is '.' or '..' or "
+        "starts with '-'",
+        text);
   }
   return m;
 }
@@ -845,9 +1108,10 @@ Result<RestoreReport> Restore(const RestoreOptions& o,
 
 Result<RestoreReport> internal::RestoreFromSource(
     const RestoreOptions& o, std::unique_ptr<format::StoreSource> source,
-    RestoreObserver* observer) {
+    RestoreObserver* observer, std::string* password_copy) {
   RunSpec spec = RestoreSpec(o);
   spec.source = std::move(source);
+  spec.password_copy = password_copy;
   return Run(spec, observer).Go();
 }
 

@@ -1,18 +1,18 @@
 #include "engine/src/restore/target_accounts.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 
 #include "engine/src/fs/open_beneath.h"
 #include "engine/src/restore/safe_path.h"
 
 namespace migstore::restore {
-namespace {
 
-// Fields of a colon-separated line.
-std::vector<std::string_view> Fields(std::string_view line) {
+std::vector<std::string_view> AccountFields(std::string_view line) {
   std::vector<std::string_view> out;
   size_t start = 0;
   for (;;) {
@@ -24,13 +24,13 @@ std::vector<std::string_view> Fields(std::string_view line) {
   }
 }
 
-bool ParseId(std::string_view text, uint32_t* id) {
+bool ParseAccountId(std::string_view text, uint32_t* id) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *id);
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
-template <typename F>
-void ForEachLine(std::string_view text, F&& f) {
+std::vector<std::string_view> AccountLines(std::string_view text) {
+  std::vector<std::string_view> out;
   while (!text.empty()) {
     size_t eol = text.find('\n');
     std::string_view line = text.substr(0, eol);
@@ -38,63 +38,76 @@ void ForEachLine(std::string_view text, F&& f) {
                                          : text.substr(eol + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || line[0] == '#') continue;
-    f(line);
+    out.push_back(line);
   }
+  return out;
 }
-
-// Reads a small file below dir_fd without following symlinks; "" and false
-// when it is missing or unreadable.
-bool ReadBelow(int dir_fd, std::string_view rel, std::string* out) {
-  auto fd = fs::OpenBeneath(dir_fd, rel, O_RDONLY | O_NONBLOCK);
-  if (!fd.ok()) return false;
-  constexpr size_t kMax = 64u << 20;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd->get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) return true;
-    out->append(buf, static_cast<size_t>(n));
-    if (out->size() > kMax) return false;
-  }
-}
-
-}  // namespace
 
 TargetAccounts ParseTargetAccounts(std::string_view passwd,
                                    std::string_view group) {
   TargetAccounts t;
-  ForEachLine(passwd, [&](std::string_view line) {
-    std::vector<std::string_view> f = Fields(line);
+  for (std::string_view line : AccountLines(passwd)) {
+    std::vector<std::string_view> f = AccountFields(line);
     TargetAccount a;
-    if (f.size() < 7 || f[0].empty() || !ParseId(f[2], &a.uid) ||
-        !ParseId(f[3], &a.gid)) {
-      return;
+    if (f.size() < 7 || f[0].empty() || !ParseAccountId(f[2], &a.uid) ||
+        !ParseAccountId(f[3], &a.gid)) {
+      continue;
     }
     std::string_view home = f[5];
     while (!home.empty() && home.front() == '/') home.remove_prefix(1);
     while (!home.empty() && home.back() == '/') home.remove_suffix(1);
     if (!home.empty() && UnsafePathReason(home).empty()) a.home = home;
     t.users.try_emplace(std::string(f[0]), std::move(a));
-  });
-  ForEachLine(group, [&](std::string_view line) {
-    std::vector<std::string_view> f = Fields(line);
+  }
+  for (std::string_view line : AccountLines(group)) {
+    std::vector<std::string_view> f = AccountFields(line);
     uint32_t gid = 0;
-    if (f.size() < 3 || f[0].empty() || !ParseId(f[2], &gid)) return;
+    if (f.size() < 3 || f[0].empty() || !ParseAccountId(f[2], &gid)) continue;
     t.groups.try_emplace(std::string(f[0]), gid);
-  });
+  }
   return t;
 }
 
+Result<std::optional<std::string>> ReadTargetFile(int target_fd,
+                                                  std::string_view rel) {
+  auto fd = fs::OpenBeneath(target_fd, rel, O_RDONLY | O_NONBLOCK);
+  if (!fd.ok()) {
+    if (fs::LastOpenErrno() == ENOENT) return std::optional<std::string>();
+    return fd.status();
+  }
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0)
+    return Status::FromErrno(std::string(rel), errno);
+  if (!S_ISREG(st.st_mode))
+    return Status::IOError(std::string(rel), "not a regular file");
+  constexpr size_t kMax = 64u << 20;
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd->get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("reading " + std::string(rel), errno);
+    }
+    if (n == 0) return std::optional<std::string>(std::move(out));
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMax)
+      return Status::IOError(std::string(rel), "over 64 MiB");
+  }
+}
+
 TargetAccounts ReadTargetAccounts(int target_fd) {
-  std::string passwd, group;
-  bool has_passwd = ReadBelow(target_fd, "etc/passwd", &passwd);
-  bool has_group = ReadBelow(target_fd, "etc/group", &group);
-  TargetAccounts t = ParseTargetAccounts(passwd, group);
+  Result<std::optional<std::string>> passwd =
+      ReadTargetFile(target_fd, "etc/passwd");
+  Result<std::optional<std::string>> group =
+      ReadTargetFile(target_fd, "etc/group");
+  const bool has_passwd = passwd.ok() && passwd->has_value();
+  const bool has_group = group.ok() && group->has_value();
+  TargetAccounts t =
+      ParseTargetAccounts(has_passwd ? **passwd : "", has_group ? **group : "");
   t.has_passwd = has_passwd;
   t.has_group = has_group;
+  if (!passwd.ok()) t.passwd_error = passwd.status().message();
   return t;
 }
 

@@ -14,12 +14,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "format/container_reader.h"
+#include "migstore/result.h"
 
 namespace migstore::restore {
 
@@ -32,6 +34,9 @@ struct TargetAccount {
 struct TargetAccounts {
   bool has_passwd = false;
   bool has_group = false;
+  // Why an etc/passwd that is there was not read: a symlink (never
+  // followed), not a regular file, unreadable. has_passwd is then false.
+  std::string passwd_error;
   std::unordered_map<std::string, TargetAccount> users;  // by name
   std::unordered_map<std::string, uint32_t> groups;      // by name
 };
@@ -41,8 +46,21 @@ struct TargetAccounts {
 // "name:x:gid:members" lines, skipping malformed ones; the first line for a
 // name wins.
 TargetAccounts ReadTargetAccounts(int target_fd);
+// The text of the regular file `rel` below `target_fd`, read without
+// following a symlink in any component: nullopt when it does not exist;
+// IOError when it is a symlink or anything but a regular file, cannot be
+// read, or is over 64 MiB.
+Result<std::optional<std::string>> ReadTargetFile(int target_fd,
+                                                  std::string_view rel);
 TargetAccounts ParseTargetAccounts(std::string_view passwd,
                                    std::string_view group);
+
+// The pieces those files are made of: the lines that hold something (not
+// empty, not a '#' comment; a final CR dropped), a line's ':'-separated
+// fields, and a decimal id field.
+std::vector<std::string_view> AccountLines(std::string_view text);
+std::vector<std::string_view> AccountFields(std::string_view line);
+bool ParseAccountId(std::string_view text, uint32_t* id);
 
 class OwnerMap {
  public:

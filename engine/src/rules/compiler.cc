@@ -71,12 +71,17 @@ class RuleCompiler {
       out_->registry.MarkHome(RegistryHome(static_cast<int32_t>(i)),
                               static_cast<int32_t>(i),
                               out_->choices[i].selected);
+      out_->cleanup.MarkHome(home, static_cast<int32_t>(i),
+                             out_->choices[i].selected);
+      out_->registry_cleanup.MarkHome(RegistryHome(static_cast<int32_t>(i)),
+                                      static_cast<int32_t>(i),
+                                      out_->choices[i].selected);
     }
     WarnMigUserWithMigDocs();
     for (size_t ci = 0; ci < rs_.components.size(); ++ci) CompileComponent(ci);
     ReportUnusedConfig();
     for (const CompiledRule& r : out_->rules) {
-      if (!r.inactive.empty()) continue;
+      if (!r.inactive.empty() || r.cleanup) continue;
       ++(r.registry ? out_->registry_rules : out_->active_rules);
     }
     return out_;
@@ -163,6 +168,7 @@ class RuleCompiler {
     scope.profile = profile;
     scope.selected = selected_;
     scope.env = &c.env;
+    scope.registry = &hives_;
     std::vector<ConditionNote> notes;
     std::string why;
     Truth t = EvaluateConditions(node, scope, &notes, &why);
@@ -191,31 +197,47 @@ class RuleCompiler {
       }
       if (group_inactive.empty()) {
         for (const RestoreSpec& r : g.restore) AddRestore(c, comp, profile, r);
+        for (const ProcessingSpec& p : g.processing) AddProcessing(c, p);
       }
     }
     return inactive.empty();
   }
 
-  void CheckFilter(const RuleSpec& r) {
-    if (r.filter.empty()) return;
-    ScriptCall call;
-    size_t bad;
-    if (ParseScriptCall(r.filter, &call, &bad) &&
-        (call.function == "IgnoreIrrelevantLinks" ||
-         call.function == "NeverRestore")) {
-      return;  // restore-time filters: kept with the rule
+  // The include's filter, read; a filter migstore cannot apply is a
+  // warning and the rule takes every object it matches, as before.
+  internal::RuleFilter ReadFilter(const RuleSpec& r, bool registry) {
+    if (r.filter.empty()) return {};
+    auto f = internal::ParseRuleFilter(r.filter);
+    if (!f.ok()) {
+      Diagnose(Severity::kWarning, r.pattern.loc,
+               std::string(f.status().message()) +
+                   "; not applied: the rule takes every object it matches");
+      return {};
     }
-    Diagnose(
-        Severity::kWarning, r.pattern.loc,
-        "filter " + r.filter +
-            " is not applied when choosing files: the rule takes every file it "
-            "matches");
+    if (r.action != RuleAction::kInclude) {
+      // Microsoft's files put IgnoreIrrelevantLinks() on excludes too; only
+      // a filter that would choose files is worth a word.
+      if (f->kind == internal::RuleFilter::Kind::kFileProperties) {
+        Diagnose(Severity::kWarning, r.pattern.loc,
+                 "filter " + r.filter + " on an " +
+                     internal::RuleActionName(r.action) +
+                     " is not applied (FileProperties filters includes)");
+      }
+      return {};
+    }
+    if (registry) {
+      Diagnose(Severity::kWarning, r.pattern.loc,
+               "filter " + r.filter +
+                   " is not applied to registry objects: the rule takes "
+                   "every value it matches");
+      return {};
+    }
+    return *f;
   }
 
   void AddRule(const ComponentSpec& c, uint32_t comp,
                const UserProfile* profile, const RuleSpec& r,
                const std::string& inactive) {
-    CheckFilter(r);
     std::vector<Generated> generated;
     Generate(r.pattern, c, profile, &generated);
     for (Generated& gen : generated) {
@@ -226,28 +248,45 @@ class RuleCompiler {
           out_->fold ? FoldedCopy(gen.expanded) : gen.expanded,
           inactive.empty(), gen.scope, gen.registry ? gen.profile : -2);
       if (!rules_seen_.insert(key).second) continue;
-      CompiledRule rule;
+      CompiledRule rule = RuleFor(comp, r.pattern, gen);
       rule.action = r.action;
-      rule.component = comp;
-      rule.spec = gen.parts[0].spec;
-      rule.loc = r.pattern.loc;
-      rule.written = r.pattern.text;
-      rule.expanded = gen.expanded;
-      rule.profile = gen.profile;
-      rule.scope = gen.scope;
       rule.filter = r.filter;
+      rule.filter_spec = ReadFilter(r, gen.registry);
       rule.inactive = inactive;
-      rule.registry = gen.registry;
+      if (inactive.empty()) {
+        out_->has_never_restore |=
+            rule.filter_spec.kind == internal::RuleFilter::Kind::kNeverRestore;
+      }
       auto id = static_cast<uint32_t>(out_->rules.size());
       out_->rules.push_back(std::move(rule));
-      PatternIndex& index =
-          gen.registry
-              ? (inactive.empty() ? out_->registry : out_->registry_inactive)
-              : (inactive.empty() ? out_->active : out_->inactive);
-      for (PatternParts& parts : gen.parts) {
-        index.Add(MakePattern(std::move(parts), out_->fold, id));
-      }
+      Index(gen.registry
+                ? (inactive.empty() ? out_->registry : out_->registry_inactive)
+                : (inactive.empty() ? out_->active : out_->inactive),
+            &gen, id);
     }
+  }
+
+  // What every compiled rule of component `comp` records of the pattern
+  // `src` generated as `gen`.
+  static CompiledRule RuleFor(uint32_t comp, const PatternSource& src,
+                              const Generated& gen) {
+    CompiledRule rule;
+    rule.component = comp;
+    rule.spec = gen.parts[0].spec;
+    rule.loc = src.loc;
+    rule.written = src.text;
+    rule.expanded = gen.expanded;
+    rule.profile = gen.profile;
+    rule.scope = gen.scope;
+    rule.registry = gen.registry;
+    return rule;
+  }
+
+  // Adds `gen`'s patterns to `index`, for the rule numbered `id` (of
+  // `rules` or `restore_rules`, as the index holds).
+  void Index(PatternIndex& index, Generated* gen, uint32_t id) {
+    for (PatternParts& parts : gen->parts)
+      index.Add(MakePattern(std::move(parts), out_->fold, id));
   }
 
   void AddRestore(const ComponentSpec& c, uint32_t comp,
@@ -271,10 +310,20 @@ class RuleCompiler {
     std::vector<Generated> generated;
     Generate(r.pattern, c, profile, &generated);
     for (Generated& gen : generated) {
-      if (gen.registry) {
+      if (r.kind == RestoreSpec::Kind::kDestinationCleanup) {
+        AddCleanup(comp, r, gen);
+        continue;
+      }
+      if (gen.registry && r.kind == RestoreSpec::Kind::kLocationModify) {
         Diagnose(Severity::kNote, r.pattern.loc,
-                 "a <merge> or <locationModify> of registry values is not "
-                 "applied: the captured value replaces the target's");
+                 "a <locationModify> of registry values is not applied: "
+                 "settings are restored under their own key");
+        continue;
+      }
+      if (!gen.registry && r.kind == RestoreSpec::Kind::kContentModify) {
+        Diagnose(Severity::kNote, r.pattern.loc,
+                 "a <contentModify> of files is not applied: migstore "
+                 "modifies the content of registry values only");
         continue;
       }
       RestoreRule rule;
@@ -288,10 +337,47 @@ class RuleCompiler {
       rule.args = args;
       auto id = static_cast<uint32_t>(out_->restore_rules.size());
       out_->restore_rules.push_back(std::move(rule));
-      for (PatternParts& parts : gen.parts) {
-        out_->restore.Add(MakePattern(std::move(parts), out_->fold, id));
+      Index(gen.registry ? out_->registry_restore : out_->restore, &gen, id);
+    }
+  }
+
+  // A <processing> or <externalProcess> step, kept once however many runs
+  // of its component there are. A command line is kept as written: it is
+  // given to the shell, which reads MIGSTORE_ROOT and MIGSTORE_PHASE from
+  // its environment (docs/rules.md, "Processing").
+  void AddProcessing(const ComponentSpec& c, const ProcessingSpec& p) {
+    ProcessingStep step;
+    step.when = p.when;
+    step.command = p.command;
+    step.component = c.name;
+    step.file = rs_.files[p.loc.file];
+    step.line = p.loc.line;
+    step.text = p.text;
+    if (!p.command) {
+      ScriptCall call;
+      size_t bad = 0;
+      if (ParseScriptCall(p.text, &call, &bad)) step.function = call.function;
+    }
+    for (const ProcessingStep& seen : out_->processing) {
+      if (seen.when == step.when && seen.command == step.command &&
+          seen.text == step.text) {
+        return;
       }
     }
+    out_->processing.push_back(std::move(step));
+  }
+
+  // A <destinationCleanup> pattern: an include of its own index, so that
+  // restore asks "is this target object cleaned?" as capture asks "is it
+  // taken?" (and may prune the target walk the same way).
+  void AddCleanup(uint32_t comp, const RestoreSpec& r, Generated& gen) {
+    CompiledRule rule = RuleFor(comp, r.pattern, gen);
+    rule.action = RuleAction::kInclude;
+    rule.cleanup = true;
+    auto id = static_cast<uint32_t>(out_->rules.size());
+    out_->rules.push_back(std::move(rule));
+    Index(gen.registry ? out_->registry_cleanup : out_->cleanup, &gen, id);
+    ++(gen.registry ? out_->registry_cleanup_rules : out_->cleanup_rules);
   }
 
   // A variable is missing: say so unless that is the normal course (a
@@ -521,6 +607,8 @@ class RuleCompiler {
   const Machine& m_;
   const std::vector<UserChoice>& users_;
   std::shared_ptr<MatcherData> out_;
+  // The root's hives, opened as registry conditions ask for them.
+  registry::RegistryView hives_{m_};
   std::vector<const UserProfile*> selected_;
   // Whether the rule group being compiled also runs once per user.
   bool group_has_user_runs_ = false;

@@ -4,7 +4,9 @@
 
 #include "engine/base/case_fold.h"
 #include "engine/src/fs/root_fs.h"
+#include "engine/src/registry/content_modify.h"
 #include "engine/src/rules/expand.h"
+#include "engine/src/rules/registry_pattern.h"
 #include "engine/src/rules/usmt_pattern.h"
 
 namespace migstore::internal {
@@ -19,20 +21,30 @@ struct ObjectRef {
   Glob leaf;
 };
 
+// An object's text with the scope's variables; false when one is undefined
+// here (*per_user_missing: a per-user one, in system context).
+bool ExpandObject(const std::string& text, const ConditionScope& scope,
+                  std::string* expanded, bool* per_user_missing) {
+  Variables vars(*scope.machine, scope.profile);
+  std::string missing;
+  static const std::vector<EnvVariable> kNoEnv;
+  if (ExpandUsmt(text, vars, scope.env ? *scope.env : kNoEnv, expanded,
+                 &missing)) {
+    return true;
+  }
+  *per_user_missing = scope.profile == nullptr && IsPerUserVariable(missing);
+  return false;
+}
+
 // Expands and parses an object pattern; nullopt when it cannot be decided
 // (a variable undefined here, or wildcards in the node). *per_user_missing
 // tells that a per-user variable was missing in system context.
 std::optional<ObjectRef> ResolveObject(const std::string& text,
                                        const ConditionScope& scope,
                                        bool* per_user_missing) {
-  Variables vars(*scope.machine, scope.profile);
-  std::string expanded, missing;
-  static const std::vector<EnvVariable> kNoEnv;
-  if (!ExpandUsmt(text, vars, scope.env ? *scope.env : kNoEnv, &expanded,
-                  &missing)) {
-    *per_user_missing = scope.profile == nullptr && IsPerUserVariable(missing);
+  std::string expanded;
+  if (!ExpandObject(text, scope, &expanded, per_user_missing))
     return std::nullopt;
-  }
   PatternParts parts;
   UsmtPatternError error;
   if (!ParseUsmtPattern(expanded, &parts, &error)) return std::nullopt;
@@ -86,6 +98,108 @@ bool SameObject(const ObjectRef& a, const ObjectRef& b,
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+// A registry object a condition names: a key and, with a leaf, a value
+// ("*": any value of the key).
+struct RegistryRef {
+  std::string key;  // "HKLM\SOFTWARE\Foo"
+  bool has_value = false;
+  std::string value;
+};
+
+// '^' makes the next character literal, as in patterns; *wild tells that
+// an unescaped '*' was met.
+std::string Unescape(std::string_view s, bool* wild) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '^' && i + 1 < s.size()) {
+      out.push_back(s[++i]);
+      continue;
+    }
+    if (s[i] == '*') *wild = true;
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+// Expands and reads a registry object ("HKLM\Software\Foo [Value]");
+// nullopt when it cannot be decided (a variable undefined here, a wildcard
+// in the key, a root other than HKCU and HKLM). HKCU in system context sets
+// *per_user (decided per selected user).
+std::optional<RegistryRef> ResolveRegistry(const std::string& text,
+                                           const ConditionScope& scope,
+                                           bool* per_user) {
+  std::string expanded;
+  if (!ExpandObject(text, scope, &expanded, per_user)) return std::nullopt;
+  std::string_view rest;
+  const RegistryRoot root = RegistryRootOf(expanded, &rest);
+  if (root == RegistryRoot::kNone) return std::nullopt;
+  if (root == RegistryRoot::kCurrentUser && scope.profile == nullptr) {
+    *per_user = true;
+    return std::nullopt;
+  }
+  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
+  RegistryRef ref;
+  std::string_view node = rest;
+  if (!rest.empty() && rest.back() == ']') {
+    size_t open = std::string_view::npos;
+    for (size_t i = rest.size() - 1; i-- > 0;) {
+      if (rest[i] == '[' && (i == 0 || rest[i - 1] != '^')) {
+        open = i;
+        break;
+      }
+    }
+    if (open == std::string_view::npos) return std::nullopt;
+    bool wild = false;
+    ref.has_value = true;
+    ref.value = Unescape(rest.substr(open + 1, rest.size() - open - 2), &wild);
+    if (wild && ref.value != "*") return std::nullopt;
+    node = rest.substr(0, open);
+  }
+  bool wild = false;
+  std::string key = Unescape(node, &wild);
+  if (wild) return std::nullopt;
+  while (!key.empty() && (key.back() == ' ' || key.back() == '\\'))
+    key.pop_back();
+  ref.key = (root == RegistryRoot::kCurrentUser ? "HKCU" : "HKLM") + key;
+  return ref;
+}
+
+Truth FromAnswer(registry::RegistryView::Answer a) {
+  switch (a) {
+    case registry::RegistryView::Answer::kNo:
+      return Truth::kFalse;
+    case registry::RegistryView::Answer::kYes:
+      return Truth::kTrue;
+    case registry::RegistryView::Answer::kUnknown:
+      break;
+  }
+  return Truth::kUnknown;
+}
+
+// DoesObjectExist, DoesStringContentEqual and DoesStringContentContain on
+// the registry.
+Truth RegistryTruth(const Condition& c, const RegistryRef& ref,
+                    const ConditionScope& scope) {
+  registry::RegistryView& view = *scope.registry;
+  if (c.function == "DoesObjectExist") {
+    if (!ref.has_value)
+      return FromAnswer(view.KeyExists(ref.key, scope.profile));
+    registry::Hive::ValueData v;
+    return FromAnswer(view.Value(ref.key, scope.profile, ref.value, &v));
+  }
+  if (!ref.has_value || ref.value == "*") return Truth::kUnknown;
+  registry::Hive::ValueData v;
+  Truth t = FromAnswer(view.Value(ref.key, scope.profile, ref.value, &v));
+  if (t != Truth::kTrue) return t;
+  std::optional<std::string> text = registry::StringForm(v);
+  if (!text) return Truth::kFalse;
+  const std::string& want = c.args[2];
+  const bool holds = c.function == "DoesStringContentEqual"
+                         ? *text == want
+                         : text->find(want) != std::string::npos;
+  return holds ? Truth::kTrue : Truth::kFalse;
+}
+
 Truth Combine(Truth a, Truth b, bool is_or) {
   if (is_or) {
     if (a == Truth::kTrue || b == Truth::kTrue) return Truth::kTrue;
@@ -100,9 +214,18 @@ Truth Combine(Truth a, Truth b, bool is_or) {
 Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
                   std::vector<ConditionNote>* notes) {
   bool file_type = !c.args.empty() && EqualsFolded(c.args[0], "File");
+  bool registry_type = !c.args.empty() && EqualsFolded(c.args[0], "Registry");
   bool per_user_missing = false;
   Truth t = Truth::kUnknown;
-  if (c.function == "DoesObjectExist" && file_type && c.args.size() == 2) {
+  if (registry_type && scope.registry != nullptr &&
+      ((c.function == "DoesObjectExist" && c.args.size() == 2) ||
+       ((c.function == "DoesStringContentEqual" ||
+         c.function == "DoesStringContentContain") &&
+        c.args.size() == 3))) {
+    if (auto ref = ResolveRegistry(c.args[1], scope, &per_user_missing))
+      t = RegistryTruth(c, *ref, scope);
+  } else if (c.function == "DoesObjectExist" && file_type &&
+             c.args.size() == 2) {
     if (auto ref = ResolveObject(c.args[1], scope, &per_user_missing)) {
       t = ObjectExists(*ref, scope) ? Truth::kTrue : Truth::kFalse;
     }
@@ -111,9 +234,8 @@ Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
     auto b = ResolveObject(c.args[2], scope, &per_user_missing);
     if (a && b) t = SameObject(*a, *b, scope) ? Truth::kTrue : Truth::kFalse;
   } else {
-    notes->push_back(
-        {c.loc, "condition " + c.text +
-                    " cannot be decided from files; taken as true"});
+    notes->push_back({c.loc, "condition " + c.text +
+                                 " cannot be decided offline; taken as true"});
     return Truth::kUnknown;
   }
   if (per_user_missing) {

@@ -1,13 +1,17 @@
 // Evaluates USMT <detects>/<detection>/<condition> trees against the files
-// under the root. DoesObjectExist and IsSameObject on files are decided;
-// every other condition (registry, OS version, ...) cannot be decided from
-// files and is Unknown, which does not stop a component: migstore would
-// rather look for an application's files than silently skip them, and file
-// patterns of an absent application match nothing anyway.
+// and offline hives under the root. DoesObjectExist and IsSameObject on
+// files are decided, and so are DoesObjectExist, DoesStringContentEqual and
+// DoesStringContentContain on the registry of a Windows root; every other
+// condition (OS version, ...) cannot be decided offline and is Unknown,
+// which does not stop a component: migstore would rather look for an
+// application's files than silently skip them, and file patterns of an
+// absent application match nothing anyway. So is a registry condition
+// whose hive is missing or unreadable, or whose key holds a wildcard.
 //
-// In system context a condition naming a per-user folder is evaluated for
-// every selected user and holds when it holds for one of them (USMT would
-// use the user running ScanState; an offline capture has none).
+// In system context a condition naming a per-user folder or HKCU is
+// evaluated for every selected user and holds when it holds for one of
+// them (USMT would use the user running ScanState; an offline capture has
+// none).
 //
 // Thread safety: pure functions over the filesystem.
 
@@ -17,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/src/registry/registry_view.h"
 #include "engine/src/rules/rule_model.h"
 #include "migstore/profiles.h"
 
@@ -29,6 +34,8 @@ struct ConditionScope {
   const UserProfile* profile = nullptr;  // null: system context
   std::vector<const UserProfile*> selected;
   const std::vector<EnvVariable>* env = nullptr;
+  // The root's hives; null: registry conditions are Unknown.
+  registry::RegistryView* registry = nullptr;
 };
 
 struct ConditionNote {

@@ -15,12 +15,24 @@ bool InList(std::string_view name, std::initializer_list<std::string_view> list,
   return false;
 }
 
-std::string Tree(std::string_view rel) {
-  return EscapeUsmt(UsmtPathOf(rel)) + "\\* [*]";
+using Kind = DocPattern::Kind;
+using Anchor = DocPattern::Anchor;
+
+DocPattern Tree(Anchor anchor, std::string rel) {
+  DocPattern p;
+  p.kind = Kind::kTree;
+  p.anchor = anchor;
+  p.rel = std::move(rel);
+  return p;
 }
 // `leaf` is pattern text: a "*" in it is a wildcard.
-std::string FilesIn(std::string_view rel, std::string_view leaf) {
-  return EscapeUsmt(UsmtPathOf(rel)) + "\\ [" + std::string(leaf) + "]";
+DocPattern FilesIn(Anchor anchor, std::string rel, std::string_view leaf) {
+  DocPattern p;
+  p.kind = Kind::kFilesIn;
+  p.anchor = anchor;
+  p.rel = std::move(rel);
+  p.leaf = std::string(leaf);
+  return p;
 }
 
 // Folders directly under `rel` that are real directories (not links),
@@ -42,18 +54,21 @@ std::vector<std::string> DataFolders(
 
 void AddFolders(const std::vector<std::pair<std::string, std::string>>& folders,
                 std::initializer_list<std::string_view> keys,
-                std::vector<std::string>* out) {
+                std::vector<DocPattern>* out) {
   for (std::string_view key : keys) {
     for (const auto& [k, path] : folders) {
-      if (k == key) out->push_back(Tree(path));
+      if (k != key) continue;
+      DocPattern p = Tree(Anchor::kKnownFolder, path);
+      p.key = k;
+      out->push_back(std::move(p));
     }
   }
 }
 
-std::vector<std::string> WindowsSystem(const Machine& m, bool include) {
-  std::vector<std::string> out;
+std::vector<DocPattern> WindowsSystem(const Machine& m, bool include) {
+  std::vector<DocPattern> out;
   if (include) {
-    out.push_back(FilesIn("", "*"));
+    out.push_back(FilesIn(Anchor::kRoot, "", "*"));
     for (const std::string& d : DataFolders(
              m, "",
              {"Windows", "Program Files", "Program Files (x86)", "ProgramData",
@@ -62,7 +77,7 @@ std::vector<std::string> WindowsSystem(const Machine& m, bool include) {
               "$WINDOWS.~BT", "$WINDOWS.~WS", "$WinREAgent", "$SysReset",
               "MSOCache", "Intel", "OneDriveTemp"},
              false)) {
-      out.push_back(Tree(d));
+      out.push_back(Tree(Anchor::kRoot, d));
     }
     AddFolders(
         m.system_folders,
@@ -77,25 +92,25 @@ std::vector<std::string> WindowsSystem(const Machine& m, bool include) {
   for (std::string_view f :
        {"pagefile.sys", "hiberfil.sys", "swapfile.sys", "bootmgr", "BOOTNXT",
         "BOOTSECT.BAK", "DumpStack.log", "DumpStack.log.tmp"}) {
-    out.push_back(FilesIn("", f));
+    out.push_back(FilesIn(Anchor::kRoot, "", f));
   }
-  out.push_back(Tree("$Recycle.Bin"));
-  out.push_back(Tree("System Volume Information"));
+  out.push_back(Tree(Anchor::kRoot, "$Recycle.Bin"));
+  out.push_back(Tree(Anchor::kRoot, "System Volume Information"));
   return out;
 }
 
-std::vector<std::string> WindowsUser(const Machine& m, const UserProfile& p,
-                                     bool include) {
-  std::vector<std::string> out;
+std::vector<DocPattern> WindowsUser(const Machine& m, const UserProfile& p,
+                                    bool include) {
+  std::vector<DocPattern> out;
   if (include) {
-    out.push_back(FilesIn(p.home, "*"));
+    out.push_back(FilesIn(Anchor::kProfile, p.home, "*"));
     for (const std::string& d : DataFolders(
              m, p.home,
              {"AppData", "Application Data", "Cookies", "Local Settings",
               "My Documents", "NetHood", "PrintHood", "Recent", "SendTo",
               "Start Menu", "Templates", "IntelGraphicsProfiles"},
              false)) {
-      out.push_back(Tree(d));
+      out.push_back(Tree(Anchor::kProfile, d));
     }
     AddFolders(
         p.folders,
@@ -104,61 +119,74 @@ std::vector<std::string> WindowsUser(const Machine& m, const UserProfile& p,
         &out);
     return out;
   }
-  for (std::string_view f : {"NTUSER.DAT*", "ntuser.ini", "ntuser.pol"}) {
-    out.push_back(EscapeUsmt(UsmtPathOf(p.home)) + "\\ [" + std::string(f) +
-                  "]");
-  }
+  for (std::string_view f : {"NTUSER.DAT*", "ntuser.ini", "ntuser.pol"})
+    out.push_back(FilesIn(Anchor::kProfile, p.home, f));
   AddFolders(p.folders, {"APPDATA", "LOCALAPPDATA", "LOCALLOWAPPDATA"}, &out);
   return out;
 }
 
-std::vector<std::string> LinuxSystem(const Machine& m, bool include) {
-  std::vector<std::string> out;
+std::vector<DocPattern> LinuxSystem(const Machine& m, bool include) {
+  std::vector<DocPattern> out;
   if (include) {
-    out.push_back(FilesIn("", "*"));
+    out.push_back(FilesIn(Anchor::kRoot, "", "*"));
     for (const std::string& d : DataFolders(
              m, "", {"bin",   "boot",  "dev",    "etc",        "home",  "lib",
                      "lib32", "lib64", "libx32", "lost+found", "media", "mnt",
                      "opt",   "proc",  "root",   "run",        "sbin",  "snap",
                      "srv",   "sys",   "tmp",    "usr",        "var"},
              true)) {
-      out.push_back(Tree(d));
+      out.push_back(Tree(Anchor::kRoot, d));
     }
     return out;
   }
   for (std::string_view f : {"swapfile", "swap.img"})
-    out.push_back(FilesIn("", f));
+    out.push_back(FilesIn(Anchor::kRoot, "", f));
   return out;
 }
 
-std::vector<std::string> LinuxUser(const Machine& m, const UserProfile& p,
-                                   bool include) {
-  std::vector<std::string> out;
+std::vector<DocPattern> LinuxUser(const Machine& m, const UserProfile& p,
+                                  bool include) {
+  std::vector<DocPattern> out;
   if (include) {
-    out.push_back(FilesIn(p.home, "*"));
+    out.push_back(FilesIn(Anchor::kProfile, p.home, "*"));
     for (const std::string& d : DataFolders(m, p.home, {"snap"}, true))
-      out.push_back(Tree(d));
+      out.push_back(Tree(Anchor::kProfile, d));
     AddFolders(p.folders,
                {"DOCUMENTS", "PICTURES", "MUSIC", "VIDEOS", "DESKTOP",
                 "DOWNLOADS", "TEMPLATES", "PUBLICSHARE"},
                &out);
     return out;
   }
-  out.push_back(FilesIn(p.home, ".*"));  // dotfiles are settings, not documents
+  // Dotfiles are settings, not documents.
+  out.push_back(FilesIn(Anchor::kProfile, p.home, ".*"));
   return out;
 }
 
 }  // namespace
 
-std::vector<std::string> GenerateDocPatterns(const Machine& machine,
-                                             const UserProfile* profile,
-                                             bool include) {
+std::string DocPattern::UsmtText() const {
+  std::string text = EscapeUsmt(UsmtPathOf(rel));
+  if (kind == Kind::kTree) return text + "\\* [*]";
+  return text + "\\ [" + leaf + "]";
+}
+
+std::vector<DocPattern> DocPatterns(const Machine& machine,
+                                    const UserProfile* profile, bool include) {
   if (machine.layout == Layout::kWindows) {
     return profile ? WindowsUser(machine, *profile, include)
                    : WindowsSystem(machine, include);
   }
   return profile ? LinuxUser(machine, *profile, include)
                  : LinuxSystem(machine, include);
+}
+
+std::vector<std::string> GenerateDocPatterns(const Machine& machine,
+                                             const UserProfile* profile,
+                                             bool include) {
+  std::vector<std::string> out;
+  for (const DocPattern& p : DocPatterns(machine, profile, include))
+    out.push_back(p.UsmtText());
+  return out;
 }
 
 }  // namespace migstore::internal

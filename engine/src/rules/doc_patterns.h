@@ -12,6 +12,7 @@
 #ifndef MIGSTORE_ENGINE_SRC_RULES_DOC_PATTERNS_H_
 #define MIGSTORE_ENGINE_SRC_RULES_DOC_PATTERNS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,33 @@
 
 namespace migstore::internal {
 
-// `profile` null means system context. The patterns are expanded and
-// escaped USMT text.
+// One pattern of the document finder, kept with where it is anchored so
+// that it can be written back with a variable (genmigxml.cc): a whole
+// folder tree ("C:\Data\* [*]") or the files directly in a folder that
+// match a leaf ("C:\Users\alice\ [NTUSER.DAT*]").
+struct DocPattern {
+  enum class Kind : uint8_t { kTree, kFilesIn };
+  enum class Anchor : uint8_t {
+    kRoot,         // `rel` is below the root (system context)
+    kProfile,      // `rel` is the profile's home or a folder in it
+    kKnownFolder,  // `rel` is the known folder `key` of the profile (user
+                   // context) or of the machine (system context)
+  };
+  Kind kind = Kind::kTree;
+  Anchor anchor = Anchor::kRoot;
+  std::string key;   // kKnownFolder: "DOCUMENTS", "COMMON_MUSIC", "WINDOWS"
+  std::string rel;   // the folder, root-relative
+  std::string leaf;  // kFilesIn: pattern text, where '*' is a wildcard
+
+  // The expanded, escaped USMT text: "C:\Users\alice\Documents\* [*]".
+  std::string UsmtText() const;
+};
+
+// `profile` null means system context.
+std::vector<DocPattern> DocPatterns(const Machine& machine,
+                                    const UserProfile* profile, bool include);
+
+// DocPatterns as expanded and escaped USMT text.
 std::vector<std::string> GenerateDocPatterns(const Machine& machine,
                                              const UserProfile* profile,
                                              bool include);

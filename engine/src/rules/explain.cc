@@ -7,6 +7,7 @@
 #include "engine/base/case_fold.h"
 #include "engine/src/rules/matcher_data.h"
 #include "engine/src/rules/precedence.h"
+#include "engine/src/rules/registry_pattern.h"
 #include "migstore/explain.h"
 #include "migstore/matcher.h"
 
@@ -99,6 +100,10 @@ class Explainer {
         SetDecider(e, d, &told);
         e->summary = "taken by an include of component \"" +
                      m_.components[inc.component].name + "\"";
+        if (inc.filter_spec.kind ==
+            internal::RuleFilter::Kind::kFileProperties) {
+          e->summary += ", if the file passes its filter " + inc.filter;
+        }
         for (uint32_t x : excludes) {
           const CompiledRule& r = m_.rules[x];
           if (r.component == inc.component &&
@@ -222,6 +227,55 @@ void Dedupe(std::vector<uint32_t>* ids) {
   ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
 }
 
+// The decision on what `active` and `inactive` match: the directory (or
+// key) `dir` itself when `name` is null, else its entry (or value) `name`,
+// slashed and folded as the indexes hold them; then, for a path
+// (`restore_path` not null), what restore does with it. Nothing but the
+// reason when the entry lies in the profile of a user who is not selected.
+void ExplainIn(const MatcherData& m, const internal::PatternIndex& active,
+               const internal::PatternIndex& inactive_index,
+               std::string_view dir, const std::string_view* name,
+               const std::string* restore_path, Explanation* e) {
+  std::vector<uint32_t> matched, inactive;
+  internal::PathOwner owner;
+  auto from = [](const internal::PatternIndex& index,
+                 std::vector<uint32_t>* out) {
+    return [&index, out](uint32_t pid) {
+      out->push_back(index.pattern(pid).rule);
+    };
+  };
+  if (name == nullptr) {
+    active.ForDirectory(dir, &owner, from(active, &matched));
+    inactive_index.ForDirectory(dir, nullptr, from(inactive_index, &inactive));
+  } else {
+    active.ForFile(dir, *name, &owner, from(active, &matched));
+    inactive_index.ForFile(dir, *name, nullptr,
+                           from(inactive_index, &inactive));
+  }
+  Dedupe(&matched);
+  Dedupe(&inactive);
+
+  Explainer x(m);
+  if (owner.profile >= 0) {
+    const UserChoice& c = m.choices[static_cast<size_t>(owner.profile)];
+    const std::string& user = m.profiles[static_cast<size_t>(owner.profile)];
+    if (!owner.selected) {
+      e->summary = "not taken: inside the profile of " + user +
+                   ", who is not selected (" + c.reason + ")";
+      for (uint32_t r : matched)
+        e->also_matched.push_back(x.Ref(r, "user not selected"));
+      return;
+    }
+    e->user = user;
+  }
+  x.Decide(matched, e);
+  for (uint32_t r : inactive) e->inactive.push_back(x.Ref(r));
+  if (restore_path != nullptr) {
+    x.Restore(*restore_path,
+              name == nullptr ? EntryKind::kDirectory : EntryKind::kFile, e);
+  }
+}
+
 }  // namespace
 
 Explanation Matcher::Explain(std::string_view path, EntryKind kind) const {
@@ -245,43 +299,40 @@ Explanation Matcher::Explain(std::string_view path, EntryKind kind) const {
     e.summary = "the root itself is not an entry";
     return e;
   }
-  std::vector<uint32_t> matched, inactive;
-  internal::PathOwner owner;
-  auto from = [](const internal::PatternIndex& index,
-                 std::vector<uint32_t>* out) {
-    return [&index, out](uint32_t pid) {
-      out->push_back(index.pattern(pid).rule);
-    };
-  };
-  if (e.is_directory) {
-    m.active.ForDirectory(slashed, &owner, from(m.active, &matched));
-    m.inactive.ForDirectory(slashed, nullptr, from(m.inactive, &inactive));
-  } else {
+  std::string_view dir = slashed;
+  std::string_view name;
+  if (!e.is_directory) {
     size_t slash = slashed.rfind('/');
-    std::string_view dir = std::string_view(slashed).substr(0, slash);
-    std::string_view name = std::string_view(slashed).substr(slash + 1);
-    m.active.ForFile(dir, name, &owner, from(m.active, &matched));
-    m.inactive.ForFile(dir, name, nullptr, from(m.inactive, &inactive));
+    dir = std::string_view(slashed).substr(0, slash);
+    name = std::string_view(slashed).substr(slash + 1);
   }
-  Dedupe(&matched);
-  Dedupe(&inactive);
+  ExplainIn(m, m.active, m.inactive, dir, e.is_directory ? nullptr : &name,
+            &slashed, &e);
+  return e;
+}
 
-  Explainer x(m);
-  if (owner.profile >= 0) {
-    const UserChoice& c = m.choices[static_cast<size_t>(owner.profile)];
-    const std::string& name = m.profiles[static_cast<size_t>(owner.profile)];
-    if (!owner.selected) {
-      e.summary = "not taken: inside the profile of " + name +
-                  ", who is not selected (" + c.reason + ")";
-      for (uint32_t r : matched)
-        e.also_matched.push_back(x.Ref(r, "user not selected"));
-      return e;
-    }
-    e.user = name;
+Explanation Matcher::ExplainRegistry(std::string_view key, int32_t profile,
+                                     const std::string* value) const {
+  Explanation e;
+  e.path = std::string(key) + (value ? " [" + *value + "]" : "");
+  e.is_directory = value == nullptr;
+  e.registry = true;
+  if (!data_) {
+    e.summary = "not taken: no rules";
+    return e;
   }
-  x.Decide(matched, &e);
-  for (uint32_t r : inactive) e.inactive.push_back(x.Ref(r));
-  x.Restore(slashed, kind, &e);
+  const MatcherData& m = *data_;
+  std::string path = internal::RegistryMatchPath(key, profile);
+  if (path.empty()) {
+    e.summary = "not taken: not a key of HKCU or HKLM";
+    return e;
+  }
+  path = internal::FoldedCopy(path);
+  if (e.is_directory) e.may_take_below = MayTakeBelowRegistry(key, profile);
+  const std::string name = value ? internal::FoldedCopy(*value) : "";
+  const std::string_view name_view = name;
+  ExplainIn(m, m.registry, m.registry_inactive, path,
+            value ? &name_view : nullptr, nullptr, &e);
   return e;
 }
 
@@ -305,7 +356,7 @@ void AppendRef(std::string* out, const char* label, const RuleRef& r) {
 
 std::string FormatExplanation(const Explanation& e) {
   std::string out = e.path.empty() ? "(root)" : e.path;
-  if (e.is_directory) out += "/";
+  if (e.is_directory && !e.registry) out += "/";
   out += e.taken ? ": taken" : ": not taken";
   if (!e.user.empty()) out += " (user " + e.user + ")";
   out += "\n  why: " + e.summary + "\n";
@@ -316,8 +367,10 @@ std::string FormatExplanation(const Explanation& e) {
   for (const std::string& s : e.restore) out += "  at restore: " + s + "\n";
   if (e.is_directory) {
     out += e.may_take_below
-               ? "  below: entries below may be taken\n"
-               : "  below: nothing below can be taken (the walk skips it)\n";
+               ? (e.registry ? "  below: subkeys or values may be taken\n"
+                             : "  below: entries below may be taken\n")
+               : "  below: nothing below can be taken (the walk "
+                 "skips it)\n";
   }
   return out;
 }

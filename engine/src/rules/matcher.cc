@@ -62,7 +62,8 @@ namespace {
 // `name` is null.
 Decision DecideIn(const internal::MatcherData& m,
                   const internal::PatternIndex& index, Scratch& s,
-                  std::string_view dir, const std::string_view* name) {
+                  std::string_view dir, const std::string_view* name,
+                  const FileFacts* facts = nullptr) {
   Decision d;
   s.matched.clear();
   internal::PathOwner owner;
@@ -76,7 +77,11 @@ Decision DecideIn(const internal::MatcherData& m,
   }
   if (owner.profile >= 0 && !owner.selected) return d;
   d.profile = owner.profile;
-  d.taken = internal::Taken(m, s.matched);
+  internal::FilterQuery q;
+  q.facts = facts;
+  q.is_file = name != nullptr;
+  d.taken = internal::Taken(m, s.matched, &q);
+  d.needs_facts = q.needs_facts;
   return d;
 }
 
@@ -124,7 +129,8 @@ bool RegistryPath(std::string_view key, int32_t profile, Scratch& s) {
 
 }  // namespace
 
-Decision Matcher::Decide(std::string_view path, EntryKind kind) const {
+Decision Matcher::Decide(std::string_view path, EntryKind kind,
+                         const FileFacts* facts) const {
   if (!data_) return {};
   const internal::MatcherData& m = *data_;
   Scratch& s = ThreadScratch();
@@ -135,7 +141,57 @@ Decision Matcher::Decide(std::string_view path, EntryKind kind) const {
   size_t slash = s.path.rfind('/');
   std::string_view full = s.path;
   std::string_view name = full.substr(slash + 1);
-  return DecideIn(m, m.active, s, full.substr(0, slash), &name);
+  return DecideIn(m, m.active, s, full.substr(0, slash), &name, facts);
+}
+
+bool Matcher::has_never_restore() const {
+  return data_ != nullptr && data_->has_never_restore;
+}
+
+bool Matcher::has_restore_time_rules() const {
+  return has_restore_rules() || has_never_restore() ||
+         has_registry_restore_rules() || cleanup_rule_count() > 0 ||
+         registry_cleanup_rule_count() > 0 ||
+         (data_ != nullptr && !data_->processing.empty());
+}
+
+bool Matcher::NeverRestored(std::string_view path, EntryKind kind,
+                            const FileFacts* facts) const {
+  if (!has_never_restore()) return false;
+  const internal::MatcherData& m = *data_;
+  Scratch& s = ThreadScratch();
+  Slash(path, m.fold, &s.path);
+  if (s.path.empty()) return false;
+  s.matched.clear();
+  auto collect = [&](uint32_t pid) {
+    s.matched.push_back(m.active.pattern(pid).rule);
+  };
+  if (kind == EntryKind::kDirectory) {
+    m.active.ForDirectory(s.path, nullptr, collect);
+  } else {
+    size_t slash = s.path.rfind('/');
+    std::string_view full = s.path;
+    m.active.ForFile(full.substr(0, slash), full.substr(slash + 1), nullptr,
+                     collect);
+  }
+  // A FileProperties include is judged on the entry as captured; without
+  // its facts, as having taken it.
+  internal::FilterQuery with;
+  with.is_file = kind == EntryKind::kFile;
+  with.facts = facts;
+  with.assume_properties = facts == nullptr;
+  internal::FilterQuery without = with;
+  without.skip_never_restore = true;
+  bool never_restore_matched = false;
+  for (uint32_t r : s.matched) {
+    const internal::CompiledRule& rule = m.rules[r];
+    never_restore_matched |=
+        rule.action == internal::RuleAction::kInclude &&
+        rule.filter_spec.kind == internal::RuleFilter::Kind::kNeverRestore;
+  }
+  if (!never_restore_matched) return false;
+  return internal::Taken(m, s.matched, &with) &&
+         !internal::Taken(m, s.matched, &without);
 }
 
 bool Matcher::MayTakeBelow(std::string_view dir) const {
@@ -164,6 +220,65 @@ bool Matcher::MayTakeBelowRegistry(std::string_view key,
   Scratch& s = ThreadScratch();
   if (!RegistryPath(key, profile, s)) return false;
   return MayTakeBelowIn(*data_, data_->registry, s);
+}
+
+Decision Matcher::CleansUp(std::string_view path, EntryKind kind) const {
+  if (!data_ || data_->cleanup_rules == 0) return {};
+  const internal::MatcherData& m = *data_;
+  Scratch& s = ThreadScratch();
+  Slash(path, m.fold, &s.path);
+  if (s.path.empty()) return {};  // never the target itself
+  if (kind == EntryKind::kDirectory)
+    return DecideIn(m, m.cleanup, s, s.path, nullptr);
+  size_t slash = s.path.rfind('/');
+  std::string_view full = s.path;
+  std::string_view name = full.substr(slash + 1);
+  return DecideIn(m, m.cleanup, s, full.substr(0, slash), &name);
+}
+
+bool Matcher::MayCleanUpBelow(std::string_view dir) const {
+  if (!data_ || data_->cleanup_rules == 0) return false;
+  Scratch& s = ThreadScratch();
+  Slash(dir, data_->fold, &s.path);
+  return MayTakeBelowIn(*data_, data_->cleanup, s);
+}
+
+Decision Matcher::CleansUpRegistry(std::string_view key, int32_t profile,
+                                   const std::string* value) const {
+  if (!data_ || data_->registry_cleanup_rules == 0) return {};
+  Scratch& s = ThreadScratch();
+  if (!RegistryPath(key, profile, s)) return {};
+  if (value == nullptr)
+    return DecideIn(*data_, data_->registry_cleanup, s, s.path, nullptr);
+  s.name = *value;
+  for (char& c : s.name) c = internal::FoldAscii(c);
+  std::string_view name = s.name;
+  return DecideIn(*data_, data_->registry_cleanup, s, s.path, &name);
+}
+
+bool Matcher::MayCleanUpBelowRegistry(std::string_view key,
+                                      int32_t profile) const {
+  if (!data_ || data_->registry_cleanup_rules == 0) return false;
+  Scratch& s = ThreadScratch();
+  if (!RegistryPath(key, profile, s)) return false;
+  return MayTakeBelowIn(*data_, data_->registry_cleanup, s);
+}
+
+size_t Matcher::cleanup_rule_count() const {
+  return data_ ? data_->cleanup_rules : 0;
+}
+
+size_t Matcher::registry_cleanup_rule_count() const {
+  return data_ ? data_->registry_cleanup_rules : 0;
+}
+
+std::vector<ProcessingStep> Matcher::Processing(std::string_view when) const {
+  std::vector<ProcessingStep> out;
+  if (!data_) return out;
+  for (const ProcessingStep& p : data_->processing) {
+    if (p.when == when) out.push_back(p);
+  }
+  return out;
 }
 
 size_t Matcher::registry_rule_count() const {

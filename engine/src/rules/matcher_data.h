@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/src/rules/pattern_index.h"
+#include "engine/src/rules/rule_filter.h"
 #include "engine/src/rules/rule_model.h"
 #include "migstore/profiles.h"
 #include "migstore/rules.h"
@@ -32,9 +33,13 @@ struct CompiledRule {
   // pass produced it, or -1 for a rule that is the same in every run (no
   // per-user variable). Precedence is decided within one run.
   int32_t scope = -1;
-  bool registry = false;  // a registry pattern (MatcherData::registry)
-  std::string filter;     // USMT include filter, kept for restore
-  std::string inactive;   // why the rule is not in force; "" when it is
+  bool registry = false;   // a registry pattern (MatcherData::registry)
+  std::string filter;      // USMT include filter as written
+  RuleFilter filter_spec;  // read; kNone when absent or not applied
+  std::string inactive;    // why the rule is not in force; "" when it is
+  // A <destinationCleanup> pattern (MatcherData::cleanup and
+  // registry_cleanup), not a capture rule.
+  bool cleanup = false;
 };
 
 // A <merge> or <locationModify> rule, kept for restore.
@@ -69,8 +74,9 @@ struct MatcherData {
   std::vector<UserChoice> choices;    // by profile index
   std::vector<CompiledRule> rules;    // active and inactive
   size_t active_rules = 0;
-  PatternIndex active;    // patterns of rules in force
-  PatternIndex inactive;  // patterns of rules switched off
+  bool has_never_restore = false;  // an include in force has NeverRestore
+  PatternIndex active;             // patterns of rules in force
+  PatternIndex inactive;           // patterns of rules switched off
   // Registry patterns in force, on registry_pattern.h's paths, and those
   // switched off.
   PatternIndex registry;
@@ -78,6 +84,16 @@ struct MatcherData {
   size_t registry_rules = 0;  // in force
   std::vector<RestoreRule> restore_rules;
   PatternIndex restore;  // pattern.rule indexes restore_rules
+  // The registry's <merge> and <contentModify> rules, the same way.
+  PatternIndex registry_restore;
+  // <destinationCleanup> patterns: pattern.rule indexes `rules` (includes
+  // flagged cleanup), of files and of the registry.
+  PatternIndex cleanup;
+  PatternIndex registry_cleanup;
+  size_t cleanup_rules = 0;
+  size_t registry_cleanup_rules = 0;
+  // <processing> and <externalProcess> steps of active components.
+  std::vector<ProcessingStep> processing;
   std::vector<RuleDiagnostic> diagnostics;
 };
 

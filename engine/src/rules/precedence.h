@@ -58,14 +58,49 @@ inline bool IncludeWinsInComponent(const MatcherData& m, uint32_t inc,
   return losing_runs < c.user_runs;
 }
 
-// USMT's decision: no unconditional exclude, and some include wins.
-inline bool Taken(const MatcherData& m, const std::vector<uint32_t>& matched) {
+// What the filters of the winning includes ask of a decision.
+struct FilterQuery {
+  // The file's properties for FileProperties filters; null when not known
+  // (or not a file: such a filter never takes a directory).
+  const FileFacts* facts = nullptr;
+  bool is_file = false;
+  // Restore: the store holds what FileProperties filters let through.
+  bool assume_properties = false;
+  // Leave NeverRestore() includes out: is the entry restored?
+  bool skip_never_restore = false;
+  // Set when an include would win if `facts` were known.
+  bool needs_facts = false;
+};
+
+// Whether include `r`'s filter lets it take the entry.
+inline bool FilterPasses(const CompiledRule& r, FilterQuery* q) {
+  switch (r.filter_spec.kind) {
+    case RuleFilter::Kind::kFileProperties:
+      if (!q->is_file) return false;  // never a folder
+      if (q->assume_properties) return true;
+      if (q->facts == nullptr) {
+        q->needs_facts = true;
+        return false;
+      }
+      return r.filter_spec.Holds(*q->facts);
+    case RuleFilter::Kind::kNeverRestore:
+      return !q->skip_never_restore;
+    default:
+      return true;
+  }
+}
+
+// USMT's decision: no unconditional exclude, and some include wins (and
+// its filter, when it has one, passes).
+inline bool Taken(const MatcherData& m, const std::vector<uint32_t>& matched,
+                  FilterQuery* q) {
   for (uint32_t r : matched) {
     if (m.rules[r].action == RuleAction::kUnconditionalExclude) return false;
   }
   for (uint32_t r : matched) {
     if (m.rules[r].action == RuleAction::kInclude &&
-        IncludeWinsInComponent(m, r, matched)) {
+        IncludeWinsInComponent(m, r, matched) && FilterPasses(m.rules[r], q)) {
+      q->needs_facts = false;
       return true;
     }
   }

@@ -59,12 +59,28 @@ struct RuleSpec {
   std::string filter;  // USMT filter script, "" for none
 };
 
-// <merge> and <locationModify>: not used to choose files, kept for restore.
+// <merge>, <locationModify>, <contentModify> and <destinationCleanup>: not
+// used to choose what is captured, kept for restore.
 struct RestoreSpec {
-  enum class Kind : uint8_t { kMerge, kLocationModify };
+  enum class Kind : uint8_t {
+    kMerge,
+    kLocationModify,
+    kContentModify,
+    kDestinationCleanup,
+  };
   Kind kind = Kind::kMerge;
   std::string script;  // "MigXmlHelper.DestinationPriority()"
   PatternSource pattern;
+};
+
+// <processing when> (a helper script) and <externalProcess when> (a
+// command line): steps run before or after a capture or restore, only when
+// the user allows them.
+struct ProcessingSpec {
+  std::string when;      // "pre-scan", ..., "post-apply", as written
+  bool command = false;  // <externalProcess><commandLine>; else a <script>
+  std::string text;      // the command line or the script call
+  SourceLoc loc;
 };
 
 struct Condition {
@@ -93,6 +109,7 @@ struct RuleGroup {
   ConditionNode conditions;
   std::vector<RuleSpec> rules;
   std::vector<RestoreSpec> restore;
+  std::vector<ProcessingSpec> processing;
 };
 
 struct EnvVariable {

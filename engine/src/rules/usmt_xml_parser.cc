@@ -25,9 +25,7 @@ bool IsQuietElement(pugi::xml_node n) {
 // Rule elements that only act at restore time or on the registry.
 bool IsNotForCapture(pugi::xml_node n) {
   for (std::string_view s :
-       {"contentModify", "destinationCleanup", "addObjects",
-        "includeAttributes", "excludeAttributes", "externalProcess",
-        "processing", "plugin"}) {
+       {"addObjects", "includeAttributes", "excludeAttributes", "plugin"}) {
     if (NameIs(n, s)) return true;
   }
   return false;
@@ -291,8 +289,13 @@ class MigrationParser {
         action = RuleAction::kExclude;
       } else if (NameIs(n, "unconditionalExclude")) {
         action = RuleAction::kUnconditionalExclude;
-      } else if (NameIs(n, "merge") || NameIs(n, "locationModify")) {
+      } else if (NameIs(n, "merge") || NameIs(n, "locationModify") ||
+                 NameIs(n, "contentModify") ||
+                 NameIs(n, "destinationCleanup")) {
         MIGSTORE_RETURN_IF_ERROR(ParseRestore(n, &group));
+        continue;
+      } else if (NameIs(n, "processing") || NameIs(n, "externalProcess")) {
+        ParseProcessing(n, &group);
         continue;
       } else if (IsNotForCapture(n)) {
         Note(n, std::string("<") + n.name() +
@@ -327,13 +330,68 @@ class MigrationParser {
     return Status::OK();
   }
 
+  // <processing when><script>…</script></processing> and
+  // <externalProcess when><commandLine>…</commandLine></externalProcess>.
+  void ParseProcessing(pugi::xml_node n, RuleGroup* group) {
+    const bool command = NameIs(n, "externalProcess");
+    std::string when(Attr(n, "when"));
+    static constexpr std::string_view kWhen[] = {
+        "pre-scan",  "scan-success",  "post-scan",
+        "pre-apply", "apply-success", "post-apply"};
+    bool known = false;
+    for (std::string_view w : kWhen) {
+      if (EqualsFolded(when, w)) {
+        when = std::string(w);
+        known = true;
+      }
+    }
+    if (!known) {
+      Warn(n, std::string("<") + n.name() + "> with when=\"" + when +
+                  "\" is ignored (pre-scan, scan-success, post-scan, "
+                  "pre-apply, apply-success or post-apply)");
+      return;
+    }
+    bool any = false;
+    for (pugi::xml_node c : n.children()) {
+      if (c.type() != pugi::node_element) continue;
+      if (NameIs(c, command ? "commandLine" : "script")) {
+        ProcessingSpec p;
+        p.when = when;
+        p.command = command;
+        p.text = TextOf(c);
+        p.loc = xml_->TextLoc(c);
+        if (!p.text.empty()) {
+          group->processing.push_back(std::move(p));
+          any = true;
+        }
+      } else {
+        Unknown(c);
+      }
+    }
+    if (!any) {
+      Warn(n, std::string("<") + n.name() + "> without a " +
+                  (command ? "<commandLine>" : "<script>") + " does nothing");
+    }
+  }
+
   Status ParseRestore(pugi::xml_node n, RuleGroup* group) {
+    // A cleanup's filter chooses what is deleted: one migstore cannot run
+    // would delete more than asked, so the whole cleanup is left out.
+    if (NameIs(n, "destinationCleanup") && !Attr(n, "filter").empty()) {
+      Warn(n, "<destinationCleanup filter=\"" + std::string(Attr(n, "filter")) +
+                  "\"> is not applied: migstore runs no cleanup filter, and "
+                  "without it the cleanup would delete more than asked");
+      return Status::OK();
+    }
     std::vector<PatternSource> sources;
     MIGSTORE_RETURN_IF_ERROR(ParseObjectSets(n, &sources));
     for (PatternSource& s : sources) {
       RestoreSpec r;
-      r.kind = NameIs(n, "merge") ? RestoreSpec::Kind::kMerge
-                                  : RestoreSpec::Kind::kLocationModify;
+      r.kind =
+          NameIs(n, "merge")            ? RestoreSpec::Kind::kMerge
+          : NameIs(n, "locationModify") ? RestoreSpec::Kind::kLocationModify
+          : NameIs(n, "contentModify")  ? RestoreSpec::Kind::kContentModify
+                                       : RestoreSpec::Kind::kDestinationCleanup;
       r.script = std::string(Attr(n, "script"));
       r.pattern = std::move(s);
       group->restore.push_back(std::move(r));

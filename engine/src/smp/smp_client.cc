@@ -467,6 +467,17 @@ Result<CaptureReport> SmpClient::Capture(CaptureOptions options,
 Result<RestoreReport> SmpClient::Restore(RestoreOptions options,
                                          RestoreObserver* observer,
                                          SmpStore* store) {
+  // `options` is this function's own copy (the signature takes it by
+  // value): its account password is wiped once the accounts are planned
+  // (RestoreFromSource), and on every way out before that.
+  struct WipePassword {
+    std::string* s;
+    ~WipePassword() {
+      s->resize(s->capacity());  // within the buffer: never reallocates
+      ::explicit_bzero(s->data(), s->size());
+      s->clear();
+    }
+  } wipe{&options.account_password};
   const std::string request = "POST " + impl_->Url("/v1/restore");
   MIGSTORE_ASSIGN_OR_RETURN(json grant, impl_->RequestStore("/v1/restore"));
   MIGSTORE_ASSIGN_OR_RETURN(SmpStore granted, AnswerStore(grant, request));
@@ -478,7 +489,8 @@ Result<RestoreReport> SmpClient::Restore(RestoreOptions options,
       smp::SmpSource::Open(impl_->http, granted.id, options.store_path));
   MIGSTORE_ASSIGN_OR_RETURN(
       RestoreReport report,
-      internal::RestoreFromSource(options, std::move(source), observer));
+      internal::RestoreFromSource(options, std::move(source), observer,
+                                  &options.account_password));
   // A dry run restored nothing: the store stays "restoring".
   if (!options.dry_run) {
     MIGSTORE_ASSIGN_OR_RETURN(granted,

@@ -13,6 +13,7 @@
 #define MIGSTORE_ENGINE_SRC_STORE_GIVEN_STORE_H_
 
 #include <memory>
+#include <string>
 
 #include "format/store_io.h"
 #include "migstore/capture.h"
@@ -26,10 +27,13 @@ Result<CaptureReport> CaptureToSink(const CaptureOptions& options,
                                     std::unique_ptr<format::StoreSink> sink,
                                     CaptureObserver* observer);
 
-// A restore of the container read from `source`.
+// A restore of the container read from `source`. `password_copy`, when
+// given, is the caller's own copy of options.account_password (it may be
+// that very string): wiped as soon as the accounts are planned, so the
+// password does not stay in memory for the whole restore.
 Result<RestoreReport> RestoreFromSource(
     const RestoreOptions& options, std::unique_ptr<format::StoreSource> source,
-    RestoreObserver* observer);
+    RestoreObserver* observer, std::string* password_copy = nullptr);
 
 }  // namespace migstore::internal
 
