@@ -55,6 +55,10 @@ struct FileFacts {
   int64_t created_ns = 0;
   int64_t modified_ns = 0;
   int64_t accessed_ns = 0;
+  // False when a store did not record that time: a filter on it then
+  // passes (restore judges what the capture took; it took the entry).
+  bool knows_created = true;
+  bool knows_accessed = true;
 };
 
 struct Decision {

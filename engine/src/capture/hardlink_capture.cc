@@ -126,14 +126,14 @@ Result<CaptureReport> CaptureHardLinkStore(
   std::string note;
   status = writer->Finish();
   if (status.ok()) status = builder->Commit(linker.Directories(), &note);
-  if (!status.ok()) {
-    AfterCapture(o, sel, false, &reporter, &report);
-    return status;
-  }
-  if (!note.empty()) {
+  if (!note.empty()) {  // told even when the commit then failed
     FileNote n{o.store_path, note};
     reporter.Note(n);
     report.notes.push_back(std::move(n));
+  }
+  if (!status.ok()) {
+    AfterCapture(o, sel, false, &reporter, &report);
+    return status;
   }
   report.linked_files = linker.linked();
   report.copied_files = linker.copied();

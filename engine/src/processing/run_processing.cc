@@ -37,9 +37,10 @@ Status Shell(const std::string& command, const std::string& given_dir,
   posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "MIGSTORE_PHASE=", 15) == 0 ||
-        std::strncmp(*e, "MIGSTORE_ROOT=", 14) == 0 ||
-        std::strncmp(*e, "PWD=", 4) == 0) {
+    // Nor the secrets migstore may have been given (a rules file's
+    // command has no business with the store's password or the S3 keys).
+    if (std::strncmp(*e, "MIGSTORE_", 9) == 0 ||
+        std::strncmp(*e, "AWS_", 4) == 0 || std::strncmp(*e, "PWD=", 4) == 0) {
       continue;
     }
     env.emplace_back(*e);
@@ -70,6 +71,12 @@ Status Shell(const std::string& command, const std::string& given_dir,
   if (err != 0) return Status::FromErrno("cannot start /bin/sh in " + dir, err);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
+    if (errno == ECHILD) {
+      // The program embedding migstore ignores SIGCHLD: the kernel reaped
+      // the shell, and how it ended is lost.
+      return Status::IOError(
+          "the command's end cannot be known (the program ignores SIGCHLD)");
+    }
     if (errno != EINTR)
       return Status::FromErrno("cannot wait for /bin/sh", errno);
   }

@@ -6,7 +6,8 @@
 // rules files come from many hands, and a command runs with migstore's
 // rights, often root's. It is given to /bin/sh -c in the root (capture) or
 // the target (restore), with MIGSTORE_PHASE (the moment) and MIGSTORE_ROOT
-// (that directory, by its full name; PWD too) in its environment, its
+// (that directory, by its full name; PWD too) in its environment but no
+// other MIGSTORE_* or AWS_* variable (passwords, S3 keys), its
 // input from /dev/null, its output on migstore's standard error (standard
 // output may carry --json), no signal blocked and every signal at its
 // default. There is no time limit: a command that hangs holds the run.

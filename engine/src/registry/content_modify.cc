@@ -191,11 +191,21 @@ Result<ValueData> OffsetValue(const RestoreDirective& rule,
 }
 
 // "a,b,c": the items of a comma-separated table.
+std::string_view Trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// "a, b,c": the items of a comma-separated table, spaces around them
+// dropped.
 std::vector<std::string> Items(std::string_view list) {
   std::vector<std::string> out;
   for (;;) {
     size_t comma = list.find(',');
-    out.emplace_back(list.substr(0, comma));
+    out.emplace_back(Trimmed(list.substr(0, comma)));
     if (comma == std::string_view::npos) return out;
     list.remove_prefix(comma + 1);
   }
@@ -203,18 +213,16 @@ std::vector<std::string> Items(std::string_view list) {
 
 Result<ValueData> SetValueByTable(const RestoreDirective& rule,
                                   const ValueData& v) {
-  if (rule.args.size() < 2 || rule.args.size() > 3) {
+  // USMT: the destination table is optional, and a value whose place in
+  // the source table has no destination item takes the default.
+  if (rule.args.empty() || rule.args.size() > 3) {
     return Cannot(rule,
                   "SetValueByTable takes a source table, a destination "
                   "table and a default");
   }
   const std::vector<std::string> from = Items(rule.args[0]);
-  const std::vector<std::string> to = Items(rule.args[1]);
-  if (from.size() != to.size()) {
-    return Cannot(rule, "the source table has " + std::to_string(from.size()) +
-                            " items and the destination table " +
-                            std::to_string(to.size()));
-  }
+  const std::vector<std::string> to =
+      Given(rule, 1) ? Items(rule.args[1]) : std::vector<std::string>();
   std::optional<std::string> text = StringForm(v);
   if (!text) return Cannot(rule, "only a string or a number is looked up");
   const bool number = !IsString(v.type);
@@ -225,7 +233,9 @@ Result<ValueData> SetValueByTable(const RestoreDirective& rule,
     return ValueData{v.name, v.type, LittleBytes(*n, v.data.size())};
   };
   for (size_t i = 0; i < from.size(); ++i) {
-    if (internal::EqualsFolded(from[i], *text)) return as_value(to[i]);
+    if (!internal::EqualsFolded(from[i], *text)) continue;
+    if (i < to.size()) return as_value(to[i]);
+    break;  // no destination item: the default
   }
   if (Given(rule, 2)) return as_value(rule.args[2]);
   return v;  // not in the table, no default: unchanged
@@ -275,7 +285,8 @@ std::vector<std::string> Split(std::string_view text, std::string_view delims) {
   size_t start = 0;
   for (size_t i = 0; i <= text.size(); ++i) {
     if (i == text.size() || delims.find(text[i]) != std::string_view::npos) {
-      if (i > start) out.emplace_back(text.substr(start, i - start));
+      std::string_view item = Trimmed(text.substr(start, i - start));
+      if (!item.empty()) out.emplace_back(item);
       start = i + 1;
     }
   }

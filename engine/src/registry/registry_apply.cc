@@ -45,13 +45,17 @@ class Applier {
     // The hive's directory, opened below the target without following a
     // symlink; the hive itself the same way, and replaced in it.
     // UsrClass.dat has no Default to start from: Windows makes it (and its
-    // folder) at the user's first logon.
+    // folder) at the user's first logon. Those settings wait for it; the
+    // rest of the restore goes on.
     auto no_classes = [&] {
-      return Status::NotFound(
+      out_->notes.push_back(HiveIssue::Note(
           g.file.rel,
-          "the target profile has no UsrClass.dat (Windows makes it at the "
-          "user's first logon); log the user on once on the target, then "
-          "restore again");
+          std::to_string(g.records.size()) +
+              " settings of HKCU\\Software\\Classes not restored: the "
+              "target profile has no UsrClass.dat yet (Windows makes it at "
+              "the user's first logon); log the user on once, then restore "
+              "again"));
+      return Status::OK();
     };
     auto dir = fs::OpenBeneath(in_.target_fd, ParentOf(g.file.rel),
                                O_RDONLY | O_DIRECTORY);

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "engine/base/case_fold.h"
+#include "engine/src/registry/hive_files.h"
 
 namespace migstore::registry {
 namespace {
@@ -74,6 +75,9 @@ class Cleaner {
           internal::EqualsFolded(name, control_set_)) {
         name = "CurrentControlSet";
       }
+      // HKCU\Software\Classes is UsrClass.dat (hive_files.h), cleaned as
+      // a hive of its own; NTUSER.DAT's key of that name is not it.
+      if (internal::EqualsFolded(key + "\\" + name, kUserClasses)) continue;
       bool child_deleted = false;
       MIGSTORE_RETURN_IF_ERROR(
           Clean(child, key + "\\" + name, depth + 1, &child_deleted));

@@ -9,11 +9,11 @@
 #include <cerrno>
 
 #include "engine/base/unique_fd.h"
+#include "engine/src/fs/open_beneath.h"
 
 namespace migstore::restore {
 namespace {
 
-constexpr size_t kPathsShown = 20;
 // Deeper than any real tree; a crafted one ends here rather than the stack.
 constexpr int kMaxDepth = 1024;
 
@@ -40,31 +40,31 @@ bool Mount(int fd, MountOf* out, ino_t* ino) {
   return true;
 }
 
-class Cleaner {
- public:
-  Cleaner(const Matcher& rules, const FileIds& keep, bool dry_run,
-          MountOf mount, CleanupReport* out)
-      : rules_(rules),
-        keep_(keep),
-        dry_run_(dry_run),
-        mount_(mount),
-        out_(out) {}
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
 
-  void Folder(int dir_fd, const std::string& rel, int depth) {
+Status CannotDelete(const std::string& path, int err) {
+  return Status::FromErrno("destinationCleanup cannot delete " + path, err);
+}
+
+class Scanner {
+ public:
+  Scanner(const Matcher& rules, const FileIds& keep, MountOf mount,
+          CleanupScan* out)
+      : rules_(rules), keep_(keep), mount_(mount), out_(out) {}
+
+  // Lists below the folder `dir` (owned; closed here), at `rel`.
+  void Folder(UniqueFd dir_fd, const std::string& rel, int depth) {
     if (depth > kMaxDepth) {
       out_->errors.push_back(
           {rel, Status::InvalidArgument(rel, "folders nested too deep")});
       return;
     }
-    // A descriptor of its own: readdir moves the offset it shares with
-    // `dir_fd`, which is rewound first.
-    UniqueFd own(::dup(dir_fd));
-    if (!own.valid()) return Error(rel, errno);
-    DIR* dir = ::fdopendir(own.get());
+    DIR* dir = ::fdopendir(dir_fd.get());
     if (dir == nullptr) return Error(rel, errno);
-    own.release();
-    ::rewinddir(dir);
-    std::vector<std::string> files, folders;
+    dir_fd.release();
+    std::vector<std::string> folders;
     for (;;) {
       errno = 0;
       struct dirent* d = ::readdir(dir);
@@ -74,35 +74,37 @@ class Cleaner {
       }
       std::string name = d->d_name;
       if (name == "." || name == "..") continue;
-      if (keep_.count({mount_.dev, d->d_ino}) != 0) continue;  // the store
-      std::string path = rel.empty() ? name : rel + "/" + name;
-      unsigned char type = d->d_type;
-      if (type == DT_UNKNOWN) {
-        struct stat st {};
-        if (::fstatat(::dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-          if (errno != ENOENT) Error(path, errno);
-          continue;
-        }
-        type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-      }
-      if (type == DT_DIR) {
+      std::string path = Join(rel, name);
+      if (d->d_type == DT_DIR) {
         if (rules_.MayCleanUpBelow(path)) folders.push_back(std::move(name));
-      } else if (rules_.CleansUp(path, EntryKind::kFile).taken) {
-        files.push_back(std::move(name));
+        continue;
       }
-    }
-    const int fd = ::dirfd(dir);
-    for (const std::string& name : files) {
-      std::string path = rel.empty() ? name : rel + "/" + name;
-      if (!dry_run_ && ::unlinkat(fd, name.c_str(), 0) != 0) {
+      if (d->d_type != DT_UNKNOWN &&
+          !rules_.CleansUp(path, EntryKind::kFile).taken) {
+        continue;
+      }
+      // Its own identity (d_ino and the folder's device are not always the
+      // file's: overlayfs), for `keep` and for the deletion to check.
+      struct stat st {};
+      if (::fstatat(::dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno != ENOENT) Error(path, errno);
         continue;
       }
-      ++out_->deleted;
-      if (out_->paths.size() < kPathsShown) out_->paths.push_back(path);
+      if (S_ISDIR(st.st_mode)) {
+        if (rules_.MayCleanUpBelow(path)) folders.push_back(std::move(name));
+        continue;
+      }
+      if (d->d_type == DT_UNKNOWN &&
+          !rules_.CleansUp(path, EntryKind::kFile).taken) {
+        continue;
+      }
+      if (keep_.count({st.st_dev, st.st_ino}) != 0) continue;  // the store
+      out_->paths.insert(path);
+      out_->files.push_back({std::move(path), st.st_dev, st.st_ino});
     }
+    const int fd = ::dirfd(dir);
     for (const std::string& name : folders) {
-      std::string path = rel.empty() ? name : rel + "/" + name;
+      std::string path = Join(rel, name);
       UniqueFd sub(::openat(fd, name.c_str(),
                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub.valid()) {
@@ -116,7 +118,7 @@ class Cleaner {
           keep_.count({m.dev, ino}) != 0) {
         continue;  // another mount, or the store: never entered
       }
-      Folder(sub.get(), path, depth + 1);
+      Folder(std::move(sub), path, depth + 1);
     }
     ::closedir(dir);
   }
@@ -125,29 +127,69 @@ class Cleaner {
   void Error(const std::string& path, int err) {
     out_->errors.push_back(
         {path,
-         Status::FromErrno("destinationCleanup cannot delete " + path, err)});
+         Status::FromErrno("destinationCleanup cannot read " + path, err)});
   }
 
   const Matcher& rules_;
   const FileIds& keep_;
-  bool dry_run_;
   MountOf mount_;
-  CleanupReport* out_;
+  CleanupScan* out_;
 };
 
 }  // namespace
 
-CleanupReport CleanUpTarget(int target_fd, const Matcher& rules,
-                            const FileIds& keep, bool dry_run) {
-  CleanupReport out;
+CleanupScan ScanCleanup(int target_fd, const Matcher& rules,
+                        const FileIds& keep) {
+  CleanupScan out;
   MountOf mount;
   ino_t ino = 0;
   if (rules.cleanup_rule_count() == 0 || target_fd < 0 ||
       !Mount(target_fd, &mount, &ino)) {
     return out;
   }
-  Cleaner cleaner(rules, keep, dry_run, mount, &out);
-  cleaner.Folder(target_fd, "", 0);
+  UniqueFd own(::openat(target_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!own.valid()) {
+    out.errors.push_back({"", CannotDelete("the target", errno)});
+    return out;
+  }
+  Scanner scanner(rules, keep, mount, &out);
+  scanner.Folder(std::move(own), "", 0);
+  return out;
+}
+
+CleanupResult DeleteScanned(int target_fd, const CleanupScan& scan) {
+  CleanupResult out;
+  for (const CleanupScan::File& f : scan.files) {
+    const size_t slash = f.path.rfind('/');
+    const std::string parent =
+        slash == std::string::npos ? "" : f.path.substr(0, slash);
+    const std::string name =
+        slash == std::string::npos ? f.path : f.path.substr(slash + 1);
+    auto dir = fs::OpenBeneath(target_fd, parent, O_RDONLY | O_DIRECTORY);
+    if (!dir.ok()) {
+      out.errors.push_back(
+          {f.path, dir.status().WithContext(
+                       "destinationCleanup cannot delete " + f.path)});
+      continue;
+    }
+    struct stat st {};
+    if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT)
+        out.errors.push_back({f.path, CannotDelete(f.path, errno)});
+      continue;
+    }
+    if (st.st_dev != f.dev || st.st_ino != f.ino || S_ISDIR(st.st_mode)) {
+      out.notes.push_back(
+          {f.path, "replaced since the cleanup looked; not deleted"});
+      continue;
+    }
+    if (::unlinkat(dir->get(), name.c_str(), 0) != 0) {
+      if (errno != ENOENT)
+        out.errors.push_back({f.path, CannotDelete(f.path, errno)});
+      continue;
+    }
+    ++out.deleted;
+  }
   return out;
 }
 

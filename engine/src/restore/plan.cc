@@ -204,11 +204,7 @@ bool IsDirClaim(Claim c) { return c == Claim::kDir || c == Claim::kParent; }
 
 class Planner {
  public:
-  explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {
-    struct stat st {};
-    if (in.target_fd >= 0 && ::fstat(in.target_fd, &st) == 0)
-      target_dev_ = st.st_dev;
-  }
+  explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
 
   Plan Run() {
     // Sized once: a million items and no growth slack.
@@ -269,8 +265,10 @@ class Planner {
       FileFacts facts;
       facts.size = e.size;
       facts.modified_ns = e.mtime_ns;
-      facts.accessed_ns = e.atime_ns.value_or(e.mtime_ns);
-      facts.created_ns = e.btime_ns.value_or(e.ctime_ns.value_or(e.mtime_ns));
+      facts.accessed_ns = e.atime_ns.value_or(0);
+      facts.knows_accessed = e.atime_ns.has_value();
+      facts.created_ns = e.btime_ns.value_or(e.ctime_ns.value_or(0));
+      facts.knows_created = e.btime_ns.has_value() || e.ctime_ns.has_value();
       if (in_.rules->has_never_restore() &&
           in_.rules->NeverRestored(dest, KindOf(e), &facts)) {
         // Stored, never applied (usmt.md §5): only what lies below it may
@@ -411,9 +409,7 @@ class Planner {
       return;
     }
     // <destinationCleanup> deletes that file before anything is written.
-    if (!S_ISDIR(f.st.st_mode) && f.st.st_dev == target_dev_ &&
-        in_.rules != nullptr && in_.rules->cleanup_rule_count() > 0 &&
-        in_.rules->CleansUp(*dest, EntryKind::kFile).taken) {
+    if (in_.cleaned != nullptr && in_.cleaned->count(*dest) != 0) {
       item->action = Action::kWrite;
       item->mutable_detail().reason =
           "replaces a file <destinationCleanup> deletes first";
@@ -549,7 +545,6 @@ class Planner {
 
   const PlanInput& in_;
   TargetProbe probe_;
-  dev_t target_dev_ = 0;  // the cleanup never leaves the target's mount
   Plan plan_;
   // Every destination the plan gives out, and the folders above them:
   // views of DestOf() — an entry's path or an item's own destination in its

@@ -38,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/src/restore/store_catalog.h"
@@ -124,6 +125,9 @@ struct PlanInput {
   // <merge>, <locationModify>, bound to the users where they land; may be
   // null.
   const Matcher* rules = nullptr;
+  // Target files <destinationCleanup> deletes before the apply (their
+  // paths below the target): counted as gone. Null: none.
+  const std::unordered_set<std::string>* cleaned = nullptr;
   int target_fd = -1;  // -1: the target does not exist yet (dry run)
   Conflicts conflicts = Conflicts::kRename;
   const ContentTable* contents = nullptr;

@@ -279,6 +279,8 @@ class Run {
     in.contents = &contents;
     in.catalog = &catalog;
 
+    MIGSTORE_RETURN_IF_ERROR(ScanCleanup(in, target.get()));
+    in.cleaned = &cleanup_.paths;
     restore::Plan plan = restore::MakePlan(in);
     MIGSTORE_RETURN_IF_ERROR(Announce(entries, &plan));
     MIGSTORE_RETURN_IF_ERROR(ExportSettings());
@@ -287,8 +289,7 @@ class Run {
     if (spec_.dry_run) {
       if (spec_.restore != nullptr) NotePrivileges(entries, plan.items, strip);
       Count(entries, plan.items, [](size_t) { return true; });
-      for (FileIssue& e : CleanUpFiles(in, target.get()))
-        MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
+      CleanUpFiles(target.get());
       return RestoreSettings(in, -1);
     }
     // Only now, with every refusal behind us, is the target made: a run
@@ -303,7 +304,7 @@ class Run {
     if (status.ok()) {
       status = [&]() -> Status {
         MIGSTORE_RETURN_IF_ERROR(CreateAccounts(target.get()));
-        cleanup_errors = CleanUpFiles(in, target.get());
+        cleanup_errors = CleanUpFiles(target.get());
         MIGSTORE_RETURN_IF_ERROR(
             Apply(entries, &plan.items, target.get(), threads, strip));
         MIGSTORE_RETURN_IF_ERROR(RestoreSettings(in, target.get()));
@@ -314,6 +315,10 @@ class Run {
           MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
         return Status::OK();
       }();
+      if (!status.ok()) {
+        // The run ends on another error: these are still told.
+        for (FileIssue& e : cleanup_errors) Record(std::move(e));
+      }
     }
     if (status.ok()) Finally(in, "apply-success");
     Finally(in, "post-apply");
@@ -330,12 +335,14 @@ class Run {
   }
   // The same once the apply is over: a failure is an error of the report.
   void Finally(const restore::PlanInput& in, std::string_view when) {
-    for (FileIssue& e : RunSteps(in, when)) {
-      e.skipped = true;
-      reporter_.Error(e);
-      std::lock_guard<std::mutex> lock(mu_);
-      report_.errors.push_back(std::move(e));
-    }
+    for (FileIssue& e : RunSteps(in, when)) Record(std::move(e));
+  }
+  // An error told and counted that nothing can stop any more.
+  void Record(FileIssue e) {
+    e.skipped = true;
+    reporter_.Error(e);
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.errors.push_back(std::move(e));
   }
   std::vector<FileIssue> RunSteps(const restore::PlanInput& in,
                                   std::string_view when) {
@@ -346,31 +353,49 @@ class Run {
     return std::move(r.errors);
   }
 
-  // <destinationCleanup> of the target's files, before anything is written
-  // (destination_cleanup.h); a dry run counts what would go. The store
-  // itself is never a candidate, wherever it lies. Returns the files that
-  // could not be deleted.
-  std::vector<FileIssue> CleanUpFiles(const restore::PlanInput& in,
-                                      int target_fd) {
+  // <destinationCleanup> of the target's files (destination_cleanup.h):
+  // listed before the plan, which counts them gone; the store itself is
+  // never listed, wherever it lies. Folders that cannot be read are errors
+  // of the plan's stage, before anything is deleted.
+  Status ScanCleanup(const restore::PlanInput& in, int target_fd) {
     if (in.rules == nullptr || in.rules->cleanup_rule_count() == 0 ||
         target_fd < 0) {
-      return {};
+      return Status::OK();
     }
     restore::FileIds keep;
     struct stat st {};
     if (::stat(spec_.store_path.c_str(), &st) == 0)
       keep.insert({st.st_dev, st.st_ino});
-    restore::CleanupReport r =
-        restore::CleanUpTarget(target_fd, *in.rules, keep, spec_.dry_run);
-    for (const std::string& p : r.paths)
-      Note(p, spec_.dry_run ? "would be deleted by <destinationCleanup>"
-                            : "deleted by <destinationCleanup>");
-    if (r.deleted > r.paths.size()) {
-      Note("", std::to_string(r.deleted) + " files " +
+    cleanup_ = restore::ScanCleanup(target_fd, *in.rules, keep);
+    for (FileIssue& e : cleanup_.errors)
+      MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
+    cleanup_.errors.clear();
+    return Status::OK();
+  }
+
+  // What the scan listed: deleted (noted, the first few by name), or, in a
+  // dry run, told. Returns the files that could not be deleted.
+  std::vector<FileIssue> CleanUpFiles(int target_fd) {
+    constexpr size_t kNamed = 20;
+    uint64_t deleted = cleanup_.files.size();
+    std::vector<FileIssue> errors;
+    if (!spec_.dry_run && !cleanup_.files.empty()) {
+      restore::CleanupResult r = restore::DeleteScanned(target_fd, cleanup_);
+      for (FileNote& n : r.notes) Note(std::move(n.path), std::move(n.what));
+      deleted = r.deleted;
+      errors = std::move(r.errors);
+    }
+    for (size_t i = 0; i < cleanup_.files.size() && i < kNamed; ++i) {
+      Note(cleanup_.files[i].path,
+           spec_.dry_run ? "would be deleted by <destinationCleanup>"
+                         : "deleted by <destinationCleanup>");
+    }
+    if (cleanup_.files.size() > kNamed) {
+      Note("", std::to_string(deleted) + " files " +
                    (spec_.dry_run ? "would be" : "were") +
                    " deleted by <destinationCleanup> in all");
     }
-    return std::move(r.errors);
+    return errors;
   }
 
   // extract --reg: the store's settings as a .reg file, HKLM's and one
@@ -977,6 +1002,7 @@ class Run {
   restore::TargetAccounts accounts_;    // the target's etc/passwd and group
   Matcher rules_;                       // a restore's --rules
   std::optional<restore::OwnerMap> owners_;  // as root, over accounts_
+  restore::CleanupScan cleanup_;             // <destinationCleanup>'s files
   std::mutex mu_;
   RestoreReport report_;
 };

@@ -168,12 +168,14 @@ bool RuleFilter::Holds(const FileFacts& facts) const {
               : static_cast<int64_t>(facts.size);
       break;
     case Property::kCreated:
+      if (!facts.knows_created) return true;
       v = facts.created_ns;
       break;
     case Property::kModified:
       v = facts.modified_ns;
       break;
     case Property::kAccessed:
+      if (!facts.knows_accessed) return true;
       v = facts.accessed_ns;
       break;
   }
