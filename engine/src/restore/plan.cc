@@ -192,6 +192,18 @@ EntryKind KindOf(const Entry& e) {
                                          : EntryKind::kFile;
 }
 
+// What a FileProperties filter reads, from the entry as captured.
+FileFacts FactsOf(const Entry& e) {
+  FileFacts f;
+  f.size = e.size;
+  f.modified_ns = e.mtime_ns;
+  f.accessed_ns = e.atime_ns.value_or(0);
+  f.knows_accessed = e.atime_ns.has_value();
+  f.created_ns = e.btime_ns.value_or(e.ctime_ns.value_or(0));
+  f.knows_created = e.btime_ns.has_value() || e.ctime_ns.has_value();
+  return f;
+}
+
 std::string Where(const RestoreDirective& d) {
   return d.script + " (" + d.file + ":" + std::to_string(d.line) + ")";
 }
@@ -262,15 +274,7 @@ class Planner {
     }
     std::optional<RestoreDirective> merge;
     if (in_.rules != nullptr) {
-      FileFacts facts;
-      facts.size = e.size;
-      facts.modified_ns = e.mtime_ns;
-      facts.accessed_ns = e.atime_ns.value_or(0);
-      facts.knows_accessed = e.atime_ns.has_value();
-      facts.created_ns = e.btime_ns.value_or(e.ctime_ns.value_or(0));
-      facts.knows_created = e.btime_ns.has_value() || e.ctime_ns.has_value();
-      if (in_.rules->has_never_restore() &&
-          in_.rules->NeverRestored(dest, KindOf(e), &facts)) {
+      if (in_.rules->has_never_restore() && NeverRestored(e, dest)) {
         // Stored, never applied (usmt.md §5): only what lies below it may
         // still be restored, each entry by its own rules.
         Note(e.path,
@@ -364,6 +368,11 @@ class Planner {
 
   // Gives the item its destination: its entry's path, or one of its own
   // in its detail (where it stays put, as the claims are views of it).
+  bool NeverRestored(const Entry& e, const std::string& dest) const {
+    const FileFacts facts = FactsOf(e);
+    return in_.rules->NeverRestored(dest, KindOf(e), &facts);
+  }
+
   static void SetDest(const Entry& e, Item* item, std::string dest) {
     if (dest == e.path) {
       item->dest_is_path = true;

@@ -57,24 +57,31 @@ Matcher::Matcher(std::shared_ptr<const internal::MatcherData> data)
 
 namespace {
 
-// The decision for the entry `name` in directory `dir` (both slashed and
-// folded as `index` wants them), or for the directory `dir` itself when
-// `name` is null.
+// The rules of `index` that match the entry `name` in directory `dir` (both
+// slashed and folded as `index` wants them), or the directory `dir` itself
+// when `name` is null, into s.matched.
+void Collect(const internal::PatternIndex& index, Scratch& s,
+             std::string_view dir, const std::string_view* name,
+             internal::PathOwner* owner) {
+  s.matched.clear();
+  auto collect = [&](uint32_t pid) {
+    s.matched.push_back(index.pattern(pid).rule);
+  };
+  if (name == nullptr) {
+    index.ForDirectory(dir, owner, collect);
+  } else {
+    index.ForFile(dir, *name, owner, collect);
+  }
+}
+
+// The decision on what Collect finds.
 Decision DecideIn(const internal::MatcherData& m,
                   const internal::PatternIndex& index, Scratch& s,
                   std::string_view dir, const std::string_view* name,
                   const FileFacts* facts = nullptr) {
   Decision d;
-  s.matched.clear();
   internal::PathOwner owner;
-  auto collect = [&](uint32_t pid) {
-    s.matched.push_back(index.pattern(pid).rule);
-  };
-  if (name == nullptr) {
-    index.ForDirectory(dir, &owner, collect);
-  } else {
-    index.ForFile(dir, *name, &owner, collect);
-  }
+  Collect(index, s, dir, name, &owner);
   if (owner.profile >= 0 && !owner.selected) return d;
   d.profile = owner.profile;
   internal::FilterQuery q;
@@ -129,19 +136,71 @@ bool RegistryPath(std::string_view key, int32_t profile, Scratch& s) {
 
 }  // namespace
 
+namespace {
+
+// s.path and the entry's name within it for a root-relative `path`; false
+// for the root itself, which is never an entry.
+bool SplitPath(const internal::MatcherData& m, std::string_view path,
+               EntryKind kind, Scratch& s, std::string_view* dir,
+               std::string_view* name, const std::string_view** name_ptr) {
+  Slash(path, m.fold, &s.path);
+  if (s.path.empty()) return false;
+  *dir = s.path;
+  *name_ptr = nullptr;
+  if (kind == EntryKind::kFile) {
+    const size_t slash = s.path.rfind('/');
+    *dir = std::string_view(s.path).substr(0, slash);
+    *name = std::string_view(s.path).substr(slash + 1);
+    *name_ptr = name;
+  }
+  return true;
+}
+
+Decision DecidePath(const internal::MatcherData& m,
+                    const internal::PatternIndex& index, std::string_view path,
+                    EntryKind kind, const FileFacts* facts = nullptr) {
+  Scratch& s = ThreadScratch();
+  std::string_view dir, name;
+  const std::string_view* name_ptr;
+  if (!SplitPath(m, path, kind, s, &dir, &name, &name_ptr)) return {};
+  return DecideIn(m, index, s, dir, name_ptr, facts);
+}
+
+bool MayTakeBelowPath(const internal::MatcherData& m,
+                      const internal::PatternIndex& index,
+                      std::string_view dir) {
+  Scratch& s = ThreadScratch();
+  Slash(dir, m.fold, &s.path);
+  return MayTakeBelowIn(m, index, s);
+}
+
+// A registry key (`value` null) or value, on `index`.
+Decision DecideKey(const internal::MatcherData& m,
+                   const internal::PatternIndex& index, std::string_view key,
+                   int32_t profile, const std::string* value) {
+  Scratch& s = ThreadScratch();
+  if (!RegistryPath(key, profile, s)) return {};
+  if (value == nullptr) return DecideIn(m, index, s, s.path, nullptr);
+  s.name = *value;
+  for (char& c : s.name) c = internal::FoldAscii(c);
+  std::string_view name = s.name;
+  return DecideIn(m, index, s, s.path, &name);
+}
+
+bool MayTakeBelowKey(const internal::MatcherData& m,
+                     const internal::PatternIndex& index, std::string_view key,
+                     int32_t profile) {
+  Scratch& s = ThreadScratch();
+  if (!RegistryPath(key, profile, s)) return false;
+  return MayTakeBelowIn(m, index, s);
+}
+
+}  // namespace
+
 Decision Matcher::Decide(std::string_view path, EntryKind kind,
                          const FileFacts* facts) const {
   if (!data_) return {};
-  const internal::MatcherData& m = *data_;
-  Scratch& s = ThreadScratch();
-  Slash(path, m.fold, &s.path);
-  if (s.path.empty()) return {};  // the root itself is never an entry
-  if (kind == EntryKind::kDirectory)
-    return DecideIn(m, m.active, s, s.path, nullptr);
-  size_t slash = s.path.rfind('/');
-  std::string_view full = s.path;
-  std::string_view name = full.substr(slash + 1);
-  return DecideIn(m, m.active, s, full.substr(0, slash), &name, facts);
+  return DecidePath(*data_, data_->active, path, kind, facts);
 }
 
 bool Matcher::has_never_restore() const {
@@ -160,20 +219,10 @@ bool Matcher::NeverRestored(std::string_view path, EntryKind kind,
   if (!has_never_restore()) return false;
   const internal::MatcherData& m = *data_;
   Scratch& s = ThreadScratch();
-  Slash(path, m.fold, &s.path);
-  if (s.path.empty()) return false;
-  s.matched.clear();
-  auto collect = [&](uint32_t pid) {
-    s.matched.push_back(m.active.pattern(pid).rule);
-  };
-  if (kind == EntryKind::kDirectory) {
-    m.active.ForDirectory(s.path, nullptr, collect);
-  } else {
-    size_t slash = s.path.rfind('/');
-    std::string_view full = s.path;
-    m.active.ForFile(full.substr(0, slash), full.substr(slash + 1), nullptr,
-                     collect);
-  }
+  std::string_view dir, name;
+  const std::string_view* name_ptr;
+  if (!SplitPath(m, path, kind, s, &dir, &name, &name_ptr)) return false;
+  Collect(m.active, s, dir, name_ptr, nullptr);
   // A FileProperties include is judged on the entry as captured; without
   // its facts, as having taken it.
   internal::FilterQuery with;
@@ -196,72 +245,41 @@ bool Matcher::NeverRestored(std::string_view path, EntryKind kind,
 
 bool Matcher::MayTakeBelow(std::string_view dir) const {
   if (!data_) return false;
-  Scratch& s = ThreadScratch();
-  Slash(dir, data_->fold, &s.path);
-  return MayTakeBelowIn(*data_, data_->active, s);
+  return MayTakeBelowPath(*data_, data_->active, dir);
 }
 
 Decision Matcher::DecideRegistry(std::string_view key, int32_t profile,
                                  const std::string* value) const {
   if (!data_) return {};
-  Scratch& s = ThreadScratch();
-  if (!RegistryPath(key, profile, s)) return {};
-  if (value == nullptr)
-    return DecideIn(*data_, data_->registry, s, s.path, nullptr);
-  s.name = *value;
-  for (char& c : s.name) c = internal::FoldAscii(c);
-  std::string_view name = s.name;
-  return DecideIn(*data_, data_->registry, s, s.path, &name);
+  return DecideKey(*data_, data_->registry, key, profile, value);
 }
 
 bool Matcher::MayTakeBelowRegistry(std::string_view key,
                                    int32_t profile) const {
   if (!data_ || data_->registry_rules == 0) return false;
-  Scratch& s = ThreadScratch();
-  if (!RegistryPath(key, profile, s)) return false;
-  return MayTakeBelowIn(*data_, data_->registry, s);
+  return MayTakeBelowKey(*data_, data_->registry, key, profile);
 }
 
 Decision Matcher::CleansUp(std::string_view path, EntryKind kind) const {
   if (!data_ || data_->cleanup_rules == 0) return {};
-  const internal::MatcherData& m = *data_;
-  Scratch& s = ThreadScratch();
-  Slash(path, m.fold, &s.path);
-  if (s.path.empty()) return {};  // never the target itself
-  if (kind == EntryKind::kDirectory)
-    return DecideIn(m, m.cleanup, s, s.path, nullptr);
-  size_t slash = s.path.rfind('/');
-  std::string_view full = s.path;
-  std::string_view name = full.substr(slash + 1);
-  return DecideIn(m, m.cleanup, s, full.substr(0, slash), &name);
+  return DecidePath(*data_, data_->cleanup, path, kind);
 }
 
 bool Matcher::MayCleanUpBelow(std::string_view dir) const {
   if (!data_ || data_->cleanup_rules == 0) return false;
-  Scratch& s = ThreadScratch();
-  Slash(dir, data_->fold, &s.path);
-  return MayTakeBelowIn(*data_, data_->cleanup, s);
+  return MayTakeBelowPath(*data_, data_->cleanup, dir);
 }
 
 Decision Matcher::CleansUpRegistry(std::string_view key, int32_t profile,
                                    const std::string* value) const {
   if (!data_ || data_->registry_cleanup_rules == 0) return {};
-  Scratch& s = ThreadScratch();
-  if (!RegistryPath(key, profile, s)) return {};
-  if (value == nullptr)
-    return DecideIn(*data_, data_->registry_cleanup, s, s.path, nullptr);
-  s.name = *value;
-  for (char& c : s.name) c = internal::FoldAscii(c);
-  std::string_view name = s.name;
-  return DecideIn(*data_, data_->registry_cleanup, s, s.path, &name);
+  return DecideKey(*data_, data_->registry_cleanup, key, profile, value);
 }
 
 bool Matcher::MayCleanUpBelowRegistry(std::string_view key,
                                       int32_t profile) const {
   if (!data_ || data_->registry_cleanup_rules == 0) return false;
-  Scratch& s = ThreadScratch();
-  if (!RegistryPath(key, profile, s)) return false;
-  return MayTakeBelowIn(*data_, data_->registry_cleanup, s);
+  return MayTakeBelowKey(*data_, data_->registry_cleanup, key, profile);
 }
 
 size_t Matcher::cleanup_rule_count() const {
