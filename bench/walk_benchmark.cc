@@ -30,8 +30,11 @@
 namespace migstore::capture {
 namespace {
 
+// Never destroyed: the exit handler that removes the tree runs after the
+// static destructors of objects constructed after it registered, and would
+// otherwise read a destroyed string (and leave the tree behind).
 const std::string& Tree() {
-  static const std::string root = [] {
+  static const std::string* const root = [] {
     const char* tmp = std::getenv("TMPDIR");
     std::string dir =
         std::string(tmp && *tmp ? tmp : "/tmp") + "/migstore-walk-XXXXXX";
@@ -46,9 +49,9 @@ const std::string& Tree() {
       std::filesystem::remove_all(std::filesystem::path(Tree()).parent_path(),
                                   ec);
     });
-    return dir + "/root";
+    return new std::string(dir + "/root");
   }();
-  return root;
+  return *root;
 }
 
 struct Setup {

@@ -112,7 +112,11 @@ Result<CaptureOptions> ToCaptureOptions(const CaptureCommandOptions& o) {
   MIGSTORE_ASSIGN_OR_RETURN(c.users, ParseUserSelection(o.selection));
   c.store_path = o.store;
   c.encrypt = !o.key.no_encrypt;
+  if (!o.cipher.empty()) {
+    MIGSTORE_ASSIGN_OR_RETURN(c.cipher, ParseCipher(o.cipher));
+  }
   c.overwrite = o.overwrite;
+  c.base_store = o.base;
   c.hardlink = o.hardlink;
   if (o.hardlink) c.encrypt = false;  // it cannot be: capture.h
   if (o.hardlink_fallback == "error") {
@@ -223,6 +227,19 @@ CLI::App* AddCaptureCommand(CLI::App* app, CaptureCommandOptions* o) {
   AddCaptureCommonOptions(cmd, o);
   cmd->add_flag("--overwrite", o->overwrite,
                 "Replace an existing store (like /o)");
+  cmd->add_option("--base", o->base,
+                  "An incremental capture: take the files that are unchanged "
+                  "since this earlier store of the same root (path, size, "
+                  "times) from it without reading them; the new store "
+                  "stands alone. Same key; may be --store itself with "
+                  "--overwrite")
+      ->type_name("STORE");
+  cmd->add_option("--cipher", o->cipher,
+                  "What seals the encrypted store's blocks: "
+                  "xchacha20-poly1305 (the default, read by every migstore) "
+                  "or aes-256-gcm (cheaper on CPUs with AES instructions; "
+                  "migstore builds from before it refuse the store)")
+      ->check(CLI::IsMember({"xchacha20-poly1305", "aes-256-gcm"}));
   cmd->add_option("--min-free", o->min_free,
                   "Refuse to start (exit 29) when the store's filesystem has "
                   "less free space than SIZE (\"250MB\", \"1G\")")
@@ -311,6 +328,10 @@ int RunCapture(const CaptureCommandOptions& given) {
     j.String(report->layout);
     j.Key("encrypted");
     j.Bool(opts->encrypt);
+    j.Key("cipher");
+    j.String(opts->encrypt
+                 ? CipherName(opts->cipher.value_or(Cipher::kXChaCha20Poly1305))
+                 : "none");
     j.Key("hardlink");
     j.Bool(report->hardlink);
     WriteUsersJson(&j, report->users);
@@ -328,7 +349,10 @@ int RunCapture(const CaptureCommandOptions& given) {
                {"linked_files", report->linked_files},
                {"copied_files", report->copied_files},
                {"registry_keys", report->registry_keys},
-               {"registry_values", report->registry_values}});
+               {"registry_values", report->registry_values},
+               {"base_files", report->base_files},
+               {"base_bytes", report->base_bytes},
+               {"base_files_read_again", report->base_files_read_again}});
     j.Key("seconds");
     j.Number(report->seconds);
     WriteIssuesJson(&j, report->errors, report->notes);
@@ -349,7 +373,10 @@ int RunCapture(const CaptureCommandOptions& given) {
         static_cast<unsigned long long>(report->symlinks),
         static_cast<unsigned long long>(report->fifos));
     const std::string protection =
-        opts->encrypt ? std::string("encrypted with a ") + key->kind()
+        opts->encrypt ? std::string("encrypted with a ") + key->kind() + " (" +
+                            CipherName(opts->cipher.value_or(
+                                Cipher::kXChaCha20Poly1305)) +
+                            ")"
                       : "not encrypted";
     if (report->hardlink) {
       std::printf(
@@ -366,6 +393,14 @@ int RunCapture(const CaptureCommandOptions& given) {
           HumanBytes(report->duplicate_bytes).c_str(),
           HumanBytes(report->store_size).c_str(), protection.c_str(),
           report->seconds);
+    }
+    if (!opts->base_store.empty()) {
+      std::printf(
+          "  %llu unchanged files (%s) taken from the base store %s without "
+          "reading them; %llu read again\n",
+          static_cast<unsigned long long>(report->base_files),
+          HumanBytes(report->base_bytes).c_str(), opts->base_store.c_str(),
+          static_cast<unsigned long long>(report->base_files_read_again));
     }
     if (report->registry_keys + report->registry_values > 0) {
       std::printf("  settings: %llu registry values, %llu keys\n",

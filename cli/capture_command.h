@@ -21,7 +21,9 @@ struct CaptureCommandOptions {
   std::string store;
   SmpClientOptions smp;  // --smp: the store comes from a state migration point
   bool overwrite = false;
-  bool hardlink = false;                   // --hardlink: a hard-link store
+  std::string cipher;     // --cipher: "" when not given (the default)
+  std::string base;       // --base: an incremental capture's previous store
+  bool hardlink = false;  // --hardlink: a hard-link store
   std::string hardlink_fallback = "copy";  // "copy" or "error"
   bool continue_on_error = false;
   bool cross_mounts = false;

@@ -160,6 +160,8 @@ int RunList(const ListOptions& o) {
       j->Number(static_cast<uint64_t>(summary.format_version));
       j->Key("encryption");
       j->String(summary.encryption);
+      j->Key("cipher");
+      j->String(summary.cipher);
       j->Key("size");
       j->Number(summary.file_size);
       j->Key("entries");
@@ -207,10 +209,11 @@ int RunList(const ListOptions& o) {
         [&](const StoreEntry& e) {
           if (!header) {
             header = true;
-            const std::string protection =
-                summary.encryption == "none"
-                    ? "not encrypted"
-                    : "encrypted with a " + summary.encryption;
+            const std::string protection = summary.encryption == "none"
+                                               ? "not encrypted"
+                                               : "encrypted with a " +
+                                                     summary.encryption + " (" +
+                                                     summary.cipher + ")";
             std::printf(
                 "%s %s: format %d, %s, %s%s, %" PRIu64 " entries\n",
                 summary.kind == "hardlink" ? "hard-link store" : "store",

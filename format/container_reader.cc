@@ -73,7 +73,8 @@ Result<std::unique_ptr<ContainerReader>> ContainerReader::Open(
     return data_key.status().IsRefused() ? data_key.status().WithContext(path)
                                          : data_key.status();
   }
-  BlockCodec codec(header->store_id, std::move(data_key).value());
+  BlockCodec codec(header->store_id, std::move(data_key).value(),
+                   CipherOf(*header));
   std::unique_ptr<ContainerReader> reader(
       new ContainerReader(std::move(source), *header, std::move(codec)));
   Status s = reader->LoadIndex();
@@ -160,13 +161,33 @@ Status ContainerReader::ReadDataBlock(uint64_t n, std::string* plain) const {
   return ReadTypedBlock(n, BlockType::kData, plain);
 }
 
-Status ContainerReader::ReadTypedBlock(uint64_t n, BlockType type,
-                                       std::string* plain) const {
+Status ContainerReader::ReadDataBlockEncoded(uint64_t n, std::string* encoded,
+                                             FrameHeader* header) const {
+  MIGSTORE_RETURN_IF_ERROR(CheckIndexType(n, BlockType::kData));
+  std::string frame(index_.blocks[n].frame_len, '\0');
+  MIGSTORE_RETURN_IF_ERROR(
+      source_->ReadAt(offsets_[n], frame.size(), frame.data()));
+  MIGSTORE_RETURN_IF_ERROR(codec_.OpenEncoded(n, frame, encoded, header));
+  if (header->type != static_cast<uint8_t>(BlockType::kData)) {
+    encoded->clear();
+    return Status::Corruption("block " + std::to_string(n),
+                              "its type differs from the index's");
+  }
+  return Status::OK();
+}
+
+Status ContainerReader::CheckIndexType(uint64_t n, BlockType type) const {
   if (n >= index_.blocks.size() ||
       index_.blocks[n].type != static_cast<uint8_t>(type)) {
     return Status::Corruption("reference to block " + std::to_string(n) +
                               ", which is missing or of the wrong type");
   }
+  return Status::OK();
+}
+
+Status ContainerReader::ReadTypedBlock(uint64_t n, BlockType type,
+                                       std::string* plain) const {
+  MIGSTORE_RETURN_IF_ERROR(CheckIndexType(n, type));
   return ReadBlock(n, plain);
 }
 

@@ -78,6 +78,9 @@ class ContainerReader {
   const Header& header() const { return header_; }
   const StoreIndex& index() const { return index_; }
   bool encrypted() const { return codec_.encrypted(); }
+  // What seals the blocks (required feature bit 2); meaningful only when
+  // encrypted().
+  BlockCipher cipher() const { return codec_.cipher(); }
   // kExternal: the catalog of a store whose contents live outside this file
   // (required feature bit 1); it has no data blocks and no content records.
   ContentLocation content_location() const {
@@ -101,6 +104,11 @@ class ContainerReader {
   // missing or of another type): what a caller that keeps its own cache of
   // decoded blocks hands to ReadContentData through a DataBlockFetch.
   Status ReadDataBlock(uint64_t n, std::string* plain) const;
+  // Reads and authenticates data block n without decoding it: its codec
+  // bytes and header, for BlockCodec::SealEncoded to seal into another
+  // store (an incremental capture's copies of its base's blocks).
+  Status ReadDataBlockEncoded(uint64_t n, std::string* encoded,
+                              FrameHeader* header) const;
 
   // A store property (see docs/format.md "Properties"), if set.
   std::optional<std::string_view> property(std::string_view key) const;
@@ -176,6 +184,8 @@ class ContainerReader {
       const Content& content,
       const std::function<Status(std::string_view)>& sink,
       const std::function<Result<const std::string*>(uint64_t)>& block);
+  // Corruption unless the index lists block n with this type.
+  Status CheckIndexType(uint64_t n, BlockType type) const;
   Status ReadTypedBlock(uint64_t n, BlockType type, std::string* plain) const;
 
   std::unique_ptr<StoreSource> source_;

@@ -41,6 +41,14 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
   } else {
     RandomFill(header.store_id.data(), header.store_id.size());
   }
+  if (options.cipher == BlockCipher::kAes256Gcm) {
+    if (key.mode() == KeyMode::kNone) {
+      return Status::InvalidArgument(
+          "a cipher was chosen for a store that is not encrypted");
+    }
+    // Before the keys are set up: the wrap authenticates the feature bits.
+    header.required_features |= kFeatureAes256Gcm;
+  }
   MIGSTORE_ASSIGN_OR_RETURN(SecretBytes data_key,
                             SetUpKeys(key, options.kdf, &header));
   if (options.content_location == ContentLocation::kExternal) {
@@ -51,7 +59,7 @@ Result<std::unique_ptr<ContainerWriter>> ContainerWriter::Create(
     header.required_features |= kFeatureExternalContent;
   }
   MIGSTORE_RETURN_IF_ERROR(sink->Append(EncodeHeader(header)));
-  BlockCodec codec(header.store_id, std::move(data_key));
+  BlockCodec codec(header.store_id, std::move(data_key), options.cipher);
   return std::unique_ptr<ContainerWriter>(
       new ContainerWriter(std::move(sink), std::move(codec), options));
 }

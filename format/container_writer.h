@@ -64,6 +64,10 @@ struct WriterOptions {
   std::optional<StoreId> store_id;
   // Argon2id cost, for password stores.
   KdfParams kdf = KdfParams::Default();
+  // What seals the blocks of an encrypted store. kAes256Gcm sets required
+  // feature bit 2, so versions before it refuse the store
+  // (UnsupportedVersion); with no key it is InvalidArgument.
+  BlockCipher cipher = BlockCipher::kXChaCha20Poly1305;
   // How catalog, content and index blocks are sealed.
   SealOptions metadata_seal;
   // A catalog segment closes at whichever comes first.

@@ -29,6 +29,11 @@ void CopyIn(std::string* dst, size_t offset,
 
 }  // namespace
 
+const char* CipherName(BlockCipher cipher) {
+  return cipher == BlockCipher::kAes256Gcm ? "aes-256-gcm"
+                                           : "xchacha20-poly1305";
+}
+
 std::string EncodeHeader(const Header& h) {
   std::string out(kHeaderSize, '\0');
   char* p = out.data();
@@ -135,6 +140,11 @@ Result<Header> DecodeHeader(std::string_view b) {
     return Status::Corruption(
         "header: external content in an encrypted store (the contents "
         "outside it could not be protected)");
+  }
+  if ((h.required_features & kFeatureAes256Gcm) != 0 &&
+      mode == static_cast<uint8_t>(KeyMode::kNone)) {
+    return Status::Corruption(
+        "header: a block cipher named in an unencrypted store");
   }
   h.key_mode = static_cast<KeyMode>(mode);
   h.kdf = static_cast<Kdf>(kdf);

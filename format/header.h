@@ -33,6 +33,17 @@ struct Header {
   std::array<unsigned char, kWrappedKeySize> wrapped_key{};
 };
 
+// The cipher that seals the blocks of an encrypted store with header `h`
+// (required feature bit 2); meaningless for an unencrypted one.
+inline BlockCipher CipherOf(const Header& h) {
+  return (h.required_features & kFeatureAes256Gcm) != 0
+             ? BlockCipher::kAes256Gcm
+             : BlockCipher::kXChaCha20Poly1305;
+}
+// Its name as the command and docs spell it: "xchacha20-poly1305" or
+// "aes-256-gcm".
+const char* CipherName(BlockCipher cipher);
+
 // The 256 bytes of `h`, checksum included.
 std::string EncodeHeader(const Header& h);
 // The bytes the data-key wrap authenticates: header bytes [0, 88).
@@ -40,7 +51,9 @@ std::string HeaderWrapAd(const Header& h);
 
 // Validates and decodes 256 header bytes. NotAStore without the magic;
 // UnsupportedVersion for a newer version or an unknown required feature;
-// Corruption for a bad checksum, size, reserved byte or key field.
+// Corruption for a bad checksum, size, reserved byte or key field, or a
+// feature the key mode rules out (external content in an encrypted store,
+// a block cipher in an unencrypted one).
 Result<Header> DecodeHeader(std::string_view bytes);
 
 struct Trailer {

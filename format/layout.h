@@ -22,7 +22,7 @@ inline constexpr unsigned char kHeaderMagic[8] = {0x89, 'M',  'I',  'G',
 inline constexpr size_t kHeaderSize = 256;
 inline constexpr size_t kStoreIdSize = 16;
 inline constexpr size_t kSaltSize = 16;
-inline constexpr size_t kNonceSize = 24;  // XChaCha20-Poly1305
+inline constexpr size_t kNonceSize = 24;  // blocks and the key wrap
 inline constexpr size_t kTagSize = 16;
 inline constexpr size_t kKeySize = 32;
 inline constexpr size_t kWrappedKeySize = kKeySize + kTagSize;
@@ -50,11 +50,28 @@ inline constexpr size_t kChecksum = 248;
 }  // namespace header
 
 // Feature bits (docs/format.md "Header"). Required bit 1: the file contents
-// live outside the container (the catalog of a hard-link store). Bit 0 is
-// left unassigned: stores that set it (the golden unknown-feature store)
-// stay unknown to every reader.
+// live outside the container (the catalog of a hard-link store). Required
+// bit 2: the blocks are sealed with AES-256-GCM under per-frame subkeys
+// instead of XChaCha20-Poly1305 (docs/format.md "Block frame"); an older
+// reader refuses such a store rather than fail every block. Bit 0 is left
+// unassigned: stores that set it (the golden unknown-feature store) stay
+// unknown to every reader.
 inline constexpr uint32_t kFeatureExternalContent = uint32_t{1} << 1;
-inline constexpr uint32_t kKnownRequiredFeatures = kFeatureExternalContent;
+inline constexpr uint32_t kFeatureAes256Gcm = uint32_t{1} << 2;
+inline constexpr uint32_t kKnownRequiredFeatures =
+    kFeatureExternalContent | kFeatureAes256Gcm;
+
+// The AEAD that seals an encrypted store's blocks (docs/format.md "Block
+// frame"). Both take the same 24-byte random nonce, 16-byte tag and
+// associated data, so the frame layout is the same.
+enum class BlockCipher : uint8_t {
+  kXChaCha20Poly1305,  // the default: readable by every version
+  kAes256Gcm,          // required feature bit 2
+};
+// The subkey label of AES-256-GCM frames: subkey = BLAKE2b-256(key = data
+// key, message = this label (23 bytes, no NUL) || nonce[0..12]).
+inline constexpr char kAesGcmSubkeyLabel[] = "migstore aes-256-gcm v1";
+inline constexpr size_t kAesGcmSubkeyLabelSize = sizeof(kAesGcmSubkeyLabel) - 1;
 
 // docs/format.md "Keys".
 enum class KeyMode : uint8_t {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "format/block_codec.h"
 #include "format/catalog_codec.h"
 #include "format/coding.h"
 #include "format/container_reader.h"
@@ -98,6 +99,29 @@ int Run(const fs::path& golden, const fs::path& corpus) {
     }
   }
   fs::remove(sealed);
+  // Frames that open under block_open_fuzzer's own store id and key, one
+  // per cipher, compressed and stored, so it explores past authentication.
+  const StoreId fuzz_id = {1, 2,  3,  4,  5,  6,  7,  8,
+                           9, 10, 11, 12, 13, 14, 15, 16};
+  std::string text;
+  for (int i = 0; i < 40; ++i)
+    text += "migstore seed line " + std::to_string(i) + "\n";
+  const std::string bytes = "\x01\x7f\xc3\x10 not worth compressing";
+  for (BlockCipher cipher :
+       {BlockCipher::kXChaCha20Poly1305, BlockCipher::kAes256Gcm}) {
+    const BlockCodec codec(fuzz_id, SecretBytes::Copy(std::string(32, 'k')),
+                           cipher);
+    int n = 0;
+    for (const std::string* content :
+         std::initializer_list<const std::string*>{&text, &bytes}) {
+      const uint64_t number = static_cast<uint64_t>(3 + n);
+      std::string seed(1, static_cast<char>(number));
+      seed += codec.Seal(number, BlockType::kData, *content, SealOptions{});
+      Put(corpus / "block_open_fuzzer",
+          std::string(CipherName(cipher)) + "-block-" + std::to_string(n++),
+          seed);
+    }
+  }
   std::printf("seeds written under %s\n", corpus.c_str());
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "bench/dataset.h"
 #include "tests/util/test_util.h"
+#include "tests/util/tree_compare.h"
 
 namespace migstore::testing {
 namespace {
@@ -52,6 +53,83 @@ TEST_F(CaptureCli, CaptureThenListWithAKeyFile) {
       RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key"});
   EXPECT_EQ(human.exit_code, 0);
   EXPECT_TRUE(Has(human.out, "encrypted with a key file"));
+}
+
+// --cipher aes-256-gcm: the capture and the listing say so, and every
+// reading command reads the store as it reads any other (the header tells
+// it the cipher).
+TEST_F(CaptureCli, AnAesGcmStoreIsReadByEveryCommand) {
+  WriteFile(dir_ / "all.rules", "include %USERPROFILE%\n");
+  RunResult c = RunMigstore({"capture", "--root", root_, "--store", Store(),
+                             "--key-file", dir_ / "k.key", "--rules",
+                             dir_ / "all.rules", "--cipher", "aes-256-gcm"});
+  ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_TRUE(Has(c.out, "encrypted with a key file (aes-256-gcm)")) << c.out;
+  RunResult l = RunMigstore(
+      {"list", "--store", Store(), "--key-file", dir_ / "k.key", "--json"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  EXPECT_TRUE(
+      Has(l.out, "\"encryption\":\"key file\",\"cipher\":\"aes-256-gcm\""))
+      << l.out.substr(0, 300);
+  RunResult human =
+      RunMigstore({"list", "--store", Store(), "--key-file", dir_ / "k.key"});
+  EXPECT_EQ(human.exit_code, 0);
+  EXPECT_TRUE(Has(human.out, "encrypted with a key file (aes-256-gcm)"))
+      << human.out.substr(0, 300);
+  RunResult v = RunMigstore({"verify", "--store", Store(), "--key-file",
+                             dir_ / "k.key", "--mode", "all"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_TRUE(Has(v.out, "CATALOG\tOK\n")) << v.out.substr(0, 300);
+  const std::string t = dir_ / "t";
+  RunResult r = RunMigstore({"restore", "--store", Store(), "--key-file",
+                             dir_ / "k.key", "--target", t});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(CompareTrees(root_ + "/home", t + "/home"), "");
+  // The wrong key is still the wrong key.
+  ASSERT_EQ(RunMigstore({"keygen", "--out", dir_ / "other.key"}).exit_code, 0);
+  EXPECT_EQ(RunMigstore({"verify", "--store", Store(), "--key-file",
+                         dir_ / "other.key"})
+                .exit_code,
+            37);
+
+  // The default, named or not.
+  for (const char* named : {"", "xchacha20-poly1305"}) {
+    std::vector<std::string> args = {
+        "capture",     "--root",     root_,          "--store", dir_ / "x.mig",
+        "--overwrite", "--key-file", dir_ / "k.key", "--json"};
+    if (*named != '\0') args.insert(args.end(), {"--cipher", named});
+    RunResult d = RunMigstore(args);
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_TRUE(
+        Has(d.out, "\"encrypted\":true,\"cipher\":\"xchacha20-poly1305\""))
+        << d.out.substr(0, 300);
+  }
+}
+
+// A cipher seals only what a key protects: asked for without one, the
+// capture says so and writes nothing; an unknown name is a usage error.
+TEST_F(CaptureCli, ACipherWithoutAKeyOrOfAnUnknownNameIsRefused) {
+  const std::string store = dir_ / "c.mig";
+  RunResult unknown =
+      RunMigstore({"capture", "--root", root_, "--store", store, "--key-file",
+                   dir_ / "k.key", "--cipher", "rot13"});
+  EXPECT_EQ(unknown.exit_code, 11);
+  EXPECT_TRUE(Has(unknown.err, "--cipher")) << unknown.err;
+  RunResult plain = RunMigstore({"capture", "--root", root_, "--store", store,
+                                 "--no-encrypt", "--cipher", "aes-256-gcm"});
+  EXPECT_EQ(plain.exit_code, 11);
+  EXPECT_TRUE(Has(plain.err, "not encrypted (--no-encrypt)")) << plain.err;
+  RunResult no_key = RunMigstore({"capture", "--root", root_, "--store", store,
+                                  "--cipher", "aes-256-gcm"});
+  EXPECT_EQ(no_key.exit_code, 11);
+  EXPECT_TRUE(Has(no_key.err, "needs a key")) << no_key.err;
+  RunResult hardlink =
+      RunMigstore({"capture", "--hardlink", "--root", root_, "--store",
+                   dir_ / "hl", "--cipher", "xchacha20-poly1305"});
+  EXPECT_EQ(hardlink.exit_code, 11);
+  EXPECT_TRUE(Has(hardlink.err, "a hard-link store")) << hardlink.err;
+  EXPECT_FALSE(std::filesystem::exists(store));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "hl"));
 }
 
 TEST_F(CaptureCli, KeysComeFromFilesTheEnvironmentOrStdinNeverArgv) {

@@ -410,6 +410,11 @@ TEST_F(CApiSmpTest, StepOptionsTheServerOwnsAreRefused) {
   EXPECT_EQ(migstore_smp_capture(pc.smp, &co, nullptr, nullptr, &err),
             MIGSTORE_INVALID_ARGUMENTS);
   EXPECT_TRUE(Has(Take(err), "hard-link"));
+  co = CaptureOptions(&seen);
+  co.base_store = store.c_str();
+  EXPECT_EQ(migstore_smp_capture(pc.smp, &co, nullptr, nullptr, &err),
+            MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_TRUE(Has(Take(err), "base_store"));
   // Nothing was requested from the server.
   EXPECT_TRUE(List(admin_.smp)["stores"].empty());
   EXPECT_FALSE(fs::exists(store));

@@ -175,7 +175,7 @@ class CApiTest : public ::testing::Test {
 TEST(CApi, VersionAndCodeNames) {
   EXPECT_STREQ(migstore_version(), MIGSTORE_VERSION_STRING);
   EXPECT_EQ(migstore_c_api_version(), MIGSTORE_C_API_VERSION);
-  EXPECT_EQ(MIGSTORE_C_API_VERSION, 5);
+  EXPECT_EQ(MIGSTORE_C_API_VERSION, 6);
   EXPECT_STREQ(migstore_code_name(MIGSTORE_OK), "ok");
   EXPECT_STREQ(migstore_code_name(37), "wrong key");
   EXPECT_STREQ(migstore_code_name(MIGSTORE_FAILED_STARTUP),
@@ -657,6 +657,49 @@ TEST_F(CApiTest, MapDomainsRestoresDomainUsersAsTheNewDomains) {
 // A caller built against version 4 of the header: its structs end before
 // version 5's fields, which are neither read (options) nor written
 // (results) whatever the memory beyond holds, and take their defaults.
+// API version 6: the cipher by name, and an incremental capture whose
+// result says what it took over from the base unread.
+TEST_F(CApiTest, CipherAndAnIncrementalCaptureOnABaseStore) {
+  // Only files whose times are 2 s older than the base are taken over.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  Seen seen;
+  migstore_capture_options co = CaptureOptions(&seen);
+  co.cipher = "aes-256-gcm";
+  char* err = nullptr;
+  ASSERT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_OK) << Take(err);
+
+  const std::string second = dir_ / "pc42-2.mig";
+  co = CaptureOptions(&seen);
+  co.store_path = second.c_str();
+  co.base_store = store_.c_str();
+  migstore_capture_result cr{};
+  cr.struct_size = sizeof cr;
+  ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(cr.files, 4u);
+  EXPECT_EQ(cr.base_files, 4u);
+  EXPECT_EQ(cr.base_bytes, cr.bytes);
+  EXPECT_EQ(cr.base_files_read_again, 0u);
+
+  // The second store stands alone.
+  std::filesystem::remove(store_);
+  store_ = second;
+  migstore_restore_options ro = RestoreOptions(&seen);
+  ASSERT_EQ(migstore_restore(&ro, nullptr, &err), MIGSTORE_OK) << Take(err);
+  EXPECT_EQ(
+      CompareTrees(old_root() + "/home/alice", new_root() + "/home/alice"), "");
+
+  co = CaptureOptions(&seen);
+  co.overwrite = 1;
+  co.cipher = "rot13";
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_ARGUMENTS);
+  EXPECT_NE(Take(err).find("cipher"), std::string::npos);
+  co.cipher = nullptr;
+  const std::string none = dir_ / "none.mig";
+  co.base_store = none.c_str();
+  EXPECT_EQ(migstore_capture(&co, nullptr, &err), MIGSTORE_INVALID_STORE);
+  EXPECT_NE(Take(err).find("base store"), std::string::npos);
+}
+
 TEST_F(CApiTest, AVersion4CallerGetsTheDefaultsOfVersion5) {
   Seen seen;
   migstore_capture_options co = CaptureOptions(&seen);

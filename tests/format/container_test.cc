@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
+#include <set>
+
+#include "format/coding.h"
 #include "format/container_reader.h"
 #include "format/container_writer.h"
 #include "format/hash.h"
@@ -223,6 +227,110 @@ TEST(Container, WrongKeysAreRefusedBeforeAnyData) {
                             KeySource::Password(SecretBytes::Copy("right")))
           .status()
           .IsWrongKey());
+}
+
+// AES-256-GCM stores: every block the writer makes, data, catalog,
+// content and index alike, is sealed with it, and the reader finds that in
+// the header and reads the store back exactly.
+TEST(Container, AesGcmStoresSealEveryBlockWithItAndReadBack) {
+  TempDir dir;
+  SecretBytes secret = SecretBytes::Random(kKeySize);
+  MemoryStore want = testing::RichStore();
+  MemoryWriteOptions opts = testing::QuickOptions();
+  opts.writer.cipher = BlockCipher::kAes256Gcm;
+  for (int mode : {1, 2}) {
+    SCOPED_TRACE(mode);
+    const std::string path = dir / ("s" + std::to_string(mode));
+    ASSERT_OK(WriteMemoryStore(path, KeyFor(mode, secret), want, opts));
+    auto reader = ContainerReader::Open(path, KeyFor(mode, secret));
+    ASSERT_OK(reader);
+    const ContainerReader& r = **reader;
+    EXPECT_TRUE(r.encrypted());
+    EXPECT_EQ(r.cipher(), BlockCipher::kAes256Gcm);
+    EXPECT_EQ(r.header().required_features, kFeatureAes256Gcm);
+    auto got = ReadMemoryStore(r);
+    ASSERT_OK(got);
+    NormalizeMemoryStore(&*got);
+    EXPECT_EQ(*got, want);
+
+    // Every frame, the index's included, opens under AES-256-GCM with the
+    // store's data key and under nothing else.
+    auto data_key = OpenDataKey(r.header(), KeyFor(mode, secret));
+    ASSERT_OK(data_key);
+    const BlockCodec aes(r.header().store_id,
+                         SecretBytes::Copy(data_key->view()),
+                         BlockCipher::kAes256Gcm);
+    const BlockCodec xchacha(r.header().store_id,
+                             SecretBytes::Copy(data_key->view()),
+                             BlockCipher::kXChaCha20Poly1305);
+    const std::string file = testing::ReadFile(path);
+    std::set<uint8_t> types;
+    const uint64_t blocks = r.block_count() + 1;  // and the index
+    for (uint64_t n = 0; n < blocks; ++n) {
+      const uint64_t at =
+          n < r.block_count()
+              ? r.block_offset(n)
+              : (n == 0 ? kHeaderSize
+                        : r.block_offset(n - 1) +
+                              r.index().blocks[n - 1].frame_len);
+      const uint64_t end = n < r.block_count()
+                               ? at + r.index().blocks[n].frame_len
+                               : file.size() - kTrailerSize;
+      const std::string_view frame =
+          std::string_view(file).substr(at, end - at);
+      std::string plain;
+      FrameHeader h;
+      SCOPED_TRACE("block " + std::to_string(n));
+      ASSERT_OK(aes.Open(n, frame, &plain, &h));
+      types.insert(h.type);
+      EXPECT_TRUE(xchacha.Open(n, frame, &plain).IsCorruption());
+    }
+    EXPECT_EQ(types, (std::set<uint8_t>{1, 2, 3, 4}))
+        << "data, catalog, content and index blocks";
+  }
+}
+
+// Required feature bit 2 in the header: authenticated by the key wrap in
+// an encrypted store, impossible in an unencrypted one.
+TEST(Container, TheCipherBitIsBoundToTheKeyAndNeedsOne) {
+  TempDir dir;
+  SecretBytes secret = SecretBytes::Random(kKeySize);
+  MemoryStore s = testing::GoldenStore();
+  auto flip_cipher_bit = [](const std::string& from, const std::string& to) {
+    std::string b = testing::ReadFile(from);
+    b[header::kRequiredFeatures] ^= static_cast<char>(kFeatureAes256Gcm);
+    EncodeFixed64(b.data() + header::kChecksum,
+                  XXH3_64bits(b.data(), header::kChecksum));
+    testing::WriteFile(to, b);
+  };
+
+  // An unencrypted store claiming a cipher is damaged, not newer.
+  ASSERT_OK(WriteMemoryStore(dir / "plain.mig", KeySource::None(), s,
+                             testing::QuickOptions()));
+  flip_cipher_bit(dir / "plain.mig", dir / "plain-aes.mig");
+  auto r = ContainerReader::Open(dir / "plain-aes.mig", KeySource::None());
+  EXPECT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+
+  // Switching an encrypted store's cipher either way fails the key wrap.
+  for (BlockCipher cipher :
+       {BlockCipher::kXChaCha20Poly1305, BlockCipher::kAes256Gcm}) {
+    MemoryWriteOptions opts = testing::QuickOptions();
+    opts.writer.cipher = cipher;
+    const std::string name = CipherName(cipher);
+    ASSERT_OK(WriteMemoryStore(dir / name, KeyFor(2, secret), s, opts));
+    auto good = ContainerReader::Open(dir / name, KeyFor(2, secret));
+    ASSERT_OK(good);
+    EXPECT_EQ((*good)->cipher(), cipher);
+    flip_cipher_bit(dir / name, dir / (name + "-flipped"));
+    r = ContainerReader::Open(dir / (name + "-flipped"), KeyFor(2, secret));
+    EXPECT_TRUE(r.status().IsWrongKey()) << r.status().ToString();
+  }
+
+  // A writer asked for a cipher without a key refuses to start.
+  WriterOptions o;
+  o.cipher = BlockCipher::kAes256Gcm;
+  auto w = ContainerWriter::Create(dir / "no-key.mig", KeySource::None(), o);
+  EXPECT_TRUE(w.status().IsInvalidArgument()) << w.status().ToString();
 }
 
 std::unique_ptr<ContainerWriter> NewWriter(const std::string& path,

@@ -242,6 +242,10 @@ TEST(Header, RejectsWhatItMustWithTheRightStatus) {
   EXPECT_TRUE(edit(header::kVersion, 2, false).IsUnsupportedVersion());
   EXPECT_TRUE(edit(header::kVersion, 0, true).IsCorruption());
   EXPECT_TRUE(edit(header::kRequiredFeatures, 1, true).IsUnsupportedVersion());
+  EXPECT_TRUE(edit(header::kRequiredFeatures, 8, true).IsUnsupportedVersion());
+  // Bit 2, AES-256-GCM blocks, is known (the wrap, not the header decoder,
+  // catches a forged one in an encrypted store).
+  EXPECT_OK(edit(header::kRequiredFeatures, 4, true));
   EXPECT_TRUE(edit(header::kReserved0, 1, true).IsCorruption());
   EXPECT_TRUE(edit(header::kReserved2 + 10, 1, true).IsCorruption());
   EXPECT_TRUE(edit(header::kKeyMode, 9, true).IsCorruption());
@@ -291,6 +295,20 @@ TEST(Keys, ACostlierKeyDerivationThanTheReaderAllowsIsRefusedFirst) {
                 KdfParams::Fast(), &k));
   EXPECT_OK(OpenDataKey(k, KeySource::KeyFileSecret(std::move(secret)),
                         {1, 8 * 1024}));
+}
+
+TEST(Header, ACipherBitNeedsAnEncryptedStore) {
+  Header h = NewHeader();
+  h.required_features = kFeatureAes256Gcm;
+  Status s = DecodeHeader(EncodeHeader(h)).status();
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  ASSERT_OK(SetUpKeys(KeySource::KeyFileSecret(SecretBytes::Random(kKeySize)),
+                      KdfParams::Fast(), &h));
+  auto back = DecodeHeader(EncodeHeader(h));
+  ASSERT_OK(back);
+  EXPECT_EQ(CipherOf(*back), BlockCipher::kAes256Gcm);
+  back->required_features = 0;
+  EXPECT_EQ(CipherOf(*back), BlockCipher::kXChaCha20Poly1305);
 }
 
 TEST(Header, TamperedKeyFieldsFailTheKeyCheck) {

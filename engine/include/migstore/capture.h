@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,20 @@ enum class HardLinkFallback : uint8_t {
   kCopy,   // copy it into the store, with a note (USMT's master store)
   kError,  // an error for the per-file policy
 };
+
+// What seals the blocks of an encrypted store (docs/format.md "Block
+// frame"; docs/security.md has the nonce argument for both).
+enum class Cipher : uint8_t {
+  kXChaCha20Poly1305,  // the default: every migstore build reads it
+  // Required feature bit 2: builds from before it refuse the store
+  // (UnsupportedVersion) instead of reading it.
+  kAes256Gcm,
+};
+// "xchacha20-poly1305" or "aes-256-gcm", as --cipher spells them.
+const char* CipherName(Cipher cipher);
+// The cipher a name of CipherName's names; anything else is
+// InvalidArgument.
+Result<Cipher> ParseCipher(std::string_view name);
 
 // What to capture and how. A default-constructed value plus store_path and
 // key (or encrypt = false) is a complete capture of "/" with the built-in
@@ -81,7 +96,18 @@ struct CaptureOptions {
   // by saying so.
   Key key;
   bool encrypt = true;
+  // What seals the blocks; unset: XChaCha20-Poly1305. Set without a key
+  // (--no-encrypt, a hard-link store, or no key given) it is
+  // InvalidArgument: only an encrypted store has a cipher.
+  std::optional<Cipher> cipher;
   bool overwrite = false;  // replace an existing store (else AlreadyExists)
+  // An incremental capture: a previous container store of this root (a
+  // local file or s3://, opened with `key`), whose unchanged files (same
+  // path, size, modification and change times) are taken over without
+  // being read (docs/design.md, "Incremental capture"). The new store
+  // stands alone: the base may be deleted afterwards. May name store_path
+  // itself, with overwrite. Not for hard-link stores.
+  std::string base_store;
   // A hard-link store at store_path (a directory) instead of a container.
   // It cannot be encrypted: a key is InvalidArgument, and `encrypt`,
   // `level`, `compress` and `block_size` do not apply. With `overwrite`,
@@ -157,6 +183,13 @@ struct CaptureReport {
   uint64_t sparse_files = 0;
   uint64_t stored_bytes = 0;  // distinct file bytes put in the store
   uint64_t store_size = 0;    // bytes of the store file
+  // Incremental captures (CaptureOptions::base_store): files taken over
+  // from the base without being read, and their logical bytes (counted in
+  // files and bytes too); files the base held unchanged but that were read
+  // again because their blocks were mostly dead or damaged.
+  uint64_t base_files = 0;
+  uint64_t base_bytes = 0;
+  uint64_t base_files_read_again = 0;
   // Settings taken from the root's offline registry hives (Windows roots
   // with registry rules): keys, and values.
   uint64_t registry_keys = 0;

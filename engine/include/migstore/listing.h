@@ -35,6 +35,9 @@ struct StoreSummary {
   int format_version = 0;
   std::string kind;        // "container" or "hardlink" (a hard-link store)
   std::string encryption;  // "none", "password" or "key file"
+  // What seals the blocks: "xchacha20-poly1305", "aes-256-gcm", or "none"
+  // for a store that is not encrypted.
+  std::string cipher;
   uint64_t file_size = 0;  // bytes of the store file (a hard-link store's
                            // catalog)
   uint64_t entries = 0;

@@ -96,7 +96,7 @@ extern "C" {
 
 /* The version of the C API described by this header. It grows by one when
  * functions or fields are added; what exists is never changed or removed. */
-#define MIGSTORE_C_API_VERSION 5
+#define MIGSTORE_C_API_VERSION 6
 
 /* ------------------------------------------------------------------------ */
 /* Codes, messages, version                                                  */
@@ -306,6 +306,25 @@ typedef struct migstore_capture_options {
    * roots only). users_include beats it, and it beats users_exclude.
    * NULL or "": no such limit. Anything else: INVALID_ARGUMENTS. */
   const char* last_used;
+  /* Fields after this line came after version 5 of the API (API version
+   * 6); NULL keeps meaning "as version 5 did". */
+  /* What seals an encrypted store's blocks (capture --cipher):
+   * "xchacha20-poly1305" (NULL or "": the default, read by every
+   * migstore) or "aes-256-gcm" (less CPU where the processor has AES
+   * instructions; libraries before API version 6 cannot read such a
+   * store). Anything else, or a cipher with no_encrypt or hardlink:
+   * INVALID_ARGUMENTS. */
+  const char* cipher;
+  /* An incremental capture (capture --base; docs/design.md, "Incremental
+   * capture"): the earlier store of the same root, opened with `key`.
+   * Files it holds with the same path, size, mtime and ctime are not read;
+   * their bytes are copied from it, so the new store stands alone. May be
+   * store_path itself with overwrite. A base that cannot be opened is the
+   * call's error (27 missing or unencrypted while a key is given, 37 wrong
+   * key); damage inside it only makes its files read again. Not with
+   * hardlink, nor for migstore_smp_capture (INVALID_ARGUMENTS). NULL or
+   * "": a full capture. */
+  const char* base_store;
   /* Fields of later API versions are appended here. */
 } migstore_capture_options;
 
@@ -330,6 +349,14 @@ typedef struct migstore_capture_result {
    * keys, and values. */
   uint64_t registry_keys;
   uint64_t registry_values;
+  /* Fields after this line came after version 5 of the API (API version
+   * 6). With base_store: files taken over from the base without being
+   * read, and their logical bytes (both counted in files and bytes too);
+   * files the base held unchanged that were read again (their base
+   * blocks were mostly stale, or damaged). */
+  uint64_t base_files;
+  uint64_t base_bytes;
+  uint64_t base_files_read_again;
   /* Fields of later API versions are appended here. */
 } migstore_capture_result;
 

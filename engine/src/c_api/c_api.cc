@@ -329,6 +329,9 @@ Status ToCaptureRun(const migstore_capture_options& c, CaptureOptions* o) {
   o->hardlink_fallback = c.hardlink_fallback_error != 0
                              ? HardLinkFallback::kError
                              : HardLinkFallback::kCopy;
+  if (c.cipher != nullptr && *c.cipher != '\0') {
+    MIGSTORE_ASSIGN_OR_RETURN(o->cipher, ParseCipher(c.cipher));
+  }
   return Status::OK();
 }
 
@@ -341,6 +344,7 @@ Status ToCapture(const migstore_capture_options& c, CaptureOptions* o) {
     return Status::InvalidArgument("no_encrypt is set and a key is given");
   }
   o->overwrite = c.overwrite != 0;
+  if (c.base_store != nullptr) o->base_store = c.base_store;
   o->min_free_bytes = c.min_free_bytes;
   o->kdf_opslimit = c.kdf_opslimit;
   o->kdf_memlimit = c.kdf_memlimit;
@@ -355,6 +359,11 @@ Status ToSmpCapture(const migstore_capture_options& c, CaptureOptions* o) {
     return Status::InvalidArgument(
         "the state migration point makes and keeps the store and its key: "
         "store_path and key must be NULL and no_encrypt 0");
+  }
+  if (c.base_store != nullptr && *c.base_store != '\0') {
+    return Status::InvalidArgument(
+        "base_store: the state migration point does not make incremental "
+        "stores");
   }
   return ToCaptureRun(c, o);
 }
@@ -554,6 +563,9 @@ int CaptureDone(const CaptureReport& report, migstore_capture_result* result,
   r.copied_files = report.copied_files;
   r.registry_keys = report.registry_keys;
   r.registry_values = report.registry_values;
+  r.base_files = report.base_files;
+  r.base_bytes = report.base_bytes;
+  r.base_files_read_again = report.base_files_read_again;
   WriteSized(r, result);
   return Completed(errmsg, report.errors.size(), "files");
 }

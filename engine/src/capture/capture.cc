@@ -11,6 +11,7 @@
 
 #include "engine/base/parallel.h"
 #include "engine/base/unique_fd.h"
+#include "engine/src/capture/base_store.h"
 #include "engine/src/capture/capture_common.h"
 #include "engine/src/capture/catalog_entry.h"
 #include "engine/src/capture/hardlink_capture.h"
@@ -59,8 +60,13 @@ class ContainerCapture {
  public:
   ContainerCapture(const CaptureOptions& o, const Selection& sel,
                    Reporter* reporter, CaptureReport* report,
-                   format::ContainerWriter* w)
-      : o_(o), sel_(sel), reporter_(reporter), report_(report), w_(w) {}
+                   format::ContainerWriter* w, capture::BaseStore* base)
+      : o_(o),
+        sel_(sel),
+        reporter_(reporter),
+        report_(report),
+        w_(w),
+        base_(base) {}
 
   Status Run() {
     reporter_->Phase("Scanning");
@@ -81,6 +87,8 @@ class ContainerCapture {
     MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
     report_->hardlinked_files = plan.hardlinked_files;
     reporter_->SetTotals(plan.files, plan.data_bytes);
+    if (base_ != nullptr)
+      MIGSTORE_RETURN_IF_ERROR(TakeOverFromBase(&plan.jobs));
     return PackFiles(std::move(plan.jobs));
   }
 
@@ -109,6 +117,42 @@ class ContainerCapture {
       MIGSTORE_RETURN_IF_ERROR(AddEntry(i, std::nullopt, 0));
     }
     return Status::OK();
+  }
+
+  // An incremental capture: the files the base holds unchanged are
+  // recorded with copies of its blocks and leave the jobs.
+  Status TakeOverFromBase(std::vector<FileJob>* jobs) {
+    reporter_->Phase("Reusing");
+    if (base_->lost_entries() > 0) {
+      Note(std::to_string(base_->lost_entries()) +
+           " entries of the base store could not be read; their files are "
+           "read again");
+    }
+    capture::TakeOverStats stats;
+    MIGSTORE_ASSIGN_OR_RETURN(std::vector<capture::TakenOver> taken,
+                              base_->TakeOver(entries_, jobs, w_, &stats));
+    for (const capture::TakenOver& t : taken) {
+      const WalkedEntry& e = entries_[t.entry];
+      ++report_->files;
+      report_->bytes += e.size;
+      reporter_->Add(capture::DataBytes(e), 1);
+      MIGSTORE_RETURN_IF_ERROR(AddEntry(t.entry, t.content, 0));
+    }
+    report_->base_files = stats.files;
+    report_->base_bytes = stats.bytes;
+    report_->base_files_read_again = stats.files_read_again;
+    if (stats.unreadable_blocks > 0) {
+      Note(std::to_string(stats.unreadable_blocks) +
+           " blocks of the base store could not be read; their files are "
+           "read again");
+    }
+    return Status::OK();
+  }
+
+  void Note(std::string what) {
+    FileNote n{base_->path(), std::move(what)};
+    reporter_->Note(n);
+    report_->notes.push_back(std::move(n));
   }
 
   Status FileError(const std::string& path, const Status& error) {
@@ -178,6 +222,7 @@ class ContainerCapture {
   Reporter* reporter_;
   CaptureReport* report_;
   format::ContainerWriter* w_;
+  capture::BaseStore* base_;              // null: not incremental
   std::vector<WalkedEntry> entries_;      // sorted by path
   std::vector<uint32_t> profile_number_;  // WriteStoreTables's
 };
@@ -213,8 +258,20 @@ Result<CaptureReport> CaptureContainer(
   format::WriterOptions wo;
   if (o.kdf_opslimit != 0) wo.kdf.opslimit = o.kdf_opslimit;
   if (o.kdf_memlimit != 0) wo.kdf.memlimit = o.kdf_memlimit;
+  wo.cipher = capture::BlockCipherOf(o);
   format::KeySource key =
       o.encrypt ? internal::SourceOf(o.key) : format::KeySource::None();
+  // The base first: a base that cannot be read creates no store.
+  std::unique_ptr<capture::BaseStore> base;
+  if (!o.base_store.empty()) {
+    reporter.Phase("Reading the base store");
+    parallel::Arena arena(Threads(o));
+    MIGSTORE_RETURN_IF_ERROR(arena.Execute([&]() -> Status {
+      MIGSTORE_ASSIGN_OR_RETURN(base,
+                                capture::BaseStore::Open(o.base_store, key));
+      return Status::OK();
+    }));
+  }
   MIGSTORE_ASSIGN_OR_RETURN(std::unique_ptr<format::StoreSink> sink,
                             make_sink());
   MIGSTORE_ASSIGN_OR_RETURN(
@@ -225,7 +282,7 @@ Result<CaptureReport> CaptureContainer(
   // the others once it is finished or abandoned (capture_common.h).
   Status status = capture::Process(o, sel, "pre-scan", &reporter, &report);
   if (status.ok()) {
-    ContainerCapture run(o, sel, &reporter, &report, w.get());
+    ContainerCapture run(o, sel, &reporter, &report, w.get(), base.get());
     parallel::Arena arena(Threads(o));
     status = arena.Execute([&] { return run.Run(); });
   }
@@ -261,6 +318,11 @@ Result<CaptureReport> Capture(const CaptureOptions& o,
         fs::CheckFreeSpace(o.store_path, o.min_free_bytes, "the store"));
   }
   if (o.hardlink) {
+    if (!o.base_store.empty()) {
+      return Status::InvalidArgument(
+          "--base builds a container on a previous one; a hard-link store "
+          "links unchanged files already");
+    }
     MIGSTORE_RETURN_IF_ERROR(
         store::CheckLocalStoreName(o.store_path, "a hard-link store"));
     return capture::CaptureHardLinkStore(o, observer, start);

@@ -52,7 +52,28 @@ Status ValidateCommon(const CaptureOptions& o) {
     return Status::InvalidArgument(
         "block size must be between 64 KiB and 16 MiB");
   }
+  // A cipher asked for must not be dropped without a word: it seals only
+  // what a key protects.
+  if (o.cipher && (o.hardlink || !o.encrypt)) {
+    return Status::InvalidArgument(
+        std::string("--cipher ") + CipherName(*o.cipher) +
+        " chooses how an encrypted store is sealed, and this one is not "
+        "encrypted (" +
+        (o.hardlink ? "a hard-link store" : "--no-encrypt") + ")");
+  }
+  if (o.cipher && !o.key.encrypted()) {
+    return Status::InvalidArgument(
+        std::string("--cipher ") + CipherName(*o.cipher) +
+        " needs a key to seal the store with: give a key file or a password "
+        "(--key-file, --password-file, MIGSTORE_PASSWORD, --password-stdin)");
+  }
   return Status::OK();
+}
+
+format::BlockCipher BlockCipherOf(const CaptureOptions& o) {
+  return o.cipher == Cipher::kAes256Gcm
+             ? format::BlockCipher::kAes256Gcm
+             : format::BlockCipher::kXChaCha20Poly1305;
 }
 
 Result<Selection> Select(const CaptureOptions& o) {
@@ -259,3 +280,21 @@ void AfterCapture(const CaptureOptions& o, const Selection& sel, bool succeeded,
 }
 
 }  // namespace migstore::capture
+
+namespace migstore {
+
+const char* CipherName(Cipher cipher) {
+  return format::CipherName(cipher == Cipher::kAes256Gcm
+                                ? format::BlockCipher::kAes256Gcm
+                                : format::BlockCipher::kXChaCha20Poly1305);
+}
+
+Result<Cipher> ParseCipher(std::string_view name) {
+  for (Cipher c : {Cipher::kXChaCha20Poly1305, Cipher::kAes256Gcm}) {
+    if (name == CipherName(c)) return c;
+  }
+  return Status::InvalidArgument(
+      "the cipher must be xchacha20-poly1305 or aes-256-gcm", name);
+}
+
+}  // namespace migstore

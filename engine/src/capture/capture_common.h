@@ -30,6 +30,9 @@ using CaptureReporter = report::Reporter<CaptureObserver>;
 // Options every capture and estimate must satisfy.
 Status ValidateCommon(const CaptureOptions& o);
 
+// The format's cipher for the options' (XChaCha20-Poly1305 when unset).
+format::BlockCipher BlockCipherOf(const CaptureOptions& o);
+
 // The machine, the users, the rules.
 struct Selection {
   Machine machine;

@@ -65,6 +65,8 @@ Status ListStore(const std::string& store_path, const Key& key,
       reader->header().key_mode == format::KeyMode::kNone       ? "none"
       : reader->header().key_mode == format::KeyMode::kPassword ? "password"
                                                                 : "key file";
+  summary->cipher =
+      reader->encrypted() ? format::CipherName(reader->cipher()) : "none";
   summary->file_size = reader->file_size();
   summary->entries = x.entry_count;
   summary->contents = x.content_count;
