@@ -76,6 +76,8 @@ CaptureOptions Options(const std::string& store) {
   o.key = std::move(key).value();
   o.threads = 2;  // CI's machines have 2 cores
   o.overwrite = true;
+  // The tree is made just before; a minute's settling would take nothing.
+  o.base_settle_ns = 2'000'000'000;
   return o;
 }
 
@@ -89,9 +91,9 @@ const std::string& Base() {
     spec.bytes = spec.files * 100;
     Status s = bench::GenerateDataset(Dir() + "/root", spec);
     if (!s.ok()) Die("generating the tree", s);
-    // Files changed within 2 s of a base's capture are read again (racily
-    // clean files, base_store.cc): let the tree age past that, or the
-    // incremental capture would read much of it.
+    // Files changed within base_settle_ns (2 s here) of a base's capture
+    // are read again (racily clean files): let the tree age past that, or
+    // the incremental capture would read much of it.
     std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     Result<CaptureReport> r = Capture(Options("base.mig"));
     if (!r.ok()) Die("capturing the base", r.status());

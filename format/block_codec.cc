@@ -372,7 +372,11 @@ Status BlockCodec::Open(uint64_t number, std::string_view frame,
     if (header_out != nullptr) *header_out = h;
     return Status::OK();
   }
-  MIGSTORE_RETURN_IF_ERROR(CheckZstdFrame(number, encoded, h.plain_len));
+  s = CheckZstdFrame(number, encoded, h.plain_len);
+  if (!s.ok()) {
+    plain->clear();
+    return s;
+  }
   if (tls.dctx == nullptr) tls.dctx = ZSTD_createDCtx();
   plain->resize(h.plain_len);
   size_t n = ZSTD_decompressDCtx(tls.dctx, plain->data(), plain->size(),

@@ -654,14 +654,11 @@ TEST_F(CApiTest, MapDomainsRestoresDomainUsersAsTheNewDomains) {
   EXPECT_FALSE(std::filesystem::exists(new_root() + "/home/carol@old.example"));
 }
 
-// A caller built against version 4 of the header: its structs end before
-// version 5's fields, which are neither read (options) nor written
-// (results) whatever the memory beyond holds, and take their defaults.
-// API version 6: the cipher by name, and an incremental capture whose
-// result says what it took over from the base unread.
+// API version 6: the cipher by name, and an incremental capture on a base
+// (which files it takes over is incremental_capture_test's: here the tree
+// is seconds old, and files must have settled a minute before the base was
+// made, so all are read again and the new store stands alone all the same).
 TEST_F(CApiTest, CipherAndAnIncrementalCaptureOnABaseStore) {
-  // Only files whose times are 2 s older than the base are taken over.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   Seen seen;
   migstore_capture_options co = CaptureOptions(&seen);
   co.cipher = "aes-256-gcm";
@@ -676,8 +673,8 @@ TEST_F(CApiTest, CipherAndAnIncrementalCaptureOnABaseStore) {
   cr.struct_size = sizeof cr;
   ASSERT_EQ(migstore_capture(&co, &cr, &err), MIGSTORE_OK) << Take(err);
   EXPECT_EQ(cr.files, 4u);
-  EXPECT_EQ(cr.base_files, 4u);
-  EXPECT_EQ(cr.base_bytes, cr.bytes);
+  EXPECT_EQ(cr.base_files, 0u);
+  EXPECT_EQ(cr.base_bytes, 0u);
   EXPECT_EQ(cr.base_files_read_again, 0u);
 
   // The second store stands alone.
@@ -700,6 +697,9 @@ TEST_F(CApiTest, CipherAndAnIncrementalCaptureOnABaseStore) {
   EXPECT_NE(Take(err).find("base store"), std::string::npos);
 }
 
+// A caller built against version 4 of the header: its structs end before
+// version 5's fields, which are neither read (options) nor written
+// (results) whatever the memory beyond holds, and take their defaults.
 TEST_F(CApiTest, AVersion4CallerGetsTheDefaultsOfVersion5) {
   Seen seen;
   migstore_capture_options co = CaptureOptions(&seen);

@@ -7,12 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bench/dataset.h"
+#include "engine/base/unique_fd.h"
+#include "engine/src/fs/change_time.h"
 #include "engine/src/store/key_rep.h"
 #include "format/container_reader.h"
 #include "format/layout.h"
@@ -45,8 +49,9 @@ class IncrementalCapture : public ::testing::Test {
     bench::DatasetSpec spec;
     ASSERT_TRUE(bench::SpecForPreset("demo", &spec).ok());
     ASSERT_TRUE(bench::GenerateDataset(root_, spec).ok());
-    // Files changed within 2 s of a capture are never taken over from it
-    // (base_store.cc, racily clean files): let the tree age past that.
+    // Files changed shortly before a capture are never taken over from it
+    // (racily clean files; CaptureOptions::base_settle_ns, lowered to 2 s
+    // below): let the tree age past that.
     std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   }
 
@@ -56,7 +61,20 @@ class IncrementalCapture : public ::testing::Test {
     o.store_path = dir_ / store;
     o.key = TestKey();
     o.threads = 2;
+    o.base_settle_ns = 2'000'000'000;
     return o;
+  }
+
+  // The tree's regular files below `dir`, in path order.
+  std::vector<std::string> FilesBelow(const std::string& dir) const {
+    std::vector<std::string> files;
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(root_ + "/" + dir)) {
+      if (e.is_regular_file() && !e.is_symlink())
+        files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
   }
 
   // The store at `store` holds exactly the tree, byte for byte.
@@ -157,13 +175,20 @@ TEST_F(IncrementalCapture, EveryKindOfChangeIsReadAgain) {
 TEST_F(IncrementalCapture, BlocksMostlyOfGoneFilesAreNotCarriedForward) {
   auto first = Capture(Options("first.mig"));
   ASSERT_TRUE(first.ok());
-  // Everyone but alice goes: most blocks now hold dead bytes.
+  // Everyone but alice goes, and three of every four of her files: the
+  // blocks that hold the rest are mostly dead bytes.
   for (const char* user : {"bob", "carol"})
     std::filesystem::remove_all(root_ + "/home/" + user);
+  const std::vector<std::string> files = FilesBelow("home/alice");
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i % 4 != 0) std::filesystem::remove(files[i]);
+  }
   CaptureOptions o = Options("second.mig");
   o.base_store = dir_ / "first.mig";
   auto second = Capture(o);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_GT(second->base_files_read_again, 0u)
+      << "files in mostly dead blocks are read, not their blocks copied";
   ExpectMatchesTree("second.mig");
   CaptureOptions fresh = Options("fresh.mig");
   auto third = Capture(fresh);
@@ -174,41 +199,61 @@ TEST_F(IncrementalCapture, BlocksMostlyOfGoneFilesAreNotCarriedForward) {
       << "second " << second->store_size << ", fresh " << third->store_size;
 }
 
-TEST_F(IncrementalCapture, ADamagedBaseBlockCostsOnlyARereadOfItsFiles) {
-  ASSERT_TRUE(Capture(Options("first.mig")).ok());
-  const std::string base = dir_ / "first.mig";
-  {
-    auto r = format::ContainerReader::Open(base, internal::SourceOf(TestKey()));
-    ASSERT_TRUE(r.ok());
-    uint64_t data_block = UINT64_MAX;
-    for (uint64_t b = 0; b < (*r)->block_count(); ++b) {
-      if ((*r)->index().blocks[b].type ==
-          static_cast<uint8_t>(format::BlockType::kData)) {
-        data_block = b;
-        break;
-      }
+// Flips a byte inside the first block of `type` of the store at `path`.
+void DamageFirstBlock(const std::string& path, format::BlockType type) {
+  auto r = format::ContainerReader::Open(path, internal::SourceOf(TestKey()));
+  ASSERT_TRUE(r.ok());
+  uint64_t block = UINT64_MAX;
+  for (uint64_t b = 0; b < (*r)->block_count(); ++b) {
+    if ((*r)->index().blocks[b].type == static_cast<uint8_t>(type)) {
+      block = b;
+      break;
     }
-    ASSERT_NE(data_block, UINT64_MAX);
-    const off_t at = static_cast<off_t>((*r)->block_offset(data_block) +
-                                        format::kFrameHeaderSize + 40);
-    int fd = ::open(base.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    char b;
-    ASSERT_EQ(::pread(fd, &b, 1, at), 1);
-    b = static_cast<char>(b ^ 0x01);
-    ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
-    ::close(fd);
   }
-  CaptureOptions o = Options("second.mig");
-  o.base_store = base;
-  auto second = Capture(o);
-  ASSERT_TRUE(second.ok()) << second.status().ToString();
-  EXPECT_GT(second->base_files_read_again, 0u);
-  bool noted = false;
-  for (const FileNote& n : second->notes)
-    noted = noted || testing::Has(n.what, "could not be read");
-  EXPECT_TRUE(noted);
-  ExpectMatchesTree("second.mig");
+  ASSERT_NE(block, UINT64_MAX);
+  const off_t at = static_cast<off_t>((*r)->block_offset(block) +
+                                      format::kFrameHeaderSize + 40);
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  char b;
+  ASSERT_EQ(::pread(fd, &b, 1, at), 1);
+  b = static_cast<char>(b ^ 0x01);
+  ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
+  ::close(fd);
+}
+
+// A damaged data block, content segment or catalog segment of the base
+// costs only re-reads of the files it served, with a note.
+TEST_F(IncrementalCapture, DamageInTheBaseCostsOnlyARereadOfItsFiles) {
+  const struct {
+    format::BlockType type;
+    const char* note;
+  } kCases[] = {
+      {format::BlockType::kData, "blocks of the base store could not be read"},
+      {format::BlockType::kContentSegment,
+       "content segments of the base store could not be read"},
+      {format::BlockType::kCatalogSegment,
+       "entries of the base store could not be read"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(static_cast<int>(c.type));
+    const std::string base = dir_ / "first.mig";
+    CaptureOptions first = Options("first.mig");
+    first.overwrite = true;
+    ASSERT_TRUE(Capture(first).ok());
+    DamageFirstBlock(base, c.type);
+    CaptureOptions o = Options("second.mig");
+    o.overwrite = true;
+    o.base_store = base;
+    auto second = Capture(o);
+    ASSERT_TRUE(second.ok()) << second.status().ToString();
+    EXPECT_LT(second->base_files, second->files);
+    bool noted = false;
+    for (const FileNote& n : second->notes)
+      noted = noted || testing::Has(n.what, c.note);
+    EXPECT_TRUE(noted) << c.note;
+    ExpectMatchesTree("second.mig");
+  }
 }
 
 TEST_F(IncrementalCapture, AFileChangedJustBeforeTheBaseIsReadAgain) {
@@ -221,14 +266,17 @@ TEST_F(IncrementalCapture, AFileChangedJustBeforeTheBaseIsReadAgain) {
   ASSERT_TRUE(aged.ok());
 
   WriteFile(root_ + "/home/alice/Documents/fresh.txt", "just written\n");
+  // An old file whose mode changed: its mtime is old, its ctime is not.
+  const std::string old = FilesBelow("home/alice").front();
+  ASSERT_EQ(::chmod(old.c_str(), 0640), 0);
   ASSERT_TRUE(Capture(Options("c.mig")).ok());
   CaptureOptions d = Options("d.mig");
   d.base_store = dir_ / "c.mig";
   auto fresh = Capture(d);
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(fresh->files, aged->files + 1);
-  EXPECT_EQ(fresh->base_files, aged->base_files)
-      << "the fresh file is read, not taken over";
+  EXPECT_EQ(fresh->base_files + 1, aged->base_files)
+      << "the fresh file and the one chmod touched are read, not taken over";
   ExpectMatchesTree("d.mig");
 }
 
@@ -281,6 +329,70 @@ TEST_F(IncrementalCapture, ABaseThatCannotBeTrustedOrOpenedStopsBeforeAStore) {
   hardlink.key = Key();
   hardlink.base_store = dir_ / "first.mig";
   EXPECT_TRUE(Capture(hardlink).status().IsInvalidArgument());
+}
+
+TEST_F(IncrementalCapture, AnUnencryptedChainAndAHardLinkStoreAsBase) {
+  // Without a key on either side, an unencrypted base serves.
+  CaptureOptions plain = Options("plain.mig");
+  plain.encrypt = false;
+  plain.key = Key();
+  auto first = Capture(plain);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  CaptureOptions again = plain;
+  again.store_path = dir_ / "plain2.mig";
+  again.base_store = dir_ / "plain.mig";
+  auto second = Capture(again);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->base_files, first->files);
+  auto r = format::ContainerReader::Open(dir_ / "plain2.mig",
+                                         format::KeySource::None());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(testing::CheckStoreAgainstTree(**r, root_).first_mismatch, "");
+
+  // A hard-link store holds links, not blocks.
+  CaptureOptions links = Options("links");
+  links.hardlink = true;
+  links.encrypt = false;
+  links.key = Key();
+  ASSERT_TRUE(Capture(links).ok());
+  CaptureOptions on_links = plain;
+  on_links.store_path = dir_ / "plain3.mig";
+  on_links.base_store = dir_ / "links";
+  auto refused = Capture(on_links);
+  EXPECT_TRUE(refused.status().IsInvalidArgument())
+      << refused.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "plain3.mig"));
+}
+
+// By default a file must have settled for a minute before the base was
+// made: this tree is seconds old, so nothing is taken over.
+TEST_F(IncrementalCapture, TheDefaultSettlingTimeIsAMinute) {
+  ASSERT_TRUE(Capture(Options("first.mig")).ok());
+  CaptureOptions o = Options("second.mig");
+  o.base_store = dir_ / "first.mig";
+  o.base_settle_ns = CaptureOptions().base_settle_ns;
+  EXPECT_EQ(o.base_settle_ns, int64_t{60'000'000'000});
+  auto second = Capture(o);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->base_files, 0u);
+  ExpectMatchesTree("second.mig");
+}
+
+// Only filesystems whose ctime no program can set back let a file be
+// taken over; the test's own directory is one, /proc (unknown) is not.
+TEST(ChangeTimeTrust, LinuxFilesystemsAreTrustedOthersAreNot) {
+  TempDir dir;
+  UniqueFd here(::open(dir.path().c_str(), O_PATH | O_CLOEXEC));
+  ASSERT_TRUE(here.valid());
+  const fs::ChangeTimeTrust t = fs::ChangeTimeTrustOf(here.get());
+  EXPECT_TRUE(t.trusted) << t.filesystem;
+  UniqueFd proc(::open("/proc", O_PATH | O_CLOEXEC));
+  if (proc.valid()) {
+    const fs::ChangeTimeTrust p = fs::ChangeTimeTrustOf(proc.get());
+    EXPECT_FALSE(p.trusted);
+    EXPECT_EQ(p.filesystem, "0x9fa0");
+  }
+  EXPECT_FALSE(fs::ChangeTimeTrustOf(-1).trusted);
 }
 
 TEST_F(IncrementalCapture, TheCommandLineTakesBaseAndSaysWhatItTookOver) {

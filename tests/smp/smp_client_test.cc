@@ -848,6 +848,12 @@ TEST_F(SmpServerTest, CaptureOnTheOldComputerAndRestoreOnTheNewOne) {
   co.threads = 2;
   co.encrypt = false;  // the client's to decide: it encrypts with the key
   SmpStore captured;
+  // An incremental capture is refused before a store is requested.
+  CaptureOptions incremental = co;
+  incremental.base_store = work / "earlier.mig";
+  EXPECT_TRUE(old_pc->Capture(incremental, nullptr, &captured)
+                  .status()
+                  .IsInvalidArgument());
   auto report = old_pc->Capture(co, nullptr, &captured);
   ASSERT_TRUE(report.ok()) << report.status().ToString() << "\n"
                            << server_->log();

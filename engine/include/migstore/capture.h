@@ -108,6 +108,13 @@ struct CaptureOptions {
   // stands alone: the base may be deleted afterwards. May name store_path
   // itself, with overwrite. Not for hard-link stores.
   std::string base_store;
+  // With base_store: a file whose mtime or ctime is less than this before
+  // the base's capture began is read again, not taken over. A minute
+  // covers a write through a shared mapping, which moves the mtime only on
+  // the first write after each writeback (dirty pages are written back
+  // within about 35 s), as well as coarse clocks. Tests and benchmarks
+  // that make their trees just before lower it.
+  int64_t base_settle_ns = int64_t{60} * 1'000'000'000;
   // A hard-link store at store_path (a directory) instead of a container.
   // It cannot be encrypted: a key is InvalidArgument, and `encrypt`,
   // `level`, `compress` and `block_size` do not apply. With `overwrite`,

@@ -317,7 +317,9 @@ typedef struct migstore_capture_options {
   const char* cipher;
   /* An incremental capture (capture --base; docs/design.md, "Incremental
    * capture"): the earlier store of the same root, opened with `key`.
-   * Files it holds with the same path, size, mtime and ctime are not read;
+   * Files it holds with the same path, size, mtime and ctime (unchanged a
+   * minute before it was made, on a filesystem whose ctime can be trusted)
+   * are not read;
    * their bytes are copied from it, so the new store stands alone. May be
    * store_path itself with overwrite. A base that cannot be opened is the
    * call's error (27 missing or unencrypted while a key is given, 37 wrong

@@ -4,11 +4,17 @@
 
 #include <xxhash.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <atomic>
 #include <compare>
+#include <unordered_map>
 
 #include "engine/base/parallel.h"
-#include "engine/src/capture/source_file.h"
+#include "engine/base/unique_fd.h"
+#include "engine/src/fs/change_time.h"
 #include "engine/src/store/open_store.h"
 #include "migstore/key.h"
 
@@ -85,17 +91,11 @@ Result<std::unique_ptr<BaseStore>> BaseStore::Open(
   base->path_ = path;
   base->reader_ = std::move(opened->reader);
   const format::ContainerReader& r = *base->reader_;
-  // Racily clean files (git's term): one changed within the clock's
-  // granularity of when the base read it could change again without its
-  // times moving, so only files whose change time is well before the
-  // base's capture began are taken over. A base without the time takes
-  // nothing.
-  int64_t cutoff = INT64_MIN;
   if (auto created = r.property("created")) {
     try {
-      cutoff = std::stoll(std::string(*created)) - kHotMarginNs;
+      base->created_ns_ = std::stoll(std::string(*created));
     } catch (const std::exception&) {
-      cutoff = INT64_MIN;
+      base->created_ns_.reset();
     }
   }
 
@@ -112,8 +112,7 @@ Result<std::unique_ptr<BaseStore>> BaseStore::Open(
       // Hard-link members share a content with names the new capture may
       // not have; they are read again (rare, and always right).
       if (e.type != format::EntryType::kFile || !e.content.has_value() ||
-          e.link_group != 0 || !e.ctime_ns.has_value() ||
-          *e.ctime_ns >= cutoff || e.mtime_ns >= cutoff) {
+          e.link_group != 0 || !e.ctime_ns.has_value()) {
         continue;
       }
       parts[i].push_back(
@@ -135,8 +134,41 @@ Result<std::unique_ptr<BaseStore>> BaseStore::Open(
 
 Result<std::vector<TakenOver>> BaseStore::TakeOver(
     const std::vector<WalkedEntry>& entries, std::vector<FileJob>* jobs,
-    format::ContainerWriter* writer, TakeOverStats* stats) {
+    format::ContainerWriter* writer, const TakeOverOptions& options,
+    TakeOverStats* stats) {
   const format::ContainerReader& r = *reader_;
+  if (!created_ns_.has_value()) return std::vector<TakenOver>();
+  // Racily clean files (git's term): one changed shortly before the base
+  // read it could have changed again without its times moving, so only
+  // files whose times are settle_ns before the base's capture began are
+  // taken over (clamped: a forged time must not overflow).
+  const int64_t cutoff =
+      *created_ns_ < INT64_MIN + options.settle_ns
+          ? INT64_MIN
+          : *created_ns_ - std::max<int64_t>(options.settle_ns, 0);
+
+  // Each device's filesystem, judged once: only one whose ctime is a true
+  // change time lets a file be taken over (fs/change_time.h).
+  std::unordered_map<uint64_t, fs::ChangeTimeTrust> trust;
+  std::unordered_map<std::string, uint64_t> untrusted_files;
+  // A file that cannot be looked at now (gone, replaced by one on another
+  // device) is read again; its device is judged by the next one.
+  auto trusted = [&](const WalkedEntry& e) {
+    auto it = trust.find(e.dev);
+    if (it == trust.end()) {
+      auto fd = UniqueFd(::openat(options.root_fd, e.path.c_str(),
+                                  O_PATH | O_NOFOLLOW | O_CLOEXEC));
+      struct stat st {};
+      if (!fd.valid() || ::fstat(fd.get(), &st) != 0 ||
+          static_cast<uint64_t>(st.st_dev) != e.dev) {
+        return false;
+      }
+      it = trust.emplace(e.dev, fs::ChangeTimeTrustOf(fd.get())).first;
+    }
+    if (!it->second.trusted) ++untrusted_files[it->second.filesystem];
+    return it->second.trusted;
+  };
+
   // 1. The jobs the base holds unchanged, and the contents they need: the
   //    jobs' path keys, sorted, walked beside the base's sorted files (a
   //    binary search each, a dozen cache misses in 48 MB, cost a seventh
@@ -163,13 +195,16 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
     // A hard link is read again: its content is shared with names the
     // base may not have had.
     if (!job.d().links.empty() || f->size != e.size ||
-        f->mtime_ns != e.mtime_ns || f->ctime_ns != e.ctime_ns) {
+        f->mtime_ns != e.mtime_ns || f->ctime_ns != e.ctime_ns ||
+        f->mtime_ns >= cutoff || f->ctime_ns >= cutoff || !trusted(e)) {
       continue;
     }
     base_content[k.job] = static_cast<int64_t>(f->content);
     wanted.push_back(f->content);
   }
   std::vector<JobKey>().swap(keys);
+  for (auto& [name, files] : untrusted_files)
+    stats->untrusted_filesystems.emplace_back(name, files);
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   if (wanted.empty()) return std::vector<TakenOver>();
@@ -179,25 +214,27 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
   //    content segment that cannot be read loses its wanted records (their
   //    files are read again).
   const auto& csegs = r.index().content_segments;
-  std::vector<uint64_t> block_total(r.block_count(), 0);
+  const size_t block_count = r.block_count();
+  std::vector<std::atomic<uint64_t>> block_total(block_count);
   std::vector<std::vector<Kept>> kept_parts(csegs.size());
-  std::vector<std::vector<uint64_t>> totals_parts(csegs.size());
+  std::atomic<uint64_t> unreadable_segments{0};
   parallel::ParallelFor(size_t{0}, csegs.size(), [&](size_t s) {
     auto contents = r.ReadContentSegment(s);
-    if (!contents.ok()) return;
-    std::vector<uint64_t>& totals = totals_parts[s];
-    totals.assign(block_total.size(), 0);
+    if (!contents.ok()) {
+      unreadable_segments.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     const uint64_t first = csegs[s].first_id;
     auto w = std::lower_bound(wanted.begin(), wanted.end(), first);
     for (size_t k = 0; k < contents->size(); ++k) {
       format::Content& c = (*contents)[k];
       bool chunks_ok = true;
       for (const format::Chunk& ch : c.chunks) {
-        if (ch.block >= totals.size()) {
+        if (ch.block >= block_count) {
           chunks_ok = false;
           continue;
         }
-        totals[ch.block] += ch.length;
+        block_total[ch.block].fetch_add(ch.length, std::memory_order_relaxed);
       }
       const uint64_t id = first + k;
       while (w != wanted.end() && *w < id) ++w;
@@ -205,10 +242,7 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
         kept_parts[s].push_back({id, std::move(c)});
     }
   });
-  for (const auto& totals : totals_parts) {
-    for (size_t b = 0; b < totals.size(); ++b) block_total[b] += totals[b];
-  }
-  totals_parts.clear();
+  stats->unreadable_segments = unreadable_segments.load();
   std::vector<Kept> kept;
   kept.reserve(wanted.size());
   for (auto& part : kept_parts) {
@@ -221,14 +255,14 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
 
   // 3. Blocks worth copying: those whose bytes are mostly taken over. A
   //    content with a chunk in any other block is read again instead.
-  std::vector<uint64_t> block_live(block_total.size(), 0);
+  std::vector<uint64_t> block_live(block_count, 0);
   for (const Kept& k : kept) {
     for (const format::Chunk& ch : k.content.chunks)
       block_live[ch.block] += ch.length;
   }
   auto worth = [&](uint64_t b) {
     return static_cast<double>(block_live[b]) >=
-           kMinLiveShare * static_cast<double>(block_total[b]);
+           kMinLiveShare * static_cast<double>(block_total[b].load());
   };
   kept.erase(std::remove_if(kept.begin(), kept.end(),
                             [&](const Kept& k) {
@@ -239,6 +273,7 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
                                                   });
                             }),
              kept.end());
+  std::vector<uint64_t>().swap(block_live);
   std::vector<uint64_t> blocks;
   for (const Kept& k : kept) {
     for (const format::Chunk& ch : k.content.chunks) blocks.push_back(ch.block);
@@ -249,8 +284,10 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
   // 4. Copy them in order without decoding them (zstd is not run again):
   //    read and authenticate in parallel, number in order, seal in
   //    parallel, append in order. A block that cannot be read gets no
-  //    number.
-  std::vector<uint64_t> new_number(block_total.size(), kNone);
+  //    number. The serial stages run at once, so whether to go on is an
+  //    atomic; the writer's error is kept by the append stage alone.
+  std::vector<uint64_t> new_number(block_count, kNone);
+  std::vector<uint32_t> plain_len(block_count, 0);  // of the copies
   struct Copy {
     uint64_t base = 0;
     uint64_t number = kNone;
@@ -261,13 +298,15 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
   };
   size_t next = 0;
   Status write_status;
+  std::atomic<bool> stop{false};
   const format::BlockCodec& codec = writer->codec();
   parallel::Pipeline(
       8,
       tbb::make_filter<void, Copy*>(
           tbb::filter_mode::serial_in_order,
           parallel::Task([&](tbb::flow_control& fc) -> Copy* {
-            if (next == blocks.size() || !write_status.ok()) {
+            if (next == blocks.size() || stop.load() ||
+                (options.cancelled && options.cancelled())) {
               fc.stop();
               return nullptr;
             }
@@ -281,53 +320,68 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
                     r.ReadDataBlockEncoded(c->base, &c->encoded, &c->header);
                 return c;
               })) &
-          tbb::make_filter<Copy*, Copy*>(
-              tbb::filter_mode::serial_in_order, parallel::Task([&](Copy* c) {
-                if (c->status.ok() && write_status.ok())
-                  c->number = writer->ReserveBlock();
-                return c;
-              })) &
+          tbb::make_filter<Copy*, Copy*>(tbb::filter_mode::serial_in_order,
+                                         parallel::Task([&](Copy* c) {
+                                           if (c->status.ok() && !stop.load())
+                                             c->number = writer->ReserveBlock();
+                                           return c;
+                                         })) &
           tbb::make_filter<Copy*, Copy*>(
               tbb::filter_mode::parallel, parallel::Task([&](Copy* c) {
-                if (c->number != kNone)
+                if (c->number != kNone) {
                   codec.SealEncoded(c->number, c->header, c->encoded,
                                     &c->frame);
+                }
+                std::string().swap(c->encoded);
                 return c;
               })) &
           tbb::make_filter<Copy*, void>(
               tbb::filter_mode::serial_in_order, parallel::Task([&](Copy* c) {
+                std::unique_ptr<Copy> done(c);
                 if (c->number != kNone && write_status.ok()) {
                   write_status = writer->AppendFrame(c->number, c->frame);
+                  if (!write_status.ok()) {
+                    stop.store(true);
+                    return;
+                  }
                   new_number[c->base] = c->number;
+                  plain_len[c->base] = c->header.plain_len;
                   ++stats->blocks_copied;
                   stats->block_bytes += c->header.plain_len;
                 } else if (!c->status.ok()) {
                   ++stats->unreadable_blocks;
                 }
-                delete c;
               })));
   MIGSTORE_RETURN_IF_ERROR(write_status);
+  if (options.cancelled && options.cancelled())
+    return Status::Cancelled("capture cancelled");
 
   // 5. The contents whose blocks all arrived, renumbered into the new
-  //    store (kNone: read again); then the jobs they serve leave the list.
+  //    store (kNone: read again), each checked against its blocks and its
+  //    file first: a base record the writer would refuse must cost a
+  //    re-read, not the capture. Then the jobs they serve leave the list.
   std::vector<uint64_t> new_content(kept.size(), kNone);
   for (size_t i = 0; i < kept.size(); ++i) {
     format::Content& c = kept[i].content;
-    bool copied = true;
-    for (format::Chunk& ch : c.chunks) {
-      copied = copied && new_number[ch.block] != kNone;
-      if (copied) ch.block = new_number[ch.block];
+    bool usable = true;
+    uint64_t total = 0;
+    for (const format::Chunk& ch : c.chunks) {
+      usable = usable && new_number[ch.block] != kNone && ch.length > 0 &&
+               ch.offset <= plain_len[ch.block] &&
+               ch.length <= plain_len[ch.block] - ch.offset;
+      total += ch.length;
     }
-    if (!copied) continue;
+    if (!usable || total != c.stored_size()) continue;
+    for (format::Chunk& ch : c.chunks) ch.block = new_number[ch.block];
     MIGSTORE_ASSIGN_OR_RETURN(new_content[i], writer->AddContent(c));
   }
-  auto content_of = [&](uint64_t base_id) {
+  auto content_of = [&](uint64_t base_id) -> std::pair<uint64_t, uint64_t> {
     auto it =
         std::lower_bound(kept.begin(), kept.end(), base_id,
                          [](const Kept& k, uint64_t id) { return k.id < id; });
-    return it == kept.end() || it->id != base_id
-               ? kNone
-               : new_content[static_cast<size_t>(it - kept.begin())];
+    if (it == kept.end() || it->id != base_id) return {kNone, 0};
+    return {new_content[static_cast<size_t>(it - kept.begin())],
+            it->content.size};
   };
 
   std::vector<TakenOver> out;
@@ -335,8 +389,8 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
   for (size_t j = 0; j < jobs->size(); ++j) {
     FileJob& job = (*jobs)[j];
     if (base_content[j] >= 0) {
-      const uint64_t n = content_of(static_cast<uint64_t>(base_content[j]));
-      if (n != kNone) {
+      const auto [n, size] = content_of(static_cast<uint64_t>(base_content[j]));
+      if (n != kNone && size == entries[job.entry].size) {
         out.push_back({job.entry, n});
         ++stats->files;
         stats->bytes += entries[job.entry].size;

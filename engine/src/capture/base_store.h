@@ -24,8 +24,11 @@
 #define MIGSTORE_ENGINE_SRC_CAPTURE_BASE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/src/capture/pack_pipeline.h"
@@ -55,6 +58,20 @@ struct TakeOverStats {
   // too little the new store needs, or could not be read.
   uint64_t files_read_again = 0;
   uint64_t unreadable_blocks = 0;
+  uint64_t unreadable_segments = 0;  // content segments
+  // Files read again because their filesystem's change time cannot be
+  // trusted, by filesystem name ("vfat", "ntfs3", ...).
+  std::vector<std::pair<std::string, uint64_t>> untrusted_filesystems;
+};
+
+struct TakeOverOptions {
+  int root_fd = -1;  // the capture's root, for each device's statfs
+  // Files changed less than this before the base's capture are read
+  // again (CaptureOptions::base_settle_ns).
+  int64_t settle_ns = 0;
+  // Polled between block copies; true stops the copy (the capture is
+  // then abandoned by its caller).
+  std::function<bool()> cancelled;
 };
 
 class BaseStore {
@@ -83,7 +100,8 @@ class BaseStore {
   // returned; the base's damage is not an error (its files stay jobs).
   Result<std::vector<TakenOver>> TakeOver(
       const std::vector<WalkedEntry>& entries, std::vector<FileJob>* jobs,
-      format::ContainerWriter* writer, TakeOverStats* stats);
+      format::ContainerWriter* writer, const TakeOverOptions& options,
+      TakeOverStats* stats);
 
  private:
   struct File;
@@ -93,6 +111,9 @@ class BaseStore {
   std::unique_ptr<format::ContainerReader> reader_;
   std::vector<File> files_;  // by path hash
   uint64_t lost_entries_ = 0;
+  // When the base's capture began (its "created" property); a base without
+  // it takes nothing over.
+  std::optional<int64_t> created_ns_;
 };
 
 }  // namespace migstore::capture

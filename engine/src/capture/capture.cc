@@ -60,13 +60,14 @@ class ContainerCapture {
  public:
   ContainerCapture(const CaptureOptions& o, const Selection& sel,
                    Reporter* reporter, CaptureReport* report,
-                   format::ContainerWriter* w, capture::BaseStore* base)
+                   format::ContainerWriter* w,
+                   std::unique_ptr<capture::BaseStore> base)
       : o_(o),
         sel_(sel),
         reporter_(reporter),
         report_(report),
         w_(w),
-        base_(base) {}
+        base_(std::move(base)) {}
 
   Status Run() {
     reporter_->Phase("Scanning");
@@ -120,17 +121,30 @@ class ContainerCapture {
   }
 
   // An incremental capture: the files the base holds unchanged are
-  // recorded with copies of its blocks and leave the jobs.
+  // recorded with copies of its blocks and leave the jobs. The base is
+  // closed after it (its table is 48 bytes a file, not wanted while the
+  // files are packed).
   Status TakeOverFromBase(std::vector<FileJob>* jobs) {
     reporter_->Phase("Reusing");
+    base_path_ = base_->path();
     if (base_->lost_entries() > 0) {
       Note(std::to_string(base_->lost_entries()) +
            " entries of the base store could not be read; their files are "
            "read again");
     }
+    auto root_fd =
+        UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd.valid())
+      return Status::FromErrno("cannot open the root " + o_.root, errno);
+    capture::TakeOverOptions topt;
+    topt.root_fd = root_fd.get();
+    topt.settle_ns = o_.base_settle_ns;
+    topt.cancelled = [this] { return reporter_->cancelled(); };
     capture::TakeOverStats stats;
+    auto taken_or = base_->TakeOver(entries_, jobs, w_, topt, &stats);
+    base_.reset();
     MIGSTORE_ASSIGN_OR_RETURN(std::vector<capture::TakenOver> taken,
-                              base_->TakeOver(entries_, jobs, w_, &stats));
+                              std::move(taken_or));
     for (const capture::TakenOver& t : taken) {
       const WalkedEntry& e = entries_[t.entry];
       ++report_->files;
@@ -146,11 +160,21 @@ class ContainerCapture {
            " blocks of the base store could not be read; their files are "
            "read again");
     }
+    if (stats.unreadable_segments > 0) {
+      Note(std::to_string(stats.unreadable_segments) +
+           " content segments of the base store could not be read; their "
+           "files are read again");
+    }
+    for (const auto& [fs, files] : stats.untrusted_filesystems) {
+      Note(std::to_string(files) + " files on a " + fs +
+           " filesystem are read again: its change times cannot tell an "
+           "unchanged file (docs/design.md, \"Incremental capture\")");
+    }
     return Status::OK();
   }
 
   void Note(std::string what) {
-    FileNote n{base_->path(), std::move(what)};
+    FileNote n{base_path_, std::move(what)};
     reporter_->Note(n);
     report_->notes.push_back(std::move(n));
   }
@@ -222,7 +246,8 @@ class ContainerCapture {
   Reporter* reporter_;
   CaptureReport* report_;
   format::ContainerWriter* w_;
-  capture::BaseStore* base_;              // null: not incremental
+  std::unique_ptr<capture::BaseStore> base_;  // null: not incremental
+  std::string base_path_;
   std::vector<WalkedEntry> entries_;      // sorted by path
   std::vector<uint32_t> profile_number_;  // WriteStoreTables's
 };
@@ -282,7 +307,7 @@ Result<CaptureReport> CaptureContainer(
   // the others once it is finished or abandoned (capture_common.h).
   Status status = capture::Process(o, sel, "pre-scan", &reporter, &report);
   if (status.ok()) {
-    ContainerCapture run(o, sel, &reporter, &report, w.get(), base.get());
+    ContainerCapture run(o, sel, &reporter, &report, w.get(), std::move(base));
     parallel::Arena arena(Threads(o));
     status = arena.Execute([&] { return run.Run(); });
   }

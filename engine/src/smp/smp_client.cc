@@ -432,6 +432,13 @@ Result<CaptureReport> SmpClient::Capture(CaptureOptions options,
         "a state migration point keeps container stores, not hard-link "
         "stores");
   }
+  // Refused before a store is requested: the server's store and key are
+  // new, so no earlier store opens under it.
+  if (!options.base_store.empty()) {
+    return Status::InvalidArgument(
+        "--base: the state migration point does not make incremental "
+        "stores");
+  }
   const std::string request = "POST " + impl_->Url("/v1/capture");
   MIGSTORE_ASSIGN_OR_RETURN(json grant, impl_->RequestStore("/v1/capture"));
   MIGSTORE_ASSIGN_OR_RETURN(SmpStore requested, AnswerStore(grant, request));
