@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdlib>
 
 #include "format/catalog_codec.h"
 #include "format/coding.h"
@@ -248,17 +249,32 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
   seg->records.append(encoded);
   seg->count++;
   seg->pieces += PiecesOf(c);
+  content_bytes_held_ += encoded.size();
   content_sizes_.push_back(c.size);
+  if (content_bytes_held_ > options_.content_memory)
+    MIGSTORE_RETURN_IF_ERROR(Fail(SpillContentSegments()));
   return content_sizes_.size() - 1;
 }
 
 void ContainerWriter::ReserveEntries(size_t entries, size_t path_bytes) {
-  entries_.reserve(entries_.size() + entries);
-  paths_.reserve(paths_.size() + path_bytes);
   // An entry's body is its metadata in varints, 20 to 50 bytes. Generous:
   // a large reservation is mapped, not touched, so what is not used costs
   // address space only.
-  bodies_.reserve(bodies_.size() + entries * 64);
+  constexpr size_t kBodyBytes = 64;
+  const double want =
+      static_cast<double>(entries) * (sizeof(PendingEntry) + kBodyBytes) +
+      static_cast<double>(path_bytes);
+  // What does not fit in catalog_memory goes to the scratch file in runs:
+  // room for one run, not for them all.
+  const double share =
+      want <= static_cast<double>(options_.catalog_memory)
+          ? 1.0
+          : static_cast<double>(options_.catalog_memory) / want;
+  const size_t n = static_cast<size_t>(static_cast<double>(entries) * share);
+  entries_.reserve(entries_.size() + n);
+  paths_.reserve(paths_.size() +
+                 static_cast<size_t>(static_cast<double>(path_bytes) * share));
+  bodies_.reserve(bodies_.size() + n * kBodyBytes);
 }
 
 Status ContainerWriter::AddEntry(const Entry& e) {
@@ -289,15 +305,157 @@ Status ContainerWriter::AddEntry(const Entry& e) {
   p.body_len = static_cast<uint32_t>(bodies_.size() - p.body_offset);
   p.xattr_count = static_cast<uint32_t>(e.xattrs().size());
   entries_.push_back(p);
+  ++entry_count_;
+  if (HeldCatalogBytes() >= options_.catalog_memory)
+    MIGSTORE_RETURN_IF_ERROR(Fail(SpillCatalogRun()));
+  return Status::OK();
+}
+
+Status ContainerWriter::NeedSpill() {
+  if (spill_ != nullptr) return Status::OK();
+  std::vector<std::string> dirs = {options_.spill_dir};
+  for (const std::string& p : sink_->local_paths()) {
+    const size_t slash = p.rfind('/');
+    dirs.push_back(slash == std::string::npos ? "."
+                   : slash == 0               ? "/"
+                                              : p.substr(0, slash));
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  if (tmp != nullptr) dirs.push_back(tmp);
+  dirs.push_back("/tmp");
+  MIGSTORE_ASSIGN_OR_RETURN(spill_, SpillFile::Create(dirs));
+  return Status::OK();
+}
+
+namespace {
+
+// A run's pieces close past this size: the merge holds one piece of each
+// run at a time.
+constexpr size_t kRunPieceBytes = 64 * 1024;
+
+// A record of a sorted run (only ever read back by this writer): profile,
+// path prefix-compressed against the previous record of the same piece,
+// the entry's encoded body, its xattr count.
+void PutRunRecord(uint32_t profile, std::string_view path,
+                  std::string_view prev, std::string_view body,
+                  uint32_t xattr_count, std::string* out) {
+  size_t shared = 0;
+  const size_t max = std::min(path.size(), prev.size());
+  while (shared < max && path[shared] == prev[shared]) ++shared;
+  PutVarint(out, profile);
+  PutVarint(out, shared);
+  PutBytes(out, path.substr(shared));
+  PutBytes(out, body);
+  PutVarint(out, xattr_count);
+}
+
+// Reads one sorted run back, a piece at a time.
+class RunCursor {
+ public:
+  RunCursor(const SpillFile* spill, const std::vector<SpillFile::Piece>* run)
+      : spill_(spill), run_(run) {}
+
+  // Moves to the next record; *done when the run has no more.
+  Status Next(bool* done) {
+    if (dec_.empty()) {
+      if (next_piece_ == run_->size()) {
+        *done = true;
+        return Status::OK();
+      }
+      MIGSTORE_RETURN_IF_ERROR(spill_->Read((*run_)[next_piece_++], &plain_));
+      dec_ = Decoder(plain_);
+      path.clear();
+    }
+    profile = static_cast<uint32_t>(dec_.VarintAtMost(UINT32_MAX));
+    const uint64_t shared = dec_.VarintAtMost(path.size());
+    std::string_view suffix = dec_.Bytes(limits::kMaxPathBytes);
+    body = dec_.Bytes(limits::kMaxBlockPlain);
+    xattr_count = static_cast<uint32_t>(dec_.VarintAtMost(UINT32_MAX));
+    if (!dec_.ok()) {
+      return Status::Corruption(
+          "a sorted run of the capture's scratch file does not decode");
+    }
+    path.resize(shared);
+    path.append(suffix);
+    *done = false;
+    return Status::OK();
+  }
+
+  uint32_t profile = 0;
+  std::string path;
+  std::string_view body;  // valid until the next Next()
+  uint32_t xattr_count = 0;
+
+ private:
+  const SpillFile* spill_;
+  const std::vector<SpillFile::Piece>* run_;
+  size_t next_piece_ = 0;
+  std::string plain_;
+  Decoder dec_{std::string_view()};
+};
+
+}  // namespace
+
+void ContainerWriter::SortHeld() {
+  std::sort(entries_.begin(), entries_.end(),
+            [this](const PendingEntry& a, const PendingEntry& b) {
+              return EntryKeyLess(a.profile, PathOf(a), b.profile, PathOf(b));
+            });
+}
+
+Status ContainerWriter::SpillCatalogRun() {
+  if (entries_.empty()) return Status::OK();
+  MIGSTORE_RETURN_IF_ERROR(Fail(NeedSpill()));
+  SortHeld();
+  std::vector<SpillFile::Piece>& run = catalog_runs_.emplace_back();
+  std::string piece;
+  std::string_view prev;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const PendingEntry& e = entries_[i];
+    PutRunRecord(e.profile, PathOf(e), prev,
+                 std::string_view(bodies_).substr(e.body_offset, e.body_len),
+                 e.xattr_count, &piece);
+    prev = PathOf(e);
+    if (piece.size() >= kRunPieceBytes || i + 1 == entries_.size()) {
+      MIGSTORE_ASSIGN_OR_RETURN(SpillFile::Piece p, spill_->Write(piece));
+      run.push_back(p);
+      piece.clear();
+      prev = {};
+    }
+  }
+  entries_.clear();
+  paths_.clear();
+  bodies_.clear();
+  return Status::OK();
+}
+
+Status ContainerWriter::SpillContentSegments() {
+  // The last segment is still filling.
+  if (content_segments_.size() < 2) return Status::OK();
+  MIGSTORE_RETURN_IF_ERROR(Fail(NeedSpill()));
+  for (; content_segments_spilled_ + 1 < content_segments_.size();
+       ++content_segments_spilled_) {
+    PendingSegment& seg = content_segments_[content_segments_spilled_];
+    MIGSTORE_ASSIGN_OR_RETURN(SpillFile::Piece p, spill_->Write(seg.records));
+    seg.spilled = p;
+    content_bytes_held_ -= seg.records.size();
+    std::string().swap(seg.records);
+  }
   return Status::OK();
 }
 
 Status ContainerWriter::WriteContentSegments() {
   uint64_t first = 0;
+  std::string plain, spilled;
   for (const PendingSegment& seg : content_segments_) {
-    std::string plain;
+    plain.clear();
     PutVarint(&plain, seg.count);
-    plain.append(seg.records);
+    if (seg.spilled) {
+      MIGSTORE_RETURN_IF_ERROR(Fail(spill_->Read(*seg.spilled, &spilled)));
+      plain.append(spilled);
+    } else {
+      plain.append(seg.records);
+    }
     MIGSTORE_ASSIGN_OR_RETURN(
         uint64_t n,
         AppendBlock(BlockType::kContentSegment, plain, options_.metadata_seal));
@@ -308,63 +466,118 @@ Status ContainerWriter::WriteContentSegments() {
   return Status::OK();
 }
 
-Status ContainerWriter::WriteCatalogSegments() {
-  std::sort(entries_.begin(), entries_.end(),
-            [this](const PendingEntry& a, const PendingEntry& b) {
-              return EntryKeyLess(a.profile, PathOf(a), b.profile, PathOf(b));
-            });
-  std::string plain, records;
+struct ContainerWriter::SegmentBuilder {
+  std::string records;
+  std::string prev_path;  // the last entry added, of any segment
+  uint32_t prev_profile = 0;
+  bool any = false;
+  // The open segment's.
   size_t count = 0, path_bytes = 0, xattrs = 0;
-  std::string_view prev;
   CatalogSegmentInfo info;
-  auto flush = [&]() -> Status {
-    if (count == 0) return Status::OK();
-    plain.clear();
-    PutVarint(&plain, count);
-    plain.append(records);
-    MIGSTORE_ASSIGN_OR_RETURN(
-        uint64_t n,
-        AppendBlock(BlockType::kCatalogSegment, plain, options_.metadata_seal));
-    info.block = n;
-    info.entry_count = static_cast<uint32_t>(count);
-    index_.catalog_segments.push_back(std::move(info));
-    info = CatalogSegmentInfo();
-    records.clear();
-    count = 0;
-    path_bytes = 0;
-    xattrs = 0;
-    prev = {};
-    return Status::OK();
+};
+
+Status ContainerWriter::FlushSegment(SegmentBuilder* b) {
+  if (b->count == 0) return Status::OK();
+  std::string plain;
+  PutVarint(&plain, b->count);
+  plain.append(b->records);
+  MIGSTORE_ASSIGN_OR_RETURN(
+      uint64_t n,
+      AppendBlock(BlockType::kCatalogSegment, plain, options_.metadata_seal));
+  b->info.block = n;
+  b->info.entry_count = static_cast<uint32_t>(b->count);
+  index_.catalog_segments.push_back(std::move(b->info));
+  b->info = CatalogSegmentInfo();
+  b->records.clear();
+  b->count = 0;
+  b->path_bytes = 0;
+  b->xattrs = 0;
+  return Status::OK();
+}
+
+Status ContainerWriter::AddSorted(SegmentBuilder* b, uint32_t profile,
+                                  std::string_view path, std::string_view body,
+                                  uint32_t xattr_count) {
+  if (b->any && profile == b->prev_profile && path == b->prev_path) {
+    return Fail(Status::InvalidArgument("two entries for the same path",
+                                        std::string(path)));
+  }
+  if (b->count == 0) {
+    b->info.first_profile = profile;
+    b->info.first_path = std::string(path);
+  }
+  // Paths are prefix-compressed within a segment: the first has no
+  // predecessor.
+  EncodeEntryPath(path, b->count == 0 ? std::string_view() : b->prev_path,
+                  &b->records);
+  b->records.append(body);
+  b->prev_path.assign(path);
+  b->prev_profile = profile;
+  b->any = true;
+  ++b->count;
+  b->path_bytes += path.size();
+  b->xattrs += xattr_count;
+  // Cut well inside what a reader accepts of one segment (format/limits.h):
+  // an entry adds at most 4095 path bytes, 1024 xattrs and 1 MiB.
+  if (b->count >= options_.catalog_segment_entries ||
+      b->records.size() >= options_.catalog_segment_bytes ||
+      b->path_bytes >= limits::kMaxPathBytesPerSegment / 2 ||
+      b->xattrs + limits::kMaxXattrsPerEntry >= limits::kMaxXattrsPerSegment) {
+    return FlushSegment(b);
+  }
+  return Status::OK();
+}
+
+Status ContainerWriter::MergeCatalogRuns(SegmentBuilder* b) {
+  std::vector<RunCursor> cursors;
+  cursors.reserve(catalog_runs_.size());
+  // A min-heap of the cursors that have a record, by catalog order.
+  auto greater = [&cursors](size_t x, size_t y) {
+    const RunCursor& a = cursors[x];
+    const RunCursor& c = cursors[y];
+    return EntryKeyLess(c.profile, c.path, a.profile, a.path);
   };
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const PendingEntry& e = entries_[i];
-    std::string_view path = PathOf(e);
-    if (i > 0 && e.profile == entries_[i - 1].profile &&
-        path == PathOf(entries_[i - 1])) {
-      return Fail(Status::InvalidArgument("two entries for the same path",
-                                          std::string(path)));
-    }
-    if (count == 0) {
-      info.first_profile = e.profile;
-      info.first_path = std::string(path);
-    }
-    EncodeEntryPath(path, prev, &records);
-    records.append(bodies_, e.body_offset, e.body_len);
-    prev = path;
-    ++count;
-    path_bytes += path.size();
-    xattrs += e.xattr_count;
-    // Cut well inside what a reader accepts of one segment (format/limits.h):
-    // an entry adds at most 4095 path bytes, 1024 xattrs and 1 MiB.
-    if (count >= options_.catalog_segment_entries ||
-        records.size() >= options_.catalog_segment_bytes ||
-        path_bytes >= limits::kMaxPathBytesPerSegment / 2 ||
-        xattrs + limits::kMaxXattrsPerEntry >= limits::kMaxXattrsPerSegment) {
-      MIGSTORE_RETURN_IF_ERROR(flush());
+  std::vector<size_t> heap;
+  for (const std::vector<SpillFile::Piece>& run : catalog_runs_) {
+    cursors.emplace_back(spill_.get(), &run);
+    bool done = false;
+    MIGSTORE_RETURN_IF_ERROR(Fail(cursors.back().Next(&done)));
+    if (!done) heap.push_back(cursors.size() - 1);
+  }
+  std::make_heap(heap.begin(), heap.end(), greater);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), greater);
+    RunCursor& c = cursors[heap.back()];
+    MIGSTORE_RETURN_IF_ERROR(
+        AddSorted(b, c.profile, c.path, c.body, c.xattr_count));
+    bool done = false;
+    MIGSTORE_RETURN_IF_ERROR(Fail(c.Next(&done)));
+    if (done) {
+      heap.pop_back();
+    } else {
+      std::push_heap(heap.begin(), heap.end(), greater);
     }
   }
-  MIGSTORE_RETURN_IF_ERROR(flush());
-  index_.entry_count = entries_.size();
+  return Status::OK();
+}
+
+Status ContainerWriter::WriteCatalogSegments() {
+  SegmentBuilder b;
+  if (!catalog_runs_.empty()) {
+    // Some went to the scratch file: so do the rest, and the runs merge.
+    MIGSTORE_RETURN_IF_ERROR(Fail(SpillCatalogRun()));
+    MIGSTORE_RETURN_IF_ERROR(MergeCatalogRuns(&b));
+  } else {
+    SortHeld();
+    for (const PendingEntry& e : entries_) {
+      MIGSTORE_RETURN_IF_ERROR(
+          AddSorted(&b, e.profile, PathOf(e),
+                    std::string_view(bodies_).substr(e.body_offset, e.body_len),
+                    e.xattr_count));
+    }
+  }
+  MIGSTORE_RETURN_IF_ERROR(FlushSegment(&b));
+  index_.entry_count = entry_count_;
   return Status::OK();
 }
 

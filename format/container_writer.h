@@ -2,6 +2,11 @@
 // header, blocks in number order, then at Finish() the catalog and content
 // segments, the index block and the trailer.
 //
+// Its memory does not grow with the entries: past WriterOptions'
+// catalog_memory, the entries waiting to be sorted go to a scratch file
+// (SpillFile) as a sorted run, merged at Finish(); past content_memory, so
+// do the finished content segments (docs/design.md, "Bounded memory").
+//
 // The bytes go to a StoreSink (store_io.h): a local file by default, written
 // under a temporary name that appears under its real name only once it is
 // complete (fsync, rename, directory fsync), or any other sink, which
@@ -46,6 +51,7 @@
 #include "format/catalog.h"
 #include "format/keys.h"
 #include "format/registry.h"
+#include "format/spill_file.h"
 #include "format/store_index.h"
 #include "format/store_io.h"
 #include "migstore/result.h"
@@ -76,6 +82,13 @@ struct WriterOptions {
   // So does a content segment.
   uint32_t contents_per_segment = 4096;
   size_t content_segment_bytes = 1 << 20;
+  // Memory for entries waiting to be sorted, and for content records
+  // waiting to be written, before they go to the scratch file.
+  size_t catalog_memory = size_t{16} << 20;
+  size_t content_memory = size_t{8} << 20;
+  // Where the scratch file is made, tried first; then the local store's own
+  // directory (it has room for the store), $TMPDIR, /tmp.
+  std::string spill_dir;
 };
 
 class ContainerWriter {
@@ -131,7 +144,8 @@ class ContainerWriter {
   Status AddRegistryRecords(std::vector<RegistryRecord> records);
   // Room for `entries` more entries whose paths total `path_bytes`, made at
   // once: a capture that knows its count spares the catalog's tables the
-  // doubling (and the copy beside the old table) of growing one by one.
+  // doubling (and the copy beside the old table) of growing one by one. No
+  // more than catalog_memory is reserved.
   void ReserveEntries(size_t entries, size_t path_bytes);
 
   // Writes the catalog, the index and the trailer, then commits the file.
@@ -140,10 +154,12 @@ class ContainerWriter {
   // Removes the temporary file. Safe after Finish() (it does nothing then).
   void Abandon();
 
-  uint64_t entry_count() const { return entries_.size(); }
+  uint64_t entry_count() const { return entry_count_; }
   uint64_t content_count() const { return content_sizes_.size(); }
   // Bytes written to the sink so far.
   uint64_t bytes_written() const { return sink_->size(); }
+  // Bytes written to the scratch file so far (0: none was needed).
+  uint64_t spilled_bytes() const { return spill_ ? spill_->size() : 0; }
   // Where the store is being written.
   const StoreSink& sink() const { return *sink_; }
 
@@ -158,6 +174,9 @@ class ContainerWriter {
     uint32_t xattr_count;
   };
 
+  // Catalog segments being cut from entries given in catalog order.
+  struct SegmentBuilder;
+
   ContainerWriter(std::unique_ptr<StoreSink> sink, BlockCodec codec,
                   const WriterOptions& options)
       : sink_(std::move(sink)), codec_(std::move(codec)), options_(options) {}
@@ -165,6 +184,22 @@ class ContainerWriter {
   Status Fail(Status s);
   Status WriteContentSegments();
   Status WriteCatalogSegments();
+  Status AddSorted(SegmentBuilder* b, uint32_t profile, std::string_view path,
+                   std::string_view body, uint32_t xattr_count);
+  Status FlushSegment(SegmentBuilder* b);
+  Status MergeCatalogRuns(SegmentBuilder* b);
+  // The scratch file, made when first needed.
+  Status NeedSpill();
+  // Sorts the entries held into catalog order.
+  void SortHeld();
+  // Sorts the entries held and writes them to the scratch file as a run.
+  Status SpillCatalogRun();
+  // Writes the finished content segments held to the scratch file.
+  Status SpillContentSegments();
+  size_t HeldCatalogBytes() const {
+    return paths_.size() + bodies_.size() +
+           entries_.size() * sizeof(PendingEntry);
+  }
   Status WriteRegistrySegments();
   Status WriteIndexAndTrailer();
   std::string_view PathOf(const PendingEntry& e) const {
@@ -192,14 +227,23 @@ class ContainerWriter {
 
   // Content records, encoded, by segment, until Finish() writes them.
   struct PendingSegment {
-    std::string records;
+    std::string records;  // empty once spilled
+    std::optional<SpillFile::Piece> spilled;
     uint32_t count = 0;
     size_t pieces = 0;  // ranges and chunks
   };
   std::vector<uint64_t> content_sizes_;
   std::vector<PendingSegment> content_segments_;
+  size_t content_bytes_held_ = 0;        // records not yet spilled
+  size_t content_segments_spilled_ = 0;  // the first ones
+
+  std::unique_ptr<SpillFile> spill_;  // null until needed
+  // Sorted runs of entries in the scratch file, each in pieces.
+  std::vector<std::vector<SpillFile::Piece>> catalog_runs_;
+  uint64_t entry_count_ = 0;
   size_t folders_ = 0;
 
+  // Entries held until they are sorted: keys, paths and encoded bodies.
   std::string paths_;
   std::string bodies_;
   std::vector<PendingEntry> entries_;

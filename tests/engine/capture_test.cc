@@ -455,6 +455,65 @@ bool AMomentsState(const std::string& b) {
          b.find_first_not_of(prev, cut) == std::string::npos;
 }
 
+// Small files of the same size and bytes are stored once; the same size
+// with other bytes, or the same bytes laid out in other data ranges, is not
+// a duplicate (the dedup registry keeps digests, not values: it may only
+// miss a duplicate, never make one).
+TEST(Capture, SmallDuplicatesAreStoredOnceAndOnlyTrueOnes) {
+  TempDir dir;
+  const std::string root = dir / "root";
+  MakeLinuxRoot(root);
+  const std::string a = root + "/home/alice/";
+  const std::string b = root + "/home/bob/";
+  DeterministicRandom gen(23);
+  const std::string same = gen.Bytes(3000);
+  for (int i = 0; i < 150; ++i) {
+    Put(a + "same/" + std::to_string(i), same);
+    Put(b + "other/" + std::to_string(i), gen.Bytes(3000));  // same size
+  }
+  Put(b + "same-too", same);
+  // Three sparse files holding the same 4 KiB of data: two at offset 0,
+  // one at 16 KiB.
+  auto sparse = [&](const std::string& path, off_t at) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 32 * 1024), 0);
+    ASSERT_EQ(::pwrite(fd, same.data(), 3000, at), 3000);
+    ::close(fd);
+  };
+  sparse(a + "holes-1", 0);
+  sparse(a + "holes-2", 0);
+  sparse(a + "holes-3", 16 * 1024);
+  WriteFile(dir / "all.rules", "include %USERPROFILE%\n");
+  CaptureOptions o = Options(dir, root);
+  o.rules_files = {dir / "all.rules"};
+  auto report = Capture(o);
+  ASSERT_OK(report);
+  auto r = OpenStore(o.store_path);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(testing::CheckStoreAgainstTree(*r, root).first_mismatch, "");
+  auto content = [&](uint32_t profile, const std::string& path) {
+    auto e = r->FindEntry(profile, path);
+    EXPECT_TRUE(e.ok() && e->has_value()) << path;
+    return e.ok() && e->has_value() ? (*e)->content : std::nullopt;
+  };
+  const auto first = content(1, "home/alice/same/0");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(content(1, "home/alice/same/149"), first);
+  EXPECT_EQ(content(2, "home/bob/same-too"), first);
+  EXPECT_NE(content(2, "home/bob/other/0"), content(2, "home/bob/other/1"));
+  EXPECT_NE(content(2, "home/bob/other/0"), first);
+  const auto holes = content(1, "home/alice/holes-1");
+  EXPECT_EQ(content(1, "home/alice/holes-2"), holes);
+  EXPECT_NE(content(1, "home/alice/holes-3"), holes);
+  // 149 + 1 copies of `same`, and holes-2 (holes-3 has other bytes where
+  // the filesystem keeps no holes, other ranges where it does).
+  EXPECT_EQ(report->duplicate_files, 151u);
+  auto c = r->ReadContent(*holes);
+  ASSERT_OK(c);
+  EXPECT_EQ(c->sparse, c->stored_size() < 32u * 1024);
+}
+
 TEST(Capture, AFileThatKeepsChangingIsStoredAsOneMomentOrReported) {
   TempDir dir;
   const std::string root = dir / "root";

@@ -1,7 +1,7 @@
 // The packing pipeline of a capture (docs/design.md, "Capture pipeline"):
 //
 //   input (serial)    next batch of small files, or next piece of a large one
-//   read (parallel)   read and hash; confirm duplicates byte for byte
+//   read (parallel)   read and hash; find duplicates by a keyed MAC
 //   pack (serial)     deduplicate, lay bytes into data blocks, record
 //                     contents and entries in the writer
 //   seal (parallel)   compress and encrypt the blocks that filled
@@ -83,8 +83,8 @@ struct FileJob {
   size_t entry = 0;    // index into the walked entries
   bool raw = false;    // already compressed: store without zstd
   bool large = false;  // read in pieces rather than whole
-  // Another small file has the same size: it may be a duplicate, so it is
-  // registered for byte-for-byte confirmation (unique sizes skip that).
+  // Another small file has the same size: it may be a duplicate, so its
+  // keyed MAC is taken and registered (unique sizes skip that).
   bool maybe_duplicate = false;
 
  private:
