@@ -91,7 +91,7 @@ void WalkWith(benchmark::State& state, bool builtin) {
       Result<WalkResult> r = Walk(o);
       if (!r.ok()) std::abort();
       entries = r->entries.size();
-      benchmark::DoNotOptimize(r->entries.data());
+      benchmark::DoNotOptimize(r->entries.size());
     });
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * entries));

@@ -17,11 +17,13 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <thread>
 
 #include "bench/dataset.h"
 #include "engine/src/capture/walk.h"
 #include "format/container_reader.h"
+#include "format/memory_store.h"
 #include "migstore/restore.h"
 #include "tests/util/store_check.h"
 #include "tests/util/test_util.h"
@@ -345,6 +347,67 @@ TEST_F(CaptureEdges, EverythingArrivesExactly) {
   ASSERT_OK(c);
   EXPECT_TRUE(c->sparse);
   EXPECT_LT(c->stored_size(), 200000u);
+}
+
+// A capture a few entries at a time (docs/design.md, "Bounded memory")
+// makes the store a capture of the whole tree at once makes: duplicates
+// found across windows, hard links and large copies kept together.
+TEST_F(CaptureEdges, WindowsOfAFewEntriesMakeTheSameStore) {
+  for (int i = 0; i < 12; ++i) {
+    Put(root_ + "/home/alice/w" + std::to_string(i % 4) + "/copy" +
+            std::to_string(i),
+        "the same small file, twelve times\n");
+    Put(root_ + "/home/bob/w/" + std::to_string(i), gen_.Text(100 + i));
+  }
+  CaptureOptions whole = Opts();
+  auto a = Capture(whole);
+  ASSERT_OK(a);
+  CaptureOptions windows = Opts();
+  windows.store_path = dir_ / "windows.mig";
+  windows.window_entries = 2;
+  auto b = Capture(windows);
+  ASSERT_OK(b);
+  EXPECT_TRUE(b->errors.empty());
+  EXPECT_EQ(b->files, a->files);
+  EXPECT_EQ(b->directories, a->directories);
+  EXPECT_EQ(b->duplicate_files, a->duplicate_files);
+  EXPECT_GE(b->duplicate_files, 11u + 1u);  // the copies and the photo's
+  EXPECT_EQ(b->hardlinked_files, a->hardlinked_files);
+  EXPECT_EQ(b->stored_bytes, a->stored_bytes);
+
+  auto ra = OpenStore(whole.store_path);
+  auto rb = OpenStore(windows.store_path);
+  ASSERT_NE(ra, nullptr);
+  ASSERT_NE(rb, nullptr);
+  EXPECT_EQ(testing::CheckStoreAgainstTree(*rb, root_).first_mismatch, "");
+  auto sa = format::ReadMemoryStore(*ra);
+  auto sb = format::ReadMemoryStore(*rb);
+  ASSERT_OK(sa);
+  ASSERT_OK(sb);
+  EXPECT_EQ(sa->profiles, sb->profiles);
+  EXPECT_EQ(sa->owner_names, sb->owner_names);
+  ASSERT_EQ(sa->files.size(), sb->files.size());
+  // Which entries share a content, and which a link group, is the same.
+  std::map<uint64_t, uint64_t> content_a_of_b, group_a_of_b;
+  for (size_t i = 0; i < sa->files.size(); ++i) {
+    format::Entry ea = sa->files[i].entry, eb = sb->files[i].entry;
+    EXPECT_EQ(sa->files[i].data, sb->files[i].data) << ea.path;
+    if (eb.content) {
+      ASSERT_TRUE(ea.content.has_value()) << ea.path;
+      auto [it, fresh] = content_a_of_b.try_emplace(*eb.content, *ea.content);
+      EXPECT_EQ(it->second, *ea.content) << ea.path;
+    }
+    if (eb.link_group != 0) {
+      auto [it, fresh] = group_a_of_b.try_emplace(eb.link_group, ea.link_group);
+      EXPECT_EQ(it->second, ea.link_group) << ea.path;
+    }
+    EXPECT_EQ(ea.link_group != 0, eb.link_group != 0) << ea.path;
+    ea.content = eb.content;
+    ea.link_group = eb.link_group;
+    ea.atime_ns = eb.atime_ns;  // the first capture read them
+    EXPECT_EQ(ea, eb) << ea.path;
+  }
+  EXPECT_EQ(ra->index().content_count, rb->index().content_count);
 }
 
 TEST_F(CaptureEdges, TheStoreNeverCapturesItself) {

@@ -133,7 +133,7 @@ Result<std::unique_ptr<BaseStore>> BaseStore::Open(
 }
 
 Result<std::vector<TakenOver>> BaseStore::TakeOver(
-    const std::vector<WalkedEntry>& entries, std::vector<FileJob>* jobs,
+    const WalkedEntries& entries, std::vector<FileJob>* jobs,
     format::ContainerWriter* writer, const TakeOverOptions& options,
     TakeOverStats* stats) {
   const format::ContainerReader& r = *reader_;

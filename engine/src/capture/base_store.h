@@ -98,10 +98,11 @@ class BaseStore {
   // their contents there, removes them from *jobs (the rest keep their
   // order) and returns them in path order. An error of the writer is
   // returned; the base's damage is not an error (its files stay jobs).
-  Result<std::vector<TakenOver>> TakeOver(
-      const std::vector<WalkedEntry>& entries, std::vector<FileJob>* jobs,
-      format::ContainerWriter* writer, const TakeOverOptions& options,
-      TakeOverStats* stats);
+  Result<std::vector<TakenOver>> TakeOver(const WalkedEntries& entries,
+                                          std::vector<FileJob>* jobs,
+                                          format::ContainerWriter* writer,
+                                          const TakeOverOptions& options,
+                                          TakeOverStats* stats);
 
  private:
   struct File;

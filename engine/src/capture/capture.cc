@@ -1,6 +1,7 @@
 #include "migstore/capture.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ namespace {
 
 using capture::CapturePlan;
 using capture::FileJob;
+using capture::WalkedEntries;
 using capture::WalkedEntry;
 using Clock = std::chrono::steady_clock;
 
@@ -53,9 +55,12 @@ std::set<std::pair<uint64_t, uint64_t>> StoreInodes(
 }
 
 // A container capture once its store is open: the walk, the store's
-// tables, the entries that hold no data, then the files through the pack
+// tables, then the entries a window at a time (docs/design.md, "Bounded
+// memory"): those that hold no data, then the files through the pack
 // pipeline in rounds (a file that changed while it was read is read again
-// in the next round). Run() runs in the capture's arena.
+// in the next round). An incremental capture takes one window of the whole
+// tree: which of the base's blocks are worth copying depends on every file
+// the base holds. Run() runs in the capture's arena.
 class ContainerCapture {
  public:
   ContainerCapture(const CaptureOptions& o, const Selection& sel,
@@ -83,7 +88,26 @@ class ContainerCapture {
         o_, sel_, report_->layout, entries_, w_, &profile_number_));
     MIGSTORE_RETURN_IF_ERROR(capture::CaptureSettings(o_, sel_, profile_number_,
                                                       w_, reporter_, report_));
+    root_fd_ =
+        UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd_.valid())
+      return Status::FromErrno("cannot open the root " + o_.root, errno);
+    MIGSTORE_RETURN_IF_ERROR(base_ != nullptr ? RunWhole() : RunInWindows());
+    if (reporter_->cancelled()) return Status::Cancelled("capture cancelled");
+    if (pipeline_ == nullptr) return Status::OK();
+    MIGSTORE_RETURN_IF_ERROR(pipeline_->Flush());
+    const capture::PipelineStats& ps = pipeline_->stats();
+    report_->duplicate_files = ps.duplicate_files;
+    report_->duplicate_bytes = ps.duplicate_bytes;
+    report_->stored_bytes = ps.stored_bytes;
+    report_->sparse_files = ps.sparse_files;
+    return Status::OK();
+  }
 
+ private:
+  // The whole tree as one window, the base's files taken over first.
+  Status RunWhole() {
+    window_ = &entries_;
     CapturePlan plan = capture::PlanCapture(entries_, o_.block_size);
     MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
     report_->hardlinked_files = plan.hardlinked_files;
@@ -93,10 +117,63 @@ class ContainerCapture {
     return PackFiles(std::move(plan.jobs));
   }
 
- private:
+  // Windows of o_.window_entries walked entries, taken from the front of
+  // the walk's list, then one of the files that must be seen together:
+  // hard links (a group is one job) and large files (checked against the
+  // others of their size before the pipeline).
+  Status RunInWindows() {
+    WalkedEntries together;
+    capture::SizeCounts sizes;
+    uint64_t files = 0, data_bytes = 0;
+    for (WalkedEntry& e : entries_) {
+      if (e.type != format::EntryType::kFile) continue;
+      if (!capture::IsLarge(e, o_.block_size)) ++sizes[e.size];
+      if (e.nlink > 1 || capture::IsLarge(e, o_.block_size)) {
+        together.push_back(std::move(e));
+        e.path.clear();  // taken: its window passes it by
+        continue;
+      }
+      ++files;
+      data_bytes += capture::DataBytes(e);
+    }
+    {
+      // Totals for the progress line: the last window's plan counts each
+      // inode of a hard-link group once.
+      CapturePlan last = capture::PlanCapture(together, o_.block_size);
+      reporter_->SetTotals(files + last.files, data_bytes + last.data_bytes);
+    }
+    while (!entries_.empty()) {
+      WalkedEntries window;
+      while (!entries_.empty() && window.size() < o_.window_entries) {
+        if (!entries_.front().path.empty())
+          window.push_back(std::move(entries_.front()));
+        entries_.pop_front();
+      }
+      MIGSTORE_RETURN_IF_ERROR(CaptureWindow(&window, &sizes));
+      if (reporter_->cancelled()) return Status::OK();
+      // The window's entries were many small blocks, freed in the middle of
+      // the heap, where glibc keeps them; what the capture allocates next
+      // (the writer's runs, the registry's table) is large and mapped
+      // apart. Handing the free pages back is what lets the peak fall.
+      ::malloc_trim(0);
+    }
+    return CaptureWindow(&together, &sizes);
+  }
+
+  Status CaptureWindow(WalkedEntries* window,
+                       const capture::SizeCounts* sizes) {
+    window_ = window;
+    CapturePlan plan = capture::PlanCapture(*window, o_.block_size, sizes);
+    MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
+    report_->hardlinked_files += plan.hardlinked_files;
+    Status s = PackFiles(std::move(plan.jobs));
+    window_ = nullptr;
+    return s;
+  }
+
   Status AddEntry(size_t index, std::optional<uint64_t> content,
                   uint64_t link_group) {
-    const WalkedEntry& we = entries_[index];
+    const WalkedEntry& we = (*window_)[index];
     const uint32_t profile =
         we.profile >= 0 ? profile_number_[static_cast<size_t>(we.profile)]
                         : format::kNoProfile;
@@ -111,7 +188,7 @@ class ContainerCapture {
   // Directories, symlinks and fifos: recorded as they are.
   Status AddEntriesWithoutData(const CapturePlan& plan) {
     for (size_t i : plan.others) {
-      const format::EntryType type = entries_[i].type;
+      const format::EntryType type = (*window_)[i].type;
       report_->directories += type == format::EntryType::kDirectory;
       report_->symlinks += type == format::EntryType::kSymlink;
       report_->fifos += type == format::EntryType::kFifo;
@@ -132,12 +209,8 @@ class ContainerCapture {
            " entries of the base store could not be read; their files are "
            "read again");
     }
-    auto root_fd =
-        UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd.valid())
-      return Status::FromErrno("cannot open the root " + o_.root, errno);
     capture::TakeOverOptions topt;
-    topt.root_fd = root_fd.get();
+    topt.root_fd = root_fd_.get();
     topt.settle_ns = o_.base_settle_ns;
     topt.cancelled = [this] { return reporter_->cancelled(); };
     capture::TakeOverStats stats;
@@ -183,13 +256,12 @@ class ContainerCapture {
     return capture::FileError(o_, sel_, reporter_, report_, path, error);
   }
 
-  Status PackFiles(std::vector<FileJob> jobs) {
-    auto root_fd =
-        UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd.valid())
-      return Status::FromErrno("cannot open the root " + o_.root, errno);
+  // The pipeline, made at the first window's files; its open block and the
+  // small files' duplicates carry over to the next windows.
+  capture::PackPipeline* Pipeline() {
+    if (pipeline_ != nullptr) return pipeline_.get();
     capture::PipelineOptions popt;
-    popt.root_fd = root_fd.get();
+    popt.root_fd = root_fd_.get();
     popt.block_size = o_.block_size;
     popt.level = o_.level;
     popt.compress = o_.compress;
@@ -200,7 +272,7 @@ class ContainerCapture {
     sink.add_entry = [this](size_t index, std::optional<uint64_t> content,
                             uint64_t group) {
       ++report_->files;
-      report_->bytes += entries_[index].size;
+      report_->bytes += (*window_)[index].size;
       return AddEntry(index, content, group);
     };
     sink.file_error = [this](const std::string& path, const Status& error) {
@@ -210,34 +282,33 @@ class ContainerCapture {
       reporter_->Add(bytes, files);
     };
     sink.cancelled = [this] { return reporter_->cancelled(); };
-    capture::PackPipeline pipeline(w_, &entries_, popt, sink);
-
+    pipeline_ = std::make_unique<capture::PackPipeline>(w_, popt, sink);
     reporter_->Phase("Saving");
+    return pipeline_.get();
+  }
+
+  // The current window's files, in rounds.
+  Status PackFiles(std::vector<FileJob> jobs) {
+    if (jobs.empty()) return Status::OK();
+    capture::PackPipeline* pipeline = Pipeline();
     for (int round = 0; !jobs.empty(); ++round) {
       std::vector<FileIssue> unreadable;
-      capture::PrepareLargeJobs(popt.root_fd, entries_, &jobs, &unreadable,
+      capture::PrepareLargeJobs(root_fd_.get(), *window_, &jobs, &unreadable,
                                 reporter_->cancel_flag());
       for (const FileIssue& u : unreadable)
         MIGSTORE_RETURN_IF_ERROR(FileError(u.path, u.status));
       if (round == kRetryRounds) {
         for (const FileJob& j : jobs) {
           MIGSTORE_RETURN_IF_ERROR(FileError(
-              entries_[j.entry].path,
+              (*window_)[j.entry].path,
               Status::IOError("kept changing while it was captured")));
         }
         break;
       }
       std::vector<FileJob> retry;
-      MIGSTORE_RETURN_IF_ERROR(pipeline.Run(&jobs, &retry));
+      MIGSTORE_RETURN_IF_ERROR(pipeline->Run(window_, &jobs, &retry));
       jobs = std::move(retry);
     }
-    if (reporter_->cancelled()) return Status::Cancelled("capture cancelled");
-    MIGSTORE_RETURN_IF_ERROR(pipeline.Flush());
-    const capture::PipelineStats& ps = pipeline.stats();
-    report_->duplicate_files = ps.duplicate_files;
-    report_->duplicate_bytes = ps.duplicate_bytes;
-    report_->stored_bytes = ps.stored_bytes;
-    report_->sparse_files = ps.sparse_files;
     return Status::OK();
   }
 
@@ -248,8 +319,11 @@ class ContainerCapture {
   format::ContainerWriter* w_;
   std::unique_ptr<capture::BaseStore> base_;  // null: not incremental
   std::string base_path_;
-  std::vector<WalkedEntry> entries_;      // sorted by path
+  WalkedEntries entries_;  // sorted by path; emptied a window at a time
+  WalkedEntries* window_ = nullptr;       // the entries being captured
   std::vector<uint32_t> profile_number_;  // WriteStoreTables's
+  UniqueFd root_fd_;
+  std::unique_ptr<capture::PackPipeline> pipeline_;
 };
 
 Status CheckKeyChoice(const CaptureOptions& o) {
@@ -378,8 +452,7 @@ namespace {
 
 // The estimate's compression sample: the first 64 KiB of up to 512 of the
 // `candidates` (indexes into `entries`), spread evenly over them.
-std::string Sample(const std::string& root,
-                   const std::vector<WalkedEntry>& entries,
+std::string Sample(const std::string& root, const WalkedEntries& entries,
                    const std::vector<size_t>& candidates) {
   auto root_fd =
       UniqueFd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -436,7 +509,7 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
       report.notes.push_back({n.path, n.what});
     for (const capture::WalkError& e : walked.errors)
       report.errors.push_back({e.path, e.status});
-    const std::vector<WalkedEntry>& entries = walked.entries;
+    const WalkedEntries& entries = walked.entries;
     CapturePlan plan = capture::PlanCapture(entries, o.block_size);
     for (size_t i : plan.others) {
       const WalkedEntry& e = entries[i];

@@ -52,6 +52,8 @@ Status ValidateCommon(const CaptureOptions& o) {
     return Status::InvalidArgument(
         "block size must be between 64 KiB and 16 MiB");
   }
+  if (o.window_entries == 0)
+    return Status::InvalidArgument("window_entries must be at least 1");
   // A cipher asked for must not be dropped without a word: it seals only
   // what a key protects.
   if (o.cipher && (o.hardlink || !o.encrypt)) {
@@ -153,11 +155,11 @@ Status FileError(const CaptureOptions& o, const Selection& sel,
                 path, error);
 }
 
-Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
-                                               const Selection& sel,
-                                               const WalkOptions& wopt,
-                                               CaptureReporter* reporter,
-                                               CaptureReport* report) {
+Result<WalkedEntries> WalkSelection(const CaptureOptions& o,
+                                    const Selection& sel,
+                                    const WalkOptions& wopt,
+                                    CaptureReporter* reporter,
+                                    CaptureReport* report) {
   MIGSTORE_ASSIGN_OR_RETURN(WalkResult walked, Walk(wopt));
   for (const WalkNote& n : walked.notes) {
     FileNote note{n.path, n.what};
@@ -178,7 +180,7 @@ int Threads(const CaptureOptions& o) {
 
 Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
                         const std::string& layout_name,
-                        const std::vector<WalkedEntry>& entries,
+                        const WalkedEntries& entries,
                         format::ContainerWriter* w,
                         std::vector<uint32_t>* profile_number) {
   profile_number->assign(sel.machine.profiles.size(), format::kNoProfile);

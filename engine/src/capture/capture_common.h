@@ -63,11 +63,11 @@ Status FileError(const CaptureOptions& o, const Selection& sel,
 // `wopt`, adds the walk's notes to the report and passes each per-file
 // error through FileError. Returns the walked entries, sorted by path, or
 // the first error that ends the capture. Runs in the caller's arena.
-Result<std::vector<WalkedEntry>> WalkSelection(const CaptureOptions& o,
-                                               const Selection& sel,
-                                               const WalkOptions& wopt,
-                                               CaptureReporter* reporter,
-                                               CaptureReport* report);
+Result<WalkedEntries> WalkSelection(const CaptureOptions& o,
+                                    const Selection& sel,
+                                    const WalkOptions& wopt,
+                                    CaptureReporter* reporter,
+                                    CaptureReport* report);
 
 // The rules' <processing> and <externalProcess> steps (run_processing.h)
 // at `when`: notes to the report, a failed command through FileError.
@@ -89,7 +89,7 @@ int Threads(const CaptureOptions& o);
 // number for Machine::profiles[k] (kNoProfile when not selected).
 Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
                         const std::string& layout_name,
-                        const std::vector<WalkedEntry>& entries,
+                        const WalkedEntries& entries,
                         format::ContainerWriter* w,
                         std::vector<uint32_t>* profile_number);
 

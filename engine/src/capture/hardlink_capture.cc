@@ -16,7 +16,7 @@ namespace {
 // The hard-link store's catalog: the store's tables, then every walked
 // entry, each file with the inode of its link in the store.
 Status WriteCatalog(const CaptureOptions& o, const Selection& sel,
-                    const std::vector<WalkedEntry>& entries,
+                    const WalkedEntries& entries,
                     format::ContainerWriter* writer, CaptureReporter* reporter,
                     CaptureReport* report) {
   std::vector<uint32_t> profile_number;

@@ -37,8 +37,10 @@ struct PackPipeline::SmallFile {
   Snapshot snapshot;  // when read
   format::Hash128 hash{};
   int64_t duplicate_of = -1;  // a job with the same MAC (Registry)
-  bool registrant = false;    // the first file seen with its MAC
-  bool grew = false;          // no longer small: retry it as a large file
+  // The content of an earlier run's file with the same MAC.
+  int64_t duplicate_content = -1;
+  bool registrant = false;  // the first file seen with its MAC
+  bool grew = false;        // no longer small: retry it as a large file
 };
 
 struct PackPipeline::Item {
@@ -116,25 +118,55 @@ class PackPipeline::Registry {
     return mac;
   }
 
-  // Registers `job` under the MAC, or returns the job registered there.
-  std::optional<size_t> RegisterOrGet(const Mac& mac, size_t job) {
-    assert(job < UINT32_MAX && "jobs must fit a slot");
+  // What a MAC is registered to: a job of the current run, or, from an
+  // earlier run (Resolve), the content its registrant was stored as.
+  struct Found {
+    bool is_content = false;
+    uint64_t value = 0;  // job index or content number
+  };
+
+  // Registers `job` under the MAC, or returns what is registered there.
+  std::optional<Found> RegisterOrGet(const Mac& mac, size_t job) {
+    assert(job + 1 < kGone && "jobs must fit a slot");
     uint64_t a, b;
     std::memcpy(&a, mac.data(), 8);
     std::memcpy(&b, mac.data() + 8, 8);
     std::lock_guard<std::mutex> lock(mu_);
     if ((used_ + 1) * 4 > slots_.size() * 3) Grow();
     Slot* slot = Find(a, b);
-    if (slot->job_plus_1 != 0) return slot->job_plus_1 - 1u;
-    *slot = Slot{a, b, static_cast<uint32_t>(job + 1)};
-    ++used_;
+    if (slot->value != kEmpty && slot->value != kGone) {
+      if ((slot->value & kContent) != 0)
+        return Found{true, slot->value & ~kContent};
+      return Found{false, slot->value - 1};
+    }
+    used_ += slot->value == kEmpty;
+    *slot = Slot{a, b, job + 1};
     return std::nullopt;
   }
 
+  // At the end of a run: each job registered becomes the content it was
+  // stored as (content_of_job, by job; -1 for none), so later runs find
+  // their duplicates there.
+  void Resolve(const std::vector<int64_t>& content_of_job) {
+    for (Slot& s : slots_) {
+      if (s.value == kEmpty || s.value == kGone || (s.value & kContent) != 0)
+        continue;
+      const int64_t content = content_of_job[s.value - 1];
+      s.value =
+          content >= 0 ? kContent | static_cast<uint64_t>(content) : kGone;
+    }
+  }
+
  private:
+  static constexpr uint64_t kEmpty = 0;
+  static constexpr uint64_t kContent = uint64_t{1} << 63;
+  // A registrant that stored nothing (it failed, or grew into a large
+  // file): the next file with its MAC registers in its place.
+  static constexpr uint64_t kGone = uint64_t{1} << 62;
+
   struct Slot {
     uint64_t a = 0, b = 0;    // the MAC
-    uint32_t job_plus_1 = 0;  // 0: empty
+    uint64_t value = kEmpty;  // kEmpty, kGone, job + 1, or kContent | content
   };
   static_assert(sizeof(Slot) == 24);
 
@@ -145,7 +177,7 @@ class PackPipeline::Registry {
     const size_t mask = slots_.size() - 1;
     for (size_t i = a & mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
-      if (s.job_plus_1 == 0 || (s.a == a && s.b == b)) return &slots_[i];
+      if (s.value == kEmpty || (s.a == a && s.b == b)) return &slots_[i];
     }
   }
 
@@ -153,7 +185,7 @@ class PackPipeline::Registry {
     std::vector<Slot> old(std::max<size_t>(1024, slots_.size() * 2));
     old.swap(slots_);
     for (const Slot& s : old) {
-      if (s.job_plus_1 != 0) *Find(s.a, s.b) = s;
+      if (s.value != kEmpty) *Find(s.a, s.b) = s;
     }
   }
 
@@ -164,10 +196,8 @@ class PackPipeline::Registry {
 };
 
 PackPipeline::PackPipeline(format::ContainerWriter* writer,
-                           std::vector<WalkedEntry>* entries,
                            const PipelineOptions& options, PipelineSink sink)
     : writer_(writer),
-      entries_(entries),
       options_(options),
       sink_(std::move(sink)),
       packer_(writer, options.block_size,
@@ -285,12 +315,15 @@ void PackPipeline::ReadSmall(const FileJob& job, size_t job_index,
 
   const Registry::Mac mac =
       registry_->MacOf(out->snapshot.size, out->ranges, out->bytes);
-  std::optional<size_t> registrant = registry_->RegisterOrGet(mac, job_index);
-  if (!registrant) {
+  std::optional<Registry::Found> found =
+      registry_->RegisterOrGet(mac, job_index);
+  if (!found) {
     out->registrant = true;
-    return;
+  } else if (found->is_content) {
+    out->duplicate_content = static_cast<int64_t>(found->value);
+  } else {
+    out->duplicate_of = static_cast<int64_t>(found->value);
   }
-  out->duplicate_of = static_cast<int64_t>(*registrant);
 }
 
 void PackPipeline::ReadPiece(const FileJob& job, Item* item) {
@@ -367,7 +400,7 @@ Status PackPipeline::RecordFile(const FileJob& job,
   for (size_t link : job.d().links) {
     WalkedEntry& l = (*entries_)[link];
     l.size = first.size;
-    l.blocks = first.blocks;
+    l.set_blocks(first.blocks());
     l.mtime_ns = first.mtime_ns;
     l.ctime_ns = first.ctime_ns;
     l.mode = first.mode;
@@ -391,7 +424,7 @@ Status PackPipeline::PackSmall(const FileJob& job, SmallFile* f, Item* item,
   if (!f->status.ok()) return sink_.file_error(walked.path, f->status);
   // The file is recorded as it was read.
   walked.size = f->snapshot.size;
-  walked.blocks = f->snapshot.blocks;
+  walked.set_blocks(f->snapshot.blocks);
   walked.mtime_ns = f->snapshot.mtime_ns;
   walked.ctime_ns = f->snapshot.ctime_ns;
   item->bytes += f->bytes.size();
@@ -399,7 +432,7 @@ Status PackPipeline::PackSmall(const FileJob& job, SmallFile* f, Item* item,
   if (walked.size == 0) return RecordFile(job, std::nullopt);
 
   const size_t self = f->job;
-  int64_t content = -1;
+  int64_t content = f->duplicate_content;
   if (f->duplicate_of >= 0)
     content = content_of_job_[static_cast<size_t>(f->duplicate_of)];
   if (content < 0 && f->registrant) content = content_of_job_[self];
@@ -468,7 +501,7 @@ Status PackPipeline::PackPiece(const FileJob& job, Item* item,
   }
   if (!done->error.ok()) return sink_.file_error(walked.path, done->error);
   walked.size = job.d().snapshot.size;
-  walked.blocks = job.d().snapshot.blocks;
+  walked.set_blocks(job.d().snapshot.blocks);
   walked.mtime_ns = job.d().snapshot.mtime_ns;
   walked.ctime_ns = job.d().snapshot.ctime_ns;
   format::Content c;
@@ -540,12 +573,12 @@ Status PackPipeline::Append(Item* item) {
   return Status::OK();
 }
 
-Status PackPipeline::Run(std::vector<FileJob>* jobs,
+Status PackPipeline::Run(WalkedEntries* entries, std::vector<FileJob>* jobs,
                          std::vector<FileJob>* retry) {
+  entries_ = entries;
   next_job_ = 0;
   next_piece_offset_ = 0;
   content_of_job_.assign(jobs->size(), -1);
-  registry_ = std::make_unique<Registry>();
   auto stop = [this](Status s) {
     if (!s.ok() && !stop_.exchange(true)) stop_status_ = std::move(s);
   };
@@ -587,6 +620,7 @@ Status PackPipeline::Run(std::vector<FileJob>* jobs,
                                           if (!stop_.load()) stop(Append(item));
                                           delete item;
                                         })));
+  registry_->Resolve(content_of_job_);
   return stop_status_;
 }
 

@@ -124,16 +124,19 @@ struct PipelineStats {
 
 class PackPipeline {
  public:
-  PackPipeline(format::ContainerWriter* writer,
-               std::vector<WalkedEntry>* entries,
-               const PipelineOptions& options, PipelineSink sink);
+  PackPipeline(format::ContainerWriter* writer, const PipelineOptions& options,
+               PipelineSink sink);
   ~PackPipeline();
 
-  // Runs the jobs through the pipeline. Jobs whose files changed while being
-  // read in pieces are appended to *retry (to run again as a new round).
-  // Returns the first status that stopped it (Stopped, Cancelled, or an
-  // error of the store itself); OK otherwise.
-  Status Run(std::vector<FileJob>* jobs, std::vector<FileJob>* retry);
+  // Runs the jobs, whose `entry` index into `entries`, through the
+  // pipeline. Jobs whose files changed while being read in pieces are
+  // appended to *retry (to run again as a new round). Returns the first
+  // status that stopped it (Stopped, Cancelled, or an error of the store
+  // itself); OK otherwise. A capture runs it once per window of entries
+  // and round: the open block and the small files' duplicates carry over
+  // from one run to the next.
+  Status Run(WalkedEntries* entries, std::vector<FileJob>* jobs,
+             std::vector<FileJob>* retry);
 
   // Seals and appends the last, partly filled block. Call once, at the end.
   Status Flush();
@@ -162,7 +165,7 @@ class PackPipeline {
   Status Append(Item* item);
 
   format::ContainerWriter* writer_;
-  std::vector<WalkedEntry>* entries_;
+  WalkedEntries* entries_ = nullptr;  // the current run's
   PipelineOptions options_;
   PipelineSink sink_;
   PipelineStats stats_;

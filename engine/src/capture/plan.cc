@@ -100,8 +100,8 @@ bool SameBytes(int root_fd, const WalkedEntry& ea, const FileJob& a,
 
 }  // namespace
 
-CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
-                        size_t block_size) {
+CapturePlan PlanCapture(const WalkedEntries& entries, size_t block_size,
+                        const SizeCounts* sizes) {
   CapturePlan plan;
   std::unordered_map<std::pair<uint64_t, uint64_t>, size_t, PairHash> by_inode;
   std::vector<FileJob> jobs;
@@ -121,7 +121,7 @@ CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
     }
     FileJob job;
     job.entry = i;
-    job.large = e.size > block_size;
+    job.large = IsLarge(e, block_size);
     job.raw = LooksCompressed(e.path);
     plan.bytes += e.size;
     plan.data_bytes += DataBytes(e);
@@ -135,13 +135,17 @@ CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
     }
   }
   // Small files that share a size may be duplicates.
-  std::unordered_map<uint64_t, uint32_t> small_sizes;
-  for (const FileJob& job : jobs) {
-    if (!job.large) ++small_sizes[entries[job.entry].size];
+  SizeCounts own;
+  if (sizes == nullptr) {
+    for (const FileJob& job : jobs) {
+      if (!job.large) ++own[entries[job.entry].size];
+    }
+    sizes = &own;
   }
   for (FileJob& job : jobs) {
-    if (!job.large)
-      job.maybe_duplicate = small_sizes[entries[job.entry].size] > 1;
+    if (job.large) continue;
+    auto it = sizes->find(entries[job.entry].size);
+    job.maybe_duplicate = it != sizes->end() && it->second > 1;
   }
   auto rank = [](const FileJob& j) { return j.large ? 2 : j.raw ? 1 : 0; };
   std::stable_sort(
@@ -151,7 +155,7 @@ CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
   return plan;
 }
 
-void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
+void PrepareLargeJobs(int root_fd, const WalkedEntries& entries,
                       std::vector<FileJob>* jobs,
                       std::vector<FileIssue>* errors,
                       const std::atomic<bool>* cancel) {

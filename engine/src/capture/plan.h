@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/src/capture/pack_pipeline.h"
@@ -29,22 +31,34 @@ struct CapturePlan {
 
 // Bytes a file holds without its holes, as far as its status tells.
 inline uint64_t DataBytes(const WalkedEntry& e) {
-  return std::min(e.size, e.blocks * 512);
+  return std::min(e.size, e.blocks() * 512);
+}
+
+// How many small files (at most a block) have each size.
+using SizeCounts = std::unordered_map<uint64_t, uint32_t>;
+
+// Whether a file is read in pieces (and checked against other large files
+// of its size before the pipeline) rather than whole.
+inline bool IsLarge(const WalkedEntry& e, size_t block_size) {
+  return e.size > block_size;
 }
 
 // Groups hard links (same device and inode), classes files (small or large
 // against block_size; already compressed by name), and orders the jobs:
 // small compressible files, small compressed ones, then large files, each
-// in path order, so a block rarely mixes classes.
-CapturePlan PlanCapture(const std::vector<WalkedEntry>& entries,
-                        size_t block_size);
+// in path order, so a block rarely mixes classes. A small file is a
+// possible duplicate when another has its size: among `entries`, or in
+// `sizes` when given (a capture planned a window at a time counts them
+// over the whole tree).
+CapturePlan PlanCapture(const WalkedEntries& entries, size_t block_size,
+                        const SizeCounts* sizes = nullptr);
 
 // For every large job without a snapshot: takes its status and data ranges.
 // Then hashes large files that share a size and confirms candidates byte for
 // byte: each confirmed duplicate leaves the job list and joins its first
 // copy's `duplicates`. Files that cannot be opened are appended to *errors
 // and dropped from the jobs.
-void PrepareLargeJobs(int root_fd, const std::vector<WalkedEntry>& entries,
+void PrepareLargeJobs(int root_fd, const WalkedEntries& entries,
                       std::vector<FileJob>* jobs,
                       std::vector<FileIssue>* errors,
                       const std::atomic<bool>* cancel);

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cassert>
 #include <cerrno>
+#include <deque>
 #include <string_view>
 #include <unordered_set>
 
@@ -138,8 +139,10 @@ Status ReadXattrs(int dir_fd, const char* name, WalkedEntry* e) {
 }
 
 struct Local {
-  std::vector<WalkedEntry> entries;
-  std::vector<WalkedEntry> dirs;  // every directory considered, taken or not
+  // Deques: they grow without a copy of what they hold, and give their
+  // memory back as they are emptied from the front.
+  WalkedEntries entries;
+  WalkedEntries dirs;  // every directory considered, taken or not
   std::vector<WalkError> errors;
   std::vector<WalkNote> notes;
   uint64_t directories_read = 0;
@@ -355,8 +358,9 @@ class Walker {
   tbb::enumerable_thread_specific<Local> locals_;
 };
 
-template <typename T>
-void SortByPath(std::vector<T>* v) {
+template <typename Container>
+void SortByPath(Container* v) {
+  using T = typename Container::value_type;
   std::sort(v->begin(), v->end(),
             [](const T& a, const T& b) { return a.path < b.path; });
 }
@@ -368,10 +372,10 @@ void FillFromStatx(const struct statx& sx, WalkedEntry* e) {
   e->uid = sx.stx_uid;
   e->gid = sx.stx_gid;
   e->size = sx.stx_size;
-  e->blocks = sx.stx_blocks;
+  e->set_blocks(sx.stx_blocks);
   e->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
   e->ino = sx.stx_ino;
-  e->nlink = sx.stx_nlink;  // a filesystem's link limit fits in 32 bits
+  e->set_nlink(sx.stx_nlink);
   e->mtime_ns = Nanos(sx.stx_mtime);
   e->atime_ns = Nanos(sx.stx_atime);
   e->ctime_ns = Nanos(sx.stx_ctime);
@@ -399,22 +403,19 @@ Result<WalkResult> Walk(const WalkOptions& o) {
     return Status::Cancelled("walk cancelled");
 
   WalkResult result;
-  std::vector<WalkedEntry> dirs;
-  // Sized once, and each thread's lists freed as soon as they are moved: a
-  // growing copy of every entry next to the originals would be the peak of
-  // a capture of a million files.
-  size_t files = 0, folders = 0;
+  WalkedEntries dirs;
+  // Each thread's lists are emptied from the front as they are moved: a
+  // copy of every entry next to the originals would be the peak of a
+  // capture of a million files.
+  auto move_all = [](WalkedEntries* from, WalkedEntries* to) {
+    while (!from->empty()) {
+      to->push_back(std::move(from->front()));
+      from->pop_front();
+    }
+  };
   for (Local& l : walker.locals()) {
-    files += l.entries.size();
-    folders += l.dirs.size();
-  }
-  result.entries.reserve(files + folders);
-  dirs.reserve(folders);
-  for (Local& l : walker.locals()) {
-    for (auto& e : l.entries) result.entries.push_back(std::move(e));
-    for (auto& e : l.dirs) dirs.push_back(std::move(e));
-    std::vector<WalkedEntry>().swap(l.entries);
-    std::vector<WalkedEntry>().swap(l.dirs);
+    move_all(&l.entries, &result.entries);
+    move_all(&l.dirs, &dirs);
     for (auto& e : l.errors) result.errors.push_back(std::move(e));
     for (auto& n : l.notes) result.notes.push_back(std::move(n));
     result.directories_read += l.directories_read;

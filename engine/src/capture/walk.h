@@ -30,8 +30,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,9 +49,10 @@
 
 namespace migstore::capture {
 
-// One entry the walk found. A capture holds one per entry until the store
-// is written, so it is kept small (docs/performance.md, "Scaling"): what
-// only symlinks and entries with xattrs carry lives out of line.
+// One entry the walk found. A capture holds one per entry for a while, so
+// it is kept small (docs/performance.md, "Scaling"): what only symlinks and
+// entries with xattrs carry lives out of line, and the rest fits 128 bytes,
+// four to a 512-byte deque node.
 struct WalkedEntry {
   const std::string& symlink_target() const {
     return extra.get().symlink_target;
@@ -60,11 +63,21 @@ struct WalkedEntry {
   std::optional<int64_t> btime() const {
     return has_btime ? std::optional<int64_t>(btime_ns) : std::nullopt;
   }
+  // 512-byte blocks allocated: tells a sparse file (DataBytes). Held to 32
+  // bits: beyond 2 TiB a dense file only looks sparse, and its data ranges
+  // are then asked for and found whole.
+  uint64_t blocks() const { return blocks_; }
+  void set_blocks(uint64_t b) {
+    blocks_ = static_cast<uint32_t>(std::min<uint64_t>(b, UINT32_MAX));
+  }
+  // Only "more than one" is ever asked.
+  void set_nlink(uint64_t n) {
+    nlink = static_cast<uint16_t>(std::min<uint64_t>(n, UINT16_MAX));
+  }
 
   std::string path;           // root-relative, raw bytes
   format::EntryExtras extra;  // null: no symlink target, no xattrs
   uint64_t size = 0;
-  uint64_t blocks = 0;  // 512-byte blocks allocated: tells a sparse file
   uint64_t dev = 0;
   uint64_t ino = 0;
   int64_t mtime_ns = 0;
@@ -74,15 +87,23 @@ struct WalkedEntry {
   // Set by a hard-link capture's on_file: the inode of the file's link (or
   // copy) in the store.
   uint64_t store_ino = 0;
-  uint32_t mode = 0;  // st_mode & 07777
+  uint32_t blocks_ = 0;  // set_blocks()
   uint32_t uid = 0;
   uint32_t gid = 0;
-  uint32_t nlink = 1;
   int32_t profile = -1;  // Machine::profiles index, -1 outside every profile
+  uint16_t mode = 0;     // st_mode & 07777
+  uint16_t nlink = 1;    // set_nlink(): at most 65535
   format::EntryType type = format::EntryType::kFile;
   bool taken = true;  // false: a directory kept only as an ancestor
   bool has_btime = false;
 };
+static_assert(sizeof(WalkedEntry) <= 128,
+              "a walked entry must stay four to a deque node");
+
+// The entries of a walk, in path order. A deque, not a vector: a capture
+// takes them from the front a window at a time, and the memory of what it
+// has taken goes back as it goes (docs/design.md, "Bounded memory").
+using WalkedEntries = std::deque<WalkedEntry>;
 
 // Sets `e`'s status fields (mode, owner, size, device, inode, times) from
 // a statx result.
@@ -129,9 +150,9 @@ struct WalkOptions {
 };
 
 struct WalkResult {
-  std::vector<WalkedEntry> entries;  // sorted by path
-  std::vector<WalkError> errors;     // sorted by path
-  std::vector<WalkNote> notes;       // sorted by path
+  WalkedEntries entries;          // sorted by path
+  std::vector<WalkError> errors;  // sorted by path
+  std::vector<WalkNote> notes;    // sorted by path
   uint64_t directories_read = 0;
 };
 
