@@ -90,8 +90,8 @@ void WalkWith(benchmark::State& state, bool builtin) {
     arena.execute([&] {
       Result<WalkResult> r = Walk(o);
       if (!r.ok()) std::abort();
-      entries = r->entries.size();
-      benchmark::DoNotOptimize(r->entries.size());
+      entries = r->entries.count();
+      benchmark::DoNotOptimize(r->entries.count());
     });
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * entries));

@@ -8,6 +8,7 @@
 #include "format/coding.h"
 #include "format/header.h"
 #include "format/limits.h"
+#include "format/sorted_runs.h"
 
 namespace migstore::format {
 
@@ -311,8 +312,7 @@ Status ContainerWriter::AddEntry(const Entry& e) {
   return Status::OK();
 }
 
-Status ContainerWriter::NeedSpill() {
-  if (spill_ != nullptr) return Status::OK();
+std::vector<std::string> ContainerWriter::SpillDirs() const {
   std::vector<std::string> dirs = {options_.spill_dir};
   for (const std::string& p : sink_->local_paths()) {
     const size_t slash = p.rfind('/');
@@ -323,76 +323,33 @@ Status ContainerWriter::NeedSpill() {
   const char* tmp = std::getenv("TMPDIR");
   if (tmp != nullptr) dirs.push_back(tmp);
   dirs.push_back("/tmp");
-  MIGSTORE_ASSIGN_OR_RETURN(spill_, SpillFile::Create(dirs));
+  return dirs;
+}
+
+Status ContainerWriter::NeedSpill() {
+  if (spill_ != nullptr) return Status::OK();
+  MIGSTORE_ASSIGN_OR_RETURN(spill_, SpillFile::Create(SpillDirs()));
   return Status::OK();
 }
 
 namespace {
 
-// A run's pieces close past this size: the merge holds one piece of each
-// run at a time.
-constexpr size_t kRunPieceBytes = 64 * 1024;
-
-// A record of a sorted run (only ever read back by this writer): profile,
-// path prefix-compressed against the previous record of the same piece,
-// the entry's encoded body, its xattr count.
-void PutRunRecord(uint32_t profile, std::string_view path,
-                  std::string_view prev, std::string_view body,
-                  uint32_t xattr_count, std::string* out) {
-  size_t shared = 0;
-  const size_t max = std::min(path.size(), prev.size());
-  while (shared < max && path[shared] == prev[shared]) ++shared;
-  PutVarint(out, profile);
-  PutVarint(out, shared);
-  PutBytes(out, path.substr(shared));
-  PutBytes(out, body);
-  PutVarint(out, xattr_count);
+// A catalog entry's key in a sorted run: the profile big-endian, then the
+// path, so that keys sort as bytes in catalog order (EntryKeyLess).
+void PutRunKey(uint32_t profile, std::string_view path, std::string* key) {
+  key->clear();
+  for (int shift = 24; shift >= 0; shift -= 8)
+    key->push_back(static_cast<char>(profile >> shift));
+  key->append(path);
 }
 
-// Reads one sorted run back, a piece at a time.
-class RunCursor {
- public:
-  RunCursor(const SpillFile* spill, const std::vector<SpillFile::Piece>* run)
-      : spill_(spill), run_(run) {}
-
-  // Moves to the next record; *done when the run has no more.
-  Status Next(bool* done) {
-    if (dec_.empty()) {
-      if (next_piece_ == run_->size()) {
-        *done = true;
-        return Status::OK();
-      }
-      MIGSTORE_RETURN_IF_ERROR(spill_->Read((*run_)[next_piece_++], &plain_));
-      dec_ = Decoder(plain_);
-      path.clear();
-    }
-    profile = static_cast<uint32_t>(dec_.VarintAtMost(UINT32_MAX));
-    const uint64_t shared = dec_.VarintAtMost(path.size());
-    std::string_view suffix = dec_.Bytes(limits::kMaxPathBytes);
-    body = dec_.Bytes(limits::kMaxBlockPlain);
-    xattr_count = static_cast<uint32_t>(dec_.VarintAtMost(UINT32_MAX));
-    if (!dec_.ok()) {
-      return Status::Corruption(
-          "a sorted run of the capture's scratch file does not decode");
-    }
-    path.resize(shared);
-    path.append(suffix);
-    *done = false;
-    return Status::OK();
-  }
-
-  uint32_t profile = 0;
-  std::string path;
-  std::string_view body;  // valid until the next Next()
-  uint32_t xattr_count = 0;
-
- private:
-  const SpillFile* spill_;
-  const std::vector<SpillFile::Piece>* run_;
-  size_t next_piece_ = 0;
-  std::string plain_;
-  Decoder dec_{std::string_view()};
-};
+// Its value: the xattr count, then the entry's encoded body.
+void PutRunValue(uint32_t xattr_count, std::string_view body,
+                 std::string* value) {
+  value->clear();
+  PutVarint(value, xattr_count);
+  value->append(body);
+}
 
 }  // namespace
 
@@ -407,22 +364,18 @@ Status ContainerWriter::SpillCatalogRun() {
   if (entries_.empty()) return Status::OK();
   MIGSTORE_RETURN_IF_ERROR(Fail(NeedSpill()));
   SortHeld();
-  std::vector<SpillFile::Piece>& run = catalog_runs_.emplace_back();
-  std::string piece;
-  std::string_view prev;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const PendingEntry& e = entries_[i];
-    PutRunRecord(e.profile, PathOf(e), prev,
-                 std::string_view(bodies_).substr(e.body_offset, e.body_len),
-                 e.xattr_count, &piece);
-    prev = PathOf(e);
-    if (piece.size() >= kRunPieceBytes || i + 1 == entries_.size()) {
-      MIGSTORE_ASSIGN_OR_RETURN(SpillFile::Piece p, spill_->Write(piece));
-      run.push_back(p);
-      piece.clear();
-      prev = {};
-    }
+  RunWriter run(spill_.get());
+  std::string key, value;
+  for (const PendingEntry& e : entries_) {
+    PutRunKey(e.profile, PathOf(e), &key);
+    PutRunValue(e.xattr_count,
+                std::string_view(bodies_).substr(e.body_offset, e.body_len),
+                &value);
+    MIGSTORE_RETURN_IF_ERROR(Fail(run.Add(key, value)));
   }
+  Result<SortedRun> done = run.Finish();
+  MIGSTORE_RETURN_IF_ERROR(Fail(done.status()));
+  catalog_runs_.push_back(std::move(*done));
   entries_.clear();
   paths_.clear();
   bodies_.clear();
@@ -529,36 +482,26 @@ Status ContainerWriter::AddSorted(SegmentBuilder* b, uint32_t profile,
 }
 
 Status ContainerWriter::MergeCatalogRuns(SegmentBuilder* b) {
-  std::vector<RunCursor> cursors;
-  cursors.reserve(catalog_runs_.size());
-  // A min-heap of the cursors that have a record, by catalog order.
-  auto greater = [&cursors](size_t x, size_t y) {
-    const RunCursor& a = cursors[x];
-    const RunCursor& c = cursors[y];
-    return EntryKeyLess(c.profile, c.path, a.profile, a.path);
-  };
-  std::vector<size_t> heap;
-  for (const std::vector<SpillFile::Piece>& run : catalog_runs_) {
-    cursors.emplace_back(spill_.get(), &run);
+  RunMerge merge(spill_.get(), &catalog_runs_);
+  for (;;) {
     bool done = false;
-    MIGSTORE_RETURN_IF_ERROR(Fail(cursors.back().Next(&done)));
-    if (!done) heap.push_back(cursors.size() - 1);
-  }
-  std::make_heap(heap.begin(), heap.end(), greater);
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), greater);
-    RunCursor& c = cursors[heap.back()];
-    MIGSTORE_RETURN_IF_ERROR(
-        AddSorted(b, c.profile, c.path, c.body, c.xattr_count));
-    bool done = false;
-    MIGSTORE_RETURN_IF_ERROR(Fail(c.Next(&done)));
-    if (done) {
-      heap.pop_back();
-    } else {
-      std::push_heap(heap.begin(), heap.end(), greater);
+    MIGSTORE_RETURN_IF_ERROR(Fail(merge.Next(&done)));
+    if (done) return Status::OK();
+    const std::string_view key = merge.key();
+    Decoder value(merge.value());
+    const uint32_t xattr_count =
+        static_cast<uint32_t>(value.VarintAtMost(UINT32_MAX));
+    if (key.size() < 4 || !value.ok()) {
+      return Fail(Status::Corruption(
+          "a sorted run of the capture's scratch file does not decode"));
     }
+    const uint32_t profile = (uint32_t{static_cast<uint8_t>(key[0])} << 24) |
+                             (uint32_t{static_cast<uint8_t>(key[1])} << 16) |
+                             (uint32_t{static_cast<uint8_t>(key[2])} << 8) |
+                             uint32_t{static_cast<uint8_t>(key[3])};
+    MIGSTORE_RETURN_IF_ERROR(AddSorted(
+        b, profile, key.substr(4), value.Raw(value.remaining()), xattr_count));
   }
-  return Status::OK();
 }
 
 Status ContainerWriter::WriteCatalogSegments() {

@@ -51,6 +51,7 @@
 #include "format/catalog.h"
 #include "format/keys.h"
 #include "format/registry.h"
+#include "format/sorted_runs.h"
 #include "format/spill_file.h"
 #include "format/store_index.h"
 #include "format/store_io.h"
@@ -162,6 +163,9 @@ class ContainerWriter {
   uint64_t spilled_bytes() const { return spill_ ? spill_->size() : 0; }
   // Where the store is being written.
   const StoreSink& sink() const { return *sink_; }
+  // Where a scratch file for this capture is made, in the order tried
+  // (WriterOptions::spill_dir): for whatever else spills beside the writer.
+  std::vector<std::string> SpillDirs() const;
 
  private:
   // An entry waiting to be sorted: its key and its encoded body.
@@ -239,7 +243,7 @@ class ContainerWriter {
 
   std::unique_ptr<SpillFile> spill_;  // null until needed
   // Sorted runs of entries in the scratch file, each in pieces.
-  std::vector<std::vector<SpillFile::Piece>> catalog_runs_;
+  std::vector<SortedRun> catalog_runs_;
   uint64_t entry_count_ = 0;
   size_t folders_ = 0;
 

@@ -75,7 +75,8 @@ Result<SpillFile::Piece> SpillFile::Write(std::string_view plain) {
 }
 
 Status SpillFile::Read(const Piece& piece, std::string* plain) const {
-  std::string frame(piece.length, '\0');
+  std::string& frame = read_frame_;
+  frame.resize(piece.length);
   MIGSTORE_ASSIGN_OR_RETURN(
       size_t n, PreadFull(fd_.get(), piece.offset, frame.size(), frame.data(),
                           "the capture's scratch file in " + dir_));

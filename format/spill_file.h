@@ -64,7 +64,8 @@ class SpillFile {
   BlockCodec codec_;
   uint64_t size_ = 0;
   uint64_t pieces_ = 0;
-  std::string frame_;  // reused between writes
+  std::string frame_;               // reused between writes
+  mutable std::string read_frame_;  // and between reads
 };
 
 }  // namespace migstore::format

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "bench/dataset.h"
+#include "engine/src/capture/plan.h"
 #include "engine/src/capture/walk.h"
 #include "format/container_reader.h"
 #include "format/memory_store.h"
@@ -408,6 +409,37 @@ TEST_F(CaptureEdges, WindowsOfAFewEntriesMakeTheSameStore) {
     EXPECT_EQ(ea, eb) << ea.path;
   }
   EXPECT_EQ(ra->index().content_count, rb->index().content_count);
+}
+
+// The walk's threads count small-file sizes into one table at once: a size
+// two threads each saw once is shared, one seen once is not, and the ends
+// of the range (0 and a whole block) have their own bits.
+TEST(SmallSizes, TellSharedSizesCountedFromManyThreads) {
+  constexpr size_t kBlock = 64 * 1024;
+  capture::SmallSizes sizes(kBlock);
+  std::vector<std::thread> threads;
+  for (uint64_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&sizes, t] {
+      // Each thread adds its own quarter once, and every size divisible by
+      // 7 once: those are seen four times in all.
+      for (uint64_t s = 0; s <= kBlock; ++s) {
+        if (s % 4 == t && s % 7 != 0) sizes.Add(s);
+        if (s % 7 == 0) sizes.Add(s);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (uint64_t s = 0; s <= kBlock; ++s)
+    ASSERT_EQ(sizes.Shared(s), s % 7 == 0) << s;
+  EXPECT_FALSE(sizes.Shared(kBlock + 1000));  // beyond the table: never
+
+  capture::SmallSizes once(kBlock);
+  once.Add(kBlock);
+  once.Add(0);
+  EXPECT_FALSE(once.Shared(kBlock));
+  EXPECT_FALSE(once.Shared(0));
+  once.Add(kBlock);
+  EXPECT_TRUE(once.Shared(kBlock));
 }
 
 TEST_F(CaptureEdges, TheStoreNeverCapturesItself) {

@@ -118,9 +118,11 @@ struct CaptureOptions {
   // A container capture without a base plans and packs its files this
   // many walked entries at a time, letting each window's entries go once
   // they are stored, so its memory does not hold every entry to the end
-  // (docs/design.md, "Bounded memory"). Files with hard links and large
-  // files are kept for a last window of their own (their groups and
-  // duplicates span the tree). Tests lower it; 0 is InvalidArgument.
+  // (docs/design.md, "Bounded memory"); its walk holds about as many
+  // between its threads and sorts the rest through a scratch file. Files
+  // with hard links and large files are kept for a last window of their
+  // own (their groups and duplicates span the tree). Tests lower it; 0 is
+  // InvalidArgument.
   size_t window_entries = 65536;
   // A hard-link store at store_path (a directory) instead of a container.
   // It cannot be encrypted: a key is InvalidArgument, and `encrypt`,

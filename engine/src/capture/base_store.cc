@@ -419,7 +419,8 @@ Result<std::vector<TakenOver>> BaseStore::TakeOver(
     c.hash = k.hash;
     c.sparse = k.ranges != nullptr;
     c.ranges = c.sparse ? *k.ranges : std::vector<format::DataRange>();
-    c.chunks.assign(chunks.Of(k).begin(), chunks.Of(k).end());
+    const auto of = chunks.Of(k);
+    c.chunks.assign(of.begin(), of.end());
     for (format::Chunk& ch : c.chunks) ch.block = new_number[ch.block];
     MIGSTORE_ASSIGN_OR_RETURN(new_content[i], writer->AddContent(c));
   }

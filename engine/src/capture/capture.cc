@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <oneapi/tbb/enumerable_thread_specific.h>
+
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -25,6 +27,7 @@
 #include "format/block_codec.h"
 #include "format/container_writer.h"
 #include "format/limits.h"
+#include "format/spill_file.h"
 
 namespace migstore {
 namespace {
@@ -78,21 +81,23 @@ class ContainerCapture {
     reporter_->Phase("Scanning");
     capture::WalkOptions wopt = WalkOptionsFor(o_, sel_, reporter_);
     wopt.exclude = StoreInodes(w_->sink());
+    tbb::enumerable_thread_specific<Tally> tallies;
+    if (base_ == nullptr) WalkInRuns(&wopt, &tallies);
     MIGSTORE_ASSIGN_OR_RETURN(
-        entries_, capture::WalkSelection(o_, sel_, wopt, reporter_, report_));
+        walked_, capture::WalkSelection(o_, sel_, wopt, reporter_, report_));
 
-    size_t path_bytes = 0;
-    for (const WalkedEntry& e : entries_) path_bytes += e.path.size();
-    w_->ReserveEntries(entries_.size(), path_bytes);
+    w_->ReserveEntries(walked_.entries.count() + walked_.apart.size(),
+                       walked_.entries.path_bytes());
     MIGSTORE_RETURN_IF_ERROR(capture::WriteStoreTables(
-        o_, sel_, report_->layout, entries_, w_, &profile_number_));
+        o_, sel_, report_->layout, walked_.owners, w_, &profile_number_));
     MIGSTORE_RETURN_IF_ERROR(capture::CaptureSettings(o_, sel_, profile_number_,
                                                       w_, reporter_, report_));
     root_fd_ =
         UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd_.valid())
       return Status::FromErrno("cannot open the root " + o_.root, errno);
-    MIGSTORE_RETURN_IF_ERROR(base_ != nullptr ? RunWhole() : RunInWindows());
+    MIGSTORE_RETURN_IF_ERROR(base_ != nullptr ? RunWhole()
+                                              : RunInWindows(tallies));
     if (reporter_->cancelled()) return Status::Cancelled("capture cancelled");
     if (pipeline_ == nullptr) return Status::OK();
     MIGSTORE_RETURN_IF_ERROR(pipeline_->Flush());
@@ -105,8 +110,43 @@ class ContainerCapture {
   }
 
  private:
+  // What the walk counts of the files it puts in the stream, per thread,
+  // for the progress line's totals.
+  struct Tally {
+    uint64_t files = 0;
+    uint64_t data_bytes = 0;
+  };
+
+  // Sets the walk up for windows: its threads hold about a window between
+  // them and sort the rest through a scratch file, files that must be seen
+  // together are set apart, and the small files' sizes are counted as they
+  // are found. Without a scratch file (none can be made) the walk holds
+  // everything, as it did before.
+  void WalkInRuns(capture::WalkOptions* wopt,
+                  tbb::enumerable_thread_specific<Tally>* tallies) {
+    auto spill = format::SpillFile::Create(w_->SpillDirs());
+    if (spill.ok()) {
+      walk_spill_ = std::move(*spill);
+      wopt->spill = walk_spill_.get();
+      wopt->run_entries = std::max<size_t>(
+          1, o_.window_entries / static_cast<size_t>(Threads(o_)));
+    }
+    const size_t block_size = o_.block_size;
+    capture::SmallSizes* sizes = &sizes_;
+    wopt->set_apart = [tallies, sizes, block_size](const WalkedEntry& e) {
+      const bool large = capture::IsLarge(e, block_size);
+      if (!large) sizes->Add(e.size);
+      if (e.nlink > 1 || large) return true;
+      Tally& t = tallies->local();
+      ++t.files;
+      t.data_bytes += capture::DataBytes(e);
+      return false;
+    };
+  }
+
   // The whole tree as one window, the base's files taken over first.
   Status RunWhole() {
+    MIGSTORE_ASSIGN_OR_RETURN(entries_, walked_.entries.TakeAll());
     window_ = &entries_;
     CapturePlan plan = capture::PlanCapture(entries_, o_.block_size);
     MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
@@ -117,39 +157,27 @@ class ContainerCapture {
     return PackFiles(std::move(plan.jobs));
   }
 
-  // Windows of o_.window_entries walked entries, taken from the front of
-  // the walk's list, then one of the files that must be seen together:
-  // hard links (a group is one job) and large files (checked against the
-  // others of their size before the pipeline).
-  Status RunInWindows() {
-    WalkedEntries together;
-    capture::SizeCounts sizes;
+  // Windows of o_.window_entries walked entries, taken from the walk's
+  // stream, then one of the files the walk set apart, that must be seen
+  // together: hard links (a group is one job) and large files (checked
+  // against the others of their size before the pipeline).
+  Status RunInWindows(const tbb::enumerable_thread_specific<Tally>& tallies) {
     uint64_t files = 0, data_bytes = 0;
-    for (WalkedEntry& e : entries_) {
-      if (e.type != format::EntryType::kFile) continue;
-      if (!capture::IsLarge(e, o_.block_size)) ++sizes[e.size];
-      if (e.nlink > 1 || capture::IsLarge(e, o_.block_size)) {
-        together.push_back(std::move(e));
-        e.path.clear();  // taken: its window passes it by
-        continue;
-      }
-      ++files;
-      data_bytes += capture::DataBytes(e);
+    for (const Tally& t : tallies) {
+      files += t.files;
+      data_bytes += t.data_bytes;
     }
-    {
-      // Totals for the progress line: the last window's plan counts each
-      // inode of a hard-link group once.
-      CapturePlan last = capture::PlanCapture(together, o_.block_size);
-      reporter_->SetTotals(files + last.files, data_bytes + last.data_bytes);
-    }
-    while (!entries_.empty()) {
+    WalkedEntries& together = walked_.apart;
+    // Planned once the sizes of the whole tree are known; its totals count
+    // each inode of a hard-link group once.
+    CapturePlan last = capture::PlanCapture(together, o_.block_size, &sizes_);
+    reporter_->SetTotals(files + last.files, data_bytes + last.data_bytes);
+    while (!walked_.entries.empty()) {
       WalkedEntries window;
-      while (!entries_.empty() && window.size() < o_.window_entries) {
-        if (!entries_.front().path.empty())
-          window.push_back(std::move(entries_.front()));
-        entries_.pop_front();
-      }
-      MIGSTORE_RETURN_IF_ERROR(CaptureWindow(&window, &sizes));
+      MIGSTORE_RETURN_IF_ERROR(
+          walked_.entries.Take(o_.window_entries, &window));
+      MIGSTORE_RETURN_IF_ERROR(CaptureWindow(
+          &window, capture::PlanCapture(window, o_.block_size, &sizes_)));
       if (reporter_->cancelled()) return Status::OK();
       // The window's entries were many small blocks, freed in the middle of
       // the heap, where glibc keeps them; what the capture allocates next
@@ -157,13 +185,11 @@ class ContainerCapture {
       // apart. Handing the free pages back is what lets the peak fall.
       ::malloc_trim(0);
     }
-    return CaptureWindow(&together, &sizes);
+    return CaptureWindow(&together, std::move(last));
   }
 
-  Status CaptureWindow(WalkedEntries* window,
-                       const capture::SizeCounts* sizes) {
+  Status CaptureWindow(WalkedEntries* window, CapturePlan plan) {
     window_ = window;
-    CapturePlan plan = capture::PlanCapture(*window, o_.block_size, sizes);
     MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
     report_->hardlinked_files += plan.hardlinked_files;
     Status s = PackFiles(std::move(plan.jobs));
@@ -319,8 +345,12 @@ class ContainerCapture {
   format::ContainerWriter* w_;
   std::unique_ptr<capture::BaseStore> base_;  // null: not incremental
   std::string base_path_;
-  WalkedEntries entries_;  // sorted by path; emptied a window at a time
-  WalkedEntries* window_ = nullptr;       // the entries being captured
+  // The sizes of every small file of the tree, counted by the walk.
+  capture::SmallSizes sizes_{o_.block_size};
+  std::unique_ptr<format::SpillFile> walk_spill_;  // read by walked_
+  capture::WalkResult walked_;
+  WalkedEntries entries_;            // RunWhole's: every entry, sorted by path
+  WalkedEntries* window_ = nullptr;  // the entries being captured
   std::vector<uint32_t> profile_number_;  // WriteStoreTables's
   UniqueFd root_fd_;
   std::unique_ptr<capture::PackPipeline> pipeline_;
@@ -509,7 +539,8 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
       report.notes.push_back({n.path, n.what});
     for (const capture::WalkError& e : walked.errors)
       report.errors.push_back({e.path, e.status});
-    const WalkedEntries& entries = walked.entries;
+    MIGSTORE_ASSIGN_OR_RETURN(const WalkedEntries entries,
+                              walked.entries.TakeAll());
     CapturePlan plan = capture::PlanCapture(entries, o.block_size);
     for (size_t i : plan.others) {
       const WalkedEntry& e = entries[i];

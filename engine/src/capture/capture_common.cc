@@ -155,11 +155,10 @@ Status FileError(const CaptureOptions& o, const Selection& sel,
                 path, error);
 }
 
-Result<WalkedEntries> WalkSelection(const CaptureOptions& o,
-                                    const Selection& sel,
-                                    const WalkOptions& wopt,
-                                    CaptureReporter* reporter,
-                                    CaptureReport* report) {
+Result<WalkResult> WalkSelection(const CaptureOptions& o, const Selection& sel,
+                                 const WalkOptions& wopt,
+                                 CaptureReporter* reporter,
+                                 CaptureReport* report) {
   MIGSTORE_ASSIGN_OR_RETURN(WalkResult walked, Walk(wopt));
   for (const WalkNote& n : walked.notes) {
     FileNote note{n.path, n.what};
@@ -170,7 +169,9 @@ Result<WalkedEntries> WalkSelection(const CaptureOptions& o,
     MIGSTORE_RETURN_IF_ERROR(
         FileError(o, sel, reporter, report, e.path, e.status));
   }
-  return std::move(walked.entries);
+  walked.errors.clear();
+  walked.notes.clear();
+  return walked;
 }
 
 int Threads(const CaptureOptions& o) {
@@ -179,8 +180,7 @@ int Threads(const CaptureOptions& o) {
 }
 
 Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
-                        const std::string& layout_name,
-                        const WalkedEntries& entries,
+                        const std::string& layout_name, const Owners& owners,
                         format::ContainerWriter* w,
                         std::vector<uint32_t>* profile_number) {
   profile_number->assign(sel.machine.profiles.size(), format::kNoProfile);
@@ -191,16 +191,11 @@ Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
                                   sel.machine.profiles[c.profile])));
   }
   OwnerNames names = ReadOwnerNames(o.root);
-  std::set<uint32_t> uids, gids;
-  for (const WalkedEntry& e : entries) {
-    uids.insert(e.uid);
-    gids.insert(e.gid);
-  }
-  for (uint32_t id : uids) {
+  for (uint32_t id : owners.uids) {
     if (auto it = names.users.find(id); it != names.users.end())
       MIGSTORE_RETURN_IF_ERROR(w->SetOwnerName(id, it->second));
   }
-  for (uint32_t id : gids) {
+  for (uint32_t id : owners.gids) {
     if (auto it = names.groups.find(id); it != names.groups.end())
       MIGSTORE_RETURN_IF_ERROR(w->SetGroupName(id, it->second));
   }

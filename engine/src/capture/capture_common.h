@@ -61,13 +61,13 @@ Status FileError(const CaptureOptions& o, const Selection& sel,
 
 // The step every capture shares between selecting and storing: walks with
 // `wopt`, adds the walk's notes to the report and passes each per-file
-// error through FileError. Returns the walked entries, sorted by path, or
-// the first error that ends the capture. Runs in the caller's arena.
-Result<WalkedEntries> WalkSelection(const CaptureOptions& o,
-                                    const Selection& sel,
-                                    const WalkOptions& wopt,
-                                    CaptureReporter* reporter,
-                                    CaptureReport* report);
+// error through FileError. Returns the walk (its entries, set apart and
+// owners), or the first error that ends the capture. Runs in the caller's
+// arena.
+Result<WalkResult> WalkSelection(const CaptureOptions& o, const Selection& sel,
+                                 const WalkOptions& wopt,
+                                 CaptureReporter* reporter,
+                                 CaptureReport* report);
 
 // The rules' <processing> and <externalProcess> steps (run_processing.h)
 // at `when`: notes to the report, a failed command through FileError.
@@ -84,12 +84,11 @@ void AfterCapture(const CaptureOptions& o, const Selection& sel, bool succeeded,
 // Worker threads: the option, or one per core.
 int Threads(const CaptureOptions& o);
 
-// Adds the selected profiles, the owner and group names of `entries` and
-// the store properties to `w`. profile_number[k] is then the store's
-// number for Machine::profiles[k] (kNoProfile when not selected).
+// Adds the selected profiles, the names of `owners` (the walk's) and the
+// store properties to `w`. profile_number[k] is then the store's number for
+// Machine::profiles[k] (kNoProfile when not selected).
 Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
-                        const std::string& layout_name,
-                        const WalkedEntries& entries,
+                        const std::string& layout_name, const Owners& owners,
                         format::ContainerWriter* w,
                         std::vector<uint32_t>* profile_number);
 

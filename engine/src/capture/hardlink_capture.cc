@@ -16,11 +16,11 @@ namespace {
 // The hard-link store's catalog: the store's tables, then every walked
 // entry, each file with the inode of its link in the store.
 Status WriteCatalog(const CaptureOptions& o, const Selection& sel,
-                    const WalkedEntries& entries,
+                    const Owners& owners, const WalkedEntries& entries,
                     format::ContainerWriter* writer, CaptureReporter* reporter,
                     CaptureReport* report) {
   std::vector<uint32_t> profile_number;
-  MIGSTORE_RETURN_IF_ERROR(WriteStoreTables(o, sel, report->layout, entries,
+  MIGSTORE_RETURN_IF_ERROR(WriteStoreTables(o, sel, report->layout, owners,
                                             writer, &profile_number));
   MIGSTORE_RETURN_IF_ERROR(
       CaptureSettings(o, sel, profile_number, writer, reporter, report));
@@ -97,13 +97,17 @@ Result<CaptureReport> CaptureHardLinkStore(
       wopt.on_file = [&](int dir_fd, const char* name, WalkedEntry* e) {
         return linker.Add(dir_fd, name, e);
       };
-      auto entries = WalkSelection(o, sel, wopt, &reporter, &report);
+      auto walked = WalkSelection(o, sel, wopt, &reporter, &report);
       linker.FlushProgress();
       for (FileNote& n : linker.Notes()) {
         reporter.Note(n);
         report.notes.push_back(std::move(n));
       }
-      if (!entries.ok()) return entries.status();
+      if (!walked.ok()) return walked.status();
+      // A hard-link store's catalog is small beside its links: the walk is
+      // held whole (no scratch file, nothing set apart).
+      MIGSTORE_ASSIGN_OR_RETURN(WalkedEntries entries,
+                                walked->entries.TakeAll());
       if (reporter.cancelled()) return Status::Cancelled("capture cancelled");
 
       reporter.Phase("Saving");
@@ -113,7 +117,8 @@ Result<CaptureReport> CaptureHardLinkStore(
       MIGSTORE_ASSIGN_OR_RETURN(
           writer, format::ContainerWriter::Create(
                       builder->catalog_path(), format::KeySource::None(), wo));
-      return WriteCatalog(o, sel, *entries, writer.get(), &reporter, &report);
+      return WriteCatalog(o, sel, walked->owners, entries, writer.get(),
+                          &reporter, &report);
     });
   if (status.ok() && reporter.cancelled())
     status = Status::Cancelled("capture cancelled");

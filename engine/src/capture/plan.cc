@@ -1,5 +1,7 @@
 #include "engine/src/capture/plan.h"
 
+#include <optional>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -101,7 +103,7 @@ bool SameBytes(int root_fd, const WalkedEntry& ea, const FileJob& a,
 }  // namespace
 
 CapturePlan PlanCapture(const WalkedEntries& entries, size_t block_size,
-                        const SizeCounts* sizes) {
+                        const SmallSizes* sizes) {
   CapturePlan plan;
   std::unordered_map<std::pair<uint64_t, uint64_t>, size_t, PairHash> by_inode;
   std::vector<FileJob> jobs;
@@ -135,17 +137,17 @@ CapturePlan PlanCapture(const WalkedEntries& entries, size_t block_size,
     }
   }
   // Small files that share a size may be duplicates.
-  SizeCounts own;
+  std::optional<SmallSizes> own;
   if (sizes == nullptr) {
+    own.emplace(block_size);
     for (const FileJob& job : jobs) {
-      if (!job.large) ++own[entries[job.entry].size];
+      if (!job.large) own->Add(entries[job.entry].size);
     }
-    sizes = &own;
+    sizes = &*own;
   }
   for (FileJob& job : jobs) {
-    if (job.large) continue;
-    auto it = sizes->find(entries[job.entry].size);
-    job.maybe_duplicate = it != sizes->end() && it->second > 1;
+    if (!job.large)
+      job.maybe_duplicate = sizes->Shared(entries[job.entry].size);
   }
   auto rank = [](const FileJob& j) { return j.large ? 2 : j.raw ? 1 : 0; };
   std::stable_sort(

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/src/capture/pack_pipeline.h"
@@ -34,8 +33,32 @@ inline uint64_t DataBytes(const WalkedEntry& e) {
   return std::min(e.size, e.blocks() * 512);
 }
 
-// How many small files (at most a block) have each size.
-using SizeCounts = std::unordered_map<uint64_t, uint32_t>;
+// Which sizes of small files (0 to a block's bytes) were seen, and which
+// more than once: two bits a size, 1 MiB for the default 4 MiB block
+// however many files there are (a map of counts was 40 bytes a distinct
+// size). Add is safe from any number of threads at once.
+class SmallSizes {
+ public:
+  explicit SmallSizes(size_t block_size)
+      : once_(block_size / 64 + 1), twice_(block_size / 64 + 1) {}
+
+  // REQUIRES: size <= the block size
+  void Add(uint64_t size) {
+    const uint64_t bit = uint64_t{1} << (size % 64);
+    if ((once_[size / 64].fetch_or(bit, std::memory_order_relaxed) & bit) != 0)
+      twice_[size / 64].fetch_or(bit, std::memory_order_relaxed);
+  }
+  // True when more than one file had `size`.
+  bool Shared(uint64_t size) const {
+    return size / 64 < twice_.size() &&
+           (twice_[size / 64].load(std::memory_order_relaxed) &
+            (uint64_t{1} << (size % 64))) != 0;
+  }
+
+ private:
+  std::vector<std::atomic<uint64_t>> once_;
+  std::vector<std::atomic<uint64_t>> twice_;
+};
 
 // Whether a file is read in pieces (and checked against other large files
 // of its size before the pipeline) rather than whole.
@@ -51,7 +74,7 @@ inline bool IsLarge(const WalkedEntry& e, size_t block_size) {
 // `sizes` when given (a capture planned a window at a time counts them
 // over the whole tree).
 CapturePlan PlanCapture(const WalkedEntries& entries, size_t block_size,
-                        const SizeCounts* sizes = nullptr);
+                        const SmallSizes* sizes = nullptr);
 
 // For every large job without a snapshot: takes its status and data ranges.
 // Then hashes large files that share a size and confirms candidates byte for

@@ -16,14 +16,16 @@
 #include <cassert>
 #include <cerrno>
 #include <deque>
+#include <mutex>
 #include <string_view>
-#include <unordered_set>
 
 #include "engine/base/parallel.h"
 #include "engine/base/time_ns.h"
 #include "engine/src/fs/locality.h"
 #include "engine/src/fs/open_beneath.h"
+#include "format/coding.h"
 #include "format/limits.h"
+#include "format/sorted_runs.h"
 
 namespace migstore::capture {
 namespace {
@@ -107,7 +109,7 @@ Status ReadXattrs(int dir_fd, const char* name, WalkedEntry* e) {
     return Status::FromErrno("cannot list extended attributes", errno);
   }
   names.resize(static_cast<size_t>(n));
-  size_t start = 0;
+  size_t start = 0, bytes = 0;
   while (start < names.size()) {
     size_t end = names.find('\0', start);
     if (end == std::string::npos) end = names.size();
@@ -132,21 +134,143 @@ Status ReadXattrs(int dir_fd, const char* name, WalkedEntry* e) {
       return Status::FromErrno("cannot read extended attribute " + attr, errno);
     }
     value.resize(static_cast<size_t>(v));
-    e->extra.mutable_get().xattrs.push_back(
-        {std::move(attr), std::move(value)});
+    auto& xattrs = e->extra.mutable_get().xattrs;
+    bytes += attr.size() + value.size();
+    if (xattrs.size() == format::limits::kMaxXattrsPerEntry ||
+        bytes > format::limits::kMaxXattrBytesPerEntry) {
+      return Status::InvalidArgument(
+          "more extended attributes than a store holds (" +
+          std::to_string(format::limits::kMaxXattrsPerEntry) + ", " +
+          std::to_string(format::limits::kMaxXattrBytesPerEntry >> 20) +
+          " MiB)");
+    }
+    xattrs.push_back({std::move(attr), std::move(value)});
   }
   return Status::OK();
 }
 
+// A directory the walk considered, with what decides whether it is kept:
+// the rules take it, or something kept lies below it (a restore needs it,
+// with its own metadata). Marked from below as entries are found, so the
+// walk need not hold the entries to decide.
+struct DirNode {
+  WalkedEntry entry;
+  DirNode* parent = nullptr;  // null: a child of the root
+  std::atomic<bool> needed{false};
+};
+
+// Marks `dir` and its ancestors needed, stopping at one already marked.
+void Need(DirNode* dir) {
+  for (; dir != nullptr; dir = dir->parent) {
+    if (dir->needed.exchange(true, std::memory_order_relaxed)) return;
+  }
+}
+
 struct Local {
   // Deques: they grow without a copy of what they hold, and give their
-  // memory back as they are emptied from the front.
+  // memory back as they are emptied from the front; a DirNode stays where
+  // it was made (its children point at it).
   WalkedEntries entries;
-  WalkedEntries dirs;  // every directory considered, taken or not
+  std::deque<DirNode> dirs;
+  WalkedEntries apart;
+  Owners owners;
   std::vector<WalkError> errors;
   std::vector<WalkNote> notes;
   uint64_t directories_read = 0;
+  uint64_t count = 0;  // entries kept, directories not yet counted
+  uint64_t path_bytes = 0;
+  Status spill_status;  // the first failure to write a run
 };
+
+template <typename Container>
+void SortByPath(Container* v) {
+  using T = typename Container::value_type;
+  std::sort(v->begin(), v->end(),
+            [](const T& a, const T& b) { return a.path < b.path; });
+}
+
+// A walked entry in a sorted run: the path is the key; the value holds the
+// rest. Only ever read back by the same process.
+void EncodeWalked(const WalkedEntry& e, std::string* out) {
+  using format::PutBytes;
+  using format::PutFixed64;
+  using format::PutVarint;
+  out->clear();
+  PutVarint(out, static_cast<uint64_t>(e.type));
+  PutVarint(out, (e.taken ? 1u : 0u) | (e.has_btime ? 2u : 0u));
+  PutVarint(out, e.mode);
+  PutVarint(out, e.nlink);
+  PutVarint(out, e.uid);
+  PutVarint(out, e.gid);
+  PutVarint(out, static_cast<uint64_t>(int64_t{e.profile} + 1));
+  PutVarint(out, e.size);
+  PutVarint(out, e.dev);
+  PutVarint(out, e.ino);
+  PutVarint(out, e.store_ino);
+  PutVarint(out, e.blocks_);
+  PutFixed64(out, static_cast<uint64_t>(e.mtime_ns));
+  PutFixed64(out, static_cast<uint64_t>(e.atime_ns));
+  PutFixed64(out, static_cast<uint64_t>(e.ctime_ns));
+  PutFixed64(out, static_cast<uint64_t>(e.btime_ns));
+  PutBytes(out, e.symlink_target());
+  PutVarint(out, e.xattrs().size());
+  for (const format::Xattr& x : e.xattrs()) {
+    PutBytes(out, x.name);
+    PutBytes(out, x.value);
+  }
+}
+
+bool DecodeWalked(std::string_view path, std::string_view value,
+                  WalkedEntry* e) {
+  format::Decoder d(value);
+  e->path.assign(path);
+  const uint64_t type = d.VarintAtMost(static_cast<uint64_t>(EntryType::kFifo));
+  if (type == 0) d.Fail();
+  e->type = static_cast<EntryType>(type);
+  const uint64_t flags = d.VarintAtMost(3);
+  e->taken = (flags & 1) != 0;
+  e->has_btime = (flags & 2) != 0;
+  e->mode = static_cast<uint16_t>(d.VarintAtMost(UINT16_MAX));
+  e->nlink = static_cast<uint16_t>(d.VarintAtMost(UINT16_MAX));
+  e->uid = static_cast<uint32_t>(d.VarintAtMost(UINT32_MAX));
+  e->gid = static_cast<uint32_t>(d.VarintAtMost(UINT32_MAX));
+  e->profile = static_cast<int32_t>(
+      static_cast<int64_t>(d.VarintAtMost(uint64_t{INT32_MAX} + 1)) - 1);
+  e->size = d.Varint();
+  e->dev = d.Varint();
+  e->ino = d.Varint();
+  e->store_ino = d.Varint();
+  e->blocks_ = static_cast<uint32_t>(d.VarintAtMost(UINT32_MAX));
+  e->mtime_ns = static_cast<int64_t>(d.U64());
+  e->atime_ns = static_cast<int64_t>(d.U64());
+  e->ctime_ns = static_cast<int64_t>(d.U64());
+  e->btime_ns = static_cast<int64_t>(d.U64());
+  e->extra = format::EntryExtras();
+  const std::string_view target = d.Bytes(format::limits::kMaxSymlinkTarget);
+  if (!target.empty()) e->extra.mutable_get().symlink_target = target;
+  const uint64_t xattrs = d.VarintAtMost(format::limits::kMaxXattrsPerEntry);
+  for (uint64_t i = 0; i < xattrs && d.ok(); ++i) {
+    const std::string_view name = d.Bytes(format::limits::kMaxXattrName);
+    const std::string_view v = d.Bytes(format::limits::kMaxXattrValue);
+    e->extra.mutable_get().xattrs.push_back(
+        {std::string(name), std::string(v)});
+  }
+  return d.ok() && d.empty();
+}
+
+// Sorts `entries` and writes them to `spill` as a run.
+Result<format::SortedRun> WriteRun(WalkedEntries* entries,
+                                   format::SpillFile* spill, std::mutex* lock) {
+  SortByPath(entries);
+  format::RunWriter run(spill, lock);
+  std::string value;
+  for (const WalkedEntry& e : *entries) {
+    EncodeWalked(e, &value);
+    MIGSTORE_RETURN_IF_ERROR(run.Add(e.path, value));
+  }
+  entries->clear();
+  return run.Finish();
+}
 
 class Walker {
  public:
@@ -154,16 +278,47 @@ class Walker {
       : o_(o), root_fd_(root_fd) {}
 
   void Run() {
-    parallel::Run(group_, [this] { ReadDir(std::string(), root_dev_); });
+    parallel::Run(group_,
+                  [this] { ReadDir(std::string(), root_dev_, nullptr); });
     parallel::Wait(group_);
   }
 
   void set_root_dev(uint64_t dev) { root_dev_ = dev; }
   tbb::enumerable_thread_specific<Local>& locals() { return locals_; }
+  // The runs written to the scratch file so far; `lock` guards the file.
+  std::vector<format::SortedRun>& runs() { return runs_; }
+  std::mutex* spill_lock() { return &spill_lock_; }
 
  private:
   bool Cancelled() const {
-    return o_.cancel != nullptr && o_.cancel->load(std::memory_order_relaxed);
+    return (o_.cancel != nullptr &&
+            o_.cancel->load(std::memory_order_relaxed)) ||
+           failed_.load(std::memory_order_relaxed);
+  }
+
+  // Keeps `e`, found in the directory `dir`: in the thread's list, or held
+  // apart; a thread holding run_entries writes them out as a run.
+  void Keep(WalkedEntry e, DirNode* dir, Local* local) {
+    Need(dir);
+    local->owners.uids.insert(e.uid);
+    local->owners.gids.insert(e.gid);
+    if (e.type == EntryType::kFile && o_.set_apart && o_.set_apart(e)) {
+      local->apart.push_back(std::move(e));
+      return;
+    }
+    ++local->count;
+    local->path_bytes += e.path.size();
+    local->entries.push_back(std::move(e));
+    if (o_.spill == nullptr || local->entries.size() < o_.run_entries) return;
+    Result<format::SortedRun> run =
+        WriteRun(&local->entries, o_.spill, &spill_lock_);
+    if (!run.ok()) {
+      if (local->spill_status.ok()) local->spill_status = run.status();
+      failed_.store(true, std::memory_order_relaxed);
+      return;
+    }
+    std::lock_guard<std::mutex> hold(spill_lock_);
+    runs_.push_back(std::move(*run));
   }
 
   // True when `path` lies strictly inside a selected profile's home: the
@@ -173,7 +328,7 @@ class Walker {
     return path != o_.machine->profiles[static_cast<size_t>(profile)].home;
   }
 
-  void ReadDir(const std::string& path, uint64_t dev) {
+  void ReadDir(const std::string& path, uint64_t dev, DirNode* node) {
     if (Cancelled()) return;
     Local& local = locals_.local();
     auto fd = fs::OpenBeneath(root_fd_, path, O_RDONLY | O_DIRECTORY);
@@ -206,14 +361,14 @@ class Walker {
       }
       std::string_view name(d->d_name);
       if (name == "." || name == "..") continue;
-      Entry(dir_fd, path, d, dev, &local);
+      Entry(dir_fd, path, d, dev, node, &local);
       if (Cancelled()) break;
     }
     ::closedir(dir);
   }
 
   void Entry(int dir_fd, const std::string& parent, const struct dirent* d,
-             uint64_t parent_dev, Local* local) {
+             uint64_t parent_dev, DirNode* parent_node, Local* local) {
     const std::string path = Join(parent, d->d_name);
     bool is_dir = d->d_type == DT_DIR;
     bool known = d->d_type != DT_UNKNOWN;
@@ -278,9 +433,15 @@ class Walker {
         if (!s.ok()) local->errors.push_back({path, s.WithContext(path)});
       }
       uint64_t dev = e.dev;
-      local->dirs.push_back(std::move(e));
-      if (descend)
-        parallel::Run(group_, [this, path, dev] { ReadDir(path, dev); });
+      DirNode& node = local->dirs.emplace_back();
+      node.entry = std::move(e);
+      node.parent = parent_node;
+      if (decision.taken) Need(parent_node);
+      if (descend) {
+        DirNode* at = &node;
+        parallel::Run(group_,
+                      [this, path, dev, at] { ReadDir(path, dev, at); });
+      }
       return;
     }
 
@@ -348,7 +509,7 @@ class Walker {
         return;
       }
     }
-    local->entries.push_back(std::move(e));
+    Keep(std::move(e), parent_node, local);
   }
 
   const WalkOptions& o_;
@@ -356,14 +517,10 @@ class Walker {
   uint64_t root_dev_ = 0;
   tbb::task_group group_;
   tbb::enumerable_thread_specific<Local> locals_;
+  std::mutex spill_lock_;
+  std::vector<format::SortedRun> runs_;  // guarded by spill_lock_
+  std::atomic<bool> failed_{false};      // a run could not be written
 };
-
-template <typename Container>
-void SortByPath(Container* v) {
-  using T = typename Container::value_type;
-  std::sort(v->begin(), v->end(),
-            [](const T& a, const T& b) { return a.path < b.path; });
-}
 
 }  // namespace
 
@@ -387,6 +544,84 @@ void UseProcfsXattrsForTesting(bool on) {
   listxattrat_missing.store(on, std::memory_order_relaxed);
 }
 
+// The runs of a walk that spilled, and a merge over them that sits on the
+// next record to hand over.
+struct WalkedStream::Merged {
+  std::vector<format::SortedRun> runs;  // read by `merge`: never moved
+  std::unique_ptr<format::RunMerge> merge;
+  bool at_record = false;
+};
+
+// Builds a walk's stream from what its threads kept.
+class StreamBuilder {
+ public:
+  static WalkedStream Held(WalkedEntries entries, uint64_t count,
+                           uint64_t path_bytes) {
+    WalkedStream s;
+    s.held_ = std::move(entries);
+    s.count_ = count;
+    s.path_bytes_ = path_bytes;
+    return s;
+  }
+
+  static Result<WalkedStream> Merged(const format::SpillFile* spill,
+                                     std::vector<format::SortedRun> runs,
+                                     uint64_t count, uint64_t path_bytes) {
+    WalkedStream s;
+    s.merged_ = std::make_unique<WalkedStream::Merged>();
+    WalkedStream::Merged& m = *s.merged_;
+    m.runs = std::move(runs);
+    m.merge = std::make_unique<format::RunMerge>(spill, &m.runs);
+    bool done = false;
+    MIGSTORE_RETURN_IF_ERROR(m.merge->Next(&done));
+    m.at_record = !done;
+    s.count_ = count;
+    s.path_bytes_ = path_bytes;
+    return s;
+  }
+};
+
+WalkedStream::WalkedStream() = default;
+WalkedStream::~WalkedStream() = default;
+WalkedStream::WalkedStream(WalkedStream&&) noexcept = default;
+WalkedStream& WalkedStream::operator=(WalkedStream&&) noexcept = default;
+
+bool WalkedStream::empty() const {
+  return merged_ ? !merged_->at_record : held_.empty();
+}
+
+size_t WalkedStream::runs() const { return merged_ ? merged_->runs.size() : 0; }
+
+Status WalkedStream::Take(size_t n, WalkedEntries* out) {
+  if (!merged_) {
+    for (; n > 0 && !held_.empty(); --n) {
+      out->push_back(std::move(held_.front()));
+      held_.pop_front();
+    }
+    return Status::OK();
+  }
+  Merged& m = *merged_;
+  for (; n > 0 && m.at_record; --n) {
+    if (!DecodeWalked(m.merge->key(), m.merge->value(), &out->emplace_back())) {
+      out->pop_back();
+      m.at_record = false;
+      return Status::Corruption(
+          "a walked entry in the capture's scratch file does not decode");
+    }
+    bool done = false;
+    Status s = m.merge->Next(&done);
+    m.at_record = s.ok() && !done;
+    MIGSTORE_RETURN_IF_ERROR(s);
+  }
+  return Status::OK();
+}
+
+Result<WalkedEntries> WalkedStream::TakeAll() {
+  WalkedEntries all;
+  MIGSTORE_RETURN_IF_ERROR(Take(SIZE_MAX, &all));
+  return all;
+}
+
 Result<WalkResult> Walk(const WalkOptions& o) {
   assert(o.machine != nullptr && o.matcher != nullptr);
   int fd = ::open(o.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -399,53 +634,65 @@ Result<WalkResult> Walk(const WalkOptions& o) {
   Walker walker(o, fd);
   walker.set_root_dev(st.st_dev);
   walker.Run();
+  for (const Local& l : walker.locals())
+    MIGSTORE_RETURN_IF_ERROR(l.spill_status);
   if (o.cancel != nullptr && o.cancel->load())
     return Status::Cancelled("walk cancelled");
 
   WalkResult result;
-  WalkedEntries dirs;
-  // Each thread's lists are emptied from the front as they are moved: a
-  // copy of every entry next to the originals would be the peak of a
-  // capture of a million files.
+  // What no run took, and the directories kept. Each thread's lists are
+  // emptied from the front as they are moved: a copy of every entry next
+  // to the originals would be the peak of a capture of a million files.
+  WalkedEntries rest, dirs;
   auto move_all = [](WalkedEntries* from, WalkedEntries* to) {
     while (!from->empty()) {
       to->push_back(std::move(from->front()));
       from->pop_front();
     }
   };
+  uint64_t count = 0, path_bytes = 0;
   for (Local& l : walker.locals()) {
-    move_all(&l.entries, &result.entries);
-    move_all(&l.dirs, &dirs);
+    move_all(&l.entries, &rest);
+    move_all(&l.apart, &result.apart);
+    // A node's parent may be another thread's: every mark was made before
+    // the walk returned, and only a node's own mark is read here.
+    for (DirNode& d : l.dirs) {
+      if (!d.entry.taken && !d.needed.load(std::memory_order_relaxed)) continue;
+      result.owners.uids.insert(d.entry.uid);
+      result.owners.gids.insert(d.entry.gid);
+      ++count;
+      path_bytes += d.entry.path.size();
+      dirs.push_back(std::move(d.entry));
+    }
+    std::deque<DirNode>().swap(l.dirs);
+    result.owners.uids.merge(l.owners.uids);
+    result.owners.gids.merge(l.owners.gids);
     for (auto& e : l.errors) result.errors.push_back(std::move(e));
     for (auto& n : l.notes) result.notes.push_back(std::move(n));
     result.directories_read += l.directories_read;
+    count += l.count;
+    path_bytes += l.path_bytes;
   }
-  // A directory stays when the rules take it, or when something taken lies
-  // below it (a restore needs it, with its own metadata).
-  std::unordered_set<std::string_view> needed;
-  auto need_ancestors = [&](std::string_view path) {
-    for (size_t slash = path.rfind('/');
-         slash != std::string_view::npos && slash > 0;
-         slash = path.rfind('/', slash - 1)) {
-      if (!needed.insert(path.substr(0, slash)).second) break;
-    }
-  };
-  for (const WalkedEntry& e : result.entries) need_ancestors(e.path);
-  for (const WalkedEntry& d : dirs) {
-    if (d.taken) need_ancestors(d.path);
-  }
-  // Decide every directory before moving any: `needed` views their paths.
-  std::vector<bool> keep(dirs.size());
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    keep[i] = dirs[i].taken || needed.count(dirs[i].path) != 0;
-  }
-  needed.clear();
-  for (size_t i = 0; i < dirs.size(); ++i) {
-    if (keep[i]) result.entries.push_back(std::move(dirs[i]));
-  }
-  SortByPath(&result.entries);
+  SortByPath(&result.apart);
   SortByPath(&result.errors);
   SortByPath(&result.notes);
+  std::vector<format::SortedRun>& runs = walker.runs();
+  if (runs.empty()) {
+    move_all(&dirs, &rest);
+    SortByPath(&rest);
+    result.entries = StreamBuilder::Held(std::move(rest), count, path_bytes);
+    return result;
+  }
+  // Some went to the scratch file: so does the rest, and the runs merge.
+  for (WalkedEntries* last : {&rest, &dirs}) {
+    if (last->empty()) continue;
+    MIGSTORE_ASSIGN_OR_RETURN(format::SortedRun run,
+                              WriteRun(last, o.spill, walker.spill_lock()));
+    runs.push_back(std::move(run));
+  }
+  MIGSTORE_ASSIGN_OR_RETURN(
+      result.entries,
+      StreamBuilder::Merged(o.spill, std::move(runs), count, path_bytes));
   return result;
 }
 

@@ -21,6 +21,12 @@
 //   restore recreates it with its own mode, owner and times.
 // - An unreadable directory or entry is an error for the per-file policy;
 //   the walk goes on.
+// - Given a scratch file (WalkOptions::spill), each thread sorts what it
+//   holds into runs there and the result merges them as it is read, so a
+//   walk of millions of entries holds a window of them, and its directories
+//   (docs/design.md, "Bounded memory"). A directory is kept when the rules
+//   take it or something kept lies below it: entries mark their ancestors
+//   as they are found.
 //
 // Thread safety: Walk runs its own tasks; call it from one thread.
 
@@ -43,6 +49,7 @@
 #include <vector>
 
 #include "format/catalog.h"
+#include "format/spill_file.h"
 #include "migstore/matcher.h"
 #include "migstore/profiles.h"
 #include "migstore/result.h"
@@ -100,10 +107,48 @@ struct WalkedEntry {
 static_assert(sizeof(WalkedEntry) <= 128,
               "a walked entry must stay four to a deque node");
 
-// The entries of a walk, in path order. A deque, not a vector: a capture
+// Entries of a walk, in path order. A deque, not a vector: a capture
 // takes them from the front a window at a time, and the memory of what it
 // has taken goes back as it goes (docs/design.md, "Bounded memory").
 using WalkedEntries = std::deque<WalkedEntry>;
+
+// The walk's entries in path order, handed over a window at a time: from
+// memory, or merged from the sorted runs the walk wrote to a scratch file
+// (WalkOptions::spill), decoding no more than what is taken.
+class WalkedStream {
+ public:
+  WalkedStream();
+  ~WalkedStream();
+  WalkedStream(WalkedStream&&) noexcept;
+  WalkedStream& operator=(WalkedStream&&) noexcept;
+
+  // Moves up to `n` of the next entries to the back of *out. Corruption or
+  // IOError when the scratch file cannot be read back.
+  Status Take(size_t n, WalkedEntries* out);
+  // Everything not yet taken.
+  Result<WalkedEntries> TakeAll();
+
+  bool empty() const;
+  uint64_t count() const { return count_; }            // entries in all
+  uint64_t path_bytes() const { return path_bytes_; }  // of their paths
+  // The number of sorted runs merged (0: held in memory).
+  size_t runs() const;
+
+ private:
+  friend class StreamBuilder;
+  struct Merged;
+
+  WalkedEntries held_;
+  std::unique_ptr<Merged> merged_;  // null: held_
+  uint64_t count_ = 0;
+  uint64_t path_bytes_ = 0;
+};
+
+// The owners of every entry walked, for the store's tables of names.
+struct Owners {
+  std::set<uint32_t> uids;
+  std::set<uint32_t> gids;
+};
 
 // Sets `e`'s status fields (mode, owner, size, device, inode, times) from
 // a statx result.
@@ -147,10 +192,23 @@ struct WalkOptions {
   // Called once per directory read, from any walk thread (for progress and
   // cancellation polling; must be thread-safe).
   std::function<void()> tick;
+  // When set, a walk thread holding `run_entries` entries sorts them and
+  // writes them to this scratch file as a run (format/sorted_runs.h), and
+  // the result's stream merges the runs: the walk holds no more than that
+  // per thread, and its directories. Not touched after Walk returns, but
+  // read by the stream: it must outlive the result.
+  format::SpillFile* spill = nullptr;
+  size_t run_entries = 65536;
+  // Called for each regular file taken, after on_file, from the walk thread
+  // that found it (so it must be thread-safe): true holds it apart from the
+  // stream, in WalkResult::apart.
+  std::function<bool(const WalkedEntry&)> set_apart;
 };
 
 struct WalkResult {
-  WalkedEntries entries;          // sorted by path
+  WalkedStream entries;           // in path order
+  WalkedEntries apart;            // set_apart's, sorted by path
+  Owners owners;                  // of `entries` and `apart`
   std::vector<WalkError> errors;  // sorted by path
   std::vector<WalkNote> notes;    // sorted by path
   uint64_t directories_read = 0;
