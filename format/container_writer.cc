@@ -251,10 +251,21 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
   seg->count++;
   seg->pieces += PiecesOf(c);
   content_bytes_held_ += encoded.size();
-  content_sizes_.push_back(c.size);
+  const uint64_t id = content_sizes_.size();
+  if (c.size < kLargeContent) {
+    content_sizes_.push_back(static_cast<uint32_t>(c.size));
+  } else {
+    content_sizes_.push_back(kLargeContent);
+    large_content_sizes_[id] = c.size;
+  }
   if (content_bytes_held_ > options_.content_memory)
     MIGSTORE_RETURN_IF_ERROR(Fail(SpillContentSegments()));
-  return content_sizes_.size() - 1;
+  return id;
+}
+
+uint64_t ContainerWriter::ContentSize(uint64_t id) const {
+  const uint32_t size = content_sizes_[id];
+  return size < kLargeContent ? size : large_content_sizes_.at(id);
 }
 
 void ContainerWriter::ReserveEntries(size_t entries, size_t path_bytes) {
@@ -291,7 +302,7 @@ Status ContainerWriter::AddEntry(const Entry& e) {
       return Fail(
           Status::InvalidArgument("entry names a content that was not added"));
     }
-    if (content_sizes_[*e.content] != e.size) {
+    if (ContentSize(*e.content) != e.size) {
       return Fail(
           Status::InvalidArgument("entry size differs from its content's"));
     }

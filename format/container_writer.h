@@ -236,7 +236,13 @@ class ContainerWriter {
     uint32_t count = 0;
     size_t pieces = 0;  // ranges and chunks
   };
-  std::vector<uint64_t> content_sizes_;
+  // Each content's size, to check the entries that name it: 4 bytes a
+  // content (a capture of ten million files makes millions), those of 4 GiB
+  // and more in a map beside.
+  static constexpr uint32_t kLargeContent = UINT32_MAX;
+  uint64_t ContentSize(uint64_t id) const;
+  std::vector<uint32_t> content_sizes_;
+  std::map<uint64_t, uint64_t> large_content_sizes_;
   std::vector<PendingSegment> content_segments_;
   size_t content_bytes_held_ = 0;        // records not yet spilled
   size_t content_segments_spilled_ = 0;  // the first ones

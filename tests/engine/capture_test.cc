@@ -411,6 +411,49 @@ TEST_F(CaptureEdges, WindowsOfAFewEntriesMakeTheSameStore) {
   EXPECT_EQ(ra->index().content_count, rb->index().content_count);
 }
 
+// The duplicate table is bounded (CaptureOptions::dedup_memory): at its
+// smallest it forgets a file seen 3,000 distinct files ago, so that far
+// copy is stored again, while a file copied every few dozen files stays
+// known; the store is right either way.
+TEST_F(CaptureEdges, ASmallDuplicateTableForgetsOnlyFarCopies) {
+  const std::string b = root_ + "/home/bob/many";
+  const std::string first(40, 'F');
+  Put(b + "/a-first.txt", first);
+  for (int i = 0; i < 3000; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "/m/%05d.txt", i);
+    std::string data = "distinct small file number " + std::to_string(i);
+    data.resize(40, '.');
+    Put(b + name, i % 50 == 0 ? std::string(40, 'C') : data);
+  }
+  Put(b + "/z-far-copy.txt", first);
+
+  CaptureOptions roomy = Opts();
+  auto a = Capture(roomy);
+  ASSERT_OK(a);
+  CaptureOptions tight = Opts();
+  tight.store_path = dir_ / "tight.mig";
+  tight.dedup_memory = 48 * 1024;  // generations of 1,024 slots
+  auto t = Capture(tight);
+  ASSERT_OK(t);
+  EXPECT_TRUE(t->errors.empty());
+  // The 59 later copies of "C", and the far copy only with room.
+  EXPECT_EQ(a->duplicate_files, t->duplicate_files + 1);
+  EXPECT_GE(t->duplicate_files, 59u);
+  for (const std::string& store : {roomy.store_path, tight.store_path}) {
+    auto r = OpenStore(store);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(testing::CheckStoreAgainstTree(*r, root_).first_mismatch, "")
+        << store;
+  }
+
+  CaptureOptions too_small = Opts();
+  too_small.store_path = dir_ / "none.mig";
+  too_small.dedup_memory = 1000;
+  EXPECT_TRUE(Capture(too_small).status().IsInvalidArgument());
+  EXPECT_FALSE(std::filesystem::exists(too_small.store_path));
+}
+
 // The walk's threads count small-file sizes into one table at once: a size
 // two threads each saw once is shared, one seen once is not, and the ends
 // of the range (0 and a whole block) have their own bits.

@@ -437,6 +437,49 @@ TEST(ContainerWriter, RefusesInconsistentCalls) {
   EXPECT_TRUE(testing::ListDir(dir.path()).empty());
 }
 
+// The writer keeps each content's size in 32 bits, those of 4 GiB and more
+// apart: an entry must still match its content's size to the byte.
+TEST(ContainerWriter, EntriesMatchContentSizesBeyondFourGiB) {
+  TempDir dir;
+  int stores = 0;
+  // A fresh writer (its errors are sticky) with contents of `sizes`, and an
+  // entry of `entry_size` naming the content of sizes[k].
+  auto add = [&](const std::vector<uint64_t>& sizes, size_t k,
+                 uint64_t entry_size) {
+    auto w = NewWriter(dir / ("s" + std::to_string(stores++)));
+    const uint64_t n = w->ReserveBlock();
+    EXPECT_TRUE(
+        w->AppendFrame(n, w->codec().Seal(n, BlockType::kData, "xy", {})).ok());
+    std::vector<uint64_t> ids;
+    for (uint64_t size : sizes) {
+      Content c;
+      c.size = size;
+      c.sparse = size > 2;
+      if (c.sparse) c.ranges = {{size - 2, 2}};
+      c.chunks = {{n, 0, 2}};
+      auto id = w->AddContent(c);
+      EXPECT_TRUE(id.ok()) << id.status().ToString();
+      ids.push_back(id.ok() ? *id : 0);
+    }
+    Entry e = MakeFile(0, "f", "").entry;
+    e.content = ids[k];
+    e.size = entry_size;
+    return w->AddEntry(e);
+  };
+  const std::vector<uint64_t> sizes = {uint64_t{UINT32_MAX} - 1, UINT32_MAX,
+                                       (uint64_t{5} << 32) + 7, 2};
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    EXPECT_TRUE(add(sizes, k, sizes[k]).ok()) << sizes[k];
+    // The size cut to 32 bits, or carried past them, is another size.
+    EXPECT_TRUE(
+        add(sizes, k, sizes[k] + (uint64_t{1} << 32)).IsInvalidArgument())
+        << sizes[k];
+    EXPECT_TRUE(add(sizes, k, sizes[k] & UINT32_MAX).ok() ==
+                (sizes[k] <= UINT32_MAX))
+        << sizes[k];
+  }
+}
+
 TEST(ContainerWriter, RefusesMetadataBeyondTheLimits) {
   TempDir dir;
   {

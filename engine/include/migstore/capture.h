@@ -124,6 +124,12 @@ struct CaptureOptions {
   // own (their groups and duplicates span the tree). Tests lower it; 0 is
   // InvalidArgument.
   size_t window_entries = 65536;
+  // Memory for the table that finds small files stored twice (24 bytes a
+  // distinct file, in two generations): past about 3/8 of what it holds,
+  // the oldest are forgotten, and a copy of a file forgotten is stored
+  // again (docs/design.md, "Bounded memory"). The default remembers at
+  // least 393,216 files. At least 48 KiB, else InvalidArgument.
+  size_t dedup_memory = size_t{24} << 20;
   // A hard-link store at store_path (a directory) instead of a container.
   // It cannot be encrypted: a key is InvalidArgument, and `encrypt`,
   // `level`, `compress` and `block_size` do not apply. With `overwrite`,

@@ -7,6 +7,7 @@
 
 #include <oneapi/tbb/enumerable_thread_specific.h>
 
+#include <bit>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -294,6 +295,7 @@ class ContainerCapture {
     popt.continue_on_error = o_.continue_on_error;
     popt.max_items =
         std::clamp<size_t>(2 * static_cast<size_t>(Threads(o_)), 4, 24);
+    popt.dedup_slots = std::bit_floor(o_.dedup_memory / 24);
     capture::PipelineSink sink;
     sink.add_entry = [this](size_t index, std::optional<uint64_t> content,
                             uint64_t group) {

@@ -52,6 +52,8 @@ Status ValidateCommon(const CaptureOptions& o) {
     return Status::InvalidArgument(
         "block size must be between 64 KiB and 16 MiB");
   }
+  if (o.dedup_memory < 48 * 1024)
+    return Status::InvalidArgument("the duplicate table needs at least 48 KiB");
   if (o.window_entries == 0)
     return Status::InvalidArgument("window_entries must be at least 1");
   // A cipher asked for must not be dropped without a word: it seals only

@@ -83,14 +83,25 @@ struct PackPipeline::LargeState {
 // open and a read per duplicate (docs/design.md, "Capture pipeline").
 // SipHash runs at ~2.9 GB/s here, BLAKE2b at ~1 GB/s.
 //
-// A flat table of 24-byte slots, not a node per file (117 bytes each: a
+// Flat tables of 24-byte slots, not a node per file (117 bytes each: a
 // capture of a million tiny files held 61 MB of them; docs/performance.md,
-// "Scaling").
+// "Scaling"), and bounded: two generations of at most `max_slots` / 2 slots
+// each. MACs register in the young one, which grows by doubling; once it
+// is full at its largest, the old generation is dropped and the young one
+// takes its place. A MAC found only in the old generation moves to the
+// young one, so a file copied all over the tree stays known. The registry
+// remembers at least the last 3/8 of max_slots distinct MACs and never
+// holds more than max_slots slots; a duplicate of a file forgotten is
+// stored again: counted as stored, never wrong (docs/design.md, "Bounded
+// memory").
 class PackPipeline::Registry {
  public:
   using Mac = std::array<unsigned char, crypto_shorthash_siphashx24_BYTES>;
 
-  Registry() { randombytes_buf(key_.data(), key_.size()); }
+  explicit Registry(size_t max_slots)
+      : generation_slots_(std::max<size_t>(kMinSlots, max_slots / 2)) {
+    randombytes_buf(key_.data(), key_.size());
+  }
   ~Registry() { sodium_memzero(key_.data(), key_.size()); }
 
   // F(size ‖ ranges ‖ F(bytes)), F keyed SipHash: the bytes once, without
@@ -143,14 +154,18 @@ class PackPipeline::Registry {
     std::memcpy(&a, mac.data(), 8);
     std::memcpy(&b, mac.data() + 8, 8);
     std::lock_guard<std::mutex> lock(mu_);
-    if ((used_ + 1) * 4 > slots_.size() * 3) Grow();
-    Slot* slot = Find(a, b);
-    if (slot->value != kEmpty && slot->value != kGone) {
-      if ((slot->value & kContent) != 0)
-        return Found{true, slot->value & ~kContent};
-      return Found{false, slot->value - 1};
+    if ((young_.used + 1) * 4 > young_.slots.size() * 3) MakeRoom();
+    Slot* slot = young_.Find(a, b);
+    if (Live(*slot)) return FoundIn(*slot);
+    if (slot->value == kEmpty && !old_.slots.empty()) {
+      const Slot* was = old_.Find(a, b);
+      if (Live(*was)) {
+        *slot = *was;  // moves to the young generation
+        ++young_.used;
+        return FoundIn(*slot);
+      }
     }
-    used_ += slot->value == kEmpty;
+    young_.used += slot->value == kEmpty;
     *slot = Slot{a, b, job + 1};
     return std::nullopt;
   }
@@ -159,14 +174,18 @@ class PackPipeline::Registry {
   // stored as (content_of_job, by job; -1 for none), so later runs find
   // their duplicates there.
   void Resolve(const std::vector<int64_t>& content_of_job) {
-    for (Slot& s : slots_) {
-      if (s.value == kEmpty || s.value == kGone || (s.value & kContent) != 0)
-        continue;
-      const int64_t content = content_of_job[s.value - 1];
-      s.value =
-          content >= 0 ? kContent | static_cast<uint64_t>(content) : kGone;
+    for (Table* t : {&young_, &old_}) {
+      for (Slot& s : t->slots) {
+        if (!Live(s) || (s.value & kContent) != 0) continue;
+        const int64_t content = content_of_job[s.value - 1];
+        s.value =
+            content >= 0 ? kContent | static_cast<uint64_t>(content) : kGone;
+      }
     }
   }
+
+  // Slots held, both generations (tests and benchmarks).
+  size_t slots() const { return young_.slots.size() + old_.slots.size(); }
 
  private:
   static constexpr uint64_t kEmpty = 0;
@@ -174,6 +193,7 @@ class PackPipeline::Registry {
   // A registrant that stored nothing (it failed, or grew into a large
   // file): the next file with its MAC registers in its place.
   static constexpr uint64_t kGone = uint64_t{1} << 62;
+  static constexpr size_t kMinSlots = 1024;
 
   struct Slot {
     uint64_t a = 0, b = 0;    // the MAC
@@ -181,29 +201,54 @@ class PackPipeline::Registry {
   };
   static_assert(sizeof(Slot) == 24);
 
-  // The slot holding the MAC, or the empty one where it goes (linear
-  // probing; the table is never more than 3/4 full). The MAC is uniform:
-  // its own bits index the table.
-  Slot* Find(uint64_t a, uint64_t b) {
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = a & mask;; i = (i + 1) & mask) {
-      const Slot& s = slots_[i];
-      if (s.value == kEmpty || (s.a == a && s.b == b)) return &slots_[i];
-    }
+  static bool Live(const Slot& s) {
+    return s.value != kEmpty && s.value != kGone;
+  }
+  static Found FoundIn(const Slot& s) {
+    if ((s.value & kContent) != 0) return Found{true, s.value & ~kContent};
+    return Found{false, s.value - 1};
   }
 
-  void Grow() {
-    std::vector<Slot> old(std::max<size_t>(1024, slots_.size() * 2));
-    old.swap(slots_);
-    for (const Slot& s : old) {
-      if (s.value != kEmpty) *Find(s.a, s.b) = s;
+  struct Table {
+    std::vector<Slot> slots;
+    size_t used = 0;
+
+    // The slot holding the MAC, or the empty one where it goes (linear
+    // probing; a table is never more than 3/4 full). The MAC is uniform:
+    // its own bits index the table.
+    Slot* Find(uint64_t a, uint64_t b) {
+      const size_t mask = slots.size() - 1;
+      for (size_t i = a & mask;; i = (i + 1) & mask) {
+        const Slot& s = slots[i];
+        if (s.value == kEmpty || (s.a == a && s.b == b)) return &slots[i];
+      }
     }
+  };
+
+  // The young generation is full: it doubles, or, at its largest, becomes
+  // the old one and a new one starts (the old one's memory goes first).
+  void MakeRoom() {
+    if (young_.slots.size() < generation_slots_) {
+      Table bigger;
+      bigger.slots.resize(std::max(kMinSlots, young_.slots.size() * 2));
+      for (const Slot& s : young_.slots) {
+        if (s.value != kEmpty) *bigger.Find(s.a, s.b) = s;
+      }
+      bigger.used = young_.used;
+      young_ = std::move(bigger);
+      return;
+    }
+    old_ = Table();
+    old_ = std::move(young_);
+    young_ = Table();
+    young_.slots.resize(generation_slots_);
   }
 
   std::array<unsigned char, crypto_shorthash_siphashx24_KEYBYTES> key_;
+  const size_t generation_slots_;  // a power of two
   std::mutex mu_;
-  std::vector<Slot> slots_;
-  size_t used_ = 0;
+  Table young_;
+  Table old_;
 };
 
 PackPipeline::PackPipeline(format::ContainerWriter* writer,
@@ -219,7 +264,7 @@ PackPipeline::PackPipeline(format::ContainerWriter* writer,
                     {number, packer_raw_, std::move(plain), {}});
                 return Status::OK();
               }),
-      registry_(std::make_unique<Registry>()) {}
+      registry_(std::make_unique<Registry>(options.dedup_slots)) {}
 
 PackPipeline::~PackPipeline() = default;
 

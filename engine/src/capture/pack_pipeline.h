@@ -98,6 +98,9 @@ struct PipelineOptions {
   bool compress = true;
   bool continue_on_error = false;
   size_t max_items = 8;  // items in flight
+  // Slots of 24 bytes the small files' duplicate table may hold, a power of
+  // two (CaptureOptions::dedup_memory).
+  size_t dedup_slots = size_t{1} << 20;
 };
 
 // What the pipeline tells the capture, in order, from one thread at a time.
