@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cerrno>
 #include <cstdio>
@@ -55,7 +56,36 @@ std::string TempPrefix(const std::string& final_name) {
   return "." + final_name + std::string(kTempMarker);
 }
 
+// A temporary made without a name in `dir` (O_TMPFILE), locked, and only
+// then linked in as `stem` + random hex: it is never seen unlocked, so a
+// cleaner (another run's RemoveStaleTemporaries) cannot take it between its
+// creation and its lock. An invalid fd where the filesystem or the system
+// cannot (no O_TMPFILE on NFS or SMB, no /proc): the caller makes one by
+// name instead.
+std::atomic<bool> named_temporaries{false};  // tests only
+
+std::pair<UniqueFd, std::string> LockedBeforeNamed(const std::string& dir,
+                                                   const std::string& stem) {
+  if (named_temporaries.load(std::memory_order_relaxed)) return {};
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return {};
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd.get());
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    std::string temp = stem + RandomHex(8);
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(),
+                 AT_SYMLINK_FOLLOW) == 0) {
+      return {std::move(fd), std::move(temp)};
+    }
+    if (errno != EEXIST) break;
+  }
+  return {};
+}
+
 }  // namespace
+
+void UseNamedTemporariesForTesting(bool on) {
+  named_temporaries.store(on, std::memory_order_relaxed);
+}
 
 bool IsTemporaryName(std::string_view name) {
   return !name.empty() && name[0] == '.' &&
@@ -116,9 +146,15 @@ Result<AtomicFile> AtomicFile::Create(const std::string& final_path,
   RemoveStaleTemporaries(final_path);
 
   auto [dir, name] = SplitPath(final_path);
+  const std::string stem =
+      final_path.substr(0, final_path.size() - name.size()) + TempPrefix(name);
+  auto [locked, locked_name] = LockedBeforeNamed(dir, stem);
+  if (locked.valid()) {
+    return AtomicFile(std::move(locked), final_path, std::move(locked_name),
+                      overwrite);
+  }
   for (int attempt = 0; attempt < 16; ++attempt) {
-    std::string temp = final_path.substr(0, final_path.size() - name.size()) +
-                       TempPrefix(name) + RandomHex(8);
+    std::string temp = stem + RandomHex(8);
     int fd = ::open(temp.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {

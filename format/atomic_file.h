@@ -117,6 +117,10 @@ int RemoveStaleTemporaries(const std::string& final_path);
 // True when `name` (a bare file name) is an AtomicFile temporary.
 bool IsTemporaryName(std::string_view name);
 
+// Tests only: make temporaries by name (open O_EXCL, then lock), as on a
+// filesystem without O_TMPFILE, even where it has it; `false` goes back.
+void UseNamedTemporariesForTesting(bool on);
+
 }  // namespace migstore::format
 
 #endif  // MIGSTORE_FORMAT_ATOMIC_FILE_H_

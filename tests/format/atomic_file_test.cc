@@ -84,6 +84,10 @@ TEST(AtomicFile, StaleTemporariesOfDeadWritersAreRemovedLiveOnesKept) {
             std::vector<std::string>{".other.mig.migtmp-00"});
 }
 
+// A temporary is locked before it has a name (O_TMPFILE, then linked in):
+// a cleaner looping beside a writer never takes it. (Made by name and then
+// locked, a loaded machine lost this race 16 times running, twice in 3,000
+// files.)
 TEST(AtomicFile, ACleanerRacingAWriterNeverRemovesItsFile) {
   TempDir dir;
   const std::string final_path = dir / "s.mig";
@@ -103,6 +107,30 @@ TEST(AtomicFile, ACleanerRacingAWriterNeverRemovesItsFile) {
   cleaner.join();
   EXPECT_EQ(failures, 0) << first_failure;
   EXPECT_EQ(ReadFile(final_path), "data");
+}
+
+// Where the filesystem has no O_TMPFILE (NFS, SMB) a temporary is made by
+// name and locked after: it is published, refused and cleaned up the same.
+TEST(AtomicFile, NamedTemporariesWhereTheFilesystemHasNoTmpfile) {
+  UseNamedTemporariesForTesting(true);
+  TempDir dir;
+  const std::string final_path = dir / "store.mig";
+  testing::WriteFile(dir / ".store.mig.migtmp-deadbeef", "partial");
+  auto f = AtomicFile::Create(final_path, false);
+  ASSERT_OK(f);
+  EXPECT_EQ(ListDir(dir.path()).size(), 1u) << "the dead one goes";
+  EXPECT_EQ(RemoveStaleTemporaries(final_path), 0) << "the live one went";
+  ASSERT_OK(f->Append("named"));
+  testing::WriteFile(final_path, "someone else's");
+  EXPECT_TRUE(f->Commit().IsAlreadyExists());
+  f->Abandon();
+  auto g = AtomicFile::Create(final_path, true);
+  ASSERT_OK(g);
+  ASSERT_OK(g->Append("named"));
+  ASSERT_OK(g->Commit());
+  UseNamedTemporariesForTesting(false);
+  EXPECT_EQ(ReadFile(final_path), "named");
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"store.mig"});
 }
 
 TEST(AtomicFile, WorksWithARelativePath) {
