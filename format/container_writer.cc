@@ -331,9 +331,7 @@ std::vector<std::string> ContainerWriter::SpillDirs() const {
                    : slash == 0               ? "/"
                                               : p.substr(0, slash));
   }
-  const char* tmp = std::getenv("TMPDIR");
-  if (tmp != nullptr) dirs.push_back(tmp);
-  dirs.push_back("/tmp");
+  for (std::string& d : DefaultSpillDirs()) dirs.push_back(std::move(d));
   return dirs;
 }
 

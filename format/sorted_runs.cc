@@ -8,10 +8,8 @@
 namespace migstore::format {
 namespace {
 
-// A piece closes past this size: a merge holds one piece of each run.
-constexpr size_t kPieceBytes = 64 * 1024;
 // What a record may hold; a piece is then always within what a SpillFile
-// takes (kMaxIndexPlain).
+// takes (kMaxIndexPlain), whatever piece size is asked for.
 constexpr size_t kMaxKey = limits::kMaxPathBytes + 64;
 constexpr size_t kMaxValue = limits::kMaxIndexPlain / 2;
 
@@ -29,7 +27,8 @@ Status RunWriter::Add(std::string_view key, std::string_view value) {
   PutBytes(&piece_, key.substr(shared));
   PutBytes(&piece_, value);
   prev_key_.assign(key);
-  if (piece_.size() >= kPieceBytes) return WritePiece();
+  if (piece_.size() >= std::min(piece_bytes_, limits::kMaxIndexPlain / 4))
+    return WritePiece();
   return Status::OK();
 }
 

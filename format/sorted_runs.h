@@ -4,8 +4,9 @@
 // container writer sorts its catalog this way, the capture walk its
 // entries.
 //
-// A run is a list of pieces of about 64 KiB, keys prefix-compressed within
-// a piece; a merge holds one decoded piece per run. Keys order as bytes
+// A run is a list of pieces (64 KiB by default), keys prefix-compressed
+// within a piece; a merge holds one decoded piece per run, so a writer
+// that makes hundreds of runs makes smaller pieces. Keys order as bytes
 // (memcmp); a caller with another order encodes its keys to sort as bytes.
 //
 // Thread safety: a RunWriter, RunCursor or RunMerge is used from one thread
@@ -34,9 +35,13 @@ using SortedRun = std::vector<SpillFile::Piece>;
 // Writes one run. Add records in key order, then Finish.
 class RunWriter {
  public:
-  // `lock`, when given, is held for each write to `spill`.
-  explicit RunWriter(SpillFile* spill, std::mutex* lock = nullptr)
-      : spill_(spill), lock_(lock) {}
+  static constexpr size_t kDefaultPieceBytes = 64 * 1024;
+
+  // `lock`, when given, is held for each write to `spill`. A piece closes
+  // once it holds `piece_bytes`.
+  explicit RunWriter(SpillFile* spill, std::mutex* lock = nullptr,
+                     size_t piece_bytes = kDefaultPieceBytes)
+      : spill_(spill), lock_(lock), piece_bytes_(piece_bytes) {}
 
   // REQUIRES: key >= the previous key; key.size() <= limits::kMaxPathBytes
   // + 64; value.size() <= limits::kMaxBlockPlain / 2.
@@ -49,6 +54,7 @@ class RunWriter {
 
   SpillFile* spill_;
   std::mutex* lock_;
+  size_t piece_bytes_;
   SortedRun run_;
   std::string piece_;
   std::string prev_key_;

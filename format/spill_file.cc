@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "format/file_io.h"
@@ -44,6 +45,14 @@ SpillFile::SpillFile(UniqueFd fd, std::string dir)
             return id;
           }(),
           SecretBytes::Random(32)) {}
+
+std::vector<std::string> DefaultSpillDirs() {
+  std::vector<std::string> dirs;
+  const char* tmp = std::getenv("TMPDIR");
+  if (tmp != nullptr) dirs.push_back(tmp);
+  dirs.push_back("/tmp");
+  return dirs;
+}
 
 Result<std::unique_ptr<SpillFile>> SpillFile::Create(
     const std::vector<std::string>& dirs) {

@@ -39,7 +39,7 @@ class SpillFile {
   };
 
   // Makes one in the first of `dirs` where one can be made; IOError naming
-  // them all when none can.
+  // them all when none can. Empty names are passed over.
   static Result<std::unique_ptr<SpillFile>> Create(
       const std::vector<std::string>& dirs);
 
@@ -67,6 +67,9 @@ class SpillFile {
   std::string frame_;               // reused between writes
   mutable std::string read_frame_;  // and between reads
 };
+
+// Where a scratch file goes when nothing better is known: $TMPDIR, /tmp.
+std::vector<std::string> DefaultSpillDirs();
 
 }  // namespace migstore::format
 

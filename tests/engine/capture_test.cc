@@ -768,6 +768,16 @@ TEST(Capture, RulesAndOptionsAreChecked) {
   EXPECT_FALSE(std::filesystem::exists(dir / "store.mig"));
 }
 
+// What an estimate and a capture (or two estimates) both count.
+template <typename A, typename B>
+void ExpectSameCounts(const A& a, const B& b) {
+  EXPECT_EQ(a.files, b.files);
+  EXPECT_EQ(a.directories, b.directories);
+  EXPECT_EQ(a.symlinks, b.symlinks);
+  EXPECT_EQ(a.fifos, b.fifos);
+  EXPECT_EQ(a.bytes, b.bytes);
+}
+
 TEST(Estimate, CountsWhatACaptureWouldTakeAndWritesNothing) {
   TempDir dir;
   const std::string root = dir / "root";
@@ -780,15 +790,23 @@ TEST(Estimate, CountsWhatACaptureWouldTakeAndWritesNothing) {
   EXPECT_FALSE(std::filesystem::exists(o.store_path));
   auto cap = Capture(o);
   ASSERT_OK(cap);
-  EXPECT_EQ(est->files, cap->files);
-  EXPECT_EQ(est->directories, cap->directories);
-  EXPECT_EQ(est->symlinks, cap->symlinks);
-  EXPECT_EQ(est->bytes, cap->bytes);
+  ExpectSameCounts(*est, *cap);
   EXPECT_GT(est->sampled_bytes, 0u);
   EXPECT_LT(est->compression_ratio, 1.0);
   // Within a factor of two either way (dedup is not estimated: it only helps).
   EXPECT_LT(cap->store_size, est->estimated_store_size * 2);
   EXPECT_GT(cap->store_size * 2, est->estimated_store_size / 2);
+
+  // A few entries at a time through the walk's sorted runs, as a capture
+  // of millions of files goes: the same counts.
+  CaptureOptions windows = o;
+  windows.window_entries = 7;
+  auto few = Estimate(windows);
+  ASSERT_OK(few);
+  ExpectSameCounts(*few, *est);
+  EXPECT_EQ(few->data_bytes, est->data_bytes);
+  EXPECT_GT(few->sampled_bytes, 0u);
+  EXPECT_LT(few->compression_ratio, 1.0);
 }
 
 }  // namespace

@@ -482,16 +482,39 @@ Result<CaptureReport> internal::CaptureToSink(
 
 namespace {
 
+// Files to sample for the estimate's compression ratio, chosen evenly from
+// a stream of candidates whose number is not known in advance: every
+// stride-th is kept, and when 1,024 are held every other one goes and the
+// stride doubles. Between 512 and 1,024 stay, spread evenly over all.
+class SampleChooser {
+ public:
+  void Offer(const WalkedEntry& e) {
+    if (seen_++ % stride_ != 0) return;
+    kept_.push_back(e);
+    if (kept_.size() < 1024) return;
+    WalkedEntries half;
+    for (size_t i = 0; i < kept_.size(); i += 2)
+      half.push_back(std::move(kept_[i]));
+    kept_.swap(half);
+    stride_ *= 2;
+  }
+  const WalkedEntries& kept() const { return kept_; }
+
+ private:
+  WalkedEntries kept_;
+  uint64_t seen_ = 0;
+  uint64_t stride_ = 1;
+};
+
 // The estimate's compression sample: the first 64 KiB of up to 512 of the
-// `candidates` (indexes into `entries`), spread evenly over them.
-std::string Sample(const std::string& root, const WalkedEntries& entries,
-                   const std::vector<size_t>& candidates) {
+// `candidates`, spread evenly over them.
+std::string Sample(const std::string& root, const WalkedEntries& candidates) {
   auto root_fd =
       UniqueFd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   const size_t samples = std::min<size_t>(candidates.size(), 512);
   std::string sample;
   for (size_t k = 0; k < samples && root_fd.valid(); ++k) {
-    const WalkedEntry& e = entries[candidates[k * candidates.size() / samples]];
+    const WalkedEntry& e = candidates[k * candidates.size() / samples];
     auto file = capture::SourceFile::Open(root_fd.get(), e);
     if (!file.ok()) continue;
     std::string buf(static_cast<size_t>(std::min<uint64_t>(e.size, 64 * 1024)),
@@ -534,34 +557,53 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
   report.rule_diagnostics = sel.diagnostics;
 
   parallel::Arena arena(Threads(o));
-  MIGSTORE_RETURN_IF_ERROR(arena.Execute([&]() -> Status {
-    MIGSTORE_ASSIGN_OR_RETURN(capture::WalkResult walked,
-                              capture::Walk(WalkOptionsFor(o, sel, &reporter)));
+  const Status walked_ok = arena.Execute([&]() -> Status {
+    // The walk through sorted runs, as a capture's (RunInWindows): the
+    // tree a window at a time, files with hard links last (each inode is
+    // counted once).
+    capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
+    auto spill = format::SpillFile::Create(format::DefaultSpillDirs());
+    if (spill.ok()) {
+      wopt.spill = spill->get();
+      wopt.run_entries = std::max<size_t>(
+          1, o.window_entries / static_cast<size_t>(Threads(o)));
+    }
+    wopt.set_apart = [](const WalkedEntry& e) { return e.nlink > 1; };
+    MIGSTORE_ASSIGN_OR_RETURN(capture::WalkResult walked, capture::Walk(wopt));
     for (const capture::WalkNote& n : walked.notes)
       report.notes.push_back({n.path, n.what});
     for (const capture::WalkError& e : walked.errors)
       report.errors.push_back({e.path, e.status});
-    MIGSTORE_ASSIGN_OR_RETURN(const WalkedEntries entries,
-                              walked.entries.TakeAll());
-    CapturePlan plan = capture::PlanCapture(entries, o.block_size);
-    for (size_t i : plan.others) {
-      const WalkedEntry& e = entries[i];
-      report.directories += e.type == format::EntryType::kDirectory;
-      report.symlinks += e.type == format::EntryType::kSymlink;
-      report.fifos += e.type == format::EntryType::kFifo;
-    }
-    report.files = plan.files;
-    report.bytes = plan.bytes;
 
+    // Sizes are not asked: the estimate finds no duplicates.
+    const capture::SmallSizes no_sizes(0);
     uint64_t compressible = 0, raw = 0;
-    std::vector<size_t> candidates;
-    for (const FileJob& j : plan.jobs) {
-      uint64_t data = capture::DataBytes(entries[j.entry]);
-      report.data_bytes += data;
-      (j.raw ? raw : compressible) += data;
-      if (!j.raw && data > 0) candidates.push_back(j.entry);
+    SampleChooser chooser;
+    auto count = [&](const WalkedEntries& entries) {
+      CapturePlan plan = capture::PlanCapture(entries, o.block_size, &no_sizes);
+      for (size_t i : plan.others) {
+        const WalkedEntry& e = entries[i];
+        report.directories += e.type == format::EntryType::kDirectory;
+        report.symlinks += e.type == format::EntryType::kSymlink;
+        report.fifos += e.type == format::EntryType::kFifo;
+      }
+      report.files += plan.files;
+      report.bytes += plan.bytes;
+      for (const FileJob& j : plan.jobs) {
+        uint64_t data = capture::DataBytes(entries[j.entry]);
+        report.data_bytes += data;
+        (j.raw ? raw : compressible) += data;
+        if (!j.raw && data > 0) chooser.Offer(entries[j.entry]);
+      }
+    };
+    const uint64_t entries = walked.entries.count() + walked.apart.size();
+    while (!walked.entries.empty() && !reporter.cancelled()) {
+      WalkedEntries window;
+      MIGSTORE_RETURN_IF_ERROR(walked.entries.Take(o.window_entries, &window));
+      count(window);
     }
-    const std::string sample = Sample(o.root, entries, candidates);
+    count(walked.apart);
+    const std::string sample = Sample(o.root, chooser.kept());
     const double ratio = SampleRatio(o, sample);
     report.sampled_bytes = sample.size();
     report.compression_ratio = ratio;
@@ -572,9 +614,10 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
     const uint64_t blocks = data / o.block_size + 1;
     report.estimated_store_size =
         format::kHeaderSize + format::kTrailerSize + data +
-        blocks * (format::kFrameHeaderSize + 40) + entries.size() * 64;
+        blocks * (format::kFrameHeaderSize + 40) + entries * 64;
     return Status::OK();
-  }));
+  });
+  MIGSTORE_RETURN_IF_ERROR(walked_ok);
   if (reporter.cancelled()) return Status::Cancelled("estimate cancelled");
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
