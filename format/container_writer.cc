@@ -251,21 +251,16 @@ Result<uint64_t> ContainerWriter::AddContent(const Content& c) {
   seg->count++;
   seg->pieces += PiecesOf(c);
   content_bytes_held_ += encoded.size();
-  const uint64_t id = content_sizes_.size();
-  if (c.size < kLargeContent) {
-    content_sizes_.push_back(static_cast<uint32_t>(c.size));
-  } else {
-    content_sizes_.push_back(kLargeContent);
-    large_content_sizes_[id] = c.size;
-  }
+  const uint64_t id = content_size_marks_.size();
+  content_size_marks_.push_back(SizeMark(c.size));
   if (content_bytes_held_ > options_.content_memory)
     MIGSTORE_RETURN_IF_ERROR(Fail(SpillContentSegments()));
   return id;
 }
 
-uint64_t ContainerWriter::ContentSize(uint64_t id) const {
-  const uint32_t size = content_sizes_[id];
-  return size < kLargeContent ? size : large_content_sizes_.at(id);
+uint16_t ContainerWriter::SizeMark(uint64_t size) {
+  // Fibonacci hashing: every bit of the size moves the top 16.
+  return static_cast<uint16_t>((size * 0x9E3779B97F4A7C15ull) >> 48);
 }
 
 void ContainerWriter::ReserveEntries(size_t entries, size_t path_bytes) {
@@ -298,11 +293,11 @@ Status ContainerWriter::AddEntry(const Entry& e) {
         Status::InvalidArgument("entry names a profile that was not added"));
   }
   if (e.content) {
-    if (*e.content >= content_sizes_.size()) {
+    if (*e.content >= content_size_marks_.size()) {
       return Fail(
           Status::InvalidArgument("entry names a content that was not added"));
     }
-    if (ContentSize(*e.content) != e.size) {
+    if (content_size_marks_[*e.content] != SizeMark(e.size)) {
       return Fail(
           Status::InvalidArgument("entry size differs from its content's"));
     }
@@ -424,7 +419,7 @@ Status ContainerWriter::WriteContentSegments() {
     index_.content_segments.push_back({n, seg.count, first});
     first += seg.count;
   }
-  index_.content_count = content_sizes_.size();
+  index_.content_count = content_size_marks_.size();
   return Status::OK();
 }
 

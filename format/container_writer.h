@@ -157,7 +157,7 @@ class ContainerWriter {
   void Abandon();
 
   uint64_t entry_count() const { return entry_count_; }
-  uint64_t content_count() const { return content_sizes_.size(); }
+  uint64_t content_count() const { return content_size_marks_.size(); }
   // Bytes written to the sink so far.
   uint64_t bytes_written() const { return sink_->size(); }
   // Bytes written to the scratch file so far (0: none was needed).
@@ -237,14 +237,14 @@ class ContainerWriter {
     uint32_t count = 0;
     size_t pieces = 0;  // ranges and chunks
   };
-  // Each content's size, to check the entries that name it: 4 bytes a
-  // content (a capture of ten million files makes millions), those of 4 GiB
-  // and more in a map beside. A deque: it grows without a copy of itself
-  // (a vector's doubling held both, 12 bytes a content at the moment).
-  static constexpr uint32_t kLargeContent = UINT32_MAX;
-  uint64_t ContentSize(uint64_t id) const;
-  std::deque<uint32_t> content_sizes_;
-  std::map<uint64_t, uint64_t> large_content_sizes_;
+  // A 16-bit mark of each content's size, to check the entries that name
+  // it: 2 bytes a content (a capture of ten million files makes millions;
+  // the sizes themselves were 8, then 4). An entry naming the wrong content
+  // is refused unless the two sizes share a mark, 1 in 65,536; a reader
+  // checks the sizes exactly (ContainerReader::CheckContentFor). A deque:
+  // it grows without a copy of itself.
+  static uint16_t SizeMark(uint64_t size);
+  std::deque<uint16_t> content_size_marks_;
   std::vector<PendingSegment> content_segments_;
   size_t content_bytes_held_ = 0;        // records not yet spilled
   size_t content_segments_spilled_ = 0;  // the first ones

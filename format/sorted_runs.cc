@@ -51,6 +51,8 @@ Result<SortedRun> RunWriter::Finish() {
 Status RunCursor::Next(bool* done) {
   if (dec_.empty()) {
     if (next_piece_ == run_->size()) {
+      // A merge of hundreds of runs goes on long after some end.
+      std::string().swap(plain_);
       *done = true;
       return Status::OK();
     }

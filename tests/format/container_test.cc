@@ -437,8 +437,9 @@ TEST(ContainerWriter, RefusesInconsistentCalls) {
   EXPECT_TRUE(testing::ListDir(dir.path()).empty());
 }
 
-// The writer keeps each content's size in 32 bits, those of 4 GiB and more
-// apart: an entry must still match its content's size to the byte.
+// The writer keeps a 16-bit mark of each content's size, not the size: an
+// entry whose size is its content's cut to 32 bits, or carried past them,
+// is still refused.
 TEST(ContainerWriter, EntriesMatchContentSizesBeyondFourGiB) {
   TempDir dir;
   int stores = 0;

@@ -186,6 +186,10 @@ class ContainerCapture {
       // apart. Handing the free pages back is what lets the peak fall.
       ::malloc_trim(0);
     }
+    // The walk's merge and scratch file are done with: their buffers must
+    // not sit beside the writer's own merge at Finish.
+    walked_.entries = capture::WalkedStream();
+    walk_spill_.reset();
     return CaptureWindow(&together, std::move(last));
   }
 
