@@ -125,13 +125,7 @@ class ContainerCapture {
   // everything, as it did before.
   void WalkInRuns(capture::WalkOptions* wopt,
                   tbb::enumerable_thread_specific<Tally>* tallies) {
-    auto spill = format::SpillFile::Create(w_->SpillDirs());
-    if (spill.ok()) {
-      walk_spill_ = std::move(*spill);
-      wopt->spill = walk_spill_.get();
-      wopt->run_entries = std::max<size_t>(
-          1, o_.window_entries / static_cast<size_t>(Threads(o_)));
-    }
+    walk_spill_ = capture::SortWalkThroughScratch(o_, w_->SpillDirs(), wopt);
     const size_t block_size = o_.block_size;
     capture::SmallSizes* sizes = &sizes_;
     wopt->set_apart = [tallies, sizes, block_size](const WalkedEntry& e) {
@@ -566,12 +560,8 @@ Result<EstimateReport> Estimate(const CaptureOptions& o,
     // tree a window at a time, files with hard links last (each inode is
     // counted once).
     capture::WalkOptions wopt = WalkOptionsFor(o, sel, &reporter);
-    auto spill = format::SpillFile::Create(format::DefaultSpillDirs());
-    if (spill.ok()) {
-      wopt.spill = spill->get();
-      wopt.run_entries = std::max<size_t>(
-          1, o.window_entries / static_cast<size_t>(Threads(o)));
-    }
+    const std::unique_ptr<format::SpillFile> spill =
+        capture::SortWalkThroughScratch(o, format::DefaultSpillDirs(), &wopt);
     wopt.set_apart = [](const WalkedEntry& e) { return e.nlink > 1; };
     MIGSTORE_ASSIGN_OR_RETURN(capture::WalkResult walked, capture::Walk(wopt));
     for (const capture::WalkNote& n : walked.notes)

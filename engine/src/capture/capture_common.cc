@@ -181,6 +181,17 @@ int Threads(const CaptureOptions& o) {
   return std::max(1, tbb::info::default_concurrency());
 }
 
+std::unique_ptr<format::SpillFile> SortWalkThroughScratch(
+    const CaptureOptions& o, const std::vector<std::string>& dirs,
+    WalkOptions* wopt) {
+  auto spill = format::SpillFile::Create(dirs);
+  if (!spill.ok()) return nullptr;
+  wopt->spill = spill->get();
+  wopt->run_entries =
+      std::max<size_t>(1, o.window_entries / static_cast<size_t>(Threads(o)));
+  return std::move(*spill);
+}
+
 Status WriteStoreTables(const CaptureOptions& o, const Selection& sel,
                         const std::string& layout_name, const Owners& owners,
                         format::ContainerWriter* w,

@@ -11,6 +11,7 @@
 #define MIGSTORE_ENGINE_SRC_CAPTURE_CAPTURE_COMMON_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,15 @@ void AfterCapture(const CaptureOptions& o, const Selection& sel, bool succeeded,
 
 // Worker threads: the option, or one per core.
 int Threads(const CaptureOptions& o);
+
+// Lets the walk of `wopt` sort through a scratch file made in the first of
+// `dirs` that takes one: its threads then hold about o.window_entries
+// between them (docs/design.md, "Bounded memory"). Returns the file, which
+// must outlive the walk's result; null when none could be made (the walk
+// then holds every entry).
+std::unique_ptr<format::SpillFile> SortWalkThroughScratch(
+    const CaptureOptions& o, const std::vector<std::string>& dirs,
+    WalkOptions* wopt);
 
 // Adds the selected profiles, the names of `owners` (the walk's) and the
 // store properties to `w`. profile_number[k] is then the store's number for
