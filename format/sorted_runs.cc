@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "format/catalog_codec.h"
 #include "format/limits.h"
 
 namespace migstore::format {
@@ -20,11 +21,7 @@ constexpr size_t kMaxValue = limits::kMaxIndexPlain / 2;
 Status RunWriter::Add(std::string_view key, std::string_view value) {
   assert(key.size() <= kMaxKey && value.size() <= kMaxValue);
   assert(prev_key_ <= key);  // within a piece; a new piece starts at ""
-  size_t shared = 0;
-  const size_t max = std::min(key.size(), prev_key_.size());
-  while (shared < max && key[shared] == prev_key_[shared]) ++shared;
-  PutVarint(&piece_, shared);
-  PutBytes(&piece_, key.substr(shared));
+  EncodeEntryPath(key, prev_key_, &piece_);  // the catalog's prefix coding
   PutBytes(&piece_, value);
   prev_key_.assign(key);
   if (piece_.size() >= std::min(piece_bytes_, limits::kMaxIndexPlain / 4))
