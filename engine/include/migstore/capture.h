@@ -124,6 +124,11 @@ struct CaptureOptions {
   // own (their groups and duplicates span the tree). Tests lower it; 0 is
   // InvalidArgument.
   size_t window_entries = 65536;
+  // Entries per catalog segment, the unit a restore reads and windows by
+  // (format::WriterOptions::catalog_segment_entries). Tests lower it to
+  // make stores of many segments from few files; 0 or above
+  // format::limits::kMaxEntriesPerSegment is InvalidArgument.
+  size_t catalog_segment_entries = 4096;
   // Memory for the table that finds small files stored twice (24 bytes a
   // distinct file, in two generations): past about 3/8 of what it holds,
   // the oldest are forgotten, and a copy of a file forgotten is stored

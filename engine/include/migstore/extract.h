@@ -54,6 +54,7 @@ struct ExtractOptions {
   // Replaces an existing file only with `overwrite`.
   std::string reg_file;
   std::string reg_user;
+  size_t window_entries = 65536;  // as RestoreOptions::window_entries
 };
 
 // Errors as Restore's; InvalidArgument for a malformed glob.

@@ -172,6 +172,11 @@ struct RestoreOptions {
   bool enable_accounts = false;
   std::string account_password;
   int threads = 0;  // 0: one per core
+  // The restore plans and applies the catalog a window of whole catalog
+  // segments at a time, about this many entries, so that its memory does
+  // not grow with the store (docs/design.md, "Bounded memory"). Tests lower
+  // it (1: a segment a window); 0 is InvalidArgument.
+  size_t window_entries = 65536;
 };
 
 using RestoreProgress = Progress;

@@ -385,6 +385,7 @@ Result<CaptureReport> CaptureContainer(
   CaptureReport report = capture::NewReport(o, sel);
 
   format::WriterOptions wo;
+  wo.catalog_segment_entries = o.catalog_segment_entries;
   if (o.kdf_opslimit != 0) wo.kdf.opslimit = o.kdf_opslimit;
   if (o.kdf_memlimit != 0) wo.kdf.memlimit = o.kdf_memlimit;
   wo.cipher = capture::BlockCipherOf(o);

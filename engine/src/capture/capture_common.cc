@@ -56,6 +56,12 @@ Status ValidateCommon(const CaptureOptions& o) {
     return Status::InvalidArgument("the duplicate table needs at least 48 KiB");
   if (o.window_entries == 0)
     return Status::InvalidArgument("window_entries must be at least 1");
+  if (o.catalog_segment_entries == 0 ||
+      o.catalog_segment_entries > format::limits::kMaxEntriesPerSegment) {
+    return Status::InvalidArgument(
+        "catalog_segment_entries must be between 1 and " +
+        std::to_string(format::limits::kMaxEntriesPerSegment));
+  }
   // A cipher asked for must not be dropped without a word: it seals only
   // what a key protects.
   if (o.cipher && (o.hardlink || !o.encrypt)) {

@@ -113,6 +113,7 @@ Result<CaptureReport> CaptureHardLinkStore(
       reporter.Phase("Saving");
       format::WriterOptions wo;
       wo.content_location = format::ContentLocation::kExternal;
+      wo.catalog_segment_entries = o.catalog_segment_entries;
       wo.store_id = id;
       MIGSTORE_ASSIGN_OR_RETURN(
           writer, format::ContainerWriter::Create(

@@ -116,21 +116,81 @@ class Applier::DirCache {
   uint64_t clock_ = 0;
 };
 
-Applier::Applier(const ApplyOptions& options,
-                 const std::vector<format::Entry>& entries,
-                 std::vector<Item>* items, ApplyCallbacks callbacks)
-    : o_(options),
-      entries_(entries),
-      items_(*items),
-      cb_(std::move(callbacks)),
-      done_(items->size(), 0) {
+void CountBlockUses(const std::vector<format::Entry>& entries,
+                    const std::vector<Item>& items,
+                    std::vector<uint32_t>* uses) {
+  for (const Item& item : items) {
+    if (item.action != Action::kWrite || item.content == nullptr ||
+        entries[item.entry].type != EntryType::kFile) {
+      continue;
+    }
+    for (uint64_t b : BlocksOf(*item.content)) {
+      if (b < uses->size()) ++(*uses)[b];
+    }
+  }
+}
+
+Applier::Applier(const ApplyOptions& options, std::vector<uint32_t> block_uses,
+                 ApplyCallbacks callbacks)
+    : o_(options), cb_(std::move(callbacks)) {
   preexisting_.insert("");
   made_.insert("");
+  pool_ = std::make_unique<BlockPool>(*o_.store->reader, std::move(block_uses),
+                                      o_.block_memory);
+}
+
+void Applier::ApplyWindow(const std::vector<format::Entry>& entries,
+                          std::vector<Item>* items) {
+  entries_ = &entries;
+  items_ = items;
+  done_.assign(items->size(), 0);
+  kept_.assign(items->size(), 0);
   // Already in place from an earlier run: as good as written (a hard-link
   // member may link to it).
-  for (size_t i = 0; i < items_.size(); ++i) {
-    if (items_[i].action == Action::kIdentical) done_[i] = 1;
+  for (size_t i = 0; i < items->size(); ++i) {
+    if ((*items)[i].action == Action::kIdentical) done_[i] = 1;
   }
+  if (!ShouldStop()) {
+    MakeFolders();
+    WriteFiles();
+    MakeLinksAndSpecials(/*specials=*/false);
+  }
+  for (size_t i = 0; i < items->size(); ++i) {
+    const Item& item = (*items)[i];
+    if (item.leads && !done_[i])
+      failed_leaders_.insert(entries[item.entry].link_group);
+  }
+  KeepForFinish();
+}
+
+void Applier::KeepForFinish() {
+  for (size_t i = 0; i < items_->size(); ++i) {
+    Item& item = (*items_)[i];
+    const Entry& e = EntryOf(item);
+    const bool special =
+        item.action == Action::kWrite &&
+        (e.type == EntryType::kSymlink || e.type == EntryType::kFifo);
+    const bool folder =
+        e.type == EntryType::kDirectory &&
+        (item.action == Action::kMerge ||
+         (item.action == Action::kWrite && made_.count(Dest(item))));
+    if (!special && !folder) continue;
+    kept_[i] = 1;
+    Item copy = std::move(item);
+    copy.entry = static_cast<uint32_t>(kept_entries_.size());
+    kept_entries_.push_back(e);
+    kept_items_.push_back(std::move(copy));
+    kept_done_.push_back(done_[i]);
+  }
+}
+
+void Applier::Finish() {
+  entries_ = &kept_entries_;
+  items_ = &kept_items_;
+  done_ = std::move(kept_done_);
+  kept_.assign(kept_items_.size(), 0);
+  MakeLinksAndSpecials(/*specials=*/true);
+  FinishFolders();
 }
 
 Applier::~Applier() = default;
@@ -140,7 +200,7 @@ uint64_t Applier::blocks_opened() const {
 }
 
 bool Applier::Fail(size_t item, const Status& error) {
-  if (!cb_.error(item, error)) stop_.store(true);
+  if (!cb_.error(EntryOf((*items_)[item]).path, error)) stop_.store(true);
   return false;
 }
 
@@ -181,9 +241,9 @@ Status Applier::EnsureFolder(const std::string& path, bool own, uint32_t mode) {
 }
 
 void Applier::MakeFolders() {
-  for (size_t i = 0; i < items_.size() && !ShouldStop(); ++i) {
-    Item& item = items_[i];
-    const Entry& e = entries_[item.entry];
+  for (size_t i = 0; i < items_->size() && !ShouldStop(); ++i) {
+    Item& item = (*items_)[i];
+    const Entry& e = EntryOf(item);
     const bool is_dir = e.type == EntryType::kDirectory;
     if (is_dir && item.action == Action::kMerge) {
       made_.insert(Dest(item));
@@ -220,17 +280,23 @@ void Applier::MakeFolders() {
     }
     if (!s.ok()) {
       Fail(i, s);
+      // Its blocks' uses, counted with the plan, are over.
+      if (item.action == Action::kWrite && item.content != nullptr &&
+          e.type == EntryType::kFile) {
+        for (uint64_t b : BlocksOf(*item.content)) pool_->Release(b);
+      }
       item.action = Action::kRefuse;
       item.mutable_detail().error = s;
     }
   }
   // Temporaries a killed run left in folders that were already there.
   std::set<std::string> dirs;
-  for (const Item& item : items_) {
+  for (const Item& item : *items_) {
     if ((item.action == Action::kWrite || item.action == Action::kLink) &&
-        entries_[item.entry].type != EntryType::kDirectory) {
+        EntryOf(item).type != EntryType::kDirectory) {
       std::string parent(ParentOf(Dest(item)));
-      if (preexisting_.count(parent)) dirs.insert(parent);
+      if (preexisting_.count(parent) && !scanned_.count(parent))
+        dirs.insert(parent);
     }
   }
   // A symlink or fifo temporary cannot hold a lock of its own, so it is
@@ -242,7 +308,10 @@ void Applier::MakeFolders() {
     if (lock.ok() && ::flock(lock->get(), LOCK_EX | LOCK_NB) == 0)
       target_lock_ = std::move(lock).value();
   }
-  for (const std::string& d : dirs) RemoveStaleTemporaries(d);
+  for (const std::string& d : dirs) {
+    RemoveStaleTemporaries(d);
+    scanned_.insert(d);
+  }
 }
 
 void Applier::RemoveStaleTemporaries(const std::string& dir) {
@@ -333,8 +402,8 @@ Status Applier::SetXattrs(int fd, const std::string& proc_path, const Entry& e,
 
 Status Applier::WriteFile(size_t index, DirCache* dirs) {
   if (o_.store->hardlink()) return WriteFromLinkStore(index, dirs);
-  Item& item = items_[index];
-  const Entry& e = entries_[item.entry];
+  Item& item = (*items_)[index];
+  const Entry& e = EntryOf(item);
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   std::string tmp;
   int fd = -1;
@@ -452,8 +521,8 @@ Status Applier::SetFileMetadata(int fd, const Item& item, const Entry& e,
 // shares its inode with the store, so the metadata set on it is the
 // store's file's too: the same metadata it was captured with.
 Status Applier::WriteFromLinkStore(size_t index, DirCache* dirs) {
-  Item& item = items_[index];
-  const Entry& e = entries_[item.entry];
+  Item& item = (*items_)[index];
+  const Entry& e = EntryOf(item);
   // The file checked is the descriptor linked or copied from: a store file
   // replaced or written since the capture is damage, never restored.
   struct stat st;
@@ -537,30 +606,21 @@ void Applier::WriteFiles() {
   if (ShouldStop()) return;
   // Files with data in the order of their first block, then the rest.
   std::vector<size_t> list;
-  std::vector<uint32_t> uses(o_.store->reader->block_count(), 0);
-  for (size_t i = 0; i < items_.size(); ++i) {
-    const Item& item = items_[i];
-    if (item.action != Action::kWrite ||
-        entries_[item.entry].type != EntryType::kFile) {
-      continue;
-    }
-    list.push_back(i);
-    if (item.content != nullptr) {
-      for (uint64_t b : BlocksOf(*item.content)) {
-        if (b < uses.size()) ++uses[b];
-      }
+  for (size_t i = 0; i < items_->size(); ++i) {
+    const Item& item = (*items_)[i];
+    if (item.action == Action::kWrite &&
+        EntryOf(item).type == EntryType::kFile) {
+      list.push_back(i);
     }
   }
   auto first_chunk = [&](size_t i) -> std::pair<uint64_t, uint64_t> {
-    const format::Content* c = items_[i].content;
+    const format::Content* c = (*items_)[i].content;
     if (c == nullptr || c->chunks.empty()) return {UINT64_MAX, 0};
     return {c->chunks[0].block, c->chunks[0].offset};
   };
   std::stable_sort(list.begin(), list.end(), [&](size_t a, size_t b) {
     return first_chunk(a) < first_chunk(b);
   });
-  pool_ = std::make_unique<BlockPool>(*o_.store->reader, std::move(uses),
-                                      o_.block_memory);
   parallel::ParallelFor(tbb::blocked_range<size_t>(0, list.size()),
                         [&](const tbb::blocked_range<size_t>& r) {
                           DirCache dirs(o_.target_fd);
@@ -576,8 +636,8 @@ void Applier::WriteFiles() {
                             }
                             // Its planned uses of its blocks are over, written
                             // or not.
-                            if (items_[i].content != nullptr) {
-                              for (uint64_t b : BlocksOf(*items_[i].content))
+                            if ((*items_)[i].content != nullptr) {
+                              for (uint64_t b : BlocksOf(*(*items_)[i].content))
                                 pool_->Release(b);
                             }
                           }
@@ -585,20 +645,25 @@ void Applier::WriteFiles() {
 }
 
 Status Applier::LinkMember(size_t index, DirCache* dirs) {
-  Item& item = items_[index];
-  const Item& leader = items_[static_cast<size_t>(item.leader)];
-  if (!done_[static_cast<size_t>(item.leader)]) {
-    return Status::IOError(Dest(item), "its hard-link leader " + Dest(leader) +
+  Item& item = (*items_)[index];
+  // The leader is this window's, or an earlier one's (by destination).
+  const bool here = item.leader >= 0;
+  const std::string& leader_dest =
+      here ? Dest((*items_)[static_cast<size_t>(item.leader)])
+           : item.detail->leader_dest;
+  if (here ? !done_[static_cast<size_t>(item.leader)]
+           : failed_leaders_.count(EntryOf(item).link_group) != 0) {
+    return Status::IOError(Dest(item), "its hard-link leader " + leader_dest +
                                            " was not restored");
   }
-  MIGSTORE_ASSIGN_OR_RETURN(int leader_dir, dirs->Get(ParentOf(Dest(leader))));
+  MIGSTORE_ASSIGN_OR_RETURN(int leader_dir, dirs->Get(ParentOf(leader_dest)));
   UniqueFd leader_dir_owned;
   // The cache may evict the leader's handle when the member's is opened.
   int ld = ::dup(leader_dir);
   if (ld < 0) return Status::FromErrno("dup", errno);
   leader_dir_owned.reset(ld);
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
-  std::string leader_name(NameOf(Dest(leader)));
+  std::string leader_name(NameOf(leader_dest));
   for (int attempt = 0; attempt < 8; ++attempt) {
     std::string tmp = TempName(NameOf(Dest(item)));
     if (::linkat(ld, leader_name.c_str(), dir_fd, tmp.c_str(), 0) != 0) {
@@ -610,13 +675,13 @@ Status Applier::LinkMember(size_t index, DirCache* dirs) {
         return WriteFile(index, dirs);
       }
       return Status::FromErrno(
-          "cannot link " + Dest(item) + " to " + Dest(leader), err);
+          "cannot link " + Dest(item) + " to " + leader_dest, err);
     }
     Status s = Place(dir_fd, tmp, item);
     if (!s.ok()) {
       ::unlinkat(dir_fd, tmp.c_str(), 0);
     } else {
-      NotePrivileges(item, entries_[item.entry], false);
+      NotePrivileges(item, EntryOf(item), false);
     }
     return s;
   }
@@ -624,8 +689,8 @@ Status Applier::LinkMember(size_t index, DirCache* dirs) {
 }
 
 Status Applier::MakeSpecial(size_t index, DirCache* dirs) {
-  Item& item = items_[index];
-  const Entry& e = entries_[item.entry];
+  Item& item = (*items_)[index];
+  const Entry& e = EntryOf(item);
   MIGSTORE_ASSIGN_OR_RETURN(int dir_fd, dirs->Get(ParentOf(Dest(item))));
   std::string tmp;
   bool made = false;
@@ -667,14 +732,14 @@ Status Applier::MakeSpecial(size_t index, DirCache* dirs) {
   return s;
 }
 
-void Applier::MakeLinksAndSpecials() {
+void Applier::MakeLinksAndSpecials(bool specials) {
   if (ShouldStop()) return;
   std::vector<size_t> list;
-  for (size_t i = 0; i < items_.size(); ++i) {
-    const Item& item = items_[i];
-    EntryType t = entries_[item.entry].type;
+  for (size_t i = 0; i < items_->size(); ++i) {
+    const Item& item = (*items_)[i];
+    EntryType t = EntryOf(item).type;
     if (item.action == Action::kLink ||
-        (item.action == Action::kWrite &&
+        (specials && item.action == Action::kWrite &&
          (t == EntryType::kSymlink || t == EntryType::kFifo))) {
       list.push_back(i);
     }
@@ -686,13 +751,14 @@ void Applier::MakeLinksAndSpecials() {
         for (size_t k = r.begin(); k != r.end(); ++k) {
           size_t i = list[k];
           if (ShouldStop()) return;
-          Status s = items_[i].action == Action::kLink ? LinkMember(i, &dirs)
-                                                       : MakeSpecial(i, &dirs);
+          Status s = (*items_)[i].action == Action::kLink
+                         ? LinkMember(i, &dirs)
+                         : MakeSpecial(i, &dirs);
           if (s.ok()) {
             done_[i] = 1;
             // (A link that fell back to a copy counted itself.)
-            if (items_[i].action == Action::kLink ||
-                entries_[items_[i].entry].type != EntryType::kFile) {
+            if ((*items_)[i].action == Action::kLink ||
+                EntryOf((*items_)[i]).type != EntryType::kFile) {
               cb_.progress(0, 1);
             }
           } else {
@@ -707,24 +773,24 @@ void Applier::FinishFolders() {
   // happens inside its parent. Done even after a stop: the folders made so
   // far hold only whole files.
   std::vector<size_t> dirs;
-  for (size_t i = 0; i < items_.size(); ++i) {
-    const Item& item = items_[i];
-    if (entries_[item.entry].type == EntryType::kDirectory &&
+  for (size_t i = 0; i < items_->size(); ++i) {
+    const Item& item = (*items_)[i];
+    if (EntryOf(item).type == EntryType::kDirectory &&
         (item.action == Action::kMerge ||
          (item.action == Action::kWrite && made_.count(Dest(item))))) {
       dirs.push_back(i);
     }
   }
   auto depth = [&](size_t i) {
-    const std::string& dest = Dest(items_[i]);
+    const std::string& dest = Dest((*items_)[i]);
     return std::count(dest.begin(), dest.end(), '/');
   };
   std::stable_sort(dirs.begin(), dirs.end(),
                    [&](size_t a, size_t b) { return depth(a) > depth(b); });
   for (size_t i : dirs) {
     if (cb_.cancelled()) return;
-    Item& item = items_[i];
-    const Entry& e = entries_[item.entry];
+    Item& item = (*items_)[i];
+    const Entry& e = EntryOf(item);
     Status s = [&]() -> Status {
       MIGSTORE_ASSIGN_OR_RETURN(
           UniqueFd fd,

@@ -1,4 +1,6 @@
-// Carrying out a restore plan below the target, safely:
+// Carrying out a restore plan below the target, safely, a window of the
+// plan at a time (plan.h); steps 1 and 2 per window, 3 and 4 once every
+// window's files are in place:
 //
 //   1. folders: made in plan order (the store's own with mode 0700 until
 //      the end, folders that only hold entries with 0755); stale
@@ -23,6 +25,9 @@
 // the target with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink
 // planted in the target while the restore runs cannot redirect a write.
 //
+// What steps 3 and 4 need is kept (the entry and item copied) from each
+// window: a store's symlinks, fifos and folders are few beside its files.
+//
 // Thread safety: one Applier per run, driven from one thread; it runs its
 // own tasks in the caller's task arena and calls the callbacks from many
 // threads at once (they must be thread-safe).
@@ -36,6 +41,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/src/restore/block_pool.h"
@@ -54,7 +60,9 @@ struct ApplyOptions {
   bool set_xattrs = true;      // extract sets none
   uint32_t mode_mask = 07777;  // extract drops setuid and setgid
   int threads = 1;
-  uint64_t block_memory = uint64_t{256} << 20;  // BlockPool's bound
+  // BlockPool's bound. Blocks shared by files of several windows (copies
+  // stored once) stay while they fit, else are opened again.
+  uint64_t block_memory = uint64_t{256} << 20;
   bool link_back = false;
   // A restore's: every file written or linked that carries setuid or
   // setgid bits or file capabilities is noted (privileges.h), and, with
@@ -65,40 +73,70 @@ struct ApplyOptions {
 };
 
 struct ApplyCallbacks {
-  // An item failed. Returns false when the run must stop (no
-  // continue_on_error); the applier then starts nothing new.
-  std::function<bool(size_t item, const Status& error)> error;
+  // The item of store path `path` failed. Returns false when the run must
+  // stop (no continue_on_error); the applier then starts nothing new.
+  std::function<bool(const std::string& path, const Status& error)> error;
   std::function<void(const std::string& path, const std::string& what)> note;
   // Data bytes written and files finished since the last call.
   std::function<void(uint64_t bytes, uint64_t files)> progress;
   std::function<bool()> cancelled;
 };
 
+// Adds to uses[b] a use for each file of `items` that ApplyWindow writes
+// from block b: counted over the whole plan before the first window, so
+// that the pool keeps a block until its last file is written.
+void CountBlockUses(const std::vector<format::Entry>& entries,
+                    const std::vector<Item>& items,
+                    std::vector<uint32_t>* uses);
+
 class Applier {
  public:
-  Applier(const ApplyOptions& options,
-          const std::vector<format::Entry>& entries, std::vector<Item>* items,
+  // `block_uses`: CountBlockUses over every window of the plan, sized to
+  // the store's block count.
+  Applier(const ApplyOptions& options, std::vector<uint32_t> block_uses,
           ApplyCallbacks callbacks);
   ~Applier();
 
-  // The four steps, in order; each returns early once stopped.
-  void MakeFolders();
-  void WriteFiles();
-  void MakeLinksAndSpecials();
-  void FinishFolders();
+  // Steps 1 and 2 for a window: its folders, files and hard-link members
+  // (whose leaders are in this window or an earlier one). Its symlinks,
+  // fifos and folders are kept for Finish. Returns at once once stopped.
+  void ApplyWindow(const std::vector<format::Entry>& entries,
+                   std::vector<Item>* items);
+  // Steps 3 (unless stopped) and 4 (always: folders made must not stay
+  // 0700) for everything kept.
+  void Finish();
 
+  // Starts nothing new from now on, as after an error that stops the run
+  // (the caller's own: a window that could not be read).
+  void Stop() { stop_.store(true); }
   bool stopped() const { return stop_.load(); }
   uint64_t blocks_opened() const;
   int temporaries_removed() const { return temporaries_removed_; }
   // Files restored that carried setuid or setgid bits or file
   // capabilities (with them, or stripped of them), each noted.
   uint64_t privileged_files() const { return privileged_files_.load(); }
-  // Per item: whether it is in place (or was already), for the report.
+  // For the items of the window last applied: whether one is in place (or
+  // was already), and whether it was kept for Finish instead (then it is
+  // told among kept_items()).
   bool done(size_t item) const { return done_[item] != 0; }
+  bool kept(size_t item) const { return kept_[item] != 0; }
+  // After Finish: the items kept, with their entries (kept_items()[i].entry
+  // indexes kept_entries()); done(i) tells of kept_items()[i].
+  const std::vector<format::Entry>& kept_entries() const {
+    return kept_entries_;
+  }
+  const std::vector<Item>& kept_items() const { return kept_items_; }
 
  private:
   class DirCache;
 
+  void MakeFolders();
+  void WriteFiles();
+  // Hard-link members, and (`specials`) symlinks and fifos.
+  void MakeLinksAndSpecials(bool specials);
+  void FinishFolders();
+  // Moves the window's symlinks, fifos and folders to the kept items.
+  void KeepForFinish();
   bool Fail(size_t item, const Status& error);
   bool ShouldStop();
   Status EnsureFolder(const std::string& path, bool own, uint32_t mode);
@@ -121,17 +159,28 @@ class Applier {
   // anything unless the item says so.
   Status Place(int dir_fd, const std::string& tmp, const Item& item);
   const std::string& Dest(const Item& item) const {
-    return DestOf(item, entries_);
+    return DestOf(item, *entries_);
+  }
+  const format::Entry& EntryOf(const Item& item) const {
+    return (*entries_)[item.entry];
   }
 
   const ApplyOptions o_;
-  const std::vector<format::Entry>& entries_;
-  std::vector<Item>& items_;
   ApplyCallbacks cb_;
   std::atomic<bool> stop_{false};
-  std::vector<uint8_t> done_;          // written by one task per item
+  // The window being applied (or, in Finish, the kept items).
+  const std::vector<format::Entry>* entries_ = nullptr;
+  std::vector<Item>* items_ = nullptr;
+  std::vector<uint8_t> done_;  // written by one task per item
+  std::vector<uint8_t> kept_;
+  std::vector<format::Entry> kept_entries_;
+  std::vector<Item> kept_items_;
+  std::vector<uint8_t> kept_done_;
+  // Hard-link groups whose leader, in an earlier window, was not restored.
+  std::unordered_set<uint64_t> failed_leaders_;
   std::set<std::string> made_;         // folders known to exist
   std::set<std::string> preexisting_;  // ... of which were there before
+  std::set<std::string> scanned_;      // ... whose temporaries were removed
   // LOCK_EX on the target folder, held for the run when no other restore
   // holds it: then every temporary in the target is a dead run's.
   UniqueFd target_lock_;

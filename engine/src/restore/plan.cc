@@ -10,9 +10,11 @@
 #include <memory>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
+#include "engine/src/restore/claim_set.h"
 #include "engine/src/restore/location_modify.h"
 #include "engine/src/restore/safe_path.h"
 #include "format/hash.h"
@@ -208,26 +210,36 @@ std::string Where(const RestoreDirective& d) {
   return d.script + " (" + d.file + ":" + std::to_string(d.line) + ")";
 }
 
-// What the plan already puts at a path: a directory entry, a folder made
-// only to hold other entries, a symlink, anything else.
-enum class Claim : uint8_t { kDir, kParent, kNonDir, kSymlink };
-
 bool IsDirClaim(Claim c) { return c == Claim::kDir || c == Claim::kParent; }
 
-class Planner {
- public:
-  explicit Planner(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
+}  // namespace
 
-  Plan Run() {
-    // Sized once: a million items and no growth slack.
-    plan_.items.reserve(in_.order.size());
-    for (uint32_t index : in_.order) {
-      Item& item = plan_.items.emplace_back();
+class Planner::Impl {
+ public:
+  explicit Impl(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
+
+  std::vector<Item> PlanWindow(const std::vector<Entry>& entries,
+                               const std::vector<uint32_t>& order,
+                               const ContentTable& contents) {
+    entries_ = &entries;
+    contents_ = &contents;
+    // Sized once: a window's items and no growth slack.
+    std::vector<Item> items;
+    items.reserve(order.size());
+    items_ = &items;
+    for (uint32_t index : order) {
+      Item& item = items.emplace_back();
       item.entry = index;
-      PlanOne((*in_.entries)[index], &item);
+      PlanOne(entries[index], &item);
     }
-    return std::move(plan_);
+    ++window_;
+    entries_ = nullptr;
+    contents_ = nullptr;
+    items_ = nullptr;
+    return items;
   }
+
+  std::vector<FileNote> TakeNotes() { return std::exchange(notes_, {}); }
 
  private:
   void Refuse(Item* item, Status error) {
@@ -237,7 +249,7 @@ class Planner {
 
   void Note(std::string path, std::string what) {
     if (noted_.insert(what).second)
-      plan_.notes.push_back({std::move(path), std::move(what)});
+      notes_.push_back({std::move(path), std::move(what)});
   }
 
   void PlanOne(const Entry& e, Item* item) {
@@ -257,7 +269,7 @@ class Planner {
            "FILE_ATTRIBUTE_* bits) are not restored");
     }
     if (is_file && e.content) {
-      auto c = in_.contents->For(e);
+      auto c = contents_->For(e);
       if (!c.ok()) return Refuse(item, c.status());
       item->content = *c;
     }
@@ -328,13 +340,13 @@ class Planner {
     }
     // Nothing the store itself puts on the way may be a symlink or a file.
     for (std::string_view a = ParentOf(dest); !a.empty(); a = ParentOf(a)) {
-      auto it = claims_.find(a);
-      if (it == claims_.end()) continue;
-      if (IsDirClaim(it->second)) break;  // its ancestors were checked
+      std::optional<Claim> c = claims_.Find(a);
+      if (!c) continue;
+      if (IsDirClaim(*c)) break;  // its ancestors were checked
       return Refuse(
           item,
           Status::Corruption("refused: it would pass through " +
-                             std::string(it->second == Claim::kSymlink
+                             std::string(*c == Claim::kSymlink
                                              ? "a symlink the store creates at "
                                              : "a file the store creates at ") +
                              std::string(a)));
@@ -348,16 +360,23 @@ class Planner {
       return SetDest(e, item, std::move(dest));
     }
     SetDest(e, item, std::move(dest));
-    ClaimPath(DestOf(*item, *in_.entries), is_dir ? Claim::kDir
-                                           : e.type == EntryType::kSymlink
-                                               ? Claim::kSymlink
-                                               : Claim::kNonDir);
+    ClaimPath(DestOf(*item, *entries_), is_dir ? Claim::kDir
+                                        : e.type == EntryType::kSymlink
+                                            ? Claim::kSymlink
+                                            : Claim::kNonDir);
     if (is_file && e.link_group != 0) {
-      auto [it, first] = leaders_.emplace(
-          e.link_group, static_cast<int64_t>(item - plan_.items.data()));
-      if (!first && item->action == Action::kWrite) {
+      const int64_t index = item - items_->data();
+      auto [it, first] = leaders_.try_emplace(
+          e.link_group, Leader{window_, index, DestOf(*item, *entries_)});
+      if (first) {
+        item->leads = true;
+      } else if (item->action == Action::kWrite) {
         item->action = Action::kLink;
-        item->leader = it->second;
+        if (it->second.window == window_) {
+          item->leader = it->second.item;
+        } else {
+          item->mutable_detail().leader_dest = it->second.dest;
+        }
       }
     }
     if (in_.owners != nullptr) {
@@ -366,13 +385,13 @@ class Planner {
     }
   }
 
-  // Gives the item its destination: its entry's path, or one of its own
-  // in its detail (where it stays put, as the claims are views of it).
   bool NeverRestored(const Entry& e, const std::string& dest) const {
     const FileFacts facts = FactsOf(e);
     return in_.rules->NeverRestored(dest, KindOf(e), &facts);
   }
 
+  // Gives the item its destination: its entry's path, or one of its own
+  // in its detail.
   static void SetDest(const Entry& e, Item* item, std::string dest) {
     if (dest == e.path) {
       item->dest_is_path = true;
@@ -381,12 +400,11 @@ class Planner {
     }
   }
 
-  // Claims `dest` and the folders above it. `dest` is an item's, final:
-  // the claims are views of it.
+  // Claims `dest` and the folders above it.
   void ClaimPath(std::string_view dest, Claim claim) {
-    claims_[dest] = claim;
+    claims_.Set(dest, claim);
     for (std::string_view a = ParentOf(dest); !a.empty(); a = ParentOf(a)) {
-      if (!claims_.emplace(a, Claim::kParent).second) break;
+      if (!claims_.Add(a, Claim::kParent)) break;
     }
   }
 
@@ -395,8 +413,8 @@ class Planner {
               const std::optional<RestoreDirective>& merge,
               bool* duplicate_dir) {
     const bool is_dir = e.type == EntryType::kDirectory;
-    auto it = claims_.find(*dest);
-    if (it != claims_.end() && is_dir && it->second == Claim::kDir) {
+    const std::optional<Claim> claim = claims_.Find(*dest);
+    if (claim && is_dir && *claim == Claim::kDir) {
       item->action = Action::kSkip;
       item->stock_reason = Item::StockReason::kSameFolder;
       *duplicate_dir = true;
@@ -404,7 +422,7 @@ class Planner {
     }
     // A folder made only to hold earlier entries is this directory entry's
     // to give metadata to; anything else the store put there conflicts.
-    if (it != claims_.end() && !(is_dir && it->second == Claim::kParent)) {
+    if (claim && !(is_dir && *claim == Claim::kParent)) {
       // Two entries of the store meet: the first keeps the name.
       Conflict(e, item, dest, merge, /*existing=*/nullptr, /*in_store=*/true);
       return;
@@ -452,8 +470,8 @@ class Planner {
                 const std::optional<RestoreDirective>& merge,
                 const struct stat* existing, bool in_store) {
     const bool is_dir = e.type == EntryType::kDirectory;
-    const bool existing_dir =
-        in_store ? IsDirClaim(claims_.at(*dest)) : S_ISDIR(existing->st_mode);
+    const bool existing_dir = in_store ? IsDirClaim(*claims_.Find(*dest))
+                                       : S_ISDIR(existing->st_mode);
     Conflicts policy = in_.conflicts;
     std::string pattern(kDefaultRenamePattern);
     std::string why =
@@ -529,7 +547,7 @@ class Planner {
     for (uint64_t n = 1; n <= 10000; ++n) {
       std::string candidate = JoinPath(parent, NumberedName(name, n, pattern));
       if (UnsafePathReason(candidate) != "") break;
-      if (claims_.count(candidate)) continue;
+      if (claims_.Find(candidate)) continue;
       TargetProbe::Found f = probe_.Probe(candidate);
       if (f.err != 0) return Refuse(item, WayError(f.err, candidate));
       *dest = candidate;
@@ -552,23 +570,42 @@ class Planner {
     Refuse(item, Status::IOError("no free name for " + original));
   }
 
+  // A hard-link group's first member placed.
+  struct Leader {
+    uint64_t window;
+    int64_t item;      // in its window
+    std::string dest;  // for members of later windows
+  };
+
   const PlanInput& in_;
   TargetProbe probe_;
-  Plan plan_;
-  // Every destination the plan gives out, and the folders above them:
-  // views of DestOf() — an entry's path or an item's own destination in its
-  // detail, neither of which moves — not copies (a million entries' paths
-  // held twice were a tenth of a restore's memory).
-  std::unordered_map<std::string_view, Claim> claims_;
+  // The window being planned.
+  const std::vector<Entry>* entries_ = nullptr;
+  const ContentTable* contents_ = nullptr;
+  std::vector<Item>* items_ = nullptr;
+  uint64_t window_ = 0;
+  std::vector<FileNote> notes_;
+  // Every destination the plan gives out, and the folders above them, for
+  // the whole run: a later window's entry may meet any of them (a mapped
+  // user, a later profile, a rename candidate sorting before its original).
+  ClaimSet claims_;
   std::map<std::string, std::string> redirects_;
   std::set<std::string> skipped_dirs_;
-  std::unordered_map<uint64_t, int64_t> leaders_;  // link group -> item
+  std::unordered_map<uint64_t, Leader> leaders_;  // by link group
   std::set<std::string> noted_;
 };
 
-}  // namespace
+Planner::Planner(const PlanInput& input)
+    : impl_(std::make_unique<Impl>(input)) {}
+Planner::~Planner() = default;
 
-Plan MakePlan(const PlanInput& input) { return Planner(input).Run(); }
+std::vector<Item> Planner::PlanWindow(const std::vector<format::Entry>& entries,
+                                      const std::vector<uint32_t>& order,
+                                      const ContentTable& contents) {
+  return impl_->PlanWindow(entries, order, contents);
+}
+
+std::vector<FileNote> Planner::TakeNotes() { return impl_->TakeNotes(); }
 
 // A restore holds an item per entry: a million of them.
 static_assert(sizeof(Item) <= 48, "an Item must stay small");

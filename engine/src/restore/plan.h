@@ -1,8 +1,9 @@
 // The restore plan: for every entry to restore, where it goes below the
 // target and what happens there, decided before anything is written.
 //
-// Made serially in catalog order, so every decision is reproducible and
-// later entries see earlier ones:
+// Made serially in catalog order, a window of the catalog at a time
+// (store_catalog.h), so every decision is reproducible and later entries
+// see earlier ones, in earlier windows too:
 //
 //   1. the store path must be safe (safe_path.h);
 //   2. --map-user moves it into the new user's profile folder, and then
@@ -28,8 +29,8 @@
 //      (Catalog::bad_link_groups) is refused;
 //   8. owners: the target's numbers (target_accounts.h).
 //
-// Thread safety: MakePlan reads the target and the store's tables; call it
-// from one thread. The plan is a value (movable, not copyable).
+// Thread safety: a Planner reads the target and the store's tables; call it
+// from one thread. Items are values (movable, not copyable).
 
 #ifndef MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
 #define MIGSTORE_ENGINE_SRC_RESTORE_PLAN_H_
@@ -66,6 +67,9 @@ struct ItemDetail {
   std::string dest;    // where it goes, when not at its entry's path
   std::string reason;  // for the plan's readers
   Status error;        // kRefuse
+  // kLink whose leader was planned in an earlier window: the leader's
+  // destination (Item::leader is then -1).
+  std::string leader_dest;
 };
 
 struct Item {
@@ -84,7 +88,12 @@ struct Item {
   // detail each: reason() tells them.
   enum class StockReason : uint8_t { kNone, kAlreadyThere, kSameFolder };
   StockReason stock_reason = StockReason::kNone;
-  int64_t leader = -1;  // kLink: the item whose file it links to
+  // The first member of its hard-link group to be placed (written, or
+  // already there): the others link to it.
+  bool leads = false;
+  // kLink: the item of the same window whose file it links to; -1: the
+  // leader is an earlier window's (ItemDetail::leader_dest).
+  int64_t leader = -1;
   const format::Content* content = nullptr;  // files with data
   std::unique_ptr<ItemDetail> detail;        // null: nothing to say
 
@@ -116,8 +125,6 @@ struct PlanProfile {
 };
 
 struct PlanInput {
-  const std::vector<format::Entry>* entries = nullptr;
-  std::vector<uint32_t> order;  // entries to plan, in catalog order
   // By profile number (0: no profile).
   std::vector<PlanProfile> profiles;
   std::vector<std::string> system_folders;
@@ -130,18 +137,35 @@ struct PlanInput {
   const std::unordered_set<std::string>* cleaned = nullptr;
   int target_fd = -1;  // -1: the target does not exist yet (dry run)
   Conflicts conflicts = Conflicts::kRename;
-  const ContentTable* contents = nullptr;
   // The damaged link groups: their members are refused. Null: none.
   const Catalog* catalog = nullptr;
   OwnerMap* owners = nullptr;  // null: owners are not set
 };
 
-struct Plan {
-  std::vector<Item> items;  // in `order`'s order
-  std::vector<FileNote> notes;
-};
+// Plans a store's entries window by window. What a decision depends on
+// across windows is kept here (the destinations given out, the folders
+// renamed or skipped, the hard-link leaders, the target probe); the
+// windows' entries and items are the caller's. `input` must outlive it.
+class Planner {
+ public:
+  explicit Planner(const PlanInput& input);
+  ~Planner();
+  Planner(const Planner&) = delete;
+  Planner& operator=(const Planner&) = delete;
 
-Plan MakePlan(const PlanInput& input);
+  // Plans entries[order[k]] for each k, in order (catalog order, after
+  // every entry of earlier windows): item k's `entry` is order[k], its
+  // `content` a record of `contents`.
+  std::vector<Item> PlanWindow(const std::vector<format::Entry>& entries,
+                               const std::vector<uint32_t>& order,
+                               const ContentTable& contents);
+  // The plan's notes (each told once per run) since the last call.
+  std::vector<FileNote> TakeNotes();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // "create", "overwrite", "rename", "link", "merge", "skip", "identical",
 // "refuse": the action as PlannedEntry names it.

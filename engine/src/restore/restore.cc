@@ -4,8 +4,10 @@
 // do (user mapping, rules, owners, extended attributes, conflicts).
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <oneapi/tbb/info.h>
 
@@ -28,6 +30,7 @@
 #include "engine/src/restore/account_names.h"
 #include "engine/src/restore/apply.h"
 #include "engine/src/restore/create_accounts.h"
+#include "engine/src/restore/decisions.h"
 #include "engine/src/restore/destination_cleanup.h"
 #include "engine/src/restore/path_filter.h"
 #include "engine/src/restore/plan.h"
@@ -41,6 +44,7 @@
 #include "engine/src/store/open_store.h"
 #include "format/atomic_file.h"
 #include "format/container_reader.h"
+#include "format/spill_file.h"
 #include "migstore/extract.h"
 #include "migstore/matcher.h"
 #include "migstore/rules.h"
@@ -53,6 +57,11 @@ using format::EntryType;
 using restore::Action;
 using restore::Item;
 using Clock = std::chrono::steady_clock;
+
+// The decoded blocks a restore keeps (restore::ApplyOptions::block_memory):
+// blocks whose files lie in several windows (copies stored once) stay
+// while they fit, else are opened again.
+constexpr uint64_t kBlockMemory = uint64_t{64} << 20;
 
 const char* TypeName(EntryType t) {
   switch (t) {
@@ -88,6 +97,7 @@ struct RunSpec {
   bool dry_run = false;
   bool continue_on_error = false;
   int threads = 0;
+  size_t window_entries = 65536;  // RestoreOptions::window_entries
   restore::Conflicts conflicts = restore::Conflicts::kRename;
   const RestoreOptions* restore = nullptr;      // null for an extract
   const restore::PathFilter* filter = nullptr;  // extract
@@ -162,6 +172,8 @@ class Run {
       return Status::InvalidArgument("no target directory given");
     if (spec_.threads < 0 || spec_.threads > 1024)
       return Status::InvalidArgument("--threads out of range");
+    if (spec_.window_entries == 0)
+      return Status::InvalidArgument("window_entries must be at least 1");
     if (spec_.restore != nullptr) {
       MIGSTORE_RETURN_IF_ERROR(fs::CheckFreeSpace(
           spec_.target, spec_.restore->min_free_bytes, "the target"));
@@ -242,17 +254,47 @@ class Run {
     report_.notes.push_back({std::move(path), std::move(what)});
   }
 
-  // Plan, then apply: the catalog read, the entries chosen (a restore's
-  // users and rules, or an extract's globs), the plan made and announced,
-  // and, unless it refused an entry that stops the run or this is a dry
-  // run, the target made and written.
+  // What pass one leaves for pass two.
+  struct Planned {
+    std::vector<FileIssue> refusals;  // told once every entry is planned
+    uint64_t files_total = 0;
+    uint64_t bytes_total = 0;
+    std::vector<uint32_t> block_uses;  // restore::CountBlockUses
+    uint64_t privileged = 0;           // a dry run's privilege notes
+    // A single window's items and content records, kept for pass two.
+    std::vector<Item> items;
+    restore::ContentTable contents;
+    // Several windows: each one's decisions on a scratch file, with what
+    // its entries were (pass two must read the same ones).
+    std::unique_ptr<format::SpillFile> spill;
+    struct Window {
+      std::vector<format::SpillFile::Piece> decisions;
+      size_t entries = 0;
+      size_t items = 0;
+      uint64_t digest = 0;
+      bool work = false;  // something to write
+    };
+    std::vector<Window> windows;
+  };
+
+  // Plan, then apply, a window of the catalog at a time (store_catalog.h):
+  // pass zero reads the catalog for what looks ahead (lost segments,
+  // damaged link groups, an extract's folders); the entries are chosen (a
+  // restore's users and rules, or an extract's globs); pass one plans and
+  // announces every window; unless it refused an entry that stops the run
+  // or this is a dry run, the target is made and pass two applies each
+  // window as pass one decided.
   Status Body(int threads) {
-    restore::Catalog catalog = restore::LoadCatalog(*store_.reader);
+    const std::vector<restore::CatalogWindow> windows =
+        restore::CatalogWindows(store_.reader->index(), spec_.window_entries);
+    restore::Catalog catalog = restore::ScanCatalog(
+        *store_.reader, windows, [&](const std::vector<Entry>& entries) {
+          if (spec_.filter != nullptr) NoteFoldersAbove(entries);
+        });
     machine_ = StoreMachine(*store_.reader, spec_.target);
     MIGSTORE_RETURN_IF_ERROR(CompileErrorControl());
     MIGSTORE_RETURN_IF_ERROR(ReportLostSegments(catalog));
-    const std::vector<Entry>& entries = catalog.entries;
-    restore::PlanInput in = PlanInputFor(entries);
+    restore::PlanInput in = PlanInputFor();
 
     // The target as it is; made (when missing) only once the plan has
     // passed (no refusal stops the run), and never in a dry run. A missing
@@ -263,32 +305,21 @@ class Run {
       return Status::FromErrno("cannot open the target " + spec_.target, errno);
     }
     in.target_fd = target.get();
-    if (spec_.restore != nullptr) {
-      MIGSTORE_ASSIGN_OR_RETURN(in.order, ChooseForRestore(target, &in));
-    } else {
-      in.order = ExtractOrder(entries);
-      report_.not_selected = entries.size() - in.order.size();
-    }
-    std::vector<uint64_t> ids;
-    for (uint32_t i : in.order) {
-      if (entries[i].type == EntryType::kFile && entries[i].content)
-        ids.push_back(*entries[i].content);
-    }
-    restore::ContentTable contents =
-        restore::ContentTable::Load(*store_.reader, std::move(ids));
-    in.contents = &contents;
+    if (spec_.restore != nullptr)
+      MIGSTORE_RETURN_IF_ERROR(ChooseForRestore(target, &in));
     in.catalog = &catalog;
 
     MIGSTORE_RETURN_IF_ERROR(ScanCleanup(in, target.get()));
     in.cleaned = &cleanup_.paths;
-    restore::Plan plan = restore::MakePlan(in);
-    MIGSTORE_RETURN_IF_ERROR(Announce(entries, &plan));
-    MIGSTORE_RETURN_IF_ERROR(ExportSettings());
     const bool strip =
         spec_.restore != nullptr && spec_.restore->strip_privileges;
+    MIGSTORE_ASSIGN_OR_RETURN(Planned planned,
+                              PlanWindows(in, windows, &catalog, strip));
+    MIGSTORE_RETURN_IF_ERROR(Announce(&planned));
+    MIGSTORE_RETURN_IF_ERROR(ExportSettings());
     if (spec_.dry_run) {
-      if (spec_.restore != nullptr) NotePrivileges(entries, plan.items, strip);
-      Count(entries, plan.items, [](size_t) { return true; });
+      if (planned.privileged > 0)
+        Note("", restore::PrivilegeSummary(planned.privileged, strip));
       CleanUpFiles(target.get());
       return RestoreSettings(in, -1);
     }
@@ -306,7 +337,7 @@ class Run {
         MIGSTORE_RETURN_IF_ERROR(CreateAccounts(target.get()));
         cleanup_errors = CleanUpFiles(target.get());
         MIGSTORE_RETURN_IF_ERROR(
-            Apply(entries, &plan.items, target.get(), threads, strip));
+            Apply(windows, &catalog, &planned, target.get(), threads, strip));
         MIGSTORE_RETURN_IF_ERROR(RestoreSettings(in, target.get()));
         // A file the cleanup could not delete is told after the apply:
         // stopping between the two would leave a target emptied of what
@@ -325,6 +356,176 @@ class Run {
     return status;
   }
 
+  // The entries of a window to plan, in catalog order: a restore's users',
+  // or what an extract's globs take and the folders above them. Pass one
+  // (`count`) counts the others.
+  std::vector<uint32_t> WindowOrder(const std::vector<Entry>& entries,
+                                    const restore::PlanInput& in, bool count) {
+    std::vector<uint32_t> order;
+    for (uint32_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      const bool taken =
+          spec_.filter != nullptr
+              ? spec_.filter->Takes(e.path) ||
+                    (e.type == EntryType::kDirectory && above_.count(e.path))
+              : in.profiles[e.profile].selected;
+      if (taken) {
+        order.push_back(i);
+      } else if (count) {
+        ++report_.not_selected;
+      }
+    }
+    return order;
+  }
+
+  // Extract: the folders above what the globs take, found in pass zero (a
+  // folder comes before the entries that make it taken).
+  void NoteFoldersAbove(const std::vector<Entry>& entries) {
+    for (const Entry& e : entries) {
+      if (!spec_.filter->Takes(e.path)) continue;
+      for (std::string_view a = ParentOf(e.path); !a.empty(); a = ParentOf(a)) {
+        if (!above_.insert(std::string(a)).second) break;
+      }
+    }
+  }
+
+  // The content records of the files of `items` (planned or to apply).
+  restore::ContentTable LoadContents(const std::vector<Entry>& entries,
+                                     const std::vector<uint32_t>& order) {
+    std::vector<uint64_t> ids;
+    for (uint32_t i : order) {
+      if (entries[i].type == EntryType::kFile && entries[i].content)
+        ids.push_back(*entries[i].content);
+    }
+    return restore::ContentTable::Load(*store_.reader, std::move(ids));
+  }
+
+  // What pass two must find again in a window: its entries, as far as the
+  // plan decided from them.
+  static uint64_t DigestOf(const std::vector<Entry>& entries) {
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    for (const Entry& e : entries) {
+      const uint64_t fields[] = {e.profile,   static_cast<uint64_t>(e.type),
+                                 e.mode,      e.uid,
+                                 e.gid,       static_cast<uint64_t>(e.mtime_ns),
+                                 e.size,      e.content.value_or(UINT64_MAX),
+                                 e.link_group};
+      XXH3_64bits_update(st, fields, sizeof(fields));
+      XXH3_64bits_update(st, e.path.data(), e.path.size() + 1);
+    }
+    const uint64_t d = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return d;
+  }
+
+  // Pass one: every window planned in catalog order, each item announced
+  // (OnPlanned) and counted as far as the plan decides it, refusals kept
+  // to be told once the whole plan is made. Nothing is written.
+  Result<Planned> PlanWindows(
+      const restore::PlanInput& in,
+      const std::vector<restore::CatalogWindow>& windows,
+      restore::Catalog* catalog, bool strip) {
+    Planned planned;
+    const bool one = windows.size() == 1;
+    if (!spec_.dry_run)
+      planned.block_uses.assign(store_.reader->block_count(), 0);
+    if (!one && !spec_.dry_run) {
+      MIGSTORE_ASSIGN_OR_RETURN(
+          planned.spill, format::SpillFile::Create(format::DefaultSpillDirs()));
+    }
+    restore::Planner planner(in);
+    size_t owner_notes = 0;
+    for (const restore::CatalogWindow& w : windows) {
+      if (reporter_.Poll()) return Status::Cancelled("cancelled");
+      std::vector<Entry> read;
+      if (!one) {
+        // A segment that read in pass zero and fails now is told as one
+        // that failed then (its entries are not planned).
+        const size_t lost = catalog->lost.size();
+        read = restore::ReadWindow(*store_.reader, w, &catalog->lost);
+        MIGSTORE_RETURN_IF_ERROR(ReportLostSegments(*catalog, lost));
+      }
+      const std::vector<Entry>& entries = one ? catalog->entries : read;
+      const std::vector<uint32_t> order = WindowOrder(entries, in, true);
+      restore::ContentTable contents = LoadContents(entries, order);
+      std::vector<Item> items = planner.PlanWindow(entries, order, contents);
+      // The notes first, as they came about (owners kept by number, rules
+      // not applied), then the window's entries.
+      if (owners_) {
+        const std::vector<std::string>& notes = owners_->notes();
+        for (; owner_notes < notes.size(); ++owner_notes)
+          Note("", notes[owner_notes]);
+      }
+      for (FileNote& n : planner.TakeNotes())
+        Note(std::move(n.path), std::move(n.what));
+      bool work = false;
+      for (const Item& item : items) {
+        const Entry& e = entries[item.entry];
+        Tell(entries, item, &planned);
+        const bool applied = item.action != Action::kSkip &&
+                             item.action != Action::kIdentical &&
+                             item.action != Action::kRefuse;
+        work = work || applied;
+        // What pass two cannot change is counted now; a dry run counts
+        // everything as done.
+        if (spec_.dry_run || !applied) CountItem(e, item, true);
+        if (spec_.dry_run && spec_.restore != nullptr)
+          planned.privileged += NotePrivileges(entries, item, strip);
+      }
+      if (!spec_.dry_run)
+        restore::CountBlockUses(entries, items, &planned.block_uses);
+      if (one) {
+        planned.items = std::move(items);
+        planned.contents = std::move(contents);
+      } else {
+        Planned::Window& pw = planned.windows.emplace_back();
+        pw.entries = entries.size();
+        pw.items = items.size();
+        pw.digest = DigestOf(entries);
+        pw.work = work;
+        if (work && !spec_.dry_run) {
+          MIGSTORE_RETURN_IF_ERROR(restore::SaveDecisions(
+              items, planned.spill.get(), &pw.decisions));
+        }
+        // A window's entries and records were large and are gone: hand the
+        // pages back, so that the peak is one window's.
+        read = {};
+        items = std::vector<Item>();
+        contents = {};
+        ::malloc_trim(0);
+      }
+    }
+    return planned;
+  }
+
+  // One planned item to the observer, the totals for progress, and a
+  // refusal kept.
+  void Tell(const std::vector<Entry>& entries, const Item& item,
+            Planned* planned) {
+    const Entry& e = entries[item.entry];
+    PlannedEntry p;
+    p.path = e.path;
+    p.destination =
+        item.action == Action::kRefuse ? "" : restore::DestOf(item, entries);
+    p.type = TypeName(e.type);
+    p.size = e.size;
+    p.action = restore::ActionName(item);
+    p.reason = item.action == Action::kRefuse ? item.error().ToString()
+                                              : item.reason();
+    reporter_.Notify([&](RestoreObserver& ob) { ob.OnPlanned(p); });
+    if (item.action == Action::kWrite || item.action == Action::kLink) {
+      if (e.type != EntryType::kDirectory) ++planned->files_total;
+      if (item.action == Action::kWrite && item.content != nullptr)
+        planned->bytes_total += item.content->stored_size();
+      if (item.action == Action::kWrite && store_.hardlink() &&
+          e.type == EntryType::kFile) {
+        planned->bytes_total += e.size;
+      }
+    }
+    if (item.action == Action::kRefuse)
+      planned->refusals.push_back({e.path, item.error()});
+  }
   // The rules' <processing> and <externalProcess> steps at `when`
   // (run_processing.h), in the target; a failed command goes through
   // EntryError.
@@ -496,8 +697,9 @@ class Run {
 
   // Catalog segments that cannot be read: each an error for the entries it
   // held, named by its first path.
-  Status ReportLostSegments(const restore::Catalog& catalog) {
-    for (const restore::LostSegment& lost : catalog.lost) {
+  Status ReportLostSegments(const restore::Catalog& catalog, size_t from = 0) {
+    for (size_t k = from; k < catalog.lost.size(); ++k) {
+      const restore::LostSegment& lost = catalog.lost[k];
       MIGSTORE_RETURN_IF_ERROR(
           EntryError({lost.first_path,
                       lost.status.WithContext(
@@ -510,9 +712,8 @@ class Run {
 
   // The plan's view of the store: its entries, layout, system folders and
   // profiles (each landing where it was captured until a mapping moves it).
-  restore::PlanInput PlanInputFor(const std::vector<Entry>& entries) const {
+  restore::PlanInput PlanInputFor() const {
     restore::PlanInput in;
-    in.entries = &entries;
     in.fold = machine_.layout == Layout::kWindows;
     in.conflicts = spec_.conflicts;
     for (const auto& [key, path] : machine_.system_folders)
@@ -528,26 +729,15 @@ class Run {
     return in;
   }
 
-  // A restore's entries: those of the chosen users, with where each lands,
-  // the restore rules compiled for them and owners mapped by name (as
-  // root). Returns the entries in plan order.
-  Result<std::vector<uint32_t>> ChooseForRestore(const UniqueFd& target,
-                                                 restore::PlanInput* in) {
+  // A restore's users: those chosen, with where each lands, the restore
+  // rules compiled for them and owners mapped by name (as root).
+  Status ChooseForRestore(const UniqueFd& target, restore::PlanInput* in) {
     if (target.valid()) accounts_ = restore::ReadTargetAccounts(target.get());
     MIGSTORE_RETURN_IF_ERROR(SelectAndMap(accounts_, in));
     MIGSTORE_RETURN_IF_ERROR(PlanAccounts(target, *in));
     MIGSTORE_RETURN_IF_ERROR(CompileRestoreRules(in));
-    std::vector<uint32_t> order;
-    const std::vector<Entry>& entries = *in->entries;
-    for (uint32_t i = 0; i < entries.size(); ++i) {
-      if (in->profiles[entries[i].profile].selected) {
-        order.push_back(i);
-      } else {
-        ++report_.not_selected;
-      }
-    }
     MapOwners(in);
-    return order;
+    return Status::OK();
   }
 
   // The <merge> and <locationModify> rules of --rules, bound to the users
@@ -597,51 +787,24 @@ class Run {
     in->owners = &*owners_;
   }
 
-  // The plan told: its notes, each entry to the observer, the totals for
-  // progress, and each refused entry as an error (the end of the run
-  // without --continue-on-error, before anything is written).
-  Status Announce(const std::vector<Entry>& entries, restore::Plan* plan) {
-    if (owners_) {
-      for (const std::string& n : owners_->notes()) Note("", n);
-    }
-    for (FileNote& n : plan->notes) Note(std::move(n.path), std::move(n.what));
-    uint64_t files_total = 0, bytes_total = 0;
-    for (const Item& item : plan->items) {
-      const Entry& e = entries[item.entry];
-      PlannedEntry p;
-      p.path = e.path;
-      p.destination =
-          item.action == Action::kRefuse ? "" : restore::DestOf(item, entries);
-      p.type = TypeName(e.type);
-      p.size = e.size;
-      p.action = restore::ActionName(item);
-      p.reason = item.action == Action::kRefuse ? item.error().ToString()
-                                                : item.reason();
-      reporter_.Notify([&](RestoreObserver& ob) { ob.OnPlanned(p); });
-      if (item.action == Action::kWrite || item.action == Action::kLink) {
-        if (e.type != EntryType::kDirectory) ++files_total;
-        if (item.action == Action::kWrite && item.content != nullptr)
-          bytes_total += item.content->stored_size();
-        if (item.action == Action::kWrite && store_.hardlink() &&
-            e.type == EntryType::kFile) {
-          bytes_total += e.size;
-        }
-      }
-    }
-    for (const Item& item : plan->items) {
-      if (item.action != Action::kRefuse) continue;
-      MIGSTORE_RETURN_IF_ERROR(
-          EntryError({entries[item.entry].path, item.error()}));
-    }
-    reporter_.SetTotals(files_total, bytes_total);
+  // The end of the plan: each refused entry as an error (the end of the
+  // run without --continue-on-error, before anything is written), and the
+  // totals for progress.
+  Status Announce(Planned* planned) {
+    for (FileIssue& e : planned->refusals)
+      MIGSTORE_RETURN_IF_ERROR(EntryError(std::move(e)));
+    planned->refusals.clear();
+    reporter_.SetTotals(planned->files_total, planned->bytes_total);
     return Status::OK();
   }
 
-  // The plan carried out below the target: folders, files, links and
-  // specials, then the folders' metadata. Returns the error that stopped
-  // it, or OK.
-  Status Apply(const std::vector<Entry>& entries, std::vector<Item>* items,
-               int target_fd, int threads, bool strip) {
+  // Pass two: the plan carried out below the target, window by window as
+  // pass one decided (folders, files, links), then every window's
+  // specials and the folders' metadata. Returns the error that stopped it,
+  // or OK.
+  Status Apply(const std::vector<restore::CatalogWindow>& windows,
+               restore::Catalog* catalog, Planned* planned, int target_fd,
+               int threads, bool strip) {
     reporter_.Phase("Applying");
     restore::ApplyOptions ao;
     ao.store = &store_;
@@ -650,6 +813,7 @@ class Run {
     ao.set_xattrs = spec_.restore != nullptr;
     ao.mode_mask = spec_.restore != nullptr ? 07777 : 01777;
     ao.threads = threads;
+    ao.block_memory = kBlockMemory;
     // A restore links a hard-link store's files back (USMT's refresh); an
     // extract copies them, so editing what was extracted never changes the
     // store or the originals.
@@ -659,8 +823,8 @@ class Run {
     Status stop;
     std::mutex stop_mu;
     restore::ApplyCallbacks cb;
-    cb.error = [&](size_t i, const Status& error) {
-      Status s = EntryError({entries[(*items)[i].entry].path, error});
+    cb.error = [&](const std::string& path, const Status& error) {
+      Status s = EntryError({path, error});
       if (s.ok()) return true;
       std::lock_guard<std::mutex> lock(stop_mu);
       if (stop.ok()) stop = std::move(s);
@@ -673,11 +837,31 @@ class Run {
       reporter_.Add(bytes, files);
     };
     cb.cancelled = [&] { return reporter_.Poll(); };
-    restore::Applier applier(ao, entries, items, std::move(cb));
-    applier.MakeFolders();
-    applier.WriteFiles();
-    applier.MakeLinksAndSpecials();
-    applier.FinishFolders();
+    restore::Applier applier(ao, std::move(planned->block_uses), std::move(cb));
+    if (windows.size() == 1) {
+      applier.ApplyWindow(catalog->entries, &planned->items);
+      CountApplied(catalog->entries, planned->items, applier);
+    }
+    // What ends pass two early; the folders made so far still get their
+    // metadata (Finish), as when an entry's error stops it.
+    Status broken;
+    // (No task runs between windows: `stop` is read without its lock.)
+    for (size_t w = 0; w < planned->windows.size() && broken.ok() &&
+                       stop.ok() && !applier.stopped() && !reporter_.Poll();
+         ++w) {
+      if (!planned->windows[w].work) continue;
+      broken = ApplyWindow(windows[w], planned->windows[w], *planned->spill,
+                           catalog, &applier, &stop, &stop_mu);
+      ::malloc_trim(0);
+    }
+    // Stopped here rather than by the applier: it must start nothing new
+    // either (Finish then only gives the folders made their metadata).
+    if (!broken.ok() || !stop.ok() || reporter_.cancelled()) applier.Stop();
+    applier.Finish();
+    for (size_t i = 0; i < applier.kept_items().size(); ++i) {
+      const Item& item = applier.kept_items()[i];
+      CountItem(applier.kept_entries()[item.entry], item, applier.done(i));
+    }
     if (applier.temporaries_removed() > 0) {
       Note("", "removed " + std::to_string(applier.temporaries_removed()) +
                    " temporary files an interrupted run left behind");
@@ -685,8 +869,109 @@ class Run {
     if (applier.privileged_files() > 0)
       Note("", restore::PrivilegeSummary(applier.privileged_files(), strip));
     report_.blocks_opened = applier.blocks_opened();
-    Count(entries, *items, [&](size_t i) { return applier.done(i); });
-    return stop;
+    return broken.ok() ? stop : broken;
+  }
+
+  // Pass two for one window of several: its entries read again (they must
+  // be the ones planned), pass one's decisions and the content records
+  // given back, applied and counted.
+  Status ApplyWindow(const restore::CatalogWindow& window,
+                     const Planned::Window& planned,
+                     const format::SpillFile& spill, restore::Catalog* catalog,
+                     restore::Applier* applier, Status* stop,
+                     std::mutex* stop_mu) {
+    const size_t lost = catalog->lost.size();
+    std::vector<Entry> entries =
+        restore::ReadWindow(*store_.reader, window, &catalog->lost);
+    if (catalog->lost.size() > lost) {
+      // Read for the plan, not now: the window's decisions no longer match
+      // its entries, and none of them is applied.
+      Status s = ReportLostSegments(*catalog, lost);
+      if (s.ok()) {
+        s = EntryError(
+            {catalog->lost[lost].first_path,
+             Status::IOError(
+                 "catalog segments " + std::to_string(window.first) + " to " +
+                 std::to_string(window.end - 1) + " (" +
+                 std::to_string(window.entries) +
+                 " entries) were planned but not restored: a segment could "
+                 "not be read again")});
+      }
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(*stop_mu);
+        if (stop->ok()) *stop = s;
+      }
+      return Status::OK();
+    }
+    if (entries.size() != planned.entries ||
+        DigestOf(entries) != planned.digest) {
+      return Status::Corruption(
+          "the store's catalog changed while it was restored: catalog "
+          "segments " +
+          std::to_string(window.first) + " to " +
+          std::to_string(window.end - 1) +
+          " no longer read as when they were planned");
+    }
+    MIGSTORE_ASSIGN_OR_RETURN(
+        std::vector<Item> items,
+        restore::LoadDecisions(spill, planned.decisions, entries.size()));
+    if (items.size() != planned.items) {
+      return Status::Corruption(
+          "the restore's scratch file does not hold the plan it was given");
+    }
+    Status s = GiveContents(entries, &items);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(*stop_mu);
+      if (stop->ok()) *stop = s;
+      return Status::OK();
+    }
+    applier->ApplyWindow(entries, &items);
+    CountApplied(entries, items, *applier);
+    return Status::OK();
+  }
+
+  // Pass two's items given their content records again. A record that
+  // cannot be read now (it could in pass one) fails its file alone, told
+  // as the apply's errors are; returns the error that ends the run.
+  Status GiveContents(const std::vector<Entry>& entries,
+                      std::vector<Item>* items) {
+    std::vector<uint32_t> files;
+    for (const Item& item : *items) {
+      if (item.action == Action::kWrite || item.action == Action::kLink)
+        files.push_back(item.entry);
+    }
+    window_contents_ = LoadContents(entries, files);
+    for (Item& item : *items) {
+      const Entry& e = entries[item.entry];
+      if ((item.action != Action::kWrite && item.action != Action::kLink) ||
+          e.type != EntryType::kFile || !e.content) {
+        continue;
+      }
+      auto c = window_contents_.For(e);
+      if (c.ok()) {
+        item.content = *c;
+        continue;
+      }
+      item.action = Action::kRefuse;
+      MIGSTORE_RETURN_IF_ERROR(EntryError({e.path, c.status()}));
+    }
+    return Status::OK();
+  }
+
+  // Counts the items of an applied window that pass one left uncounted
+  // (all but those it skipped or found already there); the ones kept for
+  // the applier's Finish are counted after it.
+  void CountApplied(const std::vector<Entry>& entries,
+                    const std::vector<Item>& items,
+                    const restore::Applier& applier) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Item& item = items[i];
+      if (applier.kept(i) || item.action == Action::kSkip ||
+          item.action == Action::kIdentical) {
+        continue;
+      }
+      CountItem(entries[item.entry], item, applier.done(i));
+    }
   }
 
   // Makes the missing target (and the directories above it) and opens it.
@@ -705,26 +990,23 @@ class Run {
     return target;
   }
 
-  // A dry run's notes on the files that would carry setuid or setgid bits
-  // or file capabilities, as far as the catalog tells (a hard-link store's
+  // A dry run's note on a file that would carry setuid or setgid bits or
+  // file capabilities, as far as the catalog tells (a hard-link store's
   // capabilities are on its files: the applier notes them as it restores).
-  void NotePrivileges(const std::vector<Entry>& entries,
-                      const std::vector<Item>& items, bool strip) {
-    uint64_t n = 0;
-    for (const Item& item : items) {
-      const Entry& e = entries[item.entry];
-      if (e.type != EntryType::kFile ||
-          (item.action != Action::kWrite && item.action != Action::kLink)) {
-        continue;
-      }
-      const bool root_owned = ::geteuid() == 0 && item.uid == 0;
-      const std::string what =
-          restore::PrivilegesOf(e.mode, root_owned, restore::HasCapability(e));
-      if (what.empty()) continue;
-      ++n;
-      Note(restore::DestOf(item, entries), restore::PrivilegeNote(what, strip));
+  // Returns 1 when it noted one.
+  uint64_t NotePrivileges(const std::vector<Entry>& entries, const Item& item,
+                          bool strip) {
+    const Entry& e = entries[item.entry];
+    if (e.type != EntryType::kFile ||
+        (item.action != Action::kWrite && item.action != Action::kLink)) {
+      return 0;
     }
-    if (n > 0) Note("", restore::PrivilegeSummary(n, strip));
+    const bool root_owned = ::geteuid() == 0 && item.uid == 0;
+    const std::string what =
+        restore::PrivilegesOf(e.mode, root_owned, restore::HasCapability(e));
+    if (what.empty()) return 0;
+    Note(restore::DestOf(item, entries), restore::PrivilegeNote(what, strip));
+    return 1;
   }
 
   // Restore: the users chosen, and where each one's profile lands.
@@ -916,75 +1198,48 @@ class Run {
     return m;
   }
 
-  // Extract: the entries the globs take, and the folders above them.
-  std::vector<uint32_t> ExtractOrder(const std::vector<Entry>& entries) {
-    std::vector<uint32_t> taken;
-    std::set<std::string> above;
-    std::vector<bool> take(entries.size(), false);
-    for (uint32_t i = 0; i < entries.size(); ++i) {
-      if (!spec_.filter->Takes(entries[i].path)) continue;
-      take[i] = true;
-      for (std::string_view a = ParentOf(entries[i].path); !a.empty();
-           a = ParentOf(a)) {
-        if (!above.insert(std::string(a)).second) break;
-      }
+  // Adds an item to the report's counts; `done`: it is in place.
+  void CountItem(const Entry& e, const Item& item, bool done) {
+    switch (item.action) {
+      case Action::kSkip:
+        if (!item.reason().empty() &&
+            item.stock_reason != Item::StockReason::kSameFolder)
+          ++report_.skipped;
+        return;
+      case Action::kIdentical:
+        ++report_.identical;
+        return;
+      case Action::kRefuse:
+        return;
+      case Action::kMerge:
+        if (done) ++report_.directories;
+        return;
+      case Action::kWrite:
+      case Action::kLink:
+        break;
     }
-    for (uint32_t i = 0; i < entries.size(); ++i) {
-      if (take[i] || (entries[i].type == EntryType::kDirectory &&
-                      above.count(entries[i].path))) {
-        taken.push_back(i);
-      }
-    }
-    return taken;
-  }
-
-  template <typename Done>
-  void Count(const std::vector<Entry>& entries, const std::vector<Item>& items,
-             Done done) {
-    for (size_t i = 0; i < items.size(); ++i) {
-      const Item& item = items[i];
-      const Entry& e = entries[item.entry];
-      switch (item.action) {
-        case Action::kSkip:
-          if (!item.reason().empty() &&
-              item.stock_reason != Item::StockReason::kSameFolder)
-            ++report_.skipped;
-          continue;
-        case Action::kIdentical:
-          ++report_.identical;
-          continue;
-        case Action::kRefuse:
-          continue;
-        case Action::kMerge:
-          if (done(i)) ++report_.directories;
-          continue;
-        case Action::kWrite:
-        case Action::kLink:
-          break;
-      }
-      if (!done(i)) continue;
-      if (item.moved) ++report_.moved;
-      if (item.renamed) ++report_.renamed;
-      if (item.replace) ++report_.overwritten;
-      switch (e.type) {
-        case EntryType::kFile:
-          ++report_.files;
-          if (item.action == Action::kLink) {
-            ++report_.hardlinks;
-          } else {
-            report_.bytes += e.size;
-          }
-          break;
-        case EntryType::kDirectory:
-          ++report_.directories;
-          break;
-        case EntryType::kSymlink:
-          ++report_.symlinks;
-          break;
-        case EntryType::kFifo:
-          ++report_.fifos;
-          break;
-      }
+    if (!done) return;
+    if (item.moved) ++report_.moved;
+    if (item.renamed) ++report_.renamed;
+    if (item.replace) ++report_.overwritten;
+    switch (e.type) {
+      case EntryType::kFile:
+        ++report_.files;
+        if (item.action == Action::kLink) {
+          ++report_.hardlinks;
+        } else {
+          report_.bytes += e.size;
+        }
+        break;
+      case EntryType::kDirectory:
+        ++report_.directories;
+        break;
+      case EntryType::kSymlink:
+        ++report_.symlinks;
+        break;
+      case EntryType::kFifo:
+        ++report_.fifos;
+        break;
     }
   }
 
@@ -1003,6 +1258,8 @@ class Run {
   Matcher rules_;                       // a restore's --rules
   std::optional<restore::OwnerMap> owners_;  // as root, over accounts_
   restore::CleanupScan cleanup_;             // <destinationCleanup>'s files
+  std::set<std::string> above_;  // extract: the folders above what it takes
+  restore::ContentTable window_contents_;  // pass two's window's records
   std::mutex mu_;
   RestoreReport report_;
 };
@@ -1107,6 +1364,7 @@ RunSpec RestoreSpec(const RestoreOptions& o) {
   spec.dry_run = o.dry_run;
   spec.continue_on_error = o.continue_on_error;
   spec.threads = o.threads;
+  spec.window_entries = o.window_entries;
   switch (o.on_conflict) {
     case ConflictPolicy::kRename:
       spec.conflicts = restore::Conflicts::kRename;
@@ -1152,6 +1410,7 @@ Result<RestoreReport> Extract(const ExtractOptions& o,
   spec.target = o.to;
   spec.continue_on_error = o.continue_on_error;
   spec.threads = o.threads;
+  spec.window_entries = o.window_entries;
   spec.conflicts =
       o.overwrite ? restore::Conflicts::kOverwrite : restore::Conflicts::kError;
   spec.filter = &filter;

@@ -14,7 +14,9 @@ namespace {
 // are moved into (all of them at once held a catalog twice while it loaded).
 template <typename T, typename Read, typename Use>
 void InBatches(size_t count, Read read, Use use) {
-  constexpr size_t kBatch = 64;
+  // A window holds 16 segments; verify's whole catalog goes through in
+  // batches of this many (64 were ~64 MB of decoded entries in flight).
+  constexpr size_t kBatch = 16;
   for (size_t first = 0; first < count; first += kBatch) {
     const size_t n = std::min(kBatch, count - first);
     std::vector<Result<T>> got(n, Status::Corruption("not read"));
@@ -26,37 +28,81 @@ void InBatches(size_t count, Read read, Use use) {
 
 }  // namespace
 
-Catalog LoadCatalog(const format::ContainerReader& reader) {
+std::vector<CatalogWindow> CatalogWindows(const format::StoreIndex& index,
+                                          size_t window_entries) {
+  const auto& segments = index.catalog_segments;
+  std::vector<CatalogWindow> windows;
+  CatalogWindow w;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t n = segments[i].entry_count;
+    if (w.end > w.first && w.entries + n > window_entries) {
+      windows.push_back(w);
+      w = CatalogWindow{i, i, 0};
+    }
+    w.end = i + 1;
+    w.entries += n;
+  }
+  windows.push_back(w);
+  return windows;
+}
+
+std::vector<format::Entry> ReadWindow(const format::ContainerReader& reader,
+                                      const CatalogWindow& window,
+                                      std::vector<LostSegment>* lost) {
   const auto& segments = reader.index().catalog_segments;
-  Catalog out;
+  std::vector<size_t> read;  // the window's segments to read
+  for (size_t i = window.first; i < window.end; ++i) {
+    const bool known =
+        std::any_of(lost->begin(), lost->end(),
+                    [i](const LostSegment& l) { return l.segment == i; });
+    if (!known) read.push_back(i);
+  }
+  std::vector<format::Entry> entries;
   // Room for what the index claims (each segment's decode checks its
   // claim), up to a bound: a store's word is not worth any amount of
   // address space. Beyond it the vector grows as usual.
   constexpr uint64_t kReserveAtMost = uint64_t{1} << 22;
-  uint64_t claimed = 0;
-  for (const auto& s : segments) claimed += s.entry_count;
-  out.entries.reserve(static_cast<size_t>(std::min(claimed, kReserveAtMost)));
+  entries.reserve(
+      static_cast<size_t>(std::min(window.entries, kReserveAtMost)));
   InBatches<std::vector<format::Entry>>(
-      segments.size(), [&](size_t i) { return reader.ReadCatalogSegment(i); },
-      [&](size_t i, Result<std::vector<format::Entry>>& read) {
-        if (!read.ok()) {
-          out.lost.push_back({i, segments[i].entry_count,
-                              segments[i].first_path, read.status()});
+      read.size(), [&](size_t k) { return reader.ReadCatalogSegment(read[k]); },
+      [&](size_t k, Result<std::vector<format::Entry>>& got) {
+        const size_t i = read[k];
+        if (!got.ok()) {
+          lost->push_back({i, segments[i].entry_count, segments[i].first_path,
+                           got.status()});
           return;
         }
-        for (format::Entry& e : *read) out.entries.push_back(std::move(e));
+        for (format::Entry& e : *got) entries.push_back(std::move(e));
       });
-  std::unordered_map<uint64_t, size_t> first_of;  // link group -> entry
-  for (size_t i = 0; i < out.entries.size(); ++i) {
-    const format::Entry& e = out.entries[i];
-    if (e.link_group == 0) continue;
-    auto [it, first] = first_of.emplace(e.link_group, i);
-    if (first || out.bad_link_groups.count(e.link_group)) continue;
-    Status s = format::ContainerReader::CheckLinkGroupMember(
-        out.entries[it->second], e);
-    if (!s.ok()) out.bad_link_groups.emplace(e.link_group, std::move(s));
+  return entries;
+}
+
+Catalog ScanCatalog(
+    const format::ContainerReader& reader,
+    const std::vector<CatalogWindow>& windows,
+    const std::function<void(const std::vector<format::Entry>&)>& visit) {
+  Catalog out;
+  // Each group's first member, to check the others against: a group is a
+  // handful of names, and few files have any.
+  std::unordered_map<uint64_t, format::Entry> first_of;
+  for (const CatalogWindow& w : windows) {
+    std::vector<format::Entry> entries = ReadWindow(reader, w, &out.lost);
+    for (const format::Entry& e : entries) {
+      if (e.link_group == 0) continue;
+      auto [it, first] = first_of.try_emplace(e.link_group, e);
+      if (first || out.bad_link_groups.count(e.link_group)) continue;
+      Status s = format::ContainerReader::CheckLinkGroupMember(it->second, e);
+      if (!s.ok()) out.bad_link_groups.emplace(e.link_group, std::move(s));
+    }
+    if (visit) visit(entries);
+    if (windows.size() == 1) out.entries = std::move(entries);
   }
   return out;
+}
+
+Catalog LoadCatalog(const format::ContainerReader& reader) {
+  return ScanCatalog(reader, CatalogWindows(reader.index(), SIZE_MAX), nullptr);
 }
 
 Status Catalog::LinkGroupError(const format::Entry& e) const {

@@ -5,13 +5,14 @@
 // loses its entries (reported with the key range they had), a content
 // segment its records (the files that use them fail).
 //
-// Thread safety: LoadCatalog and LoadContents run their own tasks (call
-// them from inside the run's task arena); the results are plain values.
+// Thread safety: the readers run their own tasks (call them from inside
+// the run's task arena); the results are plain values.
 
 #ifndef MIGSTORE_ENGINE_SRC_RESTORE_STORE_CATALOG_H_
 #define MIGSTORE_ENGINE_SRC_RESTORE_STORE_CATALOG_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -32,7 +33,9 @@ struct LostSegment {
 };
 
 struct Catalog {
-  std::vector<format::Entry> entries;  // catalog order
+  // Catalog order. Held by LoadCatalog, and by ScanCatalog when the catalog
+  // is a single window (read once for every pass); empty otherwise.
+  std::vector<format::Entry> entries;
   std::vector<LostSegment> lost;
   // Hard-link groups whose members disagree
   // (ContainerReader::CheckLinkGroupMember), by group number, with the
@@ -44,6 +47,39 @@ struct Catalog {
   // The damage of entry `e`'s link group, or OK.
   Status LinkGroupError(const format::Entry& e) const;
 };
+
+// A window of the catalog: whole segments [first, end), holding about a
+// window's worth of entries (as the index counts them). A restore plans
+// and applies a window at a time, so that what it holds does not grow
+// with the store (docs/design.md, "Bounded memory").
+struct CatalogWindow {
+  size_t first = 0;
+  size_t end = 0;
+  uint64_t entries = 0;
+};
+
+// The catalog cut into windows of at most `window_entries` entries each,
+// never splitting a segment (a segment larger than that is a window of
+// its own). An empty catalog is one empty window.
+// REQUIRES: window_entries > 0
+std::vector<CatalogWindow> CatalogWindows(const format::StoreIndex& index,
+                                          size_t window_entries);
+
+// The entries of `window`'s segments (read in parallel), in catalog order.
+// Segments already in *lost are not read (a later pass reads what the
+// first read, no more); one that cannot be read is appended to it.
+std::vector<format::Entry> ReadWindow(const format::ContainerReader& reader,
+                                      const CatalogWindow& window,
+                                      std::vector<LostSegment>* lost);
+
+// The pass before planning: every window read once, its lost segments and
+// damaged link groups found (decisions that look ahead: a group's first
+// members are refused because of a later one), `visit` shown each window's
+// entries. The entries are kept only when there is a single window.
+Catalog ScanCatalog(
+    const format::ContainerReader& reader,
+    const std::vector<CatalogWindow>& windows,
+    const std::function<void(const std::vector<format::Entry>&)>& visit);
 
 // Reads every catalog segment (in parallel), keeping the order, and checks
 // the link groups of the entries read.
