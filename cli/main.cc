@@ -2,6 +2,7 @@
 // engine/include/migstore/: it parses arguments (CLI11), calls the library,
 // prints, and turns the outcome into an exit code (docs/cli.md).
 
+#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -50,6 +51,14 @@ int RunSelfCheck(const std::string& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc raises its mmap threshold to the size of each large block freed,
+  // after which such blocks come from its heaps, where freeing them rarely
+  // gives the pages back. A capture or restore of a million files frees a
+  // window's entries and decoded blocks over and over: with the threshold
+  // moving, its peak RSS was ~60 MB above what it held (docs/performance.md,
+  // "The allocator"). Fixed at glibc's starting value, large buffers are
+  // mapped and unmapped whole.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{
       "migstore: capture user profiles into a migration store and restore "
       "them"};
