@@ -919,7 +919,8 @@ class Run {
       return Status::Corruption(
           "the restore's scratch file does not hold the plan it was given");
     }
-    Status s = GiveContents(entries, &items);
+    restore::ContentTable contents;  // the items point into it
+    Status s = GiveContents(entries, &items, &contents);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(*stop_mu);
       if (stop->ok()) *stop = s;
@@ -932,22 +933,24 @@ class Run {
 
   // Pass two's items given their content records again. A record that
   // cannot be read now (it could in pass one) fails its file alone, told
-  // as the apply's errors are; returns the error that ends the run.
+  // as the apply's errors are; returns the error that ends the run. The
+  // records are kept in *contents.
   Status GiveContents(const std::vector<Entry>& entries,
-                      std::vector<Item>* items) {
+                      std::vector<Item>* items,
+                      restore::ContentTable* contents) {
     std::vector<uint32_t> files;
     for (const Item& item : *items) {
       if (item.action == Action::kWrite || item.action == Action::kLink)
         files.push_back(item.entry);
     }
-    window_contents_ = LoadContents(entries, files);
+    *contents = LoadContents(entries, files);
     for (Item& item : *items) {
       const Entry& e = entries[item.entry];
       if ((item.action != Action::kWrite && item.action != Action::kLink) ||
           e.type != EntryType::kFile || !e.content) {
         continue;
       }
-      auto c = window_contents_.For(e);
+      auto c = contents->For(e);
       if (c.ok()) {
         item.content = *c;
         continue;
@@ -1259,7 +1262,6 @@ class Run {
   std::optional<restore::OwnerMap> owners_;  // as root, over accounts_
   restore::CleanupScan cleanup_;             // <destinationCleanup>'s files
   std::set<std::string> above_;  // extract: the folders above what it takes
-  restore::ContentTable window_contents_;  // pass two's window's records
   std::mutex mu_;
   RestoreReport report_;
 };
