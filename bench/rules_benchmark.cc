@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -90,8 +91,9 @@ const Root& RootFor(Layout layout) {
     r->users = *SelectUsers(r->machine, {});
     return r;
   };
-  static const Root* linux_root = make(Layout::kLinux);
-  static const Root* windows_root = make(Layout::kWindows);
+  // Owned, so that their directories are removed at exit.
+  static const std::unique_ptr<Root> linux_root(make(Layout::kLinux));
+  static const std::unique_ptr<Root> windows_root(make(Layout::kWindows));
   return layout == Layout::kWindows ? *windows_root : *linux_root;
 }
 
