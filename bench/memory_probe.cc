@@ -3,6 +3,7 @@
 // guard").
 //
 //   memory_probe --files N --work DIR [--window N] [--segment N]
+//                [--block BYTES] [--claims BYTES]
 //
 // Makes the "files" mix scaled to N files (as `make_dataset --preset files
 // --files N --bytes N*100` does) in DIR/tree, then captures it into
@@ -10,7 +11,8 @@
 // prints one JSON line:
 //
 //   {"files": N, "capture_peak_kb": ..., "restore_peak_kb": ...,
-//    "capture_files": ..., "restore_files": ...}
+//    "capture_files": ..., "restore_files": ...,
+//    "capture_start_kb": ..., "restore_start_kb": ...}
 //
 // Each peak is VmHWM (/proc/self/status) after the run, the mark reset just
 // before it (writing "5" to /proc/self/clear_refs, after malloc_trim), so
@@ -20,9 +22,14 @@
 // never a peak with a number. The windows are small (4,096 entries,
 // 512-entry segments) so that a few thousand files span many of them: what
 // a window holds is then the same at every size, and the growth between
-// sizes is what the runs keep of every file. Both runs use 2 threads, so
-// the numbers do not depend on the machine's cores. --window 1073741824
-// shows what the windows save.
+// sizes is what the runs keep of every file. The blocks are small (64
+// KiB, --block) so that the restore's decoded blocks are few. The
+// "start" fields are the resident memory each run started from: growth
+// there is the process's, not the run's. The restore's claimed
+// destinations are held in 256 KiB (--claims), the rest on its scratch
+// file, as a 10M-file restore holds 32 MiB of them. Both runs use 2
+// threads, so the numbers do not depend on the machine's cores. --window
+// 1073741824 --claims 0 shows what the windows save.
 //
 // Exit 0 with the line printed; 1 when a run fails or the restore did not
 // write every file captured; 2 on a usage error or when the peak cannot be
@@ -91,7 +98,7 @@ class Cleanup {
 };
 
 int Probe(uint64_t files, const std::string& work, size_t window,
-          size_t segment) {
+          size_t segment, size_t claims, size_t block) {
   Cleanup cleanup(work);
   bench::DatasetSpec spec;
   Status s = bench::SpecForPreset("files", &spec);
@@ -117,12 +124,14 @@ int Probe(uint64_t files, const std::string& work, size_t window,
   c.threads = 2;  // the guard's numbers should not depend on the core count
   c.window_entries = window;
   c.catalog_segment_entries = segment;
+  c.block_size = block;
   if (!ResetPeak()) {
     std::fprintf(stderr,
                  "memory_probe: cannot reset the peak RSS mark "
                  "(/proc/self/clear_refs)\n");
     return 2;
   }
+  const int64_t capture_start = PeakKb();
   Result<CaptureReport> captured = Capture(c);
   const int64_t capture_peak = PeakKb();
   if (!captured.ok()) {
@@ -137,10 +146,12 @@ int Probe(uint64_t files, const std::string& work, size_t window,
   r.target = work + "/out";
   r.threads = 2;
   r.window_entries = window;
+  r.claim_memory = claims;
   if (!ResetPeak()) {
     std::fprintf(stderr, "memory_probe: cannot reset the peak RSS mark\n");
     return 2;
   }
+  const int64_t restore_start = PeakKb();
   Result<RestoreReport> restored = Restore(r);
   const int64_t restore_peak = PeakKb();
   if (!restored.ok()) {
@@ -155,9 +166,10 @@ int Probe(uint64_t files, const std::string& work, size_t window,
 
   std::printf("{\"files\": %" PRIu64 ", \"capture_peak_kb\": %" PRId64
               ", \"restore_peak_kb\": %" PRId64 ", \"capture_files\": %" PRIu64
-              ", \"restore_files\": %" PRIu64 "}\n",
+              ", \"restore_files\": %" PRIu64 ", \"capture_start_kb\": %" PRId64
+              ", \"restore_start_kb\": %" PRId64 "}\n",
               files, capture_peak, restore_peak, captured->files,
-              restored->files);
+              restored->files, capture_start, restore_start);
   // A restore that wrote fewer files, or a capture that took almost none of
   // the tree, would make a flat peak mean nothing.
   if (captured->files == 0 || captured->files < files / 2 ||
@@ -184,7 +196,7 @@ int main(int argc, char** argv) {
       "files (bench/memory_guard)"};
   uint64_t files = 0;
   std::string work;
-  size_t window = 4096, segment = 512;
+  size_t window = 4096, segment = 512, claims = 256 * 1024, block = 64 * 1024;
   app.add_option("--files", files, "Approximate file count")->required();
   app.add_option("--work", work, "Directory for the tree, store and copy")
       ->required();
@@ -192,6 +204,11 @@ int main(int argc, char** argv) {
                  "window_entries of the capture and the restore")
       ->capture_default_str();
   app.add_option("--segment", segment, "catalog_segment_entries")
+      ->capture_default_str();
+  app.add_option("--block", block, "block_size of the capture")
+      ->capture_default_str();
+  app.add_option("--claims", claims,
+                 "claim_memory of the restore (0: every claim in memory)")
       ->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -204,5 +221,5 @@ int main(int argc, char** argv) {
                  "--segment above 0\n");
     return 2;
   }
-  return migstore::Probe(files, work, window, segment);
+  return migstore::Probe(files, work, window, segment, claims, block);
 }

@@ -62,7 +62,7 @@ Status RunCursor::Next(bool* done) {
   value_ = dec_.Bytes(kMaxValue);
   if (!dec_.ok()) {
     return Status::Corruption(
-        "a sorted run of the capture's scratch file does not decode");
+        "a sorted run of the scratch file does not decode");
   }
   key_.resize(shared);
   key_.append(suffix);

@@ -48,6 +48,9 @@ class RunWriter {
   Status Add(std::string_view key, std::string_view value);
   // Writes what is pending and hands the run over.
   Result<SortedRun> Finish();
+  // Pieces written so far. When it has grown since the last Add, the
+  // next Add starts a new piece.
+  size_t pieces() const { return run_.size(); }
 
  private:
   Status WritePiece();

@@ -667,6 +667,20 @@ TEST_F(RestoreWindows, MappedUsersMeetAcrossWindowsAsInOne) {
   const Outcome& whole = runs[0];
   EXPECT_GE(whole.report->renamed, 10u);
   ExpectAlike(runs, {"home/alice"});
+  // The claimed destinations written out to the scratch file at every
+  // claim (RestoreOptions::claim_memory), in one window and in many: bob's
+  // entries meet alice's claims in the runs, as in memory.
+  std::vector<Outcome> spilled;
+  ASSERT_NO_FATAL_FAILURE(
+      RestoreEach({kDefaultWindow, 2}, &spilled, "c", [](RestoreOptions* o) {
+        o->map_users = {{"bob", "alice"}};
+        o->claim_memory = 1;
+      }));
+  for (const Outcome& s : spilled) {
+    ExpectSameOutcome(whole, s);
+    ExpectSameTrees(At(dir_, "t", whole.window), At(dir_, "c", s.window),
+                    {"home/alice"});
+  }
 
   // What one window does, pinned, so that equal runs are also right runs.
   const std::string t = dir_ / "t1/home/alice";

@@ -54,7 +54,8 @@ struct ExtractOptions {
   // Replaces an existing file only with `overwrite`.
   std::string reg_file;
   std::string reg_user;
-  size_t window_entries = 65536;  // as RestoreOptions::window_entries
+  size_t window_entries = 65536;           // as RestoreOptions::window_entries
+  size_t claim_memory = size_t{32} << 20;  // as RestoreOptions::claim_memory
 };
 
 // Errors as Restore's; InvalidArgument for a malformed glob.

@@ -177,6 +177,11 @@ struct RestoreOptions {
   // not grow with the store (docs/design.md, "Bounded memory"). Tests lower
   // it (1: a segment a window); 0 is InvalidArgument.
   size_t window_entries = 65536;
+  // The plan holds the destinations it has given out in memory up to about
+  // this many bytes, and writes the rest to a scratch file in $TMPDIR,
+  // keeping about 2 bytes of each of those in memory (docs/design.md,
+  // "Bounded memory"). Tests lower it; 0 keeps them all in memory.
+  size_t claim_memory = size_t{32} << 20;
 };
 
 using RestoreProgress = Progress;

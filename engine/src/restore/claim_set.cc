@@ -54,7 +54,7 @@ std::optional<Claim> ClaimSet::Find(std::string_view path) const {
   const Probe p = Lookup(path, Hash(path));
   if (!p.found) return std::nullopt;
   size_t n;
-  return static_cast<Claim>(*Record(slots_[p.slot], &n));
+  return static_cast<Claim>(*RecordAt(slots_[p.slot], &n));
 }
 
 void ClaimSet::Set(std::string_view path, Claim claim) {
@@ -62,7 +62,7 @@ void ClaimSet::Set(std::string_view path, Claim claim) {
   const Probe p = Lookup(path, hash);
   if (p.found) {
     size_t n;
-    *Record(slots_[p.slot], &n) = static_cast<char>(claim);
+    *RecordAt(slots_[p.slot], &n) = static_cast<char>(claim);
     return;
   }
   Insert(path, hash, claim, p.slot);
@@ -81,6 +81,19 @@ size_t ClaimSet::memory_bytes() const {
          slots_.capacity() * sizeof(slots_[0]);
 }
 
+std::vector<ClaimSet::Record> ClaimSet::Records() const {
+  std::vector<Record> out;
+  out.reserve(size_);
+  for (const uint64_t s : slots_) {
+    if (s == 0) continue;
+    size_t n;
+    const char* record = RecordAt(s, &n);
+    out.push_back(
+        {std::string_view(record + 1, n), static_cast<Claim>(*record)});
+  }
+  return out;
+}
+
 ClaimSet::Probe ClaimSet::Lookup(std::string_view path, uint64_t hash) const {
   const size_t mask = slots_.size() - 1;
   const uint64_t tag = hash >> kTagShift;
@@ -90,7 +103,7 @@ ClaimSet::Probe ClaimSet::Lookup(std::string_view path, uint64_t hash) const {
     if (s == 0) return {i, false};
     if ((s >> kTagShift) != tag) continue;
     size_t n;
-    const char* record = Record(s, &n);
+    const char* record = RecordAt(s, &n);
     if (n == path.size() &&
         (n == 0 || std::memcmp(record + 1, path.data(), n) == 0)) {
       return {i, true};
@@ -105,7 +118,7 @@ size_t ClaimSet::EmptySlotFor(uint64_t hash) const {
   return i;
 }
 
-char* ClaimSet::Record(uint64_t slot, size_t* path_size) const {
+char* ClaimSet::RecordAt(uint64_t slot, size_t* path_size) const {
   const size_t chunk = ((slot >> kOffsetBits) & kChunkMask) - 1;
   const unsigned char* p = reinterpret_cast<const unsigned char*>(
       chunks_[chunk].get() + (slot & kOffsetMask));
@@ -186,7 +199,7 @@ void ClaimSet::Grow() {
   for (const uint64_t s : old) {
     if (s == 0) continue;
     size_t n;
-    const char* record = Record(s, &n);
+    const char* record = RecordAt(s, &n);
     slots_[EmptySlotFor(Hash(std::string_view(record + 1, n)))] = s;
   }
 }

@@ -60,6 +60,15 @@ class ClaimSet {
   // Bytes held (arena + index), for tests and the memory docs.
   size_t memory_bytes() const;
 
+  // A path and its claim; the path's bytes are the set's, valid until it
+  // is next changed.
+  struct Record {
+    std::string_view path;
+    Claim claim;
+  };
+  // Every claim, in no particular order (Claims sorts them to write a run).
+  std::vector<Record> Records() const;
+
  private:
   // Where Lookup ended: the slot holding `path`'s record, or the empty slot
   // where it would go.
@@ -73,7 +82,7 @@ class ClaimSet {
   size_t EmptySlotFor(uint64_t hash) const;
   // The record a slot refers to: its claim byte, followed by its path.
   // Writable: Set replaces a claim in place.
-  char* Record(uint64_t slot, size_t* path_size) const;
+  char* RecordAt(uint64_t slot, size_t* path_size) const;
   // Appends a record and returns its slot value (without hash bits).
   uint64_t Append(std::string_view path, Claim claim);
   // Stores a new record for `path`, which is not in the set, at `at` (or

@@ -14,7 +14,7 @@
 
 #include "engine/base/time_ns.h"
 #include "engine/src/fs/open_beneath.h"
-#include "engine/src/restore/claim_set.h"
+#include "engine/src/restore/claims.h"
 #include "engine/src/restore/location_modify.h"
 #include "engine/src/restore/safe_path.h"
 #include "format/hash.h"
@@ -216,11 +216,12 @@ bool IsDirClaim(Claim c) { return c == Claim::kDir || c == Claim::kParent; }
 
 class Planner::Impl {
  public:
-  explicit Impl(const PlanInput& in) : in_(in), probe_(in.target_fd) {}
+  explicit Impl(const PlanInput& in)
+      : in_(in), probe_(in.target_fd), claims_(in.claim_memory) {}
 
-  std::vector<Item> PlanWindow(const std::vector<Entry>& entries,
-                               const std::vector<uint32_t>& order,
-                               const ContentTable& contents) {
+  Result<std::vector<Item>> PlanWindow(const std::vector<Entry>& entries,
+                                       const std::vector<uint32_t>& order,
+                                       const ContentTable& contents) {
     entries_ = &entries;
     contents_ = &contents;
     // Sized once: a window's items and no growth slack.
@@ -228,6 +229,8 @@ class Planner::Impl {
     items.reserve(order.size());
     items_ = &items;
     for (uint32_t index : order) {
+      // A scratch file that failed answers from memory alone: stop.
+      if (!claims_.status().ok()) break;
       Item& item = items.emplace_back();
       item.entry = index;
       PlanOne(entries[index], &item);
@@ -236,6 +239,7 @@ class Planner::Impl {
     entries_ = nullptr;
     contents_ = nullptr;
     items_ = nullptr;
+    MIGSTORE_RETURN_IF_ERROR(claims_.status());
     return items;
   }
 
@@ -424,7 +428,7 @@ class Planner::Impl {
     // to give metadata to; anything else the store put there conflicts.
     if (claim && !(is_dir && *claim == Claim::kParent)) {
       // Two entries of the store meet: the first keeps the name.
-      Conflict(e, item, dest, merge, /*existing=*/nullptr, /*in_store=*/true);
+      Conflict(e, item, dest, merge, /*existing=*/nullptr, claim);
       return;
     }
     TargetProbe::Found f = probe_.Probe(*dest);
@@ -451,7 +455,7 @@ class Planner::Impl {
       item->stock_reason = Item::StockReason::kAlreadyThere;
       return;
     }
-    Conflict(e, item, dest, merge, &f.st, /*in_store=*/false);
+    Conflict(e, item, dest, merge, &f.st, std::nullopt);
   }
 
   static Status WayError(int err, const std::string& dest) {
@@ -466,12 +470,14 @@ class Planner::Impl {
     return Status::FromErrno("cannot look at " + dest + " in the target", err);
   }
 
+  // `existing`: what the target holds at *dest; `in_store`: the claim an
+  // earlier entry of the store made there instead.
   void Conflict(const Entry& e, Item* item, std::string* dest,
                 const std::optional<RestoreDirective>& merge,
-                const struct stat* existing, bool in_store) {
+                const struct stat* existing, std::optional<Claim> in_store) {
     const bool is_dir = e.type == EntryType::kDirectory;
-    const bool existing_dir = in_store ? IsDirClaim(*claims_.Find(*dest))
-                                       : S_ISDIR(existing->st_mode);
+    const bool existing_dir =
+        in_store ? IsDirClaim(*in_store) : S_ISDIR(existing->st_mode);
     Conflicts policy = in_.conflicts;
     std::string pattern(kDefaultRenamePattern);
     std::string why =
@@ -588,7 +594,7 @@ class Planner::Impl {
   // Every destination the plan gives out, and the folders above them, for
   // the whole run: a later window's entry may meet any of them (a mapped
   // user, a later profile, a rename candidate sorting before its original).
-  ClaimSet claims_;
+  Claims claims_;
   std::map<std::string, std::string> redirects_;
   std::set<std::string> skipped_dirs_;
   std::unordered_map<uint64_t, Leader> leaders_;  // by link group
@@ -599,9 +605,9 @@ Planner::Planner(const PlanInput& input)
     : impl_(std::make_unique<Impl>(input)) {}
 Planner::~Planner() = default;
 
-std::vector<Item> Planner::PlanWindow(const std::vector<format::Entry>& entries,
-                                      const std::vector<uint32_t>& order,
-                                      const ContentTable& contents) {
+Result<std::vector<Item>> Planner::PlanWindow(
+    const std::vector<format::Entry>& entries,
+    const std::vector<uint32_t>& order, const ContentTable& contents) {
   return impl_->PlanWindow(entries, order, contents);
 }
 

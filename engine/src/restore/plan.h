@@ -140,6 +140,10 @@ struct PlanInput {
   // The damaged link groups: their members are refused. Null: none.
   const Catalog* catalog = nullptr;
   OwnerMap* owners = nullptr;  // null: owners are not set
+  // The bytes of claimed destinations held in memory before they are
+  // written to a scratch file (Claims; RestoreOptions::claim_memory); 0:
+  // all in memory.
+  size_t claim_memory = 0;
 };
 
 // Plans a store's entries window by window. What a decision depends on
@@ -155,10 +159,11 @@ class Planner {
 
   // Plans entries[order[k]] for each k, in order (catalog order, after
   // every entry of earlier windows): item k's `entry` is order[k], its
-  // `content` a record of `contents`.
-  std::vector<Item> PlanWindow(const std::vector<format::Entry>& entries,
-                               const std::vector<uint32_t>& order,
-                               const ContentTable& contents);
+  // `content` a record of `contents`. An error only when the scratch file
+  // of the claimed destinations fails; the plan is then abandoned.
+  Result<std::vector<Item>> PlanWindow(
+      const std::vector<format::Entry>& entries,
+      const std::vector<uint32_t>& order, const ContentTable& contents);
   // The plan's notes (each told once per run) since the last call.
   std::vector<FileNote> TakeNotes();
 

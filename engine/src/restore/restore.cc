@@ -98,6 +98,7 @@ struct RunSpec {
   bool continue_on_error = false;
   int threads = 0;
   size_t window_entries = 65536;  // RestoreOptions::window_entries
+  size_t claim_memory = 0;        // RestoreOptions::claim_memory
   restore::Conflicts conflicts = restore::Conflicts::kRename;
   const RestoreOptions* restore = nullptr;      // null for an extract
   const restore::PathFilter* filter = nullptr;  // extract
@@ -449,7 +450,8 @@ class Run {
       const std::vector<Entry>& entries = one ? catalog->entries : read;
       const std::vector<uint32_t> order = WindowOrder(entries, in, true);
       restore::ContentTable contents = LoadContents(entries, order);
-      std::vector<Item> items = planner.PlanWindow(entries, order, contents);
+      MIGSTORE_ASSIGN_OR_RETURN(std::vector<Item> items,
+                                planner.PlanWindow(entries, order, contents));
       // The notes first, as they came about (owners kept by number, rules
       // not applied), then the window's entries.
       if (owners_) {
@@ -714,6 +716,7 @@ class Run {
   // profiles (each landing where it was captured until a mapping moves it).
   restore::PlanInput PlanInputFor() const {
     restore::PlanInput in;
+    in.claim_memory = spec_.claim_memory;
     in.fold = machine_.layout == Layout::kWindows;
     in.conflicts = spec_.conflicts;
     for (const auto& [key, path] : machine_.system_folders)
@@ -1367,6 +1370,7 @@ RunSpec RestoreSpec(const RestoreOptions& o) {
   spec.continue_on_error = o.continue_on_error;
   spec.threads = o.threads;
   spec.window_entries = o.window_entries;
+  spec.claim_memory = o.claim_memory;
   switch (o.on_conflict) {
     case ConflictPolicy::kRename:
       spec.conflicts = restore::Conflicts::kRename;
@@ -1413,6 +1417,7 @@ Result<RestoreReport> Extract(const ExtractOptions& o,
   spec.continue_on_error = o.continue_on_error;
   spec.threads = o.threads;
   spec.window_entries = o.window_entries;
+  spec.claim_memory = o.claim_memory;
   spec.conflicts =
       o.overwrite ? restore::Conflicts::kOverwrite : restore::Conflicts::kError;
   spec.filter = &filter;
