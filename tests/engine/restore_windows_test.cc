@@ -27,6 +27,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "engine/base/deterministic_random.h"
 #include "engine/base/unique_fd.h"
 #include "format/container_reader.h"
 #include "format/layout.h"
@@ -34,6 +35,7 @@
 #include "migstore/capture.h"
 #include "migstore/extract.h"
 #include "migstore/restore.h"
+#include "migstore/verify.h"
 #include "tests/util/store_samples.h"
 #include "tests/util/test_util.h"
 #include "tests/util/tree_compare.h"
@@ -1129,6 +1131,131 @@ TEST_F(RestoreWindows, ALostCatalogSegmentIsReportedOnceInEveryWindowing) {
   }
   ExpectAlike(runs, {});
   EXPECT_TRUE(Exists(dir_ / "t1/home/alice/b/f-29.txt"));
+}
+
+// The byte of the first data block that content segment `segment`'s first
+// content uses, in its sealed frame.
+uint64_t DataByteOf(const std::string& store, size_t segment) {
+  auto r = format::ContainerReader::Open(store, format::KeySource::None());
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return 0;
+  auto contents = (*r)->ReadContentSegment(segment);
+  EXPECT_TRUE(contents.ok() && !contents->empty() &&
+              !contents->front().chunks.empty());
+  if (!contents.ok() || contents->empty() || contents->front().chunks.empty())
+    return 0;
+  return (*r)->block_offset(contents->front().chunks[0].block) +
+         format::kFrameHeaderSize + 3;
+}
+
+// The files of `store` that do not read back whole, by path, each read on
+// its own (ReadContentFor, ReadContentData): what a verify must find, with
+// the entries of the catalog segments that do not read left out.
+std::vector<std::string> FilesThatFail(const std::string& store) {
+  std::vector<std::string> out;
+  auto r = format::ContainerReader::Open(store, format::KeySource::None());
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return out;
+  for (size_t k = 0; k < (*r)->index().catalog_segments.size(); ++k) {
+    auto entries = (*r)->ReadCatalogSegment(k);
+    if (!entries.ok()) continue;
+    for (const format::Entry& e : *entries) {
+      if (e.type != format::EntryType::kFile || !e.content) continue;
+      auto c = (*r)->ReadContentFor(e);
+      Status s = c.status();
+      if (s.ok())
+        s = (*r)->ReadContentData(
+            *c, [](std::string_view) { return Status::OK(); });
+      if (!s.ok()) out.push_back(e.path);
+    }
+  }
+  return out;
+}
+
+// What a verify told: each OnVerified, in order.
+class VerifyRecorder : public RestoreObserver {
+ public:
+  void OnVerified(const std::string& path, const Status& status) override {
+    events.push_back(path + ": " + status.ToString());
+  }
+  std::vector<std::string> events;
+};
+
+// Verify reads the catalog a window at a time too (VerifyOptions::
+// window_entries), the contents a content segment at a time: with a lost
+// catalog segment and a damaged data block (of a content segment past the
+// first, among blocks of a few files each), it finds exactly the files
+// that do not read back, and tells them alike in every windowing, file by
+// file in catalog order.
+TEST_F(RestoreWindows, VerifyInWindowsFindsWhatOneWindowFinds) {
+  format::MemoryStore s;
+  s.files.push_back(testing::MakeDir(0, "d"));
+  DeterministicRandom rnd(5);
+  for (int i = 0; i < 40; ++i) {
+    s.files.push_back(
+        testing::MakeFile(0, "d/" + Name("f", i), rnd.Bytes(300)));
+  }
+  format::MemoryWriteOptions wo = testing::QuickOptions();
+  wo.writer.catalog_segment_entries = 3;
+  wo.writer.contents_per_segment = 4;
+  wo.block_size = 1024;
+  ASSERT_OK(
+      format::WriteMemoryStore(Store(), format::KeySource::None(), s, wo));
+  listing_ = ListCatalog(Store());
+  ASSERT_GE(listing_.segments, 12u);
+  constexpr size_t kLost = 2;
+  const format::CatalogSegmentInfo lost = listing_.segment_info[kLost];
+  ASSERT_NO_FATAL_FAILURE(
+      FlipBit(Store(), SealedByteOf(Store(), kLost, /*content=*/false)));
+  ASSERT_NO_FATAL_FAILURE(FlipBit(Store(), DataByteOf(Store(), 6)));
+  const std::vector<std::string> failing = FilesThatFail(Store());
+  ASSERT_GE(failing.size(), 2u);
+  ASSERT_LE(failing.size(), 8u) << "a block holds a few files";
+
+  std::vector<std::pair<VerifyReport, std::vector<std::string>>> runs;
+  for (size_t w : {kDefaultWindow, size_t{1}, size_t{2}, size_t{5}}) {
+    VerifyOptions o;
+    o.store_path = Store();
+    o.mode = VerifyMode::kAll;
+    o.threads = 2;
+    o.window_entries = w;
+    VerifyRecorder rec;
+    Result<VerifyReport> r = Verify(o, &rec);
+    ASSERT_TRUE(r.ok()) << w << ": " << r.status().ToString();
+    runs.emplace_back(*r, rec.events);
+  }
+  const VerifyReport& one = runs[0].first;
+  EXPECT_FALSE(one.intact());
+  EXPECT_EQ(one.entries_lost, lost.entry_count);
+  ASSERT_EQ(one.catalog_damage.size(), 1u);
+  EXPECT_TRUE(Has(one.catalog_damage[0], "catalog segment 2"))
+      << one.catalog_damage[0];
+  EXPECT_EQ(one.files, 40u - lost.entry_count);
+  EXPECT_EQ(one.files, one.files_intact + one.files_damaged);
+  std::vector<std::string> damaged;
+  for (const FileIssue& d : one.damaged) damaged.push_back(d.path);
+  EXPECT_EQ(damaged, failing);
+  EXPECT_EQ(runs[0].second.size(), one.files);
+  for (size_t i = 1; i < runs.size(); ++i) {
+    const VerifyReport& r = runs[i].first;
+    SCOPED_TRACE("run " + std::to_string(i));
+    EXPECT_EQ(r.files, one.files);
+    EXPECT_EQ(r.files_intact, one.files_intact);
+    EXPECT_EQ(r.files_damaged, one.files_damaged);
+    EXPECT_EQ(r.entries_lost, one.entries_lost);
+    EXPECT_EQ(r.catalog_damage, one.catalog_damage);
+    ASSERT_EQ(r.damaged.size(), one.damaged.size());
+    for (size_t k = 0; k < r.damaged.size(); ++k) {
+      EXPECT_EQ(r.damaged[k].path, one.damaged[k].path);
+      EXPECT_EQ(r.damaged[k].status.ToString(),
+                one.damaged[k].status.ToString());
+    }
+    EXPECT_EQ(runs[i].second, runs[0].second);
+  }
+  VerifyOptions bad;
+  bad.store_path = Store();
+  bad.window_entries = 0;
+  EXPECT_TRUE(Verify(bad).status().IsInvalidArgument());
 }
 
 // Whether `run` planned the store's `path`.

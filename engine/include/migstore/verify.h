@@ -44,6 +44,10 @@ struct VerifyOptions {
   KeyPolicy key_policy;  // as RestoreOptions::key_policy
   VerifyMode mode = VerifyMode::kSummary;
   int threads = 0;  // 0: one per core
+  // The catalog is checked a window of whole segments of about this many
+  // entries at a time, as a restore reads it (RestoreOptions::
+  // window_entries). Tests lower it; 0 is InvalidArgument.
+  size_t window_entries = 65536;
 };
 
 struct VerifyReport {

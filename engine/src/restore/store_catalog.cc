@@ -101,10 +101,6 @@ Catalog ScanCatalog(
   return out;
 }
 
-Catalog LoadCatalog(const format::ContainerReader& reader) {
-  return ScanCatalog(reader, CatalogWindows(reader.index(), SIZE_MAX), nullptr);
-}
-
 Status Catalog::LinkGroupError(const format::Entry& e) const {
   if (e.link_group == 0 || bad_link_groups.empty()) return Status::OK();
   auto it = bad_link_groups.find(e.link_group);

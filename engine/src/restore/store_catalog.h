@@ -33,8 +33,8 @@ struct LostSegment {
 };
 
 struct Catalog {
-  // Catalog order. Held by LoadCatalog, and by ScanCatalog when the catalog
-  // is a single window (read once for every pass); empty otherwise.
+  // Catalog order. Held by ScanCatalog when the catalog is a single window
+  // (read once for every pass); empty otherwise.
   std::vector<format::Entry> entries;
   std::vector<LostSegment> lost;
   // Hard-link groups whose members disagree
@@ -75,15 +75,12 @@ std::vector<format::Entry> ReadWindow(const format::ContainerReader& reader,
 // The pass before planning: every window read once, its lost segments and
 // damaged link groups found (decisions that look ahead: a group's first
 // members are refused because of a later one), `visit` shown each window's
-// entries. The entries are kept only when there is a single window.
+// entries (`visit` may be null). The entries are kept only when there is
+// a single window.
 Catalog ScanCatalog(
     const format::ContainerReader& reader,
     const std::vector<CatalogWindow>& windows,
     const std::function<void(const std::vector<format::Entry>&)>& visit);
-
-// Reads every catalog segment (in parallel), keeping the order, and checks
-// the link groups of the entries read.
-Catalog LoadCatalog(const format::ContainerReader& reader);
 
 // Content records by number, for the ids asked for. Each content segment
 // holding one of them is read once; a record of a segment that cannot be

@@ -1,7 +1,8 @@
-// Verify: the catalog first (every catalog and content segment), then each
-// distinct content once, in parallel and in block order through a
-// BlockPool, so every data block is opened once; then the verdicts, file by
-// file, in catalog order.
+// Verify: the catalog scanned a window at a time, every content segment
+// checked, every content read once, a content segment at a time and in
+// block order through a BlockPool, so every data block is opened once;
+// then the verdicts, file by file, in catalog order, a window at a time
+// (docs/design.md, "Verify in passes").
 
 #include "migstore/verify.h"
 
@@ -13,6 +14,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "engine/base/parallel.h"
 #include "engine/src/fs/open_beneath.h"
@@ -109,11 +114,30 @@ void Conclude(const VerifyOptions& o, const std::vector<format::Entry>& entries,
   }
 }
 
-using ContentSegments = std::vector<Result<std::vector<format::Content>>>;
+// The distinct blocks a content's chunks lie in, ascending.
+std::vector<uint64_t> BlocksOf(const format::Content& c) {
+  std::vector<uint64_t> out;
+  for (const format::Chunk& ch : c.chunks) out.push_back(ch.block);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 // One verify of an open store: Run() checks the catalog, then the files'
 // link groups and contents (a container's data blocks, or a hard-link
 // store's files), and concludes file by file. Runs in the verify's arena.
+//
+// It holds a window of the catalog at a time (VerifyOptions::
+// window_entries; docs/design.md, "Bounded memory"), in passes: the
+// catalog scanned (lost segments, damaged link groups), every content
+// segment read (its damage, the blocks its contents use), every content
+// read a content segment at a time, then the files concluded window by
+// window. What spans the passes is small: a count a block, the contents
+// that failed. (Every content is read, not only those of files found
+// intact: in a store whose catalog is whole they are the same contents,
+// and telling them apart would take a table of every content, the memory
+// this saves. Only files are told: a content no file read names is read
+// for nothing.)
 class Verifier {
  public:
   Verifier(const VerifyOptions& o, const store::OpenedStore& store,
@@ -126,32 +150,47 @@ class Verifier {
         report_(report) {}
 
   void Run() {
-    const restore::Catalog catalog = restore::LoadCatalog(reader_);
-    const ContentSegments segments = CheckCatalog(catalog);
+    const std::vector<restore::CatalogWindow> windows =
+        restore::CatalogWindows(x_, o_.window_entries);
+    const bool container = !store_.hardlink();
+    catalog_ = restore::ScanCatalog(reader_, windows, nullptr);
+    ReportLost(0);
+    CheckContentSegments();
     if (o_.mode == VerifyMode::kCatalog) {
-      LinkGroupsAsCatalogDamage(catalog);
+      LinkGroupsAsCatalogDamage();
       return;
     }
-    // Each file's link group, then its content, checked against its entry.
-    const std::vector<format::Entry>& entries = catalog.entries;
-    std::vector<Status> verdict(entries.size());
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].type == format::EntryType::kFile)
-        verdict[i] = catalog.LinkGroupError(entries[i]);
+    if (container) ReadContents();
+    const bool one = windows.size() == 1;
+    for (const restore::CatalogWindow& w : windows) {
+      if (reporter_->Poll()) return;
+      std::vector<format::Entry> read;
+      if (!one) {
+        // A segment that read in the scan and fails now is damage too.
+        const size_t lost = catalog_.lost.size();
+        read = restore::ReadWindow(reader_, w, &catalog_.lost);
+        ReportLost(lost);
+      }
+      const std::vector<format::Entry>& entries = one ? catalog_.entries : read;
+      std::vector<Status> verdict(entries.size());
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].type == format::EntryType::kFile)
+          verdict[i] = catalog_.LinkGroupError(entries[i]);
+      }
+      if (container) {
+        ConcludeContents(entries, &verdict);
+      } else {
+        CheckLinkedFiles(entries, &verdict);
+      }
+      Conclude(o_, entries, verdict, reporter_, report_);
     }
-    if (store_.hardlink()) {
-      CheckLinkedFiles(entries, &verdict);
-    } else {
-      CheckContents(entries, segments, &verdict);
-    }
-    Conclude(o_, entries, verdict, reporter_, report_);
   }
 
  private:
-  // Every catalog segment (read by LoadCatalog) and content segment; the
-  // damaged ones go to the report. Returns the content segments read.
-  ContentSegments CheckCatalog(const restore::Catalog& catalog) {
-    for (const restore::LostSegment& lost : catalog.lost) {
+  // The catalog segments lost from lost_[from] on, into the report.
+  void ReportLost(size_t from) {
+    for (size_t k = from; k < catalog_.lost.size(); ++k) {
+      const restore::LostSegment& lost = catalog_.lost[k];
       report_->catalog_intact = false;
       report_->entries_lost += lost.entries;
       report_->catalog_damage.push_back(
@@ -159,47 +198,76 @@ class Verifier {
           std::to_string(lost.entries) + " entries from " + lost.first_path +
           "): " + lost.status.ToString());
     }
-    ContentSegments segments(x_.content_segments.size(),
-                             Status::Corruption("not read"));
-    parallel::ParallelFor(size_t{0}, segments.size(), [&](size_t i) {
-      segments[i] = reader_.ReadContentSegment(i);
+  }
+
+  // Every content segment read (in parallel, one at a time a thread); the
+  // damaged ones go to the report. Of the others, the blocks of each
+  // content are counted, for the pool and the progress line.
+  void CheckContentSegments() {
+    segment_status_.assign(x_.content_segments.size(), Status::OK());
+    uses_.assign(reader_.block_count(), 0);
+    std::mutex mu;
+    parallel::ParallelFor(size_t{0}, segment_status_.size(), [&](size_t i) {
+      Result<std::vector<format::Content>> seg = reader_.ReadContentSegment(i);
+      if (!seg.ok()) {
+        segment_status_[i] = seg.status();
+        return;
+      }
+      std::vector<uint64_t> blocks;
+      uint64_t contents = 0, bytes = 0;
+      for (const format::Content& c : *seg) {
+        ++contents;
+        bytes += c.stored_size();
+        for (uint64_t b : BlocksOf(c)) blocks.push_back(b);
+      }
+      std::lock_guard<std::mutex> hold(mu);
+      for (uint64_t b : blocks) {
+        if (b < uses_.size()) ++uses_[b];
+      }
+      contents_ += contents;
+      bytes_ += bytes;
     });
-    for (size_t i = 0; i < segments.size(); ++i) {
-      if (segments[i].ok()) continue;
-      report_->catalog_intact = false;
-      report_->catalog_damage.push_back(
-          "content segment " + std::to_string(i) + " (" +
-          std::to_string(x_.content_segments[i].record_count) +
-          " file contents): " + segments[i].status().ToString());
+    for (size_t i = 0; i < segment_status_.size(); ++i) {
+      if (!segment_status_[i].ok()) ReportContentSegment(i);
     }
-    return segments;
+  }
+
+  // Content segment i's damage, into the report.
+  void ReportContentSegment(size_t i) {
+    report_->catalog_intact = false;
+    report_->catalog_damage.push_back(
+        "content segment " + std::to_string(i) + " (" +
+        std::to_string(x_.content_segments[i].record_count) +
+        " file contents): " + segment_status_[i].ToString());
   }
 
   // Without the files' verdicts (--mode catalog), a link group's damage is
   // the catalog's.
-  void LinkGroupsAsCatalogDamage(const restore::Catalog& catalog) {
+  void LinkGroupsAsCatalogDamage() {
     std::vector<uint64_t> groups;
-    for (const auto& [group, status] : catalog.bad_link_groups)
+    for (const auto& [group, status] : catalog_.bad_link_groups)
       groups.push_back(group);
     std::sort(groups.begin(), groups.end());
     for (uint64_t g : groups) {
       report_->catalog_intact = false;
       report_->catalog_damage.push_back(
-          catalog.bad_link_groups.at(g).ToString());
+          catalog_.bad_link_groups.at(g).ToString());
     }
   }
 
   // A hard-link store: each file's link checked (CheckLinkedFile).
   void CheckLinkedFiles(const std::vector<format::Entry>& entries,
                         std::vector<Status>* verdict) {
-    UniqueFd root;
-    // (Only an absolute root names the same place from here.)
-    if (auto r = reader_.property("root"); r && r->starts_with("/")) {
-      root.reset(
-          ::open(std::string(*r).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_checked_) {
+      root_checked_ = true;
+      // (Only an absolute root names the same place from here.)
+      if (auto r = reader_.property("root"); r && r->starts_with("/")) {
+        root_.reset(
+            ::open(std::string(*r).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      }
+      reporter_->SetTotals(x_.entry_count, 0);
     }
-    const int root_fd = root.valid() ? root.get() : -1;
-    reporter_->SetTotals(entries.size(), 0);
+    const int root_fd = root_.valid() ? root_.get() : -1;
     parallel::ParallelFor(size_t{0}, entries.size(), [&](size_t i) {
       if (entries[i].type != format::EntryType::kFile || reporter_->Poll())
         return;
@@ -209,92 +277,92 @@ class Verifier {
     });
   }
 
-  // A container: each file's content record checked against its entry,
-  // then each distinct content read once, in the order of its first block,
-  // through a BlockPool so every data block is opened once.
-  void CheckContents(const std::vector<format::Entry>& entries,
-                     const ContentSegments& segments,
-                     std::vector<Status>* verdict) {
-    std::vector<std::vector<size_t>> users_of;  // by distinct content
-    std::vector<const format::Content*> distinct;
-    std::unordered_map<uint64_t, size_t> slot_of;  // content id -> distinct
+  // Each content read once, a content segment at a time, in the order of
+  // its first block within the segment (contents are stored in id order,
+  // so this is the blocks' order too), through one BlockPool so every
+  // data block is opened once. Only the failures are kept.
+  void ReadContents() {
+    reporter_->SetTotals(contents_, bytes_);
+    restore::BlockPool pool(reader_, std::move(uses_), uint64_t{256} << 20);
+    std::mutex mu;
+    for (size_t i = 0; i < segment_status_.size(); ++i) {
+      if (!segment_status_[i].ok() || reporter_->cancelled()) continue;
+      Result<std::vector<format::Content>> seg = reader_.ReadContentSegment(i);
+      if (!seg.ok()) {
+        // It read a moment ago: damage too, and its files' now. (Its
+        // blocks' uses stay counted: the pool drops them past its size.)
+        segment_status_[i] = seg.status();
+        ReportContentSegment(i);
+        continue;
+      }
+      const std::vector<format::Content>& contents = *seg;
+      std::vector<uint32_t> order(contents.size());
+      for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+      auto first = [&](uint32_t k) {
+        const format::Content& c = contents[k];
+        return c.chunks.empty() ? std::pair<uint64_t, uint64_t>{UINT64_MAX, 0}
+                                : std::pair<uint64_t, uint64_t>{
+                                      c.chunks[0].block, c.chunks[0].offset};
+      };
+      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        return first(a) < first(b);
+      });
+      const uint64_t first_id = x_.content_segments[i].first_id;
+      parallel::ParallelFor(
+          tbb::blocked_range<size_t>(0, order.size()),
+          [&](const tbb::blocked_range<size_t>& r) {
+            for (size_t n = r.begin(); n != r.end(); ++n) {
+              const format::Content& c = contents[order[n]];
+              if (!reporter_->Poll()) {
+                Status s = reader_.ReadContentDataFrom(
+                    c, [](std::string_view) { return Status::OK(); },
+                    [&](uint64_t b) { return pool.Acquire(b); });
+                if (!s.ok()) {
+                  std::lock_guard<std::mutex> hold(mu);
+                  content_failures_.emplace(first_id + order[n], std::move(s));
+                }
+              }
+              for (uint64_t b : BlocksOf(c)) pool.Release(b);
+              reporter_->Add(c.stored_size(), 1);
+            }
+          });
+    }
+    report_->blocks_opened = pool.blocks_opened();
+  }
+
+  // A container's files: each one's content record checked against its
+  // entry, then the verdict of reading that content.
+  void ConcludeContents(const std::vector<format::Entry>& entries,
+                        std::vector<Status>* verdict) {
+    std::vector<uint64_t> ids;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const format::Entry& e = entries[i];
+      // (A segment known to be damaged is not read again.)
+      if (e.type == format::EntryType::kFile && e.content &&
+          (*verdict)[i].ok() &&
+          segment_status_[format::ContentSegmentOf(x_, *e.content)].ok())
+        ids.push_back(*e.content);
+    }
+    const restore::ContentTable contents =
+        restore::ContentTable::Load(reader_, std::move(ids));
     for (size_t i = 0; i < entries.size(); ++i) {
       const format::Entry& e = entries[i];
       if (e.type != format::EntryType::kFile || !e.content ||
           !(*verdict)[i].ok())
         continue;
-      uint64_t id = *e.content;
-      size_t seg = format::ContentSegmentOf(x_, id);
-      if (!segments[seg].ok()) {
-        (*verdict)[i] = segments[seg].status();
+      const size_t seg = format::ContentSegmentOf(x_, *e.content);
+      if (seg < segment_status_.size() && !segment_status_[seg].ok()) {
+        (*verdict)[i] = segment_status_[seg];
         continue;
       }
-      const format::Content& c = (*segments[seg])[static_cast<size_t>(
-          id - x_.content_segments[seg].first_id)];
-      if (Status s = format::ContainerReader::CheckContentFor(e, c); !s.ok()) {
-        (*verdict)[i] = s;
+      if (Result<const format::Content*> c = contents.For(e); !c.ok()) {
+        (*verdict)[i] = c.status();
         continue;
       }
-      auto [it, fresh] = slot_of.emplace(id, distinct.size());
-      if (fresh) {
-        distinct.push_back(&c);
-        users_of.emplace_back();
-      }
-      users_of[it->second].push_back(i);
+      if (auto it = content_failures_.find(*e.content);
+          it != content_failures_.end())
+        (*verdict)[i] = it->second;
     }
-    const std::vector<Status> content_verdict = ReadContents(distinct);
-    for (size_t k = 0; k < distinct.size(); ++k) {
-      for (size_t i : users_of[k]) (*verdict)[i] = content_verdict[k];
-    }
-  }
-
-  // Each content's data read and checked, in parallel and in block order;
-  // a verdict per content.
-  std::vector<Status> ReadContents(
-      const std::vector<const format::Content*>& distinct) {
-    std::vector<size_t> order(distinct.size());
-    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-    auto first = [&](size_t k) -> std::pair<uint64_t, uint64_t> {
-      const format::Content* c = distinct[k];
-      if (c->chunks.empty()) return {UINT64_MAX, 0};
-      return {c->chunks[0].block, c->chunks[0].offset};
-    };
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return first(a) < first(b); });
-    auto blocks_of = [](const format::Content& c) {
-      std::vector<uint64_t> out;
-      for (const format::Chunk& ch : c.chunks) out.push_back(ch.block);
-      std::sort(out.begin(), out.end());
-      out.erase(std::unique(out.begin(), out.end()), out.end());
-      return out;
-    };
-    std::vector<uint32_t> uses(reader_.block_count(), 0);
-    for (const format::Content* c : distinct) {
-      for (uint64_t b : blocks_of(*c)) {
-        if (b < uses.size()) ++uses[b];
-      }
-    }
-    uint64_t total = 0;
-    for (const format::Content* c : distinct) total += c->stored_size();
-    reporter_->SetTotals(distinct.size(), total);
-    restore::BlockPool pool(reader_, std::move(uses), uint64_t{256} << 20);
-    std::vector<Status> content_verdict(distinct.size());
-    parallel::ParallelFor(
-        tbb::blocked_range<size_t>(0, order.size()),
-        [&](const tbb::blocked_range<size_t>& r) {
-          for (size_t n = r.begin(); n != r.end(); ++n) {
-            const format::Content& c = *distinct[order[n]];
-            if (!reporter_->Poll()) {
-              content_verdict[order[n]] = reader_.ReadContentDataFrom(
-                  c, [](std::string_view) { return Status::OK(); },
-                  [&](uint64_t b) { return pool.Acquire(b); });
-            }
-            for (uint64_t b : blocks_of(c)) pool.Release(b);
-            reporter_->Add(c.stored_size(), 1);
-          }
-        });
-    report_->blocks_opened = pool.blocks_opened();
-    return content_verdict;
   }
 
   const VerifyOptions& o_;
@@ -303,6 +371,13 @@ class Verifier {
   const format::StoreIndex& x_;
   report::Reporter<RestoreObserver>* reporter_;
   VerifyReport* report_;
+  restore::Catalog catalog_;            // its entries only when one window
+  std::vector<Status> segment_status_;  // by content segment
+  std::vector<uint32_t> uses_;          // by block: contents in it
+  uint64_t contents_ = 0, bytes_ = 0;   // in intact segments
+  std::unordered_map<uint64_t, Status> content_failures_;  // by id
+  UniqueFd root_;  // a hard-link store's captured root, where still there
+  bool root_checked_ = false;
 };
 
 }  // namespace
@@ -312,6 +387,8 @@ Result<VerifyReport> Verify(const VerifyOptions& o, RestoreObserver* observer) {
   if (o.store_path.empty()) return Status::InvalidArgument("no store given");
   if (o.threads < 0 || o.threads > 1024)
     return Status::InvalidArgument("--threads out of range");
+  if (o.window_entries == 0)
+    return Status::InvalidArgument("window_entries must be at least 1");
   report::Reporter<RestoreObserver> reporter(observer, start);
   reporter.Phase("Verifying");
   MIGSTORE_ASSIGN_OR_RETURN(
