@@ -1,18 +1,20 @@
-// memory_probe: the peak resident memory of one capture and one restore of
-// a generated tree, for bench/memory_guard (docs/performance.md, "CI
-// guard").
+// memory_probe: the peak resident memory of one capture, one restore and
+// one incremental capture of a generated tree, for bench/memory_guard
+// (docs/performance.md, "CI guard").
 //
 //   memory_probe --files N --work DIR [--window N] [--segment N]
 //                [--block BYTES] [--claims BYTES]
 //
 // Makes the "files" mix scaled to N files (as `make_dataset --preset files
 // --files N --bytes N*100` does) in DIR/tree, then captures it into
-// DIR/s.mig and restores that into DIR/out, small windows for both, and
-// prints one JSON line:
+// DIR/s.mig, restores that into DIR/out and captures the tree again into
+// DIR/again.mig against DIR/s.mig (`--base`: every file taken over), small
+// windows for all, and prints one JSON line:
 //
 //   {"files": N, "capture_peak_kb": ..., "restore_peak_kb": ...,
-//    "capture_files": ..., "restore_files": ...,
-//    "capture_start_kb": ..., "restore_start_kb": ...}
+//    "again_peak_kb": ..., "capture_files": ..., "restore_files": ...,
+//    "again_base_files": ..., "capture_start_kb": ...,
+//    "restore_start_kb": ..., "again_start_kb": ...}
 //
 // Each peak is VmHWM (/proc/self/status) after the run, the mark reset just
 // before it (writing "5" to /proc/self/clear_refs, after malloc_trim), so
@@ -86,7 +88,7 @@ class Cleanup {
   explicit Cleanup(std::string work) : work_(std::move(work)) {}
   ~Cleanup() {
     std::error_code ec;
-    for (const char* name : {"tree", "s.mig", "out"}) {
+    for (const char* name : {"tree", "s.mig", "out", "again.mig"}) {
       std::filesystem::remove_all(work_ + "/" + name, ec);
     }
   }
@@ -159,26 +161,49 @@ int Probe(uint64_t files, const std::string& work, size_t window,
                  restored.status().ToString().c_str());
     return 1;
   }
-  if (capture_peak < 0 || restore_peak < 0) {
+  // Nothing changes the tree while the probe runs: every file may be taken
+  // over however fresh.
+  CaptureOptions again = c;
+  again.store_path = work + "/again.mig";
+  again.base_store = c.store_path;
+  again.base_settle_ns = 0;
+  if (!ResetPeak()) {
+    std::fprintf(stderr, "memory_probe: cannot reset the peak RSS mark\n");
+    return 2;
+  }
+  const int64_t again_start = PeakKb();
+  Result<CaptureReport> recaptured = Capture(again);
+  const int64_t again_peak = PeakKb();
+  if (!recaptured.ok()) {
+    std::fprintf(stderr, "memory_probe: incremental capture: %s\n",
+                 recaptured.status().ToString().c_str());
+    return 1;
+  }
+  if (capture_peak < 0 || restore_peak < 0 || again_peak < 0) {
     std::fprintf(stderr, "memory_probe: no VmHWM in /proc/self/status\n");
     return 2;
   }
 
-  std::printf("{\"files\": %" PRIu64 ", \"capture_peak_kb\": %" PRId64
-              ", \"restore_peak_kb\": %" PRId64 ", \"capture_files\": %" PRIu64
-              ", \"restore_files\": %" PRIu64 ", \"capture_start_kb\": %" PRId64
-              ", \"restore_start_kb\": %" PRId64 "}\n",
-              files, capture_peak, restore_peak, captured->files,
-              restored->files, capture_start, restore_start);
-  // A restore that wrote fewer files, or a capture that took almost none of
-  // the tree, would make a flat peak mean nothing.
+  std::printf(
+      "{\"files\": %" PRIu64 ", \"capture_peak_kb\": %" PRId64
+      ", \"restore_peak_kb\": %" PRId64 ", \"again_peak_kb\": %" PRId64
+      ", \"capture_files\": %" PRIu64 ", \"restore_files\": %" PRIu64
+      ", \"again_base_files\": %" PRIu64 ", \"capture_start_kb\": %" PRId64
+      ", \"restore_start_kb\": %" PRId64 ", \"again_start_kb\": %" PRId64 "}\n",
+      files, capture_peak, restore_peak, again_peak, captured->files,
+      restored->files, recaptured->base_files, capture_start, restore_start,
+      again_start);
+  // A restore that wrote fewer files, a capture that took almost none of
+  // the tree, or an incremental one that took little over, would make a
+  // flat peak mean nothing.
   if (captured->files == 0 || captured->files < files / 2 ||
-      restored->files != captured->files) {
+      restored->files != captured->files ||
+      recaptured->base_files < captured->files / 2) {
     std::fprintf(stderr,
-                 "memory_probe: captured %" PRIu64
-                 " files and restored %" PRIu64 " of a tree of about %" PRIu64
-                 "\n",
-                 captured->files, restored->files, files);
+                 "memory_probe: captured %" PRIu64 " files, restored %" PRIu64
+                 " and took over %" PRIu64 " of a tree of about %" PRIu64 "\n",
+                 captured->files, restored->files, recaptured->base_files,
+                 files);
     return 1;
   }
   return 0;

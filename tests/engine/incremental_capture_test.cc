@@ -199,6 +199,82 @@ TEST_F(IncrementalCapture, BlocksMostlyOfGoneFilesAreNotCarriedForward) {
       << "second " << second->store_size << ", fresh " << third->store_size;
 }
 
+// The match against the base reads the walk's stream beside the base's
+// files sorted by path through a scratch file; windows of three entries,
+// base runs of three files and a base catalog in segments of two entries
+// take over what one window does, the large files (set apart, matched
+// between the stream's entries) too.
+TEST_F(IncrementalCapture, WindowsOfAFewEntriesTakeOverWhatOneWindowDoes) {
+  CaptureOptions first = Options("first.mig");
+  first.block_size = 64 * 1024;  // some files are large, set apart
+  first.catalog_segment_entries = 2;
+  auto base = Capture(first);
+  ASSERT_TRUE(base.ok()) << base.status().ToString();
+  const std::vector<std::string> files = FilesBelow("home/alice/Documents");
+  ASSERT_GT(files.size(), 6u);
+  RewriteKeepingTimes(std::filesystem::relative(files[1], root_));
+  std::filesystem::remove(files[3]);
+  WriteFile(root_ + "/home/alice/Documents/new.txt", "new since the base\n");
+  bool large = false;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root_)) {
+    large =
+        large || (e.is_regular_file() && !e.is_symlink() &&
+                  e.file_size() > first.block_size && e.hard_link_count() == 1);
+  }
+  ASSERT_TRUE(large) << "the tree has a large file to set apart";
+
+  CaptureOptions whole = Options("whole.mig");
+  whole.block_size = first.block_size;
+  whole.base_store = first.store_path;
+  auto a = Capture(whole);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  CaptureOptions windows = whole;
+  windows.store_path = dir_ / "windows.mig";
+  windows.window_entries = 3;
+  auto b = Capture(windows);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+
+  EXPECT_GT(a->base_files, a->files / 2);
+  EXPECT_LT(a->base_files, a->files);
+  // The large files too: little is read again.
+  EXPECT_LT(a->stored_bytes, base->stored_bytes / 4);
+  EXPECT_EQ(b->files, a->files);
+  EXPECT_EQ(b->base_files, a->base_files);
+  EXPECT_EQ(b->base_bytes, a->base_bytes);
+  EXPECT_EQ(b->base_files_read_again, a->base_files_read_again);
+  EXPECT_EQ(b->stored_bytes, a->stored_bytes);
+  ExpectMatchesTree("whole.mig");
+  ExpectMatchesTree("windows.mig");
+  auto ra = format::ContainerReader::Open(whole.store_path,
+                                          internal::SourceOf(TestKey()));
+  auto rb = format::ContainerReader::Open(windows.store_path,
+                                          internal::SourceOf(TestKey()));
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ((*ra)->index().content_count, (*rb)->index().content_count);
+  EXPECT_EQ((*ra)->block_count(), (*rb)->block_count());
+}
+
+// A file with a second name outside what is captured is a file like any
+// other, in the base as in the new store: taken over, not read again.
+TEST_F(IncrementalCapture, AHardLinkCapturedUnderOneNameIsTakenOver) {
+  const std::string doc = root_ + "/home/alice/Documents/linked.bin";
+  WriteFile(doc, std::string(3 << 20, 'x') + "linked elsewhere\n");
+  ASSERT_EQ(::link(doc.c_str(), (dir_ / "outside.bin").c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto first = Capture(Options("first.mig"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  CaptureOptions o = Options("second.mig");
+  o.base_store = dir_ / "first.mig";
+  auto second = Capture(o);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->base_files_read_again, 0u);
+  // The 3 MiB file is not read again: what is stored is the tree's
+  // hard-link groups.
+  EXPECT_LT(second->stored_bytes, first->stored_bytes / 10);
+  EXPECT_LT(second->stored_bytes, uint64_t{3} << 20);
+  ExpectMatchesTree("second.mig");
+}
+
 // Flips a byte inside the first block of `type` of the store at `path`.
 void DamageFirstBlock(const std::string& path, format::BlockType type) {
   auto r = format::ContainerReader::Open(path, internal::SourceOf(TestKey()));

@@ -115,11 +115,12 @@ struct CaptureOptions {
   // within about 35 s), as well as coarse clocks. Tests and benchmarks
   // that make their trees just before lower it.
   int64_t base_settle_ns = int64_t{60} * 1'000'000'000;
-  // A container capture without a base plans and packs its files this
-  // many walked entries at a time, letting each window's entries go once
-  // they are stored, so its memory does not hold every entry to the end
+  // A container capture plans and packs its files this many walked
+  // entries at a time, letting each window's entries go once they are
+  // stored, so its memory does not hold every entry to the end
   // (docs/design.md, "Bounded memory"); its walk holds about as many
-  // between its threads and sorts the rest through a scratch file. Files
+  // between its threads and sorts the rest through a scratch file, and an
+  // incremental capture sorts the base's files as many at a time. Files
   // with hard links and large files are kept for a last window of their
   // own (their groups and duplicates span the tree). Tests lower it; 0 is
   // InvalidArgument.

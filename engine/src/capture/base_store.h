@@ -17,6 +17,14 @@
 // captures does not carry dead bytes forward. A base block that cannot be read
 // costs only its files, which are read from the source instead.
 //
+// The match runs before the first window and holds no more than the
+// capture's windows do (docs/design.md, "Incremental capture in windows"):
+// the base's file entries are sorted by path through a scratch file, a
+// window's worth at a time, and read beside the walk's stream, itself in
+// path order; the content records are read a content segment at a time,
+// three times (what each block holds, which blocks to copy, the records to
+// add); what is kept is a bit a base content and TakenOverFiles.
+//
 // Thread safety: Open and TakeOver run their own tasks (call them inside the
 // capture's arena); one TakeOver at a time.
 
@@ -31,7 +39,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/src/capture/pack_pipeline.h"
+#include "engine/src/capture/taken_over.h"
 #include "engine/src/capture/walk.h"
 #include "format/block_codec.h"
 #include "format/catalog.h"
@@ -42,33 +50,16 @@
 
 namespace migstore::capture {
 
-// A file taken over: the walked entry and its content number in the new
-// store.
-struct TakenOver {
-  size_t entry = 0;
-  uint64_t content = 0;
-};
-
-struct TakeOverStats {
-  uint64_t files = 0;          // files taken over
-  uint64_t bytes = 0;          // their logical bytes
-  uint64_t blocks_copied = 0;  // base data blocks copied
-  uint64_t block_bytes = 0;    // their plain bytes
-  // Base files that were the same but are read again: their blocks held
-  // too little the new store needs, or could not be read.
-  uint64_t files_read_again = 0;
-  uint64_t unreadable_blocks = 0;
-  uint64_t unreadable_segments = 0;  // content segments
-  // Files read again because their filesystem's change time cannot be
-  // trusted, by filesystem name ("vfat", "ntfs3", ...).
-  std::vector<std::pair<std::string, uint64_t>> untrusted_filesystems;
-};
-
 struct TakeOverOptions {
   int root_fd = -1;  // the capture's root, for each device's statfs
   // Files changed less than this before the base's capture are read
   // again (CaptureOptions::base_settle_ns).
   int64_t settle_ns = 0;
+  // Where the base's file entries are sorted by path (a scratch file made
+  // in the first that can take one; none: they are sorted in memory), and
+  // how many at a time.
+  std::vector<std::string> spill_dirs;
+  size_t run_entries = 65536;
   // Polled between block copies; true stops the copy (the capture is
   // then abandoned by its caller).
   std::function<bool()> cancelled;
@@ -78,39 +69,36 @@ class BaseStore {
  public:
   // Opens the container at `path` with `key` (the reading policy of
   // restore: with a key, an unencrypted base is Refused, since whoever can
-  // replace it could hand over files of their own) and indexes its file
-  // entries. A hard-link store is InvalidArgument: its files are links, not
-  // blocks. Catalog segments that cannot be read are counted in
-  // lost_entries() and their files are read from the source.
+  // replace it could hand over files of their own). A hard-link store is
+  // InvalidArgument: its files are links, not blocks. Its entries are read
+  // by TakeOver.
   static Result<std::unique_ptr<BaseStore>> Open(const std::string& path,
                                                  const format::KeySource& key);
   ~BaseStore();
 
   const std::string& path() const { return path_; }
-  // File entries of the base that could be taken over.
-  size_t file_count() const;
-  // Entries lost to catalog segments that could not be read.
+  // Entries lost to catalog segments that could not be read (their files
+  // are read from the source), once TakeOver has run.
   uint64_t lost_entries() const { return lost_entries_; }
 
-  // Takes over the files of `jobs` the base holds unchanged: copies the
-  // blocks that hold them into `writer` (their codec bytes as they are,
-  // zstd or stored, sealed under the writer's key and numbers), records
-  // their contents there, removes them from *jobs (the rest keep their
-  // order) and returns them in path order. An error of the writer is
-  // returned; the base's damage is not an error (its files stay jobs).
-  Result<std::vector<TakenOver>> TakeOver(const WalkedEntries& entries,
-                                          std::vector<FileJob>* jobs,
-                                          format::ContainerWriter* writer,
-                                          const TakeOverOptions& options,
-                                          TakeOverStats* stats);
+  // Finds the files of the walk the base holds unchanged, `stream` (every
+  // entry, none taken yet) and `apart`; copies the blocks that hold them
+  // into `writer` (their codec bytes as they are, zstd or stored, sealed
+  // under the writer's key and numbers) and records their contents there.
+  // Returns which files those are, for the windows to ask. An error of the
+  // writer or of the scratch file is returned; the base's damage is not an
+  // error (its files are read again).
+  Result<TakenOverFiles> TakeOver(const WalkedStream& stream,
+                                  const WalkedEntries& apart,
+                                  format::ContainerWriter* writer,
+                                  const TakeOverOptions& options,
+                                  TakeOverStats* stats);
 
  private:
-  struct File;
   BaseStore() = default;
 
   std::string path_;
   std::unique_ptr<format::ContainerReader> reader_;
-  std::vector<File> files_;  // by path hash
   uint64_t lost_entries_ = 0;
   // When the base's capture began (its "created" property); a base without
   // it takes nothing over.

@@ -62,9 +62,10 @@ std::set<std::pair<uint64_t, uint64_t>> StoreInodes(
 // tables, then the entries a window at a time (docs/design.md, "Bounded
 // memory"): those that hold no data, then the files through the pack
 // pipeline in rounds (a file that changed while it was read is read again
-// in the next round). An incremental capture takes one window of the whole
-// tree: which of the base's blocks are worth copying depends on every file
-// the base holds. Run() runs in the capture's arena.
+// in the next round). An incremental capture first matches the whole walk
+// against its base and copies what it takes over; each window then records
+// its files taken over and packs the rest. Run() runs in the capture's
+// arena.
 class ContainerCapture {
  public:
   ContainerCapture(const CaptureOptions& o, const Selection& sel,
@@ -83,7 +84,7 @@ class ContainerCapture {
     capture::WalkOptions wopt = WalkOptionsFor(o_, sel_, reporter_);
     wopt.exclude = StoreInodes(w_->sink());
     tbb::enumerable_thread_specific<Tally> tallies;
-    if (base_ == nullptr) WalkInRuns(&wopt, &tallies);
+    WalkInRuns(&wopt, &tallies);
     MIGSTORE_ASSIGN_OR_RETURN(
         walked_, capture::WalkSelection(o_, sel_, wopt, reporter_, report_));
 
@@ -97,9 +98,12 @@ class ContainerCapture {
         UniqueFd(::open(o_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd_.valid())
       return Status::FromErrno("cannot open the root " + o_.root, errno);
-    MIGSTORE_RETURN_IF_ERROR(base_ != nullptr ? RunWhole()
-                                              : RunInWindows(tallies));
+    if (base_ != nullptr) MIGSTORE_RETURN_IF_ERROR(TakeOverFromBase());
+    MIGSTORE_RETURN_IF_ERROR(RunInWindows(tallies));
     if (reporter_->cancelled()) return Status::Cancelled("capture cancelled");
+    report_->base_files = base_stats_.files;
+    report_->base_bytes = base_stats_.bytes;
+    report_->base_files_read_again = base_stats_.files_read_again;
     if (pipeline_ == nullptr) return Status::OK();
     MIGSTORE_RETURN_IF_ERROR(pipeline_->Flush());
     const capture::PipelineStats& ps = pipeline_->stats();
@@ -139,19 +143,6 @@ class ContainerCapture {
     };
   }
 
-  // The whole tree as one window, the base's files taken over first.
-  Status RunWhole() {
-    MIGSTORE_ASSIGN_OR_RETURN(entries_, walked_.entries.TakeAll());
-    window_ = &entries_;
-    CapturePlan plan = capture::PlanCapture(entries_, o_.block_size);
-    MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
-    report_->hardlinked_files = plan.hardlinked_files;
-    reporter_->SetTotals(plan.files, plan.data_bytes);
-    if (base_ != nullptr)
-      MIGSTORE_RETURN_IF_ERROR(TakeOverFromBase(&plan.jobs));
-    return PackFiles(std::move(plan.jobs));
-  }
-
   // Windows of o_.window_entries walked entries, taken from the walk's
   // stream, then one of the files the walk set apart, that must be seen
   // together: hard links (a group is one job) and large files (checked
@@ -172,7 +163,8 @@ class ContainerCapture {
       MIGSTORE_RETURN_IF_ERROR(
           walked_.entries.Take(o_.window_entries, &window));
       MIGSTORE_RETURN_IF_ERROR(CaptureWindow(
-          &window, capture::PlanCapture(window, o_.block_size, &sizes_)));
+          &window, capture::PlanCapture(window, o_.block_size, &sizes_),
+          false));
       if (reporter_->cancelled()) return Status::OK();
       // The window's entries were many small blocks, freed in the middle of
       // the heap, where glibc keeps them; what the capture allocates next
@@ -184,13 +176,24 @@ class ContainerCapture {
     // not sit beside the writer's own merge at Finish.
     walked_.entries = capture::WalkedStream();
     walk_spill_.reset();
-    return CaptureWindow(&together, std::move(last));
+    return CaptureWindow(&together, std::move(last), true);
   }
 
-  Status CaptureWindow(WalkedEntries* window, CapturePlan plan) {
+  // A window of the walk's stream, or (`apart`) the files it set apart.
+  Status CaptureWindow(WalkedEntries* window, CapturePlan plan, bool apart) {
     window_ = window;
     MIGSTORE_RETURN_IF_ERROR(AddEntriesWithoutData(plan));
     report_->hardlinked_files += plan.hardlinked_files;
+    MIGSTORE_ASSIGN_OR_RETURN(
+        std::vector<capture::TakenOver> taken,
+        taken_over_.Take(*window, apart, &plan.jobs, &base_stats_));
+    for (const capture::TakenOver& t : taken) {
+      const WalkedEntry& e = (*window)[t.entry];
+      ++report_->files;
+      report_->bytes += e.size;
+      reporter_->Add(capture::DataBytes(e), 1);
+      MIGSTORE_RETURN_IF_ERROR(AddEntry(t.entry, t.content, 0));
+    }
     Status s = PackFiles(std::move(plan.jobs));
     window_ = nullptr;
     return s;
@@ -222,37 +225,33 @@ class ContainerCapture {
     return Status::OK();
   }
 
-  // An incremental capture: the files the base holds unchanged are
-  // recorded with copies of its blocks and leave the jobs. The base is
-  // closed after it (its table is 48 bytes a file, not wanted while the
-  // files are packed).
-  Status TakeOverFromBase(std::vector<FileJob>* jobs) {
+  // An incremental capture: the files of the walk the base holds unchanged
+  // are found, the base's blocks that hold them copied and their contents
+  // recorded; the windows take the files over. The base is closed after it.
+  Status TakeOverFromBase() {
     reporter_->Phase("Reusing");
     base_path_ = base_->path();
-    if (base_->lost_entries() > 0) {
-      Note(std::to_string(base_->lost_entries()) +
-           " entries of the base store could not be read; their files are "
-           "read again");
-    }
     capture::TakeOverOptions topt;
     topt.root_fd = root_fd_.get();
     topt.settle_ns = o_.base_settle_ns;
+    topt.spill_dirs = w_->SpillDirs();
+    topt.run_entries = o_.window_entries;
     topt.cancelled = [this] { return reporter_->cancelled(); };
-    capture::TakeOverStats stats;
-    auto taken_or = base_->TakeOver(entries_, jobs, w_, topt, &stats);
+    capture::TakeOverStats& stats = base_stats_;
+    auto taken_or =
+        base_->TakeOver(walked_.entries, walked_.apart, w_, topt, &stats);
+    const uint64_t lost = base_->lost_entries();
     base_.reset();
-    MIGSTORE_ASSIGN_OR_RETURN(std::vector<capture::TakenOver> taken,
-                              std::move(taken_or));
-    for (const capture::TakenOver& t : taken) {
-      const WalkedEntry& e = entries_[t.entry];
-      ++report_->files;
-      report_->bytes += e.size;
-      reporter_->Add(capture::DataBytes(e), 1);
-      MIGSTORE_RETURN_IF_ERROR(AddEntry(t.entry, t.content, 0));
+    MIGSTORE_ASSIGN_OR_RETURN(taken_over_, std::move(taken_or));
+    if (!stats.unmatched.empty()) {
+      Note("the files could not be matched to the base store (" +
+           stats.unmatched + "); every file is read again");
     }
-    report_->base_files = stats.files;
-    report_->base_bytes = stats.bytes;
-    report_->base_files_read_again = stats.files_read_again;
+    if (lost > 0) {
+      Note(std::to_string(lost) +
+           " entries of the base store could not be read; their files are "
+           "read again");
+    }
     if (stats.unreadable_blocks > 0) {
       Note(std::to_string(stats.unreadable_blocks) +
            " blocks of the base store could not be read; their files are "
@@ -345,12 +344,13 @@ class ContainerCapture {
   format::ContainerWriter* w_;
   std::unique_ptr<capture::BaseStore> base_;  // null: not incremental
   std::string base_path_;
+  capture::TakenOverFiles taken_over_;  // what the base's match found
+  capture::TakeOverStats base_stats_;
   // The sizes of every small file of the tree, counted by the walk.
   capture::SmallSizes sizes_{o_.block_size};
   std::unique_ptr<format::SpillFile> walk_spill_;  // read by walked_
   capture::WalkResult walked_;
-  WalkedEntries entries_;            // RunWhole's: every entry, sorted by path
-  WalkedEntries* window_ = nullptr;  // the entries being captured
+  WalkedEntries* window_ = nullptr;       // the entries being captured
   std::vector<uint32_t> profile_number_;  // WriteStoreTables's
   UniqueFd root_fd_;
   std::unique_ptr<capture::PackPipeline> pipeline_;

@@ -552,6 +552,7 @@ void UseProcfsXattrsForTesting(bool on) {
 // The runs of a walk that spilled, and a merge over them that sits on the
 // next record to hand over.
 struct WalkedStream::Merged {
+  const format::SpillFile* spill = nullptr;
   std::vector<format::SortedRun> runs;  // read by `merge`: never moved
   std::unique_ptr<format::RunMerge> merge;
   bool at_record = false;
@@ -575,6 +576,7 @@ class StreamBuilder {
     WalkedStream s;
     s.merged_ = std::make_unique<WalkedStream::Merged>();
     WalkedStream::Merged& m = *s.merged_;
+    m.spill = spill;
     m.runs = std::move(runs);
     m.merge = std::make_unique<format::RunMerge>(spill, &m.runs);
     bool done = false;
@@ -598,6 +600,7 @@ bool WalkedStream::empty() const {
 size_t WalkedStream::runs() const { return merged_ ? merged_->runs.size() : 0; }
 
 Status WalkedStream::Take(size_t n, WalkedEntries* out) {
+  taken_ = true;
   if (!merged_) {
     for (; n > 0 && !held_.empty(); --n) {
       out->push_back(std::move(held_.front()));
@@ -619,6 +622,32 @@ Status WalkedStream::Take(size_t n, WalkedEntries* out) {
     MIGSTORE_RETURN_IF_ERROR(s);
   }
   return Status::OK();
+}
+
+Status WalkedStream::ForEach(
+    const std::function<Status(const WalkedEntry&)>& fn) const {
+  if (taken_) {
+    return Status::InvalidArgument(
+        "the walk's entries are visited before any is taken");
+  }
+  if (!merged_) {
+    for (const WalkedEntry& e : held_) MIGSTORE_RETURN_IF_ERROR(fn(e));
+    return Status::OK();
+  }
+  // A merge of its own over the same runs: the stream's stays on its first
+  // record for Take.
+  format::RunMerge merge(merged_->spill, &merged_->runs);
+  WalkedEntry e;
+  for (;;) {
+    bool done = false;
+    MIGSTORE_RETURN_IF_ERROR(merge.Next(&done));
+    if (done) return Status::OK();
+    if (!DecodeWalked(merge.key(), merge.value(), &e)) {
+      return Status::Corruption(
+          "a walked entry in the capture's scratch file does not decode");
+    }
+    MIGSTORE_RETURN_IF_ERROR(fn(e));
+  }
 }
 
 Result<WalkedEntries> WalkedStream::TakeAll() {

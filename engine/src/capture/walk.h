@@ -127,6 +127,12 @@ class WalkedStream {
   Status Take(size_t n, WalkedEntries* out);
   // Everything not yet taken.
   Result<WalkedEntries> TakeAll();
+  // Calls `fn` with every entry in order, leaving them to be taken: an
+  // incremental capture matches the whole walk against its base before the
+  // first window (docs/design.md, "Incremental capture in windows"). Only
+  // before anything is taken (else InvalidArgument); stops at the first
+  // error `fn` returns.
+  Status ForEach(const std::function<Status(const WalkedEntry&)>& fn) const;
 
   bool empty() const;
   uint64_t count() const { return count_; }            // entries in all
@@ -140,6 +146,7 @@ class WalkedStream {
 
   WalkedEntries held_;
   std::unique_ptr<Merged> merged_;  // null: held_
+  bool taken_ = false;              // Take has been called
   uint64_t count_ = 0;
   uint64_t path_bytes_ = 0;
 };
