@@ -267,6 +267,7 @@ class FakeSmp {
     kFailAfterStoring,   // bytes kept, 500 answered (the answer is "lost")
     kKeepHalf,           // half the body kept, then 500
     kForget,             // the server lost everything: received 0, 500
+    kFailThenBusy,       // 500, nothing kept, and the next GET upload is 503
   };
   using FaultFor = std::function<Fault(int put)>;
 
@@ -322,6 +323,10 @@ class FakeSmp {
       }
       if (f == Fault::kFailBeforeStoring)
         return ErrorReply(500, "IOError", "fault");
+      if (f == Fault::kFailThenBusy) {
+        busy_gets_ = 1;
+        return ErrorReply(500, "IOError", "fault");
+      }
       if (a == 0) data_.clear();
       any_put_ = true;
       if (f == Fault::kKeepHalf) {
@@ -338,6 +343,10 @@ class FakeSmp {
       return JsonReply(200, json{{"received", data_.size()}});
     }
     if (r.method == "GET" && r.target == base + "/upload") {
+      if (busy_gets_ > 0) {
+        --busy_gets_;
+        return ErrorReply(503, "Unavailable", "restarting");
+      }
       return JsonReply(
           200, json{{"store", Store("capturing")}, {"received", Received()}});
     }
@@ -376,9 +385,10 @@ class FakeSmp {
   const FaultFor fault_;
   const uint64_t previous_partial_;
   mutable std::mutex mu_;
-  std::string data_;  // guarded by mu_, as the three below
+  std::string data_;  // guarded by mu_, as the four below
   bool any_put_ = false;
   int puts_ = 0;
+  int busy_gets_ = 0;  // GETs of the upload still to answer 503
   std::vector<std::string> ranges_;
   HttpStub stub_;  // last: stopped before the members it reads
 };
@@ -460,6 +470,23 @@ TEST(SmpSinkFake, AFailedPutResumesWhereTheServerSaysItsBytesEnd) {
       EXPECT_EQ(ranges[3], ranges[2]);
     }
   }
+}
+
+TEST(SmpSinkFake, APutAnsweredAfterTheServerWasUnreachableIsAResume) {
+  // The server fails a PUT, is still away when asked where it stands, and
+  // takes the retried PUT: the upload went on after an interruption.
+  FakeSmp fake([](int put) {
+    return put == 1 ? FakeSmp::Fault::kFailThenBusy : FakeSmp::Fault::kNone;
+  });
+  const std::string data = DeterministicRandom(6).Bytes(200000);
+  Upload u = StartUpload(fake);
+  ASSERT_OK(AppendAll(u.sink.get(), data));
+  ASSERT_OK(u.sink->Commit());
+  EXPECT_EQ(fake.bytes(), data);
+  EXPECT_EQ(u.sink->resumes(), 1u);
+  const std::vector<std::string> ranges = fake.ranges();
+  ASSERT_EQ(ranges.size(), 5u);
+  EXPECT_EQ(ranges[2], ranges[1]);
 }
 
 TEST(SmpSinkFake, A416SaysWhereToGoOn) {

@@ -171,6 +171,9 @@ Status SmpSink::Upload(Chunk* chunk) {
   const uint64_t end = chunk->start + chunk->len;
   uint64_t from = chunk->start;
   int without_progress = 0;
+  // A failure to reach the server not yet followed by an answer: the next
+  // answer, whichever request gets it, is a resume.
+  bool interrupted = false;
   Status last;
   for (;;) {
     if (cancel_.load()) return Status::Cancelled("the upload was abandoned");
@@ -183,6 +186,11 @@ Status SmpSink::Upload(Chunk* chunk) {
         std::string_view(chunk->data.get() + (from - chunk->start),
                          static_cast<size_t>(end - from)),
         &cancel_);
+    if (interrupted && ((a.http >= 200 && a.http < 300) || a.http == 416)) {
+      // The server came back before it was asked where it stood.
+      interrupted = false;
+      resumes_.fetch_add(1, std::memory_order_relaxed);
+    }
     uint64_t received = 0;
     if (a.http >= 200 && a.http < 300) {
       server_started_over_ = true;
@@ -204,6 +212,7 @@ Status SmpSink::Upload(Chunk* chunk) {
       if (without_progress >= options_.max_resumes_without_progress)
         return last;
       ++without_progress;
+      interrupted = true;
       if (!http_->WaitBeforeRetry(without_progress, &cancel_))
         return Status::Cancelled("the upload was abandoned");
       Result<uint64_t> asked = AskReceived();
@@ -216,6 +225,7 @@ Status SmpSink::Upload(Chunk* chunk) {
         return asked.status();
       }
       received = *asked;
+      interrupted = false;
       resumes_.fetch_add(1, std::memory_order_relaxed);
     } else {
       return a.error;

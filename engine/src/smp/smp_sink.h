@@ -77,7 +77,8 @@ class SmpSink final : public format::StoreSink {
   const nlohmann::json& committed_store() const { return committed_store_; }
   // Bytes the server has acknowledged so far.
   uint64_t acknowledged() const { return acknowledged_.load(); }
-  // Times the upload asked the server where it stood and went on.
+  // Times the upload went on after the server could not be reached (it
+  // asked where the server stood, or the server answered a retried PUT).
   uint64_t resumes() const { return resumes_.load(); }
   // The most bytes of chunks held at once (the filling one included).
   uint64_t peak_buffered_bytes() const { return peak_buffered_.load(); }
