@@ -48,6 +48,11 @@ class IncrementalCapture : public ::testing::Test {
     root_ = dir_ / "root";
     bench::DatasetSpec spec;
     ASSERT_TRUE(bench::SpecForPreset("demo", &spec).ok());
+    // A quarter of the demo's bytes, half its files: every kind of file is
+    // still there, and the suite stays quick under the sanitizers
+    // (scripts/sanitize).
+    spec.bytes /= 4;
+    spec.files /= 2;
     ASSERT_TRUE(bench::GenerateDataset(root_, spec).ok());
     // Files changed shortly before a capture are never taken over from it
     // (racily clean files; CaptureOptions::base_settle_ns, lowered to 2 s
