@@ -635,6 +635,181 @@ TEST_F(RegistryCli, RegistryConditionsDecideDetection) {
   EXPECT_TRUE(Has(e.out, "not detected")) << e.out << e.err;
 }
 
+// How MigApp.xml is built (its stock copy: stock_migapp_test.cc):
+// named environments chosen by their conditions, a Container whose
+// detection decides for the components it holds, variables read from the
+// registry by GetStringContent and inherited by child components, nested
+// <rules> with their own conditions, named <rules>, and the OS and program
+// version conditions.
+constexpr char kSuiteHead[] = R"(<?xml version="1.0" encoding="UTF-8"?>
+<migration urlid="http://www.microsoft.com/migration/1.0/migxmlext/contososuite">
+  <namedElements>
+    <environment name="Env32">
+      <conditions><condition negation="Yes">MigXmlHelper.IsNative64Bit()</condition></conditions>
+      <variable name="HklmWow"><text>HKLM\SOFTWARE</text></variable>
+    </environment>
+    <environment name="Env64">
+      <conditions><condition>MigXmlHelper.IsNative64Bit()</condition></conditions>
+      <variable name="HklmWow"><text>HKLM\SOFTWARE\Wow6432Node</text></variable>
+    </environment>
+    <detection name="Writer">
+      <conditions>
+        <condition>MigXmlHelper.DoesObjectExist("Registry","%HklmWow%\Contoso\%SUITEVERSION%\Writer [Path]")</condition>
+      </conditions>
+    </detection>
+    <rules name="Shared">
+      <include><objectSet><pattern type="File">%CSIDL_APPDATA%\Contoso\Shared\* [*]</pattern></objectSet></include>
+    </rules>
+  </namedElements>
+  <component type="Application" context="UserAndSystem">
+    <displayName>Contoso Suite 2</displayName>
+    <environment name="Env32"/>
+    <environment name="Env64"/>
+    <environment><variable name="SUITEVERSION"><text>2.0</text></variable></environment>
+    <role role="Container">
+      <detection name="Writer"/>
+      <component type="Application" context="UserAndSystem">
+        <displayName>Contoso Writer 2</displayName>
+        <environment>
+          <variable name="WriterDir">
+            <script>MigXmlHelper.GetStringContent("Registry","%HklmWow%\Contoso\%SUITEVERSION%\Writer [Path]")</script>
+          </variable>
+        </environment>
+        <role role="Settings">
+          <rules>
+            <include><objectSet><pattern type="File">%WriterDir%\Templates\* [*]</pattern></objectSet></include>
+            <rules>
+              <conditions><condition>MigXmlHelper.IsOSLaterThan("NT","6.2")</condition></conditions>
+              <include><objectSet><pattern type="File">C:\New\* [*]</pattern></objectSet></include>
+            </rules>
+            <rules>
+              <conditions><condition>MigXmlHelper.IsOSEarlierThan("NT","6.2")</condition></conditions>
+              <include><objectSet><pattern type="File">C:\Old\* [*]</pattern></objectSet></include>
+            </rules>
+          </rules>
+          <rules name="Shared"/>
+        </role>
+      </component>
+    </role>
+  </component>
+  <component type="Application" context="UserAndSystem">
+    <displayName>Contoso Suite 1</displayName>
+    <environment name="Env32"/>
+    <environment name="Env64"/>
+    <environment><variable name="SUITEVERSION"><text>1.0</text></variable></environment>
+    <role role="Container">
+      <detection name="Writer"/>
+      <component type="Application" context="UserAndSystem">
+        <displayName>Contoso Suite 1 Common Settings</displayName>
+        <role role="Settings">
+          <rules><include><objectSet><pattern type="File">C:\Common1\* [*]</pattern></objectSet></include></rules>
+        </role>
+      </component>
+    </role>
+  </component>
+)";
+
+// A program detected by its version, where a registry value says it is.
+std::string ProgramComponent(const std::string& name) {
+  return R"(<component type="Application" context="System">
+    <displayName>Contoso )" +
+         name + R"(</displayName>
+    <environment>
+      <variable name="Exe">
+        <script>MigXmlHelper.GetStringContent("Registry","HKLM\SOFTWARE\Contoso\)" +
+         name + R"( [Exe]")</script>
+      </variable>
+    </environment>
+    <role role="Settings">
+      <detection><conditions><condition>MigXmlHelper.DoesFileVersionMatch("%Exe%","ProductVersion","3.*")</condition></conditions></detection>
+      <rules><include><objectSet><pattern type="File">C:\)" +
+         name + R"(\* [*]</pattern></objectSet></include></rules>
+    </role>
+  </component>)";
+}
+
+std::string SuiteXml() {
+  return kSuiteHead + ProgramComponent("Painter") + ProgramComponent("Viewer") +
+         ProgramComponent("Sketch") + "</migration>";
+}
+
+TEST_F(RegistryCli, MigAppsEnvironmentsContainersAndScriptsAreFollowed) {
+  std::filesystem::create_directories(source_ + "/Windows/SysWOW64");
+  for (const char* f :
+       {"Apps/Writer/Templates/t.dotx", "Wrong/Templates/w.dotx", "New/n.txt",
+        "Old/o.txt", "Common1/c.txt", "Painter/p.txt", "Viewer/v.txt",
+        "Program Files/Viewer/viewer.exe", "Sketch/k.txt",
+        "Users/alice/AppData/Roaming/Contoso/Shared/s.txt"}) {
+    WriteFileBelow(source_, f, "x");
+  }
+  PutHiveValues(source_ + "/Windows/System32/config/SOFTWARE",
+                {// 32-bit Writer 2 on 64-bit Windows: its key is under
+                 // Wow6432Node; the 64-bit view's key names another folder.
+                 {"Wow6432Node\\Contoso\\2.0\\Writer", "Path", 1,
+                  RegSz("C:\\Apps\\Writer\\")},
+                 {"Contoso\\2.0\\Writer", "Path", 1, RegSz("C:\\Wrong")},
+                 // Painter's program is not where its key says; Viewer's is;
+                 // Sketch has no key.
+                 {"Contoso\\Painter", "Exe", 1,
+                  RegSz("C:\\Program Files\\Painter\\painter.exe")},
+                 {"Contoso\\Viewer", "Exe", 2,
+                  RegSz("C:\\Program Files\\Viewer\\viewer.exe")},
+                 {"Microsoft\\Windows NT\\CurrentVersion",
+                  "CurrentMajorVersionNumber", 4, RegDword(10)},
+                 {"Microsoft\\Windows NT\\CurrentVersion",
+                  "CurrentMinorVersionNumber", 4, RegDword(0)},
+                 {"Microsoft\\Windows NT\\CurrentVersion", "CurrentVersion", 1,
+                  RegSz("6.3")}});
+  WriteFile(dir_ / "suite.xml", SuiteXml());
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", Store(),
+                             "--no-encrypt", "--user-exclude", "bob", "--rules",
+                             dir_ / "suite.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  RunResult l = RunMigstore({"list", "--store", Store()});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  for (const char* taken :
+       {"Apps/Writer/Templates/t.dotx", "New/n.txt", "Viewer/v.txt",
+        "Users/alice/AppData/Roaming/Contoso/Shared/s.txt"}) {
+    EXPECT_TRUE(Has(l.out, taken)) << taken << "\n" << l.out;
+  }
+  for (const char* left : {"Wrong/Templates/w.dotx", "Old/o.txt",
+                           "Common1/c.txt", "Painter/p.txt", "Sketch/k.txt"}) {
+    EXPECT_FALSE(Has(l.out, left)) << left << "\n" << l.out;
+  }
+  // The program whose version cannot be read is said to be taken as true.
+  EXPECT_TRUE(Has(c.err, "version is not read offline")) << c.err;
+  // explain names the container that was not detected.
+  RunResult e = RunMigstore({"explain", "--root", source_, "--rules",
+                             dir_ / "suite.xml", "Common1/c.txt"});
+  EXPECT_TRUE(Has(e.out, "its container \"Contoso Suite 1\" is not detected"))
+      << e.out << e.err;
+}
+
+// On 32-bit Windows (no SysWOW64) the other named environment holds, and
+// an OS older than the rule's version takes the other nested rules.
+TEST_F(RegistryCli, TheNamedEnvironmentFollowsTheRootsWindows) {
+  for (const char* f : {"Apps/Writer/Templates/t.dotx",
+                        "Wrong/Templates/w.dotx", "New/n.txt", "Old/o.txt"}) {
+    WriteFileBelow(source_, f, "x");
+  }
+  PutHiveValues(
+      source_ + "/Windows/System32/config/SOFTWARE",
+      {{"Wow6432Node\\Contoso\\2.0\\Writer", "Path", 1, RegSz("C:\\Wrong")},
+       {"Contoso\\2.0\\Writer", "Path", 1, RegSz("C:\\Apps\\Writer")},
+       {"Microsoft\\Windows NT\\CurrentVersion", "CurrentVersion", 1,
+        RegSz("6.1")}});
+  WriteFile(dir_ / "suite.xml", SuiteXml());
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", Store(),
+                             "--no-encrypt", "--user-exclude", "bob", "--rules",
+                             dir_ / "suite.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  RunResult l = RunMigstore({"list", "--store", Store()});
+  EXPECT_TRUE(Has(l.out, "Apps/Writer/Templates/t.dotx")) << l.out;
+  EXPECT_TRUE(Has(l.out, "Old/o.txt")) << l.out;
+  EXPECT_FALSE(Has(l.out, "Wrong/Templates/w.dotx")) << l.out;
+  EXPECT_FALSE(Has(l.out, "New/n.txt")) << l.out;
+}
+
 TEST_F(RegistryCli, ExplainTellsWhichRuleDecidedAValue) {
   RunResult e = RunMigstore(
       {"explain", "--root", source_, "--rules", dir_ / "app.xml",

@@ -653,6 +653,53 @@ TEST(UsmtXmlFiles, NamedDetectionsThatMultiplyAreRefused) {
       << s.ToString();
 }
 
+// The same with named <rules>, each holding ten references to the next.
+TEST(UsmtXmlFiles, NamedRulesThatMultiplyAreRefused) {
+  std::string xml = "<migration urlid=\"http://x/rules\"><namedElements>";
+  for (int level = 0; level < 6; ++level) {
+    xml += "<rules name=\"R" + std::to_string(level) + "\">";
+    for (int i = 0; i < 10; ++i)
+      xml += "<rules name=\"R" + std::to_string(level + 1) + "\"/>";
+    xml += "</rules>";
+  }
+  xml +=
+      "<rules name=\"R6\"><include><objectSet><pattern type=\"File\">"
+      "C:\\A\\* [*]</pattern></objectSet></include></rules>"
+      "</namedElements>\n<component type=\"Documents\"><displayName>c"
+      "</displayName><role role=\"Data\"><rules name=\"R0\"/></role>"
+      "</component></migration>";
+  RuleSet rules;
+  Status s = rules.AddText("rules.xml", xml);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("the components hold more than 100000 <rules>"),
+            std::string_view::npos)
+      << s.ToString();
+}
+
+// A named environment of 1,000 variables referred to 2,000 times: two
+// million copies from a 100 KB file.
+TEST(UsmtXmlFiles, NamedEnvironmentsThatMultiplyAreRefused) {
+  std::string xml =
+      "<migration urlid=\"http://x/env\"><namedElements>"
+      "<environment name=\"E\">";
+  for (int i = 0; i < 1000; ++i) {
+    xml += "<variable name=\"V" + std::to_string(i) +
+           "\"><text>x</text></variable>";
+  }
+  xml +=
+      "</environment></namedElements>\n<component type=\"Documents\">"
+      "<displayName>c</displayName>";
+  for (int i = 0; i < 2000; ++i) xml += "<environment name=\"E\"/>";
+  xml += "<role role=\"Data\"><rules/></role></component></migration>";
+  RuleSet rules;
+  Status s = rules.AddText("env.xml", xml);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("the components hold more than 1000000 "
+                             "variables"),
+            std::string_view::npos)
+      << s.ToString();
+}
+
 TEST(UsmtXmlFiles, Utf16FilesLoad) {
   std::string utf8 = UsmtFile(Inc(R"(C:\Folder\* [*])"));
   std::string utf16 = "\xFF\xFE";

@@ -4,6 +4,9 @@
 // the active index, or in the inactive one (for explain) when the component
 // is switched off or not detected.
 
+#include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -151,24 +154,49 @@ class RuleCompiler {
     out_->components.push_back({c.name, false, 0});
     std::string off = ConfigOff(ci);
     if (HasSystem(c.context)) {
-      out_->components[comp].system_run = CompileScope(c, comp, nullptr, off);
+      out_->components[comp].system_run =
+          CompileScope(c, ci, comp, nullptr, off);
     }
     if (HasUser(c.context)) {
       for (const UserProfile* p : selected_) {
         out_->components[comp].user_runs +=
-            CompileScope(c, comp, p, off) ? 1 : 0;
+            CompileScope(c, ci, comp, p, off) ? 1 : 0;
       }
     }
   }
 
-  std::string Evaluate(const ConditionNode& node, const ComponentSpec& c,
-                       const UserProfile* profile) {
+  // Why the container holding component `c` is inactive in this run, or
+  // "": a Container's detection decides for the components it holds
+  // (MigApp.xml's "Office 2007 Common Settings" has none of its own).
+  std::string ContainerInactive(const ComponentSpec& c,
+                                const UserProfile* profile) const {
+    if (c.parent < 0) return {};
+    const auto parent = static_cast<size_t>(c.parent);
+    auto it = run_inactive_.find({parent, profile});
+    if (it == run_inactive_.end()) it = run_inactive_.find({parent, nullptr});
+    if (it == run_inactive_.end() || it->second.empty()) return {};
+    return "its container \"" + rs_.components[parent].name + "\" is " +
+           it->second;
+  }
+
+  ConditionScope ScopeFor(const UserProfile* profile,
+                          const std::vector<EnvVariable>* env) {
     ConditionScope scope;
     scope.machine = &m_;
     scope.profile = profile;
     scope.selected = selected_;
-    scope.env = &c.env;
+    scope.env = env;
     scope.registry = &hives_;
+    scope.unset = unset_;
+    return scope;
+  }
+
+  // Why `node` is false in this run, or "" when it holds (or cannot be
+  // decided); the variables are `env`'s.
+  std::string Evaluate(const ConditionNode& node,
+                       const std::vector<EnvVariable>& env,
+                       const UserProfile* profile) {
+    ConditionScope scope = ScopeFor(profile, &env);
     std::vector<ConditionNote> notes;
     std::string why;
     Truth t = EvaluateConditions(node, scope, &notes, &why);
@@ -180,17 +208,84 @@ class RuleCompiler {
            (why.empty() ? "" : ": " + why);
   }
 
-  // Compiles one run of component `c`; returns whether it is active.
-  bool CompileScope(const ComponentSpec& c, uint32_t comp,
+  // Component `c`'s variables in one run (docs/rules.md, "Variables"):
+  // those whose <environment> holds here, in order (the first of a name
+  // wins), each GetStringContent script replaced by the text it reads from
+  // the root's hives. A script whose value is not there leaves its
+  // variable undefined, and rules using it are not applied.
+  std::vector<EnvVariable> RunEnv(const ComponentSpec& c,
+                                  const UserProfile* profile) {
+    std::vector<EnvVariable> env;
+    // An <environment>'s variables share its conditions: decided once.
+    std::map<const ConditionNode*, bool> holds;
+    for (const EnvVariable& v : c.env) {
+      if (profile ? !HasUser(v.context) : !HasSystem(v.context)) continue;
+      if (v.conditions) {
+        auto [it, fresh] = holds.try_emplace(v.conditions.get(), true);
+        if (fresh) it->second = Evaluate(*v.conditions, c.env, profile).empty();
+        if (!it->second) continue;
+      }
+      env.push_back(v);
+    }
+    // A script's key may name variables that are themselves read by
+    // scripts (MigApp.xml's %HklmWowSoftware%): a few rounds, each
+    // with the variables known after the last.
+    const Variables vars(m_, profile);
+    for (int round = 0; round < 4; ++round) {
+      std::vector<EnvVariable> known;
+      for (const EnvVariable& v : env) {
+        if (v.script.empty()) known.push_back(v);
+      }
+      bool waiting = false, read = false;
+      for (EnvVariable& v : env) {
+        if (v.script.empty()) continue;
+        ScriptCall call;
+        size_t bad = 0;
+        std::string key, missing;
+        if (!ParseScriptCall(v.script, &call, &bad) || call.args.size() < 2) {
+          v.name.clear();  // the parser took only GetStringContent calls
+        } else if (!ExpandUsmt(call.args[1], vars, known, &key, &missing)) {
+          waiting = true;
+          continue;
+        } else if (std::optional<std::string> text =
+                       RegistryString(key, ScopeFor(profile, &known))) {
+          v.value = EscapeUsmt(*text);
+        } else {
+          v.name.clear();
+        }
+        v.script.clear();
+        read = true;
+      }
+      std::erase_if(env, [](const EnvVariable& v) { return v.name.empty(); });
+      if (!waiting || !read) break;
+    }
+    std::erase_if(env, [](const EnvVariable& v) { return !v.script.empty(); });
+    return env;
+  }
+
+  // Compiles one run of component `c` (rs_.components[ci]); returns
+  // whether it is active.
+  bool CompileScope(const ComponentSpec& c, size_t ci, uint32_t comp,
                     const UserProfile* profile, const std::string& off) {
+    unset_.clear();
+    const std::vector<EnvVariable> env = RunEnv(c, profile);
+    env_ = &env;
+    for (const EnvVariable& v : c.env) {
+      const bool set = std::any_of(env.begin(), env.end(), [&](auto& e) {
+        return EqualsFolded(e.name, v.name);
+      });
+      if (!set) unset_.push_back(v.name);
+    }
     std::string inactive = off;
-    if (inactive.empty()) inactive = Evaluate(c.detection, c, profile);
+    if (inactive.empty()) inactive = ContainerInactive(c, profile);
+    if (inactive.empty()) inactive = Evaluate(c.detection, env, profile);
+    run_inactive_[{ci, profile}] = inactive;
     for (const RuleGroup& g : c.groups) {
       if (profile ? !HasUser(g.context) : !HasSystem(g.context)) continue;
       group_has_user_runs_ = HasUser(c.context) && HasUser(g.context);
       std::string group_inactive = inactive;
       if (group_inactive.empty()) {
-        group_inactive = Evaluate(g.conditions, c, profile);
+        group_inactive = Evaluate(g.conditions, env, profile);
       }
       for (const RuleSpec& r : g.rules) {
         AddRule(c, comp, profile, r, group_inactive);
@@ -239,7 +334,10 @@ class RuleCompiler {
                const UserProfile* profile, const RuleSpec& r,
                const std::string& inactive) {
     std::vector<Generated> generated;
+    // A missing variable is worth a word only where the rule would apply.
+    quiet_ = !inactive.empty();
     Generate(r.pattern, c, profile, &generated);
+    quiet_ = false;
     for (Generated& gen : generated) {
       // A registry pattern's text is the same for every user whose hive it
       // names ("HKCU\..."): its profile tells them apart.
@@ -300,7 +398,7 @@ class RuleCompiler {
       Variables vars(m_, profile);
       for (const std::string& a : call.args) {
         std::string expanded, missing;
-        if (!ExpandUsmt(a, vars, c.env, &expanded, &missing)) {
+        if (!ExpandUsmt(a, vars, *env_, &expanded, &missing)) {
           Missing(c, r.pattern, profile, missing);
           return;
         }
@@ -385,6 +483,7 @@ class RuleCompiler {
   // user).
   void Missing(const ComponentSpec& c, const PatternSource& src,
                const UserProfile* profile, const std::string& name) {
+    if (quiet_) return;
     if (profile == nullptr && IsPerUserVariable(name)) {
       if (HasUser(c.context)) return;
       Diagnose(Severity::kWarning, src.loc,
@@ -394,7 +493,14 @@ class RuleCompiler {
       return;
     }
     std::string why;
-    if (FindVariable(name) == nullptr) {
+    const bool own = std::any_of(
+        c.env.begin(), c.env.end(),
+        [&](const EnvVariable& v) { return EqualsFolded(v.name, name); });
+    if (own) {
+      why =
+          " is not set in this run (the registry value its script reads "
+          "is not there, or its <environment>'s conditions do not hold)";
+    } else if (FindVariable(name) == nullptr) {
       why = " is not a variable migstore knows";
     } else if (profile != nullptr && IsPerUserVariable(name) &&
                DefinedForSomeUser(name)) {
@@ -462,7 +568,7 @@ class RuleCompiler {
               std::string* expanded) {
     Variables vars(m_, profile);
     std::string missing;
-    if (ExpandUsmt(text, vars, c.env, expanded, &missing)) return true;
+    if (ExpandUsmt(text, vars, *env_, expanded, &missing)) return true;
     Missing(c, src, profile, missing);
     return false;
   }
@@ -502,17 +608,17 @@ class RuleCompiler {
 
   // Whether `text` expands the same in every run: it names no per-user
   // folder, so the system context can expand it.
-  bool SameInEveryRun(const PatternSource& src, const ComponentSpec& c) const {
+  bool SameInEveryRun(const PatternSource& src) const {
     Variables system(m_, nullptr);
     std::string expanded, missing;
     switch (src.kind) {
       case PatternSource::Kind::kNative:
         return ExpandNative(src.text, system, &expanded, &missing);
       case PatternSource::Kind::kUsmt:
-        return ExpandUsmt(src.text, system, c.env, &expanded, &missing);
+        return ExpandUsmt(src.text, system, *env_, &expanded, &missing);
       case PatternSource::Kind::kRegistry: {
         std::string_view rest;
-        return ExpandUsmt(src.text, system, c.env, &expanded, &missing) &&
+        return ExpandUsmt(src.text, system, *env_, &expanded, &missing) &&
                RegistryRootOf(expanded, &rest) != RegistryRoot::kCurrentUser;
       }
       case PatternSource::Kind::kDrivePatterns:
@@ -528,7 +634,7 @@ class RuleCompiler {
                 const UserProfile* profile, std::vector<Generated>* out) {
     const size_t first = out->size();
     GenerateFor(src, c, profile, out);
-    const int32_t scope = SameInEveryRun(src, c) ? -1 : ProfileIndex(profile);
+    const int32_t scope = SameInEveryRun(src) ? -1 : ProfileIndex(profile);
     for (size_t i = first; i < out->size(); ++i) (*out)[i].scope = scope;
   }
 
@@ -612,6 +718,15 @@ class RuleCompiler {
   std::vector<const UserProfile*> selected_;
   // Whether the rule group being compiled also runs once per user.
   bool group_has_user_runs_ = false;
+  // The variables of the run being compiled (RunEnv), while it is.
+  const std::vector<EnvVariable>* env_ = nullptr;
+  // Whether the rule being compiled belongs to an inactive run.
+  bool quiet_ = false;
+  // The component's variables without a value in the run being compiled.
+  std::vector<std::string> unset_;
+  // Why each run compiled so far is inactive ("" active), by component
+  // index and profile (null: the system run).
+  std::map<std::pair<size_t, const UserProfile*>, std::string> run_inactive_;
   std::set<std::tuple<uint32_t, int, std::string, bool, int32_t, int32_t>>
       rules_seen_;
   std::set<std::tuple<uint32_t, int, int, std::string>> diag_seen_;

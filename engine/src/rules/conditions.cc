@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "engine/base/case_fold.h"
 #include "engine/src/fs/root_fs.h"
 #include "engine/src/registry/content_modify.h"
@@ -200,6 +203,111 @@ Truth RegistryTruth(const Condition& c, const RegistryRef& ref,
   return holds ? Truth::kTrue : Truth::kFalse;
 }
 
+// "6.1", "10.0.19045": up to four numbers of up to nine digits.
+std::optional<std::vector<uint32_t>> ParseVersion(std::string_view text) {
+  std::vector<uint32_t> parts;
+  size_t start = 0;
+  while (parts.size() < 4) {
+    size_t end = text.find('.', start);
+    std::string_view part = text.substr(start, end - start);
+    if (part.empty() || part.size() > 9 ||
+        part.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    parts.push_back(static_cast<uint32_t>(std::stoul(std::string(part))));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+// The root's Windows version from its SOFTWARE hive: {major, minor, build}
+// (CurrentMajor/MinorVersionNumber from Windows 10 on, else CurrentVersion
+// "6.1"); nullopt when it cannot be read.
+std::optional<std::vector<uint32_t>> WindowsVersion(
+    registry::RegistryView& view) {
+  static const std::string kKey =
+      "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
+  auto number = [&](const char* name) -> std::optional<uint32_t> {
+    registry::Hive::ValueData v;
+    if (view.Value(kKey, nullptr, name, &v) !=
+        registry::RegistryView::Answer::kYes) {
+      return std::nullopt;
+    }
+    std::optional<std::string> text = registry::StringForm(v);
+    if (!text || text->empty() || text->size() > 9 ||
+        text->find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    return static_cast<uint32_t>(std::stoul(*text));
+  };
+  std::vector<uint32_t> version;
+  if (auto major = number("CurrentMajorVersionNumber")) {
+    version = {*major, number("CurrentMinorVersionNumber").value_or(0)};
+  } else {
+    registry::Hive::ValueData v;
+    if (view.Value(kKey, nullptr, "CurrentVersion", &v) !=
+        registry::RegistryView::Answer::kYes) {
+      return std::nullopt;
+    }
+    std::optional<std::vector<uint32_t>> parsed;
+    if (auto text = registry::StringForm(v)) parsed = ParseVersion(*text);
+    if (!parsed || parsed->size() != 2) return std::nullopt;
+    version = *parsed;
+  }
+  version.push_back(number("CurrentBuildNumber").value_or(0));
+  return version;
+}
+
+// IsOSLaterThan(type, version) and IsOSEarlierThan: USMT's pages say
+// "later than or equal" and "earlier than". Versions compare part by part,
+// missing parts being 0 ("6.1" is 6.1.0).
+Truth OsVersionTruth(const Condition& c, const ConditionScope& scope) {
+  if (scope.machine->layout != Layout::kWindows || scope.registry == nullptr)
+    return Truth::kUnknown;
+  std::optional<std::vector<uint32_t>> want = ParseVersion(c.args[1]);
+  if (!want) return Truth::kUnknown;
+  std::optional<std::vector<uint32_t>> have = WindowsVersion(*scope.registry);
+  if (!have) return Truth::kUnknown;
+  // Every root with a Windows NT CurrentVersion key is an NT system.
+  if (EqualsFolded(c.args[0], "9x")) return Truth::kFalse;
+  if (!EqualsFolded(c.args[0], "NT") && !EqualsFolded(c.args[0], "All"))
+    return Truth::kUnknown;
+  const bool later_or_equal = !std::lexicographical_compare(
+      have->begin(), have->end(), want->begin(), want->end());
+  const bool later = c.function == "IsOSLaterThan";
+  return later_or_equal == later ? Truth::kTrue : Truth::kFalse;
+}
+
+// Whether `c` asks whether something exists (or what it holds) at a place
+// named with one of the component's variables that has no value in this run.
+bool NamesUnset(const Condition& c, const ConditionScope& scope) {
+  static constexpr std::string_view kAsksExistence[] = {
+      "DoesObjectExist",
+      "DoesFileVersionMatch",
+      "IsFileVersionAbove",
+      "IsFileVersionBelow",
+      "DoesStringContentEqual",
+      "DoesStringContentContain",
+      "IsSameObject"};
+  if (scope.unset.empty() ||
+      std::find(std::begin(kAsksExistence), std::end(kAsksExistence),
+                c.function) == std::end(kAsksExistence)) {
+    return false;
+  }
+  for (const std::string& arg : c.args) {
+    size_t pos = 0, b, e;
+    while (NextVariable(arg, pos, &b, &e)) {
+      std::string_view name(arg.data() + b + 1, e - b - 2);
+      for (const std::string& u : scope.unset) {
+        if (EqualsFolded(u, name)) return true;
+      }
+      pos = e;
+    }
+  }
+  return false;
+}
+
 Truth Combine(Truth a, Truth b, bool is_or) {
   if (is_or) {
     if (a == Truth::kTrue || b == Truth::kTrue) return Truth::kTrue;
@@ -233,10 +341,41 @@ Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
     auto a = ResolveObject(c.args[1], scope, &per_user_missing);
     auto b = ResolveObject(c.args[2], scope, &per_user_missing);
     if (a && b) t = SameObject(*a, *b, scope) ? Truth::kTrue : Truth::kFalse;
+  } else if (c.function == "IsNative64Bit" && c.args.empty() &&
+             scope.machine->layout == Layout::kWindows) {
+    // 64-bit Windows keeps its 32-bit system in SysWOW64.
+    t = Exists(ResolvedPath(scope, "Windows/SysWOW64")) ? Truth::kTrue
+                                                        : Truth::kFalse;
+  } else if ((c.function == "IsOSLaterThan" ||
+              c.function == "IsOSEarlierThan") &&
+             c.args.size() == 2) {
+    t = OsVersionTruth(c, scope);
+  } else if ((c.function == "DoesFileVersionMatch" ||
+              c.function == "IsFileVersionAbove" ||
+              c.function == "IsFileVersionBelow") &&
+             c.args.size() == 3) {
+    // No program is there, so no version matches; a program that is there
+    // has a version migstore does not read (a PE resource): unknown.
+    if (auto ref = ResolveObject(c.args[0], scope, &per_user_missing)) {
+      if (!ObjectExists(*ref, scope)) {
+        t = Truth::kFalse;
+      } else {
+        notes->push_back({c.loc, "condition " + c.text +
+                                     ": the program's version is not read "
+                                     "offline; taken as true"});
+        return Truth::kUnknown;
+      }
+    }
   } else {
     notes->push_back({c.loc, "condition " + c.text +
                                  " cannot be decided offline; taken as true"});
     return Truth::kUnknown;
+  }
+  if (t == Truth::kUnknown && !per_user_missing && NamesUnset(c, scope)) {
+    // The application's own path variable is not set here (the registry
+    // value its script reads is not there): whatever the condition names
+    // below it does not exist, as USMT finds.
+    t = Truth::kFalse;
   }
   if (per_user_missing) {
     // System context, per-user folder: true when true for a selected user.
@@ -261,6 +400,26 @@ Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
 }
 
 }  // namespace
+
+std::optional<std::string> RegistryString(const std::string& object,
+                                          const ConditionScope& scope) {
+  if (scope.registry == nullptr) return std::nullopt;
+  bool per_user = false;
+  std::optional<RegistryRef> ref = ResolveRegistry(object, scope, &per_user);
+  if (!ref || !ref->has_value || ref->value == "*") return std::nullopt;
+  registry::Hive::ValueData v;
+  if (scope.registry->Value(ref->key, scope.profile, ref->value, &v) !=
+      registry::RegistryView::Answer::kYes) {
+    return std::nullopt;
+  }
+  std::optional<std::string> text = registry::StringForm(v);
+  while (text && !text->empty() &&
+         (text->back() == '\\' || text->back() == ' ')) {
+    text->pop_back();
+  }
+  if (!text || text->empty()) return std::nullopt;
+  return text;
+}
 
 // Recurses once per level of the tree: the XML readers build no tree deeper
 // than about 8 x kMaxXmlDepth (rule_model.h, ConditionNode).

@@ -18,6 +18,7 @@
 #ifndef MIGSTORE_ENGINE_SRC_RULES_CONDITIONS_H_
 #define MIGSTORE_ENGINE_SRC_RULES_CONDITIONS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct ConditionScope {
   const UserProfile* profile = nullptr;  // null: system context
   std::vector<const UserProfile*> selected;
   const std::vector<EnvVariable>* env = nullptr;
+  // The component's variables that have no value in this run: a condition
+  // on a place named with one is false (conditions.cc, NamesUnset).
+  std::vector<std::string> unset;
   // The root's hives; null: registry conditions are Unknown.
   registry::RegistryView* registry = nullptr;
 };
@@ -49,6 +53,14 @@ struct ConditionNote {
 Truth EvaluateConditions(const ConditionNode& node, const ConditionScope& scope,
                          std::vector<ConditionNote>* notes,
                          std::string* why_false);
+
+// What MigXmlHelper.GetStringContent("Registry", object) reads for an
+// <environment> variable: the text of the value `object` names ("HKLM\Key
+// [Value]", variables already expanded), without trailing backslashes;
+// nullopt when the value is not there, is not text or a number, or cannot
+// be read in this scope (HKCU in the system context, a missing hive).
+std::optional<std::string> RegistryString(const std::string& object,
+                                          const ConditionScope& scope);
 
 }  // namespace migstore::internal
 

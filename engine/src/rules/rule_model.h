@@ -8,6 +8,7 @@
 #define MIGSTORE_ENGINE_SRC_RULES_RULE_MODEL_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -112,9 +113,17 @@ struct RuleGroup {
   std::vector<ProcessingSpec> processing;
 };
 
+// An <environment> <variable>: a text, or a helper script run when the
+// rules are bound to a machine (GetStringContent reads the root's hives).
 struct EnvVariable {
-  std::string name;   // upper case
-  std::string value;  // as written; may use other variables
+  std::string name;    // upper case
+  std::string value;   // <text> as written; may use other variables
+  std::string script;  // <script> as written; "" for a <text>
+  // The <environment>'s context (a User one is not defined in the system
+  // run) and its <conditions> (the variable exists where they hold; null
+  // for none), shared by the environment's variables.
+  Context context = Context::kUserAndSystem;
+  std::shared_ptr<const ConditionNode> conditions;
   SourceLoc loc;
 };
 

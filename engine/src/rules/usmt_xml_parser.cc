@@ -1,6 +1,7 @@
 #include "engine/src/rules/usmt_xml_parser.h"
 
 #include <map>
+#include <optional>
 
 #include "engine/base/case_fold.h"
 #include "engine/src/rules/script_call.h"
@@ -27,6 +28,13 @@ bool IsNotForCapture(pugi::xml_node n) {
   for (std::string_view s :
        {"addObjects", "includeAttributes", "excludeAttributes", "plugin"}) {
     if (NameIs(n, s)) return true;
+  }
+  return false;
+}
+
+bool HasElements(pugi::xml_node n) {
+  for (pugi::xml_node c : n.children()) {
+    if (c.type() == pugi::node_element) return true;
   }
   return false;
 }
@@ -58,6 +66,7 @@ class MigrationParser {
         ParseEnvironment(n, &file_env_);
       }
     }
+    const size_t first = data_->components.size();
     for (pugi::xml_node n : migration.children()) {
       if (n.type() != pugi::node_element) continue;
       if (NameIs(n, "component")) {
@@ -68,12 +77,26 @@ class MigrationParser {
                  IsQuietElement(n)) {
         continue;
       } else if (NameIs(n, "library")) {
-        Note(n, "<library> is not supported; its components are not loaded");
+        // MigApp.xml names MigSys.dll, a plug-in of USMT's own helpers.
+        Note(n,
+             "<library> (a Windows plug-in of helper functions) is not "
+             "loaded; the helpers migstore knows are its own");
       } else {
         Unknown(n);
       }
     }
-    return Status::OK();
+    // A component sees its own variables first, then its parent's (which
+    // end with the file's): a child of a Container uses the paths its
+    // parent read (MigApp.xml's Adobe and Office suites).
+    for (size_t i = first; i < data_->components.size(); ++i) {
+      ComponentSpec& c = data_->components[i];
+      const std::vector<EnvVariable>& outer =
+          c.parent < 0 ? file_env_
+                       : data_->components[static_cast<size_t>(c.parent)].env;
+      if (!CountVariables(migration, outer.size())) break;
+      c.env.insert(c.env.end(), outer.begin(), outer.end());
+    }
+    return too_many_conditions_;
   }
 
  private:
@@ -95,7 +118,6 @@ class MigrationParser {
     c.parent = parent;
     c.context = ParseContext(Attr(node, "context"), inherited);
     c.type = std::string(Attr(node, "type"));
-    c.env = file_env_;
     std::string role;
     for (pugi::xml_node n : node.children()) {
       if (NameIs(n, "displayName")) c.name = TextOf(n);
@@ -151,9 +173,36 @@ class MigrationParser {
     return true;
   }
 
+  // An <environment>: its variables, gated by its <conditions> and
+  // context; one without children and with a name refers to
+  // <namedElements> (MigApp.xml's GlobalEnv and GlobalEnvX64).
   void ParseEnvironment(pugi::xml_node env, std::vector<EnvVariable>* out) {
+    std::string_view ref = Attr(env, "name");
+    if (!ref.empty() && !HasElements(env)) {
+      auto it = named_.find(FoldedCopy(ref));
+      if (it == named_.end() || !NameIs(it->second, "environment") ||
+          !HasElements(it->second)) {
+        Warn(env, "no named environment '" + std::string(ref) +
+                      "'; its variables are not defined");
+        return;
+      }
+      auto [cached, fresh] = named_env_.try_emplace(it->second);
+      if (fresh) ParseEnvironment(it->second, &cached->second);
+      if (CountVariables(env, cached->second.size()))
+        out->insert(out->end(), cached->second.begin(), cached->second.end());
+      return;
+    }
+    ConditionNode gate;
+    for (pugi::xml_node c : env.children()) {
+      if (NameIs(c, "conditions")) AddCondition(c, &gate);
+    }
+    std::shared_ptr<const ConditionNode> shared_gate;
+    if (!gate.empty())
+      shared_gate = std::make_shared<const ConditionNode>(std::move(gate));
+    const Context context =
+        ParseContext(Attr(env, "context"), Context::kUserAndSystem);
     for (pugi::xml_node v : env.children()) {
-      if (v.type() != pugi::node_element) continue;
+      if (v.type() != pugi::node_element || NameIs(v, "conditions")) continue;
       if (!NameIs(v, "variable")) {
         Unknown(v);
         continue;
@@ -164,10 +213,16 @@ class MigrationParser {
             ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 'a' + 'A') : ch);
       }
       var.loc = xml_->Loc(v);
+      var.context = context;
+      var.conditions = shared_gate;
       bool have = false;
       for (pugi::xml_node t : v.children()) {
         if (NameIs(t, "text")) {
           var.value = TextOf(t);
+          have = true;
+        } else if (NameIs(t, "script") && IsRegistryRead(TextOf(t))) {
+          var.script = TextOf(t);
+          var.loc = xml_->TextLoc(t);
           have = true;
         } else if (t.type() == pugi::node_element) {
           Note(t, "variable %" + var.name + "% is set by <" + t.name() +
@@ -175,8 +230,39 @@ class MigrationParser {
                       "not applied");
         }
       }
-      if (have && !var.name.empty()) out->push_back(std::move(var));
+      if (have && !var.name.empty() && CountVariables(v, 1))
+        out->push_back(std::move(var));
     }
+  }
+
+  // Counts `n` variables given to components; false (with too_many_ set)
+  // past kMaxVariables: references to a named environment copy its
+  // variables, and so does each nested component its container's.
+  bool CountVariables(pugi::xml_node n, size_t count) {
+    variables_made_ += count;
+    if (variables_made_ <= kMaxVariables) return true;
+    TooMany(n, "the components hold more than " +
+                   std::to_string(kMaxVariables) +
+                   " variables once <namedElements> references and nesting "
+                   "are followed");
+    return false;
+  }
+
+  void TooMany(pugi::xml_node n, const std::string& what) {
+    if (too_many_conditions_.ok()) {
+      too_many_conditions_ =
+          Status::InvalidArgument(LocatedMessage(*data_, xml_->Loc(n), what));
+    }
+  }
+
+  // MigXmlHelper.GetStringContent("Registry", "Key [Value]", ...): the
+  // one variable script migstore runs (on the root's hives).
+  static bool IsRegistryRead(const std::string& text) {
+    ScriptCall call;
+    size_t bad = 0;
+    return ParseScriptCall(text, &call, &bad) &&
+           call.function == "GetStringContent" && call.args.size() >= 2 &&
+           EqualsFolded(call.args[0], "Registry");
   }
 
   // <detects>, <detect>, <detection> (maybe a reference to namedElements).
@@ -193,12 +279,9 @@ class MigrationParser {
   // past the limit.
   bool CountCondition(pugi::xml_node n) {
     if (++conditions_made_ <= kMaxConditions) return true;
-    if (too_many_conditions_.ok()) {
-      too_many_conditions_ = Status::InvalidArgument(LocatedMessage(
-          *data_, xml_->Loc(n),
-          "the detections hold more than " + std::to_string(kMaxConditions) +
-              " conditions once <namedElements> references are followed"));
-    }
+    TooMany(n, "the detections hold more than " +
+                   std::to_string(kMaxConditions) +
+                   " conditions once <namedElements> references are followed");
     return false;
   }
 
@@ -274,12 +357,42 @@ class MigrationParser {
     into->conditions.push_back(std::move(cond));
   }
 
-  Status ParseRules(pugi::xml_node rules, int index) {
-    ComponentSpec& comp = data_->components[static_cast<size_t>(index)];
+  // A <rules> element, with the context and <conditions> of the <rules>
+  // it is nested in (MigApp.xml nests <rules> with their own <conditions>
+  // in a component's <rules>), or a reference to a named one. Recurses once
+  // per nesting level and reference (at most 8 references deep).
+  Status ParseRules(pugi::xml_node rules, int index,
+                    const std::vector<ConditionNode>& outer_gates = {},
+                    std::optional<Context> outer = std::nullopt,
+                    int depth = 0) {
+    std::string_view ref = Attr(rules, "name");
+    if (!ref.empty() && !HasElements(rules)) {
+      auto it = named_.find(FoldedCopy(ref));
+      if (it == named_.end() || !NameIs(it->second, "rules") || depth >= 8) {
+        Warn(rules, "no named rules '" + std::string(ref) + "'; ignored");
+        return Status::OK();
+      }
+      std::optional<Context> here = outer;
+      if (!Attr(rules, "context").empty()) {
+        here = ParseContext(Attr(rules, "context"), Context::kUserAndSystem);
+      }
+      return ParseRules(it->second, index, outer_gates, here, depth + 1);
+    }
+    if (++groups_made_ > kMaxGroups) {
+      TooMany(rules, "the components hold more than " +
+                         std::to_string(kMaxGroups) +
+                         " <rules> once <namedElements> references are "
+                         "followed");
+      return Status::OK();
+    }
+    const Context comp_context =
+        data_->components[static_cast<size_t>(index)].context;
     RuleGroup group;
     group.context = Intersect(
-        comp.context, ParseContext(Attr(rules, "context"), comp.context));
-    std::vector<ConditionNode> gates;
+        Intersect(comp_context, outer.value_or(comp_context)),
+        ParseContext(Attr(rules, "context"), outer.value_or(comp_context)));
+    std::vector<ConditionNode> gates = outer_gates;
+    std::vector<pugi::xml_node> nested;
     for (pugi::xml_node n : rules.children()) {
       if (n.type() != pugi::node_element) continue;
       RuleAction action;
@@ -306,6 +419,9 @@ class MigrationParser {
                  NameIs(n, "detect") || NameIs(n, "conditions")) {
         gates.push_back(ParseDetectionBlock(n, 0));
         continue;
+      } else if (NameIs(n, "rules")) {
+        nested.push_back(n);
+        continue;
       } else {
         Unknown(n);
         continue;
@@ -323,10 +439,13 @@ class MigrationParser {
     }
     if (!gates.empty()) {
       group.conditions.op = ConditionNode::Op::kAnd;
-      group.conditions.children = std::move(gates);
+      group.conditions.children = gates;
     }
+    const Context context = group.context;
     data_->components[static_cast<size_t>(index)].groups.push_back(
         std::move(group));
+    for (pugi::xml_node n : nested)
+      MIGSTORE_RETURN_IF_ERROR(ParseRules(n, index, gates, context, depth));
     return Status::OK();
   }
 
@@ -521,14 +640,22 @@ class MigrationParser {
   // levels of ten references each would make 10^8 conditions (gigabytes)
   // from a 2 KB file. Microsoft's files hold a few thousand.
   static constexpr size_t kMaxConditions = 100000;
+  // Likewise for <rules> (a named one may hold references to others) and
+  // variables. MigApp.xml makes about 200 groups and 1,500 variables.
+  static constexpr size_t kMaxGroups = 100000;
+  static constexpr size_t kMaxVariables = 1000000;
 
   RuleSetData* data_;
   const XmlFile* xml_;
   std::string urlid_;
   std::map<std::string, pugi::xml_node> named_;
+  std::map<pugi::xml_node, std::vector<EnvVariable>> named_env_;
   std::vector<EnvVariable> file_env_;
   size_t conditions_made_ = 0;
-  Status too_many_conditions_;  // the first time past kMaxConditions
+  size_t groups_made_ = 0;
+  size_t variables_made_ = 0;
+  // The first time past kMaxConditions, kMaxGroups or kMaxVariables.
+  Status too_many_conditions_;
 };
 
 }  // namespace
