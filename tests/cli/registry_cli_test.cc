@@ -810,6 +810,88 @@ TEST_F(RegistryCli, TheNamedEnvironmentFollowsTheRootsWindows) {
   EXPECT_FALSE(Has(l.out, "New/n.txt")) << l.out;
 }
 
+// The finer points: a child's variable hides its container's of the same
+// name; a User environment is not there in the system run; a variable read
+// from HKCU cannot be read in the system run, so a condition naming it is
+// undecided there (taken as true), not false; a <rules context="System">
+// nested in a User one never runs, one nested in a <rules> whose
+// conditions are false neither; OS versions compare in four parts.
+constexpr char kFinerXml[] = R"(<?xml version="1.0" encoding="UTF-8"?>
+<migration urlid="http://www.microsoft.com/migration/1.0/migxmlext/contosofiner">
+  <component type="Application" context="UserAndSystem">
+    <displayName>Contoso Outer</displayName>
+    <environment><variable name="Dir"><text>C:\Parent</text></variable></environment>
+    <role role="Container">
+      <component type="Application" context="UserAndSystem">
+        <displayName>Contoso Inner</displayName>
+        <environment><variable name="Dir"><text>C:\Child</text></variable></environment>
+        <role role="Settings">
+          <rules><include><objectSet><pattern type="File">%Dir%\* [*]</pattern></objectSet></include></rules>
+        </role>
+      </component>
+    </role>
+  </component>
+  <component type="Application" context="UserAndSystem">
+    <displayName>Contoso Notes</displayName>
+    <environment context="User"><variable name="UserOnly"><text>C:\UserOnly</text></variable></environment>
+    <environment>
+      <variable name="NotesData">
+        <script>MigXmlHelper.GetStringContent("Registry","HKCU\Software\Contoso\Notes [DataPath]")</script>
+      </variable>
+    </environment>
+    <role role="Settings">
+      <detection><conditions><condition>MigXmlHelper.DoesObjectExist("File","%NotesData% [notes.db]")</condition></conditions></detection>
+      <rules context="System"><include><objectSet><pattern type="File">C:\NotesMachine\* [*]</pattern></objectSet></include></rules>
+      <rules context="User">
+        <include><objectSet><pattern type="File">%UserOnly%\* [*]</pattern></objectSet></include>
+        <rules context="System"><include><objectSet><pattern type="File">C:\NeverRuns\* [*]</pattern></objectSet></include></rules>
+      </rules>
+      <rules>
+        <conditions><condition>MigXmlHelper.IsOSLaterThan("NT","6.1.7601.0")</condition></conditions>
+        <include><objectSet><pattern type="File">C:\Build\* [*]</pattern></objectSet></include>
+      </rules>
+      <rules>
+        <conditions><condition>MigXmlHelper.IsOSLaterThan("NT","6.1.7602")</condition></conditions>
+        <include><objectSet><pattern type="File">C:\Later\* [*]</pattern></objectSet></include>
+        <rules><include><objectSet><pattern type="File">C:\LaterNested\* [*]</pattern></objectSet></include></rules>
+      </rules>
+    </role>
+  </component>
+</migration>
+)";
+
+TEST_F(RegistryCli, ContainersContextsAndUnreadableVariablesAreUsmts) {
+  for (const char* f :
+       {"Parent/p.txt", "Child/c.txt", "UserOnly/u.txt", "NotesMachine/m.txt",
+        "NeverRuns/n.txt", "Build/b.txt", "Later/l.txt", "LaterNested/l.txt",
+        "Users/alice/NotesData/notes.db"}) {
+    WriteFileBelow(source_, f, "x");
+  }
+  PutHiveValues(source_ + "/Users/alice/NTUSER.DAT",
+                {{"Software\\Contoso\\Notes", "DataPath", 1,
+                  RegSz("C:\\Users\\alice\\NotesData")}});
+  PutHiveValues(source_ + "/Windows/System32/config/SOFTWARE",
+                {{"Microsoft\\Windows NT\\CurrentVersion", "CurrentVersion", 1,
+                  RegSz("6.1")},
+                 {"Microsoft\\Windows NT\\CurrentVersion", "CurrentBuildNumber",
+                  1, RegSz("7601")}});
+  WriteFile(dir_ / "finer.xml", kFinerXml);
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", Store(),
+                             "--no-encrypt", "--user-exclude", "bob", "--rules",
+                             dir_ / "finer.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  RunResult l = RunMigstore({"list", "--store", Store()});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  for (const char* taken :
+       {"Child/c.txt", "UserOnly/u.txt", "NotesMachine/m.txt", "Build/b.txt"}) {
+    EXPECT_TRUE(Has(l.out, taken)) << taken << "\n" << l.out;
+  }
+  for (const char* left : {"Parent/p.txt", "NeverRuns/n.txt", "Later/l.txt",
+                           "LaterNested/l.txt"}) {
+    EXPECT_FALSE(Has(l.out, left)) << left << "\n" << l.out;
+  }
+}
+
 TEST_F(RegistryCli, ExplainTellsWhichRuleDecidedAValue) {
   RunResult e = RunMigstore(
       {"explain", "--root", source_, "--rules", dir_ / "app.xml",

@@ -676,9 +676,9 @@ TEST(UsmtXmlFiles, NamedRulesThatMultiplyAreRefused) {
       << s.ToString();
 }
 
-// A named environment of 1,000 variables referred to 2,000 times: two
-// million copies from a 100 KB file.
-TEST(UsmtXmlFiles, NamedEnvironmentsThatMultiplyAreRefused) {
+// A named environment referred to 2,000 times is held once: only its
+// 1,000 variables count.
+TEST(UsmtXmlFiles, ANamedEnvironmentReferredToOftenIsHeldOnce) {
   std::string xml =
       "<migration urlid=\"http://x/env\"><namedElements>"
       "<environment name=\"E\">";
@@ -692,10 +692,61 @@ TEST(UsmtXmlFiles, NamedEnvironmentsThatMultiplyAreRefused) {
   for (int i = 0; i < 2000; ++i) xml += "<environment name=\"E\"/>";
   xml += "<role role=\"Data\"><rules/></role></component></migration>";
   RuleSet rules;
-  Status s = rules.AddText("env.xml", xml);
+  ASSERT_OK(rules.AddText("env.xml", xml));
+  const auto& data = internal::RuleSetAccess::Data(rules);
+  ASSERT_EQ(data.components.size(), 1u);
+  EXPECT_EQ(data.components[0].env.size(), 1000u);
+}
+
+// Each of 40 nested components holds its 150 variables and its
+// containers': 123,000 copies, past the 100,000 a file may make.
+TEST(UsmtXmlFiles, NestedVariablesThatMultiplyAreRefused) {
+  std::string xml = "<migration urlid=\"http://x/nest\">";
+  for (int level = 0; level < 40; ++level) {
+    xml += "<component type=\"Application\"><displayName>c" +
+           std::to_string(level) + "</displayName><environment>";
+    for (int i = 0; i < 150; ++i) {
+      xml += "<variable name=\"V" + std::to_string(i) +
+             "\"><text>x</text></variable>";
+    }
+    xml += "</environment><role role=\"Container\">";
+  }
+  for (int level = 0; level < 40; ++level) xml += "</role></component>";
+  xml += "</migration>";
+  RuleSet rules;
+  Status s = rules.AddText("nest.xml", xml);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
-  EXPECT_NE(s.message().find("the components hold more than 1000000 "
+  EXPECT_NE(s.message().find("the components hold more than 100000 "
                              "variables"),
+            std::string_view::npos)
+      << s.ToString();
+}
+
+// A <rules> with 1,000 conditions holding 300 references to named rules of
+// 300 nested <rules>: each of the 90,000 groups would copy the conditions.
+TEST(UsmtXmlFiles, ConditionsCopiedIntoNestedRulesAreCounted) {
+  std::string conditions = "<conditions>";
+  for (int i = 0; i < 1000; ++i) {
+    conditions +=
+        "<condition>MigXmlHelper.DoesObjectExist(\"File\",\"C:\\A\")"
+        "</condition>";
+  }
+  conditions += "</conditions>";
+  std::string xml =
+      "<migration urlid=\"http://x/gates\"><namedElements>"
+      "<rules name=\"R\">";
+  for (int i = 0; i < 300; ++i) xml += "<rules/>";
+  xml +=
+      "</rules></namedElements>\n<component type=\"Documents\">"
+      "<displayName>c</displayName><role role=\"Data\"><rules>" +
+      conditions;
+  for (int i = 0; i < 300; ++i) xml += "<rules name=\"R\"/>";
+  xml += "</rules></role></component></migration>";
+  RuleSet rules;
+  Status s = rules.AddText("gates.xml", xml);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("conditions once <namedElements> references "
+                             "are followed"),
             std::string_view::npos)
       << s.ToString();
 }

@@ -150,6 +150,7 @@ class RuleCompiler {
 
   void CompileComponent(size_t ci) {
     const ComponentSpec& c = rs_.components[ci];
+    invariant_ = InvariantEnv(c);
     auto comp = static_cast<uint32_t>(out_->components.size());
     out_->components.push_back({c.name, false, 0});
     std::string off = ConfigOff(ci);
@@ -174,9 +175,38 @@ class RuleCompiler {
     const auto parent = static_cast<size_t>(c.parent);
     auto it = run_inactive_.find({parent, profile});
     if (it == run_inactive_.end()) it = run_inactive_.find({parent, nullptr});
-    if (it == run_inactive_.end() || it->second.empty()) return {};
+    if (it == run_inactive_.end()) {
+      // The container has no run of this kind (a System component in a
+      // User container): inactive when it is inactive in every run it has.
+      auto first = run_inactive_.lower_bound({parent, nullptr});
+      for (it = first; it != run_inactive_.end() && it->first.first == parent;
+           ++it) {
+        if (it->second.empty()) return {};
+      }
+      it = first;
+      if (it == run_inactive_.end() || it->first.first != parent) return {};
+    }
+    if (it->second.empty()) return {};
     return "its container \"" + rs_.components[parent].name + "\" is " +
            it->second;
+  }
+
+  // The component's variables whose value is the same in every run: the
+  // <text> ones of unconditional UserAndSystem environments, unless a
+  // variable of the name before them may hold in some run instead. They
+  // expand the conditions of environments, and tell which patterns are
+  // the same in every run (SameInEveryRun).
+  static std::vector<EnvVariable> InvariantEnv(const ComponentSpec& c) {
+    std::vector<EnvVariable> out;
+    std::set<std::string> seen;
+    for (const EnvVariable& v : c.env) {
+      if (!seen.insert(FoldedCopy(v.name)).second) continue;
+      if (v.script.empty() && !v.conditions &&
+          v.context == Context::kUserAndSystem) {
+        out.push_back(v);
+      }
+    }
+    return out;
   }
 
   ConditionScope ScopeFor(const UserProfile* profile,
@@ -187,7 +217,7 @@ class RuleCompiler {
     scope.selected = selected_;
     scope.env = env;
     scope.registry = &hives_;
-    scope.unset = unset_;
+    scope.unset = &unset_;
     return scope;
   }
 
@@ -209,27 +239,37 @@ class RuleCompiler {
   }
 
   // Component `c`'s variables in one run (docs/rules.md, "Variables"):
-  // those whose <environment> holds here, in order (the first of a name
-  // wins), each GetStringContent script replaced by the text it reads from
-  // the root's hives. A script whose value is not there leaves its
-  // variable undefined, and rules using it are not applied.
+  // those whose <environment> holds here, in order, the first of a name
+  // winning; each GetStringContent script replaced by the text it reads
+  // from the root's hives. The folded names of the variables that have no
+  // value here (conditions false, no registry value) go to *unset; not
+  // those that cannot be read here (a hive missing, HKCU in the system
+  // run), whose conditions stay undecided.
   std::vector<EnvVariable> RunEnv(const ComponentSpec& c,
-                                  const UserProfile* profile) {
+                                  const UserProfile* profile,
+                                  std::set<std::string>* unset) {
     std::vector<EnvVariable> env;
+    std::set<std::string> names;  // folded
     // An <environment>'s variables share its conditions: decided once.
     std::map<const ConditionNode*, bool> holds;
     for (const EnvVariable& v : c.env) {
       if (profile ? !HasUser(v.context) : !HasSystem(v.context)) continue;
+      std::string name = FoldedCopy(v.name);
       if (v.conditions) {
         auto [it, fresh] = holds.try_emplace(v.conditions.get(), true);
-        if (fresh) it->second = Evaluate(*v.conditions, c.env, profile).empty();
-        if (!it->second) continue;
+        if (fresh) {
+          it->second = Evaluate(*v.conditions, invariant_, profile).empty();
+        }
+        if (!it->second) {
+          unset->insert(std::move(name));
+          continue;
+        }
       }
-      env.push_back(v);
+      if (names.insert(name).second) env.push_back(v);
     }
     // A script's key may name variables that are themselves read by
-    // scripts (MigApp.xml's %HklmWowSoftware%): a few rounds, each
-    // with the variables known after the last.
+    // scripts (MigApp.xml's %HklmWowSoftware%): a few rounds, each with
+    // the variables known after the last.
     const Variables vars(m_, profile);
     for (int round = 0; round < 4; ++round) {
       std::vector<EnvVariable> known;
@@ -242,24 +282,28 @@ class RuleCompiler {
         ScriptCall call;
         size_t bad = 0;
         std::string key, missing;
+        bool unknown = false;
         if (!ParseScriptCall(v.script, &call, &bad) || call.args.size() < 2) {
-          v.name.clear();  // the parser took only GetStringContent calls
+          unknown = true;  // the parser took only GetStringContent calls
         } else if (!ExpandUsmt(call.args[1], vars, known, &key, &missing)) {
           waiting = true;
           continue;
-        } else if (std::optional<std::string> text =
-                       RegistryString(key, ScopeFor(profile, &known))) {
+        } else if (std::optional<std::string> text = RegistryString(
+                       key, ScopeFor(profile, &known), &unknown)) {
           v.value = EscapeUsmt(*text);
-        } else {
-          v.name.clear();
+          v.script.clear();
+          read = true;
+          continue;
         }
-        v.script.clear();
+        if (!unknown) unset->insert(FoldedCopy(v.name));
+        v.name.clear();
         read = true;
       }
       std::erase_if(env, [](const EnvVariable& v) { return v.name.empty(); });
       if (!waiting || !read) break;
     }
     std::erase_if(env, [](const EnvVariable& v) { return !v.script.empty(); });
+    for (const EnvVariable& v : env) unset->erase(FoldedCopy(v.name));
     return env;
   }
 
@@ -267,15 +311,11 @@ class RuleCompiler {
   // whether it is active.
   bool CompileScope(const ComponentSpec& c, size_t ci, uint32_t comp,
                     const UserProfile* profile, const std::string& off) {
-    unset_.clear();
-    const std::vector<EnvVariable> env = RunEnv(c, profile);
+    unset_.clear();  // RunEnv's conditions know no unset variable yet
+    std::set<std::string> unset;
+    const std::vector<EnvVariable> env = RunEnv(c, profile, &unset);
+    unset_ = std::move(unset);
     env_ = &env;
-    for (const EnvVariable& v : c.env) {
-      const bool set = std::any_of(env.begin(), env.end(), [&](auto& e) {
-        return EqualsFolded(e.name, v.name);
-      });
-      if (!set) unset_.push_back(v.name);
-    }
     std::string inactive = off;
     if (inactive.empty()) inactive = ContainerInactive(c, profile);
     if (inactive.empty()) inactive = Evaluate(c.detection, env, profile);
@@ -295,6 +335,7 @@ class RuleCompiler {
         for (const ProcessingSpec& p : g.processing) AddProcessing(c, p);
       }
     }
+    env_ = nullptr;  // `env` ends here
     return inactive.empty();
   }
 
@@ -615,10 +656,10 @@ class RuleCompiler {
       case PatternSource::Kind::kNative:
         return ExpandNative(src.text, system, &expanded, &missing);
       case PatternSource::Kind::kUsmt:
-        return ExpandUsmt(src.text, system, *env_, &expanded, &missing);
+        return ExpandUsmt(src.text, system, invariant_, &expanded, &missing);
       case PatternSource::Kind::kRegistry: {
         std::string_view rest;
-        return ExpandUsmt(src.text, system, *env_, &expanded, &missing) &&
+        return ExpandUsmt(src.text, system, invariant_, &expanded, &missing) &&
                RegistryRootOf(expanded, &rest) != RegistryRoot::kCurrentUser;
       }
       case PatternSource::Kind::kDrivePatterns:
@@ -722,8 +763,10 @@ class RuleCompiler {
   const std::vector<EnvVariable>* env_ = nullptr;
   // Whether the rule being compiled belongs to an inactive run.
   bool quiet_ = false;
-  // The component's variables without a value in the run being compiled.
-  std::vector<std::string> unset_;
+  // The component's variables without a value in the run being compiled
+  // (folded names), and those with the same value in every run.
+  std::set<std::string> unset_;
+  std::vector<EnvVariable> invariant_;
   // Why each run compiled so far is inactive ("" active), by component
   // index and profile (null: the system run).
   std::map<std::pair<size_t, const UserProfile*>, std::string> run_inactive_;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 
 #include "engine/base/case_fold.h"
@@ -203,30 +204,42 @@ Truth RegistryTruth(const Condition& c, const RegistryRef& ref,
   return holds ? Truth::kTrue : Truth::kFalse;
 }
 
-// "6.1", "10.0.19045": up to four numbers of up to nine digits.
+// A number of up to nine digits.
+std::optional<uint32_t> ParseNumber(std::string_view text) {
+  uint32_t n = 0;
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  auto [end, error] =
+      std::from_chars(text.data(), text.data() + text.size(), n);
+  if (error != std::errc() || end != text.data() + text.size())
+    return std::nullopt;
+  return n;
+}
+
+// "6.1", "10.0.19045": up to four numbers, the missing ones 0 ("6.1" is
+// 6.1.0.0), so that versions of different lengths compare.
 std::optional<std::vector<uint32_t>> ParseVersion(std::string_view text) {
   std::vector<uint32_t> parts;
   size_t start = 0;
   while (parts.size() < 4) {
     size_t end = text.find('.', start);
-    std::string_view part = text.substr(start, end - start);
-    if (part.empty() || part.size() > 9 ||
-        part.find_first_not_of("0123456789") != std::string_view::npos) {
-      return std::nullopt;
+    std::optional<uint32_t> part = ParseNumber(text.substr(start, end - start));
+    if (!part) return std::nullopt;
+    parts.push_back(*part);
+    if (end == std::string_view::npos) {
+      parts.resize(4, 0);
+      return parts;
     }
-    parts.push_back(static_cast<uint32_t>(std::stoul(std::string(part))));
-    if (end == std::string_view::npos) return parts;
     start = end + 1;
   }
   return std::nullopt;
 }
 
-// The root's Windows version from its SOFTWARE hive: {major, minor, build}
+// The root's Windows version from its SOFTWARE hive: {major, minor, build, 0}
 // (CurrentMajor/MinorVersionNumber from Windows 10 on, else CurrentVersion
 // "6.1"); nullopt when it cannot be read.
 std::optional<std::vector<uint32_t>> WindowsVersion(
     registry::RegistryView& view) {
-  static const std::string kKey =
+  static constexpr char kKey[] =
       "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
   auto number = [&](const char* name) -> std::optional<uint32_t> {
     registry::Hive::ValueData v;
@@ -235,15 +248,11 @@ std::optional<std::vector<uint32_t>> WindowsVersion(
       return std::nullopt;
     }
     std::optional<std::string> text = registry::StringForm(v);
-    if (!text || text->empty() || text->size() > 9 ||
-        text->find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-    return static_cast<uint32_t>(std::stoul(*text));
+    return text ? ParseNumber(*text) : std::nullopt;
   };
   std::vector<uint32_t> version;
   if (auto major = number("CurrentMajorVersionNumber")) {
-    version = {*major, number("CurrentMinorVersionNumber").value_or(0)};
+    version = {*major, number("CurrentMinorVersionNumber").value_or(0), 0, 0};
   } else {
     registry::Hive::ValueData v;
     if (view.Value(kKey, nullptr, "CurrentVersion", &v) !=
@@ -252,16 +261,16 @@ std::optional<std::vector<uint32_t>> WindowsVersion(
     }
     std::optional<std::vector<uint32_t>> parsed;
     if (auto text = registry::StringForm(v)) parsed = ParseVersion(*text);
-    if (!parsed || parsed->size() != 2) return std::nullopt;
+    if (!parsed) return std::nullopt;
     version = *parsed;
   }
-  version.push_back(number("CurrentBuildNumber").value_or(0));
+  version[2] = number("CurrentBuildNumber").value_or(0);
   return version;
 }
 
 // IsOSLaterThan(type, version) and IsOSEarlierThan: USMT's pages say
-// "later than or equal" and "earlier than". Versions compare part by part,
-// missing parts being 0 ("6.1" is 6.1.0).
+// "later than or equal" and "earlier than". Versions compare part by part
+// (ParseVersion: "6.1" is 6.1.0.0).
 Truth OsVersionTruth(const Condition& c, const ConditionScope& scope) {
   if (scope.machine->layout != Layout::kWindows || scope.registry == nullptr)
     return Truth::kUnknown;
@@ -290,7 +299,7 @@ bool NamesUnset(const Condition& c, const ConditionScope& scope) {
       "DoesStringContentEqual",
       "DoesStringContentContain",
       "IsSameObject"};
-  if (scope.unset.empty() ||
+  if (scope.unset == nullptr || scope.unset->empty() ||
       std::find(std::begin(kAsksExistence), std::end(kAsksExistence),
                 c.function) == std::end(kAsksExistence)) {
     return false;
@@ -299,9 +308,7 @@ bool NamesUnset(const Condition& c, const ConditionScope& scope) {
     size_t pos = 0, b, e;
     while (NextVariable(arg, pos, &b, &e)) {
       std::string_view name(arg.data() + b + 1, e - b - 2);
-      for (const std::string& u : scope.unset) {
-        if (EqualsFolded(u, name)) return true;
-      }
+      if (scope.unset->count(FoldedCopy(name)) != 0) return true;
       pos = e;
     }
   }
@@ -402,16 +409,19 @@ Truth EvaluateOne(const Condition& c, const ConditionScope& scope,
 }  // namespace
 
 std::optional<std::string> RegistryString(const std::string& object,
-                                          const ConditionScope& scope) {
+                                          const ConditionScope& scope,
+                                          bool* unknown) {
+  *unknown = true;
   if (scope.registry == nullptr) return std::nullopt;
   bool per_user = false;
   std::optional<RegistryRef> ref = ResolveRegistry(object, scope, &per_user);
   if (!ref || !ref->has_value || ref->value == "*") return std::nullopt;
   registry::Hive::ValueData v;
-  if (scope.registry->Value(ref->key, scope.profile, ref->value, &v) !=
-      registry::RegistryView::Answer::kYes) {
-    return std::nullopt;
-  }
+  const registry::RegistryView::Answer a =
+      scope.registry->Value(ref->key, scope.profile, ref->value, &v);
+  if (a == registry::RegistryView::Answer::kUnknown) return std::nullopt;
+  *unknown = false;
+  if (a == registry::RegistryView::Answer::kNo) return std::nullopt;
   std::optional<std::string> text = registry::StringForm(v);
   while (text && !text->empty() &&
          (text->back() == '\\' || text->back() == ' ')) {

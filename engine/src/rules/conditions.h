@@ -19,6 +19,7 @@
 #define MIGSTORE_ENGINE_SRC_RULES_CONDITIONS_H_
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,10 @@ struct ConditionScope {
   const UserProfile* profile = nullptr;  // null: system context
   std::vector<const UserProfile*> selected;
   const std::vector<EnvVariable>* env = nullptr;
-  // The component's variables that have no value in this run: a condition
-  // on a place named with one is false (conditions.cc, NamesUnset).
-  std::vector<std::string> unset;
+  // The component's variables that have no value in this run (folded
+  // names; null: none): a condition on a place named with one is false
+  // (conditions.cc, NamesUnset).
+  const std::set<std::string>* unset = nullptr;
   // The root's hives; null: registry conditions are Unknown.
   registry::RegistryView* registry = nullptr;
 };
@@ -56,11 +58,13 @@ Truth EvaluateConditions(const ConditionNode& node, const ConditionScope& scope,
 
 // What MigXmlHelper.GetStringContent("Registry", object) reads for an
 // <environment> variable: the text of the value `object` names ("HKLM\Key
-// [Value]", variables already expanded), without trailing backslashes;
-// nullopt when the value is not there, is not text or a number, or cannot
-// be read in this scope (HKCU in the system context, a missing hive).
+// [Value]", variables already expanded), without trailing backslashes and
+// spaces; nullopt when the value is not there or is not text or a number,
+// and also, with *unknown set, when it cannot be read in this scope (HKCU
+// in the system context, a missing or unreadable hive, a wildcard).
 std::optional<std::string> RegistryString(const std::string& object,
-                                          const ConditionScope& scope);
+                                          const ConditionScope& scope,
+                                          bool* unknown);
 
 }  // namespace migstore::internal
 

@@ -2,6 +2,8 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <tuple>
 
 #include "engine/base/case_fold.h"
 #include "engine/src/rules/script_call.h"
@@ -93,8 +95,7 @@ class MigrationParser {
       const std::vector<EnvVariable>& outer =
           c.parent < 0 ? file_env_
                        : data_->components[static_cast<size_t>(c.parent)].env;
-      if (!CountVariables(migration, outer.size())) break;
-      c.env.insert(c.env.end(), outer.begin(), outer.end());
+      if (!AppendVariables(migration, outer, &c.env)) break;
     }
     return too_many_conditions_;
   }
@@ -188,8 +189,7 @@ class MigrationParser {
       }
       auto [cached, fresh] = named_env_.try_emplace(it->second);
       if (fresh) ParseEnvironment(it->second, &cached->second);
-      if (CountVariables(env, cached->second.size()))
-        out->insert(out->end(), cached->second.begin(), cached->second.end());
+      AppendVariables(env, cached->second, out);
       return;
     }
     ConditionNode gate;
@@ -235,9 +235,26 @@ class MigrationParser {
     }
   }
 
+  // Appends to `out` the variables of `more` it does not hold yet: one
+  // <variable> element reached twice (an environment referred to twice, a
+  // container's variables) is the same variable, and a copy of it could
+  // never win (the first of a name does).
+  bool AppendVariables(pugi::xml_node n, const std::vector<EnvVariable>& more,
+                       std::vector<EnvVariable>* out) {
+    std::set<std::tuple<uint32_t, int, int>> have;
+    for (const EnvVariable& v : *out)
+      have.emplace(v.loc.file, v.loc.line, v.loc.column);
+    size_t added = 0;
+    for (const EnvVariable& v : more) {
+      if (!have.emplace(v.loc.file, v.loc.line, v.loc.column).second) continue;
+      out->push_back(v);
+      ++added;
+    }
+    return CountVariables(n, added);
+  }
+
   // Counts `n` variables given to components; false (with too_many_ set)
-  // past kMaxVariables: references to a named environment copy its
-  // variables, and so does each nested component its container's.
+  // past kMaxVariables: each nested component copies its container's.
   bool CountVariables(pugi::xml_node n, size_t count) {
     variables_made_ += count;
     if (variables_made_ <= kMaxVariables) return true;
@@ -273,6 +290,19 @@ class MigrationParser {
       return true;
     }
     return false;
+  }
+
+  // Counts the conditions and groups of `nodes` as made (CountCondition).
+  // Recurses once per level of the trees (rule_model.h, ConditionNode).
+  bool CountConditions(pugi::xml_node n,
+                       const std::vector<ConditionNode>& nodes) {
+    for (const ConditionNode& node : nodes) {
+      for (size_t i = 0; i <= node.conditions.size(); ++i) {
+        if (!CountCondition(n)) return false;
+      }
+      if (!CountConditions(n, node.children)) return false;
+    }
+    return true;
   }
 
   // Counts a condition or group made; false (with too_many_conditions_ set)
@@ -368,8 +398,13 @@ class MigrationParser {
     std::string_view ref = Attr(rules, "name");
     if (!ref.empty() && !HasElements(rules)) {
       auto it = named_.find(FoldedCopy(ref));
-      if (it == named_.end() || !NameIs(it->second, "rules") || depth >= 8) {
+      if (it == named_.end() || !NameIs(it->second, "rules")) {
         Warn(rules, "no named rules '" + std::string(ref) + "'; ignored");
+        return Status::OK();
+      }
+      if (depth >= 8) {
+        Warn(rules, "named rules '" + std::string(ref) +
+                        "' refer to named rules more than 8 deep; ignored");
         return Status::OK();
       }
       std::optional<Context> here = outer;
@@ -391,7 +426,11 @@ class MigrationParser {
     group.context = Intersect(
         Intersect(comp_context, outer.value_or(comp_context)),
         ParseContext(Attr(rules, "context"), outer.value_or(comp_context)));
+    // The outer <rules>' conditions are copied into this group: counted as
+    // made, so that nested and named <rules> cannot multiply them unseen.
     std::vector<ConditionNode> gates = outer_gates;
+    if (!outer_gates.empty() && !CountConditions(rules, outer_gates))
+      return Status::OK();
     std::vector<pugi::xml_node> nested;
     for (pugi::xml_node n : rules.children()) {
       if (n.type() != pugi::node_element) continue;
@@ -641,9 +680,10 @@ class MigrationParser {
   // from a 2 KB file. Microsoft's files hold a few thousand.
   static constexpr size_t kMaxConditions = 100000;
   // Likewise for <rules> (a named one may hold references to others) and
-  // variables. MigApp.xml makes about 200 groups and 1,500 variables.
+  // the variables components hold (each its own and its containers').
+  // MigApp.xml makes a few hundred groups and a few thousand variables.
   static constexpr size_t kMaxGroups = 100000;
-  static constexpr size_t kMaxVariables = 1000000;
+  static constexpr size_t kMaxVariables = 100000;
 
   RuleSetData* data_;
   const XmlFile* xml_;
