@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "engine/src/registry/hive.h"
@@ -890,6 +891,108 @@ TEST_F(RegistryCli, ContainersContextsAndUnreadableVariablesAreUsmts) {
                            "LaterNested/l.txt"}) {
     EXPECT_FALSE(Has(l.out, left)) << left << "\n" << l.out;
   }
+}
+
+// <addObjects> as MigApp.xml writes it for Office's settings upgrade: a
+// value the source is taken to hold, captured when the rules take it.
+constexpr char kAddXml[] = R"(<?xml version="1.0" encoding="UTF-8"?>
+<migration urlid="http://www.microsoft.com/migration/1.0/migxmlext/contosoadd">
+  <component type="Application" context="UserAndSystem">
+    <displayName>Contoso Upgrade</displayName>
+    <environment><variable name="AppKey"><text>HKLM\SOFTWARE\Contoso\Migration</text></variable></environment>
+    <role role="Settings">
+      <rules context="System">
+        <include><objectSet><pattern type="Registry">%AppKey% [*]</pattern></objectSet></include>
+        <addObjects>
+          <object>
+            <location type="Registry">%AppKey% [UpgradeVersion]</location>
+            <attributes>DWORD</attributes>
+            <bytes>0B000000</bytes>
+          </object>
+          <object>
+            <location type="Registry">%AppKey% [Real]</location>
+            <attributes>DWORD</attributes>
+            <bytes>01000000</bytes>
+          </object>
+          <object>
+            <location type="Registry">HKLM\SOFTWARE\Contoso\NotTaken [X]</location>
+            <attributes>DWORD</attributes>
+            <bytes>01000000</bytes>
+          </object>
+          <object>
+            <location type="File">C:\Emulated [file.txt]</location>
+            <attributes>Archive</attributes>
+          </object>
+        </addObjects>
+        <addObjects>
+          <conditions><condition>MigXmlHelper.DoesObjectExist("Registry","HKLM\SOFTWARE\Contoso\Absent")</condition></conditions>
+          <object>
+            <location type="Registry">%AppKey% [Gated]</location>
+            <attributes>DWORD</attributes>
+            <bytes>01000000</bytes>
+          </object>
+        </addObjects>
+      </rules>
+      <rules context="User">
+        <include><objectSet><pattern type="Registry">HKCU\Software\Contoso\Added [*]</pattern></objectSet></include>
+        <addObjects>
+          <object>
+            <location type="Registry">HKCU\Software\Contoso\Added [Greeting]</location>
+            <attributes>String</attributes>
+            <bytes string="Yes">hello</bytes>
+          </object>
+        </addObjects>
+      </rules>
+    </role>
+  </component>
+</migration>
+)";
+
+TEST_F(RegistryCli, AddObjectsAreCapturedAsIfTheSourceHeldThem) {
+  PutHiveValues(source_ + "/Windows/System32/config/SOFTWARE",
+                {{"Contoso\\Migration", "Real", 4, RegDword(7)}});
+  WriteFile(dir_ / "add.xml", kAddXml);
+  RunResult c = RunMigstore({"capture", "--root", source_, "--store", Store(),
+                             "--no-encrypt", "--user-exclude", "bob", "--rules",
+                             dir_ / "add.xml"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(Has(c.err, "migstore adds registry values only")) << c.err;
+  std::map<std::string, std::string> data;
+  for (const format::RegistryRecord& r : StoredRecords()) {
+    if (r.has_value) data[r.key + " [" + r.name + "]"] = r.data;
+  }
+  EXPECT_EQ(
+      data,
+      (std::map<std::string, std::string>{
+          // Added; the hive's own value wins over the added one; an
+          // added value no rule takes, or whose conditions are false,
+          // is not there.
+          {"HKLM\\SOFTWARE\\Contoso\\Migration [UpgradeVersion]", RegDword(11)},
+          {"HKLM\\SOFTWARE\\Contoso\\Migration [Real]", RegDword(7)},
+          {"HKCU\\Software\\Contoso\\Added [Greeting]", RegSz("hello")}}));
+
+  // Restored as any captured value.
+  const std::string target = dir_ / "target";
+  MakeWindowsRoot(target, {"alice"}, false);
+  PutHiveValues(target + "/Windows/System32/config/SOFTWARE",
+                {{"Microsoft\\Windows", "Target", 1, RegSz("t")}});
+  PutHiveValues(target + "/Users/alice/NTUSER.DAT",
+                {{"Software", "", 0, "", true}});
+  RunResult r = RunMigstore({"restore", "--store", Store(), "--target", target,
+                             "--machine-settings"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  uint32_t type = 0;
+  std::string value;
+  ASSERT_TRUE(GetHiveValue(target + "/Windows/System32/config/SOFTWARE",
+                           "Contoso\\Migration", "UpgradeVersion", &type,
+                           &value));
+  EXPECT_EQ(type, 4u);
+  EXPECT_EQ(value, RegDword(11));
+  ASSERT_TRUE(GetHiveValue(target + "/Users/alice/NTUSER.DAT",
+                           "Software\\Contoso\\Added", "Greeting", &type,
+                           &value));
+  EXPECT_EQ(type, 1u);
+  EXPECT_EQ(value, RegSz("hello"));
 }
 
 TEST_F(RegistryCli, ExplainTellsWhichRuleDecidedAValue) {

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -106,8 +107,9 @@ class StockMigApp : public ::testing::Test {
 
   std::string Store() const { return dir_ / "s.mig"; }
 
-  std::set<std::string> StoredValues() {
-    std::set<std::string> out;
+  // Each stored value's "KEY [NAME]" and data.
+  std::map<std::string, std::string> StoredValues() {
+    std::map<std::string, std::string> out;
     auto r = format::ContainerReader::Open(Store(), format::KeySource::None());
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return out;
@@ -115,7 +117,7 @@ class StockMigApp : public ::testing::Test {
     EXPECT_TRUE(records.ok()) << records.status().ToString();
     if (!records.ok()) return out;
     for (const format::RegistryRecord& rec : *records) {
-      if (rec.has_value) out.insert(rec.key + " [" + rec.name + "]");
+      if (rec.has_value) out[rec.key + " [" + rec.name + "]"] = rec.data;
     }
     return out;
   }
@@ -146,19 +148,37 @@ TEST_F(StockMigApp, CaptureTakesTheDetectedApplicationsSettings) {
   EXPECT_EQ(StoredFiles(),
             (std::set<std::string>{chrome + "User Data/Default/Bookmarks",
                                    "Users/alice/Documents/notes.txt"}));
+  std::map<std::string, std::string> values = StoredValues();
+  // HKLM: only the markers Office reads to upgrade settings, which the
+  // detected Office's rules add (<addObjects>; USMT 10's first edition adds
+  // Word 2010's, the later one those of the Office versions after it).
+  size_t markers = 0;
+  for (auto it = values.begin(); it != values.end();) {
+    if (it->first.rfind("HKLM\\", 0) != 0) {
+      ++it;
+      continue;
+    }
+    EXPECT_TRUE(Has(it->first, "\\Common\\Migration\\")) << it->first;
+    ++markers;
+    it = values.erase(it);
+  }
+  EXPECT_GT(markers, 0u);
   EXPECT_EQ(
-      StoredValues(),
-      (std::set<std::string>{
+      values,
+      (std::map<std::string, std::string>{
           // WinZip: detected by HKLM and its program's App Paths entry; the
           // listed values and its key's, less the excluded one.
-          "HKCU\\Software\\Nico Mak Computing\\WinZip\\directories [zDefDir]",
-          "HKCU\\Software\\Nico Mak Computing\\WinZip\\WinZip [ShowTips]",
+          {"HKCU\\Software\\Nico Mak Computing\\WinZip\\directories [zDefDir]",
+           RegSz("C:\\Zips")},
+          {"HKCU\\Software\\Nico Mak Computing\\WinZip\\WinZip [ShowTips]",
+           RegSz("0")},
           // Word 2010: the child of the Office 2010 container, detected
           // under Wow6432Node (the root has SysWOW64: GlobalEnvX64), less
           // the unconditionally excluded PROGRAMDIR. Office 2007's
           // container is not detected, so its children take nothing.
-          "HKCU\\Software\\Microsoft\\Office\\14.0\\Word\\Options "
-          "[ZoomLevel]"}));
+          {"HKCU\\Software\\Microsoft\\Office\\14.0\\Word\\Options "
+           "[ZoomLevel]",
+           RegDword(120)}}));
 }
 
 TEST_F(StockMigApp, RestoreWritesTheSettingsIntoTheMappedUsersHive) {

@@ -564,7 +564,7 @@ TEST_F(UsmtXml, NotApplicableAndUnknownThingsAreReportedWithTheirLine) {
   EXPECT_TRUE(
       HasDiagnostic(ds, "MigSysHelper.GetUserShellFolders is not run", 9));
   EXPECT_TRUE(HasDiagnostic(ds, "unknown element <frobnicate>", 12));
-  EXPECT_TRUE(HasDiagnostic(ds, "<addObjects> acts at restore time", 13));
+  EXPECT_TRUE(HasDiagnostic(ds, "unknown element <objectSet> ignored", 13));
   EXPECT_TRUE(HasDiagnostic(ds, "unknown element <whatever>", 17));
   EXPECT_TRUE(TakesFile(m, "Folder/a.mp3"));
 }
@@ -749,6 +749,81 @@ TEST(UsmtXmlFiles, ConditionsCopiedIntoNestedRulesAreCounted) {
                              "are followed"),
             std::string_view::npos)
       << s.ToString();
+}
+
+// <addObjects> that cannot add a value are warned about, with the reason.
+TEST(UsmtXmlFiles, BadAddedObjectsAreWarnedAndAddNothing) {
+  const std::string xml = OneComponentMigration(
+      R"(<rules><addObjects>
+        <object><attributes>DWORD</attributes><bytes>00000000</bytes></object>
+        <object><location type="Registry">HKLM\A [B]</location><attributes>Color</attributes></object>
+        <object><location type="Registry">HKLM\A [C]</location><attributes>DWORD</attributes><bytes>0B00</bytes></object>
+        <object><location type="Registry">HKLM\A [D]</location><attributes>Binary</attributes><bytes>0G</bytes></object>
+      </addObjects></rules>)",
+      "http://test/badadd");
+  RuleSet rules;
+  ASSERT_OK(rules.AddText("bad.xml", xml));
+  std::string all;
+  for (const RuleDiagnostic& d :
+       internal::RuleSetAccess::Data(rules).diagnostics)
+    all += d.ToString() + "\n";
+  EXPECT_TRUE(Has(all, "without a <location> adds nothing")) << all;
+  EXPECT_TRUE(Has(all, "'Color' is not a registry value type")) << all;
+  EXPECT_TRUE(Has(all, "<bytes> of a DWORD must be 4 bytes")) << all;
+  EXPECT_TRUE(Has(all, "<bytes> must be pairs of hex digits")) << all;
+  for (const internal::ComponentSpec& c :
+       internal::RuleSetAccess::Data(rules).components) {
+    for (const internal::RuleGroup& g : c.groups)
+      EXPECT_TRUE(g.add_objects.empty());
+  }
+}
+
+// Nine variables, each naming the next 16 times, the last empty: 16^8
+// lookups unchecked. The pattern is not expanded (its variable counts as
+// missing) and the compile ends at once.
+TEST(UsmtXmlFiles, VariablesNamingVariablesManyTimesAreNotExpanded) {
+  TempDir dir;
+  MakeWindowsRoot(dir.path(), {"alice"});
+  std::string env = "<environment>";
+  for (int level = 0; level < 9; ++level) {
+    std::string text;
+    if (level < 8) {
+      for (int i = 0; i < 16; ++i)
+        text += "%V" + std::to_string(level + 1) + "%";
+    }
+    env += "<variable name=\"V" + std::to_string(level) + "\"><text>" + text +
+           "</text></variable>";
+  }
+  env += "</environment>";
+  const std::string xml =
+      "<migration urlid=\"http://x/fan\"><component type=\"Documents\" "
+      "context=\"System\"><displayName>c</displayName>" +
+      env +
+      "<role role=\"Data\"><rules><include><objectSet>"
+      "<pattern type=\"File\">C:\\A%V0%\\* [*]</pattern>"
+      "</objectSet></include></rules></role></component></migration>";
+  Matcher m = CompileTexts(Discover(dir.path()), {{"fan.xml", xml}});
+  EXPECT_FALSE(TakesFile(m, "A/x.txt"));
+}
+
+// A System component inside a User container follows the container: not
+// detected for any user, so its rules take nothing.
+TEST(UsmtXmlFiles, ASystemChildOfAnUndetectedUserContainerIsInactive) {
+  TempDir dir;
+  MakeWindowsRoot(dir.path(), {"alice"}, {"Sys/s.txt"});
+  const std::string xml = R"(<migration urlid="http://x/mixed">
+    <component type="Application" context="User"><displayName>Outer</displayName>
+      <role role="Container">
+        <detection><conditions><condition>MigXmlHelper.DoesObjectExist("File","%CSIDL_PERSONAL%\Nope")</condition></conditions></detection>
+        <component type="Application" context="System"><displayName>Inner</displayName>
+          <role role="Settings"><rules><include><objectSet>
+            <pattern type="File">C:\Sys\* [*]</pattern>
+          </objectSet></include></rules></role>
+        </component>
+      </role>
+    </component></migration>)";
+  Matcher m = CompileTexts(Discover(dir.path()), {{"mixed.xml", xml}});
+  EXPECT_FALSE(TakesFile(m, "Sys/s.txt"));
 }
 
 TEST(UsmtXmlFiles, Utf16FilesLoad) {

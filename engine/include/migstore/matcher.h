@@ -112,6 +112,19 @@ struct ProcessingStep {
   int line = 0;
 };
 
+// A registry value an <addObjects> rule of an active component says the
+// source holds (docs/rules.md, "Registry"): the capture takes it when the
+// rules take it and the hive holds no value of that name.
+struct AddedRegistryValue {
+  std::string key;       // "HKLM\SOFTWARE\Foo" or "HKCU\Software\Foo"
+  int32_t profile = -1;  // Machine::profiles index for HKCU; -1 for HKLM
+  std::string name;      // "" the default value
+  uint32_t type = 0;
+  std::string data;
+  std::string file;  // the rule's
+  int line = 0;
+};
+
 namespace internal {
 struct MatcherData;
 }  // namespace internal
@@ -197,6 +210,9 @@ class Matcher {
   // The <processing> and <externalProcess> steps to run at `when`, in the
   // order the rules files list them, each once.
   std::vector<ProcessingStep> Processing(std::string_view when) const;
+
+  // The <addObjects> registry values of active components, each once.
+  const std::vector<AddedRegistryValue>& AddedRegistryValues() const;
 
   // Diagnostics from reading the rules and from binding them to the
   // machine (variables undefined on this layout, conditions that files

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "engine/base/case_fold.h"
@@ -222,6 +224,53 @@ void CaptureHive(int root_fd, const Matcher& matcher, const HiveFile& f,
   }
 }
 
+// The <addObjects> values of the rules (Matcher::AddedRegistryValues),
+// taken as if the source's hives held them: when the rules take them and
+// the hive holds no value of that name (what it holds is what is taken).
+void AddEmulatedValues(const Matcher& matcher,
+                       const std::vector<uint32_t>& store_profile,
+                       uint64_t* bytes, RegistryCaptureResult* out) {
+  const std::vector<AddedRegistryValue>& added = matcher.AddedRegistryValues();
+  if (added.empty()) return;
+  std::set<std::tuple<uint32_t, std::string, std::string>> present;
+  for (const format::RegistryRecord& r : out->records) {
+    if (r.has_value) {
+      present.emplace(r.profile, internal::FoldedCopy(r.key),
+                      internal::FoldedCopy(r.name));
+    }
+  }
+  for (const AddedRegistryValue& a : added) {
+    uint32_t profile = format::kNoProfile;
+    if (a.profile >= 0) {
+      const auto i = static_cast<size_t>(a.profile);
+      if (i >= store_profile.size() || store_profile[i] == format::kNoProfile)
+        continue;
+      profile = store_profile[i];
+    }
+    if (present.count({profile, internal::FoldedCopy(a.key),
+                       internal::FoldedCopy(a.name)}) != 0 ||
+        !matcher.DecideRegistry(a.key, a.profile, &a.name).taken) {
+      continue;
+    }
+    format::RegistryRecord r;
+    r.profile = profile;
+    r.key = a.key;
+    r.has_value = true;
+    r.name = a.name;
+    r.type = a.type;
+    r.data = a.data;
+    if (Status s = format::ValidateRegistryRecord(r); !s.ok()) {
+      out->notes.push_back(
+          HiveIssue::Note(a.file + ":" + std::to_string(a.line),
+                          "the added value " + a.key + " [" + a.name +
+                              "] is not captured: " + s.ToString()));
+      continue;
+    }
+    *bytes += r.key.size() + r.name.size() + r.data.size();
+    out->records.push_back(std::move(r));
+  }
+}
+
 }  // namespace
 
 RegistryCaptureResult CaptureRegistry(
@@ -254,6 +303,7 @@ RegistryCaptureResult CaptureRegistry(
                   store_profile[i], &bytes, &out);
     }
   }
+  AddEmulatedValues(matcher, store_profile, &bytes, &out);
   for (const format::RegistryRecord& r : out.records)
     ++(r.has_value ? out.values : out.keys);
   return out;

@@ -249,7 +249,8 @@ class RuleCompiler {
                                   const UserProfile* profile,
                                   std::set<std::string>* unset) {
     std::vector<EnvVariable> env;
-    std::set<std::string> names;  // folded
+    std::set<std::string> chosen;       // folded names of `env`'s variables
+    std::set<std::string> not_holding;  // whose <environment> does not hold
     // An <environment>'s variables share its conditions: decided once.
     std::map<const ConditionNode*, bool> holds;
     for (const EnvVariable& v : c.env) {
@@ -261,11 +262,14 @@ class RuleCompiler {
           it->second = Evaluate(*v.conditions, invariant_, profile).empty();
         }
         if (!it->second) {
-          unset->insert(std::move(name));
+          not_holding.insert(std::move(name));
           continue;
         }
       }
-      if (names.insert(name).second) env.push_back(v);
+      if (chosen.insert(name).second) env.push_back(v);
+    }
+    for (const std::string& name : not_holding) {
+      if (chosen.count(name) == 0) unset->insert(name);
     }
     // A script's key may name variables that are themselves read by
     // scripts (MigApp.xml's %HklmWowSoftware%): a few rounds, each with
@@ -302,8 +306,9 @@ class RuleCompiler {
       std::erase_if(env, [](const EnvVariable& v) { return v.name.empty(); });
       if (!waiting || !read) break;
     }
+    // Scripts still waiting name variables that never got a value here:
+    // undecided, as those are.
     std::erase_if(env, [](const EnvVariable& v) { return !v.script.empty(); });
-    for (const EnvVariable& v : env) unset->erase(FoldedCopy(v.name));
     return env;
   }
 
@@ -333,6 +338,7 @@ class RuleCompiler {
       if (group_inactive.empty()) {
         for (const RestoreSpec& r : g.restore) AddRestore(c, comp, profile, r);
         for (const ProcessingSpec& p : g.processing) AddProcessing(c, p);
+        for (const AddObjectSpec& a : g.add_objects) AddObject(c, profile, a);
       }
     }
     env_ = nullptr;  // `env` ends here
@@ -504,6 +510,46 @@ class RuleCompiler {
       }
     }
     out_->processing.push_back(std::move(step));
+  }
+
+  // An <addObjects> value of an active run: its location expanded with
+  // the run's variables; each value once (an HKLM one is the same in every
+  // run). HKCU values belong to the user runs.
+  void AddObject(const ComponentSpec& c, const UserProfile* profile,
+                 const AddObjectSpec& a) {
+    if (a.conditions && !Evaluate(*a.conditions, *env_, profile).empty())
+      return;
+    PatternSource src;
+    src.kind = PatternSource::Kind::kRegistry;
+    src.text = a.location;
+    src.loc = a.loc;
+    std::string expanded;
+    if (!Expand(c, src, a.location, profile, &expanded)) return;
+    RegistryObject object;
+    if (!ParseRegistryObject(expanded, &object) || !object.has_value ||
+        object.value == "*") {
+      Diagnose(Severity::kWarning, a.loc,
+               "an added object must name one registry value of HKLM or "
+               "HKCU (\"Key [Value]\"): " +
+                   expanded);
+      return;
+    }
+    AddedRegistryValue v;
+    if (object.root == RegistryRoot::kCurrentUser) {
+      if (profile == nullptr) return;
+      v.profile = ProfileIndex(profile);
+    }
+    v.key = std::move(object.key);
+    v.name = std::move(object.value);
+    v.type = a.type;
+    v.data = a.data;
+    v.file = rs_.files[a.loc.file];
+    v.line = a.loc.line;
+    if (!added_seen_.emplace(v.profile, FoldedCopy(v.key), FoldedCopy(v.name))
+             .second) {
+      return;
+    }
+    out_->added_registry_values.push_back(std::move(v));
   }
 
   // A <destinationCleanup> pattern: an include of its own index, so that
@@ -774,6 +820,7 @@ class RuleCompiler {
       rules_seen_;
   std::set<std::tuple<uint32_t, int, int, std::string>> diag_seen_;
   std::set<const ConfigEntry*> used_config_;
+  std::set<std::tuple<int32_t, std::string, std::string>> added_seen_;
 };
 
 }  // namespace

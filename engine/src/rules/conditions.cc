@@ -102,69 +102,21 @@ bool SameObject(const ObjectRef& a, const ObjectRef& b,
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-// A registry object a condition names: a key and, with a leaf, a value
-// ("*": any value of the key).
-struct RegistryRef {
-  std::string key;  // "HKLM\SOFTWARE\Foo"
-  bool has_value = false;
-  std::string value;
-};
-
-// '^' makes the next character literal, as in patterns; *wild tells that
-// an unescaped '*' was met.
-std::string Unescape(std::string_view s, bool* wild) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '^' && i + 1 < s.size()) {
-      out.push_back(s[++i]);
-      continue;
-    }
-    if (s[i] == '*') *wild = true;
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 // Expands and reads a registry object ("HKLM\Software\Foo [Value]");
 // nullopt when it cannot be decided (a variable undefined here, a wildcard
 // in the key, a root other than HKCU and HKLM). HKCU in system context sets
 // *per_user (decided per selected user).
-std::optional<RegistryRef> ResolveRegistry(const std::string& text,
-                                           const ConditionScope& scope,
-                                           bool* per_user) {
+std::optional<RegistryObject> ResolveRegistry(const std::string& text,
+                                              const ConditionScope& scope,
+                                              bool* per_user) {
   std::string expanded;
   if (!ExpandObject(text, scope, &expanded, per_user)) return std::nullopt;
-  std::string_view rest;
-  const RegistryRoot root = RegistryRootOf(expanded, &rest);
-  if (root == RegistryRoot::kNone) return std::nullopt;
-  if (root == RegistryRoot::kCurrentUser && scope.profile == nullptr) {
+  RegistryObject ref;
+  if (!ParseRegistryObject(expanded, &ref)) return std::nullopt;
+  if (ref.root == RegistryRoot::kCurrentUser && scope.profile == nullptr) {
     *per_user = true;
     return std::nullopt;
   }
-  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
-  RegistryRef ref;
-  std::string_view node = rest;
-  if (!rest.empty() && rest.back() == ']') {
-    size_t open = std::string_view::npos;
-    for (size_t i = rest.size() - 1; i-- > 0;) {
-      if (rest[i] == '[' && (i == 0 || rest[i - 1] != '^')) {
-        open = i;
-        break;
-      }
-    }
-    if (open == std::string_view::npos) return std::nullopt;
-    bool wild = false;
-    ref.has_value = true;
-    ref.value = Unescape(rest.substr(open + 1, rest.size() - open - 2), &wild);
-    if (wild && ref.value != "*") return std::nullopt;
-    node = rest.substr(0, open);
-  }
-  bool wild = false;
-  std::string key = Unescape(node, &wild);
-  if (wild) return std::nullopt;
-  while (!key.empty() && (key.back() == ' ' || key.back() == '\\'))
-    key.pop_back();
-  ref.key = (root == RegistryRoot::kCurrentUser ? "HKCU" : "HKLM") + key;
   return ref;
 }
 
@@ -182,7 +134,7 @@ Truth FromAnswer(registry::RegistryView::Answer a) {
 
 // DoesObjectExist, DoesStringContentEqual and DoesStringContentContain on
 // the registry.
-Truth RegistryTruth(const Condition& c, const RegistryRef& ref,
+Truth RegistryTruth(const Condition& c, const RegistryObject& ref,
                     const ConditionScope& scope) {
   registry::RegistryView& view = *scope.registry;
   if (c.function == "DoesObjectExist") {
@@ -264,7 +216,8 @@ std::optional<std::vector<uint32_t>> WindowsVersion(
     if (!parsed) return std::nullopt;
     version = *parsed;
   }
-  version[2] = number("CurrentBuildNumber").value_or(0);
+  if (std::optional<uint32_t> build = number("CurrentBuildNumber"))
+    version[2] = *build;
   return version;
 }
 
@@ -414,7 +367,7 @@ std::optional<std::string> RegistryString(const std::string& object,
   *unknown = true;
   if (scope.registry == nullptr) return std::nullopt;
   bool per_user = false;
-  std::optional<RegistryRef> ref = ResolveRegistry(object, scope, &per_user);
+  std::optional<RegistryObject> ref = ResolveRegistry(object, scope, &per_user);
   if (!ref || !ref->has_value || ref->value == "*") return std::nullopt;
   registry::Hive::ValueData v;
   const registry::RegistryView::Answer a =

@@ -1,12 +1,16 @@
 // Evaluates USMT <detects>/<detection>/<condition> trees against the files
-// and offline hives under the root. DoesObjectExist and IsSameObject on
-// files are decided, and so are DoesObjectExist, DoesStringContentEqual and
-// DoesStringContentContain on the registry of a Windows root; every other
-// condition (OS version, ...) cannot be decided offline and is Unknown,
-// which does not stop a component: migstore would rather look for an
-// application's files than silently skip them, and file patterns of an
-// absent application match nothing anyway. So is a registry condition
-// whose hive is missing or unreadable, or whose key holds a wildcard.
+// and offline hives under the root (docs/rules.md, "Detection").
+// DoesObjectExist and IsSameObject on files are decided, and so are
+// DoesObjectExist, DoesStringContentEqual and DoesStringContentContain on
+// the registry of a Windows root, IsNative64Bit and IsOSLaterThan/
+// EarlierThan from it, and a program's version condition when the program
+// is not there (false). A condition on a place named with a component
+// variable that has no value in the run is false. Every other condition
+// cannot be decided offline and is Unknown, which does not stop a
+// component: migstore would rather look for an application's files than
+// silently skip them, and file patterns of an absent application match
+// nothing anyway. So is a registry condition whose hive is missing or
+// unreadable, or whose key holds a wildcard.
 //
 // In system context a condition naming a per-user folder or HKCU is
 // evaluated for every selected user and holds when it holds for one of

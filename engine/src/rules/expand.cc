@@ -7,15 +7,21 @@
 namespace migstore::internal {
 namespace {
 
+// Variables naming variables: at most 8 deep, and at most kMaxLookups
+// lookups for one text, since a crafted file's variables may each name the
+// next many times (16 names 8 deep would be 16^8 lookups of empty values).
+constexpr size_t kMaxLookups = 100000;
+
 bool ExpandUsmtDepth(std::string_view text, const Variables& vars,
                      const std::vector<EnvVariable>& env, int depth,
-                     std::string* out, std::string* missing) {
+                     size_t* lookups, std::string* out, std::string* missing) {
   auto value_of = [&](std::string_view name) -> std::optional<std::string> {
+    if (++*lookups > kMaxLookups) return std::nullopt;
     for (const EnvVariable& v : env) {
       if (!EqualsFolded(v.name, name)) continue;
       std::string expanded;
-      if (depth > 8 ||
-          !ExpandUsmtDepth(v.value, vars, env, depth + 1, &expanded, missing)) {
+      if (depth > 8 || !ExpandUsmtDepth(v.value, vars, env, depth + 1, lookups,
+                                        &expanded, missing)) {
         return std::nullopt;
       }
       return expanded;
@@ -39,7 +45,8 @@ bool ExpandUsmt(std::string_view text, const Variables& vars,
                 const std::vector<EnvVariable>& env, std::string* out,
                 std::string* missing) {
   missing->clear();
-  return ExpandUsmtDepth(text, vars, env, 0, out, missing);
+  size_t lookups = 0;
+  return ExpandUsmtDepth(text, vars, env, 0, &lookups, out, missing);
 }
 
 bool ExpandNative(std::string_view text, const Variables& vars,

@@ -290,6 +290,11 @@ size_t Matcher::registry_cleanup_rule_count() const {
   return data_ ? data_->registry_cleanup_rules : 0;
 }
 
+const std::vector<AddedRegistryValue>& Matcher::AddedRegistryValues() const {
+  static const std::vector<AddedRegistryValue> kNone;
+  return data_ ? data_->added_registry_values : kNone;
+}
+
 std::vector<ProcessingStep> Matcher::Processing(std::string_view when) const {
   std::vector<ProcessingStep> out;
   if (!data_) return out;

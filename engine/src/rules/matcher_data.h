@@ -94,6 +94,8 @@ struct MatcherData {
   size_t registry_cleanup_rules = 0;
   // <processing> and <externalProcess> steps of active components.
   std::vector<ProcessingStep> processing;
+  // <addObjects> registry values of active components.
+  std::vector<AddedRegistryValue> added_registry_values;
   std::vector<RuleDiagnostic> diagnostics;
 };
 

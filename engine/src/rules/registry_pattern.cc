@@ -20,6 +20,57 @@ RegistryRoot RegistryRootOf(std::string_view text, std::string_view* rest) {
   return RegistryRoot::kNone;
 }
 
+namespace {
+
+// '^' makes the next character literal, as in patterns; *wild tells that
+// an unescaped '*' was met.
+std::string Unescape(std::string_view s, bool* wild) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '^' && i + 1 < s.size()) {
+      out.push_back(s[++i]);
+      continue;
+    }
+    if (s[i] == '*') *wild = true;
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool ParseRegistryObject(std::string_view expanded, RegistryObject* out) {
+  std::string_view rest;
+  out->root = RegistryRootOf(expanded, &rest);
+  if (out->root == RegistryRoot::kNone) return false;
+  while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
+  std::string_view node = rest;
+  out->has_value = false;
+  out->value.clear();
+  if (!rest.empty() && rest.back() == ']') {
+    size_t open = std::string_view::npos;
+    for (size_t i = rest.size() - 1; i-- > 0;) {
+      if (rest[i] == '[' && (i == 0 || rest[i - 1] != '^')) {
+        open = i;
+        break;
+      }
+    }
+    if (open == std::string_view::npos) return false;
+    bool wild = false;
+    out->has_value = true;
+    out->value = Unescape(rest.substr(open + 1, rest.size() - open - 2), &wild);
+    if (wild && out->value != "*") return false;
+    node = rest.substr(0, open);
+  }
+  bool wild = false;
+  std::string key = Unescape(node, &wild);
+  if (wild) return false;
+  while (!key.empty() && (key.back() == ' ' || key.back() == '\\'))
+    key.pop_back();
+  out->key = (out->root == RegistryRoot::kCurrentUser ? "HKCU" : "HKLM") + key;
+  return true;
+}
+
 std::string RegistryHome(int32_t profile) {
   return "/hkcu/" + std::to_string(profile);
 }

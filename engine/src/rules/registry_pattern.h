@@ -41,6 +41,21 @@ std::string RegistryMatchPath(std::string_view key, int32_t profile);
 // "/hkcu/3": a profile's part of the registry index.
 std::string RegistryHome(int32_t profile);
 
+// One registry object a helper names ("HKLM\Software\Foo [Value]", already
+// expanded): its root, its key spelled "HKLM\..." or "HKCU\..." without
+// trailing '\' and spaces, and its value ("" the default one), '^' escapes
+// undone.
+struct RegistryObject {
+  RegistryRoot root = RegistryRoot::kNone;
+  std::string key;
+  bool has_value = false;
+  std::string value;  // "*": any value of the key
+};
+
+// False for another root, a wildcard in the key or in a value other than
+// "*", or a leaf without its closing bracket.
+bool ParseRegistryObject(std::string_view expanded, RegistryObject* out);
+
 }  // namespace migstore::internal
 
 #endif  // MIGSTORE_ENGINE_SRC_RULES_REGISTRY_PATTERN_H_

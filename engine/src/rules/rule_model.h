@@ -104,6 +104,16 @@ struct ConditionNode {
   bool empty() const { return conditions.empty() && children.empty(); }
 };
 
+// An <addObjects> <object> of the registry: a value the capture takes as
+// if the source held it (docs/rules.md, "Registry").
+struct AddObjectSpec {
+  std::string location;  // "HKLM\Key [Value]" as written
+  uint32_t type = 0;     // REG_NONE .. REG_QWORD
+  std::string data;      // the value's bytes
+  std::shared_ptr<const ConditionNode> conditions;  // the <addObjects>'
+  SourceLoc loc;
+};
+
 // A <rules> element: its own context and conditions.
 struct RuleGroup {
   Context context = Context::kUserAndSystem;
@@ -111,6 +121,7 @@ struct RuleGroup {
   std::vector<RuleSpec> rules;
   std::vector<RestoreSpec> restore;
   std::vector<ProcessingSpec> processing;
+  std::vector<AddObjectSpec> add_objects;
 };
 
 // An <environment> <variable>: a text, or a helper script run when the

@@ -1,11 +1,14 @@
 #include "engine/src/rules/usmt_xml_parser.h"
 
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include "engine/base/case_fold.h"
+#include "engine/base/utf16.h"
 #include "engine/src/rules/script_call.h"
 #include "engine/src/rules/usmt_pattern.h"
 #include "engine/src/rules/variables.h"
@@ -28,7 +31,7 @@ bool IsQuietElement(pugi::xml_node n) {
 // Rule elements that only act at restore time or on the registry.
 bool IsNotForCapture(pugi::xml_node n) {
   for (std::string_view s :
-       {"addObjects", "includeAttributes", "excludeAttributes", "plugin"}) {
+       {"includeAttributes", "excludeAttributes", "plugin"}) {
     if (NameIs(n, s)) return true;
   }
   return false;
@@ -65,7 +68,7 @@ class MigrationParser {
     for (pugi::xml_node n : migration.children()) {
       if (n.type() != pugi::node_element) continue;
       if (NameIs(n, "environment")) {
-        ParseEnvironment(n, &file_env_);
+        ParseEnvironment(n, &file_env_, -1);
       }
     }
     const size_t first = data_->components.size();
@@ -170,14 +173,18 @@ class MigrationParser {
 
   bool ParseEnvElement(pugi::xml_node n, int index) {
     if (!NameIs(n, "environment")) return false;
-    ParseEnvironment(n, &data_->components[static_cast<size_t>(index)].env);
+    ParseEnvironment(n, &data_->components[static_cast<size_t>(index)].env,
+                     index);
     return true;
   }
 
   // An <environment>: its variables, gated by its <conditions> and
   // context; one without children and with a name refers to
-  // <namedElements> (MigApp.xml's GlobalEnv and GlobalEnvX64).
-  void ParseEnvironment(pugi::xml_node env, std::vector<EnvVariable>* out) {
+  // <namedElements> (MigApp.xml's GlobalEnv and GlobalEnvX64), whose
+  // variables `owner` (a component's index, -1 the file, -2 none) holds
+  // once however often it refers to it.
+  void ParseEnvironment(pugi::xml_node env, std::vector<EnvVariable>* out,
+                        int owner) {
     std::string_view ref = Attr(env, "name");
     if (!ref.empty() && !HasElements(env)) {
       auto it = named_.find(FoldedCopy(ref));
@@ -188,8 +195,10 @@ class MigrationParser {
         return;
       }
       auto [cached, fresh] = named_env_.try_emplace(it->second);
-      if (fresh) ParseEnvironment(it->second, &cached->second);
-      AppendVariables(env, cached->second, out);
+      if (fresh) ParseEnvironment(it->second, &cached->second, -2);
+      if (!referred_.emplace(owner, it->second).second) return;
+      if (CountVariables(env, cached->second))
+        out->insert(out->end(), cached->second.begin(), cached->second.end());
       return;
     }
     ConditionNode gate;
@@ -230,7 +239,7 @@ class MigrationParser {
                       "not applied");
         }
       }
-      if (have && !var.name.empty() && CountVariables(v, 1))
+      if (have && !var.name.empty() && CountVariables(v, {var}))
         out->push_back(std::move(var));
     }
   }
@@ -244,24 +253,36 @@ class MigrationParser {
     std::set<std::tuple<uint32_t, int, int>> have;
     for (const EnvVariable& v : *out)
       have.emplace(v.loc.file, v.loc.line, v.loc.column);
-    size_t added = 0;
+    std::vector<EnvVariable> added;
     for (const EnvVariable& v : more) {
-      if (!have.emplace(v.loc.file, v.loc.line, v.loc.column).second) continue;
-      out->push_back(v);
-      ++added;
+      if (have.emplace(v.loc.file, v.loc.line, v.loc.column).second)
+        added.push_back(v);
     }
-    return CountVariables(n, added);
+    if (!CountVariables(n, added)) return false;
+    out->insert(out->end(), std::make_move_iterator(added.begin()),
+                std::make_move_iterator(added.end()));
+    return true;
   }
 
-  // Counts `n` variables given to components; false (with too_many_ set)
-  // past kMaxVariables: each nested component copies its container's.
-  bool CountVariables(pugi::xml_node n, size_t count) {
-    variables_made_ += count;
-    if (variables_made_ <= kMaxVariables) return true;
+  // Counts `vars` as given to a component, before they are; false (with
+  // too_many_conditions_ set) past kMaxVariables variables or
+  // kMaxVariableBytes of their text: each nested component copies its
+  // container's.
+  bool CountVariables(pugi::xml_node n, const std::vector<EnvVariable>& vars) {
+    size_t bytes = 0;
+    for (const EnvVariable& v : vars)
+      bytes += v.name.size() + v.value.size() + v.script.size();
+    if (variables_made_ + vars.size() <= kMaxVariables &&
+        variable_bytes_ + bytes <= kMaxVariableBytes) {
+      variables_made_ += vars.size();
+      variable_bytes_ += bytes;
+      return true;
+    }
     TooMany(n, "the components hold more than " +
-                   std::to_string(kMaxVariables) +
-                   " variables once <namedElements> references and nesting "
-                   "are followed");
+                   std::to_string(kMaxVariables) + " variables or " +
+                   std::to_string(kMaxVariableBytes >> 20) +
+                   " MiB of their text once <namedElements> references and "
+                   "nesting are followed");
     return false;
   }
 
@@ -413,6 +434,8 @@ class MigrationParser {
       }
       return ParseRules(it->second, index, outer_gates, here, depth + 1);
     }
+    // Past a limit the file is refused: nothing more is worth building.
+    if (!too_many_conditions_.ok()) return Status::OK();
     if (++groups_made_ > kMaxGroups) {
       TooMany(rules, "the components hold more than " +
                          std::to_string(kMaxGroups) +
@@ -427,10 +450,11 @@ class MigrationParser {
         Intersect(comp_context, outer.value_or(comp_context)),
         ParseContext(Attr(rules, "context"), outer.value_or(comp_context)));
     // The outer <rules>' conditions are copied into this group: counted as
-    // made, so that nested and named <rules> cannot multiply them unseen.
-    std::vector<ConditionNode> gates = outer_gates;
+    // made first, so that nested and named <rules> cannot multiply them
+    // unseen.
     if (!outer_gates.empty() && !CountConditions(rules, outer_gates))
       return Status::OK();
+    std::vector<ConditionNode> gates = outer_gates;
     std::vector<pugi::xml_node> nested;
     for (pugi::xml_node n : rules.children()) {
       if (n.type() != pugi::node_element) continue;
@@ -448,6 +472,9 @@ class MigrationParser {
         continue;
       } else if (NameIs(n, "processing") || NameIs(n, "externalProcess")) {
         ParseProcessing(n, &group);
+        continue;
+      } else if (NameIs(n, "addObjects")) {
+        MIGSTORE_RETURN_IF_ERROR(ParseAddObjects(n, &group));
         continue;
       } else if (IsNotForCapture(n)) {
         Note(n, std::string("<") + n.name() +
@@ -486,6 +513,127 @@ class MigrationParser {
     for (pugi::xml_node n : nested)
       MIGSTORE_RETURN_IF_ERROR(ParseRules(n, index, gates, context, depth));
     return Status::OK();
+  }
+
+  // <addObjects>: registry values the capture takes as if the source held
+  // them (MigApp.xml's Office "UpgradeVersion" markers). Each <object> is a
+  // <location type="Registry">, its <attributes> (the value's type) and
+  // <bytes> (hex, or text with string="Yes"); the <addObjects>' own
+  // <conditions> gate them all.
+  Status ParseAddObjects(pugi::xml_node n, RuleGroup* group) {
+    ConditionNode gate;
+    for (pugi::xml_node c : n.children()) {
+      if (NameIs(c, "conditions") || NameIs(c, "condition"))
+        AddCondition(c, &gate);
+    }
+    std::shared_ptr<const ConditionNode> shared_gate;
+    if (!gate.empty())
+      shared_gate = std::make_shared<const ConditionNode>(std::move(gate));
+    for (pugi::xml_node o : n.children()) {
+      if (o.type() != pugi::node_element || NameIs(o, "conditions") ||
+          NameIs(o, "condition")) {
+        continue;
+      }
+      if (NameIs(o, "script")) {
+        Note(o,
+             "<addObjects> <script> is not run; the objects it would add "
+             "are not");
+        continue;
+      }
+      if (!NameIs(o, "object")) {
+        Unknown(o);
+        continue;
+      }
+      pugi::xml_node location, attributes, bytes;
+      for (pugi::xml_node c : o.children()) {
+        if (NameIs(c, "location"))
+          location = c;
+        else if (NameIs(c, "attributes"))
+          attributes = c;
+        else if (NameIs(c, "bytes"))
+          bytes = c;
+        else if (c.type() == pugi::node_element)
+          Unknown(c);
+      }
+      if (!location) {
+        Warn(o, "<object> without a <location> adds nothing");
+        continue;
+      }
+      if (!EqualsFolded(Attr(location, "type"), "Registry")) {
+        Note(o, "an added object of type '" +
+                    std::string(Attr(location, "type")) +
+                    "' is not applied: migstore adds registry values only");
+        continue;
+      }
+      AddObjectSpec spec;
+      spec.location = TextOf(location);
+      spec.loc = xml_->TextLoc(location);
+      spec.conditions = shared_gate;
+      MIGSTORE_RETURN_IF_ERROR(CheckPattern(spec.location, spec.loc, true));
+      std::string why;
+      if (!ValueType(TextOf(attributes), &spec.type, &why) ||
+          !ValueData(bytes, spec.type, &spec.data, &why)) {
+        Warn(o, "<object> " + spec.location + " adds nothing: " + why);
+        continue;
+      }
+      group->add_objects.push_back(std::move(spec));
+    }
+    return Status::OK();
+  }
+
+  // <attributes> of a registry object: USMT's names ("None", "String",
+  // "ExpandString", "Binary", "Dword", "REG_SZ") and the other REG_ names.
+  static bool ValueType(const std::string& text, uint32_t* type,
+                        std::string* why) {
+    static constexpr std::pair<std::string_view, uint32_t> kTypes[] = {
+        {"None", 0},      {"REG_NONE", 0},     {"String", 1},
+        {"REG_SZ", 1},    {"ExpandString", 2}, {"REG_EXPAND_SZ", 2},
+        {"Binary", 3},    {"REG_BINARY", 3},   {"Dword", 4},
+        {"REG_DWORD", 4}, {"MultiString", 7},  {"REG_MULTI_SZ", 7},
+        {"Qword", 11},    {"REG_QWORD", 11}};
+    for (const auto& [name, number] : kTypes) {
+      if (EqualsFolded(text, name)) {
+        *type = number;
+        return true;
+      }
+    }
+    *why = "<attributes> '" + text + "' is not a registry value type";
+    return false;
+  }
+
+  // <bytes>: pairs of hex digits, or with string="Yes" a text (stored
+  // UTF-16LE with its NUL, as Windows stores REG_SZ). A DWORD takes 4
+  // bytes, a QWORD 8.
+  static bool ValueData(pugi::xml_node bytes, uint32_t type, std::string* data,
+                        std::string* why) {
+    const std::string text = TextOf(bytes);
+    if (bytes && (EqualsFolded(Attr(bytes, "string"), "Yes") ||
+                  EqualsFolded(Attr(bytes, "string"), "TRUE"))) {
+      AppendUtf16Le(text, data);
+      data->append(2, '\0');
+    } else {
+      auto nibble = [](char ch) -> int {
+        if (ch >= '0' && ch <= '9') return ch - '0';
+        if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+        if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+        return -1;
+      };
+      for (size_t i = 0; i < text.size(); i += 2) {
+        const int hi = nibble(text[i]);
+        const int lo = i + 1 < text.size() ? nibble(text[i + 1]) : -1;
+        if (hi < 0 || lo < 0) {
+          *why = "<bytes> must be pairs of hex digits";
+          return false;
+        }
+        data->push_back(static_cast<char>(hi << 4 | lo));
+      }
+    }
+    if ((type == 4 && data->size() != 4) || (type == 11 && data->size() != 8)) {
+      *why = "<bytes> of a " + std::string(type == 4 ? "DWORD" : "QWORD") +
+             " must be " + (type == 4 ? "4" : "8") + " bytes";
+      return false;
+    }
+    return true;
   }
 
   // <processing when><script>…</script></processing> and
@@ -684,6 +832,7 @@ class MigrationParser {
   // MigApp.xml makes a few hundred groups and a few thousand variables.
   static constexpr size_t kMaxGroups = 100000;
   static constexpr size_t kMaxVariables = 100000;
+  static constexpr size_t kMaxVariableBytes = size_t{64} << 20;
 
   RuleSetData* data_;
   const XmlFile* xml_;
@@ -694,6 +843,9 @@ class MigrationParser {
   size_t conditions_made_ = 0;
   size_t groups_made_ = 0;
   size_t variables_made_ = 0;
+  size_t variable_bytes_ = 0;
+  // (owner, named <environment>) pairs already followed (ParseEnvironment).
+  std::set<std::pair<int, pugi::xml_node>> referred_;
   // The first time past kMaxConditions, kMaxGroups or kMaxVariables.
   Status too_many_conditions_;
 };

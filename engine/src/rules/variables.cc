@@ -210,7 +210,9 @@ bool ExpandVariables(
     out->append(text.substr(pos, b - pos));
     std::string_view name = text.substr(b + 1, e - b - 2);
     std::optional<std::string> value = value_of(name);
-    if (!value) {
+    // A crafted file's variables may each name the next many times (2^k
+    // bytes from k of them): what no path is that long is not expanded.
+    if (!value || out->size() + value->size() > kMaxExpandedBytes) {
       *missing = std::string(name);
       return false;
     }

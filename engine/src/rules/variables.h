@@ -48,6 +48,10 @@ class Variables {
   const UserProfile* profile_;
 };
 
+// The longest text ExpandVariables makes (a Windows path has at most
+// 32,767 characters); past it the variable is taken as missing.
+inline constexpr size_t kMaxExpandedBytes = size_t{64} << 10;
+
 // Replaces every %NAME% (NAME of letters, digits, '_', '(' and ')') in
 // `text` with value_of(NAME) passed through `escape`. A '%' that does not
 // open such a name is kept. Returns false, with *missing set to the first
